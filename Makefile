@@ -1,0 +1,88 @@
+# LightNVR — build, run and test. `make run` and `make test` are the two commands a
+# newcomer needs; everything else is a step they call.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X lightnvr/pkg/version.Version=$(VERSION) -X lightnvr/pkg/version.Commit=$(COMMIT) -X lightnvr/pkg/version.Date=$(DATE)
+GO2RTC_VERSION ?= v1.9.14
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+QEMU_USER ?= qemu-mipsel-static
+# A real Ingenic kernel release string: Go 1.26.3/1.26.4 crashed parsing it.
+INGENIC_UNAME ?= 3.10.14__isvp_swan_1.0__
+DATA_DIR  ?= $(CURDIR)/data
+FUZZTIME  ?= 5s
+MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
+
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck unit fuzz mipsle-test mipsle-start bench clean rootfs firmware qemu-test
+
+build: bin/lightnvr
+
+bin/lightnvr: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/lightnvr
+
+mipsle: FORCE
+	$(MIPSLE_ENV) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/mipsle/lightnvr ./cmd/lightnvr
+
+# go2rtc is built from source once and cached in bin/.
+go2rtc: bin/go2rtc bin/mipsle/go2rtc
+bin/go2rtc bin/mipsle/go2rtc:
+	GO2RTC_VERSION=$(GO2RTC_VERSION) scripts/build-go2rtc.sh bin/go2rtc bin/mipsle/go2rtc
+
+# The newcomer's command: everything under ./data, go2rtc managed, Ctrl-C stops all.
+run: build go2rtc
+	@scripts/run-dev.sh "$(DATA_DIR)"
+
+# The one test command (CI runs exactly this).
+test: check unit fuzz mipsle mipsle-test mipsle-start qemu-test
+
+check: fmt-check vet staticcheck
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+unit: go2rtc
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Brief fuzzing of the parsers that read files we did not write.
+fuzz:
+	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./pkg/config
+	$(GO) test -run=NONE -fuzz=FuzzSplitStatements -fuzztime=$(FUZZTIME) ./pkg/db
+
+# The storage-facing packages again, as mipsle code under qemu-user.
+mipsle-test:
+	$(MIPSLE_ENV) $(GO) test -count=1 -exec $(QEMU_USER) ./pkg/db/... ./pkg/config/...
+
+# The mipsle binary must start on an Ingenic kernel string.
+mipsle-start: mipsle
+	scripts/mipsle-start-check.sh bin/mipsle/lightnvr "$(QEMU_USER)" "$(INGENIC_UNAME)"
+
+# Firmware without Buildroot (see board/, rootfs-overlay/, buildroot/README.md).
+BOARD ?= qemu-malta
+rootfs: mipsle go2rtc
+	scripts/firmware-rootfs.sh $(BOARD) build/rootfs/$(BOARD) bin/mipsle/lightnvr bin/mipsle/go2rtc $(VERSION)
+
+firmware: rootfs
+	scripts/firmware-image.sh build/rootfs/$(BOARD) build/firmware/$(BOARD)/rootfs.squashfs
+
+# Boots the firmware in qemu Malta and checks the appliance end to end.
+qemu-test: mipsle go2rtc
+	VERSION=$(VERSION) scripts/qemu-test.sh
+
+bench:
+	$(GO) test -run=NONE -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin build
+
+FORCE:

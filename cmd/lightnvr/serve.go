@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"lightnvr/pkg/api"
+	"lightnvr/pkg/config"
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/lifecycle"
+	"lightnvr/pkg/logx"
+	"lightnvr/pkg/version"
+	webdist "lightnvr/web-dist"
+)
+
+func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [--demo]", stderr)
+	demo := fs.Bool("demo", false, "add a 'demo' test-pattern stream when there are no streams (needs ffmpeg)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return err
+	}
+	if g.daemon {
+		isChild, err := lifecycle.Daemonize(os.Args[1:], cfg.General.LogFile)
+		if err != nil {
+			return fmt.Errorf("daemonize: %w", err)
+		}
+		if !isChild {
+			return nil
+		}
+	}
+	opts := logOptions(cfg, stderr)
+	if g.daemon && opts.File != "" {
+		// The daemon's stderr already goes to the log file.
+		opts.Output = io.Discard
+	}
+	logger, ring, err := logx.New(opts)
+	if err != nil {
+		return fmt.Errorf("set up logging: %w", err)
+	}
+	slog.SetDefault(logger)
+	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo}
+	return d.run(ctx)
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func logOptions(cfg *config.Config, stderr io.Writer) logx.Options {
+	return logx.Options{
+		Level:          logx.LevelFromLightNVR(cfg.General.LogLevel),
+		Format:         cfg.General.LogFormat,
+		Output:         stderr,
+		File:           cfg.General.LogFile,
+		Syslog:         cfg.General.SyslogEnabled,
+		SyslogIdent:    cfg.General.SyslogIdent,
+		SyslogFacility: cfg.General.SyslogFacility,
+		RingBytes:      cfg.General.LogRingBytes,
+	}
+}
+
+// daemon is one run of `lightnvr serve`: it owns every long-lived part and stops
+// them through the lifecycle coordinator, in priority order.
+type daemon struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	ring   *logx.Ring
+	stdout io.Writer
+	demo   bool
+
+	db       *db.DB
+	shutdown *lifecycle.Coordinator
+}
+
+func (d *daemon) run(parent context.Context) error {
+	start := time.Now()
+	ctx, stopSignals := lifecycle.SignalContext(parent, d.log)
+	defer stopSignals()
+	d.shutdown = lifecycle.New(d.log)
+	defer d.shutdown.Shutdown(context.Background())
+
+	d.log.Info("starting", "version", version.String(), "config", configSource(d.cfg), "pid", os.Getpid())
+	if d.cfg.General.PIDFile != "" {
+		if err := os.MkdirAll(filepath.Dir(d.cfg.General.PIDFile), 0o755); err != nil {
+			return fmt.Errorf("create pid file directory: %w", err)
+		}
+		release, err := lifecycle.WritePIDFile(d.cfg.General.PIDFile)
+		if err != nil {
+			return err
+		}
+		d.shutdown.Register("pidfile", -10, time.Second, func(context.Context) error { return release() })
+	}
+
+	if err := d.openDatabase(ctx); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(d.cfg.Storage.Path, 0o755); err != nil {
+		// Not fatal: the disk may be mounted later; storage reports it until then.
+		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
+	}
+
+	srv, ln, err := d.startAPI()
+	if err != nil {
+		return err
+	}
+	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(d.stdout, "LightNVR %s is running: open %s\n", version.Version, webURL(d.cfg, ln.Addr()))
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		d.log.Info("shutting down", "reason", context.Cause(ctx))
+	case err := <-serveErr:
+		return err
+	}
+	reports := d.shutdown.Shutdown(context.Background())
+	for _, r := range reports {
+		if r.Hung {
+			d.log.Warn("component did not stop in time", "component", r.Name)
+		}
+	}
+	return nil
+}
+
+func (d *daemon) openDatabase(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(d.cfg.Database.Path), 0o755); err != nil {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	conn, err := db.Open(ctx, d.cfg.Database.Path)
+	if err != nil {
+		return err
+	}
+	applied, err := conn.Migrate(ctx)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	if len(applied) > 0 {
+		d.log.Info("database migrated", "path", d.cfg.Database.Path, "applied", len(applied), "to", applied[len(applied)-1])
+	}
+	d.db = conn
+	// The database closes after everything that writes to it.
+	d.shutdown.Register("database", -5, 5*time.Second, func(context.Context) error { return conn.Close() })
+	return nil
+}
+
+func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
+	srv, err := api.New(api.Deps{
+		Config: d.cfg,
+		DB:     d.db,
+		Logger: d.log,
+		Web:    webFS(d.cfg, d.log),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := net.JoinHostPort(d.cfg.Web.BindIP, strconv.Itoa(d.cfg.Web.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen for the web UI on %s: %w", addr, err)
+	}
+	d.shutdown.Register("http", lifecycle.PriorityAPI, 5*time.Second, srv.Shutdown)
+	return srv, ln, nil
+}
+
+// webFS serves [web] root when it is a directory holding an index.html, and the
+// UI built into the binary otherwise, so a fresh box always has a working page.
+func webFS(cfg *config.Config, log *slog.Logger) fs.FS {
+	if root := cfg.Web.Root; root != "" {
+		if st, err := os.Stat(filepath.Join(root, "index.html")); err == nil && !st.IsDir() {
+			log.Info("serving web UI from directory", "root", root)
+			return os.DirFS(root)
+		}
+	}
+	return webdist.FS
+}
+
+func webURL(cfg *config.Config, addr net.Addr) string {
+	host := cfg.Web.BindIP
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	port := cfg.Web.Port
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+}
+
+func configSource(cfg *config.Config) string {
+	if p := cfg.Path(); p != "" {
+		return p
+	}
+	return "built-in defaults"
+}
+

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sys/unix"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/streams"
+)
+
+func (s *Server) registerHealthRoutes() {
+	s.route("GET", "/api/health", auth.AccessPublic, s.handleHealth)
+}
+
+// healthResponse is LightNVR's /api/health shape.
+type healthResponse struct {
+	Healthy        bool                 `json:"healthy"`
+	Uptime         int64                `json:"uptime"`
+	TotalRequests  uint64               `json:"totalRequests"`
+	FailedRequests uint64               `json:"failedRequests"`
+	Timestamp      string               `json:"timestamp"`
+	Status         string               `json:"status"`
+	Streams        healthStreamCounts   `json:"streams"`
+	Storage        healthStorage        `json:"storage"`
+	StreamsDetail  []healthStreamDetail `json:"streams_detail"`
+}
+
+type healthStreamCounts struct {
+	Total    int `json:"total"`
+	Up       int `json:"up"`
+	Degraded int `json:"degraded"`
+	Down     int `json:"down"`
+}
+
+type healthStorage struct {
+	UsedBytes      uint64 `json:"used_bytes"`
+	AvailableBytes uint64 `json:"available_bytes"`
+}
+
+type healthStreamDetail struct {
+	Name              string    `json:"name"`
+	Status            string    `json:"status"`
+	FPS               float64   `json:"fps"`
+	ConfiguredFPS     int       `json:"configured_fps"`
+	BitrateBPS        int64     `json:"bitrate_bps"`
+	UptimeSeconds     int64     `json:"uptime_seconds"`
+	Reconnects        int64     `json:"reconnects"`
+	LastFrameTS       int64     `json:"last_frame_ts"`
+	FramesTotal       int64     `json:"frames_total"`
+	FramesDropped     int64     `json:"frames_dropped"`
+	ConnectionLatency int64     `json:"connection_latency_ms"`
+	RecordingActive   bool      `json:"recording_active"`
+	RecordingGaps     int64     `json:"recording_gaps"`
+	State             string    `json:"state,omitempty"`
+	LastError         string    `json:"last_error,omitempty"`
+	SparklineFPS      []float64 `json:"sparkline_fps,omitempty"`
+	SparklineBitrate  []int64   `json:"sparkline_bitrate,omitempty"`
+}
+
+func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
+	resp := healthResponse{
+		Healthy:        true,
+		Uptime:         int64(time.Since(s.started).Seconds()),
+		TotalRequests:  s.totalRequests.Load(),
+		FailedRequests: s.failedRequests.Load(),
+		Timestamp:      time.Now().Format("2006-01-02 15:04:05"),
+		Status:         "healthy",
+		StreamsDetail:  []healthStreamDetail{},
+	}
+	if used, avail, err := diskUsage(s.deps.Config.Storage.Path); err == nil {
+		resp.Storage = healthStorage{UsedBytes: used, AvailableBytes: avail}
+	}
+	for _, d := range s.streamHealth() {
+		resp.StreamsDetail = append(resp.StreamsDetail, d)
+		resp.Streams.Total++
+		switch d.Status {
+		case "up":
+			resp.Streams.Up++
+		case "degraded":
+			resp.Streams.Degraded++
+		default:
+			resp.Streams.Down++
+		}
+	}
+	if resp.Streams.Down > 0 || resp.Streams.Degraded > 0 {
+		resp.Status = "degraded"
+	}
+	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
+		resp.Status = "critical"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, resp)
+}
+
+// streamHealth reports each stream's ingest health; empty until a stream manager is wired.
+func (s *Server) streamHealth() []healthStreamDetail {
+	if s.deps.Streams == nil {
+		return nil
+	}
+	var out []healthStreamDetail
+	for _, st := range s.deps.Streams.Statuses() {
+		d := healthStreamDetail{
+			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
+		}
+		switch st.State {
+		case streams.StateActive:
+			d.Status = "up"
+			d.UptimeSeconds = int64(time.Since(st.ActiveAt).Seconds())
+		case streams.StateStarting, streams.StateReconnecting:
+			d.Status = "degraded"
+		default:
+			d.Status = "down"
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func diskUsage(path string) (used, avail uint64, err error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, 0, err
+	}
+	bs := uint64(st.Bsize)
+	return (uint64(st.Blocks) - uint64(st.Bfree)) * bs, uint64(st.Bavail) * bs, nil
+}

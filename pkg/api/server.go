@@ -1,0 +1,207 @@
+// Package api serves LightNVR's REST API and web UI over fasthttp.
+//
+// Every route is registered in one table together with the access it demands
+// (see auth.Access); the dispatcher authenticates and authorises before any
+// handler runs, so handlers only ever see callers that are allowed to be there.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/streams"
+)
+
+// Authenticator identifies the caller of a request from its session cookie, HTTP
+// Basic credentials or API key. It returns (nil, nil) when the request carries no
+// valid credentials; an error means the check itself failed (e.g. the database).
+type Authenticator interface {
+	Authenticate(ctx *fasthttp.RequestCtx) (*auth.Principal, error)
+}
+
+// Deps are the parts the API serves. Fields may be nil while the matching feature
+// is not wired; the routes that need them answer 503 then.
+type Deps struct {
+	Config *config.Config
+	DB     *db.DB
+	Logger *slog.Logger
+	Auth   Authenticator
+	// Users serves the login, session and user endpoints; when Auth is nil
+	// it also becomes the Authenticator.
+	Users *auth.Service
+	// Web is the UI to serve for paths no route claims.
+	Web fs.FS
+	// Streams runs the streams; nil answers 503 on the stream write routes.
+	Streams *streams.Manager
+}
+
+// Server is the HTTP front of lightnvr.
+type Server struct {
+	deps    Deps
+	log     *slog.Logger
+	router  router
+	started time.Time
+	srv     *fasthttp.Server
+	static  *staticFiles
+	go2rtc  go2rtcState
+
+	totalRequests  atomic.Uint64
+	failedRequests atomic.Uint64
+}
+
+// New builds the server and its route table.
+func New(deps Deps) (*Server, error) {
+	if deps.Config == nil {
+		return nil, errors.New("api: config is required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Auth == nil && deps.Users != nil {
+		deps.Auth = NewAuthenticator(deps.Users)
+	}
+	s := &Server{deps: deps, log: deps.Logger.With("component", "api"), started: time.Now()}
+	if deps.Web != nil {
+		s.static = newStaticFiles(deps.Web)
+	}
+	s.routes()
+	s.srv = &fasthttp.Server{
+		Handler:               s.Handle,
+		Name:                  "lightnvr",
+		ReadTimeout:           60 * time.Second,
+		WriteTimeout:          0, // recordings stream for as long as the client reads
+		IdleTimeout:           120 * time.Second,
+		MaxRequestBodySize:    maxJSONBody,
+		NoDefaultServerHeader: false,
+		NoDefaultDate:         false,
+		Logger:                fasthttpLogger{s.log},
+		ReduceMemoryUsage:     true,
+	}
+	return s, nil
+}
+
+// routes builds the route table. Each resource file adds its own block; order
+// matters where patterns overlap (first match wins).
+func (s *Server) routes() {
+	s.registerHealthRoutes()
+	s.registerAuthRoutes()
+	s.registerUserRoutes()
+	s.registerGo2RTCProxy()
+	s.registerStreamRoutes()
+}
+
+// route registers a handler with the access its callers need.
+func (s *Server) route(method, pattern string, access auth.Access, h fasthttp.RequestHandler) {
+	s.router.add(method, pattern, access, h)
+}
+
+// Handle is the fasthttp entry point: headers, routing, authentication,
+// authorisation, panic containment, then the handler or the static UI.
+func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	s.totalRequests.Add(1)
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("handler panic", "method", string(ctx.Method()), "path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
+			ctx.ResetBody()
+			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
+		}
+		if ctx.Response.StatusCode() >= 400 {
+			s.failedRequests.Add(1)
+		}
+	}()
+	setSecurityHeaders(ctx)
+
+	path := string(ctx.Path())
+	method := string(ctx.Method())
+	rt, params, mismatch := s.router.match(method, path)
+	if rt == nil {
+		switch {
+		case mismatch:
+			writeErrorf(ctx, fasthttp.StatusMethodNotAllowed, "method %s not allowed on %s", method, path)
+		case strings.HasPrefix(path, "/api/"):
+			writeErrorf(ctx, fasthttp.StatusNotFound, "no such endpoint: %s %s", method, path)
+		case s.static != nil && (method == fasthttp.MethodGet || method == fasthttp.MethodHead):
+			s.static.serve(ctx)
+		default:
+			writeError(ctx, fasthttp.StatusNotFound, "Not Found")
+		}
+		return
+	}
+	if params != nil {
+		ctx.SetUserValue(userValueParams, params)
+	}
+	if !s.authorize(ctx, rt) {
+		return
+	}
+	rt.handler(ctx)
+}
+
+// authorize resolves the caller and checks the route's access. It writes the
+// 401/403 reply itself and returns false when the request must stop.
+func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) bool {
+	var p *auth.Principal
+	if s.deps.Auth != nil {
+		var err error
+		p, err = s.deps.Auth.Authenticate(ctx)
+		if err != nil {
+			s.writeAuthError(ctx, err)
+			return false
+		}
+	}
+	if p != nil {
+		ctx.SetUserValue(userValuePrincipal, p)
+	}
+	if rt.access == auth.AccessPublic {
+		return true
+	}
+	if p == nil {
+		writeError(ctx, fasthttp.StatusUnauthorized, "Unauthorized")
+		return false
+	}
+	if !p.Role.Allows(rt.access) {
+		writeErrorf(ctx, fasthttp.StatusForbidden, "Forbidden: %s privileges required", rt.access)
+		return false
+	}
+	return checkCSRF(ctx, p)
+}
+
+func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'self'; object-src 'none'; base-uri 'self'")
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); err != nil {
+		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for open requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeGo2RTCProxy()
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}
