@@ -20,6 +20,7 @@ func runDiag(ctx context.Context, g globalOpts, args []string, stdout, stderr io
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	brief := fs.Bool("brief", false, "print one line per section")
 	timeout := fs.Duration("timeout", diag.DefaultTimeout, "time limit for each section")
+	dbTimeout := fs.Duration("db-timeout", diag.DefaultDBTimeout, "time limit for each section that reads the database")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,7 +35,9 @@ func runDiag(ctx context.Context, g globalOpts, args []string, stdout, stderr io
 	} else if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "lightnvr diag: %s does not validate: %v\n", configSource(cfg), err)
 	}
-	return diag.Run(ctx, diagOptions(cfg, *timeout, *asJSON, *brief), stdout)
+	opt := diagOptions(cfg, *timeout, *asJSON, *brief)
+	opt.DBTimeout = *dbTimeout
+	return diag.Run(ctx, opt, stdout)
 }
 
 func diagOptions(cfg *config.Config, timeout time.Duration, asJSON, brief bool) diag.Options {

@@ -217,4 +217,3 @@ func configSource(cfg *config.Config) string {
 	}
 	return "built-in defaults"
 }
-

@@ -30,6 +30,10 @@ type Options struct {
 	Go2RTCAPI string
 	// Timeout bounds each section; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// DBTimeout bounds the sections that read the database (streams when the
+	// daemon is down, recordings, database); 0 means DefaultDBTimeout. SQLite
+	// runs as WebAssembly here, interpreted on MIPS: a full quick_check is slow.
+	DBTimeout time.Duration
 	// ProcRoot is where /proc is mounted; "" means /proc (tests point it elsewhere).
 	ProcRoot string
 	// ReleaseFile names the firmware release file; "" means /etc/lightnvr-release.
@@ -38,8 +42,11 @@ type Options struct {
 	Brief       bool // Run writes one line per section
 }
 
-// DefaultTimeout bounds one section when Options.Timeout is zero.
-const DefaultTimeout = 3 * time.Second
+// Default section time limits, for Options.Timeout and Options.DBTimeout.
+const (
+	DefaultTimeout   = 3 * time.Second
+	DefaultDBTimeout = 30 * time.Second
+)
 
 // Section statuses.
 const (
@@ -104,17 +111,18 @@ type sectionFunc func(c *collector, ctx context.Context, b *builder) error
 var sections = []struct {
 	name string
 	fn   sectionFunc
+	db   bool // reads the database: DBTimeout applies
 }{
-	{"version", (*collector).version},
-	{"uptime", (*collector).uptime},
-	{"memory", (*collector).memory},
-	{"storage", (*collector).storage},
-	{"network", (*collector).network},
-	{"go2rtc", (*collector).go2rtc},
-	{"streams", (*collector).streams},
-	{"recordings", (*collector).recordings},
-	{"database", (*collector).database},
-	{"logs", (*collector).logs},
+	{"version", (*collector).version, false},
+	{"uptime", (*collector).uptime, false},
+	{"memory", (*collector).memory, false},
+	{"storage", (*collector).storage, false},
+	{"network", (*collector).network, false},
+	{"go2rtc", (*collector).go2rtc, false},
+	{"streams", (*collector).streams, true},
+	{"recordings", (*collector).recordings, true},
+	{"database", (*collector).database, true},
+	{"logs", (*collector).logs, false},
 }
 
 // SectionNames lists the sections in report order.
@@ -132,13 +140,20 @@ func Collect(ctx context.Context, opt Options) *Report {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
 	}
+	if opt.DBTimeout <= 0 {
+		opt.DBTimeout = DefaultDBTimeout
+	}
 	c := newCollector(opt)
 	defer c.close()
 	rep := &Report{Generated: time.Now(), Sections: make([]Section, len(sections))}
 	done := make(chan int, len(sections))
 	for i, s := range sections {
 		go func() {
-			rep.Sections[i] = c.run(ctx, s.name, s.fn)
+			limit := c.opt.Timeout
+			if s.db {
+				limit = c.opt.DBTimeout
+			}
+			rep.Sections[i] = c.run(ctx, s.name, limit, s.fn)
 			done <- i
 		}()
 	}
@@ -151,9 +166,9 @@ func Collect(ctx context.Context, opt Options) *Report {
 // run executes one section. The section's goroutine is owned here: on timeout its
 // context is cancelled and run still waits for it (every section honours ctx), but
 // reports the timeout as soon as the deadline passes plus a short grace.
-func (c *collector) run(parent context.Context, name string, fn sectionFunc) Section {
+func (c *collector) run(parent context.Context, name string, limit time.Duration, fn sectionFunc) Section {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(parent, c.opt.Timeout)
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	b := &builder{status: StatusOK}
 	errc := make(chan error, 1)
@@ -177,14 +192,14 @@ func (c *collector) run(parent context.Context, name string, fn sectionFunc) Sec
 				sec.Status = StatusError
 			}
 		}
-	case <-time.After(c.opt.Timeout + 200*time.Millisecond):
+	case <-time.After(limit + 200*time.Millisecond):
 		// The section ignored its context (a blocking syscall): give up on it.
 		// Its goroutine ends when the call returns; errc is buffered.
 		sec.Status = StatusTimeout
-		sec.Error = fmt.Sprintf("no answer within %s", c.opt.Timeout)
+		sec.Error = fmt.Sprintf("no answer within %s", limit)
 	}
 	if sec.Status == StatusTimeout && sec.Error == "" {
-		sec.Error = fmt.Sprintf("no answer within %s", c.opt.Timeout)
+		sec.Error = fmt.Sprintf("no answer within %s", limit)
 	}
 	if sec.Summary == "" {
 		switch {

@@ -161,6 +161,7 @@ func TestSectionTimeout(t *testing.T) {
 	f.opt.HTTPBase = "http://" + l.Addr().String()
 	f.opt.Go2RTCAPI = "http://" + l.Addr().String()
 	f.opt.Timeout = 300 * time.Millisecond
+	f.opt.DBTimeout = 10 * time.Second
 
 	rep := Collect(context.Background(), f.opt)
 	for _, name := range []string{"go2rtc", "streams", "logs"} {

@@ -304,7 +304,11 @@ func (c *collector) daemonHealth(ctx context.Context) (*healthReply, error) {
 }
 
 func (c *collector) streams(ctx context.Context, b *builder) error {
-	if h, err := c.daemonHealth(ctx); err == nil {
+	hctx, cancel := context.WithTimeout(ctx, c.opt.Timeout)
+	h, err := c.daemonHealth(hctx)
+	wedged := hctx.Err() != nil
+	cancel()
+	if err == nil {
 		up := 0
 		for _, s := range h.Streams {
 			state := s.State
@@ -327,11 +331,12 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 		}
 		b.summary = fmt.Sprintf("daemon %s, %d streams, %d up", h.Status, len(h.Streams), up)
 		return nil
-	} else if ctx.Err() != nil {
-		return ctx.Err()
-	} else {
-		b.add("daemon", "not running (%s)", shortErr(err))
 	}
+	if wedged {
+		// A daemon that accepts but does not answer is wedged, not down.
+		return fmt.Errorf("daemon health: %w", context.DeadlineExceeded)
+	}
+	b.add("daemon", "not running (%s)", shortErr(err))
 	d, err := c.openDB(ctx)
 	if err != nil {
 		b.warn()

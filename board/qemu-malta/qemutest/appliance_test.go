@@ -1,0 +1,440 @@
+package qemutest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The appliance test is run by `make qemu-test`, which builds the images and
+// points LIGHTNVR_QEMU_IMAGES at them; a plain `go test ./...` skips it.
+const imagesEnv = "LIGHTNVR_QEMU_IMAGES"
+
+// The sections `lightnvr diag` must print (see pkg/diag).
+var diagSections = []string{"version", "uptime", "memory", "storage", "network", "go2rtc", "streams", "recordings", "database", "logs"}
+
+func TestAppliance(t *testing.T) {
+	dir := os.Getenv(imagesEnv)
+	if dir == "" {
+		t.Skipf("%s not set: run `make qemu-test`", imagesEnv)
+	}
+	need(t, "qemu-system-mipsel", "qemu-system-mips")
+	img := Images{
+		Kernel:    filepath.Join(dir, "qemu-malta", "vmlinuz"),
+		Initramfs: filepath.Join(dir, "qemu-malta", "initramfs.cpio.gz"),
+		RootFS:    filepath.Join(dir, "firmware", "qemu-malta", "rootfs.squashfs"),
+		DataDisk:  filepath.Join(dir, "qemu-malta", "data.img"),
+	}
+	for _, f := range []string{img.Kernel, img.Initramfs, img.RootFS, img.DataDisk} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("image missing (make qemu-test builds them): %v", err)
+		}
+	}
+	rootPassword := envOr("LIGHTNVR_QEMU_ROOT_PASSWORD", "lightnvr")
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+
+	src := startRTSPSource(t)
+
+	webPort := freePort(t)
+	consoleLog, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keep := os.Getenv("LIGHTNVR_QEMU_CONSOLE_LOG"); keep != "" {
+		if consoleLog, err = os.Create(keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { consoleLog.Close() })
+	start := time.Now()
+	m, err := Boot(img, Options{MemoryMB: 160, Forward: map[int]int{webPort: 8080}, Console: consoleLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serial console (last 4000 bytes):\n%s", tailString(m.Console(), 4000))
+		}
+	})
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", webPort)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+
+	// 1. The web UI comes up by itself: init, data disk, go2rtc, lightnvr.
+	health := waitHealthy(ctx, t, m, client, base+"/api/health")
+	t.Logf("boot to healthy /api/health: %.1f s (qemu launch to first 200)", time.Since(start).Seconds())
+	if h, _ := health["healthy"].(bool); !h {
+		t.Fatalf("/api/health says not healthy: %v", health)
+	}
+	if code, body := get(t, client, base+"/"); code != http.StatusOK || !strings.Contains(strings.ToLower(body), "<html") {
+		t.Fatalf("GET / = %d, want the web UI page", code)
+	}
+
+	// 2. Log in.
+	authed := login(t, client, base)
+
+	// 3. A stream whose source is an RTSP server on the host (10.0.2.2 from the guest).
+	streamURL := fmt.Sprintf("rtsp://10.0.2.2:%d/cam", src.rtspPort)
+	streamsImplemented := addStream(t, client, base, "cam", streamURL, authed)
+
+	// 4. The serial console: getty login as root, the banner runs diag --brief.
+	if _, err := m.Expect(ctx, regexp.MustCompile(`login: `)); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("root\n")
+	if _, err := m.Expect(ctx, regexp.MustCompile(`Password: `)); err != nil {
+		t.Fatal(err)
+	}
+	m.Send(rootPassword + "\n")
+	banner, err := m.Expect(ctx, regexp.MustCompile(`(?s)^(.*?)Full report: lightnvr diag.*?# `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range diagSections {
+		if !regexp.MustCompile(`(?m)^` + s + `\s*:`).MatchString(banner[1]) {
+			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner[1])
+		}
+	}
+
+	// 5. Recordings, as far as the daemon implements them.
+	if streamsImplemented {
+		checkRecording(ctx, t, client, base, "cam")
+	}
+
+	// 6. The full diag report on the console.
+	out, rc, err := m.Run(ctx, "lightnvr diag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc != 0 {
+		t.Errorf("lightnvr diag exited %d:\n%s", rc, out)
+	}
+	for _, s := range diagSections {
+		if !strings.Contains(out, "== "+s+" ==") {
+			t.Errorf("lightnvr diag has no %q section:\n%s", s, out)
+		}
+	}
+	if !regexp.MustCompile(`quick_check:\s+ok`).MatchString(out) {
+		t.Errorf("lightnvr diag: database quick_check not ok:\n%s", out)
+	}
+	if strings.Contains(out, "daemon not running") {
+		t.Errorf("lightnvr diag did not reach the running daemon:\n%s", out)
+	}
+	jsonOut, rc, err := m.Run(ctx, "lightnvr diag --json > /tmp/diag.json; echo size=$(wc -c < /tmp/diag.json)")
+	if err != nil || rc != 0 {
+		t.Errorf("lightnvr diag --json: rc %d, %v: %s", rc, err, jsonOut)
+	}
+
+	// 7. Memory with lightnvr and go2rtc idle (reported, not asserted).
+	mem, _, err := m.Run(ctx, "grep -E 'MemTotal|MemFree|MemAvailable' /proc/meminfo; "+
+		"for p in lightnvr go2rtc; do f=/run/$p.child.pid; [ -f $f ] && echo \"$p $(grep VmRSS /proc/$(cat $f)/status)\"; done")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("guest memory, lightnvr + go2rtc idle (-m 160):\n%s", strings.TrimSpace(strings.ReplaceAll(mem, "\r", "")))
+
+	// 8. Supervision: a killed go2rtc comes back.
+	if _, rc, err := m.Run(ctx, "kill -9 $(cat /run/go2rtc.child.pid); sleep 4; kill -0 $(cat /run/go2rtc.child.pid)"); err != nil || rc != 0 {
+		t.Errorf("go2rtc was not respawned after kill -9 (rc %d, %v)", rc, err)
+	}
+
+	// 9. Clean power-off: scripts stop in reverse order and the data disk is unmounted.
+	m.Send("poweroff\n")
+	if err := m.WaitExit(ctx); err != nil {
+		t.Fatalf("poweroff: %v", err)
+	}
+	if out, err := exec.Command("e2fsck", "-n", "-f", img.DataDisk).CombinedOutput(); err != nil {
+		t.Errorf("data disk not clean after poweroff: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("debugfs", "-R", "stat /db/lightnvr.db", img.DataDisk).CombinedOutput(); err != nil || !strings.Contains(string(out), "Size:") {
+		t.Errorf("database not on the data disk: %v\n%s", err, out)
+	}
+}
+
+func waitHealthy(ctx context.Context, t *testing.T, m *Machine, client *http.Client, url string) map[string]any {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				var v map[string]any
+				if err := json.Unmarshal(body, &v); err != nil {
+					t.Fatalf("/api/health is not JSON: %v: %s", err, body)
+				}
+				return v
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("web UI never answered %s: %v", url, err)
+		case <-m.Exited():
+			t.Fatalf("qemu exited before the web UI came up")
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func login(t *testing.T, client *http.Client, base string) bool {
+	t.Helper()
+	user := envOr("LIGHTNVR_QEMU_USER", "admin")
+	pass := envOr("LIGHTNVR_QEMU_PASSWORD", "admin")
+	body, _ := json.Marshal(map[string]string{"username": user, "password": pass})
+	resp, err := client.Post(base+"/api/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusServiceUnavailable:
+		// 503 is the daemon's answer while it has no user store wired.
+		t.Logf("NOTE: POST /api/auth/login answered %d %s: authentication is not implemented yet; continuing unauthenticated", resp.StatusCode, bytes.TrimSpace(b))
+		return false
+	default:
+		t.Fatalf("login as %s: %d %s", user, resp.StatusCode, b)
+		return false
+	}
+}
+
+func addStream(t *testing.T, client *http.Client, base, name, url string, authed bool) bool {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": 10})
+	resp, err := client.Post(base+"/api/streams", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		t.Logf("NOTE: POST /api/streams answered %d: the streams API is not implemented yet; stream and recording checks skipped", resp.StatusCode)
+		return false
+	case resp.StatusCode == http.StatusUnauthorized && !authed:
+		t.Logf("NOTE: POST /api/streams needs a session but login is not implemented yet; stream and recording checks skipped")
+		return false
+	default:
+		t.Fatalf("POST /api/streams: %d %s", resp.StatusCode, b)
+	}
+	code, list := get(t, client, base+"/api/streams")
+	if code != http.StatusOK || !strings.Contains(list, `"`+name+`"`) {
+		t.Fatalf("GET /api/streams after adding %q: %d %s", name, code, list)
+	}
+	return true
+}
+
+// checkRecording waits for a finished recording of the stream, downloads it and
+// checks it with ffprobe on the host.
+func checkRecording(ctx context.Context, t *testing.T, client *http.Client, base, stream string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		code, body := get(t, client, base+"/api/recordings?stream="+stream+"&sort=start_time&order=asc")
+		if code == http.StatusNotFound {
+			t.Logf("NOTE: GET /api/recordings answered 404: recording is not yet implemented; download and ffprobe skipped")
+			return
+		}
+		if code != http.StatusOK {
+			t.Fatalf("GET /api/recordings: %d %s", code, body)
+		}
+		var list struct {
+			Recordings []struct {
+				ID         int64 `json:"id"`
+				IsComplete *bool `json:"is_complete"`
+				SizeBytes  int64 `json:"size_bytes"`
+			} `json:"recordings"`
+		}
+		if err := json.Unmarshal([]byte(body), &list); err != nil {
+			t.Fatalf("GET /api/recordings: %v: %s", err, body)
+		}
+		for _, r := range list.Recordings {
+			if r.IsComplete != nil && !*r.IsComplete {
+				continue
+			}
+			probeDownload(t, client, fmt.Sprintf("%s/api/recordings/download/%d", base, r.ID))
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("no finished recording of %s within 90 s: %s", stream, body)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func probeDownload(t *testing.T, client *http.Client, url string) {
+	t.Helper()
+	need(t, "ffprobe", "ffmpeg")
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	f := filepath.Join(t.TempDir(), "recording.mp4")
+	out, err := os.Create(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(out, resp.Body)
+	out.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height:format=duration", "-of", "json", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe of the downloaded recording (%d bytes): %v\n%s", n, err, probe)
+	}
+	if !strings.Contains(string(probe), `"h264"`) {
+		t.Fatalf("downloaded recording has no H.264 stream: %s", probe)
+	}
+	t.Logf("downloaded recording: %d bytes, ffprobe: %s", n, strings.Join(strings.Fields(string(probe)), " "))
+}
+
+type rtspSource struct{ rtspPort int }
+
+// startRTSPSource runs go2rtc on the host with an ffmpeg test pattern (H.264,
+// 640x360, 10 fps), reachable from the guest as rtsp://10.0.2.2:PORT/cam.
+func startRTSPSource(t *testing.T) rtspSource {
+	t.Helper()
+	need(t, "ffmpeg", "ffmpeg")
+	g2r := filepath.Join(repoRoot(t), "bin", "go2rtc")
+	if _, err := os.Stat(g2r); err != nil {
+		t.Fatalf("%s missing: run `make go2rtc`", g2r)
+	}
+	rtspPort, apiPort := freePort(t), freePort(t)
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`api:
+  listen: "127.0.0.1:%d"
+rtsp:
+  listen: "127.0.0.1:%d"
+webrtc:
+  listen: ""
+log:
+  level: warn
+streams:
+  cam: "exec:ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=10 -c:v libx264 -preset ultrafast -tune zerolatency -g 20 -pix_fmt yuv420p -f rtsp {output}"
+`, apiPort, rtspPort)
+	if err := os.WriteFile(filepath.Join(dir, "go2rtc.yaml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(g2r, "-config", filepath.Join(dir, "go2rtc.yaml"))
+	cmd.Dir = dir
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(rtspPort), time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatalf("host go2rtc did not listen on %d: %s", rtspPort, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return rtspSource{rtspPort: rtspPort}
+}
+
+func get(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// need fails under CI=true and skips otherwise when a host tool is missing.
+func need(t *testing.T, bin, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(bin); err == nil {
+		return
+	}
+	msg := fmt.Sprintf("%s not installed (apt-get install %s)", bin, pkg)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func tailString(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
