@@ -1,0 +1,184 @@
+package media_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/media"
+	"lightnvr/pkg/media/loadgen"
+	"lightnvr/pkg/testkit"
+)
+
+func TestHubSlowSubscriberDropsWithoutBlocking(t *testing.T) {
+	h := media.NewHub()
+	fast := h.Subscribe("fast", 100)
+	slow := h.Subscribe("slow", 2)
+	u := &media.Unit{Payload: []byte{1, 2, 3}}
+	for i := 0; i < 10; i++ {
+		h.Publish(u) // must not block on the full slow subscriber
+	}
+	if got := slow.Dropped(); got != 8 {
+		t.Fatalf("slow dropped %d, want 8", got)
+	}
+	if got := fast.Dropped(); got != 0 {
+		t.Fatalf("fast dropped %d, want 0", got)
+	}
+	got := <-fast.C()
+	if &got.Payload[0] != &u.Payload[0] {
+		t.Fatal("payload was copied")
+	}
+	slow.Unsubscribe()
+	slow.Unsubscribe()
+	if _, ok := <-slow.C(); !ok {
+		t.Fatal("buffered unit lost at unsubscribe")
+	}
+	h.Publish(u)
+	h.Close()
+	n := 0
+	for range fast.C() {
+		n++
+	}
+	if n != 10 {
+		t.Fatalf("fast got %d more units, want 10", n)
+	}
+}
+
+type collected struct {
+	mu    sync.Mutex
+	units []*media.Unit
+}
+
+func collect(ctx context.Context, sub *media.Subscription, c *collected) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			c.mu.Lock()
+			c.units = append(c.units, u)
+			c.mu.Unlock()
+		}
+	}
+}
+
+func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *collected) {
+	t.Helper()
+	hub := media.NewHub()
+	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, MinBackoff: 100 * time.Millisecond})
+	sub := hub.Subscribe("test", 4096)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	c := &collected{}
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = src.Run(ctx) }()
+	go func() { defer wg.Done(); collect(ctx, sub, c) }()
+	time.Sleep(d)
+	cancel()
+	wg.Wait()
+	return src, c
+}
+
+func TestSourceH264AAC(t *testing.T) {
+	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, AAC: true, Seconds: 4},
+		loadgen.Config{Streams: 1, Audio: loadgen.AudioAAC})
+	src, c := runSource(t, lg.URL(0), 3*time.Second)
+	st := src.Stats()
+	if st.Codec != media.CodecH264 || st.Width != 320 || st.Height != 240 {
+		t.Fatalf("stats %+v", st)
+	}
+	checkUnits(t, c.units, true)
+}
+
+func TestSourceH265G711(t *testing.T) {
+	testkit.Need(t, "ffmpeg")
+	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
+		loadgen.Config{Streams: 1, Audio: loadgen.AudioG711})
+	src, c := runSource(t, lg.URL(0), 3*time.Second)
+	st := src.Stats()
+	if st.Codec != media.CodecH265 || st.Width != 320 || st.Height != 240 {
+		t.Fatalf("stats %+v", st)
+	}
+	checkUnits(t, c.units, true)
+	for _, u := range c.units {
+		if !u.IsVideo() && (u.Track.Codec != media.CodecLPCM || u.Track.SampleRate != 8000) {
+			t.Fatalf("audio track %+v", u.Track)
+		}
+	}
+}
+
+func TestSourceReconnects(t *testing.T) {
+	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4},
+		loadgen.Config{Streams: 1, Faults: map[int]loadgen.Faults{0: {DisconnectEvery: 1500 * time.Millisecond}}})
+	src, c := runSource(t, lg.URL(0), 4*time.Second)
+	st := src.Stats()
+	if st.Reconnects == 0 {
+		t.Fatalf("no reconnect: %+v", st)
+	}
+	checkUnits(t, c.units, false)
+	descs := map[*media.Desc]bool{}
+	for _, u := range c.units {
+		descs[u.Desc] = true
+	}
+	if len(descs) < 2 {
+		t.Fatalf("a new session must publish a new description; saw %d", len(descs))
+	}
+}
+
+func TestSourceWaitsForParameterSets(t *testing.T) {
+	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4},
+		loadgen.Config{Streams: 1, Faults: map[int]loadgen.Faults{0: {StripParamsFor: 1500 * time.Millisecond}}})
+	_, c := runSource(t, lg.URL(0), 3500*time.Millisecond)
+	if len(c.units) == 0 {
+		t.Fatal("no unit after the parameter sets appeared")
+	}
+	for _, u := range c.units {
+		if !u.Track.Ready() {
+			t.Fatal("unit published before its parameter sets were known")
+		}
+	}
+	checkUnits(t, c.units, false)
+}
+
+// checkUnits asserts the invariants every consumer relies on.
+func checkUnits(t *testing.T, units []*media.Unit, wantAudio bool) {
+	t.Helper()
+	var video, audio int
+	var lastV, lastA *media.Unit
+	for _, u := range units {
+		if u.IsVideo() {
+			if video == 0 && !u.Key {
+				t.Fatal("first video unit is not a keyframe")
+			}
+			if lastV != nil {
+				if u.DTS <= lastV.DTS {
+					t.Fatalf("video DTS not increasing: %d after %d", u.DTS, lastV.DTS)
+				}
+				if u.Wall.Before(lastV.Wall) {
+					t.Fatal("wall time goes back")
+				}
+			}
+			if len(u.NALUs) == 0 || len(u.Payload) < 5 {
+				t.Fatal("empty video unit")
+			}
+			lastV = u
+			video++
+		} else {
+			if lastA != nil && u.DTS < lastA.DTS {
+				t.Fatalf("audio DTS goes back: %d after %d", u.DTS, lastA.DTS)
+			}
+			lastA = u
+			audio++
+		}
+	}
+	if video < 25 {
+		t.Fatalf("only %d video units", video)
+	}
+	if wantAudio && audio < 10 {
+		t.Fatalf("only %d audio units", audio)
+	}
+}

@@ -1,0 +1,432 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+
+	"lightnvr/pkg/db"
+)
+
+// scanResult is what a segment file holds up to its last whole part.
+type scanResult struct {
+	initSize int64
+	mvhdOff  int64
+	validEnd int64 // bytes up to the end of the last whole moof+mdat
+	parts    []partInfo
+	duration time.Duration // of the primary (video, else first) track
+	fileSize int64
+}
+
+// readBoxHeader reads a box header at off: its total size and type.
+func readBoxHeader(f io.ReaderAt, off, fileSize int64) (size int64, typ string, hdr int64, err error) {
+	var h [16]byte
+	if off+8 > fileSize {
+		return 0, "", 0, io.ErrUnexpectedEOF
+	}
+	if _, err := f.ReadAt(h[:8], off); err != nil {
+		return 0, "", 0, err
+	}
+	size = int64(binary.BigEndian.Uint32(h[:4]))
+	typ = string(h[4:8])
+	hdr = 8
+	if size == 1 {
+		if off+16 > fileSize {
+			return 0, "", 0, io.ErrUnexpectedEOF
+		}
+		if _, err := f.ReadAt(h[8:16], off+8); err != nil {
+			return 0, "", 0, err
+		}
+		size = int64(binary.BigEndian.Uint64(h[8:16]))
+		hdr = 16
+	}
+	if size == 0 {
+		size = fileSize - off // box extends to the end of the file
+	}
+	if size < hdr {
+		return 0, "", 0, fmt.Errorf("box %q at %d: bad size %d", typ, off, size)
+	}
+	return size, typ, hdr, nil
+}
+
+// scanFile walks a segment box by box. It stops at the first box that is
+// cut short or does not belong, so a file torn by a crash yields its whole
+// parts only.
+func scanFile(path string) (*scanResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	res := &scanResult{fileSize: st.Size()}
+	size := st.Size()
+
+	// ftyp then moov.
+	var off int64
+	var initBuf []byte
+	for _, want := range []string{"ftyp", "moov"} {
+		bs, typ, _, err := readBoxHeader(f, off, size)
+		if err != nil || typ != want || off+bs > size || bs > 1<<20 {
+			return res, nil // no usable init: no part survives
+		}
+		b := make([]byte, bs)
+		if _, err := f.ReadAt(b, off); err != nil {
+			return nil, err
+		}
+		initBuf = append(initBuf, b...)
+		off += bs
+	}
+	var init fmp4.Init
+	if err := init.Unmarshal(bytes.NewReader(initBuf)); err != nil || len(init.Tracks) == 0 {
+		return res, nil
+	}
+	mvhd, err := findMvhd(initBuf)
+	if err != nil {
+		return res, nil
+	}
+	res.initSize, res.mvhdOff, res.validEnd = off, mvhd, off
+	primary := init.Tracks[0]
+	for _, t := range init.Tracks {
+		if t.Codec.IsVideo() {
+			primary = t
+			break
+		}
+	}
+
+	var first, end int64 = -1, 0
+	for {
+		ms, typ, _, err := readBoxHeader(f, off, size)
+		if err != nil || typ != "moof" || ms > 4<<20 || off+ms > size {
+			break
+		}
+		moof := make([]byte, ms)
+		if _, err := f.ReadAt(moof, off); err != nil {
+			return nil, err
+		}
+		ds, dtyp, _, err := readBoxHeader(f, off+ms, size)
+		if err != nil || dtyp != "mdat" || off+ms+ds > size {
+			break
+		}
+		tr, ok := parseMoof(moof, uint32(primary.ID))
+		if !ok {
+			break
+		}
+		info := partInfo{size: ms + ds, key: tr.key}
+		if tr.found {
+			if first < 0 {
+				first = int64(tr.base)
+			}
+			end = int64(tr.base) + tr.dur
+			info.dur = ticksDur(tr.dur, primary.TimeScale)
+		}
+		res.parts = append(res.parts, info)
+		off += ms + ds
+		res.validEnd = off
+	}
+	if first >= 0 {
+		res.duration = ticksDur(end-first, primary.TimeScale)
+	}
+	return res, nil
+}
+
+func ticksDur(t int64, scale uint32) time.Duration {
+	if scale == 0 {
+		return 0
+	}
+	return time.Duration(t) * time.Second / time.Duration(scale)
+}
+
+type trafInfo struct {
+	found bool
+	base  uint64
+	dur   int64
+	key   bool
+}
+
+// parseMoof extracts the primary track's base time, total duration and
+// first-sample sync flag from a moof box (as written by mediacommon:
+// tfhd without defaults, tfdt, trun with per-sample durations).
+func parseMoof(moof []byte, trackID uint32) (trafInfo, bool) {
+	var out trafInfo
+	children := func(b []byte, fn func(typ string, body []byte) bool) bool {
+		for len(b) >= 8 {
+			sz := int(binary.BigEndian.Uint32(b))
+			if sz < 8 || sz > len(b) {
+				return false
+			}
+			if !fn(string(b[4:8]), b[8:sz]) {
+				return false
+			}
+			b = b[sz:]
+		}
+		return len(b) == 0
+	}
+	ok := children(moof[8:], func(typ string, body []byte) bool {
+		if typ != "traf" {
+			return true
+		}
+		var id uint32
+		var base uint64
+		var dur int64
+		var key = true
+		okT := children(body, func(typ string, b []byte) bool {
+			switch typ {
+			case "tfhd":
+				if len(b) < 8 {
+					return false
+				}
+				id = binary.BigEndian.Uint32(b[4:8])
+			case "tfdt":
+				if len(b) < 8 {
+					return false
+				}
+				if b[0] == 1 {
+					if len(b) < 12 {
+						return false
+					}
+					base = binary.BigEndian.Uint64(b[4:12])
+				} else {
+					base = uint64(binary.BigEndian.Uint32(b[4:8]))
+				}
+			case "trun":
+				if len(b) < 8 {
+					return false
+				}
+				flags := binary.BigEndian.Uint32(b[0:4]) & 0xffffff
+				n := int(binary.BigEndian.Uint32(b[4:8]))
+				p := 8
+				if flags&0x1 != 0 {
+					p += 4
+				}
+				firstFlags := -1
+				if flags&0x4 != 0 {
+					if len(b) < p+4 {
+						return false
+					}
+					firstFlags = int(binary.BigEndian.Uint32(b[p:]))
+					p += 4
+				}
+				entry := 0
+				for _, f := range []uint32{0x100, 0x200, 0x400, 0x800} {
+					if flags&f != 0 {
+						entry += 4
+					}
+				}
+				if len(b) < p+n*entry {
+					return false
+				}
+				for i := 0; i < n; i++ {
+					e := b[p+i*entry:]
+					q := 0
+					if flags&0x100 != 0 {
+						dur += int64(binary.BigEndian.Uint32(e[q:]))
+						q += 4
+					}
+					if flags&0x200 != 0 {
+						q += 4
+					}
+					if i == 0 {
+						sf := firstFlags
+						if flags&0x400 != 0 {
+							sf = int(binary.BigEndian.Uint32(e[q:]))
+						}
+						if sf >= 0 {
+							key = sf&0x10000 == 0
+						}
+					}
+				}
+			}
+			return true
+		})
+		if !okT {
+			return false
+		}
+		if id == trackID {
+			out = trafInfo{found: true, base: base, dur: dur, key: key}
+		}
+		return true
+	})
+	return out, ok
+}
+
+// RecoverReport counts what Recover did.
+type RecoverReport struct {
+	Completed      int // rows repaired and marked complete
+	Removed        int // rows (and files) removed because no whole part survived
+	GarbageCleared int // pending deletions finished
+	BytesTruncated int64
+}
+
+// Recover runs at boot, before any recorder starts: it finishes pending
+// deletions, then repairs every incomplete recording from its file.
+func Recover(ctx context.Context, d *db.DB, log *slog.Logger) (RecoverReport, error) {
+	var rep RecoverReport
+	if log == nil {
+		log = slog.Default()
+	}
+	gs, err := db.Garbage(ctx, d)
+	if err != nil {
+		return rep, err
+	}
+	for _, g := range gs {
+		if err := finishGarbage(ctx, d, g); err != nil {
+			return rep, err
+		}
+		rep.GarbageCleared++
+	}
+	recs, err := db.IncompleteRecordings(ctx, d)
+	if err != nil {
+		return rep, err
+	}
+	var errs []error
+	for _, rec := range recs {
+		removed, cut, err := RecoverRecording(ctx, d, rec)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.BytesTruncated += cut
+		if removed {
+			rep.Removed++
+		} else {
+			rep.Completed++
+		}
+		log.Info("recording repaired", "id", rec.ID, "file", rec.FilePath, "removed", removed, "truncated_bytes", cut)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// RecoverRecording repairs one incomplete recording: the file is cut after
+// its last whole part, its duration patched and recomputed, the index
+// rebuilt and the row completed; without any whole part the row and file
+// are removed. It reports whether the recording was removed and how many
+// bytes were cut off.
+func RecoverRecording(ctx context.Context, d *db.DB, rec *db.Recording) (removed bool, truncated int64, err error) {
+	res, err := scanFile(rec.FilePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, 0, Delete(ctx, d, rec.ID)
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+	}
+	if len(res.parts) == 0 {
+		return true, res.fileSize, Delete(ctx, d, rec.ID)
+	}
+	f, err := os.OpenFile(rec.FilePath, os.O_RDWR, 0)
+	if err != nil {
+		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+	}
+	if res.fileSize > res.validEnd {
+		truncated = res.fileSize - res.validEnd
+		if err := f.Truncate(res.validEnd); err != nil {
+			_ = f.Close()
+			return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+		}
+	}
+	err = patchMvhd(f, res.mvhdOff, res.duration)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(rec.FilePath))
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+	}
+
+	startUS := time.Unix(rec.StartTime, 0).UnixMicro()
+	if ix, err := db.GetRecordingIndex(ctx, d, rec.ID); err == nil {
+		startUS = ix.StartUS
+	}
+	end := db.RecordingEnd{
+		EndTime:   time.UnixMicro(startUS).Add(res.duration).Unix(),
+		SizeBytes: res.validEnd, Width: rec.Width, Height: rec.Height, FPS: rec.FPS, Codec: rec.Codec,
+	}
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	ix := &db.RecordingIndex{RecordingID: rec.ID, StartUS: startUS, DurationUS: res.duration.Microseconds(),
+		InitSize: res.initSize, PartCount: len(res.parts), Parts: encodeParts(res.parts, nil)}
+	if err := db.PutRecordingIndex(ctx, tx, ix); err != nil {
+		return false, 0, err
+	}
+	if err := db.CompleteRecording(ctx, tx, rec.ID, end); err != nil {
+		return false, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
+	}
+	return false, truncated, nil
+}
+
+// repairAbandoned completes rows left incomplete by an earlier storage
+// error, now that writing works again.
+func (r *Recorder) repairAbandoned() {
+	if len(r.abandoned) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	left := r.abandoned[:0]
+	for _, id := range r.abandoned {
+		rec, err := db.GetRecording(ctx, r.cfg.DB, id)
+		if errors.Is(err, db.ErrRecordingNotFound) {
+			continue
+		}
+		if err == nil && !rec.IsComplete {
+			_, _, err = RecoverRecording(ctx, r.cfg.DB, rec)
+		}
+		if err != nil {
+			r.log.Warn("interrupted recording not repaired yet", "id", id, "err", err)
+			left = append(left, id)
+		}
+	}
+	r.abandoned = left
+}
+
+// afterUnlink is a test hook run between a deletion's unlink and the
+// removal of its garbage row.
+var afterUnlink func()
+
+// Delete removes a recording crash-consistently: its row moves to
+// recordings_garbage, the file is unlinked and its directory synced, then
+// the garbage row goes. Recover finishes whatever a crash interrupted.
+func Delete(ctx context.Context, d *db.DB, id int64) error {
+	g, err := db.MoveRecordingToGarbage(ctx, d, id)
+	if err != nil {
+		return err
+	}
+	return finishGarbage(ctx, d, g)
+}
+
+func finishGarbage(ctx context.Context, d *db.DB, g *db.GarbageEntry) error {
+	if err := os.Remove(g.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete recording %d: %w", g.RecordingID, err)
+	}
+	if err := syncDir(filepath.Dir(g.FilePath)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete recording %d: %w", g.RecordingID, err)
+	}
+	if afterUnlink != nil {
+		afterUnlink()
+	}
+	return db.DeleteGarbage(ctx, d, g.RecordingID)
+}

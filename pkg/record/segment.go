@@ -1,0 +1,501 @@
+package record
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+	"golang.org/x/sys/unix"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/media"
+)
+
+// dbTimeout bounds each database write of the recorder, so a locked
+// database cannot stall ingest forever.
+const dbTimeout = 10 * time.Second
+
+// scratch holds buffers reused by every part of every segment.
+type scratch struct {
+	buf  seekablebuffer.Buffer // init segments
+	part []byte                // moof+mdat
+	idx  []byte
+}
+
+// trackW is one track of the open segment.
+type trackW struct {
+	id    int
+	t     *media.Track
+	clock int64
+	start int64 // segment start in this track's ticks
+
+	pending    *media.Unit // its duration is known only when the next unit arrives
+	pendingRel int64
+
+	samples  []fmp4.Sample // current part
+	partBase int64         // relative decode time of the part's first sample
+	end      int64         // relative decode time after the last sample written or buffered
+	lastDur  uint32
+	count    int64
+}
+
+// segment is one fMP4 file being written.
+type segment struct {
+	r       *Recorder
+	desc    *media.Desc
+	video   *trackW
+	audio   *trackW
+	primary *trackW
+
+	startDTS  int64 // primary track ticks (absolute)
+	startWall time.Time
+
+	id       int64
+	dir      string
+	path     string
+	f        *os.File
+	size     int64
+	initSize int64
+	mvhdOff  int64
+	parts    []partInfo
+	seq      uint32
+
+	partStart int64 // primary ticks (absolute) of the current part's first sample
+	lastIndex time.Time
+}
+
+func newSegment(r *Recorder, u *media.Unit) *segment {
+	s := &segment{r: r, desc: u.Desc, startDTS: u.DTS, startWall: u.Wall}
+	startT := u.Time(u.DTS)
+	id := 1
+	if v := u.Desc.Video; v != nil {
+		s.video = &trackW{id: id, t: v, clock: int64(v.ClockRate), start: media.DurationToTicks(startT, v.ClockRate)}
+		s.primary = s.video
+		id++
+	}
+	if a := u.Desc.Audio; a != nil && !r.cfg.NoAudio && a.Ready() {
+		s.audio = &trackW{id: id, t: a, clock: int64(a.ClockRate), start: media.DurationToTicks(startT, a.ClockRate)}
+		if s.primary == nil {
+			s.primary = s.audio
+		}
+	}
+	s.partStart = u.DTS
+	return s
+}
+
+// fromVideo converts primary-track ticks to a duration.
+func (s *segment) fromVideo(ticks int64) time.Duration {
+	return media.TicksToDuration(ticks, int(s.primary.clock))
+}
+
+// continues reports whether video unit u follows the last video sample
+// without a gap (within two frame periods).
+func (s *segment) continues(u *media.Unit) bool {
+	v := s.video
+	if v == nil || v.pending == nil {
+		return false
+	}
+	d := u.DTS - v.pending.DTS
+	limit := int64(v.lastDur) * 2
+	if limit == 0 {
+		limit = v.clock / 5
+	}
+	return d > 0 && d <= limit
+}
+
+func (s *segment) track(u *media.Unit) *trackW {
+	if u.IsVideo() {
+		if s.video != nil && u.Track == s.video.t {
+			return s.video
+		}
+		return nil
+	}
+	if s.audio != nil && u.Track == s.audio.t {
+		return s.audio
+	}
+	return nil
+}
+
+// write buffers u; a part is written once the primary track holds
+// PartDuration of media.
+func (s *segment) write(u *media.Unit) error {
+	tw := s.track(u)
+	if tw == nil {
+		return nil
+	}
+	rel := u.DTS - tw.start
+	if rel < 0 {
+		return nil // audio from before the segment's first keyframe
+	}
+	if tw != s.video && s.video != nil && s.video.pending != nil {
+		// Audio whose clock jumped away from the video (the camera's
+		// timeline stepped and the video has not shown it yet) would
+		// stretch the segment: drop it, the video decides the cut.
+		skew := media.TicksToDuration(rel, int(tw.clock)) - media.TicksToDuration(s.video.pendingRel, int(s.video.clock))
+		if skew.Abs() > s.r.cfg.MaxGap {
+			s.r.dropped++
+			return nil
+		}
+	}
+	if tw.pending != nil {
+		dur := rel - tw.pendingRel
+		if tw != s.video {
+			// Audio oddities never end a segment: a step back drops the
+			// unit, a hole is played as one frame.
+			if dur <= 0 {
+				s.r.dropped++
+				return nil
+			}
+			if dur > tw.clock {
+				dur = int64(tw.nominal(tw.pending))
+			}
+		}
+		tw.add(tw.pending, tw.pendingRel, uint32(dur))
+	}
+	tw.pending, tw.pendingRel = u, rel
+	if tw == s.primary && len(tw.samples) > 0 &&
+		s.fromVideo(u.DTS-s.partStart) >= s.r.cfg.PartDuration {
+		if err := s.flushPart(); err != nil {
+			return err
+		}
+		s.partStart = u.DTS
+	}
+	return nil
+}
+
+// nominal is the duration given to a sample whose successor is unknown.
+func (tw *trackW) nominal(u *media.Unit) uint32 {
+	if tw.lastDur > 0 {
+		return tw.lastDur
+	}
+	switch tw.t.Codec {
+	case media.CodecAAC:
+		return 1024
+	case media.CodecOpus:
+		return 960
+	case media.CodecLPCM:
+		if ch := max(tw.t.Channels, 1); len(u.Payload) > 0 {
+			return uint32(len(u.Payload) / 2 / ch)
+		}
+	case media.CodecH264, media.CodecH265:
+		if tw.t.FPS > 0 {
+			return uint32(float64(tw.clock) / tw.t.FPS)
+		}
+		return uint32(tw.clock / 25)
+	}
+	return 1
+}
+
+func (tw *trackW) add(u *media.Unit, rel int64, dur uint32) {
+	if len(tw.samples) == 0 {
+		tw.partBase = max(rel, tw.end)
+		tw.end = tw.partBase
+	}
+	tw.samples = append(tw.samples, fmp4.Sample{
+		Duration:        dur,
+		PTSOffset:       int32(u.PTS - u.DTS),
+		IsNonSyncSample: !u.Key,
+		Payload:         u.Payload,
+	})
+	tw.end += int64(dur)
+	tw.lastDur = dur
+	tw.count++
+}
+
+func (tw *trackW) reset() {
+	for i := range tw.samples {
+		tw.samples[i].Payload = nil // let the unit's buffer go
+	}
+	tw.samples = tw.samples[:0]
+}
+
+func (s *segment) flushPart() error {
+	var tracks [2]*trackW
+	n := 0
+	for _, tw := range []*trackW{s.video, s.audio} {
+		if tw != nil && len(tw.samples) > 0 {
+			tracks[n] = tw
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	first := s.f == nil
+	if first {
+		if err := s.create(); err != nil {
+			return err
+		}
+	}
+	s.seq++
+	s.r.scratch.part = appendPart(s.r.scratch.part[:0], s.seq, tracks[:n])
+	buf := s.r.scratch.part
+	info := partInfo{size: int64(len(buf))}
+	if pr := s.primary; len(pr.samples) > 0 {
+		var d int64
+		for i := range pr.samples {
+			d += int64(pr.samples[i].Duration)
+		}
+		info.dur = media.TicksToDuration(d, int(pr.clock))
+		info.key = !pr.samples[0].IsNonSyncSample
+	}
+	for _, tw := range []*trackW{s.video, s.audio} {
+		if tw != nil {
+			tw.reset()
+		}
+	}
+	if _, err := s.f.Write(buf); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	s.size += info.size
+	s.parts = append(s.parts, info)
+	if !s.r.cfg.NoSync {
+		if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
+			return fmt.Errorf("sync %s: %w", s.path, err)
+		}
+	}
+	if first {
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
+		s.r.recovered()
+		s.r.repairAbandoned()
+	}
+	if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
+		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+		defer cancel()
+		if err := db.PutRecordingIndex(ctx, s.r.cfg.DB, s.index()); err != nil {
+			// The index is rebuilt from the file if need be; the video matters more.
+			s.r.log.Warn("part index not saved", "err", err)
+		}
+		s.lastIndex = time.Now()
+	}
+	return nil
+}
+
+func (s *segment) duration() time.Duration {
+	return media.TicksToDuration(s.primary.end, int(s.primary.clock))
+}
+
+func (s *segment) index() *db.RecordingIndex {
+	s.r.scratch.idx = encodeParts(s.parts, s.r.scratch.idx)
+	return &db.RecordingIndex{RecordingID: s.id, StartUS: s.startWall.UnixMicro(), DurationUS: s.duration().Microseconds(),
+		InitSize: s.initSize, PartCount: len(s.parts), Parts: s.r.scratch.idx}
+}
+
+func (s *segment) codecName() string {
+	if s.video != nil {
+		return string(s.video.t.Codec)
+	}
+	return string(s.primary.t.Codec)
+}
+
+// create inserts the row, then creates the file and writes its init: the
+// row exists before the file, so a crash leaves a row recovery can see,
+// never a file nobody knows.
+func (s *segment) create() error {
+	cfg := &s.r.cfg
+	s.dir = SegmentDir(cfg.StorageDir, cfg.Stream, s.startWall)
+	if err := mkdirAllSync(s.dir); err != nil {
+		return err
+	}
+	for n := 0; ; n++ {
+		p := filepath.Join(s.dir, fileName(cfg.TriggerType, s.startWall, n))
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			s.path = p
+			break
+		} else if err != nil {
+			return fmt.Errorf("stat %s: %w", p, err)
+		}
+		if n > 1000 {
+			return fmt.Errorf("no free file name in %s", s.dir)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	rec := &db.Recording{StreamName: cfg.Stream, FilePath: s.path, StartTime: s.startWall.Unix(),
+		Codec: s.codecName(), TriggerType: cfg.TriggerType}
+	if s.video != nil {
+		rec.Width, rec.Height, rec.FPS = s.video.t.Width, s.video.t.Height, int(s.video.t.FPS+0.5)
+	}
+	id, err := db.InsertRecording(ctx, cfg.DB, rec)
+	if err != nil {
+		return err
+	}
+	s.id = id
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if _, derr := cfg.DB.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, id); derr == nil {
+			s.id = 0
+		}
+		return fmt.Errorf("create %s: %w", s.path, err)
+	}
+	s.f = f
+	init, err := s.init()
+	if err != nil {
+		return err
+	}
+	buf := &s.r.scratch.buf
+	buf.Reset()
+	if err := init.Marshal(buf); err != nil {
+		return fmt.Errorf("marshal init: %w", err)
+	}
+	s.mvhdOff, err = findMvhd(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write %s: %w", s.path, err)
+	}
+	s.initSize = int64(buf.Len())
+	s.size = s.initSize
+	return nil
+}
+
+func (s *segment) init() (*fmp4.Init, error) {
+	init := &fmp4.Init{}
+	for _, tw := range []*trackW{s.video, s.audio} {
+		if tw == nil {
+			continue
+		}
+		t := tw.t
+		it := &fmp4.InitTrack{ID: tw.id, TimeScale: uint32(tw.clock)}
+		switch t.Codec {
+		case media.CodecH264:
+			it.Codec = &codecs.H264{SPS: t.SPS, PPS: t.PPS}
+		case media.CodecH265:
+			it.Codec = &codecs.H265{VPS: t.VPS, SPS: t.SPS, PPS: t.PPS}
+		case media.CodecAAC:
+			it.Codec = &codecs.MPEG4Audio{Config: *t.AACConfig}
+		case media.CodecOpus:
+			it.Codec = &codecs.Opus{ChannelCount: max(t.Channels, 1)}
+		case media.CodecLPCM:
+			it.Codec = &codecs.LPCM{BitDepth: 16, SampleRate: t.SampleRate, ChannelCount: max(t.Channels, 1)}
+		default:
+			return nil, fmt.Errorf("codec %s cannot be recorded", t.Codec)
+		}
+		init.Tracks = append(init.Tracks, it)
+	}
+	return init, nil
+}
+
+// findMvhd returns the offset of the mvhd box in an init segment.
+func findMvhd(b []byte) (int64, error) {
+	var off int64
+	for off+8 <= int64(len(b)) {
+		size := int64(binary.BigEndian.Uint32(b[off:]))
+		typ := string(b[off+4 : off+8])
+		if typ == "moov" {
+			c := off + 8
+			if c+8 <= int64(len(b)) && string(b[c+4:c+8]) == "mvhd" && b[c+8] == 0 {
+				return c, nil
+			}
+			break
+		}
+		if size < 8 {
+			break
+		}
+		off += size
+	}
+	return 0, errors.New("init segment without a version-0 mvhd")
+}
+
+// patchMvhd writes the segment duration (ms) into the version-0 mvhd at off.
+func patchMvhd(f *os.File, off int64, d time.Duration) error {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(d.Milliseconds()))
+	// size, type, version+flags, creation, modification, timescale: 24 bytes.
+	if _, err := f.WriteAt(b[:], off+24); err != nil {
+		return fmt.Errorf("patch mvhd: %w", err)
+	}
+	return nil
+}
+
+// finish writes what is buffered, patches the duration, syncs file and
+// directory and only then marks the row complete.
+func (s *segment) finish(endDTS int64) error {
+	for _, tw := range []*trackW{s.video, s.audio} {
+		if tw == nil || tw.pending == nil {
+			continue
+		}
+		dur := int64(tw.nominal(tw.pending))
+		if tw == s.video && endDTS > tw.pending.DTS {
+			dur = endDTS - tw.pending.DTS
+		}
+		tw.add(tw.pending, tw.pendingRel, uint32(dur))
+		tw.pending = nil
+	}
+	if err := s.flushPart(); err != nil {
+		s.abandon()
+		return err
+	}
+	if s.f == nil {
+		return nil // nothing was ever written
+	}
+	err := patchMvhd(s.f, s.mvhdOff, s.duration())
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	s.f = nil
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		s.r.abandoned = append(s.r.abandoned, s.id)
+		return fmt.Errorf("close %s: %w", s.path, err)
+	}
+	return s.complete()
+}
+
+func (s *segment) complete() error {
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	d := s.duration()
+	end := db.RecordingEnd{EndTime: s.startWall.Add(d).Unix(), SizeBytes: s.size, Codec: s.codecName()}
+	if s.video != nil {
+		end.Width, end.Height = s.video.t.Width, s.video.t.Height
+		if d > 0 {
+			end.FPS = int(float64(s.video.count)/d.Seconds() + 0.5)
+		}
+	}
+	tx, err := s.r.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("complete recording %d: %w", s.id, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := db.PutRecordingIndex(ctx, tx, s.index()); err != nil {
+		return err
+	}
+	if err := db.CompleteRecording(ctx, tx, s.id, end); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("complete recording %d: %w", s.id, err)
+	}
+	return nil
+}
+
+// abandon closes the file after a storage error. Its row stays incomplete
+// and is repaired from the file (truncated to its last whole part) as soon
+// as writing works again, or at the next start.
+func (s *segment) abandon() {
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
+	if s.id != 0 {
+		s.r.abandoned = append(s.r.abandoned, s.id)
+		s.id = 0
+	}
+}
