@@ -17,7 +17,7 @@ DATA_DIR  ?= $(CURDIR)/data
 FUZZTIME  ?= 5s
 MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck unit fuzz mipsle-test mipsle-start bench clean rootfs firmware qemu-test
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 
 build: bin/lightnvr
 
@@ -56,8 +56,7 @@ unit: go2rtc
 
 # Brief fuzzing of the parsers that read files we did not write.
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./pkg/config
-	$(GO) test -run=NONE -fuzz=FuzzSplitStatements -fuzztime=$(FUZZTIME) ./pkg/db
+	scripts/fuzz-all.sh $(FUZZTIME)
 
 # The storage-facing packages again, as mipsle code under qemu-user.
 mipsle-test:
@@ -78,6 +77,17 @@ firmware: rootfs
 # Boots the firmware in qemu Malta and checks the appliance end to end.
 qemu-test: mipsle go2rtc
 	VERSION=$(VERSION) scripts/qemu-test.sh
+
+# Recording cost against `ffmpeg -c copy` on the same synthetic streams, idle RSS
+# (native and mipsle under qemu-user) and allocations per access unit. Prints
+# figures, asserts nothing; not part of `test` (it takes several minutes).
+BENCH_STREAMS  ?= 1,8,32
+BENCH_DURATION ?= 30s
+bench-record: build mipsle
+	$(GO) build -o bin/nvr-bench ./cmd/nvr-bench
+	bin/nvr-bench run -streams $(BENCH_STREAMS) -duration $(BENCH_DURATION) \
+		-lightnvr bin/lightnvr -mipsle bin/mipsle/lightnvr -qemu $(QEMU_USER)
+	$(GO) test -run=NONE -bench=HubToRecorder -benchmem ./pkg/record
 
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./...

@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"lightnvr/pkg/api"
+	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/streams"
 	"lightnvr/pkg/version"
 	webdist "lightnvr/web-dist"
 )
@@ -91,8 +94,11 @@ type daemon struct {
 	stdout io.Writer
 	demo   bool
 
-	db       *db.DB
-	shutdown *lifecycle.Coordinator
+	db        *db.DB
+	shutdown  *lifecycle.Coordinator
+	users     *auth.Service
+	streams   *streams.Manager
+	recording *streams.Recording
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -120,6 +126,20 @@ func (d *daemon) run(parent context.Context) error {
 	if err := os.MkdirAll(d.cfg.Storage.Path, 0o755); err != nil {
 		// Not fatal: the disk may be mounted later; storage reports it until then.
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
+	}
+
+	if err := auth.Bootstrap(ctx, d.db, d.cfg, filepath.Dir(d.cfg.Database.Path), d.stdout); err != nil {
+		return err
+	}
+	authOpts, err := auth.OptionsFromConfig(d.cfg)
+	if err != nil {
+		return err
+	}
+	authOpts.Logger = d.log
+	d.users = auth.New(d.db, authOpts)
+
+	if err := d.startStreams(ctx); err != nil {
+		return err
 	}
 
 	srv, ln, err := d.startAPI()
@@ -168,12 +188,67 @@ func (d *daemon) openDatabase(ctx context.Context) error {
 	return nil
 }
 
+// startStreams brings up go2rtc (managed or external) and the stream manager,
+// whose pipelines pull each stream once from go2rtc and record it.
+func (d *daemon) startStreams(ctx context.Context) error {
+	if !d.cfg.Go2RTC.Enabled {
+		d.log.Warn("go2rtc is disabled ([go2rtc] enabled = false): no live view, no recording")
+		return nil
+	}
+	if err := os.MkdirAll(d.cfg.Go2RTC.ConfigDir, 0o755); err != nil {
+		return fmt.Errorf("create go2rtc config directory: %w", err)
+	}
+	if d.demo {
+		// Before go2rtc starts: go2rtc takes exec sources only from its config file.
+		added, err := streams.EnsureDemo(ctx, d.db)
+		if err != nil {
+			return err
+		}
+		if added {
+			d.log.Info("added a demo test-pattern stream", "stream", "demo")
+		}
+	}
+	var mgr *streams.Manager
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+		Settings: go2rtc.SettingsFromConfig(d.cfg),
+		Logger:   d.log,
+		Streams:  func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log})
+	mgr, err = streams.NewManager(streams.Options{
+		DB:             d.db,
+		Go2RTC:         sup,
+		Logger:         d.log,
+		StartTimeout:   time.Duration(d.cfg.Streams.StartTimeoutSeconds) * time.Second,
+		MinAvailableMB: d.cfg.Streams.MinAvailableMB,
+		Pipelines:      d.recording.Factory(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := sup.Start(ctx); err != nil {
+		return fmt.Errorf("start go2rtc: %w", err)
+	}
+	d.shutdown.Register("go2rtc", lifecycle.PriorityGo2RTC, 10*time.Second, sup.Stop)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("start stream manager: %w", err)
+	}
+	d.shutdown.Register("streams", lifecycle.PriorityRecorders, 15*time.Second, mgr.Stop)
+	d.streams = mgr
+	return nil
+}
+
 func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 	srv, err := api.New(api.Deps{
-		Config: d.cfg,
-		DB:     d.db,
-		Logger: d.log,
-		Web:    webFS(d.cfg, d.log),
+		Config:  d.cfg,
+		DB:      d.db,
+		Logger:  d.log,
+		Web:     webFS(d.cfg, d.log),
+		Streams: d.streams,
+		Users:   d.users,
 	})
 	if err != nil {
 		return nil, nil, err

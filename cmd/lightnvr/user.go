@@ -33,9 +33,19 @@ Passwords are read from the terminal (twice, not echoed) or one line from
 standard input; -random generates one and prints it.
 `
 
-// runUser is 'lightnvr user ...' for the serial console.
-func runUser(ctx context.Context, cfg *config.Config, args []string) error {
-	return userCommand(ctx, cfg, args, os.Stdin, os.Stdout, os.Stderr)
+// runUserCmd is 'lightnvr user ...' for the serial console.
+func runUserCmd(ctx context.Context, g globalOpts, args []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(g.configPath)
+	if err != nil {
+		return err
+	}
+	return runUser(ctx, cfg, args, stdout, stderr)
+}
+
+// runUser runs a user command against cfg's database; passwords come from
+// standard input.
+func runUser(ctx context.Context, cfg *config.Config, args []string, stdout, stderr io.Writer) error {
+	return userCommand(ctx, cfg, args, os.Stdin, stdout, stderr)
 }
 
 func userCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -22,6 +22,9 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/logx"
+	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 )
 
@@ -46,6 +49,22 @@ type Deps struct {
 	Web fs.FS
 	// Streams runs the streams; nil answers 503 on the stream write routes.
 	Streams *streams.Manager
+	// Logs is the in-memory log served by /api/system/logs; nil falls back
+	// to the ring of Logger when it was made by logx.New.
+	Logs *logx.Ring
+	// Restart and Shutdown are called by POST /api/system/restart and
+	// /shutdown after the reply is prepared. They must return at once (signal
+	// the daemon); the daemon's graceful stop lets the reply go out. nil → 503.
+	Restart  func()
+	Shutdown func()
+	// ConfigPath is where POST /api/settings saves when the configuration
+	// was not loaded from a file ("" → lightnvr.ini beside the database).
+	ConfigPath string
+	// Go2RTCStatus reports go2rtc for /api/system/info and /api/metrics.
+	Go2RTCStatus func() go2rtc.Status
+	// Storage is the retention controller of the data directory; nil
+	// answers 503 on the storage routes.
+	Storage *storage.Controller
 }
 
 // Server is the HTTP front of lightnvr.
@@ -57,6 +76,10 @@ type Server struct {
 	srv     *fasthttp.Server
 	static  *staticFiles
 	go2rtc  go2rtcState
+	// settings is the live configuration, replaced by POST /api/settings.
+	settings settingsState
+	// recJobs runs batch deletions of recordings.
+	recJobs *batchJobs
 
 	totalRequests  atomic.Uint64
 	failedRequests atomic.Uint64
@@ -100,7 +123,11 @@ func (s *Server) routes() {
 	s.registerAuthRoutes()
 	s.registerUserRoutes()
 	s.registerGo2RTCProxy()
+	s.registerStorageRoutes()
 	s.registerStreamRoutes()
+	s.registerRecordingRoutes()
+	s.registerSettingsRoutes()
+	s.registerSystemRoutes()
 }
 
 // route registers a handler with the access its callers need.
@@ -197,6 +224,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections and waits for open requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeGo2RTCProxy()
+	if err := s.recJobs.close(ctx); err != nil {
+		s.log.Warn("shutdown", "err", err)
+	}
 	return s.srv.ShutdownWithContext(ctx)
 }
 

@@ -1,0 +1,413 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+)
+
+// maxLoginBody bounds login request bodies well below the general JSON limit:
+// they are read before anyone is authenticated.
+const maxLoginBody = 16 << 10
+
+func (s *Server) registerAuthRoutes() {
+	s.route("GET", "/api/auth/login/config", auth.AccessPublic, s.handleLoginConfig)
+	s.route("POST", "/api/auth/login/totp", auth.AccessPublic, s.handleLoginTOTP)
+	s.route("POST", "/api/auth/login", auth.AccessPublic, s.handleLogin)
+	s.route("POST", "/api/auth/logout", auth.AccessPublic, s.handleLogout)
+	s.route("GET", "/logout", auth.AccessPublic, s.handleLogout)
+	s.route("GET", "/api/auth/verify", auth.AccessViewer, s.handleVerify)
+	s.route("GET", "/api/auth/sessions", auth.AccessViewer, s.handleListSessions)
+	s.route("DELETE", "/api/auth/sessions/{id}", auth.AccessViewer, s.handleDeleteSession)
+	s.route("GET", "/api/auth/trusted-devices", auth.AccessViewer, s.handleListTrustedDevices)
+	s.route("DELETE", "/api/auth/trusted-devices/{id}", auth.AccessViewer, s.handleDeleteTrustedDevice)
+}
+
+// authService returns the auth service, or answers 503 and returns nil.
+func (s *Server) authService(ctx *fasthttp.RequestCtx) *auth.Service {
+	if s.deps.Users == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "user management is not available")
+		return nil
+	}
+	return s.deps.Users
+}
+
+func (s *Server) handleLoginConfig(ctx *fasthttp.RequestCtx) {
+	w := s.deps.Config.Web
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"force_mfa_on_login":          w.ForceMFAOnLogin,
+		"remember_device_enabled":     w.TrustedDeviceDays > 0,
+		"auth_timeout_hours":          w.AuthTimeoutHours,
+		"auth_absolute_timeout_hours": w.AuthAbsoluteTimeoutHours,
+		"trusted_device_days":         w.TrustedDeviceDays,
+	})
+}
+
+type loginRequest struct {
+	Username       string `json:"username"`
+	Password       string `json:"password"`
+	TOTPCode       string `json:"totp_code"`
+	RememberDevice bool   `json:"remember_device"`
+}
+
+type loginTOTPRequest struct {
+	TOTPToken      string `json:"totp_token"`
+	Code           string `json:"code"`
+	RememberDevice bool   `json:"remember_device"`
+}
+
+func isFormRequest(ctx *fasthttp.RequestCtx) bool {
+	return bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/x-www-form-urlencoded"))
+}
+
+// decodeLoginJSON is decodeJSON with the smaller pre-authentication limit.
+func decodeLoginJSON(ctx *fasthttp.RequestCtx, v any) error {
+	if len(ctx.PostBody()) > maxLoginBody {
+		return errors.New("request body too large")
+	}
+	return decodeJSON(ctx, v)
+}
+
+func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
+	svc := s.authService(ctx)
+	if svc == nil {
+		return
+	}
+	// Login CSRF: a foreign page must not log the browser into another account.
+	if !originMatchesHost(ctx) {
+		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	form := isFormRequest(ctx)
+	var req loginRequest
+	if form {
+		args := ctx.PostArgs()
+		req.Username, req.Password = string(args.Peek("username")), string(args.Peek("password"))
+	} else if err := decodeLoginJSON(ctx, &req); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if !svc.Options().Enabled {
+		s.loginSucceeded(ctx, svc, &auth.LoginResult{}, form)
+		return
+	}
+	if req.Username == "" || req.Password == "" {
+		if form {
+			redirect(ctx, "/login.html?error=1")
+			return
+		}
+		writeError(ctx, fasthttp.StatusBadRequest, "username and password are required")
+		return
+	}
+	res, err := svc.Login(dbContext(ctx), auth.LoginRequest{
+		Username: req.Username, Password: req.Password, TOTPCode: req.TOTPCode,
+		RememberDevice: req.RememberDevice && !form,
+		TrustedDevice:  string(ctx.Request.Header.Cookie(cookieTrustedDevice)),
+		Client:         requestClient(ctx, svc),
+	})
+	if err != nil {
+		s.loginFailed(ctx, err, form)
+		return
+	}
+	if res.TOTPRequired {
+		if form {
+			// Two-step login needs the JavaScript page.
+			redirect(ctx, "/login.html?totp_required=1")
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"totp_required": true, "totp_token": res.MFAToken})
+		return
+	}
+	s.loginSucceeded(ctx, svc, res, form)
+}
+
+func (s *Server) handleLoginTOTP(ctx *fasthttp.RequestCtx) {
+	svc := s.authService(ctx)
+	if svc == nil {
+		return
+	}
+	if !originMatchesHost(ctx) {
+		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
+		return
+	}
+	var req loginTOTPRequest
+	if err := decodeLoginJSON(ctx, &req); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if req.TOTPToken == "" || req.Code == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "totp_token and code are required")
+		return
+	}
+	res, err := svc.LoginTOTP(dbContext(ctx), req.TOTPToken, req.Code, req.RememberDevice, requestClient(ctx, svc))
+	if err != nil {
+		s.loginFailed(ctx, err, false)
+		return
+	}
+	s.loginSucceeded(ctx, svc, res, false)
+}
+
+func (s *Server) loginFailed(ctx *fasthttp.RequestCtx, err error, form bool) {
+	var rl *auth.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		if form {
+			ctx.Response.Header.Set("Retry-After", strconv.Itoa(max(int(rl.RetryAfter/time.Second), 1)))
+			redirect(ctx, "/login.html?error=rate_limited")
+			return
+		}
+		writeRateLimited(ctx, rl)
+	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrInvalidTOTP), errors.Is(err, auth.ErrMFATokenInvalid):
+		if form {
+			redirect(ctx, "/login.html?error=1")
+			return
+		}
+		writeError(ctx, fasthttp.StatusUnauthorized, userMessage(err))
+	case errors.Is(err, auth.ErrTOTPNotConfigured):
+		writeError(ctx, fasthttp.StatusBadRequest, userMessage(err))
+	default:
+		s.log.Error("login", "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "login failed: internal error")
+	}
+}
+
+func (s *Server) loginSucceeded(ctx *fasthttp.RequestCtx, svc *auth.Service, res *auth.LoginResult, form bool) {
+	secure := requestIsHTTPS(ctx, svc)
+	if res.SessionToken != "" {
+		setCookie(ctx, cookieSession, res.SessionToken, res.SessionMaxAge, secure)
+	}
+	if res.TrustedDevice != "" {
+		setCookie(ctx, cookieTrustedDevice, res.TrustedDevice, res.TrustedDeviceMaxAge, secure)
+	}
+	if form {
+		redirect(ctx, "/index.html")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "redirect": "/index.html"})
+}
+
+func (s *Server) handleLogout(ctx *fasthttp.RequestCtx) {
+	if svc := s.deps.Users; svc != nil {
+		if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
+			if err := svc.Logout(dbContext(ctx), string(tok)); err != nil {
+				s.log.Error("logout", "err", err)
+			}
+		}
+	}
+	expireCookie(ctx, cookieSession)
+	expireCookie(ctx, cookieTrustedDevice)
+	const target = "/login.html?logout=true"
+	if bytes.Contains(ctx.Request.Header.Peek("Accept"), []byte("application/json")) || len(ctx.Request.Header.Peek("X-Requested-With")) > 0 {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "redirect": target})
+		return
+	}
+	redirect(ctx, target)
+}
+
+func (s *Server) handleVerify(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
+	w := s.deps.Config.Web
+	out := map[string]any{
+		"authenticated":               true,
+		"username":                    p.Username,
+		"role":                        p.Role.String(),
+		"role_id":                     int(p.Role),
+		"auth_enabled":                w.AuthEnabled,
+		"auth_timeout_hours":          w.AuthTimeoutHours,
+		"auth_absolute_timeout_hours": w.AuthAbsoluteTimeoutHours,
+		"trusted_device_days":         w.TrustedDeviceDays,
+	}
+	switch p.Method {
+	case auth.MethodNone:
+		writeJSON(ctx, fasthttp.StatusOK, out)
+		return
+	case auth.MethodDemo:
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"authenticated": false, "demo_mode": true, "username": p.Username, "role": p.Role.String()})
+		return
+	}
+	svc := s.authService(ctx)
+	if svc == nil {
+		return
+	}
+	u, err := svc.GetUser(dbContext(ctx), p.UserID)
+	if err != nil {
+		s.writeServiceError(ctx, err)
+		return
+	}
+	out["id"] = u.ID
+	out["email"] = u.Email
+	out["is_active"] = u.IsActive
+	out["password_change_locked"] = u.PasswordChangeLocked
+	out["totp_enabled"] = u.TOTPEnabled
+	out["auth_method"] = p.Method
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+type sessionJSON struct {
+	ID             int64  `json:"id"`
+	CreatedAt      int64  `json:"created_at"`
+	LastActivityAt int64  `json:"last_activity_at"`
+	IdleExpiresAt  int64  `json:"idle_expires_at"`
+	ExpiresAt      int64  `json:"expires_at"`
+	IPAddress      string `json:"ip_address"`
+	UserAgent      string `json:"user_agent"`
+	Current        bool   `json:"current"`
+}
+
+type trustedDeviceJSON struct {
+	ID         int64  `json:"id"`
+	CreatedAt  int64  `json:"created_at"`
+	LastUsedAt int64  `json:"last_used_at"`
+	ExpiresAt  int64  `json:"expires_at"`
+	IPAddress  string `json:"ip_address"`
+	UserAgent  string `json:"user_agent"`
+	Current    bool   `json:"current"`
+}
+
+func (s *Server) handleListSessions(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
+	out := []sessionJSON{}
+	if p.UserID != 0 {
+		svc := s.authService(ctx)
+		if svc == nil {
+			return
+		}
+		rows, err := svc.Sessions(dbContext(ctx), p.UserID)
+		if err != nil {
+			s.writeServiceError(ctx, err)
+			return
+		}
+		for _, r := range rows {
+			out = append(out, sessionJSON{ID: r.ID, CreatedAt: r.CreatedAt, LastActivityAt: r.LastActivityAt, IdleExpiresAt: r.IdleExpiresAt,
+				ExpiresAt: r.ExpiresAt, IPAddress: r.IPAddress, UserAgent: r.UserAgent, Current: r.ID == p.SessionID})
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"sessions": out})
+}
+
+func pathID(ctx *fasthttp.RequestCtx, what string) (int64, bool) {
+	id, err := strconv.ParseInt(Param(ctx, "id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "invalid %s id %q", what, Param(ctx, "id"))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) handleDeleteSession(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
+	id, ok := pathID(ctx, "session")
+	if !ok {
+		return
+	}
+	svc := s.authService(ctx)
+	if svc == nil {
+		return
+	}
+	if err := svc.DeleteSession(dbContext(ctx), p.UserID, id); err != nil {
+		s.writeServiceError(ctx, err)
+		return
+	}
+	if id == p.SessionID {
+		expireCookie(ctx, cookieSession)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
+}
+
+func (s *Server) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
+	out := []trustedDeviceJSON{}
+	if p.UserID != 0 {
+		svc := s.authService(ctx)
+		if svc == nil {
+			return
+		}
+		rows, err := svc.TrustedDevices(dbContext(ctx), p.UserID)
+		if err != nil {
+			s.writeServiceError(ctx, err)
+			return
+		}
+		cur := ""
+		if c := ctx.Request.Header.Cookie(cookieTrustedDevice); len(c) > 0 {
+			cur = auth.HashToken(string(c))
+		}
+		for _, r := range rows {
+			out = append(out, trustedDeviceJSON{ID: r.ID, CreatedAt: r.CreatedAt, LastUsedAt: r.LastUsedAt, ExpiresAt: r.ExpiresAt,
+				IPAddress: r.IPAddress, UserAgent: r.UserAgent, Current: cur != "" && r.TokenHash == cur})
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"trusted_devices": out})
+}
+
+func (s *Server) handleDeleteTrustedDevice(ctx *fasthttp.RequestCtx) {
+	p := PrincipalOf(ctx)
+	id, ok := pathID(ctx, "trusted device")
+	if !ok {
+		return
+	}
+	svc := s.authService(ctx)
+	if svc == nil {
+		return
+	}
+	if err := svc.DeleteTrustedDevice(dbContext(ctx), p.UserID, id); err != nil {
+		s.writeServiceError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
+}
+
+// writeServiceError maps auth.Service errors to statuses with a useful message.
+func (s *Server) writeServiceError(ctx *fasthttp.RequestCtx, err error) {
+	var in *auth.InputError
+	var conflict *auth.ConflictError
+	var rl *auth.RateLimitedError
+	switch {
+	case errors.As(err, &in):
+		writeError(ctx, fasthttp.StatusBadRequest, in.Msg)
+	case errors.As(err, &conflict):
+		writeError(ctx, fasthttp.StatusConflict, conflict.Msg)
+	case errors.As(err, &rl):
+		writeRateLimited(ctx, rl)
+	case errors.Is(err, auth.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "not found")
+	case errors.Is(err, auth.ErrPasswordLocked):
+		writeError(ctx, fasthttp.StatusForbidden, userMessage(err))
+	case errors.Is(err, auth.ErrWrongPassword), errors.Is(err, auth.ErrInvalidTOTP):
+		writeError(ctx, fasthttp.StatusUnauthorized, userMessage(err))
+	case errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrTOTPNotConfigured):
+		writeError(ctx, fasthttp.StatusBadRequest, userMessage(err))
+	default:
+		s.log.Error("auth request", "path", string(ctx.Path()), "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
+	}
+}
+
+// redirect answers 302 with a relative Location, as LightNVR does (fasthttp's
+// Redirect would make it absolute from the Host header, which a proxy may rewrite).
+func redirect(ctx *fasthttp.RequestCtx, location string) {
+	ctx.Response.Header.Set("Location", location)
+	ctx.SetStatusCode(fasthttp.StatusFound)
+}
+
+// userMessage is the reply text for an auth error: LightNVR's wording where
+// its clients may show or match it.
+func userMessage(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return "Invalid credentials"
+	case errors.Is(err, auth.ErrInvalidTOTP):
+		return "Invalid TOTP code"
+	case errors.Is(err, auth.ErrMFATokenInvalid):
+		return "Invalid or expired MFA token. Please login again."
+	case errors.Is(err, auth.ErrPasswordLocked):
+		return "Password changes are locked for this user"
+	case errors.Is(err, auth.ErrWrongPassword):
+		return "Current password is incorrect"
+	}
+	return err.Error()
+}

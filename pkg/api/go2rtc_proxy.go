@@ -1,0 +1,575 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+)
+
+// The go2rtc proxy puts live video behind lightnvr's one port and its login:
+// go2rtc itself listens on loopback only, and the browser reaches the few
+// endpoints a viewer needs through /go2rtc/…. Everything else go2rtc offers
+// (config, exec, restart, publishing) stays out of reach.
+
+const (
+	go2rtcPrefix = "/go2rtc/"
+	// defaultProxyInflight is LightNVR's [go2rtc] proxy_max_inflight default.
+	defaultProxyInflight = 16
+	// A WebSocket is a long-lived viewer, not a request: it gets its own, larger
+	// cap so a 16-camera grid over MSE does not starve snapshots and WebRTC offers.
+	wsPerInflight = 4
+	// The browser only sends small control messages (codec lists, SDP, ICE).
+	wsClientReadLimit = 256 << 10
+	// api/streams answers are small; a bigger one is not something a viewer needs.
+	maxStreamsBody = 4 << 20
+)
+
+// go2rtcEndpoint is one go2rtc API endpoint the proxy lets through.
+type go2rtcEndpoint struct {
+	method    string
+	needSrc   bool
+	websocket bool
+	// stream answers pass through as they arrive (fMP4 can run for hours).
+	stream bool
+	// redact scrubs camera credentials out of a JSON answer.
+	redact bool
+	params []string
+}
+
+var go2rtcEndpoints = map[string]go2rtcEndpoint{
+	"api/webrtc":     {method: fasthttp.MethodPost, needSrc: true, params: []string{"src"}},
+	"api/ws":         {method: fasthttp.MethodGet, needSrc: true, websocket: true, params: []string{"src"}},
+	"api/stream.mp4": {method: fasthttp.MethodGet, needSrc: true, stream: true, params: []string{"src", "mp4", "duration", "filename"}},
+	"api/frame.jpeg": {method: fasthttp.MethodGet, needSrc: true, params: []string{"src", "width", "height", "rotate", "cache"}},
+	"api/streams":    {method: fasthttp.MethodGet, redact: true, params: []string{"src"}},
+}
+
+// streamNameRE is LightNVR's rule for stream names (plus the `_sub` names it
+// derives). go2rtc treats an unknown src as a source URL and creates a stream from
+// it, so anything that is not a plain name — `exec:…`, `rtsp://…` — must never pass.
+var streamNameRE = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
+
+// Go2RTCProxyOptions configure the go2rtc proxy.
+type Go2RTCProxyOptions struct {
+	// Upstream is go2rtc's API address, host:port on loopback.
+	Upstream string
+	// BasePath is go2rtc's `api: base_path` ("" or e.g. "/go2rtc").
+	BasePath string
+	// MaxInflight bounds concurrent proxied HTTP requests; more get 503.
+	MaxInflight int
+	Logger      *slog.Logger
+}
+
+// Go2RTCProxy forwards the viewing endpoints of go2rtc, HTTP and WebSocket.
+type Go2RTCProxy struct {
+	upstream string
+	basePath string
+	log      *slog.Logger
+	client   *http.Client
+	dialer   *websocket.Dialer
+	upgrader websocket.FastHTTPUpgrader
+	slots    chan struct{}
+	wsSlots  chan struct{}
+
+	mu     sync.Mutex
+	conns  map[*wsPair]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewGo2RTCProxy builds a proxy to the go2rtc API at opts.Upstream.
+func NewGo2RTCProxy(opts Go2RTCProxyOptions) *Go2RTCProxy {
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = defaultProxyInflight
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	base := strings.TrimRight(opts.BasePath, "/")
+	if base != "" && !strings.HasPrefix(base, "/") {
+		base = "/" + base
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // loopback: an environment proxy must never see camera traffic
+		DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   opts.MaxInflight,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second, // a cold camera takes a few seconds for its first frame
+		DisableCompression:    true,
+	}
+	return &Go2RTCProxy{
+		upstream: opts.Upstream,
+		basePath: base,
+		log:      opts.Logger.With("component", "go2rtc-proxy"),
+		client: &http.Client{
+			Transport: transport,
+			// go2rtc does not redirect on these endpoints; following one would leave the allowlist.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		dialer: &websocket.Dialer{
+			NetDialContext:   (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+			HandshakeTimeout: 5 * time.Second,
+			Proxy:            nil,
+		},
+		upgrader: websocket.FastHTTPUpgrader{
+			HandshakeTimeout: 5 * time.Second,
+			// The page and the proxy share an origin; the session cookie is the check,
+			// and SameSite=Lax keeps other sites' pages from opening this socket with it.
+			CheckOrigin: sameOrigin,
+		},
+		slots:   make(chan struct{}, opts.MaxInflight),
+		wsSlots: make(chan struct{}, opts.MaxInflight*wsPerInflight),
+		conns:   map[*wsPair]struct{}{},
+	}
+}
+
+// registerGo2RTCProxy routes /go2rtc/… to the proxy for any authenticated user.
+func (s *Server) registerGo2RTCProxy() {
+	h := func(ctx *fasthttp.RequestCtx) {
+		p := s.go2rtcProxy()
+		if p == nil {
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "go2rtc is disabled")
+			return
+		}
+		p.Handle(ctx)
+	}
+	s.route("GET", "/go2rtc/{path...}", auth.AccessViewer, h)
+	s.route("POST", "/go2rtc/{path...}", auth.AccessViewer, h)
+}
+
+// go2rtcState is the Server's proxy, built on first use so the config and the
+// base path can be set after New.
+type go2rtcState struct {
+	mu       sync.Mutex
+	basePath *string
+	proxy    *Go2RTCProxy
+}
+
+// defaultGo2RTCBasePath is the base_path lightnvr's go2rtc.yaml writer uses, as
+// LightNVR does.
+const defaultGo2RTCBasePath = "/go2rtc"
+
+// SetGo2RTCBasePath tells the proxy go2rtc's `api: base_path`; call it before
+// serving. The default is "/go2rtc".
+func (s *Server) SetGo2RTCBasePath(p string) {
+	s.go2rtc.mu.Lock()
+	defer s.go2rtc.mu.Unlock()
+	s.go2rtc.basePath = &p
+	s.go2rtc.proxy = nil
+}
+
+// go2rtcProxy returns the server's proxy, or nil when go2rtc is disabled.
+func (s *Server) go2rtcProxy() *Go2RTCProxy {
+	cfg := s.deps.Config.Go2RTC
+	if !cfg.Enabled {
+		return nil
+	}
+	s.go2rtc.mu.Lock()
+	defer s.go2rtc.mu.Unlock()
+	if s.go2rtc.proxy == nil {
+		base := defaultGo2RTCBasePath
+		if s.go2rtc.basePath != nil {
+			base = *s.go2rtc.basePath
+		}
+		s.go2rtc.proxy = NewGo2RTCProxy(Go2RTCProxyOptions{
+			Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
+			BasePath:    base,
+			MaxInflight: cfg.ProxyMaxInflight,
+			Logger:      s.log,
+		})
+	}
+	return s.go2rtc.proxy
+}
+
+// closeGo2RTCProxy ends the server's live WebSockets: hijacked connections are
+// not covered by the HTTP server's shutdown.
+func (s *Server) closeGo2RTCProxy() {
+	s.go2rtc.mu.Lock()
+	p := s.go2rtc.proxy
+	s.go2rtc.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
+}
+
+// Handle answers one /go2rtc/… request.
+func (p *Go2RTCProxy) Handle(ctx *fasthttp.RequestCtx) {
+	name := strings.TrimPrefix(string(ctx.Path()), go2rtcPrefix)
+	ep, ok := go2rtcEndpoints[name]
+	if !ok {
+		if strings.HasPrefix(name, "api/") {
+			writeErrorf(ctx, fasthttp.StatusForbidden, "go2rtc endpoint %s is not available through lightnvr", name)
+		} else {
+			writeError(ctx, fasthttp.StatusNotFound, "Not Found")
+		}
+		return
+	}
+	method := string(ctx.Method())
+	if method != ep.method && !(method == fasthttp.MethodHead && ep.method == fasthttp.MethodGet) {
+		writeErrorf(ctx, fasthttp.StatusMethodNotAllowed, "method %s not allowed on /go2rtc/%s", method, name)
+		return
+	}
+	query, err := filterQuery(ctx.QueryArgs(), ep)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	target := "http://" + p.upstream + p.basePath + "/" + name
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	if ep.websocket {
+		p.serveWebSocket(ctx, "ws"+strings.TrimPrefix(target, "http"))
+		return
+	}
+	p.serveHTTP(ctx, ep, target)
+}
+
+// filterQuery keeps only the parameters an endpoint needs, and checks src.
+func filterQuery(args *fasthttp.Args, ep go2rtcEndpoint) (url.Values, error) {
+	for _, bad := range []string{"dst", "name"} {
+		if args.Has(bad) {
+			return nil, fmt.Errorf("parameter %q is not allowed", bad)
+		}
+	}
+	q := url.Values{}
+	for _, k := range ep.params {
+		if v := args.Peek(k); v != nil {
+			q.Set(k, string(v))
+		}
+	}
+	src, has := q.Get("src"), q.Has("src")
+	if ep.needSrc && src == "" {
+		return nil, errors.New("parameter src (a stream name) is required")
+	}
+	if has && !streamNameRE.MatchString(src) {
+		return nil, fmt.Errorf("src %q is not a stream name", src)
+	}
+	return q, nil
+}
+
+// acquire takes a request slot without waiting; a saturated proxy answers 503 so a
+// grid of cameras cannot queue up behind one slow go2rtc call.
+func acquire(slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, target string) {
+	if !acquire(p.slots) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many live-video requests in flight; try again")
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-p.slots
+		}
+	}
+	defer func() {
+		if !ep.stream {
+			release()
+		}
+	}()
+
+	reqCtx, cancel := context.WithCancel(context.Background())
+	var body io.Reader
+	if b := ctx.PostBody(); len(b) > 0 {
+		body = bytes.NewReader(b)
+	}
+	method := string(ctx.Method())
+	req, err := http.NewRequestWithContext(reqCtx, method, target, body)
+	if err != nil {
+		cancel()
+		release()
+		writeErrorf(ctx, fasthttp.StatusInternalServerError, "build go2rtc request: %v", err)
+		return
+	}
+	for _, h := range []string{"Content-Type", "Accept"} {
+		if v := ctx.Request.Header.Peek(h); len(v) > 0 {
+			req.Header.Set(h, string(v))
+		}
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		cancel()
+		release()
+		p.log.Warn("go2rtc request failed", "url", redactURL(target), "err", err)
+		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc is not reachable")
+		return
+	}
+	ctx.SetStatusCode(resp.StatusCode)
+	for _, h := range []string{"Content-Type", "Cache-Control", "Content-Disposition", "Last-Modified", "ETag"} {
+		if v := resp.Header.Get(h); v != "" {
+			ctx.Response.Header.Set(h, v)
+		}
+	}
+	if ep.stream && resp.StatusCode == http.StatusOK {
+		// fasthttp closes the body stream when the client goes away or the copy
+		// ends; that frees the slot and the upstream connection.
+		ctx.SetBodyStream(&streamBody{rc: resp.Body, done: func() { cancel(); release() }}, -1)
+		return
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStreamsBody+1))
+	if err != nil {
+		writeErrorf(ctx, fasthttp.StatusBadGateway, "read go2rtc answer: %v", err)
+		return
+	}
+	if len(data) > maxStreamsBody {
+		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc answer too large")
+		return
+	}
+	if ep.redact && resp.StatusCode == http.StatusOK {
+		data = redactJSON(data)
+	}
+	ctx.SetBody(data)
+}
+
+type streamBody struct {
+	rc   io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *streamBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+
+func (b *streamBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(b.done)
+	return err
+}
+
+// redactJSON removes user:password from every URL in a go2rtc answer: its stream
+// list names the camera sources, and a viewer must not learn camera passwords.
+func redactJSON(data []byte) []byte {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return data
+	}
+	out, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+func redactValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = redactValue(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = redactValue(x)
+		}
+	case string:
+		return redactURL(t)
+	}
+	return v
+}
+
+// redactURL hides the userinfo of a URL anywhere inside s (go2rtc source strings
+// may be `ffmpeg:rtsp://user:pw@cam#video=copy`).
+func redactURL(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	rest := s[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return s
+	}
+	return s[:i+3] + "***@" + rest[at+1:]
+}
+
+func sameOrigin(ctx *fasthttp.RequestCtx) bool {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		return true // not a browser
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, string(ctx.Host()))
+}
+
+// wsPair is one proxied WebSocket: the browser's side and go2rtc's.
+type wsPair struct {
+	client, upstream *websocket.Conn
+	once             sync.Once
+}
+
+func (w *wsPair) close() {
+	w.once.Do(func() {
+		deadline := time.Now().Add(time.Second)
+		msg := websocket.FormatCloseMessage(websocket.CloseGoingAway, "")
+		_ = w.client.WriteControl(websocket.CloseMessage, msg, deadline)
+		_ = w.upstream.WriteControl(websocket.CloseMessage, msg, deadline)
+		_ = w.client.Close()
+		_ = w.upstream.Close()
+	})
+}
+
+func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		writeError(ctx, fasthttp.StatusBadRequest, "expected a WebSocket upgrade")
+		return
+	}
+	if !acquire(p.wsSlots) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many live-video connections; try again")
+		return
+	}
+	// Dial go2rtc first so a dead go2rtc is a plain 502, not a socket that closes at once.
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	up, resp, err := p.dialer.DialContext(dctx, target, nil)
+	cancel()
+	if err != nil {
+		<-p.wsSlots
+		status := fasthttp.StatusBadGateway
+		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			status = resp.StatusCode
+		}
+		p.log.Warn("go2rtc websocket dial failed", "url", redactURL(target), "err", err)
+		writeError(ctx, status, "go2rtc websocket is not reachable")
+		return
+	}
+	up.SetReadLimit(maxStreamsBody * 4)
+
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		_ = up.Close()
+		<-p.wsSlots
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting down")
+		return
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+
+	err = p.upgrader.Upgrade(ctx, func(c *websocket.Conn) {
+		defer p.wg.Done()
+		defer func() { <-p.wsSlots }()
+		// The HTTP server's read timeout was armed for the request; a live view
+		// stays open far longer, and liveness is go2rtc's and the browser's business.
+		_ = c.NetConn().SetDeadline(time.Time{})
+		c.SetReadLimit(wsClientReadLimit)
+		pair := &wsPair{client: c, upstream: up}
+		if !p.track(pair) {
+			pair.close()
+			return
+		}
+		defer p.untrack(pair)
+		done := make(chan struct{}, 2)
+		go func() { pump(c, up); pair.close(); done <- struct{}{} }()
+		go func() { pump(up, c); pair.close(); done <- struct{}{} }()
+		<-done
+		<-done
+	})
+	if err != nil {
+		p.wg.Done()
+		<-p.wsSlots
+		_ = up.Close()
+		p.log.Debug("websocket upgrade failed", "err", err)
+	}
+}
+
+func (p *Go2RTCProxy) track(w *wsPair) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.conns[w] = struct{}{}
+	return true
+}
+
+func (p *Go2RTCProxy) untrack(w *wsPair) {
+	p.mu.Lock()
+	delete(p.conns, w)
+	p.mu.Unlock()
+}
+
+// pump copies messages from src to dst until either side fails or closes.
+func pump(src, dst *websocket.Conn) {
+	for {
+		typ, r, err := src.NextReader()
+		if err != nil {
+			return
+		}
+		w, err := dst.NextWriter(typ)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			_ = w.Close()
+			return
+		}
+		if err := w.Close(); err != nil {
+			return
+		}
+	}
+}
+
+// Close ends every proxied WebSocket and waits for their pumps to stop.
+func (p *Go2RTCProxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	pairs := make([]*wsPair, 0, len(p.conns))
+	for w := range p.conns {
+		pairs = append(pairs, w)
+	}
+	p.mu.Unlock()
+	for _, w := range pairs {
+		w.close()
+	}
+	waited := make(chan struct{})
+	go func() { p.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(3 * time.Second):
+		// A socket whose upgrade reply never reached the browser is never handed to
+		// its handler; do not hold shutdown hostage to it.
+		p.log.Warn("websocket pumps still running after close")
+	}
+	p.client.CloseIdleConnections()
+}
+
+// ActiveWebSockets reports how many proxied WebSockets are open.
+func (p *Go2RTCProxy) ActiveWebSockets() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}

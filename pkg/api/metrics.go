@@ -1,0 +1,146 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/version"
+)
+
+func (s *Server) registerMetricsRoutes() {
+	// LightNVR serves metrics to anyone; we want a credential. Prometheus
+	// scrapes with an API key (X-API-Key or Authorization: Bearer).
+	s.route("GET", "/api/metrics", auth.AccessViewer, s.handleMetrics)
+}
+
+// promWriter writes the Prometheus text exposition format (version 0.0.4).
+type promWriter struct {
+	b    strings.Builder
+	seen map[string]bool
+}
+
+// family writes the HELP and TYPE lines of a metric once.
+func (w *promWriter) family(name, typ, help string) {
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
+	if w.seen[name] {
+		return
+	}
+	w.seen[name] = true
+	fmt.Fprintf(&w.b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+}
+
+// sample writes one line; labels alternate name, value.
+func (w *promWriter) sample(name string, value float64, labels ...string) {
+	w.b.WriteString(name)
+	if len(labels) > 0 {
+		w.b.WriteByte('{')
+		for i := 0; i+1 < len(labels); i += 2 {
+			if i > 0 {
+				w.b.WriteByte(',')
+			}
+			w.b.WriteString(labels[i])
+			w.b.WriteString(`="`)
+			w.b.WriteString(escapeLabel(labels[i+1]))
+			w.b.WriteByte('"')
+		}
+		w.b.WriteByte('}')
+	}
+	w.b.WriteByte(' ')
+	w.b.WriteString(strconv.FormatFloat(value, 'g', -1, 64))
+	w.b.WriteByte('\n')
+}
+
+func (w *promWriter) gauge(name, help string, value float64, labels ...string) {
+	w.family(name, "gauge", help)
+	w.sample(name, value, labels...)
+}
+
+func (w *promWriter) counter(name, help string, value float64, labels ...string) {
+	w.family(name, "counter", help)
+	w.sample(name, value, labels...)
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func escapeLabel(v string) string { return labelEscaper.Replace(v) }
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
+	var w promWriter
+	cfg := s.config()
+
+	w.gauge("lightnvr_build_info", "Build of lightnvr (always 1).", 1, "version", version.Version, "commit", version.Commit)
+	w.gauge("lightnvr_instance_uptime_seconds", "Seconds since lightnvr started.", time.Since(s.started).Seconds())
+	if ps, err := readProcStatus(); err == nil {
+		w.gauge("lightnvr_instance_memory_rss_bytes", "Resident set size of lightnvr.", float64(ps.rss))
+		w.gauge("lightnvr_instance_threads", "OS threads of lightnvr.", float64(ps.threads))
+	}
+	gm := goMemory()
+	w.gauge("lightnvr_instance_go_heap_bytes", "Bytes of live and unswept Go heap objects.", float64(gm.heap))
+	w.gauge("lightnvr_instance_go_memory_bytes", "All memory mapped by the Go runtime.", float64(gm.total))
+	w.gauge("lightnvr_instance_goroutines", "Goroutines of lightnvr.", float64(gm.goroutines))
+	w.counter("lightnvr_http_requests_total", "HTTP requests served.", float64(s.totalRequests.Load()))
+	w.counter("lightnvr_http_requests_failed_total", "HTTP requests answered with status 400 or more.", float64(s.failedRequests.Load()))
+
+	if used, avail, err := diskUsage(cfg.Storage.Path); err == nil {
+		w.gauge("lightnvr_storage_used_bytes", "Used bytes of the file system holding recordings.", float64(used))
+		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(avail))
+	}
+	if s.deps.DB != nil {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
+			w.gauge("lightnvr_instance_streams_configured", "Streams in the database, enabled or not.", float64(n))
+		}
+		if u, err := db.StreamUsage(qctx, s.deps.DB, ""); err == nil {
+			w.gauge("lightnvr_recordings", "Recordings in the database.", float64(u.Count))
+			w.gauge("lightnvr_recordings_bytes", "Bytes of the recordings in the database.", float64(u.Bytes))
+		}
+		cancel()
+	}
+
+	health := s.streamHealth()
+	if s.deps.Streams != nil {
+		up := 0
+		for _, d := range health {
+			if d.Status == "up" {
+				up++
+			}
+		}
+		w.gauge("lightnvr_instance_streams_up", "Streams delivering video.", float64(up))
+	}
+	for _, d := range health {
+		w.gauge("lightnvr_stream_up", "1 when the stream delivers video.", boolGauge(d.Status == "up"), "stream", d.Name)
+	}
+	for _, d := range health {
+		w.counter("lightnvr_stream_reconnects_total", "Reconnections of the stream since lightnvr started.", float64(d.Reconnects), "stream", d.Name)
+	}
+	for _, d := range health {
+		w.gauge("lightnvr_stream_uptime_seconds", "Seconds since the stream last became active (0 when not active).", float64(d.UptimeSeconds), "stream", d.Name)
+	}
+
+	if s.deps.Go2RTCStatus != nil {
+		st := s.deps.Go2RTCStatus()
+		w.gauge("lightnvr_go2rtc_up", "1 when go2rtc answers its API.", boolGauge(st.Ready()))
+		w.counter("lightnvr_go2rtc_restarts_total", "Restarts of go2rtc by lightnvr.", float64(st.Restarts))
+	}
+
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	ctx.SetBodyString(w.b.String())
+}

@@ -1,0 +1,678 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/db"
+)
+
+func (s *Server) registerRecordingRoutes() {
+	s.recJobs = newBatchJobs(s.log)
+	// First match wins: the fixed paths go before /api/recordings/{id}.
+	s.route("GET", "/api/recordings", auth.AccessViewer, s.handleListRecordings)
+	s.route("GET", "/api/recordings/protected", auth.AccessViewer, s.handleCountProtected)
+	s.route("POST", "/api/recordings/batch-delete", auth.AccessOperator, s.handleBatchDelete)
+	s.route("GET", "/api/recordings/batch-delete/progress/{job}", auth.AccessOperator, s.handleBatchDeleteProgress)
+	s.route("POST", "/api/recordings/batch-protect", auth.AccessWriter, s.handleBatchProtect)
+	s.route("GET", "/api/recordings/play/{id}", auth.AccessViewer, s.handlePlayRecording)
+	s.route("GET", "/api/recordings/download/{id}", auth.AccessViewer, s.handleDownloadRecording)
+	s.route("PUT", "/api/recordings/{id}/protect", auth.AccessWriter, s.handleProtectRecording)
+	s.route("PUT", "/api/recordings/{id}/retention", auth.AccessWriter, s.handleRecordingRetention)
+	s.route("GET", "/api/recordings/{id}", auth.AccessViewer, s.handleGetRecording)
+	s.route("DELETE", "/api/recordings/{id}", auth.AccessOperator, s.handleDeleteRecording)
+}
+
+// Listing limits, LightNVR's: 20 rows by default, at most 1000 ("all" is
+// answered with the largest page, the pagination says how many remain).
+const (
+	defaultRecordingLimit = 20
+	maxRecordingLimit     = 1000
+	// maxRetentionDays is the largest per-recording override (100 years).
+	maxRetentionDays = 36500
+)
+
+// captureMethods are the values of capture_method, as a filter and in replies.
+var captureMethods = []string{"continuous", "scheduled", "detection", "motion", "manual"}
+
+var (
+	errOutsideStorage = errors.New("recording file is outside the storage directory")
+	errNoStorage      = errors.New("storage path is not configured")
+)
+
+// recordingJSON is LightNVR's recording object plus a few columns of ours
+// (size_bytes, trigger_type, is_complete, retention_override_days).
+type recordingJSON struct {
+	ID                    int64       `json:"id"`
+	Stream                string      `json:"stream"`
+	FilePath              string      `json:"file_path"`
+	StartTime             string      `json:"start_time"`
+	EndTime               string      `json:"end_time"`
+	StartTimeUnix         int64       `json:"start_time_unix"`
+	EndTimeUnix           int64       `json:"end_time_unix"`
+	Duration              int64       `json:"duration"`
+	Size                  string      `json:"size"`
+	SizeBytes             int64       `json:"size_bytes"`
+	CaptureMethod         string      `json:"capture_method"`
+	TriggerType           string      `json:"trigger_type"`
+	ScheduleRestricted    *bool       `json:"schedule_restricted"`
+	HasDetection          bool        `json:"has_detection"`
+	Protected             bool        `json:"protected"`
+	RetentionOverrideDays *int64      `json:"retention_override_days"`
+	IsComplete            bool        `json:"is_complete"`
+	DetectionLabels       []labelJSON `json:"detection_labels,omitempty"`
+	Tags                  *[]string   `json:"tags,omitempty"`
+}
+
+type labelJSON struct {
+	Label string `json:"label"`
+	Count int64  `json:"count"`
+}
+
+const isoUTC = "2006-01-02T15:04:05Z"
+
+func toRecordingJSON(it *db.RecordingItem, now time.Time) recordingJSON {
+	end := it.EndTime
+	if end == 0 && !it.IsComplete {
+		// Still being written: it reaches up to now.
+		end = max(now.Unix(), it.StartTime)
+	}
+	if end < it.StartTime {
+		end = it.StartTime
+	}
+	return recordingJSON{
+		ID: it.ID, Stream: it.StreamName, FilePath: it.FilePath,
+		StartTime: time.Unix(it.StartTime, 0).UTC().Format(isoUTC), EndTime: time.Unix(end, 0).UTC().Format(isoUTC),
+		StartTimeUnix: it.StartTime, EndTimeUnix: end, Duration: end - it.StartTime,
+		Size: humanSize(it.SizeBytes), SizeBytes: it.SizeBytes,
+		CaptureMethod: it.CaptureMethod, TriggerType: it.TriggerType, ScheduleRestricted: it.ScheduleRestricted,
+		HasDetection: it.HasDetection, Protected: it.Protected, RetentionOverrideDays: it.RetentionOverrideDays,
+		IsComplete: it.IsComplete,
+	}
+}
+
+// humanSize formats bytes as LightNVR's size string ("1.8 MB").
+func humanSize(n int64) string {
+	const k = 1024.0
+	f := float64(n)
+	switch {
+	case f < k:
+		return strconv.FormatInt(n, 10) + " B"
+	case f < k*k:
+		return fmt.Sprintf("%.1f KB", f/k)
+	case f < k*k*k:
+		return fmt.Sprintf("%.1f MB", f/(k*k))
+	}
+	return fmt.Sprintf("%.1f GB", f/(k*k*k))
+}
+
+// parseAPITime reads a time as LightNVR accepts it: YYYY-MM-DDTHH:MM:SS
+// with optional fraction and Z (all UTC), or YYYY-MM-DD, or unix seconds.
+func parseAPITime(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, errors.New("empty time")
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && len(v) > 8 {
+		if n <= 0 {
+			return 0, fmt.Errorf("invalid time %q", v)
+		}
+		return n, nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05Z", "2006-01-02T15:04:05.999999999Z", "2006-01-02T15:04:05",
+		"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return t.Unix(), nil
+		}
+	}
+	return 0, fmt.Errorf("invalid time %q: use YYYY-MM-DDTHH:MM:SS[.sss][Z] (UTC) or YYYY-MM-DD", v)
+}
+
+// csvArg splits a comma-separated query value, dropping empty items.
+func csvArg(v string) []string {
+	var out []string
+	for p := range strings.SplitSeq(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseBoolArg(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes":
+		return true, nil
+	case "0", "false", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid %s %q: use 0 or 1", name, v)
+}
+
+// listQuery is a parsed GET /api/recordings query.
+type listQuery struct {
+	filter db.RecordingFilter
+	page   int
+	limit  int
+	sort   string
+	desc   bool
+}
+
+func parseListQuery(args *fasthttp.Args) (listQuery, error) {
+	q := listQuery{page: 1, limit: defaultRecordingLimit, sort: "start_time", desc: true}
+	get := func(k string) string { return string(args.Peek(k)) }
+	q.filter.Streams = csvArg(get("stream"))
+	for _, k := range []string{"start", "end"} {
+		if v := get(k); v != "" {
+			t, err := parseAPITime(v)
+			if err != nil {
+				return q, fmt.Errorf("%s: %w", k, err)
+			}
+			if k == "start" {
+				q.filter.StartFrom = t
+			} else {
+				q.filter.StartTo = t
+			}
+		}
+	}
+	if v := get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("invalid page %q: a number from 1", v)
+		}
+		q.page = n
+	}
+	if v := get("limit"); v != "" {
+		if v == "all" {
+			q.limit = maxRecordingLimit
+		} else {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return q, fmt.Errorf("invalid limit %q: a number from 1 to %d, or all", v, maxRecordingLimit)
+			}
+			q.limit = min(n, maxRecordingLimit)
+		}
+	}
+	if v := get("sort"); v != "" {
+		if _, ok := db.RecordingSortKeys[v]; !ok {
+			return q, fmt.Errorf("invalid sort %q: use id, stream_name, start_time, end_time or size_bytes", v)
+		}
+		q.sort = v
+	}
+	switch v := strings.ToLower(get("order")); v {
+	case "", "desc":
+	case "asc":
+		q.desc = false
+	default:
+		return q, fmt.Errorf("invalid order %q: use asc or desc", v)
+	}
+	switch v := get("has_detection"); v {
+	case "", "-1":
+	default:
+		b, err := parseBoolArg("has_detection", v)
+		if err != nil {
+			return q, fmt.Errorf("invalid has_detection %q: use -1, 0 or 1", v)
+		}
+		q.filter.HasDetection = &b
+	}
+	q.filter.DetectionLabels = csvArg(get("detection_label"))
+	if v := get("protected"); v != "" && v != "-1" {
+		b, err := parseBoolArg("protected", v)
+		if err != nil {
+			return q, err
+		}
+		q.filter.Protected = &b
+	}
+	q.filter.Tags = csvArg(get("tag"))
+	for _, m := range csvArg(get("capture_method")) {
+		if !slices.Contains(captureMethods, m) {
+			return q, fmt.Errorf("invalid capture_method %q: use %s", m, strings.Join(captureMethods, ", "))
+		}
+		q.filter.CaptureMethods = append(q.filter.CaptureMethods, m)
+	}
+	if q.filter.StartFrom != 0 && q.filter.StartTo != 0 && q.filter.StartTo < q.filter.StartFrom {
+		return q, errors.New("end is before start")
+	}
+	return q, nil
+}
+
+func (s *Server) needDB(ctx *fasthttp.RequestCtx) bool {
+	if s.deps.DB == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not available")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
+	if !s.needDB(ctx) {
+		return
+	}
+	q, err := parseListQuery(ctx.QueryArgs())
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	total, err := db.CountRecordingItems(ctx, s.deps.DB, q.filter)
+	if err != nil {
+		s.internalError(ctx, "count recordings", err)
+		return
+	}
+	offset := int64(q.page-1) * int64(q.limit)
+	items := []*db.RecordingItem{}
+	if offset < total {
+		items, err = db.ListRecordingItems(ctx, s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
+		if err != nil {
+			s.internalError(ctx, "list recordings", err)
+			return
+		}
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	tags, err := db.RecordingTagsOf(ctx, s.deps.DB, ids)
+	if err != nil {
+		s.internalError(ctx, "list recordings", err)
+		return
+	}
+	now := time.Now()
+	out := make([]recordingJSON, len(items))
+	for i, it := range items {
+		out[i] = toRecordingJSON(it, now)
+		t := tags[it.ID]
+		if t == nil {
+			t = []string{}
+		}
+		out[i].Tags = &t
+		if it.HasDetection {
+			if out[i].DetectionLabels, err = s.detectionLabels(ctx, it, out[i].EndTimeUnix); err != nil {
+				s.internalError(ctx, "list recordings", err)
+				return
+			}
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"recordings": out,
+		"pagination": map[string]any{"page": q.page, "limit": q.limit, "total": total,
+			"pages": int64(math.Ceil(float64(total) / float64(q.limit)))},
+	})
+}
+
+func (s *Server) detectionLabels(ctx context.Context, it *db.RecordingItem, end int64) ([]labelJSON, error) {
+	lcs, err := db.DetectionLabelsDuring(ctx, s.deps.DB, it.StreamName, it.StartTime, end)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labelJSON, len(lcs))
+	for i, lc := range lcs {
+		out[i] = labelJSON{Label: lc.Label, Count: lc.Count}
+	}
+	return out, nil
+}
+
+func (s *Server) internalError(ctx *fasthttp.RequestCtx, what string, err error) {
+	s.log.Error(what, "path", string(ctx.Path()), "err", err)
+	writeError(ctx, fasthttp.StatusInternalServerError, what+" failed")
+}
+
+// recordingID parses the {id} path parameter; on failure it has replied 400.
+func recordingID(ctx *fasthttp.RequestCtx) (int64, bool) {
+	v := Param(ctx, "id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "invalid recording id %q: a positive integer", v)
+		return 0, false
+	}
+	return id, true
+}
+
+// loadRecording fetches the {id} recording; on failure it has replied.
+func (s *Server) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, bool) {
+	if !s.needDB(ctx) {
+		return nil, false
+	}
+	id, ok := recordingID(ctx)
+	if !ok {
+		return nil, false
+	}
+	it, err := db.GetRecordingItem(ctx, s.deps.DB, id)
+	if errors.Is(err, db.ErrRecordingNotFound) {
+		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(ctx, "get recording", err)
+		return nil, false
+	}
+	return it, true
+}
+
+func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
+	it, ok := s.loadRecording(ctx)
+	if !ok {
+		return
+	}
+	out := toRecordingJSON(it, time.Now())
+	if it.HasDetection {
+		var err error
+		if out.DetectionLabels, err = s.detectionLabels(ctx, it, out.EndTimeUnix); err != nil {
+			s.internalError(ctx, "get recording", err)
+			return
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// storageRoot is the configured storage directory, absolute and cleaned.
+func (s *Server) storageRoot() (string, error) {
+	if s.deps.Config == nil || s.deps.Config.Storage.Path == "" {
+		return "", errNoStorage
+	}
+	root, err := filepath.Abs(s.deps.Config.Storage.Path)
+	if err != nil {
+		return "", fmt.Errorf("storage path: %w", err)
+	}
+	return root, nil
+}
+
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// recordingFile returns where a recording row's file really is, refusing
+// (errOutsideStorage) any path that leaves the storage directory, by its
+// text or through symlinks. Paths only ever come from the database; a row
+// pointing elsewhere (a hand-edited or foreign database) must not turn the
+// API into a file reader or deleter. A missing file gives an error
+// wrapping fs.ErrNotExist.
+func (s *Server) recordingFile(p string) (string, error) {
+	root, err := s.storageRoot()
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(p) {
+		return "", errOutsideStorage
+	}
+	p = filepath.Clean(p)
+	if !within(root, p) {
+		return "", errOutsideStorage
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", fmt.Errorf("storage path: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("recording file: %w", err)
+	}
+	if !within(realRoot, real) {
+		return "", errOutsideStorage
+	}
+	return real, nil
+}
+
+func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
+	it, ok := s.loadRecording(ctx)
+	if !ok {
+		return
+	}
+	switch {
+	case it.Protected:
+		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d is protected; unprotect it first", it.ID)
+		return
+	case !it.IsComplete:
+		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d is still being written", it.ID)
+		return
+	}
+	if err := s.deletable(it); err != nil {
+		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
+		return
+	}
+	n, err := s.deleteRecordings(ctx, []int64{it.ID})
+	if err != nil {
+		s.internalError(ctx, "delete recording", err)
+		return
+	}
+	if n == 0 {
+		// Protected or reopened between the check and the move.
+		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d cannot be deleted now (protected or being written)", it.ID)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Recording deleted successfully"})
+}
+
+// deletable refuses rows whose file lies outside the storage directory. A
+// file already gone is fine: the row alone is removed.
+func (s *Server) deletable(it *db.RecordingItem) error {
+	_, err := s.recordingFile(it.FilePath)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// deleteRecordings deletes the complete, unprotected recordings among ids
+// through the garbage table (row moved → file unlinked → directory synced →
+// garbage row removed), so a crash at any point is finished at the next
+// start, and returns how many it deleted.
+func (s *Server) deleteRecordings(ctx context.Context, ids []int64) (int, error) {
+	moved, err := db.MoveDeletableToGarbage(ctx, s.deps.DB, ids)
+	if err != nil || len(moved) == 0 {
+		return 0, err
+	}
+	var errs []error
+	dirs := map[string]bool{}
+	gone := make([]int64, 0, len(moved))
+	root, _ := s.storageRoot()
+	for _, g := range moved {
+		if err := os.Remove(g.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("delete recording %d: %w", g.RecordingID, err))
+			continue
+		}
+		if root != "" {
+			base := filepath.Join(root, "thumbnails", strconv.FormatInt(g.RecordingID, 10)+"_")
+			for _, n := range []string{"0", "1", "2"} {
+				_ = os.Remove(base + n + ".jpg")
+			}
+		}
+		dirs[filepath.Dir(g.FilePath)] = true
+		gone = append(gone, g.RecordingID)
+	}
+	for dir := range dirs {
+		if err := syncDirectory(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Without the sync the unlink may not survive a power cut:
+			// the garbage rows stay and the next start redoes them.
+			return len(moved), errors.Join(append(errs, err)...)
+		}
+	}
+	if err := db.DeleteGarbageEntries(ctx, s.deps.DB, gone); err != nil {
+		errs = append(errs, err)
+	}
+	return len(moved), errors.Join(errs...)
+}
+
+func syncDirectory(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer func() { _ = d.Close() }()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
+	if !s.needDB(ctx) {
+		return
+	}
+	id, ok := recordingID(ctx)
+	if !ok {
+		return
+	}
+	var body struct {
+		Protected *bool `json:"protected"`
+	}
+	if err := decodeJSON(ctx, &body); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if body.Protected == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
+		return
+	}
+	n, err := db.SetRecordingProtected(ctx, s.deps.DB, []int64{id}, *body.Protected)
+	if err != nil {
+		s.internalError(ctx, "protect recording", err)
+		return
+	}
+	if n == 0 {
+		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
+		return
+	}
+	msg := "Recording protected"
+	if !*body.Protected {
+		msg = "Recording unprotected"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "protected": *body.Protected, "message": msg})
+}
+
+func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
+	if !s.needDB(ctx) {
+		return
+	}
+	var body struct {
+		IDs       []int64 `json:"ids"`
+		Protected *bool   `json:"protected"`
+	}
+	if err := decodeJSON(ctx, &body); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	ids, err := cleanIDs(body.IDs)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if body.Protected == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
+		return
+	}
+	n, err := db.SetRecordingProtected(ctx, s.deps.DB, ids, *body.Protected)
+	if err != nil {
+		s.internalError(ctx, "protect recordings", err)
+		return
+	}
+	verb := "protected"
+	if !*body.Protected {
+		verb = "unprotected"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success_count": n, "fail_count": int64(len(ids)) - n,
+		"protected": *body.Protected, "message": fmt.Sprintf("%d of %d recordings %s", n, len(ids), verb)})
+}
+
+// maxBatchIDs bounds one batch request's id list.
+const maxBatchIDs = 10000
+
+// cleanIDs checks a request's id list and drops duplicates.
+func cleanIDs(in []int64) ([]int64, error) {
+	if len(in) == 0 {
+		return nil, errors.New(`field "ids" must list at least one recording id`)
+	}
+	if len(in) > maxBatchIDs {
+		return nil, fmt.Errorf("%d ids; at most %d per request", len(in), maxBatchIDs)
+	}
+	out := make([]int64, 0, len(in))
+	seen := make(map[int64]bool, len(in))
+	for _, id := range in {
+		if id <= 0 {
+			return nil, fmt.Errorf("invalid recording id %d: a positive integer", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
+	if !s.needDB(ctx) {
+		return
+	}
+	id, ok := recordingID(ctx)
+	if !ok {
+		return
+	}
+	var body struct {
+		RetentionDays *int `json:"retention_days"`
+	}
+	if err := decodeJSON(ctx, &body); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if body.RetentionDays == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, `field "retention_days" is required (days; 0 keeps forever, negative clears the override)`)
+		return
+	}
+	days := *body.RetentionDays
+	if days > maxRetentionDays {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "retention_days %d: at most %d", days, maxRetentionDays)
+		return
+	}
+	// As pkg/storage reads it: N > 0 keeps the recording N days from its
+	// start, 0 keeps it forever, a negative value clears the override.
+	var v *int
+	if days >= 0 {
+		v = &days
+	}
+	err := db.SetRecordingRetentionOverride(ctx, s.deps.DB, id, v)
+	if errors.Is(err, db.ErrRecordingNotFound) {
+		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
+		return
+	}
+	if err != nil {
+		s.internalError(ctx, "set recording retention", err)
+		return
+	}
+	msg := fmt.Sprintf("Retention override set to %d days", days)
+	switch {
+	case days == 0:
+		msg = "Recording kept forever (retention override 0)"
+	case days < 0:
+		msg = "Retention override cleared"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "retention_days": v, "message": msg})
+}
+
+func (s *Server) handleCountProtected(ctx *fasthttp.RequestCtx) {
+	if !s.needDB(ctx) {
+		return
+	}
+	stream := string(ctx.QueryArgs().Peek("stream"))
+	n, err := db.CountProtected(ctx, s.deps.DB, stream)
+	if err != nil {
+		s.internalError(ctx, "count protected recordings", err)
+		return
+	}
+	out := map[string]any{"protected_count": n}
+	if stream != "" {
+		out["stream_name"] = stream
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}

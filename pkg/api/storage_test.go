@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+
+	"lightnvr/pkg/storage"
+)
+
+func TestStorageRoutes(t *testing.T) {
+	e := newRecEnv(t)
+	if _, err := e.db.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
+		VALUES ('cam', 'rtsp://127.0.0.1/cam', -1, 14, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	e.addFile("mp4/cam/2026/01/01/recording_20260101_000000.mp4", make([]byte, 1000))
+
+	// Not wired: 503, not a crash.
+	if r := e.as("viewer", req{method: "GET", path: "/api/storage/health"}); r.status != 503 {
+		t.Fatalf("without controller: %d %s", r.status, r.body)
+	}
+	c, err := storage.New(storage.FromConfig(e.cfg, e.db, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.deps.Storage = c
+	if _, err := c.Heartbeat(); err != nil {
+		t.Fatal(err)
+	}
+
+	if r := e.do(req{method: "GET", path: "/api/storage/health"}); r.status != 401 {
+		t.Errorf("anonymous health: %d", r.status)
+	}
+	r := e.as("viewer", req{method: "GET", path: "/api/storage/health"})
+	h := r.json(t)
+	if r.status != 200 || h["pressure_level"] == nil || h["total_space_bytes"].(float64) <= 0 || h["unmounted"] != false {
+		t.Fatalf("health: %d %s", r.status, r.body)
+	}
+
+	if r := e.as("viewer", req{method: "POST", path: "/api/storage/cleanup", body: `{"aggressive":true}`,
+		contentType: "application/json"}); r.status != 200 {
+		t.Errorf("cleanup: %d %s", r.status, r.body)
+	}
+
+	r = e.as("viewer", req{method: "GET", path: "/api/streams/cam/retention"})
+	if got := r.json(t); r.status != 200 || got["retention_days"] != -1.0 || got["detection_retention_days"] != 14.0 {
+		t.Fatalf("get retention: %d %s", r.status, r.body)
+	}
+	put := func(role, body string) *resp {
+		return e.as(role, req{method: "PUT", path: "/api/streams/cam/retention", body: body, contentType: "application/json"})
+	}
+	if r := put("viewer", `{"retention_days":7}`); r.status != 403 {
+		t.Errorf("viewer changed retention: %d", r.status)
+	}
+	for _, bad := range []string{`{"retention_days":-2}`, `{"max_storage_mb":-1}`, `{"retention_days":7,"x":1}`, `{"retention_days":"7"}`} {
+		if r := put("user", bad); r.status != 400 {
+			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := put("user", `{"retention_days":7,"max_storage_mb":5}`); r.status != 200 {
+		t.Fatalf("put retention: %d %s", r.status, r.body)
+	}
+	r = e.as("viewer", req{method: "GET", path: "/api/streams/cam/retention"})
+	if got := r.json(t); got["retention_days"] != 7.0 || got["detection_retention_days"] != 14.0 || got["max_storage_mb"] != 5.0 {
+		t.Fatalf("after put: %s", r.body)
+	}
+	if r := e.as("viewer", req{method: "GET", path: "/api/streams/nope/retention"}); r.status != 404 {
+		t.Errorf("unknown stream: %d", r.status)
+	}
+
+	r = e.as("viewer", req{method: "GET", path: "/api/storage"})
+	var sum storage.Summary
+	if err := json.Unmarshal(r.body, &sum); err != nil || r.status != 200 {
+		t.Fatalf("summary: %d %s", r.status, r.body)
+	}
+	if len(sum.Streams) != 1 || sum.Streams[0].Name != "cam" || sum.Streams[0].Count != 1 || sum.Streams[0].Bytes != 1000 ||
+		sum.Streams[0].EffectiveRetentionDays != 7 || sum.Streams[0].MaxStorageMB != 5 {
+		t.Errorf("summary streams: %+v", sum.Streams)
+	}
+}

@@ -1,0 +1,735 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/streams"
+)
+
+func (s *Server) registerStreamRoutes() {
+	// First match wins: the fixed and longer paths go before /api/streams/{name}.
+	s.route("GET", "/api/streams", auth.AccessViewer, s.handleListStreams)
+	s.route("POST", "/api/streams", auth.AccessWriter, s.handleCreateStream)
+	s.route("POST", "/api/streams/test", auth.AccessWriter, s.handleTestStream)
+	s.route("GET", "/api/streams/{name}/full", auth.AccessViewer, s.handleGetStreamFull)
+	s.route("POST", "/api/streams/{name}/refresh", auth.AccessWriter, s.handleRefreshStream)
+	s.route("GET", "/api/streams/{name}", auth.AccessViewer, s.handleGetStream)
+	s.route("PUT", "/api/streams/{name}", auth.AccessWriter, s.handleUpdateStream)
+	s.route("DELETE", "/api/streams/{name}", auth.AccessWriter, s.handleDeleteStream)
+}
+
+// streamNameRe is LightNVR's rule for new stream names: letters, digits, '.',
+// '-', '_', not starting with '.'.
+var streamNameRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*$`)
+
+// maxStreamName is LightNVR's name buffer (64 bytes with its terminator).
+const maxStreamName = 63
+
+func validStreamName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("stream name is required")
+	case len(name) > maxStreamName:
+		return fmt.Errorf("stream name is %d characters; the limit is %d", len(name), maxStreamName)
+	case !streamNameRe.MatchString(name):
+		return fmt.Errorf("invalid stream name %q: use letters, digits, '.', '-' and '_', not starting with '.'", name)
+	}
+	return nil
+}
+
+// streamJSON is LightNVR's stream object.
+type streamJSON struct {
+	Name                       string  `json:"name"`
+	URL                        string  `json:"url"`
+	Enabled                    bool    `json:"enabled"`
+	StreamingEnabled           bool    `json:"streaming_enabled"`
+	Width                      int     `json:"width"`
+	Height                     int     `json:"height"`
+	FPS                        int     `json:"fps"`
+	Codec                      string  `json:"codec"`
+	Priority                   int     `json:"priority"`
+	Record                     bool    `json:"record"`
+	SegmentDuration            int     `json:"segment_duration"`
+	DetectionBasedRecording    bool    `json:"detection_based_recording"`
+	DetectionModel             string  `json:"detection_model"`
+	DetectionThreshold         int     `json:"detection_threshold"`
+	DetectionInterval          int     `json:"detection_interval"`
+	PreDetectionBuffer         int     `json:"pre_detection_buffer"`
+	PostDetectionBuffer        int     `json:"post_detection_buffer"`
+	DetectionObjectFilter      string  `json:"detection_object_filter"`
+	DetectionObjectFilterList  string  `json:"detection_object_filter_list"`
+	Protocol                   int     `json:"protocol"`
+	RecordAudio                bool    `json:"record_audio"`
+	AudioVoiceEnhancement      bool    `json:"audio_voice_enhancement"`
+	IsONVIF                    bool    `json:"isOnvif"`
+	BackchannelEnabled         bool    `json:"backchannel_enabled"`
+	RetentionDays              int     `json:"retention_days"`
+	DetectionRetentionDays     int     `json:"detection_retention_days"`
+	MaxStorageMB               int     `json:"max_storage_mb"`
+	TierCriticalMultiplier     float64 `json:"tier_critical_multiplier"`
+	TierImportantMultiplier    float64 `json:"tier_important_multiplier"`
+	TierEphemeralMultiplier    float64 `json:"tier_ephemeral_multiplier"`
+	StoragePriority            int     `json:"storage_priority"`
+	PTZEnabled                 bool    `json:"ptz_enabled"`
+	PTZMaxX                    int     `json:"ptz_max_x"`
+	PTZMaxY                    int     `json:"ptz_max_y"`
+	PTZMaxZ                    int     `json:"ptz_max_z"`
+	PTZHasHome                 bool    `json:"ptz_has_home"`
+	ONVIFUsername              string  `json:"onvif_username"`
+	ONVIFPassword              string  `json:"onvif_password"`
+	ONVIFProfile               string  `json:"onvif_profile"`
+	ONVIFPort                  int     `json:"onvif_port"`
+	RecordOnSchedule           bool    `json:"record_on_schedule"`
+	RecordingSchedule          []bool  `json:"recording_schedule"`
+	DetectionRecordOnSchedule  bool    `json:"detection_record_on_schedule"`
+	DetectionRecordingSchedule []bool  `json:"detection_recording_schedule"`
+	Tags                       string  `json:"tags"`
+	AdminURL                   string  `json:"admin_url"`
+	PrivacyMode                bool    `json:"privacy_mode"`
+	CanControlPrivacy          bool    `json:"can_control_privacy"`
+	MotionTriggerSource        string  `json:"motion_trigger_source"`
+	Go2RTCSourceOverride       string  `json:"go2rtc_source_override"`
+	SubStreamURL               string  `json:"sub_stream_url"`
+	HasSubStream               bool    `json:"has_sub_stream"`
+	DetectionURL               string  `json:"detection_url"`
+	PublishURL                 string  `json:"publish_url"`
+	Status                     string  `json:"status"`
+	ErrorMessage               string  `json:"error_message,omitempty"`
+	Go2RTCHLSAvailable         bool    `json:"go2rtc_hls_available"`
+	// Ours, beside LightNVR's: the state machine's own words.
+	State       string `json:"state"`
+	StateReason string `json:"state_reason,omitempty"`
+}
+
+const scheduleSlots = 168
+
+func parseSchedule(s string) []bool {
+	out := make([]bool, scheduleSlots)
+	parts := strings.Split(s, ",")
+	for i := range out {
+		// NULL or short schedules mean "every hour", as in LightNVR.
+		out[i] = i >= len(parts) || len(parts) < scheduleSlots || strings.TrimSpace(parts[i]) != "0"
+	}
+	return out
+}
+
+func formatSchedule(b []bool) string {
+	parts := make([]string, len(b))
+	for i, v := range b {
+		parts[i] = "0"
+		if v {
+			parts[i] = "1"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// stripUserinfo removes credentials from a URL for callers who may not see them.
+func stripUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+func (s *Server) streamToJSON(row *db.Stream, viewer bool) streamJSON {
+	j := streamJSON{
+		Name: row.Name, URL: row.URL, Enabled: row.Enabled, StreamingEnabled: row.StreamingEnabled,
+		Width: row.Width, Height: row.Height, FPS: row.FPS, Codec: row.Codec, Priority: row.Priority,
+		Record: row.Record, SegmentDuration: row.SegmentDuration, DetectionBasedRecording: row.DetectionBasedRecording,
+		DetectionModel: row.DetectionModel, DetectionThreshold: int(math.Round(row.DetectionThreshold * 100)),
+		DetectionInterval: row.DetectionInterval, PreDetectionBuffer: row.PreDetectionBuffer,
+		PostDetectionBuffer: row.PostDetectionBuffer, DetectionObjectFilter: row.DetectionObjectFilter,
+		DetectionObjectFilterList: row.DetectionObjectFilterList, Protocol: row.Protocol, RecordAudio: row.RecordAudio,
+		AudioVoiceEnhancement: row.AudioVoiceEnhancement, IsONVIF: row.IsONVIF, BackchannelEnabled: row.BackchannelEnabled,
+		RetentionDays: row.RetentionDays, DetectionRetentionDays: row.DetectionRetentionDays, MaxStorageMB: row.MaxStorageMB,
+		TierCriticalMultiplier: row.TierCriticalMultiplier, TierImportantMultiplier: row.TierImportantMultiplier,
+		TierEphemeralMultiplier: row.TierEphemeralMultiplier, StoragePriority: row.StoragePriority,
+		PTZEnabled: row.PTZEnabled, PTZMaxX: row.PTZMaxX, PTZMaxY: row.PTZMaxY, PTZMaxZ: row.PTZMaxZ, PTZHasHome: row.PTZHasHome,
+		ONVIFUsername: row.ONVIFUsername, ONVIFPassword: row.ONVIFPassword, ONVIFProfile: row.ONVIFProfile, ONVIFPort: row.ONVIFPort,
+		RecordOnSchedule: row.RecordOnSchedule, RecordingSchedule: parseSchedule(row.RecordingSchedule),
+		DetectionRecordOnSchedule: row.DetectionRecordOnSchedule, DetectionRecordingSchedule: parseSchedule(row.DetectionRecordingSchedule),
+		Tags: row.Tags, AdminURL: row.AdminURL, PrivacyMode: row.PrivacyMode, CanControlPrivacy: !viewer,
+		MotionTriggerSource: row.MotionTriggerSource, Go2RTCSourceOverride: row.Go2RTCSourceOverride,
+		SubStreamURL: row.SubStreamURL, HasSubStream: row.SubStreamURL != "", DetectionURL: row.DetectionURL,
+		PublishURL: row.PublishURL,
+	}
+	st := streams.Status{Name: row.Name, State: streams.StateInactive}
+	if s.deps.Streams != nil && row.Enabled {
+		st = s.deps.Streams.StatusOf(row.Name)
+	}
+	j.Status = st.State.LightNVRStatus()
+	j.State = string(st.State)
+	j.StateReason = st.Reason
+	if st.State == streams.StateError {
+		j.ErrorMessage = st.Reason
+	}
+	j.Go2RTCHLSAvailable = st.State == streams.StateActive
+	if viewer || row.ONVIFUsername != "" {
+		j.URL = stripUserinfo(j.URL)
+	}
+	if viewer {
+		j.AdminURL, j.SubStreamURL, j.DetectionURL, j.PublishURL, j.Go2RTCSourceOverride = "", "", "", "", ""
+		j.ONVIFUsername, j.ONVIFPassword = "", ""
+	}
+	return j
+}
+
+// opContext bounds the database and go2rtc work of one request. The
+// RequestCtx itself is not used as a context: it ends only at server shutdown.
+func opContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+func isViewer(ctx *fasthttp.RequestCtx) bool {
+	p := PrincipalOf(ctx)
+	return p == nil || p.Role == auth.RoleViewer
+}
+
+func (s *Server) streamsReady(ctx *fasthttp.RequestCtx) bool {
+	if s.deps.DB == nil || s.deps.Streams == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "stream manager is not running")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleListStreams(ctx *fasthttp.RequestCtx) {
+	if s.deps.DB == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not open")
+		return
+	}
+	c, cancel := opContext()
+	defer cancel()
+	rows, err := db.ListStreams(c, s.deps.DB)
+	if err != nil {
+		s.log.Error("list streams", "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "list streams: "+err.Error())
+		return
+	}
+	viewer := isViewer(ctx)
+	out := make([]streamJSON, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, s.streamToJSON(r, viewer))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+// loadStream fetches the {name} stream or answers 400/404 itself.
+func (s *Server) loadStream(ctx *fasthttp.RequestCtx) (*db.Stream, bool) {
+	if s.deps.DB == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not open")
+		return nil, false
+	}
+	name := Param(ctx, "name")
+	if name == "" || len(name) > maxStreamName {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid stream name")
+		return nil, false
+	}
+	c, cancel := opContext()
+	defer cancel()
+	row, err := db.StreamByName(c, s.deps.DB, name)
+	if errors.Is(err, db.ErrStreamNotFound) {
+		writeErrorf(ctx, fasthttp.StatusNotFound, "stream %q not found", name)
+		return nil, false
+	}
+	if err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return nil, false
+	}
+	return row, true
+}
+
+func (s *Server) handleGetStream(ctx *fasthttp.RequestCtx) {
+	if row, ok := s.loadStream(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, s.streamToJSON(row, isViewer(ctx)))
+	}
+}
+
+func (s *Server) handleGetStreamFull(ctx *fasthttp.RequestCtx) {
+	if row, ok := s.loadStream(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"stream": s.streamToJSON(row, isViewer(ctx))})
+	}
+}
+
+// streamRequest is the body of POST and PUT: every field optional so a PUT can
+// carry any subset. Read-only fields of the stream object are accepted and
+// ignored, because LightNVR's UI sends the object it read back.
+type streamRequest struct {
+	Name                       *string  `json:"name"`
+	URL                        *string  `json:"url"`
+	Enabled                    *bool    `json:"enabled"`
+	StreamingEnabled           *bool    `json:"streaming_enabled"`
+	Width                      *int     `json:"width"`
+	Height                     *int     `json:"height"`
+	FPS                        *int     `json:"fps"`
+	Codec                      *string  `json:"codec"`
+	Priority                   *int     `json:"priority"`
+	Record                     *bool    `json:"record"`
+	SegmentDuration            *int     `json:"segment_duration"`
+	DetectionBasedRecording    *bool    `json:"detection_based_recording"`
+	DetectionModel             *string  `json:"detection_model"`
+	DetectionThreshold         *float64 `json:"detection_threshold"`
+	DetectionInterval          *int     `json:"detection_interval"`
+	PreDetectionBuffer         *int     `json:"pre_detection_buffer"`
+	PostDetectionBuffer        *int     `json:"post_detection_buffer"`
+	DetectionObjectFilter      *string  `json:"detection_object_filter"`
+	DetectionObjectFilterList  *string  `json:"detection_object_filter_list"`
+	Protocol                   *int     `json:"protocol"`
+	RecordAudio                *bool    `json:"record_audio"`
+	AudioVoiceEnhancement      *bool    `json:"audio_voice_enhancement"`
+	IsONVIF                    *bool    `json:"isOnvif"`
+	IsONVIFSnake               *bool    `json:"is_onvif"`
+	BackchannelEnabled         *bool    `json:"backchannel_enabled"`
+	RetentionDays              *int     `json:"retention_days"`
+	DetectionRetentionDays     *int     `json:"detection_retention_days"`
+	MaxStorageMB               *int     `json:"max_storage_mb"`
+	TierCriticalMultiplier     *float64 `json:"tier_critical_multiplier"`
+	TierImportantMultiplier    *float64 `json:"tier_important_multiplier"`
+	TierEphemeralMultiplier    *float64 `json:"tier_ephemeral_multiplier"`
+	StoragePriority            *int     `json:"storage_priority"`
+	PTZEnabled                 *bool    `json:"ptz_enabled"`
+	PTZMaxX                    *int     `json:"ptz_max_x"`
+	PTZMaxY                    *int     `json:"ptz_max_y"`
+	PTZMaxZ                    *int     `json:"ptz_max_z"`
+	PTZHasHome                 *bool    `json:"ptz_has_home"`
+	ONVIFUsername              *string  `json:"onvif_username"`
+	ONVIFPassword              *string  `json:"onvif_password"`
+	ONVIFProfile               *string  `json:"onvif_profile"`
+	ONVIFPort                  *int     `json:"onvif_port"`
+	RecordOnSchedule           *bool    `json:"record_on_schedule"`
+	RecordingSchedule          *[]bool  `json:"recording_schedule"`
+	DetectionRecordOnSchedule  *bool    `json:"detection_record_on_schedule"`
+	DetectionRecordingSchedule *[]bool  `json:"detection_recording_schedule"`
+	Tags                       *string  `json:"tags"`
+	AdminURL                   *string  `json:"admin_url"`
+	PrivacyMode                *bool    `json:"privacy_mode"`
+	MotionTriggerSource        *string  `json:"motion_trigger_source"`
+	Go2RTCSourceOverride       *string  `json:"go2rtc_source_override"`
+	SubStreamURL               *string  `json:"sub_stream_url"`
+	DetectionURL               *string  `json:"detection_url"`
+	PublishURL                 *string  `json:"publish_url"`
+	// PUT only.
+	EnableDisabled *bool `json:"enable_disabled"`
+	SetPrivacyMode *bool `json:"set_privacy_mode"`
+	// Read-only, ignored.
+	Status             json.RawMessage `json:"status"`
+	State              json.RawMessage `json:"state"`
+	StateReason        json.RawMessage `json:"state_reason"`
+	ErrorMessage       json.RawMessage `json:"error_message"`
+	Go2RTCHLSAvailable json.RawMessage `json:"go2rtc_hls_available"`
+	HasSubStream       json.RawMessage `json:"has_sub_stream"`
+	CanControlPrivacy  json.RawMessage `json:"can_control_privacy"`
+}
+
+// go2rtc runs these schemes as commands; the API must never pass them through.
+var unsafeSchemes = []string{"exec", "echo", "expr"}
+
+func checkSource(field, v string, required bool) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			return fmt.Errorf("%s is required", field)
+		}
+		return nil
+	}
+	if len(v) > 2048 {
+		return fmt.Errorf("%s is longer than 2048 characters", field)
+	}
+	if strings.ContainsAny(v, " \t\r\n") {
+		return fmt.Errorf("%s must not contain whitespace", field)
+	}
+	i := strings.IndexByte(v, ':')
+	if i <= 0 {
+		return fmt.Errorf("%s %q has no scheme (want e.g. rtsp://host/path)", field, logxSafe(v))
+	}
+	scheme := strings.ToLower(v[:i])
+	for _, u := range unsafeSchemes {
+		if scheme == u {
+			return fmt.Errorf("%s: the %q source type runs commands and is not allowed through the API", field, scheme)
+		}
+	}
+	return nil
+}
+
+// logxSafe keeps credentials out of error messages.
+func logxSafe(v string) string { return stripUserinfo(v) }
+
+func checkURLScheme(field, v string, schemes ...string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s is not a valid URL", field)
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s must use %s", field, strings.Join(schemes, ", "))
+}
+
+// apply copies the request onto row and checks every value.
+func (r *streamRequest) apply(row *db.Stream) error {
+	str := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	bl := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	in := func(dst *int, v *int, field string, lo, hi int) error {
+		if v == nil {
+			return nil
+		}
+		if *v < lo || *v > hi {
+			return fmt.Errorf("%s must be between %d and %d, not %d", field, lo, hi, *v)
+		}
+		*dst = *v
+		return nil
+	}
+	fl := func(dst *float64, v *float64, field string, lo, hi float64) error {
+		if v == nil {
+			return nil
+		}
+		if math.IsNaN(*v) || *v < lo || *v > hi {
+			return fmt.Errorf("%s must be between %g and %g", field, lo, hi)
+		}
+		*dst = *v
+		return nil
+	}
+	str(&row.URL, r.URL)
+	bl(&row.Enabled, r.Enabled)
+	bl(&row.StreamingEnabled, r.StreamingEnabled)
+	if r.Codec != nil {
+		row.Codec = strings.ToLower(strings.TrimSpace(*r.Codec))
+	}
+	bl(&row.Record, r.Record)
+	bl(&row.DetectionBasedRecording, r.DetectionBasedRecording)
+	str(&row.DetectionModel, r.DetectionModel)
+	str(&row.DetectionObjectFilterList, r.DetectionObjectFilterList)
+	bl(&row.RecordAudio, r.RecordAudio)
+	bl(&row.AudioVoiceEnhancement, r.AudioVoiceEnhancement)
+	bl(&row.IsONVIF, r.IsONVIFSnake)
+	bl(&row.IsONVIF, r.IsONVIF)
+	bl(&row.BackchannelEnabled, r.BackchannelEnabled)
+	bl(&row.PTZEnabled, r.PTZEnabled)
+	bl(&row.PTZHasHome, r.PTZHasHome)
+	str(&row.ONVIFUsername, r.ONVIFUsername)
+	if r.ONVIFPassword != nil {
+		row.ONVIFPassword = *r.ONVIFPassword // passwords may have edge spaces
+	}
+	str(&row.ONVIFProfile, r.ONVIFProfile)
+	bl(&row.RecordOnSchedule, r.RecordOnSchedule)
+	bl(&row.DetectionRecordOnSchedule, r.DetectionRecordOnSchedule)
+	str(&row.Tags, r.Tags)
+	str(&row.AdminURL, r.AdminURL)
+	bl(&row.PrivacyMode, r.PrivacyMode)
+	str(&row.MotionTriggerSource, r.MotionTriggerSource)
+	if r.Go2RTCSourceOverride != nil {
+		row.Go2RTCSourceOverride = strings.TrimSpace(*r.Go2RTCSourceOverride)
+	}
+	str(&row.SubStreamURL, r.SubStreamURL)
+	str(&row.DetectionURL, r.DetectionURL)
+	str(&row.PublishURL, r.PublishURL)
+
+	errs := []error{
+		in(&row.Priority, r.Priority, "priority", 1, 10),
+		in(&row.SegmentDuration, r.SegmentDuration, "segment_duration", 1, 86400),
+		in(&row.DetectionInterval, r.DetectionInterval, "detection_interval", 0, 86400),
+		in(&row.PreDetectionBuffer, r.PreDetectionBuffer, "pre_detection_buffer", 0, 3600),
+		in(&row.PostDetectionBuffer, r.PostDetectionBuffer, "post_detection_buffer", 0, 3600),
+		in(&row.Protocol, r.Protocol, "protocol", 0, 1),
+		in(&row.RetentionDays, r.RetentionDays, "retention_days", -1, 365),
+		in(&row.DetectionRetentionDays, r.DetectionRetentionDays, "detection_retention_days", -1, 365),
+		in(&row.MaxStorageMB, r.MaxStorageMB, "max_storage_mb", 0, math.MaxInt32),
+		in(&row.StoragePriority, r.StoragePriority, "storage_priority", 1, 10),
+		in(&row.PTZMaxX, r.PTZMaxX, "ptz_max_x", 0, math.MaxInt32),
+		in(&row.PTZMaxY, r.PTZMaxY, "ptz_max_y", 0, math.MaxInt32),
+		in(&row.PTZMaxZ, r.PTZMaxZ, "ptz_max_z", 0, math.MaxInt32),
+		in(&row.ONVIFPort, r.ONVIFPort, "onvif_port", 0, 65535),
+		fl(&row.TierCriticalMultiplier, r.TierCriticalMultiplier, "tier_critical_multiplier", 0, 100),
+		fl(&row.TierImportantMultiplier, r.TierImportantMultiplier, "tier_important_multiplier", 0, 100),
+		fl(&row.TierEphemeralMultiplier, r.TierEphemeralMultiplier, "tier_ephemeral_multiplier", 0, 100),
+	}
+	if r.DetectionThreshold != nil {
+		v := *r.DetectionThreshold
+		if math.IsNaN(v) || v < 0 || v > 100 {
+			errs = append(errs, fmt.Errorf("detection_threshold must be a percentage 0-100, not %g", v))
+		} else {
+			row.DetectionThreshold = v / 100
+		}
+	}
+	if r.DetectionObjectFilter != nil {
+		switch f := strings.TrimSpace(*r.DetectionObjectFilter); f {
+		case "none", "include", "exclude":
+			row.DetectionObjectFilter = f
+		default:
+			errs = append(errs, fmt.Errorf("detection_object_filter must be none, include or exclude, not %q", f))
+		}
+	}
+	for _, sch := range []struct {
+		field string
+		in    *[]bool
+		out   *string
+	}{{"recording_schedule", r.RecordingSchedule, &row.RecordingSchedule},
+		{"detection_recording_schedule", r.DetectionRecordingSchedule, &row.DetectionRecordingSchedule}} {
+		if sch.in == nil {
+			continue
+		}
+		if len(*sch.in) != scheduleSlots {
+			errs = append(errs, fmt.Errorf("%s must have %d entries (7 days x 24 hours), not %d", sch.field, scheduleSlots, len(*sch.in)))
+			continue
+		}
+		*sch.out = formatSchedule(*sch.in)
+	}
+	errs = append(errs,
+		checkSource("url", row.URL, true),
+		checkSource("sub_stream_url", row.SubStreamURL, false),
+		checkURLScheme("detection_url", row.DetectionURL, "http", "https", "rtsp", "rtsps"),
+		checkURLScheme("publish_url", row.PublishURL, "rtmp", "rtmps"),
+		checkURLScheme("admin_url", row.AdminURL, "http", "https"),
+	)
+	if o := row.Go2RTCSourceOverride; o != "" {
+		tmp := *row
+		for _, src := range streams.SourcesFor(&tmp) {
+			errs = append(errs, checkSource("go2rtc_source_override", src, true))
+		}
+	}
+	if row.MotionTriggerSource == row.Name && row.Name != "" {
+		errs = append(errs, errors.New("motion_trigger_source cannot be the stream itself"))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, bool) {
+	var req streamRequest
+	if err := decodeJSON(ctx, &req); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return nil, false
+	}
+	return &req, true
+}
+
+// writeManagerError maps a manager error to a status.
+func (s *Server) writeManagerError(ctx *fasthttp.RequestCtx, err error) {
+	var inv *streams.InvalidError
+	switch {
+	case errors.Is(err, db.ErrStreamExists):
+		writeError(ctx, fasthttp.StatusConflict, "a stream with that name already exists")
+	case errors.Is(err, streams.ErrNotFound), errors.Is(err, db.ErrStreamNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "stream not found")
+	case errors.As(err, &inv):
+		writeError(ctx, fasthttp.StatusBadRequest, inv.Error())
+	case errors.Is(err, streams.ErrGo2RTCUnavailable):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
+	default:
+		s.log.Error("stream change failed", "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+	}
+}
+
+func (s *Server) handleCreateStream(ctx *fasthttp.RequestCtx) {
+	if !s.streamsReady(ctx) {
+		return
+	}
+	c, cancel := opContext()
+	defer cancel()
+	req, ok := s.decodeStreamRequest(ctx)
+	if !ok {
+		return
+	}
+	name := ""
+	if req.Name != nil {
+		name = strings.TrimSpace(*req.Name)
+	}
+	if err := validStreamName(name); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if req.EnableDisabled != nil || req.SetPrivacyMode != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "enable_disabled and set_privacy_mode are only valid on PUT /api/streams/{name}")
+		return
+	}
+	url := ""
+	if req.URL != nil {
+		url = *req.URL
+	}
+	row := streams.NewStreamDefaults(name, url)
+	// Width, height and fps come from the camera, not from the request.
+	req.Width, req.Height, req.FPS = nil, nil, nil
+	if err := req.apply(row); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if req.IsONVIF == nil && req.IsONVIFSnake == nil {
+		row.IsONVIF = strings.Contains(strings.ToLower(row.URL), "onvif")
+	}
+	if s.deps.Config != nil {
+		full, err := s.deps.Streams.MaxStreamsReached(c, s.deps.Config.Streams.MaxStreams)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
+			return
+		}
+		if full {
+			writeErrorf(ctx, fasthttp.StatusConflict, "stream limit reached: [streams] max_streams is %d", s.deps.Config.Streams.MaxStreams)
+			return
+		}
+	}
+	if err := s.deps.Streams.Create(c, row); err != nil {
+		s.writeManagerError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true})
+}
+
+func (s *Server) handleUpdateStream(ctx *fasthttp.RequestCtx) {
+	if !s.streamsReady(ctx) {
+		return
+	}
+	c, cancel := opContext()
+	defer cancel()
+	row, ok := s.loadStream(ctx)
+	if !ok {
+		return
+	}
+	req, ok := s.decodeStreamRequest(ctx)
+	if !ok {
+		return
+	}
+	if req.Name != nil && strings.TrimSpace(*req.Name) != row.Name {
+		writeError(ctx, fasthttp.StatusBadRequest, "streams cannot be renamed; name must match the path or be left out")
+		return
+	}
+	if req.SetPrivacyMode != nil {
+		row.PrivacyMode = *req.SetPrivacyMode
+		if err := s.deps.Streams.Update(c, row); err != nil {
+			s.writeManagerError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "privacy_mode": row.PrivacyMode})
+		return
+	}
+	if req.EnableDisabled != nil && *req.EnableDisabled {
+		row.Enabled = true
+	}
+	if err := req.apply(row); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if err := s.deps.Streams.Update(c, row); err != nil {
+		s.writeManagerError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "message": "Stream update request accepted and processing"})
+}
+
+func (s *Server) handleDeleteStream(ctx *fasthttp.RequestCtx) {
+	if !s.streamsReady(ctx) {
+		return
+	}
+	c, cancel := opContext()
+	defer cancel()
+	row, ok := s.loadStream(ctx)
+	if !ok {
+		return
+	}
+	permanent := false
+	switch v := string(ctx.QueryArgs().Peek("permanent")); v {
+	case "", "false", "0":
+	case "true", "1":
+		permanent = true
+	default:
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "permanent must be true or false, not %q", v)
+		return
+	}
+	if err := s.deps.Streams.Delete(c, row.Name, permanent); err != nil {
+		s.writeManagerError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "permanent": permanent, "status": "accepted"})
+}
+
+func (s *Server) handleRefreshStream(ctx *fasthttp.RequestCtx) {
+	if !s.streamsReady(ctx) {
+		return
+	}
+	c, cancel := opContext()
+	defer cancel()
+	row, ok := s.loadStream(ctx)
+	if !ok {
+		return
+	}
+	if err := s.deps.Streams.Refresh(c, row.Name); err != nil {
+		s.writeManagerError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "message": "Stream refresh started", "stream": row.Name})
+}
+
+type streamTestRequest struct {
+	URL           string `json:"url"`
+	Protocol      int    `json:"protocol"`
+	ONVIFUsername string `json:"onvif_username"`
+	ONVIFPassword string `json:"onvif_password"`
+}
+
+func (s *Server) handleTestStream(ctx *fasthttp.RequestCtx) {
+	if !s.streamsReady(ctx) {
+		return
+	}
+	var req streamTestRequest
+	if err := decodeJSON(ctx, &req); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if err := checkSource("url", req.URL, true); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Protocol != 0 && req.Protocol != 1 {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "protocol must be 0 (TCP) or 1 (UDP), not %d", req.Protocol)
+		return
+	}
+	tctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := s.deps.Streams.TestSource(tctx, strings.TrimSpace(req.URL), req.ONVIFUsername, req.ONVIFPassword)
+	if err != nil {
+		var inv *streams.InvalidError
+		if errors.As(err, &inv) {
+			writeErrorf(ctx, fasthttp.StatusBadRequest, "stream test failed: %s", inv.Error())
+			return
+		}
+		s.writeManagerError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"success": true,
+		"message": "stream delivers video",
+		"info": map[string]any{
+			"width": res.Width, "height": res.Height, "fps": int(math.Round(res.FPS)),
+			"codec": strings.ToLower(strings.ReplaceAll(res.Codec, ".", "")),
+		},
+	})
+}

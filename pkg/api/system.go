@@ -1,0 +1,575 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
+	"lightnvr/pkg/streams"
+	"lightnvr/pkg/version"
+)
+
+// registerSystemRoutes adds /api/system/*, /api/setup/status and /api/metrics.
+func (s *Server) registerSystemRoutes() {
+	s.route("GET", "/api/system/status", auth.AccessViewer, s.handleSystemStatus)
+	s.route("GET", "/api/system/info", auth.AccessAdmin, s.handleSystemInfo)
+	s.route("GET", "/api/system", auth.AccessAdmin, s.handleSystemInfo)
+	s.route("GET", "/api/system/logs", auth.AccessAdmin, s.handleSystemLogs)
+	s.route("POST", "/api/system/logs/clear", auth.AccessAdmin, s.handleClearLogs)
+	s.route("POST", "/api/system/restart", auth.AccessAdmin, s.handleRestart)
+	s.route("POST", "/api/system/shutdown", auth.AccessAdmin, s.handleShutdown)
+	s.registerSetupRoutes()
+	s.registerMetricsRoutes()
+}
+
+func (s *Server) handleSystemStatus(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"status":  "ok",
+		"message": "System running normally",
+		"uptime":  int64(time.Since(s.started).Seconds()),
+		"version": version.Version,
+	})
+}
+
+// systemInfo is LightNVR's /api/system/info shape, plus our process figures.
+type systemInfo struct {
+	Version             string            `json:"version"`
+	GitCommit           string            `json:"git_commit"`
+	BuildDate           string            `json:"build_date"`
+	GoVersion           string            `json:"go_version"`
+	Arch                string            `json:"arch"`
+	Uptime              int64             `json:"uptime"`
+	SystemUptime        int64             `json:"system_uptime,omitempty"`
+	CPU                 cpuInfo           `json:"cpu"`
+	Memory              memInfo           `json:"memory"`
+	SystemMemory        memInfo           `json:"systemMemory"`
+	Process             processInfo       `json:"process"`
+	Threads             int               `json:"threads"`
+	WebThreadPoolSize   int               `json:"webThreadPoolSize"`
+	Disk                diskInfo          `json:"disk"`
+	SystemDisk          diskInfo          `json:"systemDisk"`
+	GlobalRetentionDays int               `json:"global_retention_days"`
+	Network             networkInfo       `json:"network"`
+	Streams             streamCounts      `json:"streams"`
+	Recordings          recordingTotals   `json:"recordings"`
+	Go2RTC              *go2rtcInfo       `json:"go2rtc,omitempty"`
+	Versions            versionItems      `json:"versions"`
+	Errors              map[string]string `json:"errors,omitempty"`
+}
+
+type cpuInfo struct {
+	Model string     `json:"model"`
+	Cores int        `json:"cores"`
+	Load  [3]float64 `json:"load"` // 1, 5 and 15 minute load averages
+}
+
+// memInfo is LightNVR's {total, used, free} in bytes.
+type memInfo struct {
+	Total uint64 `json:"total"`
+	Used  uint64 `json:"used"`
+	Free  uint64 `json:"free"`
+}
+
+type processInfo struct {
+	PID          int    `json:"pid"`
+	RSSBytes     uint64 `json:"rss_bytes"`
+	GoHeapBytes  uint64 `json:"go_heap_bytes"`
+	GoTotalBytes uint64 `json:"go_total_bytes"`
+	Goroutines   uint64 `json:"goroutines"`
+}
+
+type diskInfo struct {
+	Path  string `json:"path"`
+	Total uint64 `json:"total"`
+	Used  uint64 `json:"used"`
+	Free  uint64 `json:"free"`
+}
+
+type networkInfo struct {
+	Interfaces []netInterface `json:"interfaces"`
+}
+
+type netInterface struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	MAC     string `json:"mac"`
+	Up      bool   `json:"up"`
+}
+
+type streamCounts struct {
+	Active int `json:"active"`
+	Total  int `json:"total"`
+}
+
+type recordingTotals struct {
+	Count int64 `json:"count"`
+	Size  int64 `json:"size"`
+}
+
+type go2rtcInfo struct {
+	Mode      string `json:"mode"`
+	State     string `json:"state"`
+	Ready     bool   `json:"ready"`
+	PID       int    `json:"pid"`
+	Version   string `json:"version"`
+	Restarts  int    `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
+	Since     int64  `json:"since"`
+}
+
+type versionItems struct {
+	Items []versionItem `json:"items"`
+}
+
+type versionItem struct {
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Version  string `json:"version"`
+	Details  string `json:"details,omitempty"`
+}
+
+func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
+	cfg := s.config()
+	info := systemInfo{
+		Version:             version.Version,
+		GitCommit:           version.Commit,
+		BuildDate:           version.Date,
+		GoVersion:           runtime.Version(),
+		Arch:                runtime.GOOS + "/" + runtime.GOARCH,
+		Uptime:              int64(time.Since(s.started).Seconds()),
+		WebThreadPoolSize:   cfg.Web.WebThreadPoolSize,
+		GlobalRetentionDays: cfg.Storage.RetentionDays,
+		Network:             networkInfo{Interfaces: interfaces()},
+		Errors:              map[string]string{},
+	}
+	info.CPU = cpuInfo{Model: cpuModel(), Cores: runtime.NumCPU()}
+	if l, err := loadAverage(); err == nil {
+		info.CPU.Load = l
+	}
+	if up, err := systemUptime(); err == nil {
+		info.SystemUptime = up
+	}
+
+	mi, err := readMeminfo()
+	if err != nil {
+		info.Errors["memory"] = err.Error()
+	}
+	ps, err := readProcStatus()
+	if err != nil {
+		info.Errors["process"] = err.Error()
+	}
+	gm := goMemory()
+	info.Process = processInfo{PID: os.Getpid(), RSSBytes: ps.rss, GoHeapBytes: gm.heap, GoTotalBytes: gm.total, Goroutines: gm.goroutines}
+	info.Threads = ps.threads
+	info.Memory = memInfo{Total: mi.total, Used: ps.rss, Free: mi.available}
+	info.SystemMemory = memInfo{Total: mi.total, Used: mi.total - min(mi.available, mi.total), Free: mi.available}
+
+	info.Disk = diskInfo{Path: cfg.Storage.Path}
+	if total, used, free, err := diskStats(cfg.Storage.Path); err != nil {
+		info.Errors["disk"] = err.Error()
+	} else {
+		info.Disk.Total, info.Disk.Used, info.Disk.Free = total, used, free
+	}
+	info.SystemDisk = diskInfo{Path: "/"}
+	if total, used, free, err := diskStats("/"); err == nil {
+		info.SystemDisk.Total, info.SystemDisk.Used, info.SystemDisk.Free = total, used, free
+	}
+
+	if s.deps.Streams != nil {
+		for _, st := range s.deps.Streams.Statuses() {
+			info.Streams.Total++
+			if st.State == streams.StateActive {
+				info.Streams.Active++
+			}
+		}
+	}
+	if s.deps.DB != nil {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
+			info.Streams.Total = max(info.Streams.Total, n)
+		} else {
+			info.Errors["streams"] = err.Error()
+		}
+		if u, err := db.StreamUsage(qctx, s.deps.DB, ""); err == nil {
+			info.Recordings = recordingTotals{Count: u.Count, Size: u.Bytes}
+		} else {
+			info.Errors["recordings"] = err.Error()
+		}
+		cancel()
+	}
+	info.Versions.Items = []versionItem{
+		{Name: "lightnvr", Category: "core", Version: version.Version, Details: version.Commit + ", built " + version.Date},
+		{Name: "go", Category: "runtime", Version: runtime.Version(), Details: runtime.GOOS + "/" + runtime.GOARCH},
+	}
+	if s.deps.Go2RTCStatus != nil {
+		st := s.deps.Go2RTCStatus()
+		g := &go2rtcInfo{Mode: st.Mode, State: string(st.State), Ready: st.Ready(), PID: st.PID, Version: st.Version,
+			Restarts: st.Restarts, LastError: st.LastError}
+		if !st.Since.IsZero() {
+			g.Since = st.Since.Unix()
+		}
+		info.Go2RTC = g
+		info.Versions.Items = append(info.Versions.Items, versionItem{Name: "go2rtc", Category: "streaming", Version: st.Version, Details: string(st.State)})
+	}
+	if len(info.Errors) == 0 {
+		info.Errors = nil
+	}
+	writeJSON(ctx, fasthttp.StatusOK, info)
+}
+
+// logRing is the ring behind /api/system/logs.
+func (s *Server) logRing() *logx.Ring {
+	if s.deps.Logs != nil {
+		return s.deps.Logs
+	}
+	if h := logx.HandlerOf(s.deps.Logger); h != nil {
+		return h.Ring()
+	}
+	return nil
+}
+
+// logEntry is one line of /api/system/logs: LightNVR's {timestamp, level,
+// message} plus the ring's sequence number and structured attributes.
+type logEntry struct {
+	Seq       uint64            `json:"seq"`
+	Timestamp string            `json:"timestamp"`
+	Level     string            `json:"level"`
+	Message   string            `json:"message"`
+	Attrs     map[string]string `json:"attrs,omitempty"`
+}
+
+type logsReply struct {
+	Logs    []logEntry `json:"logs"`
+	LastSeq uint64     `json:"last_seq"`
+	Level   string     `json:"level"`
+	File    string     `json:"file"`
+}
+
+const (
+	defaultLogLimit = 500
+	maxLogLimit     = 5000
+)
+
+// logTimeLayout has milliseconds and the zone, so lines from one second keep
+// their order and LightNVR's last_ts cursor can be parsed back.
+const logTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warning"
+	case l >= slog.LevelInfo:
+		return "info"
+	}
+	return "debug"
+}
+
+// parseLogLevel accepts LightNVR's names, slog's, and the numeric log_level.
+func parseLogLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "debug", "3", "all", "trace":
+		return slog.LevelDebug, true
+	case "info", "2":
+		return slog.LevelInfo, true
+	case "warning", "warn", "1":
+		return slog.LevelWarn, true
+	case "error", "err", "0":
+		return slog.LevelError, true
+	}
+	return 0, false
+}
+
+func (s *Server) handleSystemLogs(ctx *fasthttp.RequestCtx) {
+	ring := s.logRing()
+	if ring == nil {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "the in-memory log is not available")
+		return
+	}
+	args := ctx.QueryArgs()
+	minLevel, ok := parseLogLevel(string(args.Peek("level")))
+	if !ok {
+		writeError(ctx, fasthttp.StatusBadRequest, "level must be error, warning, info or debug")
+		return
+	}
+	limit := defaultLogLimit
+	for _, k := range []string{"limit", "count"} {
+		if v := args.Peek(k); len(v) > 0 {
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n < 1 {
+				writeErrorf(ctx, fasthttp.StatusBadRequest, "%s must be a positive integer", k)
+				return
+			}
+			limit = min(n, maxLogLimit)
+			break
+		}
+	}
+	var since uint64
+	cursor := false
+	if v := args.Peek("since"); len(v) > 0 {
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, "since must be a sequence number (last_seq of a previous reply)")
+			return
+		}
+		since, cursor = n, true
+		// A cursor from before a restart is ahead of this process's log.
+		if since > ring.LastSeq() {
+			since = 0
+		}
+	}
+	var after time.Time
+	if v := args.Peek("last_ts"); len(v) > 0 {
+		t, err := parseLogTime(string(v))
+		if err != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, "last_ts must be a timestamp of a previous reply")
+			return
+		}
+		after, cursor = t, true
+	}
+
+	recs := ring.Since(since)
+	reply := logsReply{Logs: []logEntry{}, LastSeq: since, Level: levelName(minLevel), File: s.config().General.LogFile}
+	if n := len(recs); n > 0 {
+		reply.LastSeq = recs[n-1].Seq
+	} else if !cursor {
+		reply.LastSeq = ring.LastSeq()
+	}
+	kept := recs[:0]
+	for _, r := range recs {
+		if r.Level < minLevel || (!after.IsZero() && !r.Time.After(after)) {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	switch {
+	case len(kept) <= limit:
+	case cursor:
+		// A reader following the log gets the oldest first and continues
+		// from the last one it got.
+		kept = kept[:limit]
+		reply.LastSeq = kept[limit-1].Seq
+	default:
+		kept = kept[len(kept)-limit:]
+	}
+	for _, r := range kept {
+		reply.Logs = append(reply.Logs, logEntry{Seq: r.Seq, Timestamp: r.Time.Format(logTimeLayout), Level: levelName(r.Level), Message: r.Message, Attrs: r.Attrs})
+	}
+	writeJSON(ctx, fasthttp.StatusOK, reply)
+}
+
+func parseLogTime(s string) (time.Time, error) {
+	for _, layout := range []string{logTimeLayout, time.RFC3339Nano, "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return time.Time{}, err
+}
+
+func (s *Server) handleClearLogs(ctx *fasthttp.RequestCtx) {
+	ring := s.logRing()
+	if ring == nil {
+		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]any{"success": false, "message": "the in-memory log is not available"})
+		return
+	}
+	ring.Clear()
+	p := PrincipalOf(ctx)
+	s.log.Info("log cleared", "by", p.Username)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Logs cleared"})
+}
+
+func (s *Server) handleRestart(ctx *fasthttp.RequestCtx) {
+	s.lifecycleAction(ctx, s.deps.Restart, "restart", "Restarting LightNVR")
+}
+
+func (s *Server) handleShutdown(ctx *fasthttp.RequestCtx) {
+	s.lifecycleAction(ctx, s.deps.Shutdown, "shutdown", "Shutting down LightNVR")
+}
+
+func (s *Server) lifecycleAction(ctx *fasthttp.RequestCtx, fn func(), what, msg string) {
+	if fn == nil {
+		writeErrorf(ctx, fasthttp.StatusServiceUnavailable, "%s is not available", what)
+		return
+	}
+	s.log.Warn(what+" requested", "by", PrincipalOf(ctx).Username)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": msg})
+	fn()
+}
+
+// memTotals are the /proc/meminfo figures we report, in bytes.
+type memTotals struct{ total, available uint64 }
+
+func readMeminfo() (memTotals, error) {
+	var m memTotals
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return m, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "MemTotal:"):
+			m.total = kbField(line)
+		case strings.HasPrefix(line, "MemAvailable:"):
+			m.available = kbField(line)
+		}
+	}
+	return m, nil
+}
+
+// kbField reads "Name:   1234 kB" as bytes.
+func kbField(line string) uint64 {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(f[1], 10, 64)
+	if len(f) > 2 && f[2] == "kB" {
+		n *= 1024
+	}
+	return n
+}
+
+type procStatus struct {
+	rss     uint64
+	threads int
+}
+
+func readProcStatus() (procStatus, error) {
+	var p procStatus
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return p, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			p.rss = kbField(line)
+		case strings.HasPrefix(line, "Threads:"):
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "Threads:")))
+			p.threads = n
+		}
+	}
+	return p, sc.Err()
+}
+
+type goMem struct{ heap, total, goroutines uint64 }
+
+func goMemory() goMem {
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+	}
+	metrics.Read(samples)
+	val := func(i int) uint64 {
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			return samples[i].Value.Uint64()
+		}
+		return 0
+	}
+	return goMem{heap: val(0), total: val(1), goroutines: val(2)}
+}
+
+func loadAverage() ([3]float64, error) {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l, err
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l, nil
+}
+
+func systemUptime() (int64, error) {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return int64(v), err
+}
+
+// cpuModel reads the CPU name from /proc/cpuinfo: "model name" on x86,
+// "cpu model" on MIPS, "Hardware"/"Processor" on ARM.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	var fallback string
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		key, val := strings.TrimSpace(string(k)), strings.TrimSpace(string(v))
+		switch key {
+		case "model name", "cpu model":
+			return val
+		case "Hardware", "Processor", "system type":
+			if fallback == "" {
+				fallback = val
+			}
+		}
+	}
+	return fallback
+}
+
+// diskStats is statfs of path: total, used and free-for-us bytes.
+func diskStats(path string) (total, used, free uint64, err error) {
+	used, free, err = diskUsage(path)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return used + free, used, free, nil
+}
+
+func interfaces() []netInterface {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return []netInterface{}
+	}
+	out := make([]netInterface, 0, len(ifs))
+	for _, it := range ifs {
+		if it.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		ni := netInterface{Name: it.Name, MAC: it.HardwareAddr.String(), Up: it.Flags&net.FlagUp != 0}
+		if addrs, err := it.Addrs(); err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+					ni.Address = ipn.IP.String()
+					break
+				}
+			}
+		}
+		out = append(out, ni)
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package auth
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/db"
+)
+
+// testClock is the injected clock: tests move it instead of sleeping.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fastHash keeps unit tests quick; the default parameters have their own
+// tests and the benchmark.
+var fastHash = HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+func openTestDB(t testing.TB) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func testOptions(clock *testClock) Options {
+	return Options{
+		Enabled:          true,
+		IdleTimeout:      24 * time.Hour,
+		AbsoluteTimeout:  168 * time.Hour,
+		TrustedDeviceTTL: 30 * 24 * time.Hour,
+		RateLimit:        true,
+		MaxAttempts:      5,
+		Window:           300 * time.Second,
+		Hash:             fastHash,
+		Now:              clock.Now,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+func newTestService(t testing.TB, mod func(*Options)) (*Service, *db.DB, *testClock) {
+	t.Helper()
+	clock := newTestClock()
+	opt := testOptions(clock)
+	if mod != nil {
+		mod(&opt)
+	}
+	d := openTestDB(t)
+	return New(d, opt), d, clock
+}
+
+func mustCreate(t testing.TB, s *Service, name, password string, role Role) *User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), NewUser{Username: name, Password: password, Role: role, Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,734 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"lightnvr/pkg/config"
+	"lightnvr/pkg/db"
+)
+
+// Errors returned by logins and user management. The API maps them to status
+// codes and LightNVR's messages; their text is safe to show.
+var (
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrInvalidTOTP        = errors.New("invalid TOTP code")
+	ErrMFATokenInvalid    = errors.New("invalid or expired MFA token")
+	ErrPasswordLocked     = errors.New("password changes are locked for this user")
+	ErrWrongPassword      = errors.New("current password is incorrect")
+	ErrTOTPNotConfigured  = errors.New("TOTP is not set up for this user")
+	ErrLastAdmin          = errors.New("cannot remove, demote or disable the last active admin")
+	ErrNotFound           = errors.New("not found")
+)
+
+// InputError is a request the service refuses for what it contains.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErr(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Method values of Principal.Method.
+const (
+	MethodSession = "session"
+	MethodBasic   = "basic"
+	MethodAPIKey  = "api_key"
+	MethodNone    = "none" // authentication disabled
+	MethodDemo    = "demo" // demo mode: unauthenticated viewer
+)
+
+// Options configure a Service. OptionsFromConfig fills them from [web].
+type Options struct {
+	Enabled          bool
+	DemoMode         bool
+	IdleTimeout      time.Duration
+	AbsoluteTimeout  time.Duration
+	TrustedDeviceTTL time.Duration // 0 turns "remember this device" off
+	ForceMFA         bool
+	RateLimit        bool
+	MaxAttempts      int // per user within Window; per client address it is 4× this
+	Window           time.Duration
+	TrustedProxies   []netip.Prefix
+	Hash             HashParams
+	// Now is the clock; tests move it to expire sessions.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// OptionsFromConfig maps [web] keys onto Options.
+func OptionsFromConfig(cfg *config.Config) (Options, error) {
+	w := cfg.Web
+	proxies, err := ParseCIDRList(w.TrustedProxyCIDRs)
+	if err != nil {
+		return Options{}, fmt.Errorf("[web] trusted_proxy_cidrs: %w", err)
+	}
+	idle := time.Duration(max(w.AuthTimeoutHours, 1)) * time.Hour
+	abs := time.Duration(max(w.AuthAbsoluteTimeoutHours, 1)) * time.Hour
+	return Options{
+		Enabled:          w.AuthEnabled,
+		DemoMode:         w.DemoMode,
+		IdleTimeout:      idle,
+		AbsoluteTimeout:  max(abs, idle),
+		TrustedDeviceTTL: time.Duration(max(w.TrustedDeviceDays, 0)) * 24 * time.Hour,
+		ForceMFA:         w.ForceMFAOnLogin,
+		RateLimit:        w.LoginRateLimitEnabled,
+		MaxAttempts:      max(w.LoginRateLimitMaxAttempts, 1),
+		Window:           time.Duration(max(w.LoginRateLimitWindowSeconds, 10)) * time.Second,
+		TrustedProxies:   proxies,
+		Hash:             DefaultHashParams,
+	}, nil
+}
+
+// Timing and size limits that are not configuration.
+const (
+	mfaTokenTTL         = 5 * time.Minute
+	maxPendingMFA       = 256
+	maxMFAAttempts      = 5
+	sessionTouchEvery   = time.Minute
+	maxConcurrentHashes = 2
+	basicCacheTTL       = 5 * time.Minute
+	maxBasicCache       = 64
+	maxListRows         = 32
+)
+
+// Service holds the authentication state: the database, the failure tables,
+// pending MFA logins and a small cache of verified Basic credentials.
+type Service struct {
+	db  *db.DB
+	opt Options
+	log *slog.Logger
+
+	userFails *limiter
+	ipFails   *limiter
+
+	// hashSlots caps concurrent argon2id runs: each holds Hash.Memory KiB.
+	hashSlots chan struct{}
+	// dummyHash is verified for unknown users so a login takes as long
+	// whether or not the name exists.
+	dummyOnce sync.Once
+	dummyHash string
+
+	mu      sync.Mutex
+	pending map[string]*pendingMFA // by token hash
+
+	basicMu     sync.Mutex
+	basicSecret [32]byte
+	basicCache  map[[32]byte]basicEntry
+}
+
+type pendingMFA struct {
+	userID   int64
+	expires  time.Time
+	attempts int
+}
+
+type basicEntry struct {
+	userID   int64
+	pwHash   string
+	verified time.Time
+}
+
+// New returns a Service over d. A zero Now means time.Now.
+func New(d *db.DB, opt Options) *Service {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Hash == (HashParams{}) {
+		opt.Hash = DefaultHashParams
+	}
+	if opt.IdleTimeout <= 0 {
+		opt.IdleTimeout = 24 * time.Hour
+	}
+	if opt.AbsoluteTimeout < opt.IdleTimeout {
+		opt.AbsoluteTimeout = max(opt.IdleTimeout, 168*time.Hour)
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 5
+	}
+	if opt.Window <= 0 {
+		opt.Window = 5 * time.Minute
+	}
+	s := &Service{
+		db:         d,
+		opt:        opt,
+		log:        opt.Logger.With("component", "auth"),
+		userFails:  newLimiter(opt.MaxAttempts, opt.Window),
+		ipFails:    newLimiter(max(4*opt.MaxAttempts, 20), opt.Window),
+		hashSlots:  make(chan struct{}, maxConcurrentHashes),
+		pending:    map[string]*pendingMFA{},
+		basicCache: map[[32]byte]basicEntry{},
+	}
+	_, _ = rand.Read(s.basicSecret[:])
+	if !opt.Enabled {
+		s.log.Warn("authentication is disabled ([web] auth_enabled=false): every client on the network is an admin")
+	} else if opt.DemoMode {
+		s.log.Warn("demo mode is on ([web] demo_mode=true): anyone can view without logging in")
+	}
+	return s
+}
+
+// Options returns the effective options.
+func (s *Service) Options() Options { return s.opt }
+
+// Client is who is on the other end of a request.
+type Client struct {
+	IP        netip.Addr
+	UserAgent string
+}
+
+func (c Client) ipString() string {
+	if !c.IP.IsValid() {
+		return ""
+	}
+	return c.IP.String()
+}
+
+// ClientIP applies the trusted proxies to a request's addresses (see ClientIP).
+func (s *Service) ClientIP(peer netip.Addr, xForwardedFor, xRealIP string) netip.Addr {
+	return ClientIP(peer, s.opt.TrustedProxies, xForwardedFor, xRealIP)
+}
+
+// TrustedProxy reports whether peer may speak for the client (X-Forwarded-*).
+func (s *Service) TrustedProxy(peer netip.Addr) bool {
+	return containsAddr(s.opt.TrustedProxies, peer)
+}
+
+// Anonymous is the caller of a request without credentials: nobody when
+// authentication is on, an admin when it is off (LightNVR's behaviour), a
+// viewer in demo mode.
+func (s *Service) Anonymous() *Principal {
+	switch {
+	case !s.opt.Enabled:
+		return &Principal{Username: "admin", Role: RoleAdmin, Method: MethodNone}
+	case s.opt.DemoMode:
+		return &Principal{Username: "demo", Role: RoleViewer, Method: MethodDemo}
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time { return s.opt.Now() }
+
+// verify runs VerifyPassword within the concurrency cap.
+func (s *Service) verify(ctx context.Context, hash, salt, password string) (ok, rehash bool, err error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return false, false, ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	return VerifyPassword(hash, salt, password, s.opt.Hash)
+}
+
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	return HashPassword(password, s.opt.Hash)
+}
+
+// burnTime spends what a real password check costs, for unknown users.
+func (s *Service) burnTime(ctx context.Context, password string) {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = HashPassword(NewToken(), s.opt.Hash)
+	})
+	_, _, _ = s.verify(ctx, s.dummyHash, "", password)
+}
+
+func userKey(username string) string { return "u:" + strings.ToLower(username) }
+func ipKey(ip netip.Addr) string     { return "ip:" + ip.String() }
+
+// checkRate refuses a login attempt while the user or the client address is locked out.
+func (s *Service) checkRate(username string, c Client) error {
+	if !s.opt.RateLimit {
+		return nil
+	}
+	now := s.now()
+	wait := s.userFails.blockedFor(userKey(username), now)
+	if c.IP.IsValid() {
+		wait = max(wait, s.ipFails.blockedFor(ipKey(c.IP), now))
+	}
+	if wait > 0 {
+		return &RateLimitedError{RetryAfter: wait}
+	}
+	return nil
+}
+
+func (s *Service) recordFailure(username string, c Client, why string) {
+	s.log.Warn("login failed", "user", username, "client", c.ipString(), "reason", why)
+	if !s.opt.RateLimit {
+		return
+	}
+	now := s.now()
+	s.userFails.fail(userKey(username), now)
+	if c.IP.IsValid() {
+		s.ipFails.fail(ipKey(c.IP), now)
+	}
+}
+
+// ClearLockout forgets a user's failed logins; it reports whether there were any.
+func (s *Service) ClearLockout(username string) bool {
+	return s.userFails.reset(userKey(username))
+}
+
+// allowedFrom reports whether u may act from c (users.allowed_login_cidrs).
+func (s *Service) allowedFrom(u *db.User, c Client) bool {
+	if u.AllowedLoginCIDRs == nil || strings.TrimSpace(*u.AllowedLoginCIDRs) == "" {
+		return true
+	}
+	ps, err := ParseCIDRList(*u.AllowedLoginCIDRs)
+	if err != nil {
+		// A list we cannot read must not open the account to everyone.
+		s.log.Error("unreadable allowed_login_cidrs; refusing the user", "user", u.Username, "err", err)
+		return false
+	}
+	return c.IP.IsValid() && containsAddr(ps, c.IP)
+}
+
+func principalOf(u *db.User, method string) *Principal {
+	return &Principal{UserID: u.ID, Username: u.Username, Role: Role(u.Role), Method: method}
+}
+
+// usable reports whether a stored user may authenticate at all from c.
+func (s *Service) usable(u *db.User, c Client) bool {
+	return u.IsActive && Role(u.Role).Valid() && s.allowedFrom(u, c)
+}
+
+// LoginRequest is one POST /api/auth/login.
+type LoginRequest struct {
+	Username string
+	Password string
+	TOTPCode string
+	// RememberDevice asks for a trusted_device cookie once TOTP is passed.
+	RememberDevice bool
+	// TrustedDevice is the trusted_device cookie the client sent, if any.
+	TrustedDevice string
+	Client        Client
+}
+
+// LoginResult is a successful first step: either a session, or a pending MFA
+// login (TOTPRequired with MFAToken).
+type LoginResult struct {
+	Principal     *Principal
+	SessionToken  string
+	SessionMaxAge time.Duration
+
+	TOTPRequired bool
+	MFAToken     string
+
+	// TrustedDevice is a new trusted_device cookie value to set.
+	TrustedDevice       string
+	TrustedDeviceMaxAge time.Duration
+}
+
+// Login checks a username and password (and TOTP when the user has it) and
+// opens a session. Errors: *RateLimitedError, ErrInvalidCredentials,
+// ErrInvalidTOTP, or a wrapped internal error.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	if req.Username == "" || req.Password == "" || len(req.Username) > 64 || len(req.Password) > MaxPasswordLen {
+		return nil, ErrInvalidCredentials
+	}
+	if err := s.checkRate(req.Username, req.Client); err != nil {
+		s.log.Warn("login rate limited", "user", req.Username, "client", req.Client.ipString())
+		return nil, err
+	}
+	u, err := s.db.UserByUsername(ctx, req.Username)
+	if errors.Is(err, db.ErrUserNotFound) {
+		s.burnTime(ctx, req.Password)
+		s.recordFailure(req.Username, req.Client, "no such user")
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.verify(ctx, u.PasswordHash, u.Salt, req.Password)
+	if err != nil && !errors.Is(err, errBadHash) {
+		return nil, err
+	}
+	if !ok {
+		s.recordFailure(req.Username, req.Client, "wrong password")
+		return nil, ErrInvalidCredentials
+	}
+	if !s.usable(u, req.Client) {
+		s.recordFailure(req.Username, req.Client, "inactive, bad role or address not allowed")
+		return nil, ErrInvalidCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, req.Password)
+	}
+	res := &LoginResult{}
+	if u.TOTPEnabled {
+		trusted := s.trustedDeviceValid(ctx, u.ID, req.TrustedDevice, req.Client)
+		switch {
+		case trusted:
+		case req.TOTPCode != "":
+			if err := s.checkTOTP(ctx, u, req.TOTPCode); err != nil {
+				s.recordFailure(req.Username, req.Client, "wrong totp code")
+				return nil, err
+			}
+			if err := s.maybeTrustDevice(ctx, u.ID, req.RememberDevice, req.Client, res); err != nil {
+				return nil, err
+			}
+		case s.opt.ForceMFA:
+			s.recordFailure(req.Username, req.Client, "totp code missing")
+			return nil, ErrInvalidCredentials
+		default:
+			res.TOTPRequired = true
+			res.MFAToken = s.addPending(u.ID)
+			return res, nil
+		}
+	}
+	if err := s.openSession(ctx, u, req.Client, res); err != nil {
+		return nil, err
+	}
+	s.userFails.reset(userKey(req.Username))
+	return res, nil
+}
+
+// LoginTOTP completes a two-step login with the MFA token from Login.
+// Errors: ErrMFATokenInvalid, ErrInvalidTOTP, *RateLimitedError.
+func (s *Service) LoginTOTP(ctx context.Context, mfaToken, code string, remember bool, c Client) (*LoginResult, error) {
+	if !plausibleToken(mfaToken) {
+		return nil, ErrMFATokenInvalid
+	}
+	key := HashToken(mfaToken)
+	now := s.now()
+	s.mu.Lock()
+	p, ok := s.pending[key]
+	if ok && !now.Before(p.expires) {
+		delete(s.pending, key)
+		ok = false
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, ErrMFATokenInvalid
+	}
+	u, err := s.db.UserByID(ctx, p.userID)
+	if errors.Is(err, db.ErrUserNotFound) {
+		return nil, ErrMFATokenInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRate(u.Username, c); err != nil {
+		return nil, err
+	}
+	if !s.usable(u, c) {
+		return nil, ErrMFATokenInvalid
+	}
+	if !u.TOTPEnabled {
+		return nil, ErrTOTPNotConfigured
+	}
+	if err := s.checkTOTP(ctx, u, code); err != nil {
+		s.recordFailure(u.Username, c, "wrong totp code")
+		s.mu.Lock()
+		p.attempts++
+		if p.attempts >= maxMFAAttempts {
+			delete(s.pending, key)
+		}
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.mu.Lock()
+	delete(s.pending, key)
+	s.mu.Unlock()
+	res := &LoginResult{}
+	if err := s.maybeTrustDevice(ctx, u.ID, remember, c, res); err != nil {
+		return nil, err
+	}
+	if err := s.openSession(ctx, u, c, res); err != nil {
+		return nil, err
+	}
+	s.userFails.reset(userKey(u.Username))
+	return res, nil
+}
+
+func (s *Service) addPending(userID int64) string {
+	tok := NewToken()
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) >= maxPendingMFA {
+		var oldestKey string
+		var oldest time.Time
+		for k, p := range s.pending {
+			if !now.Before(p.expires) {
+				delete(s.pending, k)
+				continue
+			}
+			if oldestKey == "" || p.expires.Before(oldest) {
+				oldestKey, oldest = k, p.expires
+			}
+		}
+		if len(s.pending) >= maxPendingMFA {
+			delete(s.pending, oldestKey)
+		}
+	}
+	s.pending[HashToken(tok)] = &pendingMFA{userID: userID, expires: now.Add(mfaTokenTTL)}
+	return tok
+}
+
+// checkTOTP validates code for u and burns its time step.
+func (s *Service) checkTOTP(ctx context.Context, u *db.User, code string) error {
+	step, ok := matchTOTP(u.TOTPSecret, code, s.now())
+	if !ok {
+		return ErrInvalidTOTP
+	}
+	fresh, err := s.db.AdvanceTOTPStep(ctx, u.ID, step)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return ErrInvalidTOTP // replayed code
+	}
+	return nil
+}
+
+func (s *Service) upgradeHash(ctx context.Context, u *db.User, password string) {
+	h, err := s.hash(ctx, password)
+	if err == nil {
+		err = s.db.SetUserPassword(ctx, u.ID, h, "", s.now().Unix())
+	}
+	if err != nil {
+		s.log.Error("re-hash password", "user", u.Username, "err", err)
+		return
+	}
+	s.log.Info("password re-hashed with argon2id", "user", u.Username)
+}
+
+func (s *Service) openSession(ctx context.Context, u *db.User, c Client, res *LoginResult) error {
+	now := s.now()
+	tok := NewToken()
+	row := &db.Session{
+		UserID:         u.ID,
+		TokenHash:      HashToken(tok),
+		CreatedAt:      now.Unix(),
+		ExpiresAt:      now.Add(s.opt.AbsoluteTimeout).Unix(),
+		LastActivityAt: now.Unix(),
+		IdleExpiresAt:  now.Add(s.opt.IdleTimeout).Unix(),
+		IPAddress:      c.ipString(),
+		UserAgent:      truncate(c.UserAgent, 256),
+	}
+	if err := s.db.InsertSession(ctx, row); err != nil {
+		return err
+	}
+	if err := s.db.SetUserLastLogin(ctx, u.ID, now.Unix()); err != nil {
+		s.log.Warn("record last login", "user", u.Username, "err", err)
+	}
+	// Logins are rare; sweeping here keeps the table small without a timer.
+	if _, err := s.db.DeleteExpiredSessions(ctx, now.Unix()); err != nil {
+		s.log.Warn("prune expired sessions", "err", err)
+	}
+	p := principalOf(u, MethodSession)
+	p.SessionID = row.ID
+	res.Principal = p
+	res.SessionToken = tok
+	res.SessionMaxAge = s.opt.AbsoluteTimeout
+	s.log.Info("login", "user", u.Username, "client", c.ipString())
+	return nil
+}
+
+func (s *Service) maybeTrustDevice(ctx context.Context, userID int64, remember bool, c Client, res *LoginResult) error {
+	if !remember || s.opt.TrustedDeviceTTL <= 0 {
+		return nil
+	}
+	now := s.now()
+	tok := NewToken()
+	err := s.db.InsertTrustedDevice(ctx, &db.TrustedDevice{
+		UserID: userID, TokenHash: HashToken(tok), IPAddress: c.ipString(), UserAgent: truncate(c.UserAgent, 256),
+		CreatedAt: now.Unix(), LastUsedAt: now.Unix(), ExpiresAt: now.Add(s.opt.TrustedDeviceTTL).Unix(),
+	})
+	if err != nil {
+		return err
+	}
+	res.TrustedDevice = tok
+	res.TrustedDeviceMaxAge = s.opt.TrustedDeviceTTL
+	return nil
+}
+
+func (s *Service) trustedDeviceValid(ctx context.Context, userID int64, token string, c Client) bool {
+	if s.opt.TrustedDeviceTTL <= 0 || !plausibleToken(token) {
+		return false
+	}
+	t, err := s.db.TrustedDeviceByTokenHash(ctx, HashToken(token))
+	if err != nil {
+		return false
+	}
+	now := s.now().Unix()
+	if t.UserID != userID || now > t.ExpiresAt {
+		return false
+	}
+	if err := s.db.TouchTrustedDevice(ctx, t.ID, now, c.ipString(), truncate(c.UserAgent, 256)); err != nil {
+		s.log.Warn("touch trusted device", "err", err)
+	}
+	return true
+}
+
+// AuthenticateSession resolves a session cookie. It returns nil (no error)
+// for an unknown, expired or no longer usable session.
+func (s *Service) AuthenticateSession(ctx context.Context, token string, c Client) (*Principal, error) {
+	if !plausibleToken(token) {
+		return nil, nil
+	}
+	sess, err := s.db.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, db.ErrSessionNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.Unix() > sess.ExpiresAt || now.Unix() > sess.IdleExpiresAt {
+		if err := s.db.DeleteSession(ctx, sess.ID, 0); err != nil && !errors.Is(err, db.ErrSessionNotFound) {
+			s.log.Warn("delete expired session", "err", err)
+		}
+		return nil, nil
+	}
+	u, err := s.db.UserByID(ctx, sess.UserID)
+	if errors.Is(err, db.ErrUserNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.usable(u, c) {
+		return nil, nil
+	}
+	ip, ua := c.ipString(), truncate(c.UserAgent, 256)
+	last := time.Unix(sess.LastActivityAt, 0)
+	if now.Sub(last) >= sessionTouchEvery || sess.IdleExpiresAt <= now.Add(sessionTouchEvery).Unix() || ip != sess.IPAddress || ua != sess.UserAgent {
+		if err := s.db.TouchSession(ctx, sess.ID, now.Unix(), now.Add(s.opt.IdleTimeout).Unix(), ip, ua); err != nil {
+			s.log.Warn("touch session", "err", err)
+		}
+	}
+	p := principalOf(u, MethodSession)
+	p.SessionID = sess.ID
+	return p, nil
+}
+
+// Logout ends the session whose cookie is token; unknown tokens are no error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if !plausibleToken(token) {
+		return nil
+	}
+	return s.db.DeleteSessionByTokenHash(ctx, HashToken(token))
+}
+
+// AuthenticateBasic checks HTTP Basic credentials. Failures count towards
+// the login rate limit like a failed login, so Basic is no way around it.
+// A successful check is remembered for a few minutes (keyed by a keyed hash
+// of the credentials, never the password) so that scripts polling with Basic
+// do not pay a full argon2id run on every request.
+func (s *Service) AuthenticateBasic(ctx context.Context, username, password string, c Client) (*Principal, error) {
+	if username == "" || len(username) > 64 || len(password) > MaxPasswordLen {
+		return nil, nil
+	}
+	key := s.basicKey(username, password)
+	now := s.now()
+	s.basicMu.Lock()
+	e, hit := s.basicCache[key]
+	if hit && now.Sub(e.verified) > basicCacheTTL {
+		delete(s.basicCache, key)
+		hit = false
+	}
+	s.basicMu.Unlock()
+	if hit {
+		u, err := s.db.UserByID(ctx, e.userID)
+		if err != nil && !errors.Is(err, db.ErrUserNotFound) {
+			return nil, err
+		}
+		if err == nil && u.PasswordHash == e.pwHash && u.Username == username && s.usable(u, c) {
+			return principalOf(u, MethodBasic), nil
+		}
+		s.basicMu.Lock()
+		delete(s.basicCache, key)
+		s.basicMu.Unlock()
+	}
+	if err := s.checkRate(username, c); err != nil {
+		return nil, err
+	}
+	u, err := s.db.UserByUsername(ctx, username)
+	if errors.Is(err, db.ErrUserNotFound) {
+		s.burnTime(ctx, password)
+		s.recordFailure(username, c, "basic: no such user")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.verify(ctx, u.PasswordHash, u.Salt, password)
+	if err != nil && !errors.Is(err, errBadHash) {
+		return nil, err
+	}
+	if !ok {
+		s.recordFailure(username, c, "basic: wrong password")
+		return nil, nil
+	}
+	if !s.usable(u, c) {
+		return nil, nil
+	}
+	if rehash {
+		s.upgradeHash(ctx, u, password)
+		if u, err = s.db.UserByID(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	s.basicMu.Lock()
+	if len(s.basicCache) >= maxBasicCache {
+		clear(s.basicCache)
+	}
+	s.basicCache[key] = basicEntry{userID: u.ID, pwHash: u.PasswordHash, verified: now}
+	s.basicMu.Unlock()
+	return principalOf(u, MethodBasic), nil
+}
+
+func (s *Service) basicKey(username, password string) [32]byte {
+	h := sha256.New()
+	h.Write(s.basicSecret[:])
+	h.Write([]byte(username))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// AuthenticateAPIKey resolves an API key (X-API-Key or Bearer).
+func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) (*Principal, error) {
+	if !plausibleToken(key) {
+		return nil, nil
+	}
+	u, err := s.db.UserByAPIKeyHash(ctx, HashToken(key))
+	if errors.Is(err, db.ErrUserNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.usable(u, c) {
+		return nil, nil
+	}
+	return principalOf(u, MethodAPIKey), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

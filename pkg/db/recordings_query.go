@@ -1,0 +1,329 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Queries behind the recordings API: filtered, sorted, paginated lists and
+// their counts. Which filters a request may use and what they mean to a
+// user live in pkg/api; these only build SQL from a typed filter.
+
+// ErrBadSort is returned for a sort key outside RecordingSortKeys.
+var ErrBadSort = errors.New("unknown sort column")
+
+// RecordingSortKeys are the columns a recordings list may be ordered by
+// (LightNVR's set). Keys are never spliced into SQL unless found here.
+var RecordingSortKeys = map[string]string{
+	"id":          "r.id",
+	"stream_name": "r.stream_name",
+	"start_time":  "r.start_time",
+	"end_time":    "r.end_time",
+	"size_bytes":  "r.size_bytes",
+}
+
+// captureMethodSQL derives LightNVR's capture_method from trigger_type and
+// schedule_restricted: a scheduled row recorded without a schedule is
+// "continuous". Rows from before schedule_restricted existed (NULL) count
+// as continuous too, which is what recording with record=1 writes.
+const captureMethodSQL = `CASE WHEN COALESCE(r.trigger_type, 'scheduled') = 'scheduled'
+	AND COALESCE(r.schedule_restricted, 0) = 0 THEN 'continuous' ELSE COALESCE(r.trigger_type, 'scheduled') END`
+
+// hasDetectionSQL: a detection-triggered recording, or any detection of
+// the stream stored during the recording.
+const hasDetectionSQL = `(COALESCE(r.trigger_type, '') = 'detection' OR EXISTS (SELECT 1 FROM detections d
+	WHERE d.stream_name = r.stream_name AND d.timestamp >= r.start_time
+	AND d.timestamp <= COALESCE(r.end_time, r.start_time)))`
+
+// RecordingFilter selects recordings; zero fields do not filter.
+type RecordingFilter struct {
+	IDs     []int64
+	AfterID int64 // id > AfterID when non-zero: resumes a walk in id order
+	Streams []string
+	// StartFrom and StartTo bound start_time (unix seconds, inclusive) when
+	// non-zero: LightNVR lists the recordings that start inside the range.
+	StartFrom, StartTo int64
+	CaptureMethods     []string // derived capture_method values, see captureMethodSQL
+	HasDetection       *bool
+	DetectionLabels    []string // some detection with one of these labels during the recording
+	Protected          *bool
+	Complete           *bool
+	Tags               []string // any of these tags
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func (f *RecordingFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	if len(f.IDs) > 0 {
+		conds = append(conds, "r.id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if f.AfterID != 0 {
+		conds = append(conds, "r.id > ?")
+		args = append(args, f.AfterID)
+	}
+	if len(f.Streams) > 0 {
+		conds = append(conds, "r.stream_name IN ("+placeholders(len(f.Streams))+")")
+		for _, s := range f.Streams {
+			args = append(args, s)
+		}
+	}
+	if f.StartFrom != 0 {
+		conds = append(conds, "r.start_time >= ?")
+		args = append(args, f.StartFrom)
+	}
+	if f.StartTo != 0 {
+		conds = append(conds, "r.start_time <= ?")
+		args = append(args, f.StartTo)
+	}
+	if len(f.CaptureMethods) > 0 {
+		conds = append(conds, captureMethodSQL+" IN ("+placeholders(len(f.CaptureMethods))+")")
+		for _, m := range f.CaptureMethods {
+			args = append(args, m)
+		}
+	}
+	if f.HasDetection != nil {
+		if *f.HasDetection {
+			conds = append(conds, hasDetectionSQL)
+		} else {
+			conds = append(conds, "NOT "+hasDetectionSQL)
+		}
+	}
+	if len(f.DetectionLabels) > 0 {
+		conds = append(conds, `EXISTS (SELECT 1 FROM detections d WHERE d.stream_name = r.stream_name
+			AND d.timestamp >= r.start_time AND d.timestamp <= COALESCE(r.end_time, r.start_time)
+			AND d.label IN (`+placeholders(len(f.DetectionLabels))+`))`)
+		for _, l := range f.DetectionLabels {
+			args = append(args, l)
+		}
+	}
+	if f.Protected != nil {
+		if *f.Protected {
+			conds = append(conds, "r.protected = 1")
+		} else {
+			conds = append(conds, "COALESCE(r.protected, 0) = 0")
+		}
+	}
+	if f.Complete != nil {
+		if *f.Complete {
+			conds = append(conds, "r.is_complete = 1")
+		} else {
+			conds = append(conds, "COALESCE(r.is_complete, 0) = 0")
+		}
+	}
+	if len(f.Tags) > 0 {
+		conds = append(conds, `EXISTS (SELECT 1 FROM recording_tags t WHERE t.recording_id = r.id
+			AND t.tag IN (`+placeholders(len(f.Tags))+`))`)
+		for _, t := range f.Tags {
+			args = append(args, t)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// RecordingItem is a recordings row as the API lists it.
+type RecordingItem struct {
+	Recording
+	CaptureMethod         string
+	ScheduleRestricted    *bool
+	RetentionOverrideDays *int64
+	HasDetection          bool
+}
+
+const recordingItemColumns = `r.id, r.stream_name, r.file_path, r.start_time, COALESCE(r.end_time, 0),
+	COALESCE(r.size_bytes, 0), COALESCE(r.width, 0), COALESCE(r.height, 0), COALESCE(r.fps, 0),
+	COALESCE(r.codec, ''), COALESCE(r.is_complete, 0), COALESCE(r.trigger_type, 'scheduled'),
+	COALESCE(r.protected, 0), COALESCE(r.created_at, 0), ` + captureMethodSQL + `, r.schedule_restricted,
+	r.retention_override_days, ` + hasDetectionSQL
+
+func scanRecordingItem(sc rowScanner) (*RecordingItem, error) {
+	it := &RecordingItem{}
+	r := &it.Recording
+	var sched, keep sql.NullInt64
+	err := sc.Scan(&r.ID, &r.StreamName, &r.FilePath, &r.StartTime, &r.EndTime, &r.SizeBytes,
+		&r.Width, &r.Height, &r.FPS, &r.Codec, &r.IsComplete, &r.TriggerType, &r.Protected, &r.CreatedAt,
+		&it.CaptureMethod, &sched, &keep, &it.HasDetection)
+	if err != nil {
+		return nil, err
+	}
+	if sched.Valid {
+		b := sched.Int64 != 0
+		it.ScheduleRestricted = &b
+	}
+	if keep.Valid {
+		v := keep.Int64
+		it.RetentionOverrideDays = &v
+	}
+	return it, nil
+}
+
+// RecordingPage is one page of a recordings list.
+type RecordingPage struct {
+	Sort   string // a RecordingSortKeys key; "" is start_time
+	Desc   bool
+	Limit  int // rows per page; <= 0 means no limit
+	Offset int
+}
+
+// ListRecordingItems returns the recordings matching f, ordered by the
+// page's sort key (ties by id in the same direction, so pages never
+// overlap), limited to the page.
+func ListRecordingItems(ctx context.Context, q Querier, f RecordingFilter, p RecordingPage) ([]*RecordingItem, error) {
+	key := p.Sort
+	if key == "" {
+		key = "start_time"
+	}
+	col, ok := RecordingSortKeys[key]
+	if !ok {
+		return nil, fmt.Errorf("list recordings: sort %q: %w", key, ErrBadSort)
+	}
+	dir := "ASC"
+	if p.Desc {
+		dir = "DESC"
+	}
+	where, args := f.where()
+	query := `SELECT ` + recordingItemColumns + ` FROM recordings r` + where + ` ORDER BY ` + col + ` ` + dir
+	if col != "r.id" {
+		query += `, r.id ` + dir
+	}
+	if p.Limit > 0 {
+		query += ` LIMIT ? OFFSET ?`
+		args = append(args, p.Limit, max(p.Offset, 0))
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list recordings: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := []*RecordingItem{}
+	for rows.Next() {
+		it, err := scanRecordingItem(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list recordings: %w", err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list recordings: %w", err)
+	}
+	return out, nil
+}
+
+// CountRecordingItems returns how many recordings match f.
+func CountRecordingItems(ctx context.Context, q Querier, f RecordingFilter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM recordings r`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count recordings: %w", err)
+	}
+	return n, nil
+}
+
+// GetRecordingItem returns one recording, ErrRecordingNotFound if no row
+// has id.
+func GetRecordingItem(ctx context.Context, q Querier, id int64) (*RecordingItem, error) {
+	it, err := scanRecordingItem(q.QueryRowContext(ctx, `SELECT `+recordingItemColumns+` FROM recordings r WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recording %d: %w", id, err)
+	}
+	return it, nil
+}
+
+// RecordingIDsMatching returns the ids of up to limit recordings matching
+// f, in id order.
+func RecordingIDsMatching(ctx context.Context, q Querier, f RecordingFilter, limit int) ([]int64, error) {
+	where, args := f.where()
+	args = append(args, limit)
+	rows, err := q.QueryContext(ctx, `SELECT r.id FROM recordings r`+where+` ORDER BY r.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recording ids: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("recording ids: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recording ids: %w", err)
+	}
+	return out, nil
+}
+
+// RecordingTagsOf returns the tags of each of ids that has any, sorted.
+func RecordingTagsOf(ctx context.Context, q Querier, ids []int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, `SELECT recording_id, tag FROM recording_tags
+		WHERE recording_id IN (`+placeholders(len(ids))+`) ORDER BY recording_id, tag`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recording tags: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id int64
+		var tag string
+		if err := rows.Scan(&id, &tag); err != nil {
+			return nil, fmt.Errorf("recording tags: %w", err)
+		}
+		out[id] = append(out[id], tag)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recording tags: %w", err)
+	}
+	return out, nil
+}
+
+// LabelCount is how many detections of one label a recording holds.
+type LabelCount struct {
+	Label string
+	Count int64
+}
+
+// DetectionLabelsDuring counts the detections of stream between from and
+// to (unix seconds, inclusive) by label, most frequent first.
+func DetectionLabelsDuring(ctx context.Context, q Querier, stream string, from, to int64) ([]LabelCount, error) {
+	rows, err := q.QueryContext(ctx, `SELECT label, count(*) FROM detections
+		WHERE stream_name = ? AND timestamp >= ? AND timestamp <= ? GROUP BY label ORDER BY count(*) DESC, label`,
+		stream, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []LabelCount
+	for rows.Next() {
+		var lc LabelCount
+		if err := rows.Scan(&lc.Label, &lc.Count); err != nil {
+			return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
+		}
+		out = append(out, lc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,234 @@
+package go2rtc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"lightnvr/pkg/logx"
+)
+
+// DefaultTimeout bounds one API call when the caller's context has no deadline.
+const DefaultTimeout = 5 * time.Second
+
+// maxReply bounds what we read from go2rtc; a stream list of 256 cameras is far below.
+const maxReply = 16 << 20
+
+// Client talks to go2rtc's HTTP API.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// NewClient returns a client for the API at baseURL (Settings.APIURL()).
+func NewClient(baseURL string) *Client {
+	return &Client{
+		base: strings.TrimRight(baseURL, "/"),
+		hc: &http.Client{
+			Timeout: 30 * time.Second, // frame.jpeg may run ffmpeg
+			Transport: &http.Transport{
+				Proxy:               nil, // loopback only; never through an environment proxy
+				MaxIdleConnsPerHost: 4,
+				IdleConnTimeout:     30 * time.Second,
+			},
+		},
+	}
+}
+
+// BaseURL is the API base the client talks to.
+func (c *Client) BaseURL() string { return c.base }
+
+// CloseIdle drops kept-alive connections, e.g. after go2rtc restarted.
+func (c *Client) CloseIdle() { c.hc.CloseIdleConnections() }
+
+// Info is GET /api.
+type Info struct {
+	Version    string `json:"version"`
+	ConfigPath string `json:"config_path"`
+	RTSP       struct {
+		Listen string `json:"listen"`
+	} `json:"rtsp"`
+}
+
+// StreamInfo is one entry of GET /api/streams.
+type StreamInfo struct {
+	Producers []Producer      `json:"producers"`
+	Consumers json.RawMessage `json:"consumers"`
+}
+
+// Producer is a stream source as go2rtc reports it. An idle source only has
+// URL; a connected one carries its connection's details and counters.
+type Producer struct {
+	ID        int        `json:"id"`
+	URL       string     `json:"url"`
+	Source    string     `json:"source"`
+	Medias    []string   `json:"medias"`
+	Receivers []Receiver `json:"receivers"`
+	BytesRecv int64      `json:"bytes_recv"`
+}
+
+// Receiver is one track a connected producer receives.
+type Receiver struct {
+	Codec struct {
+		Name string `json:"codec_name"`
+		Type string `json:"codec_type"`
+	} `json:"codec"`
+	Bytes   int64 `json:"bytes"`
+	Packets int64 `json:"packets"`
+}
+
+// Connected reports whether go2rtc holds a live connection to this source.
+func (p Producer) Connected() bool { return p.ID != 0 }
+
+// ConsumerCount is the number of clients reading the stream.
+func (s StreamInfo) ConsumerCount() int {
+	var list []json.RawMessage
+	if len(s.Consumers) == 0 || json.Unmarshal(s.Consumers, &list) != nil {
+		return 0
+	}
+	return len(list)
+}
+
+// APIError is a non-2xx reply from go2rtc.
+type APIError struct {
+	Method string
+	Path   string
+	Status int
+	Body   string
+}
+
+func (e *APIError) Error() string {
+	msg := strings.TrimSpace(e.Body)
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("go2rtc %s %s: %d %s", e.Method, e.Path, e.Status, logx.RedactURL(msg))
+}
+
+// IsNotFound reports whether err is go2rtc's 404.
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// url.Error quotes the whole URL, query included: that holds camera passwords.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return nil, fmt.Errorf("go2rtc %s %s: read reply: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if len(body) > 512 {
+			body = body[:512]
+		}
+		return nil, &APIError{Method: method, Path: path, Status: resp.StatusCode, Body: string(body)}
+	}
+	return body, nil
+}
+
+// Info fetches GET /api; it doubles as the health check.
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	var info Info
+	body, err := c.do(ctx, http.MethodGet, "/api", nil)
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(body, &info); err != nil {
+		return info, fmt.Errorf("go2rtc GET /api: decode: %w", err)
+	}
+	return info, nil
+}
+
+// Streams lists every stream go2rtc knows.
+func (c *Client) Streams(ctx context.Context) (map[string]StreamInfo, error) {
+	body, err := c.do(ctx, http.MethodGet, "/api/streams", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]StreamInfo{}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("go2rtc GET /api/streams: decode: %w", err)
+	}
+	return out, nil
+}
+
+// Stream fetches one stream; IsNotFound(err) when go2rtc does not know it.
+func (c *Client) Stream(ctx context.Context, name string) (StreamInfo, error) {
+	var si StreamInfo
+	body, err := c.do(ctx, http.MethodGet, "/api/streams", url.Values{"src": {name}})
+	if err != nil {
+		return si, err
+	}
+	if err := json.Unmarshal(body, &si); err != nil {
+		return si, fmt.Errorf("go2rtc GET /api/streams?src=%s: decode: %w", name, err)
+	}
+	return si, nil
+}
+
+// PutStream creates stream name with its sources, replacing one of the same name.
+// Clients already reading the old stream stay on it until they reconnect.
+func (c *Client) PutStream(ctx context.Context, name string, sources []string) error {
+	if len(sources) == 0 {
+		return fmt.Errorf("go2rtc PUT stream %q: no source", name)
+	}
+	q := url.Values{"name": {name}, "src": sources}
+	if _, err := c.do(ctx, http.MethodPut, "/api/streams", q); err != nil {
+		return fmt.Errorf("register stream %q: %w", name, err)
+	}
+	return nil
+}
+
+// PatchStream points an existing stream at source without persisting it in go2rtc's file.
+func (c *Client) PatchStream(ctx context.Context, name, source string) error {
+	q := url.Values{"name": {name}, "src": {source}}
+	if _, err := c.do(ctx, http.MethodPatch, "/api/streams", q); err != nil {
+		return fmt.Errorf("patch stream %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteStream removes stream name; removing an unknown name is not an error.
+func (c *Client) DeleteStream(ctx context.Context, name string) error {
+	if _, err := c.do(ctx, http.MethodDelete, "/api/streams", url.Values{"src": {name}}); err != nil {
+		return fmt.Errorf("unregister stream %q: %w", name, err)
+	}
+	return nil
+}
+
+// FrameJPEG fetches a JPEG snapshot of stream name. For H.264/H.265 sources go2rtc
+// runs ffmpeg for it, so it is slow and costly: not for tight loops.
+func (c *Client) FrameJPEG(ctx context.Context, name string) ([]byte, error) {
+	body, err := c.do(ctx, http.MethodGet, "/api/frame.jpeg", url.Values{"src": {name}})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of %q: %w", name, err)
+	}
+	return body, nil
+}

@@ -1,0 +1,287 @@
+package go2rtc_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/testkit"
+)
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+func settings(t *testing.T) go2rtc.Settings {
+	return go2rtc.Settings{
+		Mode:       go2rtc.ModeManaged,
+		BinaryPath: testkit.Go2RTCBinary(t),
+		ConfigDir:  t.TempDir(),
+		APIPort:    testkit.FreePort(t),
+		RTSPPort:   testkit.FreePort(t),
+	}
+}
+
+// waitFor polls cond until it holds or the functional deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRenderConfigLoopbackAndNoPublicSTUN(t *testing.T) {
+	s := go2rtc.Settings{APIPort: 1984, RTSPPort: 8554, WebRTC: go2rtc.WebRTC{Enabled: true, ListenPort: 8555}}
+	y := string(go2rtc.RenderConfig(s, []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://u:p@h/x#a"}}}))
+	for _, want := range []string{`listen: "127.0.0.1:1984"`, `base_path: "/go2rtc"`, `listen: "127.0.0.1:8554"`,
+		`listen: ":8555"`, "ice_servers: []", `"cam":`, `- "rtsp://u:p@h/x#a"`} {
+		if !strings.Contains(y, want) {
+			t.Errorf("go2rtc.yaml lacks %q:\n%s", want, y)
+		}
+	}
+	if strings.Contains(y, "stun:") {
+		t.Errorf("no STUN configured, yet the yaml names one:\n%s", y)
+	}
+	s.WebRTC.STUNEnabled, s.WebRTC.STUNServer, s.WebRTC.ExternalIP = true, "stun.example.org:3478", "192.0.2.1"
+	s.WebRTC.TURNEnabled, s.WebRTC.TURNServerURL, s.WebRTC.TURNUsername, s.WebRTC.TURNPassword = true, "turn:t:3478", "u", "p"
+	y = string(go2rtc.RenderConfig(s, nil))
+	for _, want := range []string{`urls: ["stun:stun.example.org:3478"]`, `urls: ["turn:t:3478"]`, `credential: "p"`,
+		`- "192.0.2.1:8555"`, `- "stun:stun.example.org:3478"`} {
+		if !strings.Contains(y, want) {
+			t.Errorf("go2rtc.yaml lacks %q:\n%s", want, y)
+		}
+	}
+}
+
+func TestWriteConfigModeAndOverride(t *testing.T) {
+	s := go2rtc.Settings{ConfigDir: filepath.Join(t.TempDir(), "g"), APIPort: 1, RTSPPort: 2}
+	paths, err := go2rtc.WriteConfig(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 1 {
+		t.Fatalf("without override: paths %v", paths)
+	}
+	st, err := os.Stat(paths[0])
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("go2rtc.yaml must be 0600 (it holds camera passwords): %v %v", st.Mode(), err)
+	}
+	s.Override = "log:\n  level: debug\n"
+	paths, err = go2rtc.WriteConfig(s, nil)
+	if err != nil || len(paths) != 2 || filepath.Base(paths[1]) != go2rtc.OverrideFile {
+		t.Fatalf("with override: %v %v", paths, err)
+	}
+}
+
+func TestClientAgainstRealGo2RTC(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	g := testkit.StartGo2RTC(t, "")
+	c := go2rtc.NewClient(g.API)
+	ctx := context.Background()
+	info, err := c.Info(ctx)
+	if err != nil || info.Version == "" {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	src := cam.URL()
+	if err := c.PutStream(ctx, "pattern", []string{src}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.Streams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si, ok := list["pattern"]; !ok || len(si.Producers) != 1 || si.Producers[0].URL != src {
+		t.Fatalf("go2rtc does not list the stream as put: %+v", list)
+	}
+	codec, err := testkit.FFprobeCodec(t, "rtsp://127.0.0.1:"+strconv.Itoa(g.RTSPPort)+"/pattern", 20*time.Second)
+	if err != nil || codec != "h264" {
+		t.Fatalf("ffprobe: codec %q, %v", codec, err)
+	}
+	for _, bad := range []string{"nosuchscheme://x", testkit.TestPatternSource("320x240", 10)} {
+		if err := c.PutStream(ctx, "bad", []string{bad}); err == nil {
+			t.Fatalf("go2rtc accepted source %q over its API", bad)
+		} else if !strings.Contains(err.Error(), "400") {
+			t.Fatalf("source %q: want a 400, got %v", bad, err)
+		}
+	}
+	if err := c.DeleteStream(ctx, "pattern"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stream(ctx, "pattern"); !go2rtc.IsNotFound(err) {
+		t.Fatalf("deleted stream: want 404, got %v", err)
+	}
+}
+
+func TestReconcileFixesDrift(t *testing.T) {
+	g := testkit.StartGo2RTC(t, "streams:\n  stale: rtsp://127.0.0.1:9/x\n  changed: rtsp://127.0.0.1:9/old\n  same: rtsp://127.0.0.1:9/same\n")
+	c := go2rtc.NewClient(g.API)
+	ctx := context.Background()
+	want := []go2rtc.Stream{
+		{Name: "changed", Sources: []string{"rtsp://127.0.0.1:9/new"}},
+		{Name: "same", Sources: []string{"rtsp://127.0.0.1:9/same"}},
+		{Name: "missing", Sources: []string{"rtsp://u:secret@127.0.0.1:9/m"}},
+	}
+	res, err := go2rtc.Reconcile(ctx, c, want, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(res.Added, ",") != "missing" || strings.Join(res.Updated, ",") != "changed" || strings.Join(res.Deleted, ",") != "stale" {
+		t.Fatalf("reconcile did %+v", res)
+	}
+	list, _ := c.Streams(ctx)
+	if len(list) != 3 || list["changed"].Producers[0].URL != "rtsp://127.0.0.1:9/new" {
+		t.Fatalf("go2rtc after reconcile: %+v", list)
+	}
+	res, err = go2rtc.Reconcile(ctx, c, want, nil)
+	if err != nil || res.Changed() {
+		t.Fatalf("second reconcile must change nothing: %+v %v", res, err)
+	}
+}
+
+func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
+	testkit.Need(t, "ffmpeg")
+	log, buf := testLogger(t)
+	set := settings(t)
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, BackoffMin: 100 * time.Millisecond,
+		Streams: func(context.Context) ([]go2rtc.Stream, error) {
+			return []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://admin:hunter2@127.0.0.1:9/x"}}}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(wctx); err != nil {
+		t.Fatal(err)
+	}
+	st := sup.Status()
+	if _, err := sup.Client().Stream(ctx, "cam"); err != nil {
+		t.Fatalf("stream from go2rtc.yaml not loaded: %v", err)
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
+		s := sup.Status()
+		return s.Ready() && s.Generation > st.Generation && s.PID != st.PID
+	})
+	if sup.Status().Restarts < 1 {
+		t.Fatalf("restart not counted: %+v", sup.Status())
+	}
+	if err := sup.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := sup.Status().PID
+	if sup.Status().State != go2rtc.StateStopped {
+		t.Fatalf("after stop: %+v", sup.Status())
+	}
+	if pid != 0 {
+		t.Fatalf("pid still set after stop: %d", pid)
+	}
+	if err := testkit.WaitHTTP(set.APIURL()+"/api", 300*time.Millisecond); err == nil {
+		t.Fatal("go2rtc still answers after Stop")
+	}
+	if strings.Contains(buf.String(), "hunter2") {
+		t.Fatalf("a camera password reached our log:\n%s", buf.String())
+	}
+}
+
+func TestSupervisorBudgetExhausted(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "go2rtc")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'fatal: cannot open rtsp://u:swordfish@cam/x' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log, buf := testLogger(t)
+	set := go2rtc.Settings{BinaryPath: script, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+		Settings: set, Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, RestartBudget: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = sup.WaitReady(ctx)
+	if err == nil {
+		t.Fatal("a go2rtc that always exits became ready")
+	}
+	st := sup.Status()
+	if st.State != go2rtc.StateFailed || st.Restarts != 3 {
+		t.Fatalf("want failed after 3 restarts, got %+v", st)
+	}
+	for _, want := range []string{"restart budget exhausted", "exit status 1", "fatal: cannot open rtsp://u:***@cam/x"} {
+		if !strings.Contains(st.LastError, want) {
+			t.Errorf("reason %q lacks %q", st.LastError, want)
+		}
+	}
+	if strings.Contains(st.LastError, "swordfish") || strings.Contains(buf.String(), "swordfish") {
+		t.Fatalf("password leaked: reason %q log:\n%s", st.LastError, buf.String())
+	}
+}
+
+func TestSupervisorExternalMode(t *testing.T) {
+	g := testkit.StartGo2RTC(t, "")
+	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort}
+	log, _ := testLogger(t)
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.Kill()
+	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
+	if _, err := os.Stat(filepath.Join(set.ConfigDir, go2rtc.ConfigFile)); set.ConfigDir != "" && err == nil {
+		t.Fatal("external mode wrote a config")
+	}
+}

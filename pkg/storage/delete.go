@@ -1,0 +1,147 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"lightnvr/pkg/db"
+)
+
+// Test hooks, run after the rows moved to the garbage table and after the
+// files were unlinked (before the garbage rows go), so a test can kill the
+// process at either point.
+var (
+	afterGarbageMove func()
+	afterUnlink      func()
+)
+
+// deleteRecordings deletes the recordings among ids that are still
+// deletable (complete, unprotected), crash-consistently, and returns them.
+// Deletions are counted in today's statistics under their stream.
+func (c *Controller) deleteRecordings(ctx context.Context, ids []int64) ([]db.DeletedRecording, error) {
+	moved, err := db.MoveDeletableToGarbage(ctx, c.cfg.DB, ids)
+	if err != nil || len(moved) == 0 {
+		return nil, err
+	}
+	if afterGarbageMove != nil {
+		afterGarbageMove()
+	}
+	entries := make([]db.GarbageEntry, len(moved))
+	for i := range moved {
+		entries[i] = moved[i].GarbageEntry
+	}
+	done, err := c.unlinkGarbage(ctx, entries)
+	c.countDeleted(ctx, moved)
+	if err == nil && done < len(moved) {
+		err = fmt.Errorf("%d of %d deletions left pending", len(moved)-done, len(moved))
+	}
+	return moved, err
+}
+
+// unlinkGarbage removes the files of garbage entries (and their
+// thumbnails), syncs their directories once each, then removes the
+// garbage rows of the files that are gone. It returns how many entries it
+// finished; the rest stay pending for the next attempt.
+func (c *Controller) unlinkGarbage(ctx context.Context, entries []db.GarbageEntry) (int, error) {
+	var errs []error
+	dirs := map[string]struct{}{}
+	gone := make([]int64, 0, len(entries))
+	for _, g := range entries {
+		if err := os.Remove(g.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("delete recording %d: %w", g.RecordingID, err))
+			continue
+		}
+		c.removeThumbnails(g.RecordingID)
+		dirs[filepath.Dir(g.FilePath)] = struct{}{}
+		gone = append(gone, g.RecordingID)
+	}
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Without the sync the unlink may not survive a power cut:
+			// keep the garbage rows so the next attempt redoes it.
+			errs = append(errs, err)
+			gone = gone[:0]
+			break
+		}
+	}
+	if afterUnlink != nil {
+		afterUnlink()
+	}
+	if err := db.DeleteGarbageEntries(ctx, c.cfg.DB, gone); err != nil {
+		errs = append(errs, err)
+		return 0, errors.Join(errs...)
+	}
+	return len(gone), errors.Join(errs...)
+}
+
+// removeThumbnails removes <dir>/thumbnails/<id>_<n>.jpg, LightNVR's lazily
+// made thumbnails; missing ones are fine.
+func (c *Controller) removeThumbnails(id int64) {
+	base := filepath.Join(c.cfg.Dir, "thumbnails", strconv.FormatInt(id, 10)+"_")
+	for _, n := range []string{"0", "1", "2"} {
+		_ = os.Remove(base + n + ".jpg")
+	}
+}
+
+// FinishPendingDeletes completes deletions a crash interrupted: every
+// garbage row's file is removed, then the row.
+func (c *Controller) FinishPendingDeletes(ctx context.Context) error {
+	gs, err := db.Garbage(ctx, c.cfg.DB)
+	if err != nil {
+		return err
+	}
+	if len(gs) == 0 {
+		return nil
+	}
+	entries := make([]db.GarbageEntry, len(gs))
+	for i, g := range gs {
+		entries[i] = *g
+	}
+	n, err := c.unlinkGarbage(ctx, entries)
+	c.log.Info("finished interrupted deletions", "count", n)
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer func() { _ = d.Close() }()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// countDeleted adds deletions to today's storage_daily_stats rows.
+func (c *Controller) countDeleted(ctx context.Context, moved []db.DeletedRecording) {
+	type key struct {
+		stream string
+		tier   int
+	}
+	agg := map[key][2]int64{}
+	var freed int64
+	for _, m := range moved {
+		k := key{m.StreamName, m.Tier}
+		v := agg[k]
+		v[0]++
+		v[1] += m.SizeBytes
+		agg[k] = v
+		freed += m.SizeBytes
+	}
+	c.mu.Lock()
+	c.freedAcc += freed
+	c.mu.Unlock()
+	date := c.cfg.Now().Format("2006-01-02")
+	for k, v := range agg {
+		if err := db.AddDailyDeleted(ctx, c.cfg.DB, date, k.stream, k.tier, v[0], v[1]); err != nil {
+			c.log.Warn("storage statistics not updated", "err", err)
+		}
+	}
+}

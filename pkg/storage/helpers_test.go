@@ -1,0 +1,214 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/media"
+	"lightnvr/pkg/media/loadgen"
+	"lightnvr/pkg/record"
+	"lightnvr/pkg/testkit"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(childMain())
+	}
+	os.Exit(m.Run())
+}
+
+func quietLogger() *slog.Logger {
+	if os.Getenv(childEnv) == "" && testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// mountTmpfs mounts a tmpfs of sizeMB at a new directory, unmounted when
+// the test ends. Mounting needs root: without it the test fails under CI
+// and is skipped elsewhere.
+func mountTmpfs(t testing.TB, sizeMB int) string {
+	t.Helper()
+	dir := t.TempDir()
+	mountAt(t, dir, sizeMB)
+	return dir
+}
+
+func mountAt(t testing.TB, dir string, sizeMB int) {
+	t.Helper()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm", sizeMB)); err != nil {
+		testkit.Missing(t, fmt.Sprintf("cannot mount a tmpfs at %s (needs root): %v", dir, err))
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+}
+
+func openDB(t testing.TB) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "nvr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func addStream(t testing.TB, d *db.DB, name string, days, detDays, maxMB int) {
+	t.Helper()
+	if _, err := d.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
+		VALUES (?, 'rtsp://127.0.0.1/x', ?, ?, ?)`, name, days, detDays, maxMB); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var fileSeq atomic.Int64
+
+// addRec writes a file of size bytes under the recorder's layout and a
+// complete row for it; returns the id.
+func addRec(t testing.TB, d *db.DB, dir, stream string, start time.Time, size int, trigger string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	sd := record.SegmentDir(dir, stream, start)
+	if err := os.MkdirAll(sd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prefix := "recording_"
+	if trigger == "detection" {
+		prefix = "detection_"
+	}
+	path := filepath.Join(sd, fmt.Sprintf("%s%s_%d.mp4", prefix, start.Format("20060102_150405"), fileSeq.Add(1)))
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.InsertRecording(ctx, d, &db.Recording{StreamName: stream, FilePath: path, StartTime: start.Unix(), TriggerType: trigger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CompleteRecording(ctx, d, id, db.RecordingEnd{EndTime: start.Unix() + 60, SizeBytes: int64(size)}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func rowExists(t testing.TB, d *db.DB, id int64) bool {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(`SELECT count(*) FROM recordings WHERE id = ?`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// checkConsistent asserts no pending garbage, every row's file exists and
+// every .mp4 under dir has a row.
+func checkConsistent(t testing.TB, d *db.DB, dir string) {
+	t.Helper()
+	if n := countRows(t, d, `SELECT count(*) FROM recordings_garbage`); n != 0 {
+		t.Errorf("%d garbage rows left", n)
+	}
+	rows, err := d.Query(`SELECT file_path FROM recordings WHERE is_complete = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		paths[p] = true
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("row without file: %v", err)
+		}
+	}
+	_ = rows.Close()
+	_ = filepath.WalkDir(filepath.Join(dir, "mp4"), func(p string, de os.DirEntry, err error) error {
+		if err == nil && !de.IsDir() && !paths[p] {
+			t.Errorf("file without row: %s", p)
+		}
+		return nil
+	})
+}
+
+// feeder replays a loadgen sample into a real Recorder as fast as the
+// recorder takes it, so fMP4 segments pile up at disk speed.
+type feeder struct {
+	rec     *record.Recorder
+	desc    *media.Desc
+	smp     *loadgen.Sample
+	seq     uint64
+	loop    int64
+	wall0   time.Time
+	written atomic.Int64 // payload bytes handed to the recorder
+	// rate caps the bytes per second handed to the recorder (0 = none).
+	rate    float64
+	started time.Time
+}
+
+func newFeeder(t testing.TB, smp *loadgen.Sample, cfg record.Config, wall0 time.Time) *feeder {
+	t.Helper()
+	rec, err := record.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &media.Track{Codec: media.CodecH264, ClockRate: 90000, SPS: smp.SPS, PPS: smp.PPS, Width: 640, Height: 360, FPS: 25}
+	return &feeder{rec: rec, desc: &media.Desc{Gen: 1, Video: tr}, smp: smp, wall0: wall0}
+}
+
+// feedLoop writes one pass over the sample.
+func (f *feeder) feedLoop() {
+	tr := f.desc.Video
+	for _, au := range f.smp.Video {
+		var payload []byte
+		for _, n := range au.AU {
+			payload = binary.BigEndian.AppendUint32(payload, uint32(len(n)))
+			payload = append(payload, n...)
+		}
+		nalus := make([][]byte, 0, len(au.AU))
+		off := 0
+		for _, n := range au.AU {
+			off += 4
+			nalus = append(nalus, payload[off:off+len(n)])
+			off += len(n)
+		}
+		dts := f.loop*f.smp.Duration + au.DTS
+		f.seq++
+		u := &media.Unit{Desc: f.desc, Track: tr, Seq: f.seq, DTS: dts, PTS: f.loop*f.smp.Duration + au.PTS,
+			Wall: f.wall0.Add(media.TicksToDuration(dts, 90000)), Key: au.Key, Payload: payload, NALUs: nalus}
+		f.rec.Write(u)
+		w := f.written.Add(int64(len(payload)))
+		if f.rate > 0 {
+			if f.started.IsZero() {
+				f.started = time.Now()
+			}
+			due := f.started.Add(time.Duration(float64(w) / f.rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+		}
+	}
+	f.loop++
+}

@@ -1,0 +1,479 @@
+package streams_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/streams"
+	"lightnvr/pkg/testkit"
+)
+
+type rig struct {
+	db  *db.DB
+	sup *go2rtc.Supervisor
+	mgr *streams.Manager
+}
+
+type rigOpts struct {
+	binary   string // default bin/go2rtc
+	external *testkit.Go2RTC
+	mem      func() (int, error)
+	floor    int
+	seed     []*db.Stream
+	noStart  bool
+}
+
+func openDB(t *testing.T) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "nvr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newRig(t *testing.T, o rigOpts) *rig {
+	t.Helper()
+	testkit.Need(t, "ffmpeg")
+	r := &rig{db: openDB(t)}
+	ctx := context.Background()
+	for _, s := range o.seed {
+		if err := db.InsertStream(ctx, r.db, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := go2rtc.Settings{Mode: go2rtc.ModeManaged, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	switch {
+	case o.external != nil:
+		set.Mode, set.APIPort, set.RTSPPort = go2rtc.ModeExternal, o.external.APIPort, o.external.RTSPPort
+	case o.binary != "":
+		set.BinaryPath = o.binary
+	default:
+		set.BinaryPath = testkit.Go2RTCBinary(t)
+	}
+	var mgr *streams.Manager
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+		Settings: set, Logger: quietLogger(), HealthInterval: 250 * time.Millisecond,
+		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond, RestartBudget: 3,
+		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err = streams.NewManager(streams.Options{
+		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,
+		MinAvailableMB: o.floor, MemAvailableMB: o.mem, MemPoll: 20 * time.Millisecond,
+		CheckInterval: 2 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sup, r.mgr = sup, mgr
+	if !o.noStart {
+		r.start(t)
+	}
+	return r
+}
+
+func (r *rig) start(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Stop order as in the daemon: streams first, go2rtc last.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := r.mgr.Stop(ctx); err != nil {
+			t.Errorf("stop manager: %v", err)
+		}
+		if err := r.sup.Stop(ctx); err != nil {
+			t.Errorf("stop go2rtc: %v", err)
+		}
+	})
+}
+
+func (r *rig) go2rtcStreams(t *testing.T) map[string]go2rtc.StreamInfo {
+	t.Helper()
+	list, err := r.sup.Client().Streams(context.Background())
+	if err != nil {
+		return nil
+	}
+	return list
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitState(t *testing.T, m *streams.Manager, name string, d time.Duration, states ...streams.State) streams.Status {
+	t.Helper()
+	var st streams.Status
+	waitFor(t, d, fmt.Sprintf("stream %s in %v", name, states), func() bool {
+		st = m.StatusOf(name)
+		for _, s := range states {
+			if st.State == s {
+				return true
+			}
+		}
+		return false
+	})
+	return st
+}
+
+func stream(name, url string, prio int) *db.Stream {
+	s := streams.NewStreamDefaults(name, url)
+	s.Priority = prio
+	return s
+}
+
+func TestAddUpdateDeletePropagate(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	r := newRig(t, rigOpts{})
+	ctx := context.Background()
+	if err := r.sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mgr.Create(ctx, stream("front", cam.URL(), 5)); err != nil {
+		t.Fatal(err)
+	}
+	if si, ok := r.go2rtcStreams(t)["front"]; !ok || si.Producers[0].URL != cam.URL() {
+		t.Fatalf("go2rtc does not list the new stream: %+v", r.go2rtcStreams(t))
+	}
+	st := waitState(t, r.mgr, "front", 15*time.Second, streams.StateActive)
+	if st.Codec != "H264" {
+		t.Fatalf("probe saw codec %q", st.Codec)
+	}
+	codec, err := testkit.FFprobeCodec(t, r.sup.Settings().RTSPURL("front"), 20*time.Second)
+	if err != nil || codec != "h264" {
+		t.Fatalf("ffprobe through go2rtc: %q %v", codec, err)
+	}
+
+	upd, _ := db.StreamByName(ctx, r.db, "front")
+	upd.URL = cam.URL() + "?video"
+	if err := r.mgr.Update(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.go2rtcStreams(t)["front"]; len(got.Producers) != 1 || got.Producers[0].URL != cam.URL()+"?video" {
+		t.Fatalf("update did not reach go2rtc: %+v", got)
+	}
+	waitState(t, r.mgr, "front", 15*time.Second, streams.StateActive)
+
+	if err := r.mgr.Delete(ctx, "front", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.go2rtcStreams(t)["front"]; ok {
+		t.Fatal("soft-deleted stream still in go2rtc")
+	}
+	row, err := db.StreamByName(ctx, r.db, "front")
+	if err != nil || row.Enabled {
+		t.Fatalf("soft delete must keep the row disabled: %+v %v", row, err)
+	}
+	if st := r.mgr.StatusOf("front"); st.State != streams.StateInactive {
+		t.Fatalf("disabled stream state %s", st.State)
+	}
+	if err := r.mgr.Delete(ctx, "front", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StreamByName(ctx, r.db, "front"); !errors.Is(err, db.ErrStreamNotFound) {
+		t.Fatalf("permanent delete left the row: %v", err)
+	}
+	if err := r.mgr.Delete(ctx, "front", true); !errors.Is(err, streams.ErrNotFound) {
+		t.Fatalf("delete of unknown stream: %v", err)
+	}
+}
+
+// go2rtc refuses a source: nothing is written to the database either.
+func TestCreateRefusedByGo2RTCLeavesNothing(t *testing.T) {
+	r := newRig(t, rigOpts{})
+	ctx := context.Background()
+	if err := r.sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := r.mgr.Create(ctx, stream("evil", "exec:touch /tmp/pwned", 5))
+	var inv *streams.InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("want InvalidError, got %v", err)
+	}
+	if n, _ := db.CountStreams(ctx, r.db); n != 0 {
+		t.Fatalf("refused stream left %d rows", n)
+	}
+	if _, ok := r.go2rtcStreams(t)["evil"]; ok {
+		t.Fatal("refused stream in go2rtc")
+	}
+}
+
+// A restarted lightnvr finds a go2rtc that drifted from the database and fixes it.
+func TestStartReconcilesDriftedGo2RTC(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	ext := testkit.StartGo2RTC(t, "streams:\n  stale: rtsp://127.0.0.1:9/x\n  b: rtsp://127.0.0.1:9/wrong\n")
+	r := newRig(t, rigOpts{external: ext, seed: []*db.Stream{stream("a", cam.URL(), 5), stream("b", cam.URL(), 5)}})
+	waitFor(t, 10*time.Second, "go2rtc reconciled", func() bool {
+		l := r.go2rtcStreams(t)
+		_, stale := l["stale"]
+		return len(l) == 2 && !stale && len(l["a"].Producers) == 1 && len(l["b"].Producers) == 1 &&
+			l["b"].Producers[0].URL == cam.URL()
+	})
+	waitState(t, r.mgr, "a", 15*time.Second, streams.StateActive)
+	waitState(t, r.mgr, "b", 15*time.Second, streams.StateActive)
+}
+
+func TestKilledGo2RTCRestartsAndStreamsReturn(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	r := newRig(t, rigOpts{})
+	ctx := context.Background()
+	if err := r.sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"k1", "k2", "k3"}
+	for _, n := range names {
+		if err := r.mgr.Create(ctx, stream(n, cam.URL(), 5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names {
+		waitState(t, r.mgr, n, 20*time.Second, streams.StateActive)
+	}
+	before := r.sup.Status()
+	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "go2rtc restarted with every stream registered", func() bool {
+		st := r.sup.Status()
+		if !st.Ready() || st.Generation == before.Generation {
+			return false
+		}
+		l := r.go2rtcStreams(t)
+		for _, n := range names {
+			if _, ok := l[n]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range names {
+		waitState(t, r.mgr, n, 20*time.Second, streams.StateActive)
+	}
+}
+
+func TestGo2RTCThatKeepsDyingFailsStreamsDaemonStays(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "go2rtc")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'listen: permission denied' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, rigOpts{binary: script, seed: []*db.Stream{stream("cam", "rtsp://127.0.0.1:9/x", 5)}})
+	st := waitState(t, r.mgr, "cam", 15*time.Second, streams.StateError)
+	for _, want := range []string{"go2rtc unavailable", "restart budget exhausted", "permission denied"} {
+		if !strings.Contains(st.Reason, want) {
+			t.Errorf("reason %q lacks %q", st.Reason, want)
+		}
+	}
+	// The manager still takes changes: the database is the truth, go2rtc gets them when it is back.
+	if err := r.mgr.Create(context.Background(), stream("later", "rtsp://127.0.0.1:9/y", 5)); err != nil {
+		t.Fatalf("create while go2rtc is gone: %v", err)
+	}
+}
+
+func TestRefusingCameraDoesNotAffectOthers(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	r := newRig(t, rigOpts{seed: []*db.Stream{
+		stream("good1", cam.URL(), 9), stream("bad", testkit.RefusingURL(t), 8), stream("good2", cam.URL(), 7),
+	}})
+	waitState(t, r.mgr, "good1", 20*time.Second, streams.StateActive)
+	waitState(t, r.mgr, "good2", 20*time.Second, streams.StateActive)
+	st := waitState(t, r.mgr, "bad", 20*time.Second, streams.StateReconnecting, streams.StateError)
+	if !strings.Contains(st.Reason, "could not open the source") {
+		t.Fatalf("reason for refusing camera: %q", st.Reason)
+	}
+	if st := r.mgr.StatusOf("good1"); st.State != streams.StateActive {
+		t.Fatalf("good1 affected: %+v", st)
+	}
+}
+
+func TestStaggeredStartOrderAndMemoryGate(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	var memOK atomic.Bool
+	mem := func() (int, error) {
+		if memOK.Load() {
+			return 1000, nil
+		}
+		return 10, nil
+	}
+	var seed []*db.Stream
+	for i := range 10 {
+		// Priorities 1..10 inserted in an order that is not the start order.
+		seed = append(seed, stream(fmt.Sprintf("s%02d", i), cam.URL(), (i*7)%10+1))
+	}
+	r := newRig(t, rigOpts{seed: seed, mem: mem, floor: 64, noStart: true})
+	begin := time.Now()
+	r.start(t)
+	if err := r.sup.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "start held for memory", func() bool {
+		return strings.Contains(r.mgr.StatusOf("s07").Reason, "waiting for memory")
+	})
+	for _, st := range r.mgr.Statuses() {
+		if st.State != streams.StateInactive || !st.StartedAt.IsZero() {
+			t.Fatalf("stream %s started while memory was below the floor: %+v", st.Name, st)
+		}
+	}
+	memOK.Store(true)
+	waitFor(t, 60*time.Second, "all 10 streams active", func() bool {
+		for _, st := range r.mgr.Statuses() {
+			if st.State != streams.StateActive {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("10 streams: %s from manager start (incl. memory hold) to all active", time.Since(begin).Round(time.Millisecond))
+	logRSS(t, r.sup.Status().PID)
+
+	list := r.mgr.Statuses()
+	sort.Slice(list, func(i, j int) bool { return list[i].StartedAt.Before(list[j].StartedAt) })
+	for i, st := range list {
+		if i == 0 {
+			continue
+		}
+		prev := list[i-1]
+		if st.Priority > prev.Priority {
+			t.Errorf("%s (priority %d) started after %s (priority %d)", st.Name, st.Priority, prev.Name, prev.Priority)
+		}
+		if st.StartedAt.Before(prev.ActiveAt) {
+			t.Errorf("%s started at %s, before %s was active at %s", st.Name, st.StartedAt, prev.Name, prev.ActiveAt)
+		}
+	}
+}
+
+func logRSS(t *testing.T, go2rtcPID int) {
+	rss := func(pid string) string {
+		b, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			return "?"
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				return strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+			}
+		}
+		return "?"
+	}
+	t.Logf("RSS: test process %s, go2rtc %s (from /proc/PID/status VmRSS)", rss("self"), rss(fmt.Sprint(go2rtcPID)))
+}
+
+func TestAddDeleteCyclesLeaveNothingBehind(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	r := newRig(t, rigOpts{})
+	ctx := context.Background()
+	if err := r.sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Warm up pools (HTTP keep-alive, database connections) before counting.
+	if err := r.mgr.Create(ctx, stream("warm", cam.URL(), 5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mgr.Delete(ctx, "warm", true); err != nil {
+		t.Fatal(err)
+	}
+	settle := func() int {
+		// Idle keep-alive connections to go2rtc belong to a bounded pool, not to a stream.
+		r.sup.Client().CloseIdle()
+		var n int
+		for range 20 {
+			runtime.GC()
+			time.Sleep(25 * time.Millisecond)
+			n = runtime.NumGoroutine()
+		}
+		return n
+	}
+	before := settle()
+	for i := range 100 {
+		name := fmt.Sprintf("c%03d", i)
+		if err := r.mgr.Create(ctx, stream(name, cam.URL(), 5)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.mgr.Delete(ctx, name, i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := r.go2rtcStreams(t); len(l) != 0 {
+		t.Fatalf("%d go2rtc streams left behind: %v", len(l), l)
+	}
+	if st := r.mgr.Statuses(); len(st) != 0 {
+		t.Fatalf("manager still tracks %d streams", len(st))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for after := settle(); after > before; after = settle() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("goroutines: %d before, %d after 100 add/delete cycles:\n%s", before, after, buf)
+		}
+	}
+}
+
+func TestEnsureDemo(t *testing.T) {
+	testkit.Need(t, "ffmpeg")
+	ctx := context.Background()
+	d := openDB(t)
+	added, err := streams.EnsureDemo(ctx, d)
+	if err != nil || !added {
+		t.Fatalf("demo not added: %v", err)
+	}
+	s, err := db.StreamByName(ctx, d, streams.DemoName)
+	if err != nil || s.URL != streams.DemoSource || !s.Enabled {
+		t.Fatalf("demo row: %+v %v", s, err)
+	}
+	if added, err := streams.EnsureDemo(ctx, d); err != nil || added {
+		t.Fatalf("demo added twice: %v %v", added, err)
+	}
+}
+
+// The demo's exec source reaches go2rtc through go2rtc.yaml (go2rtc refuses exec
+// sources over its API) and plays.
+func TestDemoStreamPlays(t *testing.T) {
+	r := newRig(t, rigOpts{noStart: true})
+	if _, err := streams.EnsureDemo(context.Background(), r.db); err != nil {
+		t.Fatal(err)
+	}
+	r.start(t)
+	waitState(t, r.mgr, streams.DemoName, 20*time.Second, streams.StateActive)
+}
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(quietLogger())
+	os.Exit(m.Run())
+}

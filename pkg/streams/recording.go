@@ -1,0 +1,253 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/media"
+	"lightnvr/pkg/record"
+)
+
+// RecordingOptions configure the pipelines that pull each stream once from
+// go2rtc and feed the recorder (and, later, the other subscribers of its hub).
+type RecordingOptions struct {
+	DB         *db.DB
+	StorageDir string // [storage] path
+	Logger     *slog.Logger
+	// StaleAfter is how long a stream may deliver nothing before Health calls it
+	// stalled (10 s).
+	StaleAfter time.Duration
+}
+
+// Recording builds ingest+record pipelines and keeps the running ones so the
+// API can show each stream's ingest figures.
+type Recording struct {
+	opts RecordingOptions
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*recordingPipeline
+}
+
+// NewRecording returns a pipeline builder; pass its Factory to the Manager.
+func NewRecording(opts RecordingOptions) *Recording {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = 10 * time.Second
+	}
+	return &Recording{opts: opts, log: opts.Logger, running: map[string]*recordingPipeline{}}
+}
+
+// Factory is the Manager's PipelineFactory.
+func (r *Recording) Factory() PipelineFactory {
+	return func(name string) Pipeline { return &recordingPipeline{owner: r, name: name} }
+}
+
+// PipelineStats are a running pipeline's ingest and recording figures.
+type PipelineStats struct {
+	media.Stats
+	Recording      bool   // a recorder is attached
+	RecorderState  string // waiting, recording, failing, closed
+	RecorderError  string
+	RecordingID    int64
+	Segments       uint64
+	RecorderDrops  uint64
+	SubscriberLoss uint64
+}
+
+// Stats reports the running pipeline of stream name.
+func (r *Recording) Stats(name string) (PipelineStats, bool) {
+	r.mu.Lock()
+	p := r.running[name]
+	r.mu.Unlock()
+	if p == nil {
+		return PipelineStats{}, false
+	}
+	return p.stats(), true
+}
+
+type recordingPipeline struct {
+	owner *Recording
+	name  string
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	src    *media.Source
+	hub    *media.Hub
+	rec    *record.Recorder
+	recSub *media.Subscription
+	recErr error
+}
+
+func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
+	o := p.owner.opts
+	log := p.owner.log.With("stream", p.name)
+	hub := media.NewHub()
+	src := media.NewSource(media.SourceConfig{
+		Name:    p.name,
+		URL:     cfg.RTSPURL,
+		Hub:     hub,
+		NoAudio: !cfg.Stream.RecordAudio,
+		Logger:  log,
+	})
+	first := hub.Subscribe("start", 64)
+	defer first.Unsubscribe()
+
+	var rec *record.Recorder
+	if wantContinuous(&cfg.Stream) {
+		seg := time.Duration(cfg.Stream.SegmentDuration) * time.Second
+		var err error
+		rec, err = record.New(record.Config{
+			Stream:          p.name,
+			StorageDir:      o.StorageDir,
+			DB:              o.DB,
+			TriggerType:     record.TriggerScheduled,
+			Logger:          log,
+			SegmentDuration: seg,
+			NoAudio:         !cfg.Stream.RecordAudio,
+		})
+		if err != nil {
+			return fmt.Errorf("recorder: %w", err)
+		}
+	}
+
+	p.mu.Lock()
+	if p.cancel != nil {
+		p.mu.Unlock()
+		return errors.New("pipeline already started")
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	p.cancel, p.src, p.hub, p.rec = cancel, src, hub, rec
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		_ = src.Run(pctx)
+	}()
+	if rec != nil {
+		// A recorder falls behind only if the disk does; it then loses units, never ingest.
+		p.recSub = hub.Subscribe("record", 512)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			err := rec.Run(pctx, p.recSub)
+			p.mu.Lock()
+			p.recErr = err
+			p.mu.Unlock()
+		}()
+	}
+	p.mu.Unlock()
+
+	p.owner.mu.Lock()
+	p.owner.running[p.name] = p
+	p.owner.mu.Unlock()
+
+	for {
+		select {
+		case <-pctx.Done():
+			if st := src.Stats(); st.LastError != "" {
+				return fmt.Errorf("no keyframe yet: %s", st.LastError)
+			}
+			return pctx.Err()
+		case u, ok := <-first.C():
+			if !ok {
+				return errors.New("stream hub closed before the first keyframe")
+			}
+			if u.IsVideo() && u.Key {
+				return nil
+			}
+		}
+	}
+}
+
+// wantContinuous: LightNVR's continuous mode is record=1 without detection-based
+// recording; detection recordings are started by the detector instead.
+func wantContinuous(s *db.Stream) bool {
+	return s.Record && !s.DetectionBasedRecording
+}
+
+func (p *recordingPipeline) Stop(ctx context.Context) error {
+	p.owner.mu.Lock()
+	if p.owner.running[p.name] == p {
+		delete(p.owner.running, p.name)
+	}
+	p.owner.mu.Unlock()
+
+	p.mu.Lock()
+	cancel, hub := p.cancel, p.hub
+	p.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("stop pipeline %s: %w", p.name, ctx.Err())
+	}
+	hub.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.recErr
+}
+
+func (p *recordingPipeline) Health() (bool, error) {
+	p.mu.Lock()
+	src, rec := p.src, p.rec
+	p.mu.Unlock()
+	if src == nil {
+		return false, errors.New("not started")
+	}
+	st := src.Stats()
+	if st.LastFrame.IsZero() || time.Since(st.LastFrame) > p.owner.opts.StaleAfter {
+		if st.LastError != "" {
+			return false, fmt.Errorf("no media for %s: %s", p.owner.opts.StaleAfter, st.LastError)
+		}
+		return false, fmt.Errorf("no media for %s", p.owner.opts.StaleAfter)
+	}
+	if rec != nil {
+		if rs := rec.Status(); rs.State == record.StateFailing {
+			// Ingest is fine; restarting the pipeline would not mend a disk. Report it
+			// through stats, keep the stream up: the recorder retries by itself.
+			p.owner.log.Debug("recorder failing", "stream", p.name, "err", rs.Err)
+		}
+	}
+	return true, nil
+}
+
+func (p *recordingPipeline) stats() PipelineStats {
+	p.mu.Lock()
+	src, rec, sub := p.src, p.rec, p.recSub
+	p.mu.Unlock()
+	var ps PipelineStats
+	if src != nil {
+		ps.Stats = src.Stats()
+	}
+	if rec != nil {
+		rs := rec.Status()
+		ps.Recording = true
+		ps.RecorderState = string(rs.State)
+		if rs.Err != nil {
+			ps.RecorderError = rs.Err.Error()
+		}
+		ps.RecordingID = rs.RecordingID
+		ps.Segments = rs.Segments
+		ps.RecorderDrops = rs.Dropped
+	}
+	if sub != nil {
+		ps.SubscriberLoss = sub.Dropped()
+	}
+	return ps
+}

@@ -1,0 +1,120 @@
+// Recordings: filter, page through, play with seeking (Range), download, protect, delete.
+import { html, useState, useEffect } from '../lib.js';
+import { get, put, del, enc } from '../api.js';
+import { Modal, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, fmtTime, fmtDuration } from '../ui.js';
+
+const TYPES = [['', 'All types'], ['continuous', 'Continuous'], ['detection', 'Detection'], ['motion', 'Motion'], ['manual', 'Manual'], ['scheduled', 'Scheduled']];
+
+function isoDay(d, endOfDay) {
+  // Local calendar day → UTC instant, the form LightNVR's filters take.
+  const [y, m, day] = d.split('-').map(Number);
+  const t = endOfDay ? new Date(y, m - 1, day, 23, 59, 59) : new Date(y, m - 1, day, 0, 0, 0);
+  return t.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function Player({ rec, onClose }) {
+  const [err, setErr] = useState(null);
+  return html`<${Modal} title=${`${rec.stream} · ${fmtTime(rec.start_time_unix || rec.start_time)}`} onClose=${onClose} wide footer=${html`
+      <a class="btn" href=${'/api/recordings/download/' + rec.id} download>Download</a>
+      <button onClick=${onClose}>Close</button>`}>
+    <div class="player">
+      <video controls autoplay muted playsinline preload="metadata" data-testid="recording-video"
+        src=${'/api/recordings/play/' + rec.id}
+        onError=${e => setErr(e.target.error ? 'This recording cannot be played (' + (e.target.error.message || e.target.error.code) + ')' : 'Playback failed')}></video>
+    </div>
+    ${err && html`<div class="banner error" role="alert">${err}</div>`}
+    <p class="muted">${fmtDuration(rec.duration)} · ${rec.size || ''} · ${rec.capture_method || ''}${rec.protected ? ' · protected' : ''}</p>
+  <//>`;
+}
+
+export function RecordingsPage({ me }) {
+  const [streams, setStreams] = useState([]);
+  const [filters, setFilters] = useState({ stream: '', from: '', to: '', type: '', detection: '', protected: '' });
+  const [page, setPage] = useState(1);
+  const [limit, setLimit] = useState(20);
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const [playing, setPlaying] = useState(null);
+  const [busy, setBusy] = useState(0);
+  const canDelete = me.role === 'admin' || me.role === 'user';
+
+  useEffect(() => { get('/api/streams').then(l => setStreams(Array.isArray(l) ? l : [])).catch(() => {}); }, []);
+  const load = async () => {
+    setState(s => ({ ...s, loading: true, error: null }));
+    const q = new URLSearchParams({ page, limit, sort: 'start_time', order: 'desc' });
+    if (filters.stream) q.set('stream', filters.stream);
+    if (filters.from) q.set('start', isoDay(filters.from, false));
+    if (filters.to) q.set('end', isoDay(filters.to, true));
+    if (filters.type) q.set('capture_method', filters.type);
+    if (filters.detection) q.set('has_detection', filters.detection);
+    if (filters.protected) q.set('protected', filters.protected);
+    try {
+      const data = await get('/api/recordings?' + q);
+      setState({ loading: false, data, error: null });
+    } catch (e) { setState({ loading: false, data: null, error: e }); }
+  };
+  useEffect(() => { load(); }, [page, limit, filters]);
+  const setFilter = k => e => { setPage(1); setFilters(f => ({ ...f, [k]: e.target.value })); };
+
+  const protect = async r => {
+    setBusy(r.id);
+    try { await put(`/api/recordings/${r.id}/protect`, { protected: !r.protected }); toast(r.protected ? 'Protection removed' : 'Recording protected', 'ok'); await load(); }
+    catch (e) { toast(e.message, 'error'); }
+    setBusy(0);
+  };
+  const remove = async r => {
+    if (r.protected) { toast('Unprotect the recording before deleting it', 'error'); return; }
+    if (!await confirmDialog('Delete recording', `Delete the ${r.stream} recording from ${fmtTime(r.start_time_unix || r.start_time)}? This cannot be undone.`)) return;
+    setBusy(r.id);
+    try { await del('/api/recordings/' + r.id); toast('Recording deleted', 'ok'); await load(); }
+    catch (e) { toast(e.message, 'error'); }
+    setBusy(0);
+  };
+
+  const recs = (state.data && state.data.recordings) || [];
+  const pg = (state.data && state.data.pagination) || { page, pages: 1, total: recs.length };
+  return html`
+    <div class="toolbar"><h1 style="margin:0" class="grow">Recordings</h1>${state.loading && html`<${Spinner} label="Loading recordings" />`}</div>
+    <form class="card grid-form" onSubmit=${e => e.preventDefault()} aria-label="Filters">
+      <div class="field"><label for="rf-stream">Stream</label>
+        <select id="rf-stream" value=${filters.stream} onChange=${setFilter('stream')}>
+          <option value="">All streams</option>${streams.map(s => html`<option value=${s.name}>${s.name}</option>`)}</select></div>
+      <div class="field"><label for="rf-from">From</label><input id="rf-from" type="date" value=${filters.from} onChange=${setFilter('from')} /></div>
+      <div class="field"><label for="rf-to">To</label><input id="rf-to" type="date" value=${filters.to} onChange=${setFilter('to')} /></div>
+      <div class="field"><label for="rf-type">Type</label>
+        <select id="rf-type" value=${filters.type} onChange=${setFilter('type')}>${TYPES.map(([v, l]) => html`<option value=${v}>${l}</option>`)}</select></div>
+      <div class="field"><label for="rf-det">Detections</label>
+        <select id="rf-det" value=${filters.detection} onChange=${setFilter('detection')}>
+          <option value="">Any</option><option value="1">With detections</option><option value="0">Without</option></select></div>
+      <div class="field"><label for="rf-prot">Protected</label>
+        <select id="rf-prot" value=${filters.protected} onChange=${setFilter('protected')}>
+          <option value="">Any</option><option value="1">Protected only</option><option value="0">Unprotected</option></select></div>
+    </form>
+    <${ErrorBanner} error=${state.error && (state.error.status === 404 ? new Error('The recordings API is not available on this server (' + state.error.message + ')') : state.error)} retry=${load} />
+    ${!state.data && state.loading ? html`<${Loading} what="Loading recordings" />` : state.data && html`
+    <div class="table-wrap"><table data-testid="recordings-table">
+      <thead><tr><th>Stream</th><th>Start</th><th class="opt">Duration</th><th class="opt">Size</th><th class="opt">Type</th><th>Actions</th></tr></thead>
+      <tbody>
+        ${recs.length === 0 && html`<tr><td colspan="6" class="muted">No recordings match these filters.</td></tr>`}
+        ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id}>
+          <td>${r.stream}${r.protected && html` <span class="badge warn" title="Protected from retention"><${Icon} name="lock" /> protected</span>`}</td>
+          <td>${fmtTime(r.start_time_unix || r.start_time)}</td>
+          <td class="opt">${fmtDuration(r.duration)}</td>
+          <td class="opt">${r.size}</td>
+          <td class="opt">${r.capture_method}${r.has_detection ? ' · detections' : ''}</td>
+          <td><div class="actions">
+            <button class="small primary" onClick=${() => setPlaying(r)} aria-label=${'Play recording ' + r.id}><${Icon} name="play" /> Play</button>
+            <a class="btn small" href=${'/api/recordings/download/' + r.id} download aria-label=${'Download recording ' + r.id}>Download</a>
+            <button class="small" onClick=${() => protect(r)} disabled=${busy === r.id} aria-pressed=${r.protected ? 'true' : 'false'}>${r.protected ? 'Unprotect' : 'Protect'}</button>
+            ${canDelete && html`<button class="small" onClick=${() => remove(r)} disabled=${busy === r.id} aria-label=${'Delete recording ' + r.id}>Delete</button>`}
+          </div></td></tr>`)}
+      </tbody></table></div>
+    <div class="pager">
+      <span class="muted">${pg.total} recordings</span>
+      <label class="sr-only" for="rf-limit">Per page</label>
+      <select id="rf-limit" value=${limit} onChange=${e => { setPage(1); setLimit(Number(e.target.value)); }}>${[20, 50, 100].map(n => html`<option value=${n}>${n} / page</option>`)}</select>
+      <button class="small" disabled=${page <= 1} onClick=${() => setPage(page - 1)} aria-label="Previous page">‹</button>
+      <span>Page ${pg.page || page} of ${Math.max(1, pg.pages || 1)}</span>
+      <button class="small" disabled=${page >= (pg.pages || 1)} onClick=${() => setPage(page + 1)} aria-label="Next page">›</button>
+    </div>`}
+    ${playing && html`<${Player} rec=${playing} onClose=${() => setPlaying(null)} />`}`;
+}
