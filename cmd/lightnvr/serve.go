@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"lightnvr/pkg/api"
@@ -19,6 +21,8 @@ import (
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/record"
+	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/version"
 	webdist "lightnvr/web-dist"
@@ -57,7 +61,7 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 		return fmt.Errorf("set up logging: %w", err)
 	}
 	slog.SetDefault(logger)
-	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo}
+	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath}
 	return d.run(ctx)
 }
 
@@ -96,15 +100,23 @@ type daemon struct {
 
 	db        *db.DB
 	shutdown  *lifecycle.Coordinator
+	stop      context.CancelCauseFunc
+	configArg string
 	users     *auth.Service
+	storage   *storage.Controller
 	streams   *streams.Manager
 	recording *streams.Recording
+	// go2rtcStatus is nil while go2rtc is disabled.
+	go2rtcStatus func() go2rtc.Status
 }
 
 func (d *daemon) run(parent context.Context) error {
 	start := time.Now()
-	ctx, stopSignals := lifecycle.SignalContext(parent, d.log)
+	sigCtx, stopSignals := lifecycle.SignalContext(parent, d.log)
 	defer stopSignals()
+	ctx, cancel := context.WithCancelCause(sigCtx)
+	defer cancel(nil)
+	d.stop = cancel
 	d.shutdown = lifecycle.New(d.log)
 	defer d.shutdown.Shutdown(context.Background())
 
@@ -127,6 +139,16 @@ func (d *daemon) run(parent context.Context) error {
 		// Not fatal: the disk may be mounted later; storage reports it until then.
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
 	}
+	// Before any recorder starts: segments cut by a crash or power loss are
+	// truncated to their last whole part and completed; pending deletes finish.
+	rep, err := record.Recover(ctx, d.db, d.log)
+	if err != nil {
+		return fmt.Errorf("recover recordings: %w", err)
+	}
+	if rep != (record.RecoverReport{}) {
+		d.log.Info("recovered recordings after an unclean stop", "completed", rep.Completed, "removed", rep.Removed,
+			"deletes_finished", rep.GarbageCleared, "bytes_truncated", rep.BytesTruncated)
+	}
 
 	if err := auth.Bootstrap(ctx, d.db, d.cfg, filepath.Dir(d.cfg.Database.Path), d.stdout); err != nil {
 		return err
@@ -138,7 +160,24 @@ func (d *daemon) run(parent context.Context) error {
 	authOpts.Logger = d.log
 	d.users = auth.New(d.db, authOpts)
 
-	if err := d.startStreams(ctx); err != nil {
+	// Long-lived parts run on a context that a signal does not cancel: the
+	// coordinator stops them one by one, in priority order, so recorders close
+	// their segments before storage, the API and go2rtc go away.
+	appCtx, appCancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.shutdown.Register("background", -20, time.Second, func(context.Context) error { appCancel(); return nil })
+
+	sc, err := storage.New(storage.FromConfig(d.cfg, d.db, d.log))
+	if err != nil {
+		return err
+	}
+	if err := sc.Start(appCtx); err != nil {
+		return fmt.Errorf("start storage controller: %w", err)
+	}
+	// Stops after the recorders (it must not race their last segment) and before the API.
+	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
+	d.storage = sc
+
+	if err := d.startStreams(appCtx); err != nil {
 		return err
 	}
 
@@ -162,6 +201,43 @@ func (d *daemon) run(parent context.Context) error {
 		if r.Hung {
 			d.log.Warn("component did not stop in time", "component", r.Name)
 		}
+	}
+	if errors.Is(context.Cause(ctx), errRestart) {
+		return d.reexec()
+	}
+	return nil
+}
+
+// savePath is where settings saved over the API go when no file was loaded:
+// the first place the next start looks.
+func (d *daemon) savePath() string {
+	if p := d.cfg.Path(); p != "" {
+		return p
+	}
+	if d.configArg != "" {
+		return d.configArg
+	}
+	if abs, err := filepath.Abs(config.SearchPaths[0]); err == nil {
+		return abs
+	}
+	return config.SearchPaths[0]
+}
+
+var (
+	errRestart  = errors.New("restart requested over the API")
+	errShutdown = errors.New("shutdown requested over the API")
+)
+
+// reexec replaces this process with a fresh lightnvr after a clean shutdown, so a
+// restart keeps the pid a supervisor watches and rereads the saved configuration.
+func (d *daemon) reexec() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	d.log.Info("restarting", "exe", exe)
+	if err := syscall.Exec(exe, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("restart: exec %s: %w", exe, err)
 	}
 	return nil
 }
@@ -238,6 +314,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	}
 	d.shutdown.Register("streams", lifecycle.PriorityRecorders, 15*time.Second, mgr.Stop)
 	d.streams = mgr
+	d.go2rtcStatus = sup.Status
 	return nil
 }
 
@@ -249,6 +326,13 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Web:     webFS(d.cfg, d.log),
 		Streams: d.streams,
 		Users:   d.users,
+		Storage: d.storage,
+		Logs:    d.ring,
+		// Both return at once: the reply goes out, then the run context ends.
+		Restart:      func() { d.stop(errRestart) },
+		Shutdown:     func() { d.stop(errShutdown) },
+		ConfigPath:   d.savePath(),
+		Go2RTCStatus: d.go2rtcStatus,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(avail))
 	}
 	if s.deps.DB != nil {
-		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		qctx, cancel := queryContext()
 		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
 			w.gauge("lightnvr_instance_streams_configured", "Streams in the database, enabled or not.", float64(n))
 		}

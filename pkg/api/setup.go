@@ -19,6 +19,13 @@ const (
 	settingSetupCompletedAt = "setup_completed_at"
 )
 
+// queryContext bounds the database work of one request. It does not derive
+// from the *fasthttp.RequestCtx: that context is only usable inside a running
+// fasthttp.Server, and these queries are short anyway.
+func queryContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
 func (s *Server) registerSetupRoutes() {
 	s.route("GET", "/api/setup/status", auth.AccessPublic, s.handleGetSetup)
 	s.route("POST", "/api/setup/status", auth.AccessAdmin, s.handlePostSetup)
@@ -51,7 +58,9 @@ func (s *Server) handleGetSetup(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not available")
 		return
 	}
-	st, err := readSetupStatus(ctx, s.deps.DB)
+	qctx, cancel := queryContext()
+	defer cancel()
+	st, err := readSetupStatus(qctx, s.deps.DB)
 	if err != nil {
 		s.log.Error("read setup status", "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "read setup status failed")
@@ -81,7 +90,9 @@ func (s *Server) handlePostSetup(ctx *fasthttp.RequestCtx) {
 			complete = *req.Complete
 		}
 	}
-	if err := s.setSetupComplete(ctx, complete, time.Now()); err != nil {
+	qctx, cancel := queryContext()
+	defer cancel()
+	if err := s.setSetupComplete(qctx, complete, time.Now()); err != nil {
 		s.log.Error("write setup status", "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "write setup status failed")
 		return

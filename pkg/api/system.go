@@ -3,7 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
-	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -197,7 +197,7 @@ func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if s.deps.DB != nil {
-		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		qctx, cancel := queryContext()
 		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
 			info.Streams.Total = max(info.Streams.Total, n)
 		} else {
@@ -351,7 +351,9 @@ func (s *Server) handleSystemLogs(ctx *fasthttp.RequestCtx) {
 	}
 	kept := recs[:0]
 	for _, r := range recs {
-		if r.Level < minLevel || (!after.IsZero() && !r.Time.After(after)) {
+		// Timestamps carry milliseconds: compare at that precision so the
+		// line the cursor names is not returned again.
+		if r.Level < minLevel || (!after.IsZero() && !r.Time.Truncate(time.Millisecond).After(after)) {
 			continue
 		}
 		kept = append(kept, r)
@@ -373,13 +375,24 @@ func (s *Server) handleSystemLogs(ctx *fasthttp.RequestCtx) {
 }
 
 func parseLogTime(s string) (time.Time, error) {
-	for _, layout := range []string{logTimeLayout, time.RFC3339Nano, "2006-01-02 15:04:05"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+	try := func(s string) (time.Time, bool) {
+		for _, layout := range []string{logTimeLayout, time.RFC3339Nano, "2006-01-02 15:04:05"} {
+			if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+				return t, true
+			}
+		}
+		return time.Time{}, false
+	}
+	if t, ok := try(s); ok {
+		return t, nil
+	}
+	// An unescaped "+" of the zone arrives as a space.
+	if i := strings.LastIndexByte(s, ' '); i > 10 {
+		if t, ok := try(s[:i] + "+" + s[i+1:]); ok {
 			return t, nil
 		}
 	}
-	_, err := time.Parse(time.RFC3339, s)
-	return time.Time{}, err
+	return time.Time{}, fmt.Errorf("timestamp %q is not in the form %s", s, logTimeLayout)
 }
 
 func (s *Server) handleClearLogs(ctx *fasthttp.RequestCtx) {

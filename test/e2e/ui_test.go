@@ -1,15 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,112 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
-	"lightnvr/pkg/api"
-	"lightnvr/pkg/auth"
-	"lightnvr/pkg/config"
-	"lightnvr/pkg/db"
-	"lightnvr/pkg/go2rtc"
-	"lightnvr/pkg/streams"
 	"lightnvr/pkg/testkit"
-	webdist "lightnvr/web-dist"
 )
-
-const adminPassword = "e2e-admin-password"
-
-// startLightNVR runs lightnvr in-process on a loopback port: the real database,
-// auth service, go2rtc supervisor (managed go2rtc), stream manager, embedded UI
-// and go2rtc proxy. It returns the base URL.
-//
-// It is in-process because cmd/lightnvr does not yet wire all of these; once it
-// does, this is the one function to switch to running the built binary.
-func startLightNVR(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Web.BindIP = "127.0.0.1"
-	cfg.Web.Port = testkit.FreePort(t)
-	cfg.Web.AuthEnabled = true
-	cfg.Web.Password = adminPassword
-	cfg.Database.Path = filepath.Join(dir, "lightnvr.db")
-	cfg.Storage.Path = filepath.Join(dir, "recordings")
-	cfg.Go2RTC.Enabled = true
-	cfg.Go2RTC.APIPort = testkit.FreePort(t)
-	if err := os.MkdirAll(cfg.Storage.Path, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	d, err := db.Open(ctx, cfg.Database.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := auth.Bootstrap(ctx, d, cfg, dir, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := auth.OptionsFromConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	opts.Logger = logger
-
-	set := go2rtc.Settings{BinaryPath: testkit.Go2RTCBinary(t), ConfigDir: filepath.Join(dir, "go2rtc"),
-		APIPort: cfg.Go2RTC.APIPort, RTSPPort: testkit.FreePort(t),
-		WebRTC: go2rtc.WebRTC{Enabled: true, ListenPort: testkit.FreePort(t), ExternalIP: "127.0.0.1"}}
-	var mgr *streams.Manager
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: logger,
-		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err = streams.NewManager(streams.Options{DB: d, Go2RTC: sup, Logger: logger, StartTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = mgr.Stop(ctx)
-		_ = sup.Stop(ctx)
-	})
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sup.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
-
-	srv, err := api.New(api.Deps{Config: cfg, DB: d, Logger: logger, Users: auth.New(d, opts), Web: webdist.FS, Streams: mgr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Web.BindIP, strconv.Itoa(cfg.Web.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	base := "http://" + ln.Addr().String()
-	if err := testkit.WaitHTTP(base+"/api/health", 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return base
-}
 
 type ui struct {
 	t    *testing.T
@@ -213,7 +102,10 @@ func TestWebUI(t *testing.T) {
 		u.do("open add-stream dialog", 10*time.Second, chromedp.Click(`[data-testid=stream-add]`), chromedp.WaitVisible("#stream-name"))
 		u.do("fill the form", 10*time.Second,
 			chromedp.SendKeys("#stream-name", "cam1"),
-			chromedp.SendKeys("#stream-url", cam.URL()))
+			chromedp.SendKeys("#stream-url", cam.URL()),
+			// Short segments, so a finished recording is there to play within seconds.
+			chromedp.SetValue("#stream-segment", ""),
+			chromedp.SendKeys("#stream-segment", "5"))
 		u.p.Screenshot(t, "03-stream-form")
 		u.do("save", 10*time.Second, chromedp.Click(`[data-testid=stream-save]`))
 		err := u.p.Do(15*time.Second, chromedp.WaitVisible(`tr[data-stream="cam1"]`))

@@ -120,7 +120,7 @@ export function SettingsPage() {
       if (r && r.restart_required) setNotice(r.restart_required_message || 'Some changes take effect after a restart (System → Restart).');
     } catch (err) {
       // Map the server's message to a field: by per-field errors, else by the key it names.
-      const fieldErrs = (err.body && typeof err.body.errors === 'object' && err.body.errors) || null;
+      const fieldErrs = (err.body && typeof err.body.fields === 'object' && err.body.fields) || null;
       const named = fieldErrs || (() => { const k = changed.find(k => err.message.includes(k)); return k ? { [k]: err.message } : null; })();
       if (named) {
         setErrors(named);

@@ -34,13 +34,11 @@ function Logs() {
       if (!paused) {
         try {
           const q = new URLSearchParams({ level, count: 500 });
-          if (last.current) q.set('last_ts', last.current);
+          if (last.current) q.set('since', last.current);
           const r = await get('/api/system/logs?' + q);
           const fresh = (r && r.logs) || [];
-          if (fresh.length) {
-            last.current = fresh[fresh.length - 1].timestamp;
-            setLines(l => [...l, ...fresh].slice(-1000));
-          }
+          if (r && r.last_seq != null) last.current = String(r.last_seq);
+          if (fresh.length) setLines(l => [...l, ...fresh].slice(-1000));
           setErr(null);
         } catch (e) { setErr(e); }
       }
