@@ -243,8 +243,25 @@ func TestDaemonRecordsStream(t *testing.T) {
 		t.Fatalf("add stream: %d %s", code, b)
 	}
 	done := p.waitRecording("cam1", 60*time.Second, func(r recordingRow) bool { return r.IsComplete && r.SizeBytes > 0 })
-	if code, health := p.call("GET", "/api/health", nil); code != http.StatusOK || !strings.Contains(string(health), `"name":"cam1"`) {
-		t.Fatalf("health does not list cam1: %d %s", code, health)
+	code, health := p.call("GET", "/api/health", nil)
+	var h struct {
+		Streams struct {
+			Up int `json:"up"`
+		} `json:"streams"`
+		Detail []struct {
+			Name            string  `json:"name"`
+			Status          string  `json:"status"`
+			FPS             float64 `json:"fps"`
+			BitrateBPS      int64   `json:"bitrate_bps"`
+			RecordingActive bool    `json:"recording_active"`
+		} `json:"streams_detail"`
+	}
+	if err := json.Unmarshal(health, &h); err != nil || code != http.StatusOK || len(h.Detail) != 1 {
+		t.Fatalf("health: %d %s", code, health)
+	}
+	// The camera sends 10 fps; ingest figures come from the running pipeline.
+	if d := h.Detail[0]; d.Name != "cam1" || d.Status != "up" || d.FPS < 5 || d.FPS > 15 || d.BitrateBPS <= 0 || !d.RecordingActive {
+		t.Fatalf("health of cam1: %+v (%s)", d, health)
 	}
 	if d := p.probeDownload(done.ID, done.SizeBytes); d < 4 {
 		t.Fatalf("first segment plays %.2f s, want ≥ 4 s (segment_duration 5)", d)

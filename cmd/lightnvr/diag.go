@@ -10,6 +10,7 @@ import (
 
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/diag"
+	"lightnvr/pkg/go2rtc"
 )
 
 // runDiag prints the diagnostics report. It must work on a box whose daemon is
@@ -57,7 +58,7 @@ func diagOptions(cfg *config.Config, timeout time.Duration, asJSON, brief bool) 
 		Brief:       brief,
 	}
 	if cfg.Go2RTC.Enabled {
-		opt.Go2RTCAPI = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Go2RTC.APIPort))
+		opt.Go2RTCAPI = go2rtc.SettingsFromConfig(cfg).APIURL()
 	}
 	return opt
 }

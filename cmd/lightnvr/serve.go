@@ -250,13 +250,10 @@ func (d *daemon) openDatabase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	applied, err := conn.Migrate(ctx)
-	if err != nil {
+	// Migrate logs what it applied.
+	if _, err := conn.Migrate(ctx); err != nil {
 		conn.Close()
 		return err
-	}
-	if len(applied) > 0 {
-		d.log.Info("database migrated", "path", d.cfg.Database.Path, "applied", len(applied), "to", applied[len(applied)-1])
 	}
 	d.db = conn
 	// The database closes after everything that writes to it.
@@ -327,6 +324,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Streams: d.streams,
 		Users:   d.users,
 		Storage: d.storage,
+		Ingest:  d.recording,
 		Logs:    d.ring,
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:      func() { d.stop(errRestart) },

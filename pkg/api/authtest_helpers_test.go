@@ -23,6 +23,7 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/storage"
 )
 
 // authClock is the injected clock of the auth service under test.
@@ -92,7 +93,11 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 		o.opt(&opt)
 	}
 	svc := auth.New(d, opt)
-	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Users: svc})
+	sc, err := storage.New(storage.FromConfig(cfg, d, quietLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Users: svc, Storage: sc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,6 +103,18 @@ func (s *Server) streamHealth() []healthStreamDetail {
 		d := healthStreamDetail{
 			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
 		}
+		if s.deps.Ingest != nil {
+			if ps, ok := s.deps.Ingest.Stats(st.Name); ok {
+				d.FPS = ps.FPS
+				d.BitrateBPS = int64(ps.Bitrate)
+				d.FramesTotal = int64(ps.Frames)
+				d.FramesDropped = int64(ps.Drops + ps.SubscriberLoss)
+				if !ps.LastFrame.IsZero() {
+					d.LastFrameTS = ps.LastFrame.Unix()
+				}
+				d.RecordingActive = ps.RecorderState == "recording"
+			}
+		}
 		switch st.State {
 		case streams.StateActive:
 			d.Status = "up"

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -265,7 +264,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	total, err := db.CountRecordingItems(ctx, s.deps.DB, q.filter)
+	total, err := db.CountRecordingItems(dbContext(ctx), s.deps.DB, q.filter)
 	if err != nil {
 		s.internalError(ctx, "count recordings", err)
 		return
@@ -273,7 +272,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	offset := int64(q.page-1) * int64(q.limit)
 	items := []*db.RecordingItem{}
 	if offset < total {
-		items, err = db.ListRecordingItems(ctx, s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
+		items, err = db.ListRecordingItems(dbContext(ctx), s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
 		if err != nil {
 			s.internalError(ctx, "list recordings", err)
 			return
@@ -283,7 +282,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	tags, err := db.RecordingTagsOf(ctx, s.deps.DB, ids)
+	tags, err := db.RecordingTagsOf(dbContext(ctx), s.deps.DB, ids)
 	if err != nil {
 		s.internalError(ctx, "list recordings", err)
 		return
@@ -298,7 +297,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		}
 		out[i].Tags = &t
 		if it.HasDetection {
-			if out[i].DetectionLabels, err = s.detectionLabels(ctx, it, out[i].EndTimeUnix); err != nil {
+			if out[i].DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out[i].EndTimeUnix); err != nil {
 				s.internalError(ctx, "list recordings", err)
 				return
 			}
@@ -348,7 +347,7 @@ func (s *Server) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, boo
 	if !ok {
 		return nil, false
 	}
-	it, err := db.GetRecordingItem(ctx, s.deps.DB, id)
+	it, err := db.GetRecordingItem(dbContext(ctx), s.deps.DB, id)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return nil, false
@@ -368,7 +367,7 @@ func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
 	out := toRecordingJSON(it, time.Now())
 	if it.HasDetection {
 		var err error
-		if out.DetectionLabels, err = s.detectionLabels(ctx, it, out.EndTimeUnix); err != nil {
+		if out.DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out.EndTimeUnix); err != nil {
 			s.internalError(ctx, "get recording", err)
 			return
 		}
@@ -442,7 +441,7 @@ func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
 		return
 	}
-	n, err := s.deleteRecordings(ctx, []int64{it.ID})
+	n, err := s.deleteRecordings(dbContext(ctx), []int64{it.ID})
 	if err != nil {
 		s.internalError(ctx, "delete recording", err)
 		return
@@ -466,55 +465,12 @@ func (s *Server) deletable(it *db.RecordingItem) error {
 }
 
 // deleteRecordings deletes the complete, unprotected recordings among ids
-// through the garbage table (row moved → file unlinked → directory synced →
-// garbage row removed), so a crash at any point is finished at the next
-// start, and returns how many it deleted.
+// through the storage controller's garbage-table path and returns how many went.
 func (s *Server) deleteRecordings(ctx context.Context, ids []int64) (int, error) {
-	moved, err := db.MoveDeletableToGarbage(ctx, s.deps.DB, ids)
-	if err != nil || len(moved) == 0 {
-		return 0, err
+	if s.deps.Storage == nil {
+		return 0, errors.New("storage controller is not running")
 	}
-	var errs []error
-	dirs := map[string]bool{}
-	gone := make([]int64, 0, len(moved))
-	root, _ := s.storageRoot()
-	for _, g := range moved {
-		if err := os.Remove(g.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("delete recording %d: %w", g.RecordingID, err))
-			continue
-		}
-		if root != "" {
-			base := filepath.Join(root, "thumbnails", strconv.FormatInt(g.RecordingID, 10)+"_")
-			for _, n := range []string{"0", "1", "2"} {
-				_ = os.Remove(base + n + ".jpg")
-			}
-		}
-		dirs[filepath.Dir(g.FilePath)] = true
-		gone = append(gone, g.RecordingID)
-	}
-	for dir := range dirs {
-		if err := syncDirectory(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			// Without the sync the unlink may not survive a power cut:
-			// the garbage rows stay and the next start redoes them.
-			return len(moved), errors.Join(append(errs, err)...)
-		}
-	}
-	if err := db.DeleteGarbageEntries(ctx, s.deps.DB, gone); err != nil {
-		errs = append(errs, err)
-	}
-	return len(moved), errors.Join(errs...)
-}
-
-func syncDirectory(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	defer func() { _ = d.Close() }()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
+	return s.deps.Storage.Delete(ctx, ids)
 }
 
 func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
@@ -536,7 +492,7 @@ func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(ctx, s.deps.DB, []int64{id}, *body.Protected)
+	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, []int64{id}, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recording", err)
 		return
@@ -573,7 +529,7 @@ func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(ctx, s.deps.DB, ids, *body.Protected)
+	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, ids, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recordings", err)
 		return
@@ -641,7 +597,7 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	if days >= 0 {
 		v = &days
 	}
-	err := db.SetRecordingRetentionOverride(ctx, s.deps.DB, id, v)
+	err := db.SetRecordingRetentionOverride(dbContext(ctx), s.deps.DB, id, v)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return
@@ -665,7 +621,7 @@ func (s *Server) handleCountProtected(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	stream := string(ctx.QueryArgs().Peek("stream"))
-	n, err := db.CountProtected(ctx, s.deps.DB, stream)
+	n, err := db.CountProtected(dbContext(ctx), s.deps.DB, stream)
 	if err != nil {
 		s.internalError(ctx, "count protected recordings", err)
 		return

@@ -49,6 +49,8 @@ type Deps struct {
 	Web fs.FS
 	// Streams runs the streams; nil answers 503 on the stream write routes.
 	Streams *streams.Manager
+	// Ingest reports each running stream's ingest and recorder figures.
+	Ingest *streams.Recording
 	// Logs is the in-memory log served by /api/system/logs; nil falls back
 	// to the ring of Logger when it was made by logx.New.
 	Logs *logx.Ring

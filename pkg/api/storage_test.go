@@ -16,6 +16,7 @@ func TestStorageRoutes(t *testing.T) {
 	e.addFile("mp4/cam/2026/01/01/recording_20260101_000000.mp4", make([]byte, 1000))
 
 	// Not wired: 503, not a crash.
+	e.srv.deps.Storage = nil
 	if r := e.as("viewer", req{method: "GET", path: "/api/storage/health"}); r.status != 503 {
 		t.Fatalf("without controller: %d %s", r.status, r.body)
 	}

@@ -32,6 +32,38 @@ var RecordingSortKeys = map[string]string{
 const captureMethodSQL = `CASE WHEN COALESCE(r.trigger_type, 'scheduled') = 'scheduled'
 	AND COALESCE(r.schedule_restricted, 0) = 0 THEN 'continuous' ELSE COALESCE(r.trigger_type, 'scheduled') END`
 
+// captureMethodCond is captureMethodSQL IN (methods) spelled out on the
+// stored columns: the CASE hides trigger_type from the planner, so a
+// filtered list would read every row of the stream to evaluate it, where
+// plain trigger_type terms let idx_recordings_stream_trigger_start serve
+// both the page and the count.
+func captureMethodCond(methods []string) (string, []any) {
+	const scheduled = `COALESCE(r.trigger_type, 'scheduled') = 'scheduled'`
+	var terms []string
+	var args []any
+	var others []any
+	for _, m := range methods {
+		switch m {
+		case "continuous":
+			// A stored 'continuous' passes through the CASE unchanged.
+			terms = append(terms, `(`+scheduled+` AND COALESCE(r.schedule_restricted, 0) = 0)`)
+			others = append(others, m)
+		case "scheduled":
+			terms = append(terms, `(`+scheduled+` AND COALESCE(r.schedule_restricted, 0) <> 0)`)
+		default:
+			others = append(others, m)
+		}
+	}
+	if len(others) > 0 {
+		terms = append(terms, "r.trigger_type IN ("+placeholders(len(others))+")")
+		args = append(args, others...)
+	}
+	if len(terms) == 1 {
+		return terms[0], args
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", args
+}
+
 // hasDetectionSQL: a detection-triggered recording, or any detection of
 // the stream stored during the recording.
 const hasDetectionSQL = `(COALESCE(r.trigger_type, '') = 'detection' OR EXISTS (SELECT 1 FROM detections d
@@ -86,10 +118,9 @@ func (f *RecordingFilter) where() (string, []any) {
 		args = append(args, f.StartTo)
 	}
 	if len(f.CaptureMethods) > 0 {
-		conds = append(conds, captureMethodSQL+" IN ("+placeholders(len(f.CaptureMethods))+")")
-		for _, m := range f.CaptureMethods {
-			args = append(args, m)
-		}
+		c, a := captureMethodCond(f.CaptureMethods)
+		conds = append(conds, c)
+		args = append(args, a...)
 	}
 	if f.HasDetection != nil {
 		if *f.HasDetection {
@@ -194,12 +225,18 @@ func ListRecordingItems(ctx context.Context, q Querier, f RecordingFilter, p Rec
 		dir = "DESC"
 	}
 	where, args := f.where()
-	query := `SELECT ` + recordingItemColumns + ` FROM recordings r` + where + ` ORDER BY ` + col + ` ` + dir
+	order := ` ORDER BY ` + col + ` ` + dir
 	if col != "r.id" {
-		query += `, r.id ` + dir
+		order += `, r.id ` + dir
 	}
+	query := `SELECT ` + recordingItemColumns + ` FROM recordings r` + where + order
 	if p.Limit > 0 {
-		query += ` LIMIT ? OFFSET ?`
+		// Find the page's ids first, then read the full rows of those
+		// only: the inner query can walk a covering index (skipping the
+		// offset without touching the table) and never evaluates the
+		// per-row detection subquery for rows it skips or sorts away.
+		query = `SELECT ` + recordingItemColumns + ` FROM (SELECT r.id FROM recordings r` + where + order +
+			` LIMIT ? OFFSET ?) p JOIN recordings r ON r.id = p.id` + order
 		args = append(args, p.Limit, max(p.Offset, 0))
 	}
 	rows, err := q.QueryContext(ctx, query, args...)

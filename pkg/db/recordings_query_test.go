@@ -284,3 +284,71 @@ func BenchmarkRecordingList(b *testing.B) {
 		})
 	}
 }
+
+// The capture_method filter is written on the stored columns so indexes
+// can serve it; it must select exactly the rows whose derived
+// capture_method (captureMethodSQL, what the list reports) is asked for,
+// over every combination of trigger_type and schedule_restricted.
+func TestRecordingCaptureMethodFilter(t *testing.T) {
+	ctx := context.Background()
+	d := openMigrated(t)
+	triggers := []any{nil, "scheduled", "continuous", "detection", "motion", "manual"}
+	scheds := []any{nil, 0, 1}
+	for i, tt := range triggers {
+		for j, sr := range scheds {
+			if _, err := d.ExecContext(ctx, `INSERT INTO recordings (stream_name, file_path, start_time, trigger_type, schedule_restricted)
+				VALUES ('cam', ?, ?, ?, ?)`, fmt.Sprintf("/r%d_%d.mp4", i, j), genBase+i*10+j, tt, sr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	methods := []string{"continuous", "scheduled", "detection", "motion", "manual"}
+	sets := [][]string{{"nothing"}}
+	for _, m := range methods {
+		sets = append(sets, []string{m})
+	}
+	sets = append(sets, []string{"continuous", "scheduled"}, []string{"scheduled", "detection"},
+		[]string{"continuous", "motion", "manual"}, methods)
+	for _, set := range sets {
+		args := make([]any, len(set))
+		for i, m := range set {
+			args[i] = m
+		}
+		rows, err := d.QueryContext(ctx, `SELECT r.id FROM recordings r WHERE `+captureMethodSQL+` IN (`+placeholders(len(set))+`) ORDER BY r.id`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, id)
+		}
+		_ = rows.Close()
+		got, err := RecordingIDsMatching(ctx, d, RecordingFilter{CaptureMethods: set}, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("capture_method in %v: ids %v, want %v", set, got, want)
+		}
+		n, err := CountRecordingItems(ctx, d, RecordingFilter{CaptureMethods: set, Streams: []string{"cam"}})
+		if err != nil || n != int64(len(want)) {
+			t.Errorf("capture_method in %v: count %d (%v), want %d", set, n, err, len(want))
+		}
+		page, err := ListRecordingItems(ctx, d, RecordingFilter{CaptureMethods: set}, RecordingPage{Sort: "id", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, it := range page {
+			if k >= len(want) || it.ID != want[k] || !slices.Contains(set, it.CaptureMethod) {
+				t.Errorf("capture_method in %v: row %d id %d method %q", set, k, it.ID, it.CaptureMethod)
+			}
+		}
+		if len(page) != len(want) {
+			t.Errorf("capture_method in %v: %d rows listed, want %d", set, len(page), len(want))
+		}
+	}
+}

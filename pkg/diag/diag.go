@@ -26,7 +26,7 @@ type Options struct {
 	LogFile     string // fallback source of the last warnings when the daemon is down
 	// HTTPBase is the daemon's web address on loopback, e.g. http://127.0.0.1:8080.
 	HTTPBase string
-	// Go2RTCAPI is go2rtc's API address, e.g. http://127.0.0.1:1984.
+	// Go2RTCAPI is go2rtc's API base, with its base path, e.g. http://127.0.0.1:1984/go2rtc.
 	Go2RTCAPI string
 	// Timeout bounds each section; 0 means DefaultTimeout.
 	Timeout time.Duration

@@ -23,6 +23,16 @@ var (
 // deleteRecordings deletes the recordings among ids that are still
 // deletable (complete, unprotected), crash-consistently, and returns them.
 // Deletions are counted in today's statistics under their stream.
+// Delete removes the recordings among ids that may go (complete and not
+// protected, checked inside the transaction that moves them) through the
+// garbage table, and counts them in the daily statistics. It returns how many
+// were deleted; the API's delete endpoints use it so that every delete, by a
+// user or by retention, takes the same crash-safe path.
+func (c *Controller) Delete(ctx context.Context, ids []int64) (int, error) {
+	moved, err := c.deleteRecordings(ctx, ids)
+	return len(moved), err
+}
+
 func (c *Controller) deleteRecordings(ctx context.Context, ids []int64) ([]db.DeletedRecording, error) {
 	moved, err := db.MoveDeletableToGarbage(ctx, c.cfg.DB, ids)
 	if err != nil || len(moved) == 0 {

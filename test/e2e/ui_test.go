@@ -193,12 +193,24 @@ func TestWebUI(t *testing.T) {
 			u.p.Errors()
 			t.Fatalf("GET /api/recordings answered %d: the recordings API is not there yet, so no recording can be opened", st)
 		}
-		if err := u.p.Do(60*time.Second, chromedp.WaitVisible(`tr[data-recording] button.primary`)); err != nil {
-			u.p.Screenshot(t, "04-recordings")
-			t.Fatalf("no recording listed within 60 s: %v", err)
+		// A finished segment (5 s long) plays from a file that no longer grows.
+		// The page lists what exists when it loads: reload until one is there.
+		finished := `tr[data-recording][data-complete="true"] button.primary`
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			n, err := testkit.Eval[int](u.p, 5*time.Second, `document.querySelectorAll('`+finished+`').length`)
+			if err == nil && n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				u.p.Screenshot(t, "04-recordings")
+				t.Fatalf("no finished recording listed within 60 s (%v)", err)
+			}
+			time.Sleep(time.Second)
+			u.do("reload recordings", 15*time.Second, chromedp.Reload(), chromedp.WaitVisible(`[data-testid=recordings-table]`))
 		}
 		u.p.Screenshot(t, "04-recordings")
-		u.do("play", 10*time.Second, chromedp.Click(`tr[data-recording] button.primary`), chromedp.WaitVisible(`[data-testid=recording-video]`))
+		u.do("play", 10*time.Second, chromedp.Click(finished), chromedp.WaitVisible(`[data-testid=recording-video]`))
 		ready := `new Promise(res => { const v = document.querySelector('[data-testid=recording-video]');
 			const t0 = Date.now(); (function w() { if (v.readyState >= 1 && v.duration > 0) return res(v.duration);
 			if (v.error || Date.now() - t0 > 15000) return res(-1); setTimeout(w, 100); })(); })`
@@ -219,12 +231,21 @@ func TestWebUI(t *testing.T) {
 	t.Run("settings and system pages", func(t *testing.T) {
 		u.t = t
 		u.open("#/settings")
-		_ = u.p.Do(10*time.Second, chromedp.WaitVisible(`.tabs, .banner.error`))
+		err := u.p.Do(10*time.Second, chromedp.WaitVisible(`.tabs`))
 		u.p.Screenshot(t, "05-settings")
+		if err != nil {
+			t.Errorf("settings page shows no settings: %v", err)
+		}
 		u.checkClean("settings")
 		u.open("#/system")
-		_ = u.p.Do(10*time.Second, chromedp.WaitVisible(`[data-testid=health-table], .banner.error`))
+		err = u.p.Do(10*time.Second, chromedp.WaitVisible(`[data-testid=health-table] tr td`), chromedp.WaitVisible(`[data-testid=logs] .l-info`))
 		u.p.Screenshot(t, "06-system")
+		if err != nil {
+			t.Errorf("system page shows no stream health or no log lines: %v", err)
+		}
+		if banner, _ := testkit.Eval[string](u.p, 5*time.Second, `[...document.querySelectorAll('main .banner.error')].map(b => b.textContent).join('; ')`); banner != "" {
+			t.Errorf("system page shows an error: %s", banner)
+		}
 		u.checkClean("system")
 	})
 

@@ -111,14 +111,19 @@ func TestAppliance(t *testing.T) {
 	if err != nil || rc != 0 {
 		t.Fatalf("initial admin password on the console: rc %d, %v: %s", rc, err, pass)
 	}
-	login(t, client, base, "admin", firstLine(pass))
+	// The file holds "user:password".
+	user, password, ok := strings.Cut(firstLine(pass), ":")
+	if !ok {
+		t.Fatalf("initial-admin-password is not user:password: %q", pass)
+	}
+	login(t, client, base, user, password)
 
 	// 4. A stream whose source is an RTSP server on the host (10.0.2.2 from the guest).
 	streamURL := fmt.Sprintf("rtsp://10.0.2.2:%d/cam", src.rtspPort)
 	addStream(t, client, base, "cam", streamURL)
 
 	// 5. The stream is recorded; the recording downloads and plays on the host.
-	checkRecording(ctx, t, client, base, "cam")
+	checkRecording(ctx, t, m, client, base, "cam")
 
 	// 6. The full diag report on the console.
 	out, rc, err := m.Run(ctx, "lightnvr diag")
@@ -241,7 +246,7 @@ func addStream(t *testing.T, client *http.Client, base, name, url string) {
 
 // checkRecording waits for a finished recording of the stream, downloads it and
 // checks it with ffprobe on the host.
-func checkRecording(ctx context.Context, t *testing.T, client *http.Client, base, stream string) {
+func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.Client, base, stream string) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -267,6 +272,9 @@ func checkRecording(ctx context.Context, t *testing.T, client *http.Client, base
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
+			if out, _, err := m.Run(ctx, "tail -n 60 /data/log/lightnvr.log"); err == nil {
+				t.Logf("lightnvr log in the guest:\n%s", out)
+			}
 			t.Fatalf("no finished recording of %s within 90 s: %s", stream, body)
 		}
 		time.Sleep(2 * time.Second)

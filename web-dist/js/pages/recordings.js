@@ -12,6 +12,11 @@ function isoDay(d, endOfDay) {
   return t.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+// A segment still being written has no final size yet: say so instead of "0 B".
+function sizeOf(r) {
+  return r.is_complete === false ? html`<span class="badge warn" title="Still being written">recording</span>` : (r.size || '');
+}
+
 function Player({ rec, onClose }) {
   const [err, setErr] = useState(null);
   return html`<${Modal} title=${`${rec.stream} · ${fmtTime(rec.start_time_unix || rec.start_time)}`} onClose=${onClose} wide footer=${html`
@@ -23,7 +28,7 @@ function Player({ rec, onClose }) {
         onError=${e => setErr(e.target.error ? 'This recording cannot be played (' + (e.target.error.message || e.target.error.code) + ')' : 'Playback failed')}></video>
     </div>
     ${err && html`<div class="banner error" role="alert">${err}</div>`}
-    <p class="muted">${fmtDuration(rec.duration)} · ${rec.size || ''} · ${rec.capture_method || ''}${rec.protected ? ' · protected' : ''}</p>
+    <p class="muted">${fmtDuration(rec.duration)} · ${sizeOf(rec)} · ${rec.capture_method || ''}${rec.protected ? ' · protected' : ''}</p>
   <//>`;
 }
 
@@ -95,11 +100,11 @@ export function RecordingsPage({ me }) {
       <thead><tr><th>Stream</th><th>Start</th><th class="opt">Duration</th><th class="opt">Size</th><th class="opt">Type</th><th>Actions</th></tr></thead>
       <tbody>
         ${recs.length === 0 && html`<tr><td colspan="6" class="muted">No recordings match these filters.</td></tr>`}
-        ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id}>
+        ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id} data-complete=${r.is_complete === false ? 'false' : 'true'}>
           <td>${r.stream}${r.protected && html` <span class="badge warn" title="Protected from retention"><${Icon} name="lock" /> protected</span>`}</td>
           <td>${fmtTime(r.start_time_unix || r.start_time)}</td>
           <td class="opt">${fmtDuration(r.duration)}</td>
-          <td class="opt">${r.size}</td>
+          <td class="opt">${sizeOf(r)}</td>
           <td class="opt">${r.capture_method}${r.has_detection ? ' · detections' : ''}</td>
           <td><div class="actions">
             <button class="small primary" onClick=${() => setPlaying(r)} aria-label=${'Play recording ' + r.id}><${Icon} name="play" /> Play</button>

@@ -147,7 +147,7 @@ export function StreamsPage() {
       <tbody>
         ${list.length === 0 && html`<tr><td colspan="6" class="muted">No streams yet. Add one to start.</td></tr>`}
         ${list.map(s => html`<tr key=${s.name} data-stream=${s.name}>
-          <td><strong>${s.name}</strong>${s.width ? html`<div class="muted">${s.width}×${s.height} ${s.codec || ''} ${s.fps ? s.fps + ' fps' : ''}</div>` : null}</td>
+          <td><strong>${s.name}</strong></td>
           <td>${statusBadge(s)}</td>
           <td class="opt"><code class="key">${s.url}</code></td>
           <td class="opt">${s.priority}</td>
