@@ -10,11 +10,15 @@
 LIGHTNVR_VERSION = $(shell git -C $(BR2_EXTERNAL_NVR_PATH)/.. describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 LIGHTNVR_SITE = $(BR2_EXTERNAL_NVR_PATH)/..
 LIGHTNVR_SITE_METHOD = local
-LIGHTNVR_LICENSE = GPL-3.0
+LIGHTNVR_LICENSE = MIT
 LIGHTNVR_LICENSE_FILES = LICENSE
 LIGHTNVR_GOMOD = lightnvr
 LIGHTNVR_BUILD_TARGETS = cmd/lightnvr
+# Same flags as `make mipsle`: SQLite's translated code built without inlining
+# keeps the stripped binary within the 20 MB budget (DESIGN.md §5).
+LIGHTNVR_BUILD_OPTS = -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
 LIGHTNVR_LDFLAGS = \
+	-s -w \
 	-X lightnvr/pkg/version.Version=$(LIGHTNVR_VERSION) \
 	-X lightnvr/pkg/version.Commit=$(shell git -C $(BR2_EXTERNAL_NVR_PATH)/.. rev-parse --short HEAD 2>/dev/null || echo unknown)
 LIGHTNVR_GO_ENV = $(NVR_GO_ENV)
