@@ -34,7 +34,7 @@ mipsle: FORCE
 
 # go2rtc is built from source once and cached in bin/.
 go2rtc: bin/go2rtc bin/mipsle/go2rtc
-bin/go2rtc bin/mipsle/go2rtc:
+bin/go2rtc bin/mipsle/go2rtc &:
 	GO2RTC_VERSION=$(GO2RTC_VERSION) scripts/build-go2rtc.sh bin/go2rtc bin/mipsle/go2rtc
 
 # The newcomer's command: everything under ./data, go2rtc managed, Ctrl-C stops all.

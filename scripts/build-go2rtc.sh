@@ -7,8 +7,9 @@
 # usage: scripts/build-go2rtc.sh OUT_NATIVE [OUT_MIPSLE]
 set -euo pipefail
 version="${GO2RTC_VERSION:-v1.9.14}"
-out_native="$1"
-out_mipsle="${2:-}"
+# Absolute paths: the build runs in a scratch module directory.
+out_native="$(realpath -m "$1")"
+out_mipsle="${2:+$(realpath -m "$2")}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -361,7 +363,15 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 	for _, p := range paths {
 		args = append(args, "-config", p)
 	}
-	cmd := exec.Command(set.BinaryPath, args...)
+	bin := set.BinaryPath
+	if strings.ContainsRune(bin, '/') && !filepath.IsAbs(bin) {
+		// The documented meaning of a relative binary_path is "relative to where
+		// lightnvr runs"; exec would resolve it against cmd.Dir instead.
+		if abs, err := filepath.Abs(bin); err == nil {
+			bin = abs
+		}
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = set.ConfigDir
 	cmd.Env = append(os.Environ(), set.Env...)
 	// Own process group: at shutdown we signal go2rtc and the ffmpeg
