@@ -149,13 +149,13 @@ func TestAppliance(t *testing.T) {
 		t.Errorf("lightnvr diag --json: rc %d, %v: %s", rc, err, jsonOut)
 	}
 
-	// 7. Memory with lightnvr and go2rtc idle (reported, not asserted).
+	// 7. Memory with lightnvr and go2rtc, one stream recording (reported, not asserted).
 	mem, _, err := m.Run(ctx, "grep -E 'MemTotal|MemFree|MemAvailable' /proc/meminfo; "+
 		"for p in lightnvr go2rtc; do f=/run/$p.child.pid; [ -f $f ] && echo \"$p $(grep VmRSS /proc/$(cat $f)/status)\"; done")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("guest memory, lightnvr + go2rtc idle (-m 160):\n%s", strings.TrimSpace(strings.ReplaceAll(mem, "\r", "")))
+	t.Logf("guest memory, lightnvr + go2rtc, one stream recording (-m 160):\n%s", strings.TrimSpace(strings.ReplaceAll(mem, "\r", "")))
 
 	// 8. Supervision: a killed go2rtc comes back.
 	if _, rc, err := m.Run(ctx, "kill -9 $(cat /run/go2rtc.child.pid); sleep 4; kill -0 $(cat /run/go2rtc.child.pid)"); err != nil || rc != 0 {
