@@ -69,6 +69,13 @@ func (s *staticFiles) load(name string) (*staticFile, bool) {
 	return f, true
 }
 
+// appPages are LightNVR's page addresses, kept working for bookmarks and its
+// Home Assistant add-on; a UI directory that has such a file serves it instead.
+var appPages = map[string]bool{
+	"recordings.html": true, "streams.html": true, "users.html": true,
+	"settings.html": true, "system.html": true,
+}
+
 func compressible(ct string) bool {
 	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "javascript") || strings.Contains(ct, "json") || strings.Contains(ct, "svg")
 }
@@ -84,6 +91,10 @@ func (s *staticFiles) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	f, ok := s.load(name)
+	if !ok && appPages[name] {
+		// LightNVR's page addresses open the single-page app, which routes on the path.
+		f, ok = s.load("index.html")
+	}
 	if !ok {
 		// Directory without trailing slash, or a page addressed without .html.
 		if f, ok = s.load(path.Join(name, "index.html")); !ok {
