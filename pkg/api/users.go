@@ -161,6 +161,17 @@ func (s *Server) targetUser(ctx *fasthttp.RequestCtx) (int64, *auth.Principal, b
 }
 
 // optionalBody decodes a JSON body when there is one; these POSTs need none.
+// userTarget is the {id} of an admin-only user route and the auth service;
+// ok is false once the reply (400 or 503) has been written.
+func (s *Server) userTarget(ctx *fasthttp.RequestCtx) (*auth.Service, int64, bool) {
+	id, ok := pathID(ctx, "user")
+	if !ok {
+		return nil, 0, false
+	}
+	svc := s.authService(ctx)
+	return svc, id, svc != nil
+}
+
 func optionalBody(ctx *fasthttp.RequestCtx, v any) error {
 	if len(bytes.TrimSpace(ctx.PostBody())) == 0 {
 		return nil
@@ -212,12 +223,8 @@ func (s *Server) handleCreateUser(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) handleGetUser(ctx *fasthttp.RequestCtx) {
-	id, ok := pathID(ctx, "user")
+	svc, id, ok := s.userTarget(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	u, err := svc.GetUser(dbContext(ctx), id)
@@ -282,12 +289,8 @@ func sameOptString(a, b *string) bool {
 }
 
 func (s *Server) handleDeleteUser(ctx *fasthttp.RequestCtx) {
-	id, ok := pathID(ctx, "user")
+	svc, id, ok := s.userTarget(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	if err := svc.DeleteUser(dbContext(ctx), id, PrincipalOf(ctx).UserID); err != nil {
@@ -353,12 +356,8 @@ func (s *Server) handleChangePassword(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) handlePasswordLock(ctx *fasthttp.RequestCtx) {
-	id, ok := pathID(ctx, "user")
+	svc, id, ok := s.userTarget(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	var req passwordLockRequest
@@ -379,12 +378,8 @@ func (s *Server) handlePasswordLock(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) handleClearLockout(ctx *fasthttp.RequestCtx) {
-	id, ok := pathID(ctx, "user")
+	svc, id, ok := s.userTarget(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	u, err := svc.GetUser(dbContext(ctx), id)
