@@ -56,8 +56,15 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
+# Every test under the race detector, then the full-size database tests that
+# the race detector makes too slow (they run with fewer rows under -race).
+# nvr-testgate fails the run on any skipped test not in .ci/allowed-skips: a
+# skip means something was not checked.
+TESTGATE := $(GO) run ./cmd/nvr-testgate -allow .ci/allowed-skips
+LARGE_DB_TESTS := ^(TestRecordingListFiltersAndPages|TestRecordingListAPI)$$
 unit: go2rtc
-	$(GO) test -race -count=1 -timeout 20m ./...
+	set -o pipefail; $(GO) test -json -race -count=1 -timeout 20m ./... | $(TESTGATE)
+	set -o pipefail; $(GO) test -json -count=1 -run '$(LARGE_DB_TESTS)' ./pkg/db ./pkg/api | $(TESTGATE)
 
 # Brief fuzzing of the parsers that read files we did not write.
 fuzz:

@@ -45,6 +45,22 @@ func mountTmpfs(t testing.TB, sizeMB int) string {
 	return dir
 }
 
+// plainDir is a data directory on the test machine's own disk, for tests of
+// rules that do not depend on free space (age, quota, missing files, orphans):
+// they need no mount and so no root. spaceIndifferent keeps the free-space
+// floor out of their way on a machine whose disk is nearly full.
+func plainDir(t testing.TB) string {
+	t.Helper()
+	return t.TempDir()
+}
+
+// spaceIndifferent sets the free-space floor and pressure levels to a
+// thousandth of a percent: no real disk is that full, so a test on plainDir
+// sees only the rule it is about.
+func spaceIndifferent(cfg *Config) {
+	cfg.MinFreePct, cfg.WarningPct, cfg.CriticalPct, cfg.EmergencyPct = 0.001, 0.003, 0.002, 0.001
+}
+
 func mountAt(t testing.TB, dir string, sizeMB int) {
 	t.Helper()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm", sizeMB)); err != nil {

@@ -41,7 +41,7 @@ func newController(t testing.TB, d *db.DB, dir string, mod func(*Config)) *Contr
 }
 
 func TestAgeRetention(t *testing.T) {
-	dir := mountTmpfs(t, 64)
+	dir := plainDir(t)
 	d := openDB(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)}
@@ -74,7 +74,7 @@ func TestAgeRetention(t *testing.T) {
 	forever := add("seven", 40, "scheduled", true, "override 0 keeps forever")
 	longer := add("seven", 40, "scheduled", true, "override 60 days not expired")
 	expired := add("seven", 40, "scheduled", false, "override 35 days expired")
-	c := newController(t, d, dir, func(cfg *Config) { cfg.Now = clk.Now })
+	c := newController(t, d, dir, func(cfg *Config) { cfg.Now = clk.Now; spaceIndifferent(cfg) })
 	for id, days := range map[int64]int{forever: 0, longer: 60, expired: 35} {
 		if err := c.SetRetentionOverride(ctx, id, days); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestAgeRetention(t *testing.T) {
 }
 
 func TestQuotaPerStream(t *testing.T) {
-	dir := mountTmpfs(t, 64)
+	dir := plainDir(t)
 	d := openDB(t)
 	ctx := context.Background()
 	addStream(t, d, "small", 0, 0, 1) // 1 MB
@@ -158,7 +158,7 @@ func TestQuotaPerStream(t *testing.T) {
 		ids = append(ids, addRec(t, d, dir, "small", base.Add(time.Duration(i)*time.Minute), 200<<10, "scheduled"))
 		addRec(t, d, dir, "free", base.Add(time.Duration(i)*time.Minute), 200<<10, "scheduled")
 	}
-	c := newController(t, d, dir, nil)
+	c := newController(t, d, dir, spaceIndifferent)
 	if _, err := c.Protect(ctx, ids[:1], true); err != nil { // the oldest
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestUnmountedDiskDeletesNothing(t *testing.T) {
 }
 
 func TestMostFilesMissingDeletesNothing(t *testing.T) {
-	dir := mountTmpfs(t, 64)
+	dir := plainDir(t)
 	d := openDB(t)
 	ctx := context.Background()
 	addStream(t, d, "cam", 0, 0, 0)
@@ -248,7 +248,7 @@ func TestMostFilesMissingDeletesNothing(t *testing.T) {
 		_ = d.QueryRow(`SELECT file_path FROM recordings WHERE id = ?`, id).Scan(&p)
 		paths = append(paths, p)
 	}
-	c := newController(t, d, dir, nil)
+	c := newController(t, d, dir, spaceIndifferent)
 	// A few missing files: their rows go.
 	for _, p := range paths[:3] {
 		_ = os.Remove(p)
@@ -280,7 +280,7 @@ func unmountTop(dir string) error {
 
 func TestOrphanFilesIndexed(t *testing.T) {
 	ff := testkit.Need(t, "ffmpeg")
-	dir := mountTmpfs(t, 64)
+	dir := plainDir(t)
 	d := openDB(t)
 	ctx := context.Background()
 	addStream(t, d, "front.door", 0, 0, 0)
@@ -303,20 +303,20 @@ func TestOrphanFilesIndexed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A plain (LightNVR-style, moov first) MP4 of 3 s without row.
-	plainDir := filepath.Join(dir, "mp4", "front_door", "2026", "01", "02")
-	if err := os.MkdirAll(plainDir, 0o755); err != nil {
+	mp4Dir := filepath.Join(dir, "mp4", "front_door", "2026", "01", "02")
+	if err := os.MkdirAll(mp4Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	plain := filepath.Join(plainDir, "detection_20260102_030405.mp4")
+	plain := filepath.Join(mp4Dir, "detection_20260102_030405.mp4")
 	if out, err := exec.Command(ff, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10",
 		"-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", plain).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v %s", err, out)
 	}
-	junk := filepath.Join(plainDir, "recording_20260102_030000.mp4")
+	junk := filepath.Join(mp4Dir, "recording_20260102_030000.mp4")
 	if err := os.WriteFile(junk, []byte("not a video"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := newController(t, d, dir, func(cfg *Config) { cfg.Now = clk.Now; cfg.MinOrphanAge = time.Minute })
+	c := newController(t, d, dir, func(cfg *Config) { cfg.Now = clk.Now; cfg.MinOrphanAge = time.Minute; spaceIndifferent(cfg) })
 	// Too fresh: a file might still be written.
 	if res, err := c.RunPass(ctx); err != nil || res.Indexed != 0 {
 		t.Fatalf("indexed fresh files: %+v %v", res, err)
