@@ -1,0 +1,228 @@
+package api
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
+)
+
+// accessMatrix says, for every route, which roles may use it. It is written
+// out by hand, independently of the access levels the routes declare, so that
+// a route whose declared level is wrong fails here instead of being checked
+// against itself. "public" means no credentials are needed.
+//
+// Routes marked "self" act on the caller's own account for every role; the
+// matrix test calls them with the caller's own user id, and
+// TestSelfRoutesRefuseOtherUsers checks they refuse anyone else's.
+var accessMatrix = map[string]string{
+	"GET /api/health":            "public",
+	"GET /api/auth/login/config": "public",
+	"POST /api/auth/login":       "public",
+	"POST /api/auth/login/totp":  "public",
+	"POST /api/auth/logout":      "public",
+	"GET /logout":                "public",
+	"GET /api/setup/status":      "public",
+
+	"GET /api/auth/verify":                          "admin user viewer api",
+	"GET /api/auth/sessions":                        "admin user viewer api",
+	"DELETE /api/auth/sessions/{id}":                "admin user viewer api",
+	"GET /api/auth/trusted-devices":                 "admin user viewer api",
+	"DELETE /api/auth/trusted-devices/{id}":         "admin user viewer api",
+	"GET /api/auth/users":                           "admin",
+	"POST /api/auth/users":                          "admin",
+	"GET /api/auth/users/{id}":                      "admin",
+	"PUT /api/auth/users/{id}":                      "admin user viewer api self",
+	"DELETE /api/auth/users/{id}":                   "admin",
+	"PUT /api/auth/users/{id}/password":             "admin user viewer api self",
+	"PUT /api/auth/users/{id}/password-lock":        "admin",
+	"POST /api/auth/users/{id}/api-key":             "admin user self", // people who change things; a viewer or an api key may not mint keys
+	"POST /api/auth/users/{id}/login-lockout/clear": "admin",
+	"GET /api/auth/users/{id}/totp/status":          "admin user viewer api self",
+	"POST /api/auth/users/{id}/totp/setup":          "admin user viewer api self",
+	"POST /api/auth/users/{id}/totp/verify":         "admin user viewer api self",
+	"POST /api/auth/users/{id}/totp/disable":        "admin user viewer api self",
+
+	"GET /api/streams":                  "admin user viewer api",
+	"POST /api/streams":                 "admin user api",
+	"POST /api/streams/test":            "admin user api",
+	"GET /api/streams/{name}":           "admin user viewer api",
+	"GET /api/streams/{name}/full":      "admin user viewer api",
+	"PUT /api/streams/{name}":           "admin user api",
+	"DELETE /api/streams/{name}":        "admin user api",
+	"POST /api/streams/{name}/refresh":  "admin user api",
+	"GET /api/streams/{name}/retention": "admin user viewer api",
+	"PUT /api/streams/{name}/retention": "admin user api",
+
+	"GET /api/recordings":                             "admin user viewer api",
+	"GET /api/recordings/protected":                   "admin user viewer api",
+	"GET /api/recordings/{id}":                        "admin user viewer api",
+	"GET /api/recordings/play/{id}":                   "admin user viewer api",
+	"GET /api/recordings/download/{id}":               "admin user viewer api",
+	"PUT /api/recordings/{id}/protect":                "admin user api",
+	"PUT /api/recordings/{id}/retention":              "admin user api",
+	"POST /api/recordings/batch-protect":              "admin user api",
+	"DELETE /api/recordings/{id}":                     "admin user",
+	"POST /api/recordings/batch-delete":               "admin user",
+	"GET /api/recordings/batch-delete/progress/{job}": "admin user",
+
+	"GET /api/storage":          "admin user viewer api",
+	"GET /api/storage/health":   "admin user viewer api",
+	"POST /api/storage/cleanup": "admin user",
+
+	"GET /api/settings":      "admin user viewer api",
+	"POST /api/settings":     "admin",
+	"POST /api/setup/status": "admin",
+
+	"GET /api/metrics":            "admin user viewer api",
+	"GET /api/system/status":      "admin user viewer api",
+	"GET /api/system":             "admin",
+	"GET /api/system/info":        "admin",
+	"GET /api/system/logs":        "admin",
+	"POST /api/system/logs/clear": "admin",
+	"POST /api/system/restart":    "admin",
+	"POST /api/system/shutdown":   "admin",
+
+	"GET /go2rtc/{path...}":  "admin user viewer api",
+	"POST /go2rtc/{path...}": "admin user viewer api",
+}
+
+var matrixRoles = []auth.Role{auth.RoleAdmin, auth.RoleUser, auth.RoleViewer, auth.RoleAPI}
+
+// matrixCaller is one account of each role, signed in the way that role
+// signs in: people by session, the api role by API key.
+type matrixCaller struct {
+	role     auth.Role
+	user     *auth.User
+	password string
+}
+
+func (e *authEnv) matrixCallers() []matrixCaller {
+	var out []matrixCaller
+	for _, r := range matrixRoles {
+		pw := "matrix-password-" + r.String()
+		out = append(out, matrixCaller{role: r, user: e.addUser("matrix-"+r.String(), pw, r), password: pw})
+	}
+	return out
+}
+
+// send makes one request as c with fresh credentials: a request may end the
+// session or replace the API key it came with.
+func (e *authEnv) send(c matrixCaller, method, path string) *resp {
+	e.t.Helper()
+	r := req{method: method, path: path, body: "{}"}
+	if c.role == auth.RoleAPI {
+		r.apiKey = e.apiKeyFor(c.user.ID)
+	} else {
+		r.cookies = map[string]string{"session": e.login(c.user.Username, c.password)}
+	}
+	return e.do(r)
+}
+
+// matrixPath fills a pattern's parameters; {id} of a self route is the
+// caller's own user id.
+func matrixPath(pattern string, self int64) string {
+	p := concretePath(pattern)
+	if strings.HasPrefix(pattern, "/api/auth/users/{id}") && self > 0 {
+		p = strings.Replace(p, "/api/auth/users/1", "/api/auth/users/"+strconv.FormatInt(self, 10), 1)
+	}
+	return p
+}
+
+func matrixEnv(t *testing.T) *authEnv {
+	// Every cell signs in afresh; the login limiter is tested elsewhere.
+	return newAuthEnv(t, envOpts{cfg: func(c *config.Config) { c.Web.LoginRateLimitEnabled = false }})
+}
+
+func TestAccessMatrixCoversEveryRoute(t *testing.T) {
+	e := matrixEnv(t)
+	seen := map[string]bool{}
+	for _, rt := range e.srv.Routes() {
+		name := rt.Method + " " + rt.Pattern
+		seen[name] = true
+		if _, ok := accessMatrix[name]; !ok {
+			t.Errorf("%s is not in accessMatrix: say who may use it", name)
+		}
+	}
+	var stale []string
+	for name := range accessMatrix {
+		if !seen[name] {
+			stale = append(stale, name)
+		}
+	}
+	sort.Strings(stale)
+	for _, name := range stale {
+		t.Errorf("accessMatrix lists %s, which is not a route", name)
+	}
+}
+
+// TestAccessMatrix calls every route as nobody and as each of the four roles
+// and checks each cell: the roles the matrix allows get past authorization
+// (any status but 401 and 403), the others get 403, nobody gets 401.
+func TestAccessMatrix(t *testing.T) {
+	e := matrixEnv(t)
+	callers := e.matrixCallers()
+	names := make([]string, 0, len(accessMatrix))
+	for name := range accessMatrix {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		allowed := strings.Fields(accessMatrix[name])
+		method, pattern, _ := strings.Cut(name, " ")
+		if allowed[0] == "public" {
+			if r := e.do(req{method: method, path: concretePath(pattern), body: "{}"}); r.status == 401 || r.status == 403 {
+				t.Errorf("%s is public but refused a caller without credentials: %d %s", name, r.status, r.body)
+			}
+			continue
+		}
+		if r := e.do(req{method: method, path: concretePath(pattern), body: "{}"}); r.status != fasthttp.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401 (%s)", name, r.status, r.body)
+		}
+		for _, c := range callers {
+			may := slices.Contains(allowed, c.role.String())
+			self := int64(0)
+			if slices.Contains(allowed, "self") {
+				self = c.user.ID
+			}
+			r := e.send(c, method, matrixPath(pattern, self))
+			refused := r.status == fasthttp.StatusUnauthorized || r.status == fasthttp.StatusForbidden
+			switch {
+			case may && refused:
+				t.Errorf("%s as %s: %d, but the role may use it (%s)", name, c.role, r.status, r.body)
+			case !may && r.status != fasthttp.StatusForbidden:
+				t.Errorf("%s as %s: %d, want 403 (%s)", name, c.role, r.status, r.body)
+			}
+		}
+	}
+}
+
+// TestSelfRoutesRefuseOtherUsers: a role below admin may act on its own
+// account only; an admin may act on anyone's.
+func TestSelfRoutesRefuseOtherUsers(t *testing.T) {
+	e := matrixEnv(t)
+	callers := e.matrixCallers()
+	victim := e.addUser("matrix-victim", "victim-password", auth.RoleViewer)
+	for name, who := range accessMatrix {
+		if !strings.Contains(who, "self") {
+			continue
+		}
+		method, pattern, _ := strings.Cut(name, " ")
+		path := strings.Replace(pattern, "{id}", fmt.Sprint(victim.ID), 1)
+		for _, c := range callers {
+			if c.role == auth.RoleAdmin {
+				continue
+			}
+			if r := e.send(c, method, path); r.status != fasthttp.StatusForbidden {
+				t.Errorf("%s as %s on another user's account: %d, want 403 (%s)", name, c.role, r.status, r.body)
+			}
+		}
+	}
+}
