@@ -118,11 +118,14 @@ func (r *rig) start(t *testing.T) {
 	})
 }
 
+// go2rtcStreams is go2rtc's own stream list. An unanswered request fails the
+// test: an empty list from a go2rtc that is down would pass every "not in
+// go2rtc" check.
 func (r *rig) go2rtcStreams(t *testing.T) map[string]go2rtc.StreamInfo {
 	t.Helper()
 	list, err := r.sup.Client().Streams(context.Background())
 	if err != nil {
-		return nil
+		t.Fatalf("ask go2rtc for its streams: %v", err)
 	}
 	return list
 }
