@@ -138,6 +138,13 @@ func (d *daemon) run(parent context.Context) error {
 	if err := d.openDatabase(ctx); err != nil {
 		return err
 	}
+	// Before anything slow starts: a certificate that does not load stops
+	// start-up at once, with the file named.
+	cert, err := d.loadCertificate()
+	if err != nil {
+		return err
+	}
+	d.cert = cert
 	if err := os.MkdirAll(d.cfg.Storage.Path, 0o755); err != nil {
 		// Not fatal: the disk may be mounted later; storage reports it until then.
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
@@ -322,13 +329,8 @@ func (d *daemon) startStreams(ctx context.Context) error {
 }
 
 func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
-	cert, err := d.loadCertificate()
-	if err != nil {
-		return nil, nil, err
-	}
-	d.cert = cert
 	srv, err := api.New(api.Deps{
-		TLS:     cert,
+		TLS:     d.cert,
 		Config:  d.cfg,
 		DB:      d.db,
 		Logger:  d.log,
