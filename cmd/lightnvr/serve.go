@@ -24,6 +24,7 @@ import (
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
+	"lightnvr/pkg/tlscert"
 	"lightnvr/pkg/version"
 	webdist "lightnvr/web-dist"
 )
@@ -108,6 +109,8 @@ type daemon struct {
 	recording *streams.Recording
 	// go2rtcStatus is nil while go2rtc is disabled.
 	go2rtcStatus func() go2rtc.Status
+	// cert is the HTTPS certificate; nil while HTTPS is off.
+	cert *tlscert.Cert
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -135,6 +138,13 @@ func (d *daemon) run(parent context.Context) error {
 	if err := d.openDatabase(ctx); err != nil {
 		return err
 	}
+	// Before anything slow starts: a certificate that does not load stops
+	// start-up at once, with the file named.
+	cert, err := d.loadCertificate()
+	if err != nil {
+		return err
+	}
+	d.cert = cert
 	if err := os.MkdirAll(d.cfg.Storage.Path, 0o755); err != nil {
 		// Not fatal: the disk may be mounted later; storage reports it until then.
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
@@ -187,6 +197,9 @@ func (d *daemon) run(parent context.Context) error {
 	}
 	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(d.stdout, "LightNVR %s is running: open %s\n", version.Version, webURL(d.cfg, ln.Addr()))
+	if d.cert != nil {
+		fmt.Fprintf(d.stdout, "HTTPS certificate SHA-256 fingerprint: %s\n", d.cert.Fingerprint)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -317,6 +330,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 
 func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 	srv, err := api.New(api.Deps{
+		TLS:     d.cert,
 		Config:  d.cfg,
 		DB:      d.db,
 		Logger:  d.log,
@@ -356,6 +370,41 @@ func webFS(cfg *config.Config, log *slog.Logger) fs.FS {
 	return webdist.FS
 }
 
+// loadCertificate returns the HTTPS certificate, nil while HTTPS is off: the
+// user's own files, or the one generated beside the database on first start.
+func (d *daemon) loadCertificate() (*tlscert.Cert, error) {
+	w := d.cfg.Web
+	if !w.HTTPSEnabled {
+		return nil, nil
+	}
+	if w.TLSCertFile != "" {
+		c, err := tlscert.Load(w.TLSCertFile, w.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("[web] https_enabled: %w", err)
+		}
+		if time.Now().After(c.Leaf.NotAfter) {
+			d.log.Error("the HTTPS certificate has expired", "cert", c.CertFile, "not_after", c.Leaf.NotAfter)
+		}
+		d.log.Info("HTTPS with your certificate", "cert", c.CertFile, "subject", c.Leaf.Subject.CommonName,
+			"not_after", c.Leaf.NotAfter.Format(time.DateOnly), "sha256", c.Fingerprint)
+		return c, nil
+	}
+	dir := filepath.Dir(d.cfg.Database.Path)
+	c, err := tlscert.LoadOrGenerate(dir, tlscert.LocalNames(), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("HTTPS certificate in %s: %w", dir, err)
+	}
+	switch {
+	case c.Replaced != "":
+		d.log.Warn("generated a new self-signed HTTPS certificate", "cert", c.CertFile, "replaced_because", c.Replaced, "sha256", c.Fingerprint)
+	case c.Created:
+		d.log.Info("generated a self-signed HTTPS certificate", "cert", c.CertFile, "sha256", c.Fingerprint)
+	default:
+		d.log.Info("HTTPS with the self-signed certificate", "cert", c.CertFile, "sha256", c.Fingerprint)
+	}
+	return c, nil
+}
+
 func webURL(cfg *config.Config, addr net.Addr) string {
 	host := cfg.Web.BindIP
 	if host == "" || host == "0.0.0.0" || host == "::" {
@@ -365,7 +414,11 @@ func webURL(cfg *config.Config, addr net.Addr) string {
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		port = ta.Port
 	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+	scheme := "http://"
+	if cfg.Web.HTTPSEnabled {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
 }
 
 func configSource(cfg *config.Config) string {

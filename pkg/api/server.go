@@ -26,6 +26,7 @@ import (
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
+	"lightnvr/pkg/tlscert"
 )
 
 // Authenticator identifies the caller of a request from its session cookie, HTTP
@@ -67,6 +68,9 @@ type Deps struct {
 	// Storage is the retention controller of the data directory; nil
 	// answers 503 on the storage routes.
 	Storage *storage.Controller
+	// TLS turns HTTPS on, on the same port as HTTP, which then only
+	// redirects to it; nil serves plain HTTP.
+	TLS *tlscert.Cert
 }
 
 // Server is the HTTP front of lightnvr.
@@ -152,6 +156,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	setSecurityHeaders(ctx)
+	if s.redirectToHTTPS(ctx) {
+		return
+	}
 
 	path := string(ctx.Path())
 	method := string(ctx.Method())
@@ -215,8 +222,12 @@ func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'self'; object-src 'none'; base-uri 'self'")
 }
 
-// Serve answers requests on ln until Shutdown.
+// Serve answers requests on ln until Shutdown; with Deps.TLS, both HTTPS and
+// HTTP on it.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.deps.TLS != nil {
+		ln = newSniffListener(ln, tlsConfig(s.deps.TLS), s.srv.ReadTimeout)
+	}
 	if err := s.srv.Serve(ln); err != nil {
 		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
 	}

@@ -104,6 +104,9 @@ var settingsTable = []setting{
 	{name: "login_rate_limit_enabled", id: "web.login_rate_limit_enabled", kind: kindBool},
 	{name: "login_rate_limit_max_attempts", id: "web.login_rate_limit_max_attempts", kind: kindInt},
 	{name: "login_rate_limit_window_seconds", id: "web.login_rate_limit_window_seconds", kind: kindInt},
+	// Our own; the certificate files stay INI-only, so no one turns a typo in
+	// a path into a daemon that does not start, from a browser.
+	{name: "web_https_enabled", id: "web.https_enabled", kind: kindBool},
 
 	{name: "storage_path", id: "storage.path", path: pathDataAbs},
 	{name: "storage_path_hls", id: "storage.path_hls", path: pathDataAbsOrNo},

@@ -67,6 +67,7 @@ type systemInfo struct {
 	Recordings          recordingTotals   `json:"recordings"`
 	Go2RTC              *go2rtcInfo       `json:"go2rtc,omitempty"`
 	Versions            versionItems      `json:"versions"`
+	TLS                 tlsInfo           `json:"tls"`
 	Errors              map[string]string `json:"errors,omitempty"`
 }
 
@@ -224,6 +225,7 @@ func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		info.Go2RTC = g
 		info.Versions.Items = append(info.Versions.Items, versionItem{Name: "go2rtc", Category: "streaming", Version: st.Version, Details: string(st.State)})
 	}
+	info.TLS = s.tlsInfo()
 	if len(info.Errors) == 0 {
 		info.Errors = nil
 	}

@@ -151,6 +151,12 @@ type WebConfig struct {
 	LoginRateLimitMaxAttempts   int    `ini:"login_rate_limit_max_attempts" min:"1" max:"1000"`
 	LoginRateLimitWindowSeconds int    `ini:"login_rate_limit_window_seconds" min:"10" max:"86400"`
 	WebThreadPoolSize           int    `ini:"web_thread_pool_size" min:"2" max:"128"`
+	// HTTPSEnabled serves HTTPS on Port (plain HTTP there then redirects).
+	HTTPSEnabled bool `ini:"https_enabled"`
+	// TLSCertFile and TLSKeyFile are the user's own PEM files; both empty =
+	// a self-signed certificate generated in the data directory.
+	TLSCertFile string `ini:"tls_cert_file"`
+	TLSKeyFile  string `ini:"tls_key_file"`
 }
 
 // StreamsConfig is [streams]. Streams themselves live in the database.

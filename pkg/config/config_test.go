@@ -67,7 +67,7 @@ func TestEveryKeyParses(t *testing.T) {
 			WebRTCDisabled: true, HLSDisabled: true, MSEDisabled: true, AuthTimeoutHours: 12, AuthAbsoluteTimeoutHours: 48,
 			TrustedDeviceDays: 0, TrustedProxyCIDRs: "10.0.0.0/8, 192.168.1.1", DemoMode: true, ForceMFAOnLogin: true,
 			LoginRateLimitEnabled: false, LoginRateLimitMaxAttempts: 10, LoginRateLimitWindowSeconds: 60,
-			WebThreadPoolSize: 127,
+			WebThreadPoolSize: 127, HTTPSEnabled: true, TLSCertFile: "/etc/lightnvr/cert.pem", TLSKeyFile: "/etc/lightnvr/key.pem",
 		},
 		Streams:  StreamsConfig{MaxStreams: 8, StartTimeoutSeconds: 30, MinAvailableMB: 48},
 		Memory:   MemoryConfig{BufferSize: 512, UseSwap: false, SwapFile: "/mnt/disk/swap", SwapSize: 0},

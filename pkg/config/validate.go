@@ -101,6 +101,9 @@ func (v *validator) rules() {
 	if _, err := netip.ParseAddr(w.BindIP); err != nil {
 		v.fail("web.bind_ip", "%q is not an IP address", w.BindIP)
 	}
+	if (w.TLSCertFile == "") != (w.TLSKeyFile == "") {
+		v.fail("web.tls_cert_file", "tls_cert_file and tls_key_file go together: set both or neither")
+	}
 	for _, p := range splitList(w.TrustedProxyCIDRs) {
 		if !validCIDROrIP(p) {
 			v.fail("web.trusted_proxy_cidrs", "%q is not a CIDR or IP address", p)

@@ -59,8 +59,9 @@ type Browser struct {
 	ctx context.Context
 }
 
-// StartChromium launches headless Chromium. The window is width×height CSS pixels.
-func StartChromium(t testing.TB, width, height int) *Browser {
+// StartChromium launches headless Chromium. The window is width×height CSS
+// pixels; extra adds flags (say, to accept a self-signed certificate).
+func StartChromium(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	bin := ChromiumBinary(t)
 	opts := append([]chromedp.ExecAllocatorOption{
@@ -68,6 +69,7 @@ func StartChromium(t testing.TB, width, height int) *Browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}, chromiumFlags...)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	// Start the browser now so a broken install fails here, with its message.

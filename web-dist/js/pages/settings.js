@@ -60,6 +60,7 @@ const GROUPS = [
     ['force_mfa_on_login', 'Code with password', 'checkbox'], ['login_rate_limit_enabled', 'Login rate limit', 'checkbox'],
     ['login_rate_limit_max_attempts', 'Attempts', 'number', { min: 1 }], ['login_rate_limit_window_seconds', 'Window (s)', 'number', { min: 10 }],
     ['trusted_proxy_cidrs', 'Trusted proxies (CIDRs)', 'text'], ['demo_mode', 'Demo mode (anyone may watch)', 'checkbox'],
+    ['web_https_enabled', 'HTTPS on the web port', 'checkbox'],
   ]],
   ['ONVIF', [
     ['onvif_discovery_enabled', 'Discovery', 'checkbox'], ['onvif_discovery_interval', 'Interval (s)', 'number', { min: 30, max: 3600 }],

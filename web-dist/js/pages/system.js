@@ -22,6 +22,21 @@ function Bar({ used, total }) {
   return html`<div class="bar" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow=${Math.round(pct)}><span class=${pct > 95 ? 'bad' : pct > 85 ? 'warn' : ''} style=${`width:${pct}%`}></span></div>`;
 }
 
+// The HTTPS certificate: a user compares this fingerprint with the one the
+// browser shows for the connection before trusting a self-signed certificate.
+function Certificate({ tls }) {
+  if (!tls || !tls.enabled) {
+    return html`<section class="card" data-testid="tls"><h2>HTTPS</h2>
+      <p class="muted">Off. Turn it on under Settings → Security ([web] https_enabled).</p></section>`;
+  }
+  const until = tls.not_after ? new Date(tls.not_after * 1000).toLocaleDateString() : '–';
+  return html`<section class="card" data-testid="tls"><h2>HTTPS</h2>
+    <div class="muted">${tls.self_signed ? 'Self-signed certificate' : 'Certificate'} for ${tls.subject || '–'}, valid until ${until}</div>
+    <p>SHA-256 fingerprint:<br /><code class="key" data-testid="tls-fingerprint">${tls.fingerprint_sha256}</code></p>
+    <p class="muted">It must match the fingerprint your browser shows for this site's certificate.</p>
+    ${tls.names && tls.names.length > 0 && html`<p class="muted">Names: ${tls.names.join(', ')}</p>`}</section>`;
+}
+
 function Logs() {
   const [level, setLevel] = useState('info');
   const [lines, setLines] = useState([]);
@@ -131,6 +146,7 @@ export function SystemPage() {
           <div class="muted">${fmtBytes(disk.free != null ? disk.free : st.available_bytes)} free</div>
           ${info && info.recordings && html`<div class="muted">${info.recordings.count} recordings · ${fmtBytes(info.recordings.size)}</div>`}</div></div>
       </section>
+      ${info && html`<${Certificate} tls=${info.tls} />`}
       ${health && html`<section class="card"><h2>Streams</h2>
         <div class="stat">${health.streams ? health.streams.up : 0} / ${health.streams ? health.streams.total : 0} up</div>
         <div class="muted">${health.streams ? `${health.streams.degraded} degraded · ${health.streams.down} down` : ''}</div></section>`}
