@@ -69,6 +69,7 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
+	cfg.Web.AllowedHosts = "nvr.test" // the Host these tests send
 	if o.cfg != nil {
 		o.cfg(cfg)
 	}

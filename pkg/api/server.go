@@ -82,6 +82,8 @@ type Server struct {
 	settings settingsState
 	// recJobs runs batch deletions of recordings.
 	recJobs *batchJobs
+	// hosts is the Host header allowlist (DNS rebinding).
+	hosts hostAllowlist
 
 	totalRequests  atomic.Uint64
 	failedRequests atomic.Uint64
@@ -152,6 +154,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	setSecurityHeaders(ctx)
+	if !s.checkHost(ctx) {
+		return
+	}
 
 	path := string(ctx.Path())
 	method := string(ctx.Method())

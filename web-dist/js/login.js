@@ -36,6 +36,8 @@ function Login() {
   const n = notice();
 
   useEffect(() => { api('GET', '/api/auth/login/config', undefined, { noRedirect: true }).then(setCfg).catch(() => {}); }, []);
+  // GET /logout only leads here: the session ends with this POST.
+  useEffect(() => { if (params.get('logout') === 'true') api('POST', '/api/auth/logout', undefined, { noRedirect: true }).catch(() => {}); }, []);
   useEffect(() => { if (totpToken) { const el = document.getElementById('totp-code'); el && el.focus(); } }, [totpToken]);
 
   const submit = async e => {
