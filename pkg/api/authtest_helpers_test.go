@@ -159,7 +159,8 @@ func (e *authEnv) do(r req) *resp {
 	defer conn.Close()
 	var rq fasthttp.Request
 	rq.Header.SetMethod(r.method)
-	rq.SetRequestURI("http://nvr.test" + r.path)
+	// Origin-form, as browsers send it, so a "Host" in r.headers is the host.
+	rq.SetRequestURI(r.path)
 	rq.Header.SetHost("nvr.test")
 	if r.body != "" {
 		rq.SetBodyString(r.body)
