@@ -137,7 +137,8 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	}
 	if _, err := s.db.InsertUser(ctx, u, s.now().Unix()); err != nil {
 		if errors.Is(err, db.ErrUsernameTaken) {
-			return nil, inputErr("username %q already exists", n.Username)
+			// 400, as LightNVR answers a taken name on create.
+			return nil, inputErr("username %q already exists (names are not case-sensitive)", n.Username)
 		}
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*Us
 	now := s.now().Unix()
 	if err := s.db.UpdateUserProfile(ctx, u, now); err != nil {
 		if errors.Is(err, db.ErrUsernameTaken) {
-			return nil, &ConflictError{Msg: fmt.Sprintf("username %q already exists", u.Username)}
+			return nil, &ConflictError{Msg: fmt.Sprintf("username %q already exists (names are not case-sensitive)", u.Username)}
 		}
 		return nil, notFound(err)
 	}
