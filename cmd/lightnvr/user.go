@@ -28,6 +28,8 @@ Commands:
   passwd NAME [-random]             set a user's password (ends their sessions)
   disable NAME | enable NAME        lock a user out, or let them back in
   reset-mfa NAME                    turn TOTP off for a user who lost their authenticator
+  unlock NAME                       forget NAME's failed logins (ends a login lockout at once,
+                                    also while the daemon runs)
 
 Passwords are read from the terminal (twice, not echoed) or one line from
 standard input; -random generates one and prints it.
@@ -141,6 +143,19 @@ func userCommand(ctx context.Context, cfg *config.Config, args []string, stdin i
 			return err
 		}
 		fmt.Fprintf(stdout, "user %q %sd\n", u.Username, cmd)
+		return nil
+	case "unlock":
+		// No user lookup: failures are counted for names that do not exist
+		// too, and a lockout of any of them may be cleared.
+		cleared, err := svc.ClearLockout(ctx, name)
+		if err != nil {
+			return err
+		}
+		if cleared {
+			fmt.Fprintf(stdout, "login lockout of %q cleared\n", name)
+		} else {
+			fmt.Fprintf(stdout, "no failed logins recorded for %q\n", name)
+		}
 		return nil
 	case "reset-mfa":
 		u, err := svc.GetUserByName(ctx, name)

@@ -20,7 +20,7 @@ func (s *Server) registerAuthRoutes() {
 	s.route("POST", "/api/auth/login/totp", auth.AccessPublic, s.handleLoginTOTP)
 	s.route("POST", "/api/auth/login", auth.AccessPublic, s.handleLogin)
 	s.route("POST", "/api/auth/logout", auth.AccessPublic, s.handleLogout)
-	s.route("GET", "/logout", auth.AccessPublic, s.handleLogout)
+	s.route("GET", "/logout", auth.AccessPublic, s.handleLogoutPage)
 	s.route("GET", "/api/auth/verify", auth.AccessViewer, s.handleVerify)
 	s.route("GET", "/api/auth/sessions", auth.AccessViewer, s.handleListSessions)
 	s.route("DELETE", "/api/auth/sessions/{id}", auth.AccessViewer, s.handleDeleteSession)
@@ -191,7 +191,19 @@ func (s *Server) loginSucceeded(ctx *fasthttp.RequestCtx, svc *auth.Service, res
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "redirect": "/index.html"})
 }
 
+// handleLogoutPage is LightNVR's logout link. A GET must not end the
+// session (link prefetchers, previews and <img src> on foreign pages would
+// log people out), so it only leads to the login page, whose script logs
+// out with POST /api/auth/logout (LightNVR's page and ours both do).
+func (s *Server) handleLogoutPage(ctx *fasthttp.RequestCtx) {
+	redirect(ctx, "/login.html?logout=true")
+}
+
 func (s *Server) handleLogout(ctx *fasthttp.RequestCtx) {
+	if !originMatchesHost(ctx) {
+		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
+		return
+	}
 	if svc := s.deps.Users; svc != nil {
 		if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
 			if err := svc.Logout(dbContext(ctx), string(tok)); err != nil {

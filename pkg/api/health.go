@@ -59,7 +59,27 @@ type healthStreamDetail struct {
 	SparklineBitrate  []int64   `json:"sparkline_bitrate,omitempty"`
 }
 
+// publicHealth is what /api/health tells a caller without credentials:
+// liveness for monitors and start-up checks, nothing about cameras, errors
+// or disks.
+type publicHealth struct {
+	Healthy   bool   `json:"healthy"`
+	Status    string `json:"status"`
+	Uptime    int64  `json:"uptime"`
+	Timestamp string `json:"timestamp"`
+}
+
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
+	resp := s.health()
+	if PrincipalOf(ctx) == nil {
+		writeJSON(ctx, fasthttp.StatusOK, publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp})
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, resp)
+}
+
+// health is LightNVR's full health answer, for signed-in callers.
+func (s *Server) health() healthResponse {
 	resp := healthResponse{
 		Healthy:        true,
 		Uptime:         int64(time.Since(s.started).Seconds()),
@@ -90,7 +110,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
 		resp.Status = "critical"
 	}
-	writeJSON(ctx, fasthttp.StatusOK, resp)
+	return resp
 }
 
 // streamHealth reports each stream's ingest health; empty until a stream manager is wired.

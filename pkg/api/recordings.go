@@ -18,6 +18,9 @@ import (
 	"lightnvr/pkg/db"
 )
 
+// maxRecordingOffset bounds the row offset a page may ask for.
+const maxRecordingOffset = 1<<31 - 1
+
 func (s *Server) registerRecordingRoutes() {
 	s.recJobs = newBatchJobs(s.log)
 	// First match wins: the fixed paths go before /api/recordings/{id}.
@@ -204,6 +207,11 @@ func parseListQuery(args *fasthttp.Args) (listQuery, error) {
 			q.limit = min(n, maxRecordingLimit)
 		}
 	}
+	// (page-1)×limit is the SQL offset: it must not wrap (a huge page would
+	// come back as the first one) and must fit a 32-bit int on the board.
+	if int64(q.page-1) > maxRecordingOffset/int64(q.limit) {
+		return q, fmt.Errorf("invalid page %d: beyond the last possible page (page × limit must stay below %d)", q.page, maxRecordingOffset)
+	}
 	if v := get("sort"); v != "" {
 		if _, ok := db.RecordingSortKeys[v]; !ok {
 			return q, fmt.Errorf("invalid sort %q: use id, stream_name, start_time, end_time or size_bytes", v)
@@ -288,9 +296,13 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	now := time.Now()
+	internals := seesInternals(ctx)
 	out := make([]recordingJSON, len(items))
 	for i, it := range items {
 		out[i] = toRecordingJSON(it, now)
+		if !internals {
+			out[i].FilePath = publicFileName(out[i].FilePath)
+		}
 		t := tags[it.ID]
 		if t == nil {
 			t = []string{}
@@ -365,6 +377,9 @@ func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	out := toRecordingJSON(it, time.Now())
+	if !seesInternals(ctx) {
+		out.FilePath = publicFileName(out.FilePath)
+	}
 	if it.HasDetection {
 		var err error
 		if out.DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out.EndTimeUnix); err != nil {

@@ -86,6 +86,8 @@ type Server struct {
 	settings settingsState
 	// recJobs runs batch deletions of recordings.
 	recJobs *batchJobs
+	// hosts is the Host header allowlist (DNS rebinding).
+	hosts hostAllowlist
 
 	totalRequests  atomic.Uint64
 	failedRequests atomic.Uint64
@@ -156,7 +158,9 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	setSecurityHeaders(ctx)
-	if s.redirectToHTTPS(ctx) {
+	// A foreign Host is refused before anything else, the HTTPS redirect
+	// included: its Location would carry the attacker's name.
+	if !s.checkHost(ctx) || s.redirectToHTTPS(ctx) {
 		return
 	}
 

@@ -75,21 +75,24 @@ type setting struct {
 	// private values are hidden from non-admins (they name accounts or may
 	// carry credentials in a URL).
 	private bool
-	path    pathRule
+	// internal values (absolute paths, go2rtc's loopback ports) describe
+	// the box's insides; non-admins get the zero value.
+	internal bool
+	path     pathRule
 }
 
 // settingsTable is LightNVR's GET/POST /api/settings key set (config.md §3).
 var settingsTable = []setting{
 	{name: "log_level", id: "general.log_level", kind: kindInt, live: true},
-	{name: "log_file", id: "general.log_file", path: pathAbsOrEmpty},
-	{name: "pid_file", id: "general.pid_file", path: pathAbsOrEmpty},
+	{name: "log_file", id: "general.log_file", path: pathAbsOrEmpty, internal: true},
+	{name: "pid_file", id: "general.pid_file", path: pathAbsOrEmpty, internal: true},
 	{name: "syslog_enabled", id: "general.syslog_enabled", kind: kindBool},
 	{name: "syslog_ident", id: "general.syslog_ident"},
 	{name: "syslog_facility", id: "general.syslog_facility"},
 
 	{name: "web_port", id: "web.port", kind: kindInt},
 	{name: "web_bind_ip", id: "web.bind_ip"},
-	{name: "web_root", id: "web.root", path: pathAbsOrEmpty},
+	{name: "web_root", id: "web.root", path: pathAbsOrEmpty, internal: true},
 	{name: "web_auth_enabled", id: "web.auth_enabled", kind: kindBool},
 	{name: "demo_mode", id: "web.demo_mode", kind: kindBool},
 	{name: "webrtc_disabled", id: "web.webrtc_disabled", kind: kindBool, live: true},
@@ -108,8 +111,8 @@ var settingsTable = []setting{
 	// a path into a daemon that does not start, from a browser.
 	{name: "web_https_enabled", id: "web.https_enabled", kind: kindBool},
 
-	{name: "storage_path", id: "storage.path", path: pathDataAbs},
-	{name: "storage_path_hls", id: "storage.path_hls", path: pathDataAbsOrNo},
+	{name: "storage_path", id: "storage.path", path: pathDataAbs, internal: true},
+	{name: "storage_path_hls", id: "storage.path_hls", path: pathDataAbsOrNo, internal: true},
 	{name: "max_storage_size", id: "storage.max_size", kind: kindInt},
 	{name: "retention_days", id: "storage.retention_days", kind: kindInt},
 	{name: "auto_delete_oldest", id: "storage.auto_delete_oldest", kind: kindBool},
@@ -121,17 +124,17 @@ var settingsTable = []setting{
 	{name: "thumbnails_per_recording", id: "storage.thumbnails_per_recording", kind: kindInt},
 	{name: "mp4_directory_format", id: "storage.mp4_directory_format"},
 
-	{name: "models_path", id: "models.path", path: pathAbsolute},
+	{name: "models_path", id: "models.path", path: pathAbsolute, internal: true},
 	{name: "max_streams", id: "streams.max_streams", kind: kindInt},
 
-	{name: "db_path", id: "database.path", path: pathAbsolute},
+	{name: "db_path", id: "database.path", path: pathAbsolute, internal: true},
 	{name: "db_backup_interval_minutes", id: "database.backup_interval_minutes", kind: kindInt},
 	{name: "db_backup_retention_count", id: "database.backup_retention_count", kind: kindInt},
 	{name: "db_post_backup_script", id: "database.post_backup_script", path: pathAbsOrEmpty, private: true},
 
 	{name: "buffer_size", id: "memory.buffer_size", kind: kindInt},
 	{name: "use_swap", id: "memory.use_swap", kind: kindBool},
-	{name: "swap_file", id: "memory.swap_file", path: pathDataAbsOrNo},
+	{name: "swap_file", id: "memory.swap_file", path: pathDataAbsOrNo, internal: true},
 	{name: "swap_size", id: "memory.swap_size", kind: kindInt, scale: 1 << 20},
 	{name: "hw_accel_enabled", id: "hardware.hw_accel_enabled", kind: kindBool},
 	{name: "hw_accel_device", id: "hardware.hw_accel_device"},
@@ -148,10 +151,10 @@ var settingsTable = []setting{
 	{name: "detection_engine_delegate", id: "detection_engine.delegate"},
 
 	{name: "go2rtc_enabled", id: "go2rtc.enabled", kind: kindBool},
-	{name: "go2rtc_binary_path", id: "go2rtc.binary_path"},
-	{name: "go2rtc_config_dir", id: "go2rtc.config_dir", path: pathAbsOrEmpty},
-	{name: "go2rtc_api_port", id: "go2rtc.api_port", kind: kindInt},
-	{name: "go2rtc_rtsp_port", id: "go2rtc.rtsp_port", kind: kindInt},
+	{name: "go2rtc_binary_path", id: "go2rtc.binary_path", internal: true},
+	{name: "go2rtc_config_dir", id: "go2rtc.config_dir", path: pathAbsOrEmpty, internal: true},
+	{name: "go2rtc_api_port", id: "go2rtc.api_port", kind: kindInt, internal: true},
+	{name: "go2rtc_rtsp_port", id: "go2rtc.rtsp_port", kind: kindInt, internal: true},
 	{name: "go2rtc_webrtc_enabled", id: "go2rtc.webrtc_enabled", kind: kindBool},
 	{name: "go2rtc_webrtc_listen_port", id: "go2rtc.webrtc_listen_port", kind: kindInt},
 	{name: "go2rtc_stun_enabled", id: "go2rtc.stun_enabled", kind: kindBool},
@@ -236,6 +239,10 @@ func settingsView(cfg *config.Config, admin bool) map[string]any {
 				raw = secretMask
 			}
 			out[st.name] = raw
+			continue
+		case st.internal && !admin:
+			// Keep the JSON type: 0 for a port, "" for a path.
+			out[st.name] = st.apiValue("")
 			continue
 		}
 		out[st.name] = st.apiValue(raw)

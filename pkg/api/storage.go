@@ -19,7 +19,7 @@ import (
 func (s *Server) registerStorageRoutes() {
 	s.route("GET", "/api/storage", auth.AccessViewer, s.handleStorageSummary)
 	s.route("GET", "/api/storage/health", auth.AccessViewer, s.handleStorageHealth)
-	s.route("POST", "/api/storage/cleanup", auth.AccessViewer, s.handleStorageCleanup)
+	s.route("POST", "/api/storage/cleanup", auth.AccessOperator, s.handleStorageCleanup)
 	s.route("GET", "/api/streams/{name}/retention", auth.AccessViewer, s.handleGetStreamRetention)
 	s.route("PUT", "/api/streams/{name}/retention", auth.AccessWriter, s.handlePutStreamRetention)
 }
@@ -41,6 +41,10 @@ func (s *Server) handleStorageSummary(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		writeErrorf(ctx, fasthttp.StatusInternalServerError, "storage summary: %v", err)
 		return
+	}
+	if !seesInternals(ctx) {
+		sum.Status.Warning = redactPaths(sum.Status.Warning)
+		sum.Status.Err = redactPaths(sum.Status.Err)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, sum)
 }
@@ -84,6 +88,9 @@ func (s *Server) handleStorageHealth(ctx *fasthttp.RequestCtx) {
 		LastCheckTime: unixOrZero(st.CheckedAt), LastDeepTime: unixOrZero(st.LastDeep),
 		CapacityTargetFreePct: st.FloorPct, FillRateBytesPerDay: st.FillRate * 86400,
 		ProjectedSecondsToFloor: -1, Unmounted: st.Unmounted, Warning: st.Warning,
+	}
+	if !seesInternals(ctx) {
+		h.Warning = redactPaths(h.Warning)
 	}
 	if p := st.LastPass; p != nil {
 		h.LastCleanupTime, h.LastCleanupDeleted, h.LastCleanupFreed = p.Started.Unix(), p.TotalDeleted(), p.TotalFreed()

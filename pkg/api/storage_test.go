@@ -39,6 +39,10 @@ func TestStorageRoutes(t *testing.T) {
 	}
 
 	if r := e.as("viewer", req{method: "POST", path: "/api/storage/cleanup", body: `{"aggressive":true}`,
+		contentType: "application/json"}); r.status != 403 {
+		t.Errorf("cleanup by a viewer: %d %s", r.status, r.body)
+	}
+	if r := e.as("user", req{method: "POST", path: "/api/storage/cleanup", body: `{"aggressive":true}`,
 		contentType: "application/json"}); r.status != 200 {
 		t.Errorf("cleanup: %d %s", r.status, r.body)
 	}

@@ -348,7 +348,7 @@ func (s *Server) handleChangePassword(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "old_password is required")
 		return
 	}
-	if err := svc.ChangePassword(dbContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID); err != nil {
+	if err := svc.ChangePassword(dbContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID, requestClient(ctx, svc)); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
@@ -387,7 +387,11 @@ func (s *Server) handleClearLockout(ctx *fasthttp.RequestCtx) {
 		s.writeServiceError(ctx, err)
 		return
 	}
-	cleared := svc.ClearLockout(u.Username)
+	cleared, err := svc.ClearLockout(dbContext(ctx), u.Username)
+	if err != nil {
+		s.writeServiceError(ctx, err)
+		return
+	}
 	msg := "No login lockout was active"
 	if cleared {
 		msg = "Login lockout cleared"
@@ -438,8 +442,17 @@ func (s *Server) handleTOTPVerify(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "TOTP enabled"})
 }
 
+// totpDisableRequest proves the caller is the user: either field will do.
+type totpDisableRequest struct {
+	Password string `json:"password"`
+	Code     string `json:"code"`
+}
+
+// handleTOTPDisable turns a user's TOTP off. An admin may do it for another
+// user without proof (as they may reset that user's password); everyone
+// acting on their own account proves it with the password or a current code.
 func (s *Server) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
-	id, _, ok := s.targetUser(ctx)
+	id, p, ok := s.targetUser(ctx)
 	if !ok {
 		return
 	}
@@ -447,11 +460,18 @@ func (s *Server) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	if err := optionalBody(ctx, &struct{}{}); err != nil {
+	var req totpDisableRequest
+	if err := optionalBody(ctx, &req); err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if err := svc.TOTPDisable(dbContext(ctx), id); err != nil {
+	var err error
+	if p.Role == auth.RoleAdmin && p.UserID != id {
+		err = svc.TOTPDisable(dbContext(ctx), id)
+	} else {
+		err = svc.TOTPDisableProven(dbContext(ctx), id, req.Password, req.Code, requestClient(ctx, svc))
+	}
+	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}

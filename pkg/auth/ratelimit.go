@@ -16,8 +16,8 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many failed login attempts; retry in %s", e.RetryAfter.Round(time.Second))
 }
 
-// maxLimiterEntries bounds each failure table. With the per-address limit, an
-// attacker needs hundreds of addresses to push a victim's counter out.
+// maxLimiterEntries bounds the per-address failure table (the per-user counts
+// are in the database).
 const maxLimiterEntries = 4096
 
 // limiter counts failures per key in a fixed window that opens at the first
@@ -86,15 +86,6 @@ func (l *limiter) evictLocked(now time.Time) {
 	if len(l.entries) >= maxLimiterEntries && oldestKey != "" {
 		delete(l.entries, oldestKey)
 	}
-}
-
-// reset forgets key and reports whether it was there.
-func (l *limiter) reset(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ok := l.entries[key]
-	delete(l.entries, key)
-	return ok
 }
 
 func (l *limiter) size() int {

@@ -110,8 +110,9 @@ type Service struct {
 	opt Options
 	log *slog.Logger
 
-	userFails *limiter
-	ipFails   *limiter
+	// ipFails counts failures per client address over all users; the
+	// per-user counts are in the database (see lockout.go).
+	ipFails *limiter
 
 	// hashSlots caps concurrent argon2id runs: each holds Hash.Memory KiB.
 	hashSlots chan struct{}
@@ -168,7 +169,6 @@ func New(d *db.DB, opt Options) *Service {
 		db:         d,
 		opt:        opt,
 		log:        opt.Logger.With("component", "auth"),
-		userFails:  newLimiter(opt.MaxAttempts, opt.Window),
 		ipFails:    newLimiter(max(4*opt.MaxAttempts, 20), opt.Window),
 		hashSlots:  make(chan struct{}, maxConcurrentHashes),
 		pending:    map[string]*pendingMFA{},
@@ -269,39 +269,6 @@ func (s *Service) burnTime(ctx context.Context, password string) {
 func userKey(username string) string { return "u:" + strings.ToLower(username) }
 func ipKey(ip netip.Addr) string     { return "ip:" + ip.String() }
 
-// checkRate refuses a login attempt while the user or the client address is locked out.
-func (s *Service) checkRate(username string, c Client) error {
-	if !s.opt.RateLimit {
-		return nil
-	}
-	now := s.now()
-	wait := s.userFails.blockedFor(userKey(username), now)
-	if c.IP.IsValid() {
-		wait = max(wait, s.ipFails.blockedFor(ipKey(c.IP), now))
-	}
-	if wait > 0 {
-		return &RateLimitedError{RetryAfter: wait}
-	}
-	return nil
-}
-
-func (s *Service) recordFailure(username string, c Client, why string) {
-	s.log.Warn("login failed", "user", username, "client", c.ipString(), "reason", why)
-	if !s.opt.RateLimit {
-		return
-	}
-	now := s.now()
-	s.userFails.fail(userKey(username), now)
-	if c.IP.IsValid() {
-		s.ipFails.fail(ipKey(c.IP), now)
-	}
-}
-
-// ClearLockout forgets a user's failed logins; it reports whether there were any.
-func (s *Service) ClearLockout(username string) bool {
-	return s.userFails.reset(userKey(username))
-}
-
 // allowedFrom reports whether u may act from c (users.allowed_login_cidrs).
 func (s *Service) allowedFrom(u *db.User, c Client) bool {
 	if u.AllowedLoginCIDRs == nil || strings.TrimSpace(*u.AllowedLoginCIDRs) == "" {
@@ -359,14 +326,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if req.Username == "" || req.Password == "" || len(req.Username) > 64 || len(req.Password) > MaxPasswordLen {
 		return nil, ErrInvalidCredentials
 	}
-	if err := s.checkRate(req.Username, req.Client); err != nil {
+	if err := s.checkRate(ctx, req.Username, req.Client); err != nil {
 		s.log.Warn("login rate limited", "user", req.Username, "client", req.Client.ipString())
 		return nil, err
 	}
 	u, err := s.db.UserByUsername(ctx, req.Username)
 	if errors.Is(err, db.ErrUserNotFound) {
 		s.burnTime(ctx, req.Password)
-		s.recordFailure(req.Username, req.Client, "no such user")
+		s.recordFailure(ctx, req.Username, req.Client, "no such user")
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -377,11 +344,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		return nil, err
 	}
 	if !ok {
-		s.recordFailure(req.Username, req.Client, "wrong password")
+		s.recordFailure(ctx, req.Username, req.Client, "wrong password")
 		return nil, ErrInvalidCredentials
 	}
 	if !s.usable(u, req.Client) {
-		s.recordFailure(req.Username, req.Client, "inactive, bad role or address not allowed")
+		s.recordFailure(ctx, req.Username, req.Client, "inactive, bad role or address not allowed")
 		return nil, ErrInvalidCredentials
 	}
 	if rehash {
@@ -394,14 +361,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		case trusted:
 		case req.TOTPCode != "":
 			if err := s.checkTOTP(ctx, u, req.TOTPCode); err != nil {
-				s.recordFailure(req.Username, req.Client, "wrong totp code")
+				s.recordFailure(ctx, req.Username, req.Client, "wrong totp code")
 				return nil, err
 			}
 			if err := s.maybeTrustDevice(ctx, u.ID, req.RememberDevice, req.Client, res); err != nil {
 				return nil, err
 			}
 		case s.opt.ForceMFA:
-			s.recordFailure(req.Username, req.Client, "totp code missing")
+			s.recordFailure(ctx, req.Username, req.Client, "totp code missing")
 			return nil, ErrInvalidCredentials
 		default:
 			res.TOTPRequired = true
@@ -412,7 +379,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err := s.openSession(ctx, u, req.Client, res); err != nil {
 		return nil, err
 	}
-	s.userFails.reset(userKey(req.Username))
+	s.loginOK(ctx, req.Username, req.Client)
 	return res, nil
 }
 
@@ -441,7 +408,7 @@ func (s *Service) LoginTOTP(ctx context.Context, mfaToken, code string, remember
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkRate(u.Username, c); err != nil {
+	if err := s.checkRate(ctx, u.Username, c); err != nil {
 		return nil, err
 	}
 	if !s.usable(u, c) {
@@ -451,7 +418,7 @@ func (s *Service) LoginTOTP(ctx context.Context, mfaToken, code string, remember
 		return nil, ErrTOTPNotConfigured
 	}
 	if err := s.checkTOTP(ctx, u, code); err != nil {
-		s.recordFailure(u.Username, c, "wrong totp code")
+		s.recordFailure(ctx, u.Username, c, "wrong totp code")
 		s.mu.Lock()
 		p.attempts++
 		if p.attempts >= maxMFAAttempts {
@@ -470,7 +437,7 @@ func (s *Service) LoginTOTP(ctx context.Context, mfaToken, code string, remember
 	if err := s.openSession(ctx, u, c, res); err != nil {
 		return nil, err
 	}
-	s.userFails.reset(userKey(u.Username))
+	s.loginOK(ctx, u.Username, c)
 	return res, nil
 }
 
@@ -675,13 +642,13 @@ func (s *Service) AuthenticateBasic(ctx context.Context, username, password stri
 		delete(s.basicCache, key)
 		s.basicMu.Unlock()
 	}
-	if err := s.checkRate(username, c); err != nil {
+	if err := s.checkRate(ctx, username, c); err != nil {
 		return nil, err
 	}
 	u, err := s.db.UserByUsername(ctx, username)
 	if errors.Is(err, db.ErrUserNotFound) {
 		s.burnTime(ctx, password)
-		s.recordFailure(username, c, "basic: no such user")
+		s.recordFailure(ctx, username, c, "basic: no such user")
 		return nil, nil
 	}
 	if err != nil {
@@ -692,7 +659,7 @@ func (s *Service) AuthenticateBasic(ctx context.Context, username, password stri
 		return nil, err
 	}
 	if !ok {
-		s.recordFailure(username, c, "basic: wrong password")
+		s.recordFailure(ctx, username, c, "basic: wrong password")
 		return nil, nil
 	}
 	if !s.usable(u, c) {
@@ -704,6 +671,7 @@ func (s *Service) AuthenticateBasic(ctx context.Context, username, password stri
 			return nil, err
 		}
 	}
+	s.loginOK(ctx, u.Username, c)
 	s.basicMu.Lock()
 	if len(s.basicCache) >= maxBasicCache {
 		clear(s.basicCache)

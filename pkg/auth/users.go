@@ -137,7 +137,8 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 	}
 	if _, err := s.db.InsertUser(ctx, u, s.now().Unix()); err != nil {
 		if errors.Is(err, db.ErrUsernameTaken) {
-			return nil, inputErr("username %q already exists", n.Username)
+			// 400, as LightNVR answers a taken name on create.
+			return nil, inputErr("username %q already exists (names are not case-sensitive)", n.Username)
 		}
 		return nil, err
 	}
@@ -238,7 +239,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*Us
 	now := s.now().Unix()
 	if err := s.db.UpdateUserProfile(ctx, u, now); err != nil {
 		if errors.Is(err, db.ErrUsernameTaken) {
-			return nil, &ConflictError{Msg: fmt.Sprintf("username %q already exists", u.Username)}
+			return nil, &ConflictError{Msg: fmt.Sprintf("username %q already exists (names are not case-sensitive)", u.Username)}
 		}
 		return nil, notFound(err)
 	}
@@ -295,9 +296,10 @@ func (s *Service) DeleteUser(ctx context.Context, id, actorID int64) error {
 
 // ChangePassword sets a new password. A user changing their own password
 // (byAdmin false) must give the current one and is refused while the
-// account's password is locked; an admin is not. Every other session of the
-// user ends; keepSession (the caller's own session, 0 for none) stays.
-func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword, newPassword string, byAdmin bool, keepSession int64) error {
+// account's password is locked; an admin is not. Wrong current passwords
+// count as failed logins from c. Every other session of the user ends;
+// keepSession (the caller's own session, 0 for none) stays.
+func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword, newPassword string, byAdmin bool, keepSession int64, c Client) error {
 	u, err := s.db.UserByID(ctx, id)
 	if err != nil {
 		return notFound(err)
@@ -309,19 +311,28 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword, new
 		if u.PasswordChangeLocked {
 			return ErrPasswordLocked
 		}
-		if err := s.checkRate(u.Username, Client{}); err != nil {
+		if err := s.checkPassword(ctx, u, oldPassword, c, "password change"); err != nil {
 			return err
-		}
-		ok, _, err := s.verify(ctx, u.PasswordHash, u.Salt, oldPassword)
-		if err != nil && !errors.Is(err, errBadHash) {
-			return err
-		}
-		if !ok {
-			s.recordFailure(u.Username, Client{}, "password change: wrong current password")
-			return ErrWrongPassword
 		}
 	}
 	return s.setPassword(ctx, id, newPassword, keepSession)
+}
+
+// checkPassword re-authenticates a signed-in user with their password,
+// under the same throttling as a login. ErrWrongPassword when it does not match.
+func (s *Service) checkPassword(ctx context.Context, u *db.User, password string, c Client, what string) error {
+	if err := s.checkRate(ctx, u.Username, c); err != nil {
+		return err
+	}
+	ok, _, err := s.verify(ctx, u.PasswordHash, u.Salt, password)
+	if err != nil && !errors.Is(err, errBadHash) {
+		return err
+	}
+	if !ok {
+		s.recordFailure(ctx, u.Username, c, what+": wrong current password")
+		return ErrWrongPassword
+	}
+	return nil
 }
 
 // SetPassword sets a password without any check (console tool, bootstrap).
@@ -412,11 +423,40 @@ func (s *Service) TOTPVerify(ctx context.Context, id int64, code string) error {
 }
 
 // TOTPDisable turns TOTP off and forgets the secret and trusted devices.
+// Callers decide whether proof is needed (the console needs none); see
+// TOTPDisableProven for a user acting on their own account.
 func (s *Service) TOTPDisable(ctx context.Context, id int64) error {
 	if err := s.db.SetUserTOTP(ctx, id, "", false, s.now().Unix()); err != nil {
 		return notFound(err)
 	}
 	return s.db.DeleteUserTrustedDevices(ctx, id)
+}
+
+// TOTPDisableProven turns TOTP off once the caller proves to be the user:
+// with the current password or a current TOTP code, so a stolen session
+// alone cannot strip the second factor. Wrong proofs count as failed logins.
+func (s *Service) TOTPDisableProven(ctx context.Context, id int64, password, code string, c Client) error {
+	u, err := s.db.UserByID(ctx, id)
+	if err != nil {
+		return notFound(err)
+	}
+	switch {
+	case password != "":
+		if err := s.checkPassword(ctx, u, password, c, "totp disable"); err != nil {
+			return err
+		}
+	case code != "" && u.TOTPSecret != "":
+		if err := s.checkRate(ctx, u.Username, c); err != nil {
+			return err
+		}
+		if err := s.checkTOTP(ctx, u, code); err != nil {
+			s.recordFailure(ctx, u.Username, c, "totp disable: wrong totp code")
+			return err
+		}
+	default:
+		return inputErr("turning TOTP off needs your current password or a current TOTP code")
+	}
+	return s.TOTPDisable(ctx, id)
 }
 
 // TOTPStatus reports whether TOTP is enabled and whether a secret is stored.

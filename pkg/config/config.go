@@ -145,6 +145,7 @@ type WebConfig struct {
 	AuthAbsoluteTimeoutHours    int    `ini:"auth_absolute_timeout_hours" min:"1" max:"87600"`
 	TrustedDeviceDays           int    `ini:"trusted_device_days" min:"0" max:"3650"`
 	TrustedProxyCIDRs           string `ini:"trusted_proxy_cidrs" env:"WEB_TRUSTED_PROXY_CIDRS"`
+	AllowedHosts                string `ini:"allowed_hosts" env:"WEB_ALLOWED_HOSTS"`
 	DemoMode                    bool   `ini:"demo_mode" env:"DEMO_MODE"`
 	ForceMFAOnLogin             bool   `ini:"force_mfa_on_login"`
 	LoginRateLimitEnabled       bool   `ini:"login_rate_limit_enabled"`

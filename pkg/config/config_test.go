@@ -65,7 +65,7 @@ func TestEveryKeyParses(t *testing.T) {
 		Web: WebConfig{
 			Port: 8443, BindIP: "::", Root: "/srv/www", AuthEnabled: false, Username: "root", Password: "s3cret",
 			WebRTCDisabled: true, HLSDisabled: true, MSEDisabled: true, AuthTimeoutHours: 12, AuthAbsoluteTimeoutHours: 48,
-			TrustedDeviceDays: 0, TrustedProxyCIDRs: "10.0.0.0/8, 192.168.1.1", DemoMode: true, ForceMFAOnLogin: true,
+			TrustedDeviceDays: 0, TrustedProxyCIDRs: "10.0.0.0/8, 192.168.1.1", AllowedHosts: "nvr.example.com, cams.lan", DemoMode: true, ForceMFAOnLogin: true,
 			LoginRateLimitEnabled: false, LoginRateLimitMaxAttempts: 10, LoginRateLimitWindowSeconds: 60,
 			WebThreadPoolSize: 127, HTTPSEnabled: true, TLSCertFile: "/etc/lightnvr/cert.pem", TLSKeyFile: "/etc/lightnvr/key.pem",
 		},

@@ -109,6 +109,11 @@ func (v *validator) rules() {
 			v.fail("web.trusted_proxy_cidrs", "%q is not a CIDR or IP address", p)
 		}
 	}
+	for _, h := range splitList(w.AllowedHosts) {
+		if !validHostName(h) {
+			v.fail("web.allowed_hosts", "%q is not a host name (letters, digits, '-' and '.', no port)", h)
+		}
+	}
 	if !validFacility(c.General.SyslogFacility) {
 		v.fail("general.syslog_facility", "%q is not a syslog facility (LOG_USER, LOG_DAEMON, LOG_LOCAL0..7, … or 0–23)", c.General.SyslogFacility)
 	}
@@ -217,4 +222,23 @@ func (g GeneralConfig) SyslogFacilityCode() (code int, ok bool) {
 func validFacility(s string) bool {
 	_, ok := GeneralConfig{SyslogFacility: s}.SyslogFacilityCode()
 	return ok
+}
+
+// validHostName accepts a DNS name as a browser would send it in Host,
+// without a port.
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

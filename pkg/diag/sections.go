@@ -308,7 +308,10 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 	h, err := c.daemonHealth(hctx)
 	wedged := hctx.Err() != nil
 	cancel()
-	if err == nil {
+	// Without a login, /api/health answers liveness only (no streams_detail):
+	// the daemon runs, and the streams come from the database.
+	running := err == nil && h.Streams == nil
+	if err == nil && !running {
 		up := 0
 		for _, s := range h.Streams {
 			state := s.State
@@ -336,11 +339,17 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 		// A daemon that accepts but does not answer is wedged, not down.
 		return fmt.Errorf("daemon health: %w", context.DeadlineExceeded)
 	}
-	b.add("daemon", "not running (%s)", shortErr(err))
+	daemon := "daemon not running"
+	if running {
+		daemon = "daemon " + h.Status
+		b.add("daemon", "%s (per-stream figures need a login; streams from the database)", h.Status)
+	} else {
+		b.add("daemon", "not running (%s)", shortErr(err))
+	}
 	d, err := c.openDB(ctx)
 	if err != nil {
 		b.warn()
-		b.summary = "daemon not running; " + shortErr(err)
+		b.summary = daemon + "; " + shortErr(err)
 		return nil
 	}
 	rows, err := d.QueryContext(ctx, `SELECT name, url, enabled FROM streams ORDER BY name`)
@@ -360,13 +369,15 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 		if !enabled {
 			en = "disabled"
 		}
-		b.add(name, "daemon not running, %s, %s", en, url)
+		b.add(name, "%s, %s, %s", daemon, en, url)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("list streams: %w", err)
 	}
-	b.warn()
-	b.summary = fmt.Sprintf("daemon not running; %d streams configured", n)
+	if !running {
+		b.warn()
+	}
+	b.summary = fmt.Sprintf("%s; %d streams configured", daemon, n)
 	return nil
 }
 

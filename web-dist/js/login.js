@@ -6,6 +6,12 @@ import { Field, Spinner } from './ui.js';
 
 const params = new URLSearchParams(location.search);
 
+// GET /logout only leads here: the session ends with this POST. A login
+// waits for it, so its cookie-clearing answer cannot undo the new session.
+const loggedOut = params.get('logout') === 'true'
+  ? api('POST', '/api/auth/logout', undefined, { noRedirect: true }).catch(() => {})
+  : Promise.resolve();
+
 function notice() {
   if (params.get('logout') === 'true') return ['ok', 'You have been logged out.'];
   if (params.get('reason') === 'session_expired') return ['info', 'Your session has expired. Please log in again.'];
@@ -40,6 +46,7 @@ function Login() {
 
   const submit = async e => {
     e.preventDefault();
+    await loggedOut;
     setBusy(true); setError(null);
     try {
       let res;
