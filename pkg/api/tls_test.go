@@ -35,6 +35,8 @@ func newTLSEnv(t *testing.T, https bool) *tlsEnv {
 	ctx := context.Background()
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
+	// The redirect is checked with a name, which the Host allowlist must know.
+	cfg.Web.AllowedHosts = "nvr.local"
 	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
 	if err != nil {
 		t.Fatal(err)
