@@ -183,7 +183,7 @@ func checkChars(s string) error {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
 			return refuse("a byte that is not UTF-8", "sources are text")
 		case unicode.IsSpace(r):
-			return refuse("whitespace", "go2rtc splits ffmpeg command lines on it; percent-encode it as %%20 inside a URL only where the camera needs it")
+			return refuse("whitespace", "go2rtc splits ffmpeg command lines on it")
 		case r < 0x20 || r == 0x7f || unicode.IsControl(r):
 			return refuse(fmt.Sprintf("control character U+%04X", r), "sources are printable text")
 		case strings.ContainsRune("\"'`\\{}", r):

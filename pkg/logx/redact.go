@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -86,56 +87,77 @@ func Redact(_ []string, a slog.Attr) slog.Attr {
 // to the last '@' before the end of the line or the next URL. This may mask
 // more than the password (an '@' later on the line), never less.
 func RedactURL(s string) string {
+	var spans []span
 	if strings.Contains(s, "://") {
-		s = redactUserinfo(s)
+		spans = userinfoSpans(s)
 	}
 	if strings.IndexByte(s, '=') >= 0 {
-		s = redactParams(s)
+		spans = append(spans, paramSpans(s)...)
 	}
-	return s
+	return mask(s, spans)
 }
 
-func redactUserinfo(s string) string {
+// span is a byte range [from, to) of a secret.
+type span struct{ from, to int }
+
+// mask replaces the union of spans with Masked. Both finders work on the
+// original text, so a secret that holds the other's syntax ("pwd=a@b",
+// "rtsp://u:x&pwd=y@h") is masked whole.
+func mask(s string, spans []span) string {
+	if len(spans) == 0 {
+		return s
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
 	var b strings.Builder
-	rest := s
-	changed := false
-	for {
-		i := strings.Index(rest, "://")
-		if i < 0 {
-			break
+	last := 0
+	for i := 0; i < len(spans); i++ {
+		from, to := spans[i].from, spans[i].to
+		for i+1 < len(spans) && spans[i+1].from <= to {
+			i++
+			to = max(to, spans[i].to)
 		}
-		start := i + 3
+		if from < last {
+			from = last
+		}
+		b.WriteString(s[last:from])
+		b.WriteString(Masked)
+		last = to
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// userinfoSpans finds the password of every URL: from the ':' after the user
+// name to the last '@' before the line or the next URL ends, since a password
+// may hold '@', '/', '#', spaces and quotes, unescaped.
+func userinfoSpans(s string) []span {
+	var out []span
+	pos := 0
+	for {
+		i := strings.Index(s[pos:], "://")
+		if i < 0 {
+			return out
+		}
+		start := pos + i + 3
+		pos = start
 		// The authority as the RFC has it: up to the first path, query or
 		// fragment delimiter, whitespace or quote.
 		authEnd := start
-		for authEnd < len(rest) && !isAuthStop(rest[authEnd]) && !isWordStop(rest[authEnd]) {
+		for authEnd < len(s) && !isAuthStop(s[authEnd]) && !isWordStop(s[authEnd]) {
 			authEnd++
 		}
-		colon := strings.IndexByte(rest[start:authEnd], ':')
+		colon := strings.IndexByte(s[start:authEnd], ':')
 		if colon < 0 {
-			b.WriteString(rest[:start])
-			rest = rest[start:]
 			continue
 		}
 		sep := start + colon + 1 // first byte of the password (or port)
-		// The last '@' before the line or the next URL ends: a password may
-		// hold '@', '/', '#', spaces and quotes, unescaped.
-		at := strings.LastIndexByte(rest[sep:lineLimit(rest, sep)], '@')
-		if at < 0 || rest[sep:sep+at] == Masked {
-			b.WriteString(rest[:sep])
-			rest = rest[sep:]
+		at := strings.LastIndexByte(s[sep:lineLimit(s, sep)], '@')
+		if at < 0 || s[sep:sep+at] == Masked {
 			continue
 		}
-		b.WriteString(rest[:sep])
-		b.WriteString(Masked)
-		rest = rest[sep+at:]
-		changed = true
+		out = append(out, span{sep, sep + at})
+		pos = sep + at
 	}
-	if !changed {
-		return s
-	}
-	b.WriteString(rest)
-	return b.String()
 }
 
 // lineLimit is where the search for a URL's '@' ends: the end of the line or
@@ -176,34 +198,19 @@ func isAuthStop(c byte) bool {
 // prefix word (onvif_password, mqtt-token).
 var secretParam = regexp.MustCompile(`(?i)(?:^|[^a-z0-9])(?:[a-z0-9]+[_.-])?(?:password|passwd|pass|pwd|secret|token|api_key|apikey)=`)
 
-// redactParams masks the value after every password-like key=. The value runs
+// paramSpans finds the value after every password-like key=. The value runs
 // to '&', whitespace, a quote or the end; a '#' does not end it, since camera
 // passwords hold them.
-func redactParams(s string) string {
-	locs := secretParam.FindAllStringIndex(s, -1)
-	if locs == nil {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, l := range locs {
-		if l[1] < last {
-			continue
-		}
+func paramSpans(s string) []span {
+	var out []span
+	for _, l := range secretParam.FindAllStringIndex(s, -1) {
 		end := l[1]
 		for end < len(s) && s[end] != '&' && !isWordStop(s[end]) {
 			end++
 		}
-		if v := s[l[1]:end]; v == "" || v == Masked {
-			continue
+		if v := s[l[1]:end]; v != "" && v != Masked {
+			out = append(out, span{l[1], end})
 		}
-		b.WriteString(s[last:l[1]])
-		b.WriteString(Masked)
-		last = end
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return out
 }

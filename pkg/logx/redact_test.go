@@ -76,7 +76,7 @@ func paramPassword(pw string) bool { return !strings.ContainsAny(pw, "& \t\r\n\"
 // FuzzRedactURL: whatever the password, once it is embedded in a source the
 // redacted text no longer holds it.
 func FuzzRedactURL(f *testing.F) {
-	for _, pw := range []string{"hunter2", "p@ss#w/rd%", "a:b@c/d?e#f", "pässwörd", "12345", "***x", "a b", "x=y&z"} {
+	for _, pw := range []string{"hunter2", "p@ss#w/rd%", "a:b@c/d?e#f", "pässwörd", "12345", "***x", "a b", "x=y&z", "Pwd7Pw@more", "x&pwd=abc@h"} {
 		f.Add(pw)
 	}
 	f.Fuzz(func(t *testing.T, pw string) {
@@ -91,8 +91,18 @@ func FuzzRedactURL(f *testing.F) {
 			if strings.Contains(strings.Replace(src, pw, "", 1), pw) {
 				continue // the password is also part of the surrounding text
 			}
-			if got := RedactURL(src); strings.Contains(got, pw) {
+			got := RedactURL(src)
+			if strings.Contains(got, pw) {
 				t.Fatalf("%s: RedactURL(%q) = %q still holds the password", sh.name, src, got)
+			}
+			// No piece of it either: every 4-byte window of the password
+			// that the surrounding text and the mask cannot explain.
+			around := sh.make("")
+			for i := 0; i+4 <= len(pw); i++ {
+				w := pw[i : i+4]
+				if !strings.Contains(around, w) && !strings.Contains(w, "*") && strings.Contains(got, w) {
+					t.Fatalf("%s: RedactURL(%q) = %q shows %q of the password", sh.name, src, got, w)
+				}
 			}
 		}
 	})
