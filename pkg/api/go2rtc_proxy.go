@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/logx"
 )
 
 // The go2rtc proxy puts live video behind lightnvr's one port and its login:
@@ -317,7 +318,7 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	if err != nil {
 		cancel()
 		release()
-		p.log.Warn("go2rtc request failed", "url", redactURL(target), "err", err)
+		p.log.Warn("go2rtc request failed", "url", logx.RedactURL(target), "err", err)
 		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc is not reachable")
 		return
 	}
@@ -364,16 +365,18 @@ func (b *streamBody) Close() error {
 	return err
 }
 
-// redactJSON removes user:password from every URL in a go2rtc answer: its stream
-// list names the camera sources, and a viewer must not learn camera passwords.
+// redactJSON masks credentials in every string of a go2rtc answer, keys
+// included: its stream list names the camera sources (go2rtc even names a
+// stream after its source when one is created from a URL), and a viewer must
+// not learn camera passwords. An answer that is not JSON is masked as text.
 func redactJSON(data []byte) []byte {
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
-		return data
+		return []byte(logx.RedactURL(string(data)))
 	}
 	out, err := json.Marshal(redactValue(v))
 	if err != nil {
-		return data
+		return []byte(logx.RedactURL(string(data)))
 	}
 	return out
 }
@@ -381,36 +384,19 @@ func redactJSON(data []byte) []byte {
 func redactValue(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
+		out := make(map[string]any, len(t))
 		for k, x := range t {
-			t[k] = redactValue(x)
+			out[logx.RedactURL(k)] = redactValue(x)
 		}
+		return out
 	case []any:
 		for i, x := range t {
 			t[i] = redactValue(x)
 		}
 	case string:
-		return redactURL(t)
+		return logx.RedactURL(t)
 	}
 	return v
-}
-
-// redactURL hides the userinfo of a URL anywhere inside s (go2rtc source strings
-// may be `ffmpeg:rtsp://user:pw@cam#video=copy`).
-func redactURL(s string) string {
-	i := strings.Index(s, "://")
-	if i < 0 {
-		return s
-	}
-	rest := s[i+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return s
-	}
-	return s[:i+3] + "***@" + rest[at+1:]
 }
 
 func sameOrigin(ctx *fasthttp.RequestCtx) bool {
@@ -462,7 +448,7 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
 			status = resp.StatusCode
 		}
-		p.log.Warn("go2rtc websocket dial failed", "url", redactURL(target), "err", err)
+		p.log.Warn("go2rtc websocket dial failed", "url", logx.RedactURL(target), "err", err)
 		writeError(ctx, status, "go2rtc websocket is not reachable")
 		return
 	}

@@ -15,6 +15,8 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/streams"
 )
 
@@ -136,8 +138,10 @@ func formatSchedule(b []bool) string {
 	return strings.Join(parts, ",")
 }
 
-// stripUserinfo removes credentials from a URL for callers who may not see them.
-func stripUserinfo(raw string) string {
+// withoutUserinfo drops the credentials of a URL whose stream keeps them in the
+// ONVIF fields, so that a writer's form shows them once and a PUT of the form
+// does not store them twice. A URL that does not parse is left to the writer.
+func withoutUserinfo(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw
@@ -179,10 +183,13 @@ func (s *Server) streamToJSON(row *db.Stream, viewer bool) streamJSON {
 		j.ErrorMessage = st.Reason
 	}
 	j.Go2RTCHLSAvailable = st.State == streams.StateActive
-	if viewer || row.ONVIFUsername != "" {
-		j.URL = stripUserinfo(j.URL)
+	// State texts may quote go2rtc's errors, and those quote sources.
+	j.StateReason, j.ErrorMessage = logx.RedactURL(j.StateReason), logx.RedactURL(j.ErrorMessage)
+	if !viewer && row.ONVIFUsername != "" {
+		j.URL = withoutUserinfo(j.URL)
 	}
 	if viewer {
+		j.URL = logx.RedactURL(j.URL)
 		j.AdminURL, j.SubStreamURL, j.DetectionURL, j.PublishURL, j.Go2RTCSourceOverride = "", "", "", "", ""
 		j.ONVIFUsername, j.ONVIFPassword = "", ""
 	}
@@ -336,9 +343,9 @@ type streamRequest struct {
 	CanControlPrivacy  json.RawMessage `json:"can_control_privacy"`
 }
 
-// go2rtc runs these schemes as commands; the API must never pass them through.
-var unsafeSchemes = []string{"exec", "echo", "expr"}
-
+// checkSource checks a stream source a request sets. go2rtc turns some source
+// syntax into process arguments, so the API takes only what go2rtc.CheckSource
+// allows, for every role: custom pipelines belong in go2rtc's override file.
 func checkSource(field, v string, required bool) error {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -347,27 +354,31 @@ func checkSource(field, v string, required bool) error {
 		}
 		return nil
 	}
-	if len(v) > 2048 {
-		return fmt.Errorf("%s is longer than 2048 characters", field)
-	}
-	if strings.ContainsAny(v, " \t\r\n") {
-		return fmt.Errorf("%s must not contain whitespace", field)
-	}
-	i := strings.IndexByte(v, ':')
-	if i <= 0 {
-		return fmt.Errorf("%s %q has no scheme (want e.g. rtsp://host/path)", field, logxSafe(v))
-	}
-	scheme := strings.ToLower(v[:i])
-	for _, u := range unsafeSchemes {
-		if scheme == u {
-			return fmt.Errorf("%s: the %q source type runs commands and is not allowed through the API", field, scheme)
-		}
+	if err := go2rtc.CheckSource(v); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	return nil
 }
 
-// logxSafe keeps credentials out of error messages.
-func logxSafe(v string) string { return stripUserinfo(v) }
+// checkChangedSources checks the source fields a request changed. Stored
+// values it leaves alone (LightNVR imports, the demo stream's exec source) may
+// be outside the allowlist and must not block edits of other fields.
+func checkChangedSources(before, after *db.Stream) []error {
+	errs := []error{}
+	if after.URL != before.URL || after.URL == "" {
+		errs = append(errs, checkSource("url", after.URL, true))
+	}
+	if after.SubStreamURL != before.SubStreamURL {
+		errs = append(errs, checkSource("sub_stream_url", after.SubStreamURL, false))
+	}
+	if o := after.Go2RTCSourceOverride; o != "" && o != before.Go2RTCSourceOverride {
+		tmp := *after
+		for _, src := range streams.SourcesFor(&tmp) {
+			errs = append(errs, checkSource("go2rtc_source_override", src, true))
+		}
+	}
+	return errs
+}
 
 func checkURLScheme(field, v string, schemes ...string) error {
 	if v == "" {
@@ -417,6 +428,7 @@ func (r *streamRequest) apply(row *db.Stream) error {
 		*dst = *v
 		return nil
 	}
+	before := *row
 	str(&row.URL, r.URL)
 	bl(&row.Enabled, r.Enabled)
 	bl(&row.StreamingEnabled, r.StreamingEnabled)
@@ -502,19 +514,12 @@ func (r *streamRequest) apply(row *db.Stream) error {
 		}
 		*sch.out = formatSchedule(*sch.in)
 	}
+	errs = append(errs, checkChangedSources(&before, row)...)
 	errs = append(errs,
-		checkSource("url", row.URL, true),
-		checkSource("sub_stream_url", row.SubStreamURL, false),
 		checkURLScheme("detection_url", row.DetectionURL, "http", "https", "rtsp", "rtsps"),
 		checkURLScheme("publish_url", row.PublishURL, "rtmp", "rtmps"),
 		checkURLScheme("admin_url", row.AdminURL, "http", "https"),
 	)
-	if o := row.Go2RTCSourceOverride; o != "" {
-		tmp := *row
-		for _, src := range streams.SourcesFor(&tmp) {
-			errs = append(errs, checkSource("go2rtc_source_override", src, true))
-		}
-	}
 	if row.MotionTriggerSource == row.Name && row.Name != "" {
 		errs = append(errs, errors.New("motion_trigger_source cannot be the stream itself"))
 	}
@@ -572,11 +577,8 @@ func (s *Server) handleCreateStream(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "enable_disabled and set_privacy_mode are only valid on PUT /api/streams/{name}")
 		return
 	}
-	url := ""
-	if req.URL != nil {
-		url = *req.URL
-	}
-	row := streams.NewStreamDefaults(name, url)
+	// The URL starts empty so that the request's url is checked as a change.
+	row := streams.NewStreamDefaults(name, "")
 	// Width, height and fps come from the camera, not from the request.
 	req.Width, req.Height, req.FPS = nil, nil, nil
 	if err := req.apply(row); err != nil {

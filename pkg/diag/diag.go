@@ -14,6 +14,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"lightnvr/pkg/logx"
 )
 
 // Options are the report's inputs: plain values from the configuration, so that
@@ -96,7 +98,7 @@ type builder struct {
 }
 
 func (b *builder) add(key, format string, args ...any) {
-	b.items = append(b.items, Item{Key: key, Value: redactText(fmt.Sprintf(format, args...))})
+	b.items = append(b.items, Item{Key: key, Value: logx.RedactURL(fmt.Sprintf(format, args...))})
 }
 
 func (b *builder) warn() {
@@ -185,7 +187,7 @@ func (c *collector) run(parent context.Context, name string, limit time.Duration
 	case err := <-errc:
 		sec.Status, sec.Summary, sec.Items = b.status, b.summary, b.items
 		if err != nil {
-			sec.Error = redactText(err.Error())
+			sec.Error = logx.RedactURL(err.Error())
 			if errors.Is(err, context.DeadlineExceeded) {
 				sec.Status = StatusTimeout
 			} else {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
 )
 
 // fixture is a box whose daemon is not running: a real migrated database with
@@ -255,8 +256,8 @@ func TestRedactText(t *testing.T) {
 		"http://x/api?token=abc&page=2":   "http://x/api?token=***&page=2",
 		"nothing secret here, rtsp://cam": "nothing secret here, rtsp://cam",
 	} {
-		if got := redactText(in); got != want {
-			t.Errorf("redactText(%q) = %q, want %q", in, got, want)
+		if got := logx.RedactURL(in); got != want {
+			t.Errorf("logx.RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -182,10 +182,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.text != nil {
 		err = h.text.Handle(ctx, r)
 	}
-	msg := r.Message
-	if strings.Contains(msg, "://") {
-		msg = RedactURL(msg)
-	}
+	msg := RedactURL(r.Message)
 	attrs := make([]kv, len(h.attrs), len(h.attrs)+r.NumAttrs())
 	copy(attrs, h.attrs)
 	r.Attrs(func(a slog.Attr) bool {
