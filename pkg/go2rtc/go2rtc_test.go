@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -406,4 +407,45 @@ func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
 		_, err := sup.Client().Streams(ctx)
 		return err == nil && sup.Credentials() == second
 	})
+}
+
+// TestApplianceCredentialsScript: the appliance's init script locks its go2rtc
+// with the file usr/libexec/lightnvr/go2rtc-credentials writes. go2rtc must
+// refuse a local caller without it, lightnvr must read it back, and its
+// allow_paths must be exactly the endpoints lightnvr uses.
+func TestApplianceCredentialsScript(t *testing.T) {
+	script := filepath.Join(testkit.RepoRoot(t), "rootfs-overlay", "usr", "libexec", "lightnvr", "go2rtc-credentials")
+	dir := t.TempDir()
+	path := filepath.Join(dir, go2rtc.CredentialsFile)
+	if out, err := exec.Command("sh", script, path, go2rtc.DefaultBasePath).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v, want mode 0600", st, err)
+	}
+	creds, err := go2rtc.LoadCredentials(dir)
+	if err != nil || creds.Username != go2rtc.CredentialsUser || len(creds.Password) != 32 {
+		t.Fatalf("LoadCredentials of the script's file: %+v %v", creds.Username, err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, p := range go2rtc.APIPaths {
+		if !strings.Contains(string(data), `"`+go2rtc.DefaultBasePath+"/"+p+`"`) {
+			t.Errorf("script's allow_paths lack %s:\n%s", p, data)
+		}
+	}
+	if got, want := strings.Count(string(data), `    - "`), len(go2rtc.APIPaths); got != want {
+		t.Errorf("script allows %d paths, lightnvr uses %d", got, want)
+	}
+
+	set := go2rtc.Settings{ConfigDir: dir, APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := go2rtc.NewClient(set.APIURL()).Streams(ctx); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("go2rtc locked by the script, no credentials: %v, want 401", err)
+	}
+	authed := go2rtc.NewClientWithAuth(set.APIURL(), func() go2rtc.Credentials { return creds })
+	if _, err := authed.Streams(ctx); err != nil {
+		t.Fatalf("with the script's credentials: %v", err)
+	}
 }
