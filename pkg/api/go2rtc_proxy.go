@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -41,6 +42,8 @@ const (
 	// browser, while three other users still get through. LightNVR has no config
 	// key for a per-user share, so it follows proxy_max_inflight.
 	perUserShare = 4
+	// A WebSocket whose 101 has not reached the browser by then never will.
+	wsHandoverTimeout = 15 * time.Second
 	// The browser only sends small control messages (codec lists, SDP, ICE).
 	wsClientReadLimit = 256 << 10
 	// api/streams answers are small; a bigger one is not something a viewer needs.
@@ -335,13 +338,6 @@ func (s *slotPool) release(user string) {
 	}
 }
 
-// inUse reports the slots taken, for tests and diagnostics.
-func (s *slotPool) inUse() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.used
-}
-
 // slotOwner is whom a request's slot counts against: the user, or with
 // authentication off (everyone is the same principal) the client address.
 func slotOwner(ctx *fasthttp.RequestCtx) string {
@@ -577,7 +573,15 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 	p.mu.Unlock()
 
 	handedOff = true
+	// fasthttp runs the handler only once the 101 reached the browser; a browser
+	// gone before that would leave the slot taken for good. Whichever comes
+	// first, the handler or the watchdog below, owns the cleanup.
+	var owner atomic.Int32 // 0 pending, 1 handler, 2 watchdog
 	err = p.upgrader.Upgrade(ctx, func(c *websocket.Conn) {
+		if !owner.CompareAndSwap(0, 1) {
+			_ = c.Close()
+			return
+		}
 		defer p.wg.Done()
 		defer release()
 		// The HTTP server's read timeout was armed for the request; a live view
@@ -601,7 +605,15 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		release()
 		_ = up.Close()
 		p.log.Debug("websocket upgrade failed", "err", err)
+		return
 	}
+	time.AfterFunc(wsHandoverTimeout, func() {
+		if owner.CompareAndSwap(0, 2) {
+			p.wg.Done()
+			release()
+			_ = up.Close()
+		}
+	})
 }
 
 func (p *Go2RTCProxy) track(w *wsPair) bool {

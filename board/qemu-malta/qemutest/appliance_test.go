@@ -471,7 +471,7 @@ func checkUnprivileged(ctx context.Context, t *testing.T, m *Machine) {
 	if !strings.Contains(out, "401") || strings.Contains(out, "wget-rc=0") {
 		t.Errorf("go2rtc answered an unauthenticated request from inside the box:\n%s", out)
 	}
-	out, _, err = m.Run(ctx, "su -s /bin/sh nvr -c 'touch /run/nvr-probe' 2>&1; echo touch-rc=$?; stat -c '%U %n' /data /data/recordings /data/go2rtc/credentials.yaml")
+	out, _, err = m.Run(ctx, "su -s /bin/sh -- nvr -c 'touch /run/nvr-probe' 2>&1; echo touch-rc=$?; stat -c '%U %n' /data /data/recordings /data/go2rtc/credentials.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
