@@ -54,7 +54,7 @@ if [ -n "${ROOT_PASSWORD:-}" ]; then
 else
   hash='*'
 fi
-printf 'root:%s:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' "$hash" > etc/shadow
+printf 'root:%s:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\nnvr:*:19000:0:99999:7:::\n' "$hash" > etc/shadow
 chmod 0600 etc/shadow
 
 cat > etc/lightnvr-release <<REL

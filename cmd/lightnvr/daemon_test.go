@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/testkit"
 )
 
@@ -169,6 +171,7 @@ func TestDaemonRecordsStream(t *testing.T) {
 	if d := p.probeDownload(done.ID, done.SizeBytes); d < 4 {
 		t.Fatalf("first segment plays %.2f s, want ≥ 4 s (segment_duration 5)", d)
 	}
+	p.checkGo2RTCLocked()
 
 	// Power-cut stand-in: SIGKILL while a segment is open and has a few parts.
 	open := p.waitRecording("cam1", 30*time.Second, func(r recordingRow) bool { return !r.IsComplete })
@@ -236,5 +239,62 @@ func TestDaemonRecordsStream(t *testing.T) {
 	}
 	if err := testkit.WaitHTTP(fmt.Sprintf("http://127.0.0.1:%d/go2rtc/api", d.APIPort), time.Second); err == nil {
 		t.Fatal("go2rtc still answers after lightnvr stopped")
+	}
+}
+
+// checkGo2RTCLocked plays a local attacker against the daemon's go2rtc: its API
+// on loopback refuses requests without the generated credentials (the recording
+// above proved lightnvr's own clients have them), the browser's path through
+// the proxy still works, and the password shows up in no log, API answer or
+// diag report.
+func (p *daemonProc) checkGo2RTCLocked() {
+	t := p.t
+	t.Helper()
+	api := fmt.Sprintf("http://127.0.0.1:%d/go2rtc", p.d.APIPort)
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/streams"},
+		{"PUT", "/api/streams?name=evil&src=" + url.QueryEscape("exec:touch /tmp/pwned")},
+	} {
+		req, _ := http.NewRequest(c.method, api+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s %s on go2rtc without credentials: %d, want 401", c.method, c.path, resp.StatusCode)
+		}
+	}
+	if code, b := p.call("GET", "/go2rtc/api/streams", nil); code != http.StatusOK || !strings.Contains(string(b), "cam1") {
+		t.Fatalf("go2rtc proxy: %d %s", code, b)
+	}
+	creds, err := go2rtc.LoadCredentials(filepath.Join(p.d.Dir, "go2rtc"))
+	if err != nil || creds.IsZero() {
+		t.Fatalf("go2rtc credentials file: %v", err)
+	}
+	diagOut, err := exec.Command(p.d.Bin, "-c", p.d.INI, "diag", "--json").Output()
+	if err != nil {
+		t.Fatalf("lightnvr diag: %v\n%s", err, diagOut)
+	}
+	var report struct {
+		Sections []struct{ Name, Summary, Error string }
+	}
+	if err := json.Unmarshal(diagOut, &report); err != nil {
+		t.Fatalf("diag --json: %v\n%s", err, diagOut)
+	}
+	for _, sec := range report.Sections {
+		if sec.Name == "go2rtc" && (sec.Error != "" || !strings.HasPrefix(sec.Summary, "up")) {
+			t.Errorf("diag did not reach go2rtc with the credentials: %+v", sec)
+		}
+	}
+	seen := map[string]string{"daemon log": p.Log.String(), "diag": string(diagOut)}
+	for _, path := range []string{"/api/settings", "/api/system/info", "/api/streams", "/api/streams/cam1", "/api/health", "/go2rtc/api/streams"} {
+		_, b := p.call("GET", path, nil)
+		seen[path] = string(b)
+	}
+	for where, text := range seen {
+		if strings.Contains(text, creds.Password) {
+			t.Errorf("go2rtc's password appears in %s", where)
+		}
 	}
 }

@@ -59,6 +59,11 @@ func diagOptions(cfg *config.Config, timeout time.Duration, asJSON, brief bool) 
 	}
 	if cfg.Go2RTC.Enabled {
 		opt.Go2RTCAPI = go2rtc.SettingsFromConfig(cfg).APIURL()
+		// The running go2rtc's password, from the file lightnvr or the init script
+		// wrote; without read access to it the go2rtc section reports the 401.
+		if c, err := go2rtc.LoadCredentials(cfg.Go2RTC.ConfigDir); err == nil {
+			opt.Go2RTCUser, opt.Go2RTCPassword = c.Username, c.Password
+		}
 	}
 	return opt
 }

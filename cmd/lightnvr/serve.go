@@ -109,6 +109,7 @@ type daemon struct {
 	recording *streams.Recording
 	// go2rtcStatus is nil while go2rtc is disabled.
 	go2rtcStatus func() go2rtc.Status
+	go2rtcCreds  func() go2rtc.Credentials
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
 }
@@ -325,6 +326,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	d.shutdown.Register("streams", lifecycle.PriorityRecorders, 15*time.Second, mgr.Stop)
 	d.streams = mgr
 	d.go2rtcStatus = sup.Status
+	d.go2rtcCreds = sup.Credentials
 	return nil
 }
 
@@ -341,10 +343,11 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Ingest:  d.recording,
 		Logs:    d.ring,
 		// Both return at once: the reply goes out, then the run context ends.
-		Restart:      func() { d.stop(errRestart) },
-		Shutdown:     func() { d.stop(errShutdown) },
-		ConfigPath:   d.savePath(),
-		Go2RTCStatus: d.go2rtcStatus,
+		Restart:           func() { d.stop(errRestart) },
+		Shutdown:          func() { d.stop(errShutdown) },
+		ConfigPath:        d.savePath(),
+		Go2RTCStatus:      d.go2rtcStatus,
+		Go2RTCCredentials: d.go2rtcCreds,
 	})
 	if err != nil {
 		return nil, nil, err

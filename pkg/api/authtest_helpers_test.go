@@ -60,26 +60,26 @@ type authEnv struct {
 type envOpts struct {
 	cfg func(*config.Config)
 	opt func(*auth.Options)
+	// db, when set, is the database to serve (a test that runs more of the
+	// stack on it opens it first); a fresh migrated one otherwise.
+	db *db.DB
+	// deps adds the parts a test runs beyond auth and storage.
+	deps func(*Deps)
 }
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 	t.Helper()
-	ctx := context.Background()
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
 	cfg.Web.AllowedHosts = "nvr.test" // the Host these tests send
 	if o.cfg != nil {
 		o.cfg(cfg)
 	}
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	d := o.db
+	if d == nil {
+		d = openTestDB(t)
 	}
 	opt, err := auth.OptionsFromConfig(cfg)
 	if err != nil {
@@ -98,7 +98,11 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Users: svc, Storage: sc})
+	deps := Deps{Config: cfg, DB: d, Logger: quietLog, Users: svc, Storage: sc}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	srv, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +120,21 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 		<-done
 	})
 	return &authEnv{t: t, cfg: cfg, db: d, svc: svc, srv: srv, ln: ln, clock: clock}
+}
+
+// openTestDB is a fresh migrated database in the test's directory.
+func openTestDB(t testing.TB) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // req describes one request.

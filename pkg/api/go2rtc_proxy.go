@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,12 +16,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 )
 
@@ -36,6 +39,12 @@ const (
 	// A WebSocket is a long-lived viewer, not a request: it gets its own, larger
 	// cap so a 16-camera grid over MSE does not starve snapshots and WebRTC offers.
 	wsPerInflight = 4
+	// One user may hold a quarter of either cap: enough for a camera grid in one
+	// browser, while three other users still get through. LightNVR has no config
+	// key for a per-user share, so it follows proxy_max_inflight.
+	perUserShare = 4
+	// A WebSocket whose 101 has not reached the browser by then never will.
+	wsHandoverTimeout = 15 * time.Second
 	// The browser only sends small control messages (codec lists, SDP, ICE).
 	wsClientReadLimit = 256 << 10
 	// api/streams answers are small; a bigger one is not something a viewer needs.
@@ -75,6 +84,8 @@ type Go2RTCProxyOptions struct {
 	BasePath string
 	// MaxInflight bounds concurrent proxied HTTP requests; more get 503.
 	MaxInflight int
+	// Credentials go2rtc's API expects (basic auth); nil or zero sends none.
+	Credentials func() go2rtc.Credentials
 	Logger      *slog.Logger
 }
 
@@ -86,8 +97,9 @@ type Go2RTCProxy struct {
 	client   *http.Client
 	dialer   *websocket.Dialer
 	upgrader websocket.FastHTTPUpgrader
-	slots    chan struct{}
-	wsSlots  chan struct{}
+	creds    func() go2rtc.Credentials
+	slots    *slotPool
+	wsSlots  *slotPool
 
 	mu     sync.Mutex
 	conns  map[*wsPair]struct{}
@@ -135,8 +147,9 @@ func NewGo2RTCProxy(opts Go2RTCProxyOptions) *Go2RTCProxy {
 			// and SameSite=Lax keeps other sites' pages from opening this socket with it.
 			CheckOrigin: sameOrigin,
 		},
-		slots:   make(chan struct{}, opts.MaxInflight),
-		wsSlots: make(chan struct{}, opts.MaxInflight*wsPerInflight),
+		creds:   opts.Credentials,
+		slots:   newSlotPool(opts.MaxInflight),
+		wsSlots: newSlotPool(opts.MaxInflight * wsPerInflight),
 		conns:   map[*wsPair]struct{}{},
 	}
 }
@@ -193,6 +206,7 @@ func (s *Server) go2rtcProxy() *Go2RTCProxy {
 			Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
 			BasePath:    base,
 			MaxInflight: cfg.ProxyMaxInflight,
+			Credentials: s.deps.Go2RTCCredentials,
 			Logger:      s.log,
 		})
 	}
@@ -243,6 +257,18 @@ func (p *Go2RTCProxy) Handle(ctx *fasthttp.RequestCtx) {
 	p.serveHTTP(ctx, ep, target)
 }
 
+// upstreamAuth is the Authorization header go2rtc's API expects, or "".
+func (p *Go2RTCProxy) upstreamAuth() string {
+	if p.creds == nil {
+		return ""
+	}
+	c := p.creds()
+	if c.IsZero() {
+		return ""
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
+}
+
 // filterQuery keeps only the parameters an endpoint needs, and checks src.
 func filterQuery(args *fasthttp.Args, ep go2rtcEndpoint) (url.Values, error) {
 	for _, bad := range []string{"dst", "name"} {
@@ -266,32 +292,89 @@ func filterQuery(args *fasthttp.Args, ep go2rtcEndpoint) (url.Values, error) {
 	return q, nil
 }
 
-// acquire takes a request slot without waiting; a saturated proxy answers 503 so a
-// grid of cameras cannot queue up behind one slow go2rtc call.
-func acquire(slots chan struct{}) bool {
-	select {
-	case slots <- struct{}{}:
-		return true
-	default:
-		return false
+// slotPool bounds concurrent proxied requests, in total and per user. Taking a
+// slot never waits: a saturated proxy answers at once, so a grid of cameras
+// cannot queue up behind one slow go2rtc call.
+type slotPool struct {
+	mu      sync.Mutex
+	total   int
+	perUser int
+	used    int
+	byUser  map[string]int
+}
+
+func newSlotPool(total int) *slotPool {
+	return &slotPool{total: total, perUser: max(1, (total+perUserShare-1)/perUserShare), byUser: map[string]int{}}
+}
+
+// errSlotsFull and errUserSlotsFull say why acquire refused.
+var (
+	errSlotsFull     = errors.New("all slots taken")
+	errUserSlotsFull = errors.New("the user's share of slots taken")
+)
+
+// acquire takes a slot for user and returns its release, which may be called
+// any number of times and frees the slot once.
+func (s *slotPool) acquire(user string) (func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byUser[user] >= s.perUser {
+		return nil, errUserSlotsFull
+	}
+	if s.used >= s.total {
+		return nil, errSlotsFull
+	}
+	s.used++
+	s.byUser[user]++
+	var once sync.Once
+	return func() { once.Do(func() { s.release(user) }) }, nil
+}
+
+func (s *slotPool) release(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.used--
+	if s.byUser[user]--; s.byUser[user] <= 0 {
+		delete(s.byUser, user)
 	}
 }
 
+// slotOwner is whom a request's slot counts against: the user, or with
+// authentication off (everyone is the same principal) the client address.
+func slotOwner(ctx *fasthttp.RequestCtx) string {
+	if p := PrincipalOf(ctx); p != nil && p.Method != "none" {
+		return "user:" + strconv.FormatInt(p.UserID, 10)
+	}
+	return "addr:" + ctx.RemoteIP().String()
+}
+
+// takeSlot acquires a slot of pool for the request or answers why not (429 for
+// a user over their share, 503 when the proxy is full).
+func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (func(), bool) {
+	release, err := pool.acquire(slotOwner(ctx))
+	if err == nil {
+		return release, true
+	}
+	ctx.Response.Header.Set("Retry-After", "1")
+	if errors.Is(err, errUserSlotsFull) {
+		writeErrorf(ctx, fasthttp.StatusTooManyRequests,
+			"you already have %d %s open (the most one user may have); close one and try again", pool.perUser, what)
+		return nil, false
+	}
+	writeErrorf(ctx, fasthttp.StatusServiceUnavailable, "too many %s in flight; try again", what)
+	return nil, false
+}
+
 func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, target string) {
-	if !acquire(p.slots) {
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many live-video requests in flight; try again")
+	release, ok := takeSlot(ctx, p.slots, "live-video requests")
+	if !ok {
 		return
 	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			<-p.slots
-		}
-	}
+	// Every return frees the slot, except the one that hands it to a streaming
+	// body, which frees it when fasthttp closes that body.
+	handedOff := false
 	defer func() {
-		if !ep.stream {
+		if !handedOff {
 			release()
 		}
 	}()
@@ -305,9 +388,11 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	req, err := http.NewRequestWithContext(reqCtx, method, target, body)
 	if err != nil {
 		cancel()
-		release()
 		writeErrorf(ctx, fasthttp.StatusInternalServerError, "build go2rtc request: %v", err)
 		return
+	}
+	if a := p.upstreamAuth(); a != "" {
+		req.Header.Set("Authorization", a)
 	}
 	for _, h := range []string{"Content-Type", "Accept"} {
 		if v := ctx.Request.Header.Peek(h); len(v) > 0 {
@@ -317,7 +402,6 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	resp, err := p.client.Do(req)
 	if err != nil {
 		cancel()
-		release()
 		p.log.Warn("go2rtc request failed", "url", logx.RedactURL(target), "err", err)
 		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc is not reachable")
 		return
@@ -331,6 +415,7 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	if ep.stream && resp.StatusCode == http.StatusOK {
 		// fasthttp closes the body stream when the client goes away or the copy
 		// ends; that frees the slot and the upstream connection.
+		handedOff = true
 		ctx.SetBodyStream(&streamBody{rc: resp.Body, done: func() { cancel(); release() }}, -1)
 		return
 	}
@@ -433,17 +518,26 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
-	if !acquire(p.wsSlots) {
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "too many live-video connections; try again")
+	release, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
+	if !ok {
 		return
 	}
+	// The upgrade handler frees the slot when the socket ends; every other path here.
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			release()
+		}
+	}()
 	// Dial go2rtc first so a dead go2rtc is a plain 502, not a socket that closes at once.
+	var hdr http.Header
+	if a := p.upstreamAuth(); a != "" {
+		hdr = http.Header{"Authorization": {a}}
+	}
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	up, resp, err := p.dialer.DialContext(dctx, target, nil)
+	up, resp, err := p.dialer.DialContext(dctx, target, hdr)
 	cancel()
 	if err != nil {
-		<-p.wsSlots
 		status := fasthttp.StatusBadGateway
 		if resp != nil && resp.StatusCode >= 400 && resp.StatusCode < 500 {
 			status = resp.StatusCode
@@ -458,16 +552,24 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 	if p.closed {
 		p.mu.Unlock()
 		_ = up.Close()
-		<-p.wsSlots
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting down")
 		return
 	}
 	p.wg.Add(1)
 	p.mu.Unlock()
 
+	handedOff = true
+	// fasthttp runs the handler only once the 101 reached the browser; a browser
+	// gone before that would leave the slot taken for good. Whichever comes
+	// first, the handler or the watchdog below, owns the cleanup.
+	var owner atomic.Int32 // 0 pending, 1 handler, 2 watchdog
 	err = p.upgrader.Upgrade(ctx, func(c *websocket.Conn) {
+		if !owner.CompareAndSwap(0, 1) {
+			_ = c.Close()
+			return
+		}
 		defer p.wg.Done()
-		defer func() { <-p.wsSlots }()
+		defer release()
 		// The HTTP server's read timeout was armed for the request; a live view
 		// stays open far longer, and liveness is go2rtc's and the browser's business.
 		_ = c.NetConn().SetDeadline(time.Time{})
@@ -486,10 +588,18 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 	})
 	if err != nil {
 		p.wg.Done()
-		<-p.wsSlots
+		release()
 		_ = up.Close()
 		p.log.Debug("websocket upgrade failed", "err", err)
+		return
 	}
+	time.AfterFunc(wsHandoverTimeout, func() {
+		if owner.CompareAndSwap(0, 2) {
+			p.wg.Done()
+			release()
+			_ = up.Close()
+		}
+	})
 }
 
 func (p *Go2RTCProxy) track(w *wsPair) bool {

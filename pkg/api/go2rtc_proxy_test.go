@@ -17,6 +17,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/testkit"
 )
 
@@ -30,15 +31,28 @@ func (headerAuth) Authenticate(ctx *fasthttp.RequestCtx) (*auth.Principal, error
 		return &auth.Principal{UserID: 2, Username: "viewer", Role: auth.RoleViewer}, nil
 	case "admin":
 		return &auth.Principal{UserID: 1, Username: "admin", Role: auth.RoleAdmin}, nil
+	case "viewer2":
+		return &auth.Principal{UserID: 3, Username: "viewer2", Role: auth.RoleViewer}, nil
 	}
 	return nil, nil
 }
 
+// testGo2RTCCreds lock the test go2rtc as lightnvr locks its own: every proxied
+// request must carry them.
+var testGo2RTCCreds = go2rtc.Credentials{Username: go2rtc.CredentialsUser, Password: "proxy-test-secret"}
+
 // startGo2RTC runs the real go2rtc on loopback with a test-pattern stream "test"
-// and a stream "secret" whose source URL carries credentials.
+// and a stream "secret" whose source URL carries credentials. Its API requires
+// testGo2RTCCreds, from loopback too.
 func startGo2RTC(t *testing.T) (apiPort int) {
 	t.Helper()
-	g := testkit.StartGo2RTC(t, "streams:\n  test: \""+testkit.TestPatternSource("320x240", 10)+"\"\n  secret: \"rtsp://camuser:hunter2@127.0.0.1:1/none\"\n")
+	set := go2rtc.Settings{ConfigDir: t.TempDir()}
+	cred, err := go2rtc.WriteCredentials(set, testGo2RTCCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := testkit.StartGo2RTCOn(t, testkit.FreePort(t), testkit.FreePort(t),
+		"streams:\n  test: \""+testkit.TestPatternSource("320x240", 10)+"\"\n  secret: \"rtsp://camuser:hunter2@127.0.0.1:1/none\"\n", cred)
 	return g.APIPort
 }
 
@@ -49,7 +63,7 @@ func startProxyServer(t *testing.T, go2rtcPort, inflight int) string {
 	cfg.Go2RTC.APIPort = go2rtcPort
 	cfg.Go2RTC.ProxyMaxInflight = inflight
 	cfg.Storage.Path = t.TempDir()
-	s, err := New(Deps{Config: cfg, Auth: headerAuth{}})
+	s, err := New(Deps{Config: cfg, Auth: headerAuth{}, Go2RTCCredentials: func() go2rtc.Credentials { return testGo2RTCCreds }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +230,12 @@ func TestGo2RTCProxy(t *testing.T) {
 	})
 
 	t.Run("saturation and release", func(t *testing.T) {
-		// Two slots: hold both with live fMP4 downloads, then a third request is refused.
+		// Two slots: hold both with live fMP4 downloads (one per user: each user
+		// may hold only a share), then a third request is refused.
 		var held []*http.Response
-		for range 2 {
+		for _, user := range []string{"viewer", "admin"} {
 			req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
-			req.Header.Set("X-Test-User", "viewer")
+			req.Header.Set("X-Test-User", user)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -231,7 +246,7 @@ func TestGo2RTCProxy(t *testing.T) {
 			}
 			held = append(held, resp)
 		}
-		resp, body := proxyGet(t, "GET", base+"/go2rtc/api/frame.jpeg?src=test", "viewer")
+		resp, body := proxyGet(t, "GET", base+"/go2rtc/api/frame.jpeg?src=test", "viewer2")
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("third request: status %d (%s), want 503", resp.StatusCode, body)
 		}

@@ -4,20 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp/fasthttputil"
-
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
-	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/testkit"
 )
@@ -40,14 +36,7 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 	t.Helper()
 	ctx := context.Background()
 	cam := testkit.StartCamera(t)
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := openTestDB(t)
 	for _, s := range seed {
 		if err := db.InsertStream(ctx, d, s); err != nil {
 			t.Fatal(err)
@@ -83,43 +72,18 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 		t.Fatal(err)
 	}
 
-	cfg := config.Default()
-	cfg.Storage.Path = t.TempDir()
-	cfg.Streams.MaxStreams = 0
-	cfg.Go2RTC.Enabled = true
-	cfg.Go2RTC.APIPort = set.APIPort
-	opt, err := auth.OptionsFromConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &authClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	opt.Now, opt.Logger = clock.Now, quietLog
-	opt.Hash = auth.HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-	svc := auth.New(d, opt)
-	sc, err := storage.New(storage.FromConfig(cfg, d, quietLog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Users: svc, Storage: sc, Streams: mgr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.SetGo2RTCBasePath(go2rtc.DefaultBasePath)
-	ln := fasthttputil.NewInmemoryListener()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = ln.Close()
-		<-done
-	})
-	e := &rolesEnv{authEnv: &authEnv{t: t, cfg: cfg, db: d, svc: svc, srv: srv, ln: ln, clock: clock},
-		sup: sup, mgr: mgr, cam: cam, creds: map[string]req{}}
+	ae := newAuthEnv(t, envOpts{db: d,
+		cfg: func(cfg *config.Config) {
+			cfg.Streams.MaxStreams = 0
+			cfg.Go2RTC.Enabled = true
+			cfg.Go2RTC.APIPort = set.APIPort
+		},
+		deps: func(deps *Deps) {
+			deps.Streams = mgr
+			deps.Go2RTCCredentials = sup.Credentials
+		}})
+	ae.srv.SetGo2RTCBasePath(go2rtc.DefaultBasePath)
+	e := &rolesEnv{authEnv: ae, sup: sup, mgr: mgr, cam: cam, creds: map[string]req{}}
 	e.loginRoles()
 	return e
 }

@@ -65,6 +65,8 @@ type Deps struct {
 	ConfigPath string
 	// Go2RTCStatus reports go2rtc for /api/system/info and /api/metrics.
 	Go2RTCStatus func() go2rtc.Status
+	// Go2RTCCredentials are what go2rtc's API expects from the proxy (nil: none).
+	Go2RTCCredentials func() go2rtc.Credentials
 	// Storage is the retention controller of the data directory; nil
 	// answers 503 on the storage routes.
 	Storage *storage.Controller

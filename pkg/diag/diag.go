@@ -30,6 +30,8 @@ type Options struct {
 	HTTPBase string
 	// Go2RTCAPI is go2rtc's API base, with its base path, e.g. http://127.0.0.1:1984/go2rtc.
 	Go2RTCAPI string
+	// Go2RTCUser and Go2RTCPassword authenticate to go2rtc's API (never printed).
+	Go2RTCUser, Go2RTCPassword string
 	// Timeout bounds each section; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// DBTimeout bounds the sections that read the database (streams when the

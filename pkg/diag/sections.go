@@ -253,7 +253,7 @@ func (c *collector) go2rtc(ctx context.Context, b *builder) error {
 		return nil
 	}
 	var info map[string]any
-	if err := c.getJSON(ctx, c.opt.Go2RTCAPI+"/api", &info); err != nil {
+	if err := c.getJSONAuth(ctx, c.opt.Go2RTCAPI+"/api", c.opt.Go2RTCUser, c.opt.Go2RTCPassword, &info); err != nil {
 		b.add("api", "%s", c.opt.Go2RTCAPI)
 		return fmt.Errorf("go2rtc API: %w", err)
 	}
@@ -262,7 +262,7 @@ func (c *collector) go2rtc(ctx context.Context, b *builder) error {
 	b.add("version", "%s", ver)
 	var streams map[string]any
 	n := "?"
-	if err := c.getJSON(ctx, c.opt.Go2RTCAPI+"/api/streams", &streams); err == nil {
+	if err := c.getJSONAuth(ctx, c.opt.Go2RTCAPI+"/api/streams", c.opt.Go2RTCUser, c.opt.Go2RTCPassword, &streams); err == nil {
 		n = strconv.Itoa(len(streams))
 	}
 	b.add("streams", "%s", n)
@@ -484,9 +484,17 @@ func (c *collector) logs(ctx context.Context, b *builder) error {
 }
 
 func (c *collector) getJSON(ctx context.Context, url string, v any) error {
+	return c.getJSONAuth(ctx, url, "", "", v)
+}
+
+// getJSONAuth is getJSON with HTTP basic auth when user or pass is set.
+func (c *collector) getJSONAuth(ctx context.Context, url, user, pass string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if user != "" || pass != "" {
+		req.SetBasicAuth(user, pass)
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {

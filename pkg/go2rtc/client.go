@@ -22,14 +22,24 @@ const maxReply = 16 << 20
 
 // Client talks to go2rtc's HTTP API.
 type Client struct {
-	base string
-	hc   *http.Client
+	base  string
+	hc    *http.Client
+	creds func() Credentials
 }
 
-// NewClient returns a client for the API at baseURL (Settings.APIURL()).
+// NewClient returns a client for the API at baseURL (Settings.APIURL()) of a
+// go2rtc without credentials.
 func NewClient(baseURL string) *Client {
+	return NewClientWithAuth(baseURL, nil)
+}
+
+// NewClientWithAuth returns a client that sends creds() as basic auth on every
+// call; creds is asked each time, so credentials that change with a go2rtc
+// restart are picked up. A nil creds sends none.
+func NewClientWithAuth(baseURL string, creds func() Credentials) *Client {
 	return &Client{
-		base: strings.TrimRight(baseURL, "/"),
+		creds: creds,
+		base:  strings.TrimRight(baseURL, "/"),
 		hc: &http.Client{
 			Timeout: 30 * time.Second, // frame.jpeg may run ffmpeg
 			Transport: &http.Transport{
@@ -111,6 +121,12 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("go2rtc %s %s: %d %s", e.Method, e.Path, e.Status, logx.RedactURL(msg))
 }
 
+// IsUnauthorized reports whether go2rtc refused our credentials (or their absence).
+func IsUnauthorized(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
+}
+
 // IsNotFound reports whether err is go2rtc's 404.
 func IsNotFound(err error) bool {
 	var ae *APIError
@@ -130,6 +146,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values) 
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
+	}
+	if c.creds != nil {
+		if cr := c.creds(); !cr.IsZero() {
+			req.SetBasicAuth(cr.Username, cr.Password)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

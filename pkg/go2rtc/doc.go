@@ -10,6 +10,8 @@
 // therefore forwards the request path and query unchanged, and go2rtc's own web
 // pages, which build links from base_path, work through it too.
 //
-// API and RTSP listen on loopback only: go2rtc trusts local callers and offers
-// exec sources, so its API must never be reachable from the LAN.
+// API and RTSP listen on loopback only: go2rtc offers exec sources, so its API
+// must never be reachable from the LAN. Local processes are kept out too:
+// go2rtc runs with the credentials of CredentialsFile, demanded from loopback
+// callers as well, and only the API paths lightnvr uses exist (APIPaths).
 package go2rtc

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -283,5 +285,167 @@ func TestSupervisorExternalMode(t *testing.T) {
 	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
 	if _, err := os.Stat(filepath.Join(set.ConfigDir, go2rtc.ConfigFile)); set.ConfigDir != "" && err == nil {
 		t.Fatal("external mode wrote a config")
+	}
+}
+
+// TestManagedGo2RTCRefusesUnauthenticated is the attack of a local process
+// (another user on the box, or a request forged through some other loopback
+// service): talk to go2rtc's API on 127.0.0.1 directly and add an exec: source.
+// A managed go2rtc must refuse it without lightnvr's credentials, and even
+// with them must not offer the management endpoints at all.
+func TestManagedGo2RTCRefusesUnauthenticated(t *testing.T) {
+	testkit.Need(t, "ffmpeg")
+	log, buf := testLogger(t)
+	set := settings(t)
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	creds := sup.Credentials()
+	if creds.IsZero() || len(creds.Password) < 32 {
+		t.Fatalf("managed go2rtc runs without a strong password: %+v", creds.Username)
+	}
+
+	plain := go2rtc.NewClient(set.APIURL())
+	attack := []string{"exec:sh -c 'touch " + filepath.Join(t.TempDir(), "pwned") + "'"}
+	if err := plain.PutStream(ctx, "evil", attack); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("unauthenticated PUT /api/streams from loopback: %v, want 401", err)
+	}
+	if _, err := plain.Streams(ctx); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("unauthenticated GET /api/streams from loopback: %v, want 401", err)
+	}
+	wrong := go2rtc.NewClientWithAuth(set.APIURL(), func() go2rtc.Credentials {
+		return go2rtc.Credentials{Username: creds.Username, Password: "guess"}
+	})
+	if _, err := wrong.Info(ctx); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("wrong password: %v, want 401", err)
+	}
+
+	// lightnvr's own client gets in, and reconcile works.
+	res, err := go2rtc.Reconcile(ctx, sup.Client(), []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://127.0.0.1:9/x"}}}, nil)
+	if err != nil || len(res.Added) != 1 {
+		t.Fatalf("reconcile with credentials: %+v %v", res, err)
+	}
+
+	// With the password, the endpoints lightnvr does not use do not exist.
+	for _, path := range []string{"/api/config", "/api/exit", "/api/restart", "/api/log", "/"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, set.APIURL()+path, nil)
+		req.SetBasicAuth(creds.Username, creds.Password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s with credentials: %d, want 404 (not in allow_paths)", path, resp.StatusCode)
+		}
+	}
+
+	// The credentials file is go2rtc's and ours only, and diag can read it back.
+	path := filepath.Join(set.ConfigDir, go2rtc.CredentialsFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s mode %v, want 0600", path, st.Mode().Perm())
+	}
+	if got, err := go2rtc.LoadCredentials(set.ConfigDir); err != nil || got != creds {
+		t.Fatalf("LoadCredentials = %v, %v", got.Username, err)
+	}
+	if strings.Contains(buf.String(), creds.Password) {
+		t.Fatalf("go2rtc's password reached our log:\n%s", buf.String())
+	}
+}
+
+// TestExternalGo2RTCCredentialsReloaded: on the appliance the init script writes
+// a new password each time it starts go2rtc; lightnvr must pick it up from the
+// file instead of staying locked out.
+func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
+	dir := t.TempDir()
+	first := go2rtc.Credentials{Username: "lightnvr", Password: "first-secret"}
+	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, ConfigDir: dir, APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	credPath, err := go2rtc.WriteCredentials(set, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
+	log, _ := testLogger(t)
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := go2rtc.NewClient(set.APIURL()).Streams(ctx); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("external go2rtc without credentials: %v, want 401", err)
+	}
+	// The init script restarts go2rtc with a new password.
+	g.Kill()
+	second := go2rtc.Credentials{Username: "lightnvr", Password: "second-secret"}
+	if _, err := go2rtc.WriteCredentials(set, second); err != nil {
+		t.Fatal(err)
+	}
+	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
+	waitFor(t, 10*time.Second, "new password picked up", func() bool {
+		_, err := sup.Client().Streams(ctx)
+		return err == nil && sup.Credentials() == second
+	})
+}
+
+// TestApplianceCredentialsScript: the appliance's init script locks its go2rtc
+// with the file usr/libexec/lightnvr/go2rtc-credentials writes. go2rtc must
+// refuse a local caller without it, lightnvr must read it back, and its
+// allow_paths must be exactly the endpoints lightnvr uses.
+func TestApplianceCredentialsScript(t *testing.T) {
+	script := filepath.Join(testkit.RepoRoot(t), "rootfs-overlay", "usr", "libexec", "lightnvr", "go2rtc-credentials")
+	dir := t.TempDir()
+	path := filepath.Join(dir, go2rtc.CredentialsFile)
+	if out, err := exec.Command("sh", script, path, go2rtc.DefaultBasePath).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v, want mode 0600", st, err)
+	}
+	creds, err := go2rtc.LoadCredentials(dir)
+	if err != nil || creds.Username != go2rtc.CredentialsUser || len(creds.Password) != 32 {
+		t.Fatalf("LoadCredentials of the script's file: %+v %v", creds.Username, err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, p := range go2rtc.APIPaths {
+		if !strings.Contains(string(data), `"`+go2rtc.DefaultBasePath+"/"+p+`"`) {
+			t.Errorf("script's allow_paths lack %s:\n%s", p, data)
+		}
+	}
+	if got, want := strings.Count(string(data), `    - "`), len(go2rtc.APIPaths); got != want {
+		t.Errorf("script allows %d paths, lightnvr uses %d", got, want)
+	}
+
+	set := go2rtc.Settings{ConfigDir: dir, APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", path)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := go2rtc.NewClient(set.APIURL()).Streams(ctx); !go2rtc.IsUnauthorized(err) {
+		t.Fatalf("go2rtc locked by the script, no credentials: %v, want 401", err)
+	}
+	authed := go2rtc.NewClientWithAuth(set.APIURL(), func() go2rtc.Credentials { return creds })
+	if _, err := authed.Streams(ctx); err != nil {
+		t.Fatalf("with the script's credentials: %v", err)
 	}
 }

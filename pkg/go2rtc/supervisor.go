@@ -120,18 +120,72 @@ func NewSupervisor(opts SupervisorOptions) (*Supervisor, error) {
 	s := &Supervisor{
 		opts:    opts,
 		log:     opts.Logger.With("component", "go2rtc"),
-		client:  NewClient(opts.Settings.APIURL()),
 		changed: make(chan struct{}),
 	}
+	if err := s.initCredentials(); err != nil {
+		return nil, err
+	}
+	s.client = NewClientWithAuth(opts.Settings.APIURL(), s.Credentials)
 	s.status = Status{Mode: opts.Settings.mode(), State: StateStopped, Since: time.Now()}
 	return s, nil
+}
+
+// initCredentials picks the credentials go2rtc is locked with. A managed go2rtc
+// gets a fresh random password per lightnvr run (kept across go2rtc restarts, so
+// a pipeline reconnecting with its URL still fits); an external one uses what
+// its init script wrote into CredentialsFile.
+func (s *Supervisor) initCredentials() error {
+	set := &s.opts.Settings
+	if !set.Credentials.IsZero() {
+		return nil
+	}
+	if set.mode() == ModeExternal {
+		c, err := LoadCredentials(set.ConfigDir)
+		if err != nil {
+			// go2rtc may not have started yet; reloadCredentials tries again on a 401.
+			s.log.Warn("go2rtc credentials", "err", err)
+		}
+		set.Credentials = c
+		return nil
+	}
+	c, err := GenerateCredentials()
+	if err != nil {
+		return err
+	}
+	set.Credentials = c
+	return nil
+}
+
+// reloadCredentials re-reads an external go2rtc's CredentialsFile after a 401:
+// its init script writes a new password every time it starts go2rtc.
+func (s *Supervisor) reloadCredentials() {
+	c, err := LoadCredentials(s.opts.Settings.ConfigDir)
+	if err != nil {
+		s.log.Warn("go2rtc credentials", "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.opts.Settings.Credentials = c
+	s.mu.Unlock()
 }
 
 // Client is the API client for the supervised go2rtc.
 func (s *Supervisor) Client() *Client { return s.client }
 
-// Settings are the settings the supervisor runs with.
-func (s *Supervisor) Settings() Settings { return s.opts.Settings }
+// Credentials are the ones go2rtc currently expects. They are secret: never
+// log them or put them into an API answer.
+func (s *Supervisor) Credentials() Credentials {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Settings.Credentials
+}
+
+// Settings are the settings the supervisor runs with, current credentials included.
+func (s *Supervisor) Settings() Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Settings
+}
 
 // Status returns the current status.
 func (s *Supervisor) Status() Status {
@@ -253,6 +307,10 @@ func (s *Supervisor) watchExternal(ctx context.Context) {
 	s.update(func(st *Status) { st.State = StateStarting })
 	for {
 		info, err := s.healthy(ctx)
+		if IsUnauthorized(err) && s.opts.Settings.ConfigDir != "" {
+			s.reloadCredentials()
+			info, err = s.healthy(ctx)
+		}
 		if ctx.Err() != nil {
 			s.update(func(st *Status) { st.State = StateStopped })
 			return
@@ -340,7 +398,7 @@ func (s *Supervisor) runManaged(ctx context.Context) {
 // runOnce starts one go2rtc process and returns why it ended. It only returns
 // nil-free errors; on ctx end it stops the process and returns ctx's error.
 func (s *Supervisor) runOnce(ctx context.Context) error {
-	set := s.opts.Settings
+	set := s.Settings()
 	var streams []Stream
 	if s.opts.Streams != nil {
 		var err error

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,6 +45,9 @@ type Settings struct {
 	Override string
 	// Env is added to go2rtc's environment (e.g. GOMEMLIMIT on small boards).
 	Env []string
+	// Credentials, when set, are required by go2rtc's API and RTSP server and
+	// sent by every lightnvr client (see CredentialsFile).
+	Credentials Credentials
 }
 
 // WebRTC is the WebRTC listener and ICE configuration.
@@ -81,9 +85,15 @@ func (s Settings) APIURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(s.APIPort) + s.basePath()
 }
 
-// RTSPURL is the loopback RTSP URL go2rtc serves stream name on.
+// RTSPURL is the loopback RTSP URL go2rtc serves stream name on, with the
+// credentials when there are any. It is secret then: log it only through
+// logx.RedactURL.
 func (s Settings) RTSPURL(name string) string {
-	return "rtsp://127.0.0.1:" + strconv.Itoa(s.RTSPPort) + "/" + name
+	u := url.URL{Scheme: "rtsp", Host: "127.0.0.1:" + strconv.Itoa(s.RTSPPort), Path: "/" + name}
+	if c := s.Credentials; !c.IsZero() {
+		u.User = url.UserPassword(c.Username, c.Password)
+	}
+	return u.String()
 }
 
 // Validate reports settings go2rtc cannot run with.
@@ -232,6 +242,14 @@ func WriteConfig(s Settings, streams []Stream) ([]string, error) {
 	}
 	if _, err := os.Stat(over); err == nil {
 		paths = append(paths, over)
+	}
+	if !s.Credentials.IsZero() {
+		// Last, so the override file cannot switch authentication off.
+		cred, err := WriteCredentials(s, s.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, cred)
 	}
 	return paths, nil
 }

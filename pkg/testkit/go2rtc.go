@@ -64,9 +64,18 @@ type Go2RTC struct {
 // answers and stops the process (and its children) in t.Cleanup.
 func StartGo2RTC(t testing.TB, extraYAML string) *Go2RTC {
 	t.Helper()
+	return StartGo2RTCOn(t, FreePort(t), FreePort(t), extraYAML)
+}
+
+// StartGo2RTCOn is StartGo2RTC on the given ports, with extraConfigs passed as
+// further -config files after its own (as the appliance passes go2rtc's
+// credentials file). It waits until the API answers at all: with credentials
+// in extraConfigs that answer is a 401.
+func StartGo2RTCOn(t testing.TB, apiPort, rtspPort int, extraYAML string, extraConfigs ...string) *Go2RTC {
+	t.Helper()
 	bin := Go2RTCBinary(t)
 	Need(t, "ffmpeg")
-	g := &Go2RTC{APIPort: FreePort(t), RTSPPort: FreePort(t), Dir: t.TempDir(), done: make(chan struct{})}
+	g := &Go2RTC{APIPort: apiPort, RTSPPort: rtspPort, Dir: t.TempDir(), done: make(chan struct{})}
 	g.API = fmt.Sprintf("http://127.0.0.1:%d/go2rtc", g.APIPort)
 	cfg := fmt.Sprintf("api:\n  listen: \"127.0.0.1:%d\"\n  base_path: /go2rtc\nrtsp:\n  listen: \"127.0.0.1:%d\"\n"+
 		"webrtc:\n  listen: \"\"\n  ice_servers: []\nlog:\n  format: text\n  time: \"\"\n", g.APIPort, g.RTSPPort)
@@ -81,7 +90,11 @@ func StartGo2RTC(t testing.TB, extraYAML string) *Go2RTC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.Cmd = exec.Command(bin, "-config", path)
+	args := []string{"-config", path}
+	for _, c := range extraConfigs {
+		args = append(args, "-config", c)
+	}
+	g.Cmd = exec.Command(bin, args...)
 	g.Cmd.Dir = g.Dir
 	g.Cmd.Stdout, g.Cmd.Stderr = logf, logf
 	g.Cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -101,10 +114,30 @@ func StartGo2RTC(t testing.TB, extraYAML string) *Go2RTC {
 			}
 		}
 	})
-	if err := WaitHTTP(g.API+"/api", 10*time.Second); err != nil {
+	if err := waitAnswer(g.API+"/api", len(extraConfigs) > 0, 10*time.Second); err != nil {
 		t.Fatalf("go2rtc did not come up: %v", err)
 	}
 	return g
+}
+
+// waitAnswer is WaitHTTP, or with anyStatus a wait for any HTTP answer.
+func waitAnswer(url string, anyStatus bool, timeout time.Duration) error {
+	if !anyStatus {
+		return WaitHTTP(url, timeout)
+	}
+	deadline := time.Now().Add(timeout)
+	c := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering after %s: %v", url, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Kill stops go2rtc and everything it spawned, and waits for it.

@@ -104,6 +104,10 @@ func TestAppliance(t *testing.T) {
 			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner[1])
 		}
 	}
+	// diag (as root) reaches the locked go2rtc with the password from its file.
+	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner[1]) {
+		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner[1])
+	}
 
 	// 3. First boot made an admin with a random password, kept on the data disk
 	// for whoever has the console; log in with it, as an installer would.
@@ -124,6 +128,11 @@ func TestAppliance(t *testing.T) {
 
 	// 5. The stream is recorded; the recording downloads and plays on the host.
 	checkRecording(ctx, t, m, client, base, "cam")
+
+	// 5b. No account below admin may run code on the box; should one ever get
+	// a request through to go2rtc, that go2rtc runs unprivileged and wants a
+	// password that only lightnvr knows.
+	checkUnprivileged(ctx, t, m)
 
 	// 6. The full diag report on the console.
 	out, rc, err := m.Run(ctx, "lightnvr diag")
@@ -436,4 +445,42 @@ func tailString(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// nvrUID is the unprivileged user of rootfs-overlay/etc/passwd.
+const nvrUID = "200"
+
+// checkUnprivileged asserts over the console that go2rtc and lightnvr run as
+// the nvr user, that nvr cannot write outside the data disk, and that go2rtc's
+// API refuses a local caller without lightnvr's credentials.
+func checkUnprivileged(ctx context.Context, t *testing.T, m *Machine) {
+	t.Helper()
+	out, _, err := m.Run(ctx, `for p in go2rtc lightnvr; do echo "uid-$p=$(awk '/^Uid:/{print $2 "/" $3}' /proc/$(cat /run/$p.child.pid)/status)"; done`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"go2rtc", "lightnvr"} {
+		if !strings.Contains(out, "uid-"+p+"="+nvrUID+"/"+nvrUID) {
+			t.Errorf("%s does not run as nvr (uid %s):\n%s", p, nvrUID, out)
+		}
+	}
+	out, _, err = m.Run(ctx, "wget -q -O - http://127.0.0.1:1984/go2rtc/api/streams 2>&1; echo wget-rc=$?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "401") || strings.Contains(out, "wget-rc=0") {
+		t.Errorf("go2rtc answered an unauthenticated request from inside the box:\n%s", out)
+	}
+	out, _, err = m.Run(ctx, "su -s /bin/sh -- nvr -c 'touch /run/nvr-probe' 2>&1; echo touch-rc=$?; stat -c '%U %n' /data /data/recordings /data/go2rtc/credentials.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "touch-rc=0") {
+		t.Errorf("nvr may write /run:\n%s", out)
+	}
+	for _, f := range []string{"/data", "/data/recordings", "/data/go2rtc/credentials.yaml"} {
+		if !strings.Contains(out, "nvr "+f) {
+			t.Errorf("%s is not nvr's:\n%s", f, out)
+		}
+	}
 }
