@@ -449,3 +449,41 @@ func TestApplianceCredentialsScript(t *testing.T) {
 		t.Fatalf("with the script's credentials: %v", err)
 	}
 }
+
+func TestOverrideStreamNames(t *testing.T) {
+	yaml := `# the admin's own pipelines
+api:
+  listen: ":1984"
+streams:
+  garage: exec:ffmpeg -i /dev/video0 -f rtsp {output}
+  "front door":
+    - rtsp://cam/1
+    - ffmpeg:front door#video=h264
+  'yard': rtsp://cam/2
+  # side: rtsp://commented/out
+  nested:
+    - url: not a key of streams
+webrtc:
+  candidates:
+    - stun:8555
+  streams: not the top-level map
+`
+	got := strings.Join(go2rtc.OverrideStreamNames([]byte(yaml)), ",")
+	if want := "garage,front door,yard,nested"; got != want {
+		t.Errorf("stream names %q, want %q", got, want)
+	}
+	if n := go2rtc.OverrideStreamNames([]byte("api:\n  listen: :1984\n")); len(n) != 0 {
+		t.Errorf("a file without streams names %v", n)
+	}
+	dir := t.TempDir()
+	set := go2rtc.Settings{ConfigDir: dir}
+	if names, err := set.OverrideStreams(); err != nil || len(names) != 0 {
+		t.Errorf("no override file: %v %v", names, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, go2rtc.OverrideFile), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := set.OverrideStreams(); err != nil || !names["garage"] || !names["front door"] || names["streams"] {
+		t.Errorf("override file: %v %v", names, err)
+	}
+}

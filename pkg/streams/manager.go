@@ -128,7 +128,33 @@ func (m *Manager) DesiredGo2RTC(ctx context.Context) ([]go2rtc.Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Desired(list), nil
+	return m.notOverridden(Desired(list)), nil
+}
+
+// overridden is the set of stream names go2rtc's override file defines: they
+// are the machine admin's, so lightnvr neither registers nor deletes them. An
+// unreadable file counts as defining nothing, with a log line.
+func (m *Manager) overridden() map[string]bool {
+	names, err := m.g2.Settings().OverrideStreams()
+	if err != nil {
+		m.log.Warn("go2rtc override file not read; its streams are managed as usual", "err", err)
+	}
+	return names
+}
+
+// notOverridden drops the streams the override file defines from want.
+func (m *Manager) notOverridden(want []go2rtc.Stream) []go2rtc.Stream {
+	own := m.overridden()
+	if len(own) == 0 {
+		return want
+	}
+	out := want[:0:0]
+	for _, st := range want {
+		if !own[st.Name] {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Start loads the streams, queues them for the staggered start and follows
@@ -313,7 +339,8 @@ func (m *Manager) Reconcile(ctx context.Context) (go2rtc.ReconcileResult, error)
 	if err != nil {
 		return go2rtc.ReconcileResult{}, err
 	}
-	res, err := go2rtc.Reconcile(ctx, m.g2.Client(), want, nil)
+	own := m.overridden()
+	res, err := go2rtc.Reconcile(ctx, m.g2.Client(), want, func(name string) bool { return own[name] })
 	if res.Changed() {
 		m.log.Info("reconciled go2rtc", "added", res.Added, "updated", res.Updated, "deleted", res.Deleted)
 	}
@@ -668,7 +695,7 @@ func (e *InvalidError) Unwrap() error { return e.Err }
 func (m *Manager) go2rtcReady() bool { return m.g2.Status().Ready() }
 
 func (m *Manager) put(ctx context.Context, s *db.Stream) error {
-	for _, st := range Desired([]*db.Stream{s}) {
+	for _, st := range m.notOverridden(Desired([]*db.Stream{s})) {
 		if err := m.g2.Client().PutStream(ctx, st.Name, st.Sources); err != nil {
 			var ae *go2rtc.APIError
 			if errors.As(err, &ae) && ae.Status == 400 {
@@ -681,11 +708,18 @@ func (m *Manager) put(ctx context.Context, s *db.Stream) error {
 }
 
 func (m *Manager) unregister(ctx context.Context, s *db.Stream) error {
-	if err := m.g2.Client().DeleteStream(ctx, s.Name); err != nil {
-		return err
-	}
+	own := m.overridden()
+	names := []string{s.Name}
 	if s.SubStreamURL != "" {
-		return m.g2.Client().DeleteStream(ctx, s.Name+SubStreamSuffix)
+		names = append(names, s.Name+SubStreamSuffix)
+	}
+	for _, n := range names {
+		if own[n] {
+			continue
+		}
+		if err := m.g2.Client().DeleteStream(ctx, n); err != nil {
+			return err
+		}
 	}
 	return nil
 }

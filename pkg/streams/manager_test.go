@@ -35,6 +35,8 @@ type rigOpts struct {
 	floor    int
 	seed     []*db.Stream
 	noStart  bool
+	// override is go2rtc's override.yaml, as the machine admin writes it.
+	override string
 }
 
 func openDB(t *testing.T) *db.DB {
@@ -63,7 +65,8 @@ func newRig(t *testing.T, o rigOpts) *rig {
 			t.Fatal(err)
 		}
 	}
-	set := go2rtc.Settings{Mode: go2rtc.ModeManaged, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	set := go2rtc.Settings{Mode: go2rtc.ModeManaged, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t),
+		Override: o.override}
 	switch {
 	case o.external != nil:
 		set.Mode, set.APIPort, set.RTSPPort = go2rtc.ModeExternal, o.external.APIPort, o.external.RTSPPort
@@ -160,6 +163,53 @@ func stream(name, url string, prio int) *db.Stream {
 	s := streams.NewStreamDefaults(name, url)
 	s.Priority = prio
 	return s
+}
+
+// A stream that go2rtc's override file defines belongs to the machine admin:
+// its pipeline (here an exec: source, which the API refuses) stays in go2rtc
+// through reconciles, updates and deletes of the database stream of the same
+// name, and a stream only the override defines is never deleted.
+func TestOverrideFileOwnsItsStreams(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	pattern := testkit.TestPatternSource("320x240", 10)
+	override := "streams:\n  custom: '" + pattern + "'\n  front: '" + pattern + "'\n"
+	r := newRig(t, rigOpts{override: override, seed: []*db.Stream{stream("front", cam.URL(), 5), stream("plain", cam.URL(), 5)}})
+	ctx := context.Background()
+	waitState(t, r.mgr, "front", 20*time.Second, streams.StateActive)
+	notCamera := func(what string) {
+		t.Helper()
+		l := r.go2rtcStreams(t)
+		if _, ok := l["custom"]; !ok {
+			t.Fatalf("%s: go2rtc lost the override's own stream: %v", what, l)
+		}
+		front, ok := l["front"]
+		if !ok || len(front.Producers) != 1 || strings.HasPrefix(front.Producers[0].URL, cam.URL()) {
+			t.Fatalf("%s: front carries the database's camera URL instead of the override's pipeline: %+v", what, front)
+		}
+		if p := l["plain"].Producers; len(p) != 1 || p[0].URL != cam.URL() {
+			t.Fatalf("%s: a stream the override does not define is not managed: %+v", what, l["plain"])
+		}
+	}
+	if _, err := r.mgr.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	notCamera("after reconcile")
+	row, err := db.StreamByName(ctx, r.db, "front")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new URL would be registered in go2rtc, were the stream not the override's.
+	row.URL = cam.URL() + "?update"
+	if err := r.mgr.Update(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	notCamera("after an update of the database stream")
+	if err := r.mgr.Delete(ctx, "front", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.go2rtcStreams(t)["front"]; !ok {
+		t.Fatal("deleting the database stream deleted the override's stream from go2rtc")
+	}
 }
 
 func TestAddUpdateDeletePropagate(t *testing.T) {
