@@ -23,13 +23,14 @@ import (
 // matrix test calls them with the caller's own user id, and
 // TestSelfRoutesRefuseOtherUsers checks they refuse anyone else's.
 var accessMatrix = map[string]string{
-	"GET /api/health":            "public",
-	"GET /api/auth/login/config": "public",
+	// A public route is added here on purpose, with its reason.
+	"GET /api/health":            "public", // liveness for supervisors; details only with a login
+	"GET /api/auth/login/config": "public", // the login page reads it before login
 	"POST /api/auth/login":       "public",
 	"POST /api/auth/login/totp":  "public",
-	"POST /api/auth/logout":      "public",
-	"GET /logout":                "public",
-	"GET /api/setup/status":      "public",
+	"POST /api/auth/logout":      "public", // acts only on the caller's own cookie
+	"GET /logout":                "public", // a redirect to the login page, which logs out by POST
+	"GET /api/setup/status":      "public", // the first-run wizard, read-only
 
 	"GET /api/auth/verify":                          "admin user viewer api",
 	"GET /api/auth/sessions":                        "admin user viewer api",
@@ -185,6 +186,8 @@ func TestAccessMatrix(t *testing.T) {
 		}
 		if r := e.do(req{method: method, path: concretePath(pattern), body: "{}"}); r.status != fasthttp.StatusUnauthorized {
 			t.Errorf("%s without credentials: %d, want 401 (%s)", name, r.status, r.body)
+		} else {
+			expectErrorBody(t, r)
 		}
 		for _, c := range callers {
 			may := slices.Contains(allowed, c.role.String())
@@ -199,6 +202,8 @@ func TestAccessMatrix(t *testing.T) {
 				t.Errorf("%s as %s: %d, but the role may use it (%s)", name, c.role, r.status, r.body)
 			case !may && r.status != fasthttp.StatusForbidden:
 				t.Errorf("%s as %s: %d, want 403 (%s)", name, c.role, r.status, r.body)
+			case !may:
+				expectErrorBody(t, r)
 			}
 		}
 	}
