@@ -42,41 +42,12 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 			t.Fatal(err)
 		}
 	}
-	set := go2rtc.Settings{BinaryPath: testkit.Go2RTCBinary(t), ConfigDir: t.TempDir(),
-		APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
-	var mgr *streams.Manager
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: quietLog,
-		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err = streams.NewManager(streams.Options{DB: d, Go2RTC: sup, Logger: quietLog, StartTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = mgr.Stop(ctx)
-		_ = sup.Stop(ctx)
-	})
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sup.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
-
+	sup, mgr := startStreamStack(t, d)
 	ae := newAuthEnv(t, envOpts{db: d,
 		cfg: func(cfg *config.Config) {
 			cfg.Streams.MaxStreams = 0
 			cfg.Go2RTC.Enabled = true
-			cfg.Go2RTC.APIPort = set.APIPort
+			cfg.Go2RTC.APIPort = sup.Settings().APIPort
 		},
 		deps: func(deps *Deps) {
 			deps.Streams = mgr
@@ -173,4 +144,41 @@ func (e *rolesEnv) state() string {
 // reachable RTSP input.
 func (e *rolesEnv) camHostPort() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(e.cam.RTSPPort))
+}
+
+// startStreamStack runs a managed go2rtc (bin/go2rtc) and the stream manager
+// on d, as the daemon does, and stops both when the test ends.
+func startStreamStack(t *testing.T, d *db.DB) (*go2rtc.Supervisor, *streams.Manager) {
+	t.Helper()
+	ctx := context.Background()
+	set := go2rtc.Settings{BinaryPath: testkit.Go2RTCBinary(t), ConfigDir: t.TempDir(),
+		APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
+	var mgr *streams.Manager
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: quietLog,
+		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err = streams.NewManager(streams.Options{DB: d, Go2RTC: sup, Logger: quietLog, StartTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = mgr.Stop(ctx)
+		_ = sup.Stop(ctx)
+	})
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(wctx); err != nil {
+		t.Fatal(err)
+	}
+	return sup, mgr
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,45 +40,9 @@ type streamEnv struct {
 
 func newStreamEnv(t *testing.T) *streamEnv {
 	t.Helper()
-	ctx := context.Background()
 	cam := testkit.StartCamera(t)
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	set := go2rtc.Settings{BinaryPath: testkit.Go2RTCBinary(t), ConfigDir: t.TempDir(),
-		APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
-	var mgr *streams.Manager
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: quietLog,
-		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err = streams.NewManager(streams.Options{DB: d, Go2RTC: sup, Logger: quietLog, StartTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := mgr.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = mgr.Stop(ctx)
-		_ = sup.Stop(ctx)
-	})
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sup.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
+	d := openTestDB(t)
+	sup, mgr := startStreamStack(t, d)
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
 	cfg.Streams.MaxStreams = 3

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -33,15 +31,7 @@ type sysEnv struct {
 
 func newSysEnv(t *testing.T, wire bool) *sysEnv {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := openTestDB(t)
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
 	logger, ring, err := logx.New(logx.Options{Level: slog.LevelDebug, Output: io.Discard})

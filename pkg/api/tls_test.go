@@ -9,14 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
-	"lightnvr/pkg/db"
 	"lightnvr/pkg/tlscert"
 )
 
@@ -37,14 +35,7 @@ func newTLSEnv(t *testing.T, https bool) *tlsEnv {
 	cfg.Storage.Path = t.TempDir()
 	// The redirect is checked with a name, which the Host allowlist must know.
 	cfg.Web.AllowedHosts = "nvr.local"
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := openTestDB(t)
 	opt, err := auth.OptionsFromConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
