@@ -76,7 +76,7 @@ func paramPassword(pw string) bool { return !strings.ContainsAny(pw, "& \t\r\n\"
 // FuzzRedactURL: whatever the password, once it is embedded in a source the
 // redacted text no longer holds it.
 func FuzzRedactURL(f *testing.F) {
-	for _, pw := range []string{"hunter2", "p@ss#w/rd%", "a:b@c/d?e#f", "pässwörd", "12345", "***x", "a b", "x=y&z", "Pwd7Pw@more", "x&pwd=abc@h"} {
+	for _, pw := range []string{"hunter2", "p@ss#w/rd%", "a:b@c/d?e#f", "pässwörd", "12345", "***x", "a b", "x=y&z", "Pwd7Pw@more", "x&pwd=abc@h", "***@"} {
 		f.Add(pw)
 	}
 	f.Fuzz(func(t *testing.T, pw string) {
@@ -90,6 +90,9 @@ func FuzzRedactURL(f *testing.F) {
 			src := sh.make(pw)
 			if strings.Contains(strings.Replace(src, pw, "", 1), pw) {
 				continue // the password is also part of the surrounding text
+			}
+			if strings.Contains(sh.make(Masked), pw) {
+				continue // the mask and the text around it spell the password ("***@")
 			}
 			got := RedactURL(src)
 			if strings.Contains(got, pw) {
