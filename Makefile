@@ -20,7 +20,7 @@ MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 # buys little on the appliance, so the mipsle build turns it off there only.
 MIPSLE_GCFLAGS := -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 
 build: bin/lightnvr
 
@@ -44,7 +44,12 @@ run: build go2rtc
 # The one test command (CI runs exactly this).
 test: check unit fuzz mipsle mipsle-test mipsle-start qemu-test
 
-check: fmt-check vet staticcheck
+check: fmt-check vet staticcheck mod-check
+
+# go.mod must say what the code imports: direct dependencies not marked indirect,
+# nothing unused.
+mod-check:
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))"; \
