@@ -20,7 +20,7 @@ MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 # buys little on the appliance, so the mipsle build turns it off there only.
 MIPSLE_GCFLAGS := -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 
 build: bin/lightnvr
 
@@ -44,7 +44,14 @@ run: build go2rtc
 # The one test command (CI runs exactly this).
 test: check unit fuzz mipsle mipsle-test mipsle-start qemu-test
 
-check: fmt-check vet staticcheck mod-check
+check: fmt-check vet staticcheck mod-check deadcode
+
+# No function that neither a command nor a test reaches: dead code is deleted,
+# not kept for later. deadcode prints what it finds and exits 0, so any output fails.
+DEADCODE ?= golang.org/x/tools/cmd/deadcode@v0.41.0
+deadcode:
+	@out="$$($(GO) run $(DEADCODE) -test ./...)"; \
+	if [ -n "$$out" ]; then echo "unreachable code:"; echo "$$out"; exit 1; fi
 
 # go.mod must say what the code imports: direct dependencies not marked indirect,
 # nothing unused.

@@ -662,10 +662,3 @@ func (p *Go2RTCProxy) Close() {
 	}
 	p.client.CloseIdleConnections()
 }
-
-// ActiveWebSockets reports how many proxied WebSockets are open.
-func (p *Go2RTCProxy) ActiveWebSockets() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
-}

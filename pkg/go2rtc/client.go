@@ -51,9 +51,6 @@ func NewClientWithAuth(baseURL string, creds func() Credentials) *Client {
 	}
 }
 
-// BaseURL is the API base the client talks to.
-func (c *Client) BaseURL() string { return c.base }
-
 // CloseIdle drops kept-alive connections, e.g. after go2rtc restarted.
 func (c *Client) CloseIdle() { c.hc.CloseIdleConnections() }
 
@@ -227,29 +224,10 @@ func (c *Client) PutStream(ctx context.Context, name string, sources []string) e
 	return nil
 }
 
-// PatchStream points an existing stream at source without persisting it in go2rtc's file.
-func (c *Client) PatchStream(ctx context.Context, name, source string) error {
-	q := url.Values{"name": {name}, "src": {source}}
-	if _, err := c.do(ctx, http.MethodPatch, "/api/streams", q); err != nil {
-		return fmt.Errorf("patch stream %q: %w", name, err)
-	}
-	return nil
-}
-
 // DeleteStream removes stream name; removing an unknown name is not an error.
 func (c *Client) DeleteStream(ctx context.Context, name string) error {
 	if _, err := c.do(ctx, http.MethodDelete, "/api/streams", url.Values{"src": {name}}); err != nil {
 		return fmt.Errorf("unregister stream %q: %w", name, err)
 	}
 	return nil
-}
-
-// FrameJPEG fetches a JPEG snapshot of stream name. For H.264/H.265 sources go2rtc
-// runs ffmpeg for it, so it is slow and costly: not for tight loops.
-func (c *Client) FrameJPEG(ctx context.Context, name string) ([]byte, error) {
-	body, err := c.do(ctx, http.MethodGet, "/api/frame.jpeg", url.Values{"src": {name}})
-	if err != nil {
-		return nil, fmt.Errorf("snapshot of %q: %w", name, err)
-	}
-	return body, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 )
 
@@ -93,6 +92,3 @@ func SameSources(si StreamInfo, want []string) bool {
 	}
 	return true
 }
-
-// SourcesEqual compares two source lists.
-func SourcesEqual(a, b []string) bool { return slices.Equal(a, b) }
