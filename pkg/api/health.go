@@ -4,9 +4,9 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/host"
 	"lightnvr/pkg/streams"
 )
 
@@ -89,8 +89,8 @@ func (s *Server) health() healthResponse {
 		Status:         "healthy",
 		StreamsDetail:  []healthStreamDetail{},
 	}
-	if used, avail, err := diskUsage(s.deps.Config.Storage.Path); err == nil {
-		resp.Storage = healthStorage{UsedBytes: used, AvailableBytes: avail}
+	if d, err := host.StatDisk(s.deps.Config.Storage.Path); err == nil {
+		resp.Storage = healthStorage{UsedBytes: d.Used, AvailableBytes: d.Free}
 	}
 	for _, d := range s.streamHealth() {
 		resp.StreamsDetail = append(resp.StreamsDetail, d)
@@ -147,13 +147,4 @@ func (s *Server) streamHealth() []healthStreamDetail {
 		out = append(out, d)
 	}
 	return out
-}
-
-func diskUsage(path string) (used, avail uint64, err error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, 0, err
-	}
-	bs := uint64(st.Bsize)
-	return (uint64(st.Blocks) - uint64(st.Bfree)) * bs, uint64(st.Bavail) * bs, nil
 }

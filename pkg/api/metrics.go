@@ -10,6 +10,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/host"
 	"lightnvr/pkg/version"
 )
 
@@ -85,9 +86,9 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 
 	w.gauge("lightnvr_build_info", "Build of lightnvr (always 1).", 1, "version", version.Version, "commit", version.Commit)
 	w.gauge("lightnvr_instance_uptime_seconds", "Seconds since lightnvr started.", time.Since(s.started).Seconds())
-	if ps, err := readProcStatus(); err == nil {
-		w.gauge("lightnvr_instance_memory_rss_bytes", "Resident set size of lightnvr.", float64(ps.rss))
-		w.gauge("lightnvr_instance_threads", "OS threads of lightnvr.", float64(ps.threads))
+	if ps, err := host.ReadProcess("/proc/self/status"); err == nil {
+		w.gauge("lightnvr_instance_memory_rss_bytes", "Resident set size of lightnvr.", float64(ps.RSS))
+		w.gauge("lightnvr_instance_threads", "OS threads of lightnvr.", float64(ps.Threads))
 	}
 	gm := goMemory()
 	w.gauge("lightnvr_instance_go_heap_bytes", "Bytes of live and unswept Go heap objects.", float64(gm.heap))
@@ -96,9 +97,9 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	w.counter("lightnvr_http_requests_total", "HTTP requests served.", float64(s.totalRequests.Load()))
 	w.counter("lightnvr_http_requests_failed_total", "HTTP requests answered with status 400 or more.", float64(s.failedRequests.Load()))
 
-	if used, avail, err := diskUsage(cfg.Storage.Path); err == nil {
-		w.gauge("lightnvr_storage_used_bytes", "Used bytes of the file system holding recordings.", float64(used))
-		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(avail))
+	if d, err := host.StatDisk(cfg.Storage.Path); err == nil {
+		w.gauge("lightnvr_storage_used_bytes", "Used bytes of the file system holding recordings.", float64(d.Used))
+		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(d.Free))
 	}
 	if s.deps.DB != nil {
 		qctx, cancel := queryContext()

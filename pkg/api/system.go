@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/host"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/version"
@@ -164,29 +164,29 @@ func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		info.SystemUptime = up
 	}
 
-	mi, err := readMeminfo()
+	mi, err := host.ReadMemory(host.MeminfoPath)
 	if err != nil {
 		info.Errors["memory"] = err.Error()
 	}
-	ps, err := readProcStatus()
+	ps, err := host.ReadProcess("/proc/self/status")
 	if err != nil {
 		info.Errors["process"] = err.Error()
 	}
 	gm := goMemory()
-	info.Process = processInfo{PID: os.Getpid(), RSSBytes: ps.rss, GoHeapBytes: gm.heap, GoTotalBytes: gm.total, Goroutines: gm.goroutines}
-	info.Threads = ps.threads
-	info.Memory = memInfo{Total: mi.total, Used: ps.rss, Free: mi.available}
-	info.SystemMemory = memInfo{Total: mi.total, Used: mi.total - min(mi.available, mi.total), Free: mi.available}
+	info.Process = processInfo{PID: os.Getpid(), RSSBytes: ps.RSS, GoHeapBytes: gm.heap, GoTotalBytes: gm.total, Goroutines: gm.goroutines}
+	info.Threads = ps.Threads
+	info.Memory = memInfo{Total: mi.Total, Used: ps.RSS, Free: mi.Available}
+	info.SystemMemory = memInfo{Total: mi.Total, Used: mi.Total - min(mi.Available, mi.Total), Free: mi.Available}
 
 	info.Disk = diskInfo{Path: cfg.Storage.Path}
-	if total, used, free, err := diskStats(cfg.Storage.Path); err != nil {
+	if d, err := host.StatDisk(cfg.Storage.Path); err != nil {
 		info.Errors["disk"] = err.Error()
 	} else {
-		info.Disk.Total, info.Disk.Used, info.Disk.Free = total, used, free
+		info.Disk.Total, info.Disk.Used, info.Disk.Free = d.Total, d.Used, d.Free
 	}
 	info.SystemDisk = diskInfo{Path: "/"}
-	if total, used, free, err := diskStats("/"); err == nil {
-		info.SystemDisk.Total, info.SystemDisk.Used, info.SystemDisk.Free = total, used, free
+	if d, err := host.StatDisk("/"); err == nil {
+		info.SystemDisk.Total, info.SystemDisk.Used, info.SystemDisk.Free = d.Total, d.Used, d.Free
 	}
 
 	if s.deps.Streams != nil {
@@ -427,65 +427,6 @@ func (s *Server) lifecycleAction(ctx *fasthttp.RequestCtx, fn func(), what, msg 
 	fn()
 }
 
-// memTotals are the /proc/meminfo figures we report, in bytes.
-type memTotals struct{ total, available uint64 }
-
-func readMeminfo() (memTotals, error) {
-	var m memTotals
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return m, err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(line, "MemTotal:"):
-			m.total = kbField(line)
-		case strings.HasPrefix(line, "MemAvailable:"):
-			m.available = kbField(line)
-		}
-	}
-	return m, nil
-}
-
-// kbField reads "Name:   1234 kB" as bytes.
-func kbField(line string) uint64 {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(f[1], 10, 64)
-	if len(f) > 2 && f[2] == "kB" {
-		n *= 1024
-	}
-	return n
-}
-
-type procStatus struct {
-	rss     uint64
-	threads int
-}
-
-func readProcStatus() (procStatus, error) {
-	var p procStatus
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return p, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			p.rss = kbField(line)
-		case strings.HasPrefix(line, "Threads:"):
-			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "Threads:")))
-			p.threads = n
-		}
-	}
-	return p, sc.Err()
-}
-
 type goMem struct{ heap, total, goroutines uint64 }
 
 func goMemory() goMem {
@@ -554,15 +495,6 @@ func cpuModel() string {
 		}
 	}
 	return fallback
-}
-
-// diskStats is statfs of path: total, used and free-for-us bytes.
-func diskStats(path string) (total, used, free uint64, err error) {
-	used, free, err = diskUsage(path)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	return used + free, used, free, nil
 }
 
 func interfaces() []netInterface {

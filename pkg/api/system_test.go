@@ -207,7 +207,9 @@ func TestSystemInfo(t *testing.T) {
 		}
 		disk := r["disk"].(map[string]any)
 		total, used, free := disk["total"].(float64), disk["used"].(float64), disk["free"].(float64)
-		if total <= 0 || used+free != total || disk["path"] != e.cfg.Storage.Path {
+		// As df shows them: the blocks ext4 keeps for root are neither used
+		// nor free for lightnvr, so used+free may fall short of total.
+		if total <= 0 || used+free > total || used <= 0 || disk["path"] != e.cfg.Storage.Path {
 			t.Errorf("disk %v", disk)
 		}
 		streams := r["streams"].(map[string]any)

@@ -1,7 +1,6 @@
 package diag
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/host"
 	"lightnvr/pkg/version"
 )
 
@@ -125,22 +125,22 @@ func (c *collector) uptime(ctx context.Context, b *builder) error {
 }
 
 func (c *collector) memory(ctx context.Context, b *builder) error {
-	mi, err := readKV(c.proc("meminfo"))
+	mi, err := host.ReadMemory(c.proc("meminfo"))
 	if err != nil {
-		return fmt.Errorf("read meminfo: %w", err)
+		return err
 	}
-	total, avail := mi["MemTotal"], mi["MemAvailable"]
+	total, avail := humanBytes(mi.Total), humanBytes(mi.Available)
 	b.add("total", "%s", total)
 	b.add("available", "%s", avail)
 	b.summary = "available " + avail + " of " + total
-	if t, a := kb(total), kb(avail); t > 0 && a*10 < t {
+	if mi.Total > 0 && mi.Available*10 < mi.Total {
 		b.warn()
 		b.add("warning", "less than 10%% of memory available")
 	}
 	if pid, err := readPID(c.opt.PIDFile); err == nil {
-		if st, err := readKV(c.proc(strconv.Itoa(pid) + "/status")); err == nil {
-			b.add("daemon", "pid %d, RSS %s", pid, st["VmRSS"])
-			b.summary += ", daemon RSS " + st["VmRSS"]
+		if st, err := host.ReadProcess(c.proc(strconv.Itoa(pid) + "/status")); err == nil {
+			b.add("daemon", "pid %d, RSS %s", pid, humanBytes(st.RSS))
+			b.summary += ", daemon RSS " + humanBytes(st.RSS)
 		} else {
 			b.add("daemon", "pid %d from %s not running", pid, c.opt.PIDFile)
 		}
@@ -171,18 +171,12 @@ func (c *collector) storage(ctx context.Context, b *builder) error {
 		return errors.New("no storage path configured")
 	}
 	b.add("path", "%s", p)
-	var st unix.Statfs_t
-	if err := unix.Statfs(p, &st); err != nil {
-		return fmt.Errorf("statfs %s: %w", p, err)
+	d, err := host.StatDisk(p)
+	if err != nil {
+		return err
 	}
-	bs := uint64(st.Bsize)
-	total, free := st.Blocks*bs, st.Bavail*bs
-	used := total - st.Bfree*bs
-	pct := 0.0
-	if total > 0 {
-		pct = float64(used) * 100 / float64(total)
-	}
-	b.add("size", "%s, used %s (%.0f%%), available %s", humanBytes(total), humanBytes(used), pct, humanBytes(free))
+	pct := d.UsedPct()
+	b.add("size", "%s, used %s (%.0f%%), available %s", humanBytes(d.Total), humanBytes(d.Used), pct, humanBytes(d.Free))
 	mnt := mountOf(c.proc("mounts"), p)
 	if mnt != nil {
 		b.add("mount", "%s on %s type %s (%s)", mnt.dev, mnt.dir, mnt.fstype, mnt.opts)
@@ -202,7 +196,7 @@ func (c *collector) storage(ctx context.Context, b *builder) error {
 	if mnt != nil {
 		where = " on " + mnt.dev + " (" + mnt.fstype + ")"
 	}
-	b.summary = fmt.Sprintf("%s%s: %s free of %s (%.0f%% used)", p, where, humanBytes(free), humanBytes(total), pct)
+	b.summary = fmt.Sprintf("%s%s: %s free of %s (%.0f%% used)", p, where, humanBytes(d.Free), humanBytes(d.Total), pct)
 	return nil
 }
 
@@ -515,30 +509,6 @@ func (c *collector) getJSONAuth(ctx context.Context, url, user, pass string, v a
 }
 
 // --- small readers ---
-
-// readKV reads "Key: value" files (/proc/meminfo, /proc/PID/status).
-func readKV(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok {
-			out[strings.TrimSpace(k)] = strings.Join(strings.Fields(v), " ")
-		}
-	}
-	return out, sc.Err()
-}
-
-// kb parses "123 kB".
-func kb(s string) uint64 {
-	n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(s), " kB"), 10, 64)
-	return n
-}
 
 func readPID(path string) (int, error) {
 	if path == "" {

@@ -2,9 +2,8 @@ package storage
 
 import (
 	"fmt"
+	"lightnvr/pkg/host"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Level is the disk-pressure level, by percent of the disk free.
@@ -46,35 +45,11 @@ func (l *Level) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown pressure level %q", b)
 }
 
-// Space is what statfs says of the filesystem holding the data directory.
-// Free is what an unprivileged writer may still use (f_bavail), so the
-// root-reserved blocks of ext4 never count as room.
-type Space struct {
-	Total uint64 `json:"total_bytes"`
-	Free  uint64 `json:"free_bytes"`
-	Used  uint64 `json:"used_bytes"`
-}
+// Space is the filesystem holding the data directory (see host.Disk: Free
+// never counts the blocks ext4 keeps for root).
+type Space = host.Disk
 
-// FreePct is the free share of the filesystem, 0..100.
-func (s Space) FreePct() float64 {
-	if s.Total == 0 {
-		return 0
-	}
-	return float64(s.Free) * 100 / float64(s.Total)
-}
-
-func statSpace(dir string) (Space, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return Space{}, fmt.Errorf("statfs %s: %w", dir, err)
-	}
-	bs := uint64(st.Bsize)
-	return Space{
-		Total: uint64(st.Blocks) * bs,
-		Free:  uint64(st.Bavail) * bs,
-		Used:  (uint64(st.Blocks) - uint64(st.Bfree)) * bs,
-	}, nil
-}
+func statSpace(dir string) (Space, error) { return host.StatDisk(dir) }
 
 // levelOf maps a free percentage onto the pressure levels.
 func (c *Controller) levelOf(freePct float64) Level {

@@ -1,22 +1,20 @@
 package streams
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/host"
 )
 
 // ErrNotFound: no such stream.
@@ -890,28 +888,13 @@ func (m *Manager) Refresh(ctx context.Context, name string) error {
 	return nil
 }
 
-// ProcMemAvailableMB reads MemAvailable from /proc/meminfo.
+// ProcMemAvailableMB is the machine's available memory in MiB.
 func ProcMemAvailableMB() (int, error) {
-	f, err := os.Open("/proc/meminfo")
+	m, err := host.ReadMemory(host.MeminfoPath)
 	if err != nil {
-		return 0, fmt.Errorf("read meminfo: %w", err)
+		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
-			kb, err := strconv.Atoi(fields[1])
-			if err != nil {
-				return 0, fmt.Errorf("read meminfo: %w", err)
-			}
-			return kb / 1024, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read meminfo: %w", err)
-	}
-	return 0, errors.New("read meminfo: no MemAvailable line")
+	return int(m.Available >> 20), nil
 }
 
 // ErrGo2RTCUnavailable: the operation needs go2rtc and it is not running.
