@@ -2,6 +2,7 @@ package media_test
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -104,11 +105,28 @@ func TestSourceH265G711(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	checkUnits(t, c.units, true)
+	// µ-law 8 kHz mono arrives decoded to 16-bit PCM: two bytes a sample.
+	var pcmBytes int
+	var firstV, lastV *media.Unit
 	for _, u := range c.units {
-		if !u.IsVideo() && (u.Track.Codec != media.CodecLPCM || u.Track.SampleRate != 8000) {
-			t.Fatalf("audio track %+v", u.Track)
+		if u.IsVideo() {
+			if firstV == nil {
+				firstV = u
+			}
+			lastV = u
+			continue
 		}
+		if u.Track.Codec != media.CodecLPCM || u.Track.SampleRate != 8000 || u.Track.Channels != 1 {
+			t.Fatalf("audio track %+v, want LPCM 8000 Hz 1 channel", u.Track)
+		}
+		pcmBytes += len(u.Payload)
 	}
+	audio := float64(pcmBytes) / 2 / 8000
+	video := media.TicksToDuration(lastV.DTS-firstV.DTS, firstV.Track.ClockRate).Seconds()
+	if math.Abs(audio-video) > 0.2 {
+		t.Fatalf("%.3f s of audio samples for %.3f s of video", audio, video)
+	}
+	t.Logf("%.3f s of audio samples for %.3f s of video", audio, video)
 }
 
 func TestSourceReconnects(t *testing.T) {

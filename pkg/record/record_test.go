@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -252,6 +253,41 @@ func TestRecordH265G711(t *testing.T) {
 		t.Fatalf("codec %s, streams %v", segs[0].rec.Codec, codecsSeen)
 	}
 	t.Logf("streams in file: %v", codecsSeen)
+	for _, s := range segs {
+		checkG711Audio(t, s.rec.FilePath)
+	}
+}
+
+// checkG711Audio asserts that a segment recorded from the loadgen's G.711
+// tone (µ-law, 8 kHz, mono) carries it as 16-bit big-endian PCM, the form
+// MP4 players take, and that the audio spans the video.
+func checkG711Audio(t *testing.T, path string) {
+	t.Helper()
+	pr := testkit.FFprobe(t, path)
+	var video, audio []float64
+	for _, s := range pr.Streams {
+		d, err := strconv.ParseFloat(s.Duration, 64)
+		if err != nil {
+			t.Fatalf("%s: %s stream without a duration (%q)", path, s.CodecType, s.Duration)
+		}
+		switch s.CodecType {
+		case "video":
+			video = append(video, d)
+		case "audio":
+			if s.CodecName != "pcm_s16be" || s.SampleRate != "8000" || s.Channels != 1 {
+				t.Errorf("%s: audio %s %s Hz %d ch, want pcm_s16be 8000 Hz 1 ch", path, s.CodecName, s.SampleRate, s.Channels)
+			}
+			audio = append(audio, d)
+		}
+	}
+	if len(video) != 1 || len(audio) != 1 {
+		t.Fatalf("%s: %d video and %d audio streams, want one each", path, len(video), len(audio))
+	}
+	// G.711 arrives in packets of a few tens of ms; the audio may start one
+	// packet after the video's keyframe.
+	if diff := math.Abs(audio[0] - video[0]); diff > 0.1 {
+		t.Errorf("%s: audio lasts %.3f s, video %.3f s", path, audio[0], video[0])
+	}
 }
 
 func TestRecordFaults(t *testing.T) {

@@ -120,9 +120,12 @@ type Probe struct {
 		CodecName string `json:"codec_name"`
 		Width     int    `json:"width"`
 		Height    int    `json:"height"`
-		Duration  string `json:"duration"`
-		NbFrames  string `json:"nb_frames"`
-		StartTime string `json:"start_time"`
+		// Audio: ffprobe prints the sample rate as a string.
+		SampleRate string `json:"sample_rate"`
+		Channels   int    `json:"channels"`
+		Duration   string `json:"duration"`
+		NbFrames   string `json:"nb_frames"`
+		StartTime  string `json:"start_time"`
 	} `json:"streams"`
 	// Errors is what `ffprobe -v error` printed; a valid file prints nothing.
 	Errors string `json:"-"`

@@ -127,7 +127,7 @@ func TestAppliance(t *testing.T) {
 	addStream(t, client, base, "cam", streamURL)
 
 	// 5. The stream is recorded; the recording downloads and plays on the host.
-	checkRecording(ctx, t, m, client, base, "cam")
+	checkRecording(ctx, t, m, client, base, "cam", 0)
 
 	// 5b. No account below admin may run code on the box; should one ever get
 	// a request through to go2rtc, that go2rtc runs unprivileged and wants a
@@ -166,10 +166,10 @@ func TestAppliance(t *testing.T) {
 	}
 	t.Logf("guest memory, lightnvr + go2rtc, one stream recording (-m 160):\n%s", strings.TrimSpace(strings.ReplaceAll(mem, "\r", "")))
 
-	// 8. Supervision: a killed go2rtc comes back.
-	if _, rc, err := m.Run(ctx, "kill -9 $(cat /run/go2rtc.child.pid); sleep 4; kill -0 $(cat /run/go2rtc.child.pid)"); err != nil || rc != 0 {
-		t.Errorf("go2rtc was not respawned after kill -9 (rc %d, %v)", rc, err)
-	}
+	// 8. Supervision: a killed go2rtc comes back as a new process, and
+	// lightnvr records through it again.
+	killedAt := killGo2RTC(ctx, t, m)
+	checkRecording(ctx, t, m, client, base, "cam", killedAt)
 
 	// 9. Clean power-off: scripts stop in reverse order and the data disk is unmounted.
 	m.Send("poweroff\n")
@@ -233,9 +233,29 @@ func firstLine(s string) string {
 	return strings.TrimSpace(s)
 }
 
+// What the host's RTSP source sends (startRTSPSource) and how the test has
+// the stream recorded (addStream): the downloaded recordings must match these.
+const (
+	srcWidth, srcHeight = 640, 360
+	srcFPS              = 10
+	srcGOP              = 20  // frames: a keyframe every 2 s
+	srcKbps             = 400 // x264's average bitrate
+	segmentSeconds      = 10
+
+	// A segment is cut at the first keyframe at or after segmentSeconds,
+	// so it holds 10 to 12 s of video (keyframes every srcGOP/srcFPS = 2 s);
+	// half a second either side for the duration of the last frame.
+	minSegmentSeconds = 9.5
+	maxSegmentSeconds = 12.5
+	// Half of what srcKbps make in segmentSeconds (400 kbit/s × 10 s / 8 =
+	// 500,000 bytes): x264's average drifts, a truncated or mostly empty
+	// file falls far below.
+	minRecordingBytes = 250_000
+)
+
 func addStream(t *testing.T, client *http.Client, base, name, url string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": 10})
+	body, _ := json.Marshal(map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": segmentSeconds})
 	req, _ := http.NewRequest("POST", base+"/api/streams", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
@@ -253,29 +273,65 @@ func addStream(t *testing.T, client *http.Client, base, name, url string) {
 	}
 }
 
-// checkRecording waits for a finished recording of the stream, downloads it and
-// checks it with ffprobe on the host.
-func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.Client, base, stream string) {
+// killGo2RTC kills go2rtc with SIGKILL over the console and waits for the
+// supervisor to start a new one. It fails the test unless the old process is
+// gone and /run/go2rtc.child.pid names a different, live process, and returns
+// the guest's clock (Unix seconds) just before the kill.
+func killGo2RTC(ctx context.Context, t *testing.T, m *Machine) int64 {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	out, _, err := m.Run(ctx, `f=/run/go2rtc.child.pid; old=$(cat $f); at=$(date +%s); kill -9 $old; `+
+		`i=0; while [ $i -lt 30 ]; do new=$(cat $f 2>/dev/null); [ -n "$new" ] && [ "$new" != "$old" ] && kill -0 $new 2>/dev/null && break; sleep 1; i=$((i+1)); done; `+
+		`kill -0 $old 2>/dev/null; old_rc=$?; kill -0 $new 2>/dev/null; new_rc=$?; `+
+		`echo "at=$at old=$old old_alive=$old_rc new=$new new_alive=$new_rc"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := regexp.MustCompile(`at=(\d+) old=(\d*) old_alive=(\d+) new=(\d*) new_alive=(\d+)`).FindStringSubmatch(out)
+	if sub == nil {
+		t.Fatalf("go2rtc kill: unexpected console output:\n%s", out)
+	}
+	at, _ := strconv.ParseInt(sub[1], 10, 64)
+	oldPID, oldRC, newPID, newRC := sub[2], sub[3], sub[4], sub[5]
+	t.Logf("go2rtc kill -9: pid %s before, %s after", oldPID, newPID)
+	switch {
+	case oldPID == "":
+		t.Errorf("go2rtc had no child pid before the kill:\n%s", out)
+	case oldRC == "0":
+		t.Errorf("go2rtc pid %s still alive after kill -9", oldPID)
+	case newPID == "" || newPID == oldPID || newRC != "0":
+		t.Errorf("go2rtc not respawned after kill -9: pid %s before, %q after (alive rc %s)", oldPID, newPID, newRC)
+	}
+	return at
+}
+
+// checkRecording waits for a finished recording of the stream that started
+// after the guest time `after` (Unix seconds; 0 for any), downloads it and
+// checks it with ffprobe on the host.
+func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.Client, base, stream string, after int64) {
+	t.Helper()
+	const wait = 120 * time.Second
+	deadline := time.Now().Add(wait)
 	for {
-		code, body := get(t, client, base+"/api/recordings?stream="+stream+"&sort=start_time&order=asc")
+		code, body := get(t, client, base+"/api/recordings?stream="+stream+"&sort=start_time&order=asc&limit=1000")
 		if code != http.StatusOK {
 			t.Fatalf("GET /api/recordings: %d %s", code, body)
 		}
 		var list struct {
 			Recordings []struct {
-				ID         int64 `json:"id"`
-				IsComplete *bool `json:"is_complete"`
-				SizeBytes  int64 `json:"size_bytes"`
+				ID            int64 `json:"id"`
+				IsComplete    *bool `json:"is_complete"`
+				StartTimeUnix int64 `json:"start_time_unix"`
 			} `json:"recordings"`
 		}
 		if err := json.Unmarshal([]byte(body), &list); err != nil {
 			t.Fatalf("GET /api/recordings: %v: %s", err, body)
 		}
 		for _, r := range list.Recordings {
-			if r.IsComplete != nil && !*r.IsComplete {
+			if r.IsComplete == nil || !*r.IsComplete || r.StartTimeUnix <= after {
 				continue
+			}
+			if after > 0 {
+				t.Logf("recording %d of %s started %d s after %d", r.ID, stream, r.StartTimeUnix-after, after)
 			}
 			probeDownload(t, client, fmt.Sprintf("%s/api/recordings/download/%d", base, r.ID))
 			return
@@ -284,12 +340,15 @@ func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.
 			if out, _, err := m.Run(ctx, "tail -n 60 /data/log/lightnvr.log"); err == nil {
 				t.Logf("lightnvr log in the guest:\n%s", out)
 			}
-			t.Fatalf("no finished recording of %s within 90 s: %s", stream, body)
+			t.Fatalf("no finished recording of %s started after %d within %s: %s", stream, after, wait, body)
 		}
 		time.Sleep(2 * time.Second)
 	}
 }
 
+// probeDownload downloads a recording and checks it against what the source
+// sends: one H.264 stream of the source's size, a segment's duration, and
+// at least the bytes the source's bitrate makes in that time.
 func probeDownload(t *testing.T, client *http.Client, url string) {
 	t.Helper()
 	need(t, "ffprobe", "ffmpeg")
@@ -312,20 +371,51 @@ func probeDownload(t *testing.T, client *http.Client, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height:format=duration", "-of", "json", f).CombinedOutput()
+	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height:format=duration", "-of", "json", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe of the downloaded recording (%d bytes): %v\n%s", n, err, probe)
 	}
-	if !strings.Contains(string(probe), `"h264"`) {
-		t.Fatalf("downloaded recording has no H.264 stream: %s", probe)
-	}
 	t.Logf("downloaded recording: %d bytes, ffprobe: %s", n, strings.Join(strings.Fields(string(probe)), " "))
+	var p struct {
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+			CodecName string `json:"codec_name"`
+			Width     int    `json:"width"`
+			Height    int    `json:"height"`
+		} `json:"streams"`
+		Format struct {
+			Duration string `json:"duration"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(probe, &p); err != nil {
+		t.Fatalf("ffprobe output: %v\n%s", err, probe)
+	}
+	var video int
+	for _, s := range p.Streams {
+		if s.CodecType != "video" {
+			continue
+		}
+		video++
+		if s.CodecName != "h264" || s.Width != srcWidth || s.Height != srcHeight {
+			t.Errorf("downloaded recording: video %s %dx%d, want h264 %dx%d", s.CodecName, s.Width, s.Height, srcWidth, srcHeight)
+		}
+	}
+	if video != 1 {
+		t.Errorf("downloaded recording has %d video streams, want 1: %s", video, probe)
+	}
+	if d, err := strconv.ParseFloat(p.Format.Duration, 64); err != nil || d < minSegmentSeconds || d > maxSegmentSeconds {
+		t.Errorf("downloaded recording lasts %q s, want %.1f to %.1f (segment_duration %d)", p.Format.Duration, minSegmentSeconds, maxSegmentSeconds, segmentSeconds)
+	}
+	if n < minRecordingBytes {
+		t.Errorf("downloaded recording has %d bytes, want at least %d (%d kbit/s for %d s, halved)", n, minRecordingBytes, srcKbps, segmentSeconds)
+	}
 }
 
 type rtspSource struct{ rtspPort int }
 
 // startRTSPSource runs go2rtc on the host with an ffmpeg test pattern (H.264,
-// 640x360, 10 fps), reachable from the guest as rtsp://10.0.2.2:PORT/cam.
+// srcWidth×srcHeight at srcFPS, srcKbps), reachable from the guest as
+// rtsp://10.0.2.2:PORT/cam.
 func startRTSPSource(t *testing.T) rtspSource {
 	t.Helper()
 	need(t, "ffmpeg", "ffmpeg")
@@ -344,8 +434,8 @@ webrtc:
 log:
   level: warn
 streams:
-  cam: "exec:ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=10 -c:v libx264 -preset ultrafast -tune zerolatency -g 20 -pix_fmt yuv420p -f rtsp {output}"
-`, apiPort, rtspPort)
+  cam: "exec:ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=%dx%d:rate=%d -c:v libx264 -preset ultrafast -tune zerolatency -g %d -b:v %dk -pix_fmt yuv420p -f rtsp {output}"
+`, apiPort, rtspPort, srcWidth, srcHeight, srcFPS, srcGOP, srcKbps)
 	if err := os.WriteFile(filepath.Join(dir, "go2rtc.yaml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
