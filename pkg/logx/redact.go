@@ -63,10 +63,10 @@ func Redact(_ []string, a slog.Attr) slog.Attr {
 			}
 		case *url.URL:
 			if x != nil {
-				return slog.String(a.Key, x.Redacted())
+				return slog.String(a.Key, RedactURL(x.String()))
 			}
 		case url.URL:
-			return slog.String(a.Key, x.Redacted())
+			return slog.String(a.Key, RedactURL(x.String()))
 		}
 	}
 	return a
