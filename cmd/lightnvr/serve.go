@@ -304,7 +304,8 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log})
+	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
+		OnWrite: d.storage.Wrote})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,

@@ -50,6 +50,11 @@ type Config struct {
 	NoSync bool
 	// NoAudio records video only.
 	NoAudio bool
+	// OnWrite, when set, is called with the bytes of each part (and init)
+	// once written, from the recorder's goroutine; it must not block. The
+	// storage controller's Wrote: it reads the disk again when it fills
+	// faster than its heartbeat.
+	OnWrite func(n int64)
 	// RetryMin and RetryMax bound the backoff between attempts to open a
 	// segment after a storage error. Defaults 1 s and 30 s.
 	RetryMin, RetryMax time.Duration

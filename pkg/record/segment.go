@@ -257,6 +257,13 @@ func (s *segment) flushPart() error {
 	}
 	s.size += info.size
 	s.parts = append(s.parts, info)
+	if s.r.cfg.OnWrite != nil {
+		n := info.size
+		if first {
+			n += s.initSize
+		}
+		s.r.cfg.OnWrite(n)
+	}
 	if !s.r.cfg.NoSync {
 		if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
 			return fmt.Errorf("sync %s: %w", s.path, err)

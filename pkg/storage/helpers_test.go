@@ -180,8 +180,11 @@ type feeder struct {
 	wall0   time.Time
 	written atomic.Int64 // payload bytes handed to the recorder
 	// rate caps the bytes per second handed to the recorder (0 = none).
-	rate    float64
-	started time.Time
+	rate float64
+	// realTime hands each unit over when its media time has passed, as a
+	// camera sends it.
+	realTime bool
+	started  time.Time
 }
 
 func newFeeder(t testing.TB, smp *loadgen.Sample, cfg record.Config, wall0 time.Time) *feeder {
@@ -216,7 +219,14 @@ func (f *feeder) feedLoop() {
 			Wall: f.wall0.Add(media.TicksToDuration(dts, 90000)), Key: au.Key, Payload: payload, NALUs: nalus}
 		f.rec.Write(u)
 		w := f.written.Add(int64(len(payload)))
-		if f.rate > 0 {
+		if f.realTime {
+			if f.started.IsZero() {
+				f.started = time.Now()
+			}
+			if d := time.Until(f.started.Add(media.TicksToDuration(dts, 90000))); d > 0 {
+				time.Sleep(d)
+			}
+		} else if f.rate > 0 {
 			if f.started.IsZero() {
 				f.started = time.Now()
 			}

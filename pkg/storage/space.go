@@ -80,8 +80,8 @@ func (c *Controller) floorPct() float64 {
 }
 
 // headroom is how far above the floor eviction starts: recorders keep
-// writing until the controller notices (a heartbeat) and has evicted (a
-// pass), so the trigger sits three times the bytes written in that
+// writing until the controller notices (a heartbeat, or sooner when they
+// report their writes) and has evicted (a pass), so the trigger sits three times the bytes written in that
 // reaction time above the floor, bounded to a tenth of the disk.
 func (c *Controller) headroom(sp Space, fillRate float64, reaction time.Duration) uint64 {
 	h := uint64(float64(sp.Total) * c.cfg.HeadroomPct / 100)

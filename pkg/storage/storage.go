@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"lightnvr/pkg/config"
@@ -42,7 +44,9 @@ type Config struct {
 	// Default 2.
 	HeadroomPct float64
 
-	// Heartbeat is the statfs period (default 1 min); PassInterval the
+	// Heartbeat is the statfs period (default 1 min; recorders that report
+	// their writes through Wrote make the controller read sooner when the
+	// disk fills fast); PassInterval the
 	// retention pass period (default 5 min); DeepInterval the period of the
 	// search for files without rows (default 6 h); StatsInterval the
 	// period of the daily statistics snapshot (default 15 min).
@@ -190,6 +194,11 @@ type Controller struct {
 	skipFiles map[string]struct{} // files without rows that could not be indexed
 	reaction  time.Duration       // how long relieving pressure takes (moving average)
 
+	// written counts the bytes recorders reported since the last reading
+	// of the disk; slack is how many they may write before the next.
+	written, slack atomic.Int64
+	check          chan struct{} // Wrote asks for a reading of the disk
+
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -206,7 +215,7 @@ func New(cfg Config) (*Controller, error) {
 			cfg.EmergencyPct, cfg.CriticalPct, cfg.WarningPct)
 	}
 	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "storage", "dir", cfg.Dir),
-		kick: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
+		kick: make(chan struct{}, 1), check: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
 		// Until a pass under pressure has been timed, assume a slow one.
 		reaction: time.Second}
 	c.st.Dir = cfg.Dir
@@ -255,6 +264,23 @@ func (c *Controller) Kick() {
 	}
 }
 
+// Wrote tells the controller that n bytes were written under the data
+// directory; recorders call it after each part. A heartbeat a minute
+// apart cannot see a small disk that fills faster than that, so once the
+// bytes reported since the last reading reach half the distance to the
+// eviction trigger, the controller reads the disk again (one statfs) and
+// relieves it at once if needed. Until then Wrote is an atomic add: it
+// never blocks the recorder.
+func (c *Controller) Wrote(n int64) {
+	if c.written.Add(n) < c.slack.Load() {
+		return
+	}
+	select {
+	case c.check <- struct{}{}:
+	default:
+	}
+}
+
 // Status returns a snapshot of the controller's state.
 func (c *Controller) Status() Status {
 	c.mu.Lock()
@@ -286,6 +312,12 @@ func (c *Controller) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hb.C:
+			sp, err := c.Heartbeat()
+			urgent = err == nil && c.belowTrigger(sp)
+			if !urgent {
+				continue
+			}
+		case <-c.check:
 			sp, err := c.Heartbeat()
 			urgent = err == nil && c.belowTrigger(sp)
 			if !urgent {
@@ -363,6 +395,7 @@ func (c *Controller) Heartbeat() (Space, error) {
 		c.st.Err = ""
 	}
 	c.mu.Unlock()
+	c.setSlack(sp)
 	if lvl != prev {
 		attrs := []any{"previous", prev.String(), "current", lvl.String(), "free_pct", fmt.Sprintf("%.1f", sp.FreePct()),
 			"free_mb", sp.Free >> 20, "total_mb", sp.Total >> 20}
@@ -379,6 +412,21 @@ func (c *Controller) Heartbeat() (Space, error) {
 		}
 	}
 	return sp, nil
+}
+
+// setSlack sets how much recorders may write (see Wrote) before the disk
+// is read again: half the distance to the eviction trigger, and at least
+// half the headroom, so a disk stuck under its trigger with nothing left
+// to evict is read once per 1% or so of it written, not on every part.
+// Without auto_delete_oldest nothing is evicted: the heartbeat suffices.
+func (c *Controller) setSlack(sp Space) {
+	slack := int64(math.MaxInt64)
+	if c.cfg.AutoDeleteOldest {
+		head := c.currentHeadroom(sp)
+		slack = max((int64(sp.Free)-int64(c.floorBytes(sp)+head))/2, int64(head/2))
+	}
+	c.slack.Store(slack)
+	c.written.Store(0)
 }
 
 // belowTrigger reports whether free space is low enough to evict.

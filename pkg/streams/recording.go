@@ -19,6 +19,10 @@ type RecordingOptions struct {
 	DB         *db.DB
 	StorageDir string // [storage] path
 	Logger     *slog.Logger
+	// OnWrite is told the bytes each recorder writes (the storage
+	// controller's Wrote), so a fast-filling disk is noticed between its
+	// heartbeats.
+	OnWrite func(n int64)
 	// StaleAfter is how long a stream may deliver nothing before Health calls it
 	// stalled (10 s).
 	StaleAfter time.Duration
@@ -113,6 +117,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 			Logger:          log,
 			SegmentDuration: seg,
 			NoAudio:         !cfg.Stream.RecordAudio,
+			OnWrite:         o.OnWrite,
 		})
 		if err != nil {
 			return fmt.Errorf("recorder: %w", err)

@@ -169,3 +169,23 @@ func DecodeErrors(t testing.TB, path string) string {
 	}
 	return string(b)
 }
+
+// VideoPackets counts the packets (frames) of the first video stream of
+// path as ffprobe reads them from the file itself, not from any index.
+func VideoPackets(t testing.TB, path string) int {
+	t.Helper()
+	fp := Need(t, "ffprobe")
+	cmd := exec.Command(fp, "-v", "error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, stderr.String())
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("ffprobe %s: packet count %q: %v", path, out, err)
+	}
+	return n
+}

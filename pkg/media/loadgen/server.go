@@ -74,6 +74,11 @@ type StreamStats struct {
 	KeyFrames   uint64
 	AudioFrames uint64
 	Disconnects uint64
+	// PlayStart is VideoFrames just before the first keyframe sent after
+	// the latest PLAY: the first frame a reader that started then can
+	// decode. VideoFrames - PlayStart is what that reader was sent since.
+	// Zero until a keyframe follows a PLAY.
+	PlayStart uint64
 }
 
 type stream struct {
@@ -90,6 +95,8 @@ type stream struct {
 	sessions map[*gortsplib.ServerSession]struct{}
 
 	videoFrames, keyFrames, audioFrames, disconnects atomic.Uint64
+	playPending                                      atomic.Bool // a PLAY not yet followed by a keyframe
+	playStart                                        atomic.Uint64
 }
 
 // Start listens and starts playing every stream.
@@ -167,7 +174,7 @@ func (s *Server) URL(i int) string {
 func (s *Server) Stats(i int) StreamStats {
 	st := s.streams[i]
 	return StreamStats{VideoFrames: st.videoFrames.Load(), KeyFrames: st.keyFrames.Load(),
-		AudioFrames: st.audioFrames.Load(), Disconnects: st.disconnects.Load()}
+		AudioFrames: st.audioFrames.Load(), Disconnects: st.disconnects.Load(), PlayStart: st.playStart.Load()}
 }
 
 // Close stops every stream and the server.
@@ -243,7 +250,10 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 }
 
 // OnPlay implements gortsplib.ServerHandlerOnPlay.
-func (s *Server) OnPlay(_ *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	if st := s.byPath[strings.Trim(ctx.Path, "/")]; st != nil {
+		st.playPending.Store(true)
+	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
@@ -413,6 +423,9 @@ func (st *stream) play(ctx context.Context) {
 			pkts, err = h265Enc.Encode(au)
 		}
 		if err == nil {
+			if v.Key && st.playPending.CompareAndSwap(true, false) {
+				st.playStart.Store(st.videoFrames.Load())
+			}
 			ts := vBase + uint32(v.PTS+vLoop*smp.Duration+shift)
 			for _, p := range pkts {
 				p.Timestamp = ts
