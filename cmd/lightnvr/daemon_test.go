@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,6 +173,12 @@ func TestDaemonRecordsStream(t *testing.T) {
 		t.Fatalf("first segment plays %.2f s, want ≥ 4 s (segment_duration 5)", d)
 	}
 	p.checkGo2RTCLocked()
+	// The recorders report their writes to the storage controller: between
+	// heartbeats that is all that keeps a fast-filling disk above its floor.
+	if code, m := p.call("GET", "/api/metrics", nil); code != http.StatusOK ||
+		!regexp.MustCompile(`(?m)^lightnvr_storage_reported_bytes_total [1-9]`).Match(m) {
+		t.Fatalf("metrics show no bytes reported to the storage controller: %d\n%s", code, m)
+	}
 
 	// Power-cut stand-in: SIGKILL while a segment is open and has a few parts.
 	open := p.waitRecording("cam1", 30*time.Second, func(r recordingRow) bool { return !r.IsComplete })

@@ -101,6 +101,10 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 		w.gauge("lightnvr_storage_used_bytes", "Used bytes of the file system holding recordings.", float64(d.Used))
 		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(d.Free))
 	}
+	if s.deps.Storage != nil {
+		w.counter("lightnvr_storage_reported_bytes_total", "Bytes recorders reported writing to the storage controller, which guards the free-space floor with them.",
+			float64(s.deps.Storage.Status().Reported))
+	}
 	if s.deps.DB != nil {
 		qctx, cancel := queryContext()
 		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {

@@ -175,6 +175,9 @@ type Status struct {
 	LastDeep  time.Time   `json:"last_deep"`
 	// Err is the last heartbeat or pass error ("" when fine).
 	Err string `json:"error,omitempty"`
+	// Reported is every byte recorders reported through Wrote since start:
+	// zero while recording means the floor rests on the heartbeat alone.
+	Reported int64 `json:"reported_bytes"`
 }
 
 // Controller runs retention for one data directory.
@@ -197,6 +200,7 @@ type Controller struct {
 	// written counts the bytes recorders reported since the last reading
 	// of the disk; slack is how many they may write before the next.
 	written, slack atomic.Int64
+	reported      atomic.Int64
 	check          chan struct{} // Wrote asks for a reading of the disk
 
 	kick   chan struct{}
@@ -272,6 +276,7 @@ func (c *Controller) Kick() {
 // relieves it at once if needed. Until then Wrote is an atomic add: it
 // never blocks the recorder.
 func (c *Controller) Wrote(n int64) {
+	c.reported.Add(n)
 	if c.written.Add(n) < c.slack.Load() {
 		return
 	}
@@ -290,6 +295,7 @@ func (c *Controller) Status() Status {
 		p := *st.LastPass
 		st.LastPass = &p
 	}
+	st.Reported = c.reported.Load()
 	return st
 }
 
