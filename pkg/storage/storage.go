@@ -200,7 +200,7 @@ type Controller struct {
 	// written counts the bytes recorders reported since the last reading
 	// of the disk; slack is how many they may write before the next.
 	written, slack atomic.Int64
-	reported      atomic.Int64
+	reported       atomic.Int64
 	check          chan struct{} // Wrote asks for a reading of the disk
 
 	kick   chan struct{}
