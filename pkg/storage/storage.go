@@ -313,24 +313,23 @@ func (c *Controller) loop(ctx context.Context) {
 	pass := time.NewTimer(0) // a first pass right away
 	defer pass.Stop()
 	for {
-		urgent := false
+		urgent, read := false, false
 		select {
 		case <-ctx.Done():
 			return
 		case <-hb.C:
-			sp, err := c.Heartbeat()
-			urgent = err == nil && c.belowTrigger(sp)
-			if !urgent {
-				continue
-			}
-		case <-c.check:
-			sp, err := c.Heartbeat()
-			urgent = err == nil && c.belowTrigger(sp)
-			if !urgent {
-				continue
-			}
+			read = true
+		case <-c.check: // recorders wrote a share of the headroom
+			read = true
 		case <-pass.C:
 		case <-c.kick:
+		}
+		if read {
+			sp, err := c.Heartbeat()
+			urgent = err == nil && c.belowTrigger(sp)
+			if !urgent {
+				continue
+			}
 		}
 		run := c.RunPass
 		if urgent {
