@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
 	"lightnvr/pkg/streams"
 )
@@ -81,7 +83,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 // health is LightNVR's full health answer, for signed-in callers.
 func (s *Server) health() healthResponse {
 	resp := healthResponse{
-		Healthy:        true,
+		Healthy:        true, // unless unhealthy says otherwise, below
 		Uptime:         int64(time.Since(s.started).Seconds()),
 		TotalRequests:  s.totalRequests.Load(),
 		FailedRequests: s.failedRequests.Load(),
@@ -110,7 +112,39 @@ func (s *Server) health() healthResponse {
 	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
 		resp.Status = "critical"
 	}
+	if why := s.unhealthy(); why != "" {
+		resp.Healthy, resp.Status = false, "critical"
+		s.log.Debug("health check failed", "reason", why)
+	}
 	return resp
+}
+
+// unhealthy says why the daemon cannot do its job though it answers HTTP:
+// its database does not answer, its data disk is gone or failing, or the
+// go2rtc it runs failed for good. Cameras being offline is not the daemon's ill health;
+// the stream counts and status tell of those. "" when healthy.
+func (s *Server) unhealthy() string {
+	if s.deps.DB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.deps.DB.PingContext(ctx); err != nil {
+			return "database: " + err.Error()
+		}
+	}
+	if s.deps.Storage != nil {
+		if st := s.deps.Storage.Status(); st.Unmounted || st.Err != "" {
+			return "storage: " + st.Warning + st.Err
+		}
+	}
+	// Only a go2rtc that lightnvr itself gave up restarting: an external one
+	// that is down is its own supervisor's to restart, and a supervisor that
+	// restarted lightnvr for it would not help.
+	if s.deps.Go2RTCStatus != nil {
+		if st := s.deps.Go2RTCStatus(); st.State == go2rtc.StateFailed {
+			return "go2rtc failed: " + st.LastError
+		}
+	}
+	return ""
 }
 
 // streamHealth reports each stream's ingest health; empty until a stream manager is wired.
