@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"lightnvr/pkg/host"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -46,7 +47,7 @@ func (c *Config) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save config %s: %w", path, err)
 	}
-	if err := writeAtomic(path, out); err != nil {
+	if err := host.WriteFile(path, out, 0o600); err != nil {
 		return fmt.Errorf("save config %s: %w", path, err)
 	}
 	return nil
@@ -228,43 +229,4 @@ func encodeValue(v string) string {
 		return v
 	}
 	return `"` + strings.ReplaceAll(v, `"`, `\"`) + `"`
-}
-
-// writeAtomic replaces path with data so that a crash leaves either the old
-// or the new file, never a mix.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lightnvr/pkg/host"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,7 @@ func RenderCredentials(s Settings, c Credentials) []byte {
 // WriteCredentials writes dir/CredentialsFile (0600) and returns its path.
 func WriteCredentials(s Settings, c Credentials) (string, error) {
 	path := filepath.Join(s.ConfigDir, CredentialsFile)
-	if err := writeFileAtomic(path, RenderCredentials(s, c)); err != nil {
+	if err := host.WriteFile(path, RenderCredentials(s, c), 0o600); err != nil {
 		return "", err
 	}
 	return path, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"lightnvr/pkg/host"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -230,13 +231,13 @@ func WriteConfig(s Settings, streams []Stream) ([]string, error) {
 		return nil, fmt.Errorf("create go2rtc config dir %s: %w", s.ConfigDir, err)
 	}
 	main := filepath.Join(s.ConfigDir, ConfigFile)
-	if err := writeFileAtomic(main, RenderConfig(s, streams)); err != nil {
+	if err := host.WriteFile(main, RenderConfig(s, streams), 0o600); err != nil {
 		return nil, err
 	}
 	paths := []string{main}
 	over := filepath.Join(s.ConfigDir, OverrideFile)
 	if strings.TrimSpace(s.Override) != "" {
-		if err := writeFileAtomic(over, []byte(s.Override)); err != nil {
+		if err := host.WriteFile(over, []byte(s.Override), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -252,27 +253,4 @@ func WriteConfig(s Settings, streams []Stream) ([]string, error) {
 		paths = append(paths, cred)
 	}
 	return paths, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

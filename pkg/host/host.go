@@ -2,7 +2,8 @@
 // parts report or act on: memory, a process's status and disk space. Each is
 // read and defined here once, so the system API, `lightnvr diag`, the stream
 // manager's memory gate and the storage controller agree on what "available"
-// and "total" mean.
+// and "total" mean. It also writes the files that must survive a power cut
+// whole (the INI, go2rtc's configuration, the HTTPS key).
 package host
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -135,4 +137,45 @@ func kbBytes(v string) uint64 {
 		n *= 1024
 	}
 	return n
+}
+
+// WriteFile replaces path with data, atomically and durably: a crash or a
+// power cut leaves the old file or the new one, never a mix, and the file is
+// never readable beyond mode, not even for a moment (keys and passwords go
+// through here).
+func WriteFile(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}()
+	if err = tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// The rename is durable only once the directory is.
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

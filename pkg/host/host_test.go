@@ -82,3 +82,26 @@ func TestStatDiskMatchesStat(t *testing.T) {
 		t.Error("statfs of a missing path succeeded")
 	}
 }
+
+func TestWriteFileReplacesWholeWithMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(p, []byte("old contents, longer than the new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	st, err2 := os.Stat(p)
+	if err != nil || err2 != nil || string(b) != "new" || st.Mode().Perm() != 0o600 {
+		t.Fatalf("after WriteFile: %q mode %v (%v %v)", b, st.Mode(), err, err2)
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 1 {
+		t.Errorf("temporary files left beside it: %v", left)
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "x"), []byte("x"), 0o600); err == nil {
+		t.Error("a write into a missing directory succeeded")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"lightnvr/pkg/host"
 	"math/big"
 	"net"
 	"os"
@@ -158,10 +159,10 @@ func LoadOrGenerate(dir string, names Names, now time.Time) (*Cert, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create certificate directory: %w", err)
 	}
-	if err := writeFile(keyFile, keyPEM, 0o600); err != nil {
+	if err := host.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFile(certFile, certPEM, 0o644); err != nil {
+	if err := host.WriteFile(certFile, certPEM, 0o644); err != nil {
 		return nil, err
 	}
 	c, err = Load(certFile, keyFile)
@@ -227,34 +228,4 @@ func generate(names Names, now time.Time) (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-// writeFile replaces path atomically with a file of the given mode: a power
-// cut leaves the old file or the new one, and the key is never readable by
-// others, not even for a moment.
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
