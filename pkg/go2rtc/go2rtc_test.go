@@ -269,20 +269,7 @@ func TestSupervisorExternalMode(t *testing.T) {
 	// config_dir is set, as on the appliance: external mode may read go2rtc's
 	// credentials there but must write nothing of its own.
 	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort, ConfigDir: t.TempDir()}
-	log, _ := testLogger(t)
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sup := startExternal(t, set)
 	g.Kill()
 	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
 	if left, err := os.ReadDir(set.ConfigDir); err != nil || len(left) != 0 {
@@ -381,20 +368,9 @@ func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
-	log, _ := testLogger(t)
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	sup := startExternal(t, set)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := go2rtc.NewClient(set.APIURL()).Streams(ctx); !go2rtc.IsUnauthorized(err) {
 		t.Fatalf("external go2rtc without credentials: %v, want 401", err)
 	}
@@ -488,4 +464,25 @@ webrtc:
 	if names, err := set.OverrideStreams(); err != nil || !names["garage"] || !names["front door"] || names["streams"] {
 		t.Errorf("override file: %v %v", names, err)
 	}
+}
+
+// startExternal supervises the go2rtc that set points at in external mode,
+// ready, and stopped when the test ends.
+func startExternal(t *testing.T, set go2rtc.Settings) *go2rtc.Supervisor {
+	t.Helper()
+	log, _ := testLogger(t)
+	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sup.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return sup
 }

@@ -93,34 +93,7 @@ func TestFillDiskKeepsFloor(t *testing.T) {
 	}
 	recorders := []*record.Recorder{feeders[0].rec, feeders[1].rec, live}
 
-	// Sampler: the lowest free space seen and any recorder failure.
-	var minFree atomic.Uint64
-	minFree.Store(sp0.Free)
-	var failures []string
-	var failMu sync.Mutex
-	done := make(chan struct{})
-	var samplerWG sync.WaitGroup
-	samplerWG.Add(1)
-	go func() {
-		defer samplerWG.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			if sp, err := statSpace(dir); err == nil && sp.Free < minFree.Load() {
-				minFree.Store(sp.Free)
-			}
-			for _, r := range recorders {
-				if st := r.Status(); st.State == record.StateFailing || st.Err != nil {
-					failMu.Lock()
-					failures = append(failures, st.Path+": "+st.Err.Error())
-					failMu.Unlock()
-				}
-			}
-		}
-	}()
+	sampler := startFillSampler(dir, sp0.Free, recorders)
 
 	target := int64(3 * sizeMB << 20)
 	var total atomic.Int64
@@ -168,25 +141,17 @@ func TestFillDiskKeepsFloor(t *testing.T) {
 	}
 	stopLive()
 	liveWG.Wait()
-	close(done)
-	samplerWG.Wait()
+	sampler.stop()
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Logf("wrote %d MB into %d MB; lowest free %.1f MB (floor %.1f MB); live segments %d",
-		total.Load()>>20, sizeMB, float64(minFree.Load())/(1<<20), float64(floor)/(1<<20), live.Status().Segments)
+		total.Load()>>20, sizeMB, float64(sampler.minFree.Load())/(1<<20), float64(floor)/(1<<20), live.Status().Segments)
 	if total.Load() < target {
 		t.Fatalf("wrote only %d bytes", total.Load())
 	}
-	if minFree.Load() < floor {
-		t.Errorf("free space fell to %d bytes, below the floor of %d", minFree.Load(), floor)
-	}
-	failMu.Lock()
-	if len(failures) > 0 {
-		t.Errorf("recording failed %d times, first: %s", len(failures), failures[0])
-	}
-	failMu.Unlock()
+	sampler.check(t, floor)
 	for _, f := range feeders {
 		if st := f.rec.Status(); st.Segments < 20 {
 			t.Errorf("fast recorder completed only %d segments", st.Segments)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -237,4 +238,59 @@ func (f *feeder) feedLoop() {
 		}
 	}
 	f.loop++
+}
+
+// fillSampler watches a filling disk every 2 ms: the lowest free space seen
+// and every recorder failure, the two things a fill test judges.
+type fillSampler struct {
+	minFree  atomic.Uint64
+	mu       sync.Mutex
+	failures []string
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startFillSampler(dir string, free0 uint64, recorders []*record.Recorder) *fillSampler {
+	s := &fillSampler{done: make(chan struct{})}
+	s.minFree.Store(free0)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if sp, err := statSpace(dir); err == nil && sp.Free < s.minFree.Load() {
+				s.minFree.Store(sp.Free)
+			}
+			for _, r := range recorders {
+				if st := r.Status(); st.State == record.StateFailing || st.Err != nil {
+					s.mu.Lock()
+					s.failures = append(s.failures, st.Path+": "+st.Err.Error())
+					s.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return s
+}
+
+func (s *fillSampler) stop() {
+	close(s.done)
+	s.wg.Wait()
+}
+
+// check fails t if free space fell below floor or a recorder failed.
+func (s *fillSampler) check(t *testing.T, floor uint64) {
+	t.Helper()
+	if low := s.minFree.Load(); low < floor {
+		t.Errorf("free space fell to %d bytes, below the floor of %d", low, floor)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) > 0 {
+		t.Errorf("recording failed %d times, first: %s", len(s.failures), s.failures[0])
+	}
 }

@@ -73,33 +73,11 @@ func TestFillDiskProductionSettings(t *testing.T) {
 		feeders[i].realTime = true
 	}
 
-	var minFree atomic.Uint64
-	minFree.Store(sp0.Free)
-	var failures []string
-	var failMu sync.Mutex
-	done := make(chan struct{})
-	var samplerWG sync.WaitGroup
-	samplerWG.Add(1)
-	go func() {
-		defer samplerWG.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			if sp, err := statSpace(dir); err == nil && sp.Free < minFree.Load() {
-				minFree.Store(sp.Free)
-			}
-			for _, f := range feeders {
-				if st := f.rec.Status(); st.State == record.StateFailing || st.Err != nil {
-					failMu.Lock()
-					failures = append(failures, st.Path+": "+st.Err.Error())
-					failMu.Unlock()
-				}
-			}
-		}
-	}()
+	recs := make([]*record.Recorder, len(feeders))
+	for i, f := range feeders {
+		recs[i] = f.rec
+	}
+	sampler := startFillSampler(dir, sp0.Free, recs)
 
 	// Until one and a half disks are written: the disk has filled, and
 	// eviction has kept up for as long again.
@@ -128,8 +106,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 			t.Errorf("recorder: %v", err)
 		}
 	}
-	close(done)
-	samplerWG.Wait()
+	sampler.stop()
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +117,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 	}
 	t.Logf("wrote %d MiB in %v (%.1f MB/s) into %d MiB; lowest free %d bytes, floor %d (%.1f MiB above); %d recordings left",
 		written.Load()>>20, elapsed.Round(time.Second), float64(written.Load())/elapsed.Seconds()/1e6, sizeMB,
-		minFree.Load(), floor, float64(int64(minFree.Load())-floor)/(1<<20), kept)
-	if minFree.Load() < floor {
-		t.Errorf("free space fell to %d bytes, below the floor of %d", minFree.Load(), floor)
-	}
-	failMu.Lock()
-	if len(failures) > 0 {
-		t.Errorf("recording failed %d times, first: %s", len(failures), failures[0])
-	}
-	failMu.Unlock()
+		sampler.minFree.Load(), floor, float64(int64(sampler.minFree.Load())-floor)/(1<<20), kept)
+	sampler.check(t, uint64(floor))
 	checkConsistent(t, d, dir)
 }
