@@ -10,15 +10,22 @@ import (
 	"lightnvr/pkg/db"
 )
 
-func TestUserCommand(t *testing.T) {
-	ctx := context.Background()
-	cfg := config.Default()
+// userConsole is `lightnvr user` on a fresh data directory: run feeds stdin
+// and returns what the command printed.
+func userConsole(t *testing.T) (cfg *config.Config, run func(stdin string, args ...string) (string, error)) {
+	t.Helper()
+	cfg = config.Default()
 	cfg.Database.Path = filepath.Join(t.TempDir(), "data", "lightnvr.db")
-	run := func(stdin string, args ...string) (string, error) {
+	return cfg, func(stdin string, args ...string) (string, error) {
 		var out, errb strings.Builder
-		err := userCommand(ctx, cfg, args, strings.NewReader(stdin), &out, &errb)
+		err := userCommand(context.Background(), cfg, args, strings.NewReader(stdin), &out, &errb)
 		return out.String() + errb.String(), err
 	}
+}
+
+func TestUserCommand(t *testing.T) {
+	ctx := context.Background()
+	cfg, run := userConsole(t)
 
 	if out, err := run("console-password\n", "add", "ops", "-role", "viewer"); err != nil {
 		t.Fatalf("add: %v %s", err, out)

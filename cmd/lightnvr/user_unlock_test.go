@@ -6,12 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"lightnvr/pkg/auth"
-	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 )
 
@@ -19,13 +17,7 @@ import (
 // must end a lockout the running daemon enforces.
 func TestUserUnlockEndsDaemonLockout(t *testing.T) {
 	ctx := context.Background()
-	cfg := config.Default()
-	cfg.Database.Path = filepath.Join(t.TempDir(), "data", "lightnvr.db")
-	run := func(stdin string, args ...string) (string, error) {
-		var out, errb strings.Builder
-		err := userCommand(ctx, cfg, args, strings.NewReader(stdin), &out, &errb)
-		return out.String() + errb.String(), err
-	}
+	cfg, run := userConsole(t)
 	if out, err := run("admin-password\n", "add", "admin", "-role", "admin"); err != nil {
 		t.Fatalf("add: %v %s", err, out)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -118,12 +119,8 @@ func (e *authEnv) matrixCallers() []matrixCaller {
 // session or replace the API key it came with.
 func (e *authEnv) send(c matrixCaller, method, path string) *resp {
 	e.t.Helper()
-	r := req{method: method, path: path, body: "{}"}
-	if c.role == auth.RoleAPI {
-		r.apiKey = e.apiKeyFor(c.user.ID)
-	} else {
-		r.cookies = map[string]string{"session": e.login(c.user.Username, c.password)}
-	}
+	r := e.signIn(c.user, c.password)
+	r.method, r.path, r.body = method, path, "{}"
 	return e.do(r)
 }
 
@@ -170,12 +167,7 @@ func TestAccessMatrixCoversEveryRoute(t *testing.T) {
 func TestAccessMatrix(t *testing.T) {
 	e := matrixEnv(t)
 	callers := e.matrixCallers()
-	names := make([]string, 0, len(accessMatrix))
-	for name := range accessMatrix {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(accessMatrix)) {
 		allowed := strings.Fields(accessMatrix[name])
 		method, pattern, _ := strings.Cut(name, " ")
 		if allowed[0] == "public" {

@@ -244,6 +244,16 @@ func (e *authEnv) apiKeyFor(id int64) string {
 	return k
 }
 
+// signIn returns the credentials a client of u's role carries: a browser
+// session for people, an API key for the api role.
+func (e *authEnv) signIn(u *auth.User, password string) req {
+	e.t.Helper()
+	if u.Role == auth.RoleAPI {
+		return req{apiKey: e.apiKeyFor(u.ID)}
+	}
+	return req{cookies: map[string]string{"session": e.login(u.Username, password)}}
+}
+
 // login posts JSON credentials and returns the session cookie value.
 func (e *authEnv) login(name, password string) string {
 	e.t.Helper()

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,11 +261,7 @@ func (p *Go2RTCProxy) upstreamAuth() string {
 	if p.creds == nil {
 		return ""
 	}
-	c := p.creds()
-	if c.IsZero() {
-		return ""
-	}
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
+	return p.creds().Authorization()
 }
 
 // filterQuery keeps only the parameters an endpoint needs, and checks src.

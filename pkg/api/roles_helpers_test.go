@@ -3,8 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,12 +66,10 @@ func (e *rolesEnv) loginRoles() {
 	for _, r := range []struct {
 		name string
 		role auth.Role
-	}{{"admin", auth.RoleAdmin}, {"user", auth.RoleUser}, {"viewer", auth.RoleViewer}} {
-		e.addUser(r.name, r.name+"-password-1", r.role)
-		e.creds[r.name] = req{cookies: map[string]string{"session": e.login(r.name, r.name+"-password-1")}}
+	}{{"admin", auth.RoleAdmin}, {"user", auth.RoleUser}, {"viewer", auth.RoleViewer}, {"api", auth.RoleAPI}} {
+		pw := r.name + "-password-1"
+		e.creds[r.name] = e.signIn(e.addUser(r.name, pw, r.role), pw)
 	}
-	u := e.addUser("api", "api-password-1", auth.RoleAPI)
-	e.creds["api"] = req{apiKey: e.apiKeyFor(u.ID)}
 }
 
 // as sends a request with role's credentials; body is JSON-encoded unless it is a string.
@@ -129,12 +128,7 @@ func (e *rolesEnv) state() string {
 		b.WriteByte('\n')
 	}
 	src := e.go2rtcSources()
-	names := make([]string, 0, len(src))
-	for n := range src {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(src)) {
 		b.WriteString(n + "=" + strings.Join(src[n], ",") + "\n")
 	}
 	return b.String()

@@ -145,8 +145,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values) 
 		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
 	}
 	if c.creds != nil {
-		if cr := c.creds(); !cr.IsZero() {
-			req.SetBasicAuth(cr.Username, cr.Password)
+		if a := c.creds().Authorization(); a != "" {
+			req.Header.Set("Authorization", a)
 		}
 	}
 	resp, err := c.hc.Do(req)

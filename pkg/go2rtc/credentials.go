@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,15 @@ type Credentials struct {
 
 // IsZero reports whether there are no credentials (go2rtc runs without auth).
 func (c Credentials) IsZero() bool { return c.Username == "" && c.Password == "" }
+
+// Authorization is the header value go2rtc's API expects; "" without
+// credentials.
+func (c Credentials) Authorization() string {
+	if c.IsZero() {
+		return ""
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password))
+}
 
 // GenerateCredentials makes a fresh random password (128 bits).
 func GenerateCredentials() (Credentials, error) {
