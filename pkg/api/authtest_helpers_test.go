@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/storage"
+	"lightnvr/pkg/testkit"
 )
 
 // authClock is the injected clock of the auth service under test.
@@ -79,7 +79,7 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 	}
 	d := o.db
 	if d == nil {
-		d = openTestDB(t)
+		d = testkit.OpenDB(t, "")
 	}
 	opt, err := auth.OptionsFromConfig(cfg)
 	if err != nil {
@@ -120,21 +120,6 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 		<-done
 	})
 	return &authEnv{t: t, cfg: cfg, db: d, svc: svc, srv: srv, ln: ln, clock: clock}
-}
-
-// openTestDB is a fresh migrated database in the test's directory.
-func openTestDB(t testing.TB) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // req describes one request.

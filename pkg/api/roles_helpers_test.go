@@ -37,7 +37,7 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 	t.Helper()
 	ctx := context.Background()
 	cam := testkit.StartCamera(t)
-	d := openTestDB(t)
+	d := testkit.OpenDB(t, "")
 	for _, s := range seed {
 		if err := db.InsertStream(ctx, d, s); err != nil {
 			t.Fatal(err)

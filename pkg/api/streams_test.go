@@ -41,7 +41,7 @@ type streamEnv struct {
 func newStreamEnv(t *testing.T) *streamEnv {
 	t.Helper()
 	cam := testkit.StartCamera(t)
-	d := openTestDB(t)
+	d := testkit.OpenDB(t, "")
 	sup, mgr := startStreamStack(t, d)
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()

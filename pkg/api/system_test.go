@@ -16,6 +16,7 @@ import (
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/testkit"
 	"lightnvr/pkg/version"
 )
 
@@ -31,7 +32,7 @@ type sysEnv struct {
 
 func newSysEnv(t *testing.T, wire bool) *sysEnv {
 	t.Helper()
-	d := openTestDB(t)
+	d := testkit.OpenDB(t, "")
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
 	logger, ring, err := logx.New(logx.Options{Level: slog.LevelDebug, Output: io.Discard})

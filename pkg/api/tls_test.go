@@ -15,6 +15,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
+	"lightnvr/pkg/testkit"
 	"lightnvr/pkg/tlscert"
 )
 
@@ -35,7 +36,7 @@ func newTLSEnv(t *testing.T, https bool) *tlsEnv {
 	cfg.Storage.Path = t.TempDir()
 	// The redirect is checked with a name, which the Host allowlist must know.
 	cfg.Web.AllowedHosts = "nvr.local"
-	d := openTestDB(t)
+	d := testkit.OpenDB(t, "")
 	opt, err := auth.OptionsFromConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/testkit"
 )
 
 // testClock is the injected clock: tests move it instead of sleeping.
@@ -38,20 +38,6 @@ func (c *testClock) Advance(d time.Duration) {
 // tests and the benchmark.
 var fastHash = HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-func openTestDB(t testing.TB) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "lightnvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func testOptions(clock *testClock) Options {
 	return Options{
 		Enabled:          true,
@@ -74,7 +60,7 @@ func newTestService(t testing.TB, mod func(*Options)) (*Service, *db.DB, *testCl
 	if mod != nil {
 		mod(&opt)
 	}
-	d := openTestDB(t)
+	d := testkit.OpenDB(t, "")
 	return New(d, opt), d, clock
 }
 

@@ -38,7 +38,7 @@ func benchUnits(b *testing.B) ([]media.Unit, int64) {
 func benchmarkHubToRecorder(b *testing.B, noSync bool) {
 	units, avg := benchUnits(b)
 	dir := b.TempDir()
-	d := openDB(b, filepath.Join(dir, "nvr.db"))
+	d := testkit.OpenDB(b, filepath.Join(dir, "nvr.db"))
 	rec, err := New(Config{Stream: "bench", StorageDir: filepath.Join(dir, "s"), DB: d,
 		SegmentDuration: time.Minute, NoSync: noSync})
 	if err != nil {

@@ -81,7 +81,7 @@ func TestKill9MidSegment(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4}, loadgen.Config{Streams: 1})
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "nvr.db")
-	d := openDB(t, dbPath)
+	d := testkit.OpenDB(t, dbPath)
 	storage := filepath.Join(dir, "storage")
 	ctx := context.Background()
 
@@ -182,7 +182,7 @@ func TestKill9MidSegment(t *testing.T) {
 func TestDeleteCrashBetweenUnlinkAndRowRemoval(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "nvr.db")
-	d := openDB(t, dbPath)
+	d := testkit.OpenDB(t, dbPath)
 	ctx := context.Background()
 	file := filepath.Join(dir, "storage", "mp4", "cam", "recording_20250101_000000.mp4")
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -234,7 +234,7 @@ func TestRecoverTornFile(t *testing.T) {
 	testkit.Need(t, "ffprobe")
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4}, loadgen.Config{Streams: 1})
 	dir := t.TempDir()
-	d := openDB(t, filepath.Join(dir, "nvr.db"))
+	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d, SegmentDuration: 2 * time.Second})
 	waitFor(t, 15*time.Second, "two segments", func() bool { return p.rec.Status().Segments >= 2 })

@@ -48,14 +48,7 @@ func TestKill9ProductionSegment(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "nvr.db")
 	ctx := context.Background()
-	d, err := db.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := testkit.OpenDB(t, dbPath)
 	storage := filepath.Join(dir, "storage")
 
 	before := lg.Stats(0).PlayStart

@@ -27,20 +27,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func openDB(t testing.TB, path string) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
-}
-
 // pipeline is source → hub → recorder, plus a tap counting what the
 // recorder was offered.
 type pipeline struct {
@@ -173,7 +159,7 @@ func TestRecordLoadgen(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "640x360", FPS: 25, GOP: 25, Bitrate: "1M", AAC: true, Seconds: 10},
 		loadgen.Config{Streams: 1, Audio: loadgen.AudioAAC})
 	dir := t.TempDir()
-	d := openDB(t, filepath.Join(dir, "nvr.db"))
+	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "front.door", StorageDir: storage, DB: d,
 		SegmentDuration: 4 * time.Second})
@@ -234,7 +220,7 @@ func TestRecordH265G711(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
 		loadgen.Config{Streams: 1, Audio: loadgen.AudioG711})
 	dir := t.TempDir()
-	d := openDB(t, filepath.Join(dir, "nvr.db"))
+	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d, SegmentDuration: 2 * time.Second})
 	time.Sleep(5 * time.Second)
@@ -311,7 +297,7 @@ func TestRecordFaults(t *testing.T) {
 			lg := testkit.Loadgen(t, spec, loadgen.Config{Streams: 1, Audio: tc.audio,
 				Faults: map[int]loadgen.Faults{0: tc.faults}})
 			dir := t.TempDir()
-			d := openDB(t, filepath.Join(dir, "nvr.db"))
+			d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 			storage := filepath.Join(dir, "storage")
 			p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d,
 				SegmentDuration: time.Minute})
@@ -340,7 +326,7 @@ func TestStorageUnavailable(t *testing.T) {
 	testkit.Need(t, "ffprobe")
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4}, loadgen.Config{Streams: 1})
 	dir := t.TempDir()
-	d := openDB(t, filepath.Join(dir, "nvr.db"))
+	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d,
 		SegmentDuration: time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 400 * time.Millisecond})

@@ -3,6 +3,7 @@ package storage
 import (
 	"bufio"
 	"context"
+	"lightnvr/pkg/testkit"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,7 +25,7 @@ func BenchmarkRetentionPass1M(b *testing.B) {
 		rows = v
 	}
 	dir := mountTmpfs(b, 512)
-	d := openDB(b)
+	d := testkit.OpenDB(b, "")
 	ctx := context.Background()
 	// Rows are 5 s apart: retention is half the span, cam0's quota half
 	// of its bytes.

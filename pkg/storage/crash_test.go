@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/testkit"
 )
 
 const childEnv = "LIGHTNVR_STORAGE_CRASH_CHILD"
@@ -50,7 +51,7 @@ func TestKill9DuringDelete(t *testing.T) {
 	for _, point := range []string{"moved", "unlinked"} {
 		t.Run(point, func(t *testing.T) {
 			dir := mountTmpfs(t, 16)
-			d := openDB(t)
+			d := testkit.OpenDB(t, "")
 			addStream(t, d, "cam", -1, -1, 0)
 			var old []int64
 			for i := range 5 {

@@ -38,7 +38,7 @@ func recordConfig(d *db.DB, dir, stream string, seg time.Duration) record.Config
 func TestFillDiskKeepsFloor(t *testing.T) {
 	const sizeMB = 200
 	dir := mountTmpfs(t, sizeMB)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	smp := sample(t)
 	for _, s := range []string{"fast0", "fast1", "live"} {
 		addStream(t, d, s, 0, 0, 0) // unlimited: only the floor evicts

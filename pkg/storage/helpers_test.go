@@ -70,20 +70,6 @@ func mountAt(t testing.TB, dir string, sizeMB int) {
 	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
 }
 
-func openDB(t testing.TB) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "nvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
-}
-
 func addStream(t testing.TB, d *db.DB, name string, days, detDays, maxMB int) {
 	t.Helper()
 	if _, err := d.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)

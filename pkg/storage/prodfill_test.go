@@ -31,7 +31,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 		cameras = 12
 	)
 	dir := mountTmpfs(t, sizeMB)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	cfg := config.Default()
 	cfg.Storage.Path = dir
 	c, err := New(FromConfig(cfg, d, quietLogger()))

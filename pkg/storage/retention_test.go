@@ -42,7 +42,7 @@ func newController(t testing.TB, d *db.DB, dir string, mod func(*Config)) *Contr
 
 func TestAgeRetention(t *testing.T) {
 	dir := plainDir(t)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)}
 	addStream(t, d, "seven", 7, 30, 0)    // own values
@@ -148,7 +148,7 @@ func TestAgeRetention(t *testing.T) {
 
 func TestQuotaPerStream(t *testing.T) {
 	dir := plainDir(t)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	addStream(t, d, "small", 0, 0, 1) // 1 MB
 	addStream(t, d, "free", 0, 0, 0)
@@ -193,7 +193,7 @@ func TestQuotaPerStream(t *testing.T) {
 
 func TestUnmountedDiskDeletesNothing(t *testing.T) {
 	dir := mountTmpfs(t, 64)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	addStream(t, d, "cam", 1, 1, 0)
 	old := time.Now().Add(-48 * time.Hour)
@@ -238,7 +238,7 @@ func TestUnmountedDiskDeletesNothing(t *testing.T) {
 
 func TestMostFilesMissingDeletesNothing(t *testing.T) {
 	dir := plainDir(t)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	addStream(t, d, "cam", 0, 0, 0)
 	var paths []string
@@ -281,7 +281,7 @@ func unmountTop(dir string) error {
 func TestOrphanFilesIndexed(t *testing.T) {
 	ff := testkit.Need(t, "ffmpeg")
 	dir := plainDir(t)
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	addStream(t, d, "front.door", 0, 0, 0)
 	clk := &clock{t: time.Now()}

@@ -39,26 +39,12 @@ type rigOpts struct {
 	override string
 }
 
-func openDB(t *testing.T) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "nvr.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newRig(t *testing.T, o rigOpts) *rig {
 	t.Helper()
 	testkit.Need(t, "ffmpeg")
-	r := &rig{db: openDB(t)}
+	r := &rig{db: testkit.OpenDB(t, "")}
 	ctx := context.Background()
 	for _, s := range o.seed {
 		if err := db.InsertStream(ctx, r.db, s); err != nil {
@@ -501,7 +487,7 @@ func TestAddDeleteCyclesLeaveNothingBehind(t *testing.T) {
 func TestEnsureDemo(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
 	ctx := context.Background()
-	d := openDB(t)
+	d := testkit.OpenDB(t, "")
 	added, err := streams.EnsureDemo(ctx, d)
 	if err != nil || !added {
 		t.Fatalf("demo not added: %v", err)
