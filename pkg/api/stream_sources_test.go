@@ -126,7 +126,7 @@ func TestStreamSourcesAcceptedForWriters(t *testing.T) {
 // refuse (the demo stream's exec source, a LightNVR import) keeps working, its
 // other fields stay editable, and only a change of the source is checked.
 func TestStoredSourceOutsideAllowlistStaysEditable(t *testing.T) {
-	demo := streams.NewStreamDefaults("demo", streams.DemoSource)
+	demo := db.NewStream("demo", streams.DemoSource)
 	demo.Record = false
 	e := newRolesEnv(t, demo)
 	if got := e.go2rtcSources()["demo"]; len(got) != 1 || got[0] != streams.DemoSource {
@@ -164,7 +164,7 @@ func TestViewersNeverSeeCameraPasswords(t *testing.T) {
 	fragments := []string{"Plain7Pw", "tail/x%41", "Wrap7Pw", "part@x", "Nest7Pw", "hid@cam", "Query7Pw", "q/r%@s", "Pwd7Pw", "@more"}
 	var seed []*db.Stream
 	for _, s := range secrets {
-		row := streams.NewStreamDefaults(s.stream, s.src)
+		row := db.NewStream(s.stream, s.src)
 		row.Record = false
 		seed = append(seed, row)
 	}

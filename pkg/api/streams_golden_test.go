@@ -245,3 +245,67 @@ func TestStreamRequestGolden(t *testing.T) {
 	out = append(out, dumpStream(t, e, "min")...)
 	checkGolden(t, "streams/put_decode.txt", out)
 }
+
+// streamJSON is LightNVR's stream object as a client reads it, with Go types.
+type streamJSON struct {
+	Name                       string  `json:"name"`
+	URL                        string  `json:"url"`
+	Enabled                    bool    `json:"enabled"`
+	StreamingEnabled           bool    `json:"streaming_enabled"`
+	Width                      int     `json:"width"`
+	Height                     int     `json:"height"`
+	FPS                        int     `json:"fps"`
+	Codec                      string  `json:"codec"`
+	Priority                   int     `json:"priority"`
+	Record                     bool    `json:"record"`
+	SegmentDuration            int     `json:"segment_duration"`
+	DetectionBasedRecording    bool    `json:"detection_based_recording"`
+	DetectionModel             string  `json:"detection_model"`
+	DetectionThreshold         int     `json:"detection_threshold"`
+	DetectionInterval          int     `json:"detection_interval"`
+	PreDetectionBuffer         int     `json:"pre_detection_buffer"`
+	PostDetectionBuffer        int     `json:"post_detection_buffer"`
+	DetectionObjectFilter      string  `json:"detection_object_filter"`
+	DetectionObjectFilterList  string  `json:"detection_object_filter_list"`
+	Protocol                   int     `json:"protocol"`
+	RecordAudio                bool    `json:"record_audio"`
+	AudioVoiceEnhancement      bool    `json:"audio_voice_enhancement"`
+	IsONVIF                    bool    `json:"isOnvif"`
+	BackchannelEnabled         bool    `json:"backchannel_enabled"`
+	RetentionDays              int     `json:"retention_days"`
+	DetectionRetentionDays     int     `json:"detection_retention_days"`
+	MaxStorageMB               int     `json:"max_storage_mb"`
+	TierCriticalMultiplier     float64 `json:"tier_critical_multiplier"`
+	TierImportantMultiplier    float64 `json:"tier_important_multiplier"`
+	TierEphemeralMultiplier    float64 `json:"tier_ephemeral_multiplier"`
+	StoragePriority            int     `json:"storage_priority"`
+	PTZEnabled                 bool    `json:"ptz_enabled"`
+	PTZMaxX                    int     `json:"ptz_max_x"`
+	PTZMaxY                    int     `json:"ptz_max_y"`
+	PTZMaxZ                    int     `json:"ptz_max_z"`
+	PTZHasHome                 bool    `json:"ptz_has_home"`
+	ONVIFUsername              string  `json:"onvif_username"`
+	ONVIFPassword              string  `json:"onvif_password"`
+	ONVIFProfile               string  `json:"onvif_profile"`
+	ONVIFPort                  int     `json:"onvif_port"`
+	RecordOnSchedule           bool    `json:"record_on_schedule"`
+	RecordingSchedule          []bool  `json:"recording_schedule"`
+	DetectionRecordOnSchedule  bool    `json:"detection_record_on_schedule"`
+	DetectionRecordingSchedule []bool  `json:"detection_recording_schedule"`
+	Tags                       string  `json:"tags"`
+	AdminURL                   string  `json:"admin_url"`
+	PrivacyMode                bool    `json:"privacy_mode"`
+	CanControlPrivacy          bool    `json:"can_control_privacy"`
+	MotionTriggerSource        string  `json:"motion_trigger_source"`
+	Go2RTCSourceOverride       string  `json:"go2rtc_source_override"`
+	SubStreamURL               string  `json:"sub_stream_url"`
+	HasSubStream               bool    `json:"has_sub_stream"`
+	DetectionURL               string  `json:"detection_url"`
+	PublishURL                 string  `json:"publish_url"`
+	Status                     string  `json:"status"`
+	ErrorMessage               string  `json:"error_message,omitempty"`
+	Go2RTCHLSAvailable         bool    `json:"go2rtc_hls_available"`
+	// Ours, beside LightNVR's: the state machine's own words.
+	State       string `json:"state"`
+	StateReason string `json:"state_reason,omitempty"`
+}

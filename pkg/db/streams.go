@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -24,139 +25,124 @@ type Querier interface {
 
 // Stream is one row of streams, LightNVR's columns as stored (the threshold is
 // 0..1, schedules are the raw "1,0,…" text, NULL text reads as "").
+//
+// Each field's stream tag is the one description of its column: this file's
+// SQL, the API's stream object and request body, a new stream's values and
+// the checks on a request all come from it (StreamField lists the options).
+// Fields are in the order of LightNVR's stream object. Adding a column is one
+// line here and a migration.
 type Stream struct {
-	ID                         int64
-	Name                       string
-	URL                        string
-	Enabled                    bool
-	StreamingEnabled           bool
-	Width                      int
-	Height                     int
-	FPS                        int
-	Codec                      string
-	Priority                   int
-	Record                     bool
-	SegmentDuration            int
-	DetectionBasedRecording    bool
-	DetectionModel             string
-	DetectionThreshold         float64
-	DetectionInterval          int
-	PreDetectionBuffer         int
-	PostDetectionBuffer        int
-	Protocol                   int
-	IsONVIF                    bool
-	RecordAudio                bool
-	DetectionAPIURL            string
-	BackchannelEnabled         bool
-	RetentionDays              int
-	DetectionRetentionDays     int
-	MaxStorageMB               int
-	PTZEnabled                 bool
-	PTZMaxX                    int
-	PTZMaxY                    int
-	PTZMaxZ                    int
-	PTZHasHome                 bool
-	BufferStrategy             string
-	ONVIFUsername              string
-	ONVIFPassword              string
-	ONVIFProfile               string
-	DetectionObjectFilter      string
-	DetectionObjectFilterList  string
-	TierCriticalMultiplier     float64
-	TierImportantMultiplier    float64
-	TierEphemeralMultiplier    float64
-	StoragePriority            int
-	RecordOnSchedule           bool
-	RecordingSchedule          string
-	Tags                       string
-	ONVIFPort                  int
-	AdminURL                   string
-	PrivacyMode                bool
-	MotionTriggerSource        string
-	Go2RTCSourceOverride       string
-	SubStreamURL               string
-	AudioVoiceEnhancement      bool
-	DetectionURL               string
-	PublishURL                 string
-	DetectionRecordOnSchedule  bool
-	DetectionRecordingSchedule string
+	ID                         int64   `stream:"id,id"`
+	Name                       string  `stream:"name,ident"`
+	URL                        string  `stream:"url,viewer=redact"`
+	Enabled                    bool    `stream:"enabled,default=true"`
+	StreamingEnabled           bool    `stream:"streaming_enabled,default=true"`
+	Width                      int     `stream:"width,default=1280,null=0,probed"`
+	Height                     int     `stream:"height,default=720,null=0,probed"`
+	FPS                        int     `stream:"fps,default=30,null=0,probed"`
+	Codec                      string  `stream:"codec,default=h264,null=,lower"`
+	Priority                   int     `stream:"priority,default=5,min=1,max=10"`
+	Record                     bool    `stream:"record,default=true"`
+	SegmentDuration            int     `stream:"segment_duration,default=30,null=900,min=1,max=86400"`
+	DetectionBasedRecording    bool    `stream:"detection_based_recording"`
+	DetectionModel             string  `stream:"detection_model"`
+	DetectionThreshold         float64 `stream:"detection_threshold,default=0.5,percent"`
+	DetectionInterval          int     `stream:"detection_interval,default=10,min=0,max=86400"`
+	PreDetectionBuffer         int     `stream:"pre_detection_buffer,default=5,null=0,min=0,max=3600"`
+	PostDetectionBuffer        int     `stream:"post_detection_buffer,default=5,null=3,min=0,max=3600"`
+	DetectionObjectFilter      string  `stream:"detection_object_filter,default=none,oneof=none|include|exclude"`
+	DetectionObjectFilterList  string  `stream:"detection_object_filter_list"`
+	Protocol                   int     `stream:"protocol,min=0,max=1"`
+	RecordAudio                bool    `stream:"record_audio,default=true"`
+	AudioVoiceEnhancement      bool    `stream:"audio_voice_enhancement"`
+	IsONVIF                    bool    `stream:"is_onvif,key=isOnvif,alias=is_onvif"`
+	BackchannelEnabled         bool    `stream:"backchannel_enabled"`
+	RetentionDays              int     `stream:"retention_days,default=-1,null=30,min=-1,max=365"`
+	DetectionRetentionDays     int     `stream:"detection_retention_days,default=-1,null=90,min=-1,max=365"`
+	MaxStorageMB               int     `stream:"max_storage_mb,min=0,max=2147483647"`
+	TierCriticalMultiplier     float64 `stream:"tier_critical_multiplier,default=3.0,min=0,max=100"`
+	TierImportantMultiplier    float64 `stream:"tier_important_multiplier,default=2.0,min=0,max=100"`
+	TierEphemeralMultiplier    float64 `stream:"tier_ephemeral_multiplier,default=0.25,min=0,max=100"`
+	StoragePriority            int     `stream:"storage_priority,default=5,min=1,max=10"`
+	PTZEnabled                 bool    `stream:"ptz_enabled"`
+	PTZMaxX                    int     `stream:"ptz_max_x,min=0,max=2147483647"`
+	PTZMaxY                    int     `stream:"ptz_max_y,min=0,max=2147483647"`
+	PTZMaxZ                    int     `stream:"ptz_max_z,min=0,max=2147483647"`
+	PTZHasHome                 bool    `stream:"ptz_has_home"`
+	ONVIFUsername              string  `stream:"onvif_username,viewer=hide"`
+	ONVIFPassword              string  `stream:"onvif_password,viewer=hide,raw"`
+	ONVIFProfile               string  `stream:"onvif_profile"`
+	ONVIFPort                  int     `stream:"onvif_port,min=0,max=65535"`
+	RecordOnSchedule           bool    `stream:"record_on_schedule"`
+	RecordingSchedule          string  `stream:"recording_schedule,schedule"`
+	DetectionRecordOnSchedule  bool    `stream:"detection_record_on_schedule"`
+	DetectionRecordingSchedule string  `stream:"detection_recording_schedule,schedule"`
+	Tags                       string  `stream:"tags"`
+	AdminURL                   string  `stream:"admin_url,viewer=hide,schemes=http|https"`
+	PrivacyMode                bool    `stream:"privacy_mode"`
+	MotionTriggerSource        string  `stream:"motion_trigger_source"`
+	Go2RTCSourceOverride       string  `stream:"go2rtc_source_override,viewer=hide"`
+	SubStreamURL               string  `stream:"sub_stream_url,viewer=hide,present=has_sub_stream"`
+	DetectionURL               string  `stream:"detection_url,viewer=hide,schemes=http|https|rtsp|rtsps"`
+	PublishURL                 string  `stream:"publish_url,viewer=hide,schemes=rtmp|rtmps"`
+	DetectionAPIURL            string  `stream:"detection_api_url,internal"`
+	BufferStrategy             string  `stream:"buffer_strategy,default=auto,internal"`
 }
 
-// streamCols lists the writable columns in the order of streamArgs.
-var streamCols = []string{
-	"name", "url", "enabled", "streaming_enabled", "width", "height", "fps", "codec", "priority", "record",
-	"segment_duration", "detection_based_recording", "detection_model", "detection_threshold", "detection_interval",
-	"pre_detection_buffer", "post_detection_buffer", "protocol", "is_onvif", "record_audio", "detection_api_url",
-	"backchannel_enabled", "retention_days", "detection_retention_days", "max_storage_mb", "ptz_enabled",
-	"ptz_max_x", "ptz_max_y", "ptz_max_z", "ptz_has_home", "buffer_strategy", "onvif_username", "onvif_password",
-	"onvif_profile", "detection_object_filter", "detection_object_filter_list", "tier_critical_multiplier",
-	"tier_important_multiplier", "tier_ephemeral_multiplier", "storage_priority", "record_on_schedule",
-	"recording_schedule", "tags", "onvif_port", "admin_url", "privacy_mode", "motion_trigger_source",
-	"go2rtc_source_override", "sub_stream_url", "audio_voice_enhancement", "detection_url", "publish_url",
-	"detection_record_on_schedule", "detection_recording_schedule",
-}
-
-func streamArgs(s *Stream) []any {
-	return []any{
-		s.Name, s.URL, s.Enabled, s.StreamingEnabled, s.Width, s.Height, s.FPS, s.Codec, s.Priority, s.Record,
-		s.SegmentDuration, s.DetectionBasedRecording, s.DetectionModel, s.DetectionThreshold, s.DetectionInterval,
-		s.PreDetectionBuffer, s.PostDetectionBuffer, s.Protocol, s.IsONVIF, s.RecordAudio, s.DetectionAPIURL,
-		s.BackchannelEnabled, s.RetentionDays, s.DetectionRetentionDays, s.MaxStorageMB, s.PTZEnabled,
-		s.PTZMaxX, s.PTZMaxY, s.PTZMaxZ, s.PTZHasHome, s.BufferStrategy, s.ONVIFUsername, s.ONVIFPassword,
-		s.ONVIFProfile, s.DetectionObjectFilter, s.DetectionObjectFilterList, s.TierCriticalMultiplier,
-		s.TierImportantMultiplier, s.TierEphemeralMultiplier, s.StoragePriority, s.RecordOnSchedule,
-		nullIfEmpty(s.RecordingSchedule), s.Tags, s.ONVIFPort, s.AdminURL, s.PrivacyMode, s.MotionTriggerSource,
-		s.Go2RTCSourceOverride, s.SubStreamURL, s.AudioVoiceEnhancement, s.DetectionURL, s.PublishURL,
-		s.DetectionRecordOnSchedule, nullIfEmpty(s.DetectionRecordingSchedule),
+// NewStream is a new stream with every column's default (LightNVR's API
+// defaults for creation).
+func NewStream(name, url string) *Stream {
+	s := &Stream{}
+	v := reflect.ValueOf(s).Elem()
+	for _, f := range StreamFields() {
+		v.Field(f.index).Set(f.dflt)
 	}
-}
-
-func nullIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
+	s.Name, s.URL = name, url
 	return s
 }
 
-// Old LightNVR databases may hold NULL in columns added by ALTER TABLE, so every
-// column is read through COALESCE with the schema's default.
-const streamSelect = `SELECT id, name, url, COALESCE(enabled, 1), COALESCE(streaming_enabled, 1),
-	COALESCE(width, 0), COALESCE(height, 0), COALESCE(fps, 0), COALESCE(codec, ''), COALESCE(priority, 5),
-	COALESCE(record, 1), COALESCE(segment_duration, 900), COALESCE(detection_based_recording, 0),
-	COALESCE(detection_model, ''), COALESCE(detection_threshold, 0.5), COALESCE(detection_interval, 10),
-	COALESCE(pre_detection_buffer, 0), COALESCE(post_detection_buffer, 3), COALESCE(protocol, 0),
-	COALESCE(is_onvif, 0), COALESCE(record_audio, 1), COALESCE(detection_api_url, ''),
-	COALESCE(backchannel_enabled, 0), COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
-	COALESCE(max_storage_mb, 0), COALESCE(ptz_enabled, 0), COALESCE(ptz_max_x, 0), COALESCE(ptz_max_y, 0),
-	COALESCE(ptz_max_z, 0), COALESCE(ptz_has_home, 0), COALESCE(buffer_strategy, 'auto'),
-	COALESCE(onvif_username, ''), COALESCE(onvif_password, ''), COALESCE(onvif_profile, ''),
-	COALESCE(detection_object_filter, 'none'), COALESCE(detection_object_filter_list, ''),
-	COALESCE(tier_critical_multiplier, 3.0), COALESCE(tier_important_multiplier, 2.0),
-	COALESCE(tier_ephemeral_multiplier, 0.25), COALESCE(storage_priority, 5), COALESCE(record_on_schedule, 0),
-	COALESCE(recording_schedule, ''), COALESCE(tags, ''), COALESCE(onvif_port, 0), COALESCE(admin_url, ''),
-	COALESCE(privacy_mode, 0), COALESCE(motion_trigger_source, ''), COALESCE(go2rtc_source_override, ''),
-	COALESCE(sub_stream_url, ''), COALESCE(audio_voice_enhancement, 0), COALESCE(detection_url, ''),
-	COALESCE(publish_url, ''), COALESCE(detection_record_on_schedule, 0),
-	COALESCE(detection_recording_schedule, '')
-	FROM streams`
+// streamSelect reads every column; old LightNVR databases may hold NULL in
+// columns added by ALTER TABLE, so each reads through COALESCE.
+var streamSelect = func() string {
+	cols := make([]string, 0, len(StreamFields()))
+	for _, f := range StreamFields() {
+		if f.ID {
+			cols = append(cols, f.Column)
+			continue
+		}
+		cols = append(cols, "COALESCE("+f.Column+", "+f.nullSQL+")")
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM streams"
+}()
 
 func scanStream(r rowScanner) (*Stream, error) {
 	var s Stream
-	err := r.Scan(&s.ID, &s.Name, &s.URL, &s.Enabled, &s.StreamingEnabled, &s.Width, &s.Height, &s.FPS, &s.Codec,
-		&s.Priority, &s.Record, &s.SegmentDuration, &s.DetectionBasedRecording, &s.DetectionModel,
-		&s.DetectionThreshold, &s.DetectionInterval, &s.PreDetectionBuffer, &s.PostDetectionBuffer, &s.Protocol,
-		&s.IsONVIF, &s.RecordAudio, &s.DetectionAPIURL, &s.BackchannelEnabled, &s.RetentionDays,
-		&s.DetectionRetentionDays, &s.MaxStorageMB, &s.PTZEnabled, &s.PTZMaxX, &s.PTZMaxY, &s.PTZMaxZ,
-		&s.PTZHasHome, &s.BufferStrategy, &s.ONVIFUsername, &s.ONVIFPassword, &s.ONVIFProfile,
-		&s.DetectionObjectFilter, &s.DetectionObjectFilterList, &s.TierCriticalMultiplier,
-		&s.TierImportantMultiplier, &s.TierEphemeralMultiplier, &s.StoragePriority, &s.RecordOnSchedule,
-		&s.RecordingSchedule, &s.Tags, &s.ONVIFPort, &s.AdminURL, &s.PrivacyMode, &s.MotionTriggerSource,
-		&s.Go2RTCSourceOverride, &s.SubStreamURL, &s.AudioVoiceEnhancement, &s.DetectionURL, &s.PublishURL,
-		&s.DetectionRecordOnSchedule, &s.DetectionRecordingSchedule)
-	if err != nil {
+	v := reflect.ValueOf(&s).Elem()
+	dest := make([]any, 0, len(StreamFields()))
+	for _, f := range StreamFields() {
+		dest = append(dest, v.Field(f.index).Addr().Interface())
+	}
+	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// streamWrite is the columns a write stores and their values: every column
+// but the id, and without the name when updating (names never change).
+func streamWrite(s *Stream, update bool) (cols []string, args []any) {
+	v := reflect.ValueOf(s).Elem()
+	for _, f := range StreamFields() {
+		if f.ID || update && f.Ident {
+			continue
+		}
+		arg := v.Field(f.index).Interface()
+		if f.Schedule && arg == "" {
+			arg = nil // NULL: every hour, as LightNVR reads it
+		}
+		cols, args = append(cols, f.Column), append(args, arg)
+	}
+	return cols, args
 }
 
 // ListStreams returns every stream, enabled or not, highest priority first, then by name.
@@ -203,8 +189,9 @@ func CountStreams(ctx context.Context, q Querier) (int, error) {
 
 // InsertStream adds s and sets s.ID; ErrStreamExists when the name is taken.
 func InsertStream(ctx context.Context, q Querier, s *Stream) error {
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(streamCols)), ", ")
-	res, err := q.ExecContext(ctx, `INSERT INTO streams (`+strings.Join(streamCols, ", ")+`) VALUES (`+marks+`)`, streamArgs(s)...)
+	cols, args := streamWrite(s, false)
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
+	res, err := q.ExecContext(ctx, `INSERT INTO streams (`+strings.Join(cols, ", ")+`) VALUES (`+marks+`)`, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("insert stream %q: %w", s.Name, ErrStreamExists)
@@ -219,12 +206,8 @@ func InsertStream(ctx context.Context, q Querier, s *Stream) error {
 
 // UpdateStream writes every column of s to the row with s's name (names never change).
 func UpdateStream(ctx context.Context, q Querier, s *Stream) error {
-	sets := make([]string, 0, len(streamCols)-1)
-	for _, c := range streamCols[1:] {
-		sets = append(sets, c+" = ?")
-	}
-	args := append(streamArgs(s)[1:], s.Name)
-	res, err := q.ExecContext(ctx, `UPDATE streams SET `+strings.Join(sets, ", ")+` WHERE name = ?`, args...)
+	cols, args := streamWrite(s, true)
+	res, err := q.ExecContext(ctx, `UPDATE streams SET `+strings.Join(cols, " = ?, ")+` = ? WHERE name = ?`, append(args, s.Name)...)
 	return streamAffected(res, err, "update", s.Name)
 }
 

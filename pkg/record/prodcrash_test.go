@@ -13,7 +13,6 @@ import (
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media/loadgen"
 	"lightnvr/pkg/record"
-	"lightnvr/pkg/streams"
 	"lightnvr/pkg/testkit"
 )
 
@@ -43,7 +42,7 @@ const inFlightAllowance = 4
 func TestKill9ProductionSegment(t *testing.T) {
 	testkit.Need(t, "ffprobe")
 	const fps = 25
-	segment := time.Duration(streams.NewStreamDefaults("cam", "").SegmentDuration) * time.Second
+	segment := time.Duration(db.NewStream("cam", "").SegmentDuration) * time.Second
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: fps, GOP: fps, Seconds: 4}, loadgen.Config{Streams: 1})
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "nvr.db")

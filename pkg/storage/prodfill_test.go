@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"lightnvr/pkg/config"
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/media/loadgen"
 	"lightnvr/pkg/record"
-	"lightnvr/pkg/streams"
 	"lightnvr/pkg/testkit"
 )
 
@@ -61,7 +61,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	segment := time.Duration(streams.NewStreamDefaults("cam", "").SegmentDuration) * time.Second
+	segment := time.Duration(db.NewStream("cam", "").SegmentDuration) * time.Second
 	wall0 := time.Now()
 	feeders := make([]*feeder, cameras)
 	for i := range feeders {

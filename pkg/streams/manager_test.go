@@ -146,7 +146,7 @@ func waitState(t *testing.T, m *streams.Manager, name string, d time.Duration, s
 }
 
 func stream(name, url string, prio int) *db.Stream {
-	s := streams.NewStreamDefaults(name, url)
+	s := db.NewStream(name, url)
 	s.Priority = prio
 	return s
 }

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os/exec"
@@ -66,6 +67,63 @@ func withCredentials(raw, user, pass string) string {
 	return u.String()
 }
 
+// FormURL is the url a writer edits: without its user info when the stream
+// keeps its credentials in the ONVIF fields (SourcesFor puts them back), so
+// that a form shows them once and saving it does not store them twice. A URL
+// that does not parse is left to the writer.
+func FormURL(s *db.Stream) string {
+	if s.ONVIFUsername == "" {
+		return s.URL
+	}
+	u, err := url.Parse(s.URL)
+	if err != nil || u.User == nil {
+		return s.URL
+	}
+	u.User = nil
+	return u.String()
+}
+
+// CheckSource checks a stream source a request sets. go2rtc turns some source
+// syntax into process arguments, so the API takes only what go2rtc.CheckSource
+// allows, for every role: custom pipelines belong in go2rtc's override file.
+func CheckSource(field, v string, required bool) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			return fmt.Errorf("%s is required", field)
+		}
+		return nil
+	}
+	if err := go2rtc.CheckSource(v); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	return nil
+}
+
+// CheckChange checks what a change of a stream's settings must keep true
+// across fields: the sources it changed (stored ones it leaves alone, such
+// as LightNVR imports or the demo stream's exec source, may be outside the
+// allowlist and must not block edits of other fields), and a motion trigger
+// that is another stream.
+func CheckChange(before, after *db.Stream) []error {
+	errs := []error{}
+	if after.URL != before.URL || after.URL == "" {
+		errs = append(errs, CheckSource("url", after.URL, true))
+	}
+	if after.SubStreamURL != before.SubStreamURL {
+		errs = append(errs, CheckSource("sub_stream_url", after.SubStreamURL, false))
+	}
+	if o := after.Go2RTCSourceOverride; o != "" && o != before.Go2RTCSourceOverride {
+		for _, src := range SourcesFor(after) {
+			errs = append(errs, CheckSource("go2rtc_source_override", src, true))
+		}
+	}
+	if after.MotionTriggerSource == after.Name && after.Name != "" {
+		errs = append(errs, errors.New("motion_trigger_source cannot be the stream itself"))
+	}
+	return errs
+}
+
 // Desired lists the go2rtc streams the database asks for: every registered
 // stream, and its sub-stream when it has one.
 func Desired(list []*db.Stream) []go2rtc.Stream {
@@ -101,7 +159,7 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return false, nil
 	}
-	s := NewStreamDefaults(DemoName, DemoSource)
+	s := db.NewStream(DemoName, DemoSource)
 	s.Record = false
 	s.RecordAudio = false
 	s.Width, s.Height, s.FPS = 1280, 720, 25
@@ -109,18 +167,4 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 		return false, fmt.Errorf("add demo stream: %w", err)
 	}
 	return true, nil
-}
-
-// NewStreamDefaults is a new stream with LightNVR's API defaults for creation.
-func NewStreamDefaults(name, u string) *db.Stream {
-	return &db.Stream{
-		Name: name, URL: u, Enabled: true, StreamingEnabled: true,
-		Width: 1280, Height: 720, FPS: 30, Codec: "h264",
-		Priority: 5, Record: true, SegmentDuration: 30,
-		DetectionThreshold: 0.5, DetectionInterval: 10, PreDetectionBuffer: 5, PostDetectionBuffer: 5,
-		RecordAudio: true, RetentionDays: -1, DetectionRetentionDays: -1,
-		BufferStrategy: "auto", DetectionObjectFilter: "none",
-		TierCriticalMultiplier: 3.0, TierImportantMultiplier: 2.0, TierEphemeralMultiplier: 0.25,
-		StoragePriority: 5,
-	}
 }

@@ -1,0 +1,362 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
+	"lightnvr/pkg/streams"
+)
+
+// The stream object and the body of POST and PUT /api/streams are LightNVR's,
+// and both come from db.StreamFields: this file names no column.
+
+// streamView is what the stream object is made of for one reader.
+type streamView struct {
+	row    *db.Stream
+	viewer bool
+	st     streams.Status
+}
+
+// streamComputed are the stream object's keys that are not columns, each
+// written after the key LightNVR writes it after ("" = at the end, in this
+// order). Requests may carry them and they are ignored, because LightNVR's
+// UI sends back the object it read.
+var streamComputed = []struct {
+	key, after string
+	omitEmpty  bool
+	value      func(v *streamView) any
+}{
+	{key: "can_control_privacy", after: "privacy_mode", value: func(v *streamView) any { return !v.viewer }},
+	{key: "status", value: func(v *streamView) any { return v.st.State.LightNVRStatus() }},
+	// State texts may quote go2rtc's errors, and those quote sources.
+	{key: "error_message", omitEmpty: true, value: func(v *streamView) any {
+		if v.st.State != streams.StateError {
+			return ""
+		}
+		return logx.RedactURL(v.st.Reason)
+	}},
+	{key: "go2rtc_hls_available", value: func(v *streamView) any { return v.st.State == streams.StateActive }},
+	// Ours, beside LightNVR's: the state machine's own words.
+	{key: "state", value: func(v *streamView) any { return string(v.st.State) }},
+	{key: "state_reason", omitEmpty: true, value: func(v *streamView) any { return logx.RedactURL(v.st.Reason) }},
+}
+
+// jsonMember is one key of a jsonObject.
+type jsonMember struct {
+	key string
+	val any
+}
+
+// jsonObject is a JSON object whose keys keep their order.
+type jsonObject []jsonMember
+
+func (o jsonObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(m.key))
+		b.WriteByte(':')
+		v, err := json.Marshal(m.val)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.key, err)
+		}
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// encodeStream is the stream object v's reader may see.
+func encodeStream(v *streamView) jsonObject {
+	out := make(jsonObject, 0, len(db.StreamFields())+len(streamComputed))
+	add := func(key string, val any, omitEmpty bool) {
+		if !omitEmpty || val != "" {
+			out = append(out, jsonMember{key, val})
+		}
+	}
+	computedAfter := func(key string) {
+		for _, c := range streamComputed {
+			if c.after == key {
+				add(c.key, c.value(v), c.omitEmpty)
+			}
+		}
+	}
+	for _, f := range db.StreamFields() {
+		if f.Key == "" {
+			continue
+		}
+		add(f.Key, shownValue(f, v), false)
+		if f.Present != "" {
+			add(f.Present, *f.Addr(v.row).(*string) != "", false)
+		}
+		computedAfter(f.Key)
+	}
+	computedAfter("")
+	return out
+}
+
+// shownValue is a column as the stream object carries it.
+func shownValue(f *db.StreamField, v *streamView) any {
+	switch p := f.Addr(v.row).(type) {
+	case *bool:
+		return *p
+	case *int:
+		return *p
+	case *float64:
+		if f.Percent {
+			return int(math.Round(*p * 100))
+		}
+		return *p
+	case *string:
+		switch {
+		case f.Schedule:
+			return parseSchedule(*p)
+		case v.viewer && f.Viewer == db.ViewerHidden:
+			return ""
+		case v.viewer && f.Viewer == db.ViewerMasked:
+			return logx.RedactURL(*p)
+		}
+		return *p
+	}
+	panic(fmt.Sprintf("stream column %s: unsupported type %T", f.Column, f.Addr(v.row)))
+}
+
+const scheduleSlots = 168
+
+func parseSchedule(s string) []bool {
+	out := make([]bool, scheduleSlots)
+	parts := strings.Split(s, ",")
+	for i := range out {
+		// NULL or short schedules mean "every hour", as in LightNVR.
+		out[i] = i >= len(parts) || len(parts) < scheduleSlots || strings.TrimSpace(parts[i]) != "0"
+	}
+	return out
+}
+
+func formatSchedule(b []bool) string {
+	parts := make([]string, len(b))
+	for i, v := range b {
+		parts[i] = "0"
+		if v {
+			parts[i] = "1"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// streamRequest is the body of POST and PUT: any subset of the stream
+// object's keys, the name apart, and two keys of PUT's own.
+type streamRequest struct {
+	Name *string
+	// PUT only.
+	EnableDisabled *bool
+	SetPrivacyMode *bool
+	// values are the columns the body sets, in db.StreamFields' order.
+	values []requestValue
+}
+
+// requestValue is a column a request sets: a bool, int, float64, string or
+// (schedules) []bool.
+type requestValue struct {
+	f *db.StreamField
+	v any
+}
+
+// requestSlot is one key of the body's struct type.
+type requestSlot struct {
+	f    *db.StreamField // nil for the keys that are no column
+	dest any             // where a key that is no column goes: **string, **bool
+}
+
+// requestType is the body as a Go struct, built once from the table: a
+// pointer per key so that absent and null keys stay nil, and the keys of the
+// stream object that are no column as json.RawMessage (accepted, ignored).
+// encoding/json decodes it as it would a declared struct: unknown keys are
+// refused, keys match case-insensitively, type errors name the key.
+var requestType = sync.OnceValue(func() reflect.Type {
+	var fields []reflect.StructField
+	add := func(key string, t reflect.Type) {
+		fields = append(fields, reflect.StructField{
+			Name: "F" + strconv.Itoa(len(fields)), Type: t, Tag: reflect.StructTag(`json:"` + key + `"`),
+		})
+	}
+	raw := reflect.TypeFor[json.RawMessage]()
+	for _, f := range db.StreamFields() {
+		if f.Key == "" {
+			continue
+		}
+		t := reflect.PointerTo(requestValueType(f))
+		add(f.Key, t)
+		if f.Alias != "" {
+			add(f.Alias, t)
+		}
+		if f.Present != "" {
+			add(f.Present, raw)
+		}
+	}
+	add("enable_disabled", reflect.TypeFor[*bool]())
+	add("set_privacy_mode", reflect.TypeFor[*bool]())
+	for _, c := range streamComputed {
+		add(c.key, raw)
+	}
+	return reflect.StructOf(fields)
+})
+
+func requestValueType(f *db.StreamField) reflect.Type {
+	if f.Schedule {
+		return reflect.TypeFor[[]bool]()
+	}
+	return reflect.TypeOf(f.Addr(&db.Stream{})).Elem()
+}
+
+// readStreamRequest decodes the body of a POST or PUT.
+func readStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, error) {
+	ptr := reflect.New(requestType())
+	if err := decodeJSON(ctx, ptr.Interface()); err != nil {
+		return nil, err
+	}
+	st := ptr.Elem()
+	r := &streamRequest{}
+	i := 0
+	next := func() reflect.Value { i++; return st.Field(i - 1) }
+	for _, f := range db.StreamFields() {
+		if f.Key == "" {
+			continue
+		}
+		v := next()
+		if f.Alias != "" {
+			if alias := next(); v.IsNil() {
+				v = alias
+			}
+		}
+		if f.Present != "" {
+			next()
+		}
+		switch {
+		case v.IsNil():
+		case f.Ident:
+			r.Name = v.Interface().(*string)
+		default:
+			r.values = append(r.values, requestValue{f, v.Elem().Interface()})
+		}
+	}
+	r.EnableDisabled = next().Interface().(*bool)
+	r.SetPrivacyMode = next().Interface().(*bool)
+	return r, nil
+}
+
+// sets reports whether the body sets the column with this API key.
+func (r *streamRequest) sets(key string) bool {
+	return slices.ContainsFunc(r.values, func(v requestValue) bool { return v.f.Key == key })
+}
+
+// apply copies the request onto row and checks every value.
+func (r *streamRequest) apply(row *db.Stream) error {
+	before := *row
+	var errs []error
+	for _, v := range r.values {
+		errs = append(errs, setColumn(row, v.f, v.v))
+	}
+	for _, f := range db.StreamFields() {
+		if len(f.Schemes) > 0 {
+			errs = append(errs, checkURLScheme(f.Key, *f.Addr(row).(*string), f.Schemes...))
+		}
+	}
+	errs = append(errs, streams.CheckChange(&before, row)...)
+	return errors.Join(errs...)
+}
+
+// setColumn checks one value of a request and stores it in row.
+func setColumn(row *db.Stream, f *db.StreamField, val any) error {
+	if f.Probed {
+		return nil
+	}
+	switch p := f.Addr(row).(type) {
+	case *bool:
+		*p = val.(bool)
+	case *int:
+		n := val.(int)
+		if f.Ranged && (float64(n) < f.Min || float64(n) > f.Max) {
+			return fmt.Errorf("%s must be between %d and %d, not %d", f.Key, int(f.Min), int(f.Max), n)
+		}
+		*p = n
+	case *float64:
+		return setFloat(p, f, val.(float64))
+	case *string:
+		if f.Schedule {
+			return setSchedule(p, f, val.([]bool))
+		}
+		return setText(p, f, val.(string))
+	}
+	return nil
+}
+
+func setFloat(p *float64, f *db.StreamField, x float64) error {
+	if f.Percent {
+		if math.IsNaN(x) || x < 0 || x > 100 {
+			return fmt.Errorf("%s must be a percentage 0-100, not %g", f.Key, x)
+		}
+		*p = x / 100
+		return nil
+	}
+	if f.Ranged && (math.IsNaN(x) || x < f.Min || x > f.Max) {
+		return fmt.Errorf("%s must be between %g and %g", f.Key, f.Min, f.Max)
+	}
+	*p = x
+	return nil
+}
+
+func setSchedule(p *string, f *db.StreamField, b []bool) error {
+	if len(b) != scheduleSlots {
+		return fmt.Errorf("%s must have %d entries (7 days x 24 hours), not %d", f.Key, scheduleSlots, len(b))
+	}
+	*p = formatSchedule(b)
+	return nil
+}
+
+func setText(p *string, f *db.StreamField, s string) error {
+	if !f.Raw {
+		s = strings.TrimSpace(s)
+	}
+	if f.Lower {
+		s = strings.ToLower(s)
+	}
+	if len(f.OneOf) > 0 && !slices.Contains(f.OneOf, s) {
+		last := len(f.OneOf) - 1
+		return fmt.Errorf("%s must be %s or %s, not %q", f.Key, strings.Join(f.OneOf[:last], ", "), f.OneOf[last], s)
+	}
+	*p = s
+	return nil
+}
+
+func checkURLScheme(field, v string, schemes ...string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s is not a valid URL", field)
+	}
+	for _, s := range schemes {
+		if strings.EqualFold(u.Scheme, s) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s must use %s", field, strings.Join(schemes, ", "))
+}
