@@ -66,7 +66,7 @@ func goldenStreams() []*db.Stream {
 		AdminURL: "http://u:p@10.0.0.5/", PrivacyMode: true, MotionTriggerSource: "door",
 		Go2RTCSourceOverride: "- rtsp://u:p@10.0.0.5/a\n- rtsp://10.0.0.5/b", SubStreamURL: "rtsp://u:p@10.0.0.5/sub",
 		AudioVoiceEnhancement: true, DetectionURL: "http://u:p@10.0.0.5/mjpeg", PublishURL: "rtmp://u:p@live/x",
-		DetectionRecordOnSchedule: true, DetectionRecordingSchedule: "0,1",
+		DetectionRecordOnSchedule: true, DetectionRecordingSchedule: "0,1", MotionMinDuration: 5,
 	}
 	plain := &db.Stream{Name: "door", URL: "rtsp://user:pa55@10.0.0.6/s?token=abc", Enabled: false,
 		DetectionThreshold: 0.5, DetectionObjectFilter: "none"}
@@ -205,7 +205,7 @@ func TestStreamRequestGolden(t *testing.T) {
 		"record_on_schedule":true,"recording_schedule":` + sched + `,"detection_record_on_schedule":true,
 		"detection_recording_schedule":` + sched + `,"tags":" a,b ","admin_url":" https://cam/ ","privacy_mode":false,
 		"motion_trigger_source":" other ","go2rtc_source_override":"","sub_stream_url":" ` + cam + `?sub ",
-		"detection_url":" rtsp://cam/det ","publish_url":" rtmp://live/x ","status":"x","state":1,"state_reason":null,
+		"detection_url":" rtsp://cam/det ","publish_url":" rtmp://live/x ","motion_min_duration":7,"status":"x","state":1,"state_reason":null,
 		"error_message":"e","go2rtc_hls_available":true,"has_sub_stream":false,"can_control_privacy":1}`
 	if code, body := e.do(t, "admin", "PUT", "/api/streams/min", every); code != 202 {
 		t.Fatalf("put every field: %d %s", code, body)
@@ -223,7 +223,7 @@ func TestStreamRequestGolden(t *testing.T) {
 		"tier_critical_multiplier":101,"tier_important_multiplier":-1,"tier_ephemeral_multiplier":100.5,
 		"detection_threshold":100.5,"detection_object_filter":"all","recording_schedule":[true],
 		"detection_recording_schedule":[],"detection_url":"ftp://x/y","publish_url":"rtmp:nohost",
-		"admin_url":"rtsp://cam/","motion_trigger_source":"min","sub_stream_url":"exec:sh","url":""}`
+		"admin_url":"rtsp://cam/","motion_min_duration":61,"motion_trigger_source":"min","sub_stream_url":"exec:sh","url":""}`
 	code, body := e.do(t, "admin", "PUT", "/api/streams/min", bad)
 	var reply struct {
 		Error string `json:"error"`
