@@ -82,8 +82,15 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// encodeStream is the stream object v's reader may see.
-func encodeStream(v *streamView) jsonObject {
+// encodeStream is the stream object a viewer or a writer may see, st being
+// the stream's state.
+func encodeStream(row *db.Stream, viewer bool, st streams.Status) jsonObject {
+	v := &streamView{row: row, viewer: viewer, st: st}
+	if !viewer {
+		shown := *row
+		shown.URL = streams.FormURL(row)
+		v.row = &shown
+	}
 	out := make(jsonObject, 0, len(db.StreamFields())+len(streamComputed))
 	add := func(key string, val any, omitEmpty bool) {
 		if !omitEmpty || val != "" {

@@ -48,16 +48,11 @@ func validStreamName(name string) error {
 }
 
 func (s *Server) streamToJSON(row *db.Stream, viewer bool) jsonObject {
-	v := streamView{row: row, viewer: viewer, st: streams.Status{Name: row.Name, State: streams.StateInactive}}
+	st := streams.Status{Name: row.Name, State: streams.StateInactive}
 	if s.deps.Streams != nil && row.Enabled {
-		v.st = s.deps.Streams.StatusOf(row.Name)
+		st = s.deps.Streams.StatusOf(row.Name)
 	}
-	if !viewer {
-		shown := *row
-		shown.URL = streams.FormURL(row)
-		v.row = &shown
-	}
-	return encodeStream(&v)
+	return encodeStream(row, viewer, st)
 }
 
 // opContext bounds the database and go2rtc work of one request. The

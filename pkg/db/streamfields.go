@@ -92,56 +92,40 @@ func parseStreamField(sf reflect.StructField) (*StreamField, error) {
 	}
 	col, opts, _ := strings.Cut(tag, ",")
 	f := &StreamField{Column: col, Key: col}
-	dflt, null, hasNull := "", "", false
+	dflt, null, hasNull, internal := "", "", false, false
+	flags := map[string]*bool{"internal": &internal, "id": &f.ID, "ident": &f.Ident, "percent": &f.Percent, "schedule": &f.Schedule,
+		"lower": &f.Lower, "raw": &f.Raw, "probed": &f.Probed}
+	values := map[string]func(v string) error{
+		"key":     func(v string) error { f.Key = v; return nil },
+		"alias":   func(v string) error { f.Alias = v; return nil },
+		"present": func(v string) error { f.Present = v; return nil },
+		"default": func(v string) error { dflt = v; return nil },
+		"null":    func(v string) error { null, hasNull = v, true; return nil },
+		"oneof":   func(v string) error { f.OneOf = strings.Split(v, "|"); return nil },
+		"schemes": func(v string) error { f.Schemes = strings.Split(v, "|"); return nil },
+		"min":     func(v string) (err error) { f.Ranged = true; f.Min, err = strconv.ParseFloat(v, 64); return err },
+		"max":     func(v string) (err error) { f.Ranged = true; f.Max, err = strconv.ParseFloat(v, 64); return err },
+		"viewer":  func(v string) (err error) { f.Viewer, err = parseVisibility(v); return err },
+	}
 	for opt := range strings.SplitSeq(opts, ",") {
-		name, val, _ := strings.Cut(opt, "=")
-		var err error
-		switch name {
-		case "":
-		case "id":
-			f.ID, f.Key = true, ""
-		case "ident":
-			f.Ident = true
-		case "internal":
-			f.Key = ""
-		case "key":
-			f.Key = val
-		case "alias":
-			f.Alias = val
-		case "default":
-			dflt = val
-		case "null":
-			null, hasNull = val, true
-		case "min":
-			f.Ranged = true
-			f.Min, err = strconv.ParseFloat(val, 64)
-		case "max":
-			f.Ranged = true
-			f.Max, err = strconv.ParseFloat(val, 64)
-		case "oneof":
-			f.OneOf = strings.Split(val, "|")
-		case "schemes":
-			f.Schemes = strings.Split(val, "|")
-		case "percent":
-			f.Percent = true
-		case "schedule":
-			f.Schedule = true
-		case "lower":
-			f.Lower = true
-		case "raw":
-			f.Raw = true
-		case "probed":
-			f.Probed = true
-		case "present":
-			f.Present = val
-		case "viewer":
-			f.Viewer, err = parseVisibility(val)
-		default:
-			err = fmt.Errorf("unknown option %q", opt)
+		name, val, isValue := strings.Cut(opt, "=")
+		if opt == "" {
+			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("tag %q: %w", tag, err)
+		if flag, ok := flags[name]; ok && !isValue {
+			*flag = true
+			continue
 		}
+		set, ok := values[name]
+		if !ok || !isValue {
+			return nil, fmt.Errorf("tag %q: unknown option %q", tag, opt)
+		}
+		if err := set(val); err != nil {
+			return nil, fmt.Errorf("tag %q: %s: %w", tag, name, err)
+		}
+	}
+	if f.ID || internal {
+		f.Key = "" // not in the API
 	}
 	if !hasNull {
 		null = dflt

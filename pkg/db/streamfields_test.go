@@ -1,6 +1,7 @@
 package db
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -40,6 +41,24 @@ func TestStreamDefaults(t *testing.T) {
 		"buffer_strategy": "'auto'", "tier_ephemeral_multiplier": "0.25", "tags": "''"} {
 		if got := byCol[col].nullSQL; got != want {
 			t.Errorf("NULL %s reads as %s, want %s", col, got, want)
+		}
+	}
+}
+
+// A tag the table cannot read is refused with the field's tag named.
+func TestStreamFieldBadTags(t *testing.T) {
+	type bad struct {
+		Opt    int    `stream:"a,colour"`
+		Min    int    `stream:"b,min=low"`
+		Viewer int    `stream:"c,viewer=hide"`
+		Dflt   bool   `stream:"d,default=maybe"`
+		Vis    string `stream:"e,viewer=all"`
+		None   string
+	}
+	typ := reflect.TypeFor[bad]()
+	for i := range typ.NumField() {
+		if f, err := parseStreamField(typ.Field(i)); err == nil {
+			t.Errorf("%s: parsed as %+v, want an error", typ.Field(i).Name, f)
 		}
 	}
 }
