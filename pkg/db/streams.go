@@ -148,23 +148,7 @@ func streamWrite(s *Stream, update bool) (cols []string, args []any) {
 
 // ListStreams returns every stream, enabled or not, highest priority first, then by name.
 func ListStreams(ctx context.Context, q Querier) ([]*Stream, error) {
-	rows, err := q.QueryContext(ctx, streamSelect+` ORDER BY COALESCE(priority, 5) DESC, name`)
-	if err != nil {
-		return nil, fmt.Errorf("list streams: %w", err)
-	}
-	defer rows.Close()
-	var out []*Stream
-	for rows.Next() {
-		s, err := scanStream(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list streams: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list streams: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "list streams", scanStream, streamSelect+` ORDER BY COALESCE(priority, 5) DESC, name`)
 }
 
 // StreamByName returns the stream called name, or ErrStreamNotFound.
