@@ -185,42 +185,61 @@ type requestValue struct {
 	v any
 }
 
-// requestSlot is one key of the body's struct type.
+// requestSlot is one key of the body.
 type requestSlot struct {
-	f    *db.StreamField // nil for the keys that are no column
-	dest any             // where a key that is no column goes: **string, **bool
+	key string
+	typ reflect.Type
+	// set stores the key's value; nil for keys accepted and ignored.
+	set func(r *streamRequest, v reflect.Value)
 }
 
-// requestType is the body as a Go struct, built once from the table: a
-// pointer per key so that absent and null keys stay nil, and the keys of the
-// stream object that are no column as json.RawMessage (accepted, ignored).
-// encoding/json decodes it as it would a declared struct: unknown keys are
-// refused, keys match case-insensitively, type errors name the key.
-var requestType = sync.OnceValue(func() reflect.Type {
-	var fields []reflect.StructField
-	add := func(key string, t reflect.Type) {
-		fields = append(fields, reflect.StructField{
-			Name: "F" + strconv.Itoa(len(fields)), Type: t, Tag: reflect.StructTag(`json:"` + key + `"`),
-		})
+// requestSlots are the keys of the body, from the table: the columns, two
+// keys of PUT's own, and the keys of the stream object that are no column
+// (accepted and ignored, because LightNVR's UI sends back what it read).
+var requestSlots = sync.OnceValue(func() []requestSlot {
+	column := func(key string, f *db.StreamField) requestSlot {
+		return requestSlot{key: key, typ: reflect.PointerTo(requestValueType(f)), set: func(r *streamRequest, v reflect.Value) {
+			if f.Ident {
+				r.Name = v.Interface().(*string)
+				return
+			}
+			r.values = append(r.values, requestValue{f, v.Elem().Interface()})
+		}}
 	}
-	raw := reflect.TypeFor[json.RawMessage]()
+	ignored := func(key string) requestSlot { return requestSlot{key: key, typ: reflect.TypeFor[json.RawMessage]()} }
+	var slots []requestSlot
 	for _, f := range db.StreamFields() {
 		if f.Key == "" {
 			continue
 		}
-		t := reflect.PointerTo(requestValueType(f))
-		add(f.Key, t)
+		// The alias first: when a body has both keys, the key's value is set last.
 		if f.Alias != "" {
-			add(f.Alias, t)
+			slots = append(slots, column(f.Alias, f))
 		}
+		slots = append(slots, column(f.Key, f))
 		if f.Present != "" {
-			add(f.Present, raw)
+			slots = append(slots, ignored(f.Present))
 		}
 	}
-	add("enable_disabled", reflect.TypeFor[*bool]())
-	add("set_privacy_mode", reflect.TypeFor[*bool]())
+	slots = append(slots,
+		requestSlot{"enable_disabled", reflect.TypeFor[*bool](),
+			func(r *streamRequest, v reflect.Value) { r.EnableDisabled = v.Interface().(*bool) }},
+		requestSlot{"set_privacy_mode", reflect.TypeFor[*bool](),
+			func(r *streamRequest, v reflect.Value) { r.SetPrivacyMode = v.Interface().(*bool) }})
 	for _, c := range streamComputed {
-		add(c.key, raw)
+		slots = append(slots, ignored(c.key))
+	}
+	return slots
+})
+
+// requestType is the body as a Go struct with a field per slot, a pointer
+// for the keys it stores so that absent and null keys stay nil. encoding/json
+// decodes it as it would a declared struct: unknown keys are refused, keys
+// match case-insensitively, type errors name the key.
+var requestType = sync.OnceValue(func() reflect.Type {
+	fields := make([]reflect.StructField, len(requestSlots()))
+	for i, s := range requestSlots() {
+		fields[i] = reflect.StructField{Name: "F" + strconv.Itoa(i), Type: s.typ, Tag: reflect.StructTag(`json:"` + s.key + `"`)}
 	}
 	return reflect.StructOf(fields)
 })
@@ -234,37 +253,16 @@ func requestValueType(f *db.StreamField) reflect.Type {
 
 // readStreamRequest decodes the body of a POST or PUT.
 func readStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, error) {
-	ptr := reflect.New(requestType())
-	if err := decodeJSON(ctx, ptr.Interface()); err != nil {
+	body := reflect.New(requestType())
+	if err := decodeJSON(ctx, body.Interface()); err != nil {
 		return nil, err
 	}
-	st := ptr.Elem()
 	r := &streamRequest{}
-	i := 0
-	next := func() reflect.Value { i++; return st.Field(i - 1) }
-	for _, f := range db.StreamFields() {
-		if f.Key == "" {
-			continue
-		}
-		v := next()
-		if f.Alias != "" {
-			if alias := next(); v.IsNil() {
-				v = alias
-			}
-		}
-		if f.Present != "" {
-			next()
-		}
-		switch {
-		case v.IsNil():
-		case f.Ident:
-			r.Name = v.Interface().(*string)
-		default:
-			r.values = append(r.values, requestValue{f, v.Elem().Interface()})
+	for i, s := range requestSlots() {
+		if v := body.Elem().Field(i); s.set != nil && !v.IsNil() {
+			s.set(r, v)
 		}
 	}
-	r.EnableDisabled = next().Interface().(*bool)
-	r.SetPrivacyMode = next().Interface().(*bool)
 	return r, nil
 }
 
