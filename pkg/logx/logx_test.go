@@ -18,29 +18,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lightnvr/pkg/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTest(t *testing.T, opts Options) (*slog.Logger, *Ring, *syncBuffer) {
+func newTest(t *testing.T, opts Options) (*slog.Logger, *Ring, *testkit.SyncBuffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testkit.SyncBuffer{}
 	if opts.Output == nil {
 		opts.Output = buf
 	}
