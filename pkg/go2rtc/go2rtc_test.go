@@ -32,18 +32,6 @@ func settings(t *testing.T) go2rtc.Settings {
 	}
 }
 
-// waitFor polls cond until it holds or the functional deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestRenderConfigLoopbackAndNoPublicSTUN(t *testing.T) {
 	s := go2rtc.Settings{APIPort: 1984, RTSPPort: 8554, WebRTC: go2rtc.WebRTC{Enabled: true, ListenPort: 8555}}
 	y := string(go2rtc.RenderConfig(s, []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://u:p@h/x#a"}}}))
@@ -170,7 +158,7 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
 		s := sup.Status()
 		return s.Ready() && s.Generation > st.Generation && s.PID != st.PID
 	})
@@ -229,7 +217,7 @@ func TestSupervisorExternalMode(t *testing.T) {
 	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort, ConfigDir: t.TempDir()}
 	sup := startExternal(t, set)
 	g.Kill()
-	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
+	testkit.WaitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
 	if left, err := os.ReadDir(set.ConfigDir); err != nil || len(left) != 0 {
 		t.Fatalf("external mode wrote into config_dir: %v %v", left, err)
 	}
@@ -329,7 +317,7 @@ func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
-	waitFor(t, 10*time.Second, "new password picked up", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "new password picked up", func() bool {
 		_, err := sup.Client().Streams(ctx)
 		return err == nil && sup.Credentials() == second
 	})
