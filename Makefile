@@ -20,7 +20,7 @@ MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 # buys little on the appliance, so the mipsle build turns it off there only.
 MIPSLE_GCFLAGS := -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 
 build: bin/lightnvr
 
@@ -44,7 +44,7 @@ run: build go2rtc
 # The one test command (CI runs exactly this).
 test: check unit fuzz mipsle mipsle-test mipsle-start qemu-test
 
-check: fmt-check vet staticcheck mod-check deadcode
+check: fmt-check vet staticcheck mod-check deadcode clones
 
 # No function that neither a command nor a test reaches: dead code is deleted,
 # not kept for later. deadcode prints what it finds and exits 0, so any output fails.
@@ -52,6 +52,20 @@ DEADCODE ?= golang.org/x/tools/cmd/deadcode@v0.41.0
 deadcode:
 	@out="$$($(GO) run $(DEADCODE) -test ./...)"; \
 	if [ -n "$$out" ]; then echo "unreachable code:"; echo "$$out"; exit 1; fi
+
+# Repeated code: dupl lists every group of clones of at least DUPL_TOKENS
+# tokens. The list is for reading; the check fails only when the number of
+# groups rises above the ceiling in .ci/clone-ceiling, so a new copy fails while
+# the old ones stay listed until they get one home (then lower the ceiling).
+DUPL ?= github.com/mibk/dupl@v1.1.0
+DUPL_TOKENS ?= 50
+clones:
+	@out="$$($(GO) run $(DUPL) -t $(DUPL_TOKENS) ./cmd ./pkg ./board)" || exit 1; echo "$$out"; \
+	n=$$(echo "$$out" | sed -n 's/^Found total \([0-9]*\) clone group.*/\1/p'); \
+	max=$$(grep -v '^#' .ci/clone-ceiling); \
+	if [ -z "$$n" ]; then echo "clones: dupl printed no count"; exit 1; fi; \
+	if [ "$$n" -gt "$$max" ]; then echo "$$n clone groups, over the ceiling of $$max in .ci/clone-ceiling: give the new copy one home"; exit 1; fi; \
+	if [ "$$n" -lt "$$max" ]; then echo "$$n clone groups, under the ceiling of $$max: lower .ci/clone-ceiling to $$n"; fi
 
 # go.mod must say what the code imports: direct dependencies not marked indirect,
 # nothing unused.

@@ -1,27 +1,8 @@
 #!/bin/sh
-# Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT), $1 = target dir.
-# Does to the Buildroot target what scripts/firmware-rootfs.sh does to build/rootfs:
-# the board's console in inittab, the root password, the release file.
+# Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT), $1 = target dir:
+# the steps every board shares (board/post-build.sh), then the A1's own.
 set -eu
-target="$1"
 board_dir="$(dirname "$0")"
-. "$board_dir/board.env"
-ROOT_PASSWORD="${ROOT_PASSWORD_OVERRIDE:-$ROOT_PASSWORD}"
-sed -i "s/@CONSOLE@/${CONSOLE}/g" "$target/etc/inittab"
-ln -sf /run/resolv.conf "$target/etc/resolv.conf"
-mkdir -p "$target/data" "$target/run"
-if [ -n "$ROOT_PASSWORD" ]; then
-	hash="$(openssl passwd -1 "$ROOT_PASSWORD")"
-	sed -i "s|^root:[^:]*:|root:${hash}:|" "$target/etc/shadow"
-else
-	sed -i 's|^root:[^:]*:|root:*:|' "$target/etc/shadow"
-fi
-version="$(cat "$BR2_EXTERNAL_NVR_PATH/../VERSION" 2>/dev/null || git -C "$BR2_EXTERNAL_NVR_PATH/.." describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)"
-cat > "$target/etc/lightnvr-release" <<REL
-LightNVR ${version} (${BOARD_NAME})
-VERSION=${version}
-BOARD=ingenic-a1
-BUILD_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-REL
+. "$board_dir/../post-build.sh"
 # Docs and headers have no place on 16 MiB of flash.
 rm -rf "$target/usr/share/man" "$target/usr/share/doc" "$target/usr/include"

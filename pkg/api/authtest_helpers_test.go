@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,6 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-// authClock is the injected clock of the auth service under test.
-type authClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *authClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *authClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // authEnv is a real api.Server over a real SQLite file, served on an
 // in-memory listener so each request can come from a chosen peer address.
 type authEnv struct {
@@ -53,7 +34,7 @@ type authEnv struct {
 	svc   *auth.Service
 	srv   *Server
 	ln    *fasthttputil.InmemoryListener
-	clock *authClock
+	clock *testkit.Clock
 }
 
 // envOpts tweak the environment before the server is built.
@@ -85,7 +66,7 @@ func newAuthEnv(t testing.TB, o envOpts) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &authClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	opt.Now = clock.Now
 	opt.Logger = quietLog
 	// Cheap hashing keeps the suite fast; the real parameters are benchmarked in pkg/auth.

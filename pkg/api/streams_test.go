@@ -55,18 +55,7 @@ func newStreamEnv(t *testing.T) *streamEnv {
 
 func (e *streamEnv) do(t *testing.T, role, method, uri, body string) (int, []byte) {
 	t.Helper()
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI(uri)
-	if role != "" {
-		ctx.Request.Header.Set("X-Test-Role", role)
-	}
-	if body != "" {
-		ctx.Request.Header.SetContentType("application/json")
-		ctx.Request.SetBodyString(body)
-	}
-	e.srv.Handle(&ctx)
-	return ctx.Response.StatusCode(), append([]byte(nil), ctx.Response.Body()...)
+	return call(e.srv, role, method, uri, body)
 }
 
 // snapshot is the state that must not change after a refused request.

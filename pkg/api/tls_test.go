@@ -125,6 +125,23 @@ func (e *tlsEnv) send(c *http.Client, rq *http.Request) (*http.Response, []byte)
 	return rs, b
 }
 
+// systemTLS fetches /api/system/info from base as the admin and returns the
+// response with its tls block.
+func (e *tlsEnv) systemTLS(c *http.Client, base string) (*http.Response, tlsInfo) {
+	e.t.Helper()
+	rs, b := e.get(c, base+"/api/system/info", true)
+	if rs.StatusCode != 200 {
+		e.t.Fatalf("GET %s/api/system/info: %d %s", base, rs.StatusCode, b)
+	}
+	var info struct {
+		TLS tlsInfo `json:"tls"`
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		e.t.Fatal(err)
+	}
+	return rs, info.TLS
+}
+
 func (e *tlsEnv) login(c *http.Client, base string) *http.Cookie {
 	e.t.Helper()
 	rq, err := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(`{"username":"admin","password":"`+tlsTestPassword+`"}`))
@@ -150,18 +167,9 @@ func TestHTTPSAndHTTPShareThePort(t *testing.T) {
 	var seen []byte
 	c := e.client(&seen)
 
-	rs, b := e.get(c, "https://"+e.addr+"/api/system/info", true)
-	if rs.StatusCode != 200 {
-		t.Fatalf("GET /api/system/info over TLS: %d %s", rs.StatusCode, b)
-	}
-	var info struct {
-		TLS tlsInfo `json:"tls"`
-	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		t.Fatal(err)
-	}
-	if want := tlscert.Fingerprint(seen); !info.TLS.Enabled || info.TLS.Fingerprint != want {
-		t.Fatalf("API says tls %+v; the certificate the client saw has fingerprint %s", info.TLS, want)
+	rs, info := e.systemTLS(c, "https://"+e.addr)
+	if want := tlscert.Fingerprint(seen); !info.Enabled || info.Fingerprint != want {
+		t.Fatalf("API says tls %+v; the certificate the client saw has fingerprint %s", info, want)
 	}
 	if _, ok := rs.TLS.PeerCertificates[0].PublicKey.(*ecdsa.PublicKey); !ok {
 		t.Fatalf("served certificate key is %T, want ECDSA", rs.TLS.PeerCertificates[0].PublicKey)
@@ -171,7 +179,7 @@ func TestHTTPSAndHTTPShareThePort(t *testing.T) {
 	for _, method := range []string{"GET", "POST"} {
 		rq, _ := http.NewRequest(method, "http://"+e.addr+"/api/streams?a=1&b=x%2Fy", strings.NewReader("{}"))
 		rq.SetBasicAuth("admin", tlsTestPassword)
-		rs, b = e.send(c, rq)
+		rs, b := e.send(c, rq)
 		if rs.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("plain %s: %d %s, want 307", method, rs.StatusCode, b)
 		}
@@ -214,18 +222,8 @@ func TestHTTPSAndHTTPShareThePort(t *testing.T) {
 func TestPlainHTTPServedWhenHTTPSIsOff(t *testing.T) {
 	e := newTLSEnv(t, false)
 	c := e.client(nil)
-	rs, b := e.get(c, "http://"+e.addr+"/api/system/info", true)
-	if rs.StatusCode != 200 {
-		t.Fatalf("GET /api/system/info: %d %s", rs.StatusCode, b)
-	}
-	var info struct {
-		TLS tlsInfo `json:"tls"`
-	}
-	if err := json.Unmarshal(b, &info); err != nil {
-		t.Fatal(err)
-	}
-	if info.TLS.Enabled || info.TLS.Fingerprint != "" {
-		t.Fatalf("tls %+v with HTTPS off", info.TLS)
+	if _, info := e.systemTLS(c, "http://"+e.addr); info.Enabled || info.Fingerprint != "" {
+		t.Fatalf("tls %+v with HTTPS off", info)
 	}
 	if ck := e.login(c, "http://"+e.addr); ck.Secure {
 		t.Fatal("session cookie over plain HTTP is Secure: the browser would never send it back")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,33 +11,11 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-// testClock is the injected clock: tests move it instead of sleeping.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fastHash keeps unit tests quick; the default parameters have their own
 // tests and the benchmark.
 var fastHash = HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-func testOptions(clock *testClock) Options {
+func testOptions(clock *testkit.Clock) Options {
 	return Options{
 		Enabled:          true,
 		IdleTimeout:      24 * time.Hour,
@@ -53,9 +30,9 @@ func testOptions(clock *testClock) Options {
 	}
 }
 
-func newTestService(t testing.TB, mod func(*Options)) (*Service, *db.DB, *testClock) {
+func newTestService(t testing.TB, mod func(*Options)) (*Service, *db.DB, *testkit.Clock) {
 	t.Helper()
-	clock := newTestClock()
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	opt := testOptions(clock)
 	if mod != nil {
 		mod(&opt)

@@ -565,14 +565,8 @@ func (s *Service) trustedDeviceValid(ctx context.Context, userID int64, token st
 // AuthenticateSession resolves a session cookie. It returns nil (no error)
 // for an unknown, expired or no longer usable session.
 func (s *Service) AuthenticateSession(ctx context.Context, token string, c Client) (*Principal, error) {
-	if !plausibleToken(token) {
-		return nil, nil
-	}
-	sess, err := s.db.SessionByTokenHash(ctx, HashToken(token))
-	if errors.Is(err, db.ErrSessionNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	sess, found, err := lookupToken(ctx, token, s.db.SessionByTokenHash, db.ErrSessionNotFound)
+	if !found {
 		return nil, err
 	}
 	now := s.now()
@@ -582,15 +576,9 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string, c Clien
 		}
 		return nil, nil
 	}
-	u, err := s.db.UserByID(ctx, sess.UserID)
-	if errors.Is(err, db.ErrUserNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	u, found, err := lookup(ctx, sess.UserID, s.db.UserByID, db.ErrUserNotFound)
+	if !found || !s.usable(u, c) {
 		return nil, err
-	}
-	if !s.usable(u, c) {
-		return nil, nil
 	}
 	ip, ua := c.ipString(), truncate(c.UserAgent, 256)
 	last := time.Unix(sess.LastActivityAt, 0)
@@ -694,20 +682,31 @@ func (s *Service) basicKey(username, password string) [32]byte {
 
 // AuthenticateAPIKey resolves an API key (X-API-Key or Bearer).
 func (s *Service) AuthenticateAPIKey(ctx context.Context, key string, c Client) (*Principal, error) {
-	if !plausibleToken(key) {
-		return nil, nil
-	}
-	u, err := s.db.UserByAPIKeyHash(ctx, HashToken(key))
-	if errors.Is(err, db.ErrUserNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	u, found, err := lookupToken(ctx, key, s.db.UserByAPIKeyHash, db.ErrUserNotFound)
+	if !found || !s.usable(u, c) {
 		return nil, err
 	}
-	if !s.usable(u, c) {
-		return nil, nil
-	}
 	return principalOf(u, MethodAPIKey), nil
+}
+
+// lookup fetches the record that key names. A key that names none (get
+// returns notFound) is no error, only found == false: to an authenticator
+// it means "no principal", not a failure.
+func lookup[K, T any](ctx context.Context, key K, get func(context.Context, K) (T, error), notFound error) (v T, found bool, err error) {
+	v, err = get(ctx, key)
+	if errors.Is(err, notFound) {
+		return v, false, nil
+	}
+	return v, err == nil, err
+}
+
+// lookupToken is lookup by the hash of a presented token. A value that
+// cannot be one of our tokens is not looked up at all.
+func lookupToken[T any](ctx context.Context, token string, get func(context.Context, string) (T, error), notFound error) (v T, found bool, err error) {
+	if !plausibleToken(token) {
+		return v, false, nil
+	}
+	return lookup(ctx, HashToken(token), get, notFound)
 }
 
 func truncate(s string, n int) string {

@@ -148,16 +148,17 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (*User, error) {
 
 // GetUser returns one user.
 func (s *Service) GetUser(ctx context.Context, id int64) (*User, error) {
-	u, err := s.db.UserByID(ctx, id)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return publicUser(u), nil
+	return publicFound(s.db.UserByID(ctx, id))
 }
 
 // GetUserByName returns one user by username.
 func (s *Service) GetUserByName(ctx context.Context, name string) (*User, error) {
-	u, err := s.db.UserByUsername(ctx, name)
+	return publicFound(s.db.UserByUsername(ctx, name))
+}
+
+// publicFound is the public view of a user lookup's result, a missing user
+// reported as ErrNotFound.
+func publicFound(u *db.User, err error) (*User, error) {
 	if err != nil {
 		return nil, notFound(err)
 	}

@@ -22,6 +22,23 @@ func sameConfig(t *testing.T, got, want *Config) {
 	}
 }
 
+// saveFile saves c to path (to the file it came from when path is "") and
+// returns what that file then holds.
+func saveFile(t *testing.T, c *Config, path string) string {
+	t.Helper()
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if path == "" {
+		path = c.path
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(got)
+}
+
 func TestSaveRoundTrip(t *testing.T) {
 	orig, err := os.ReadFile("testdata/appliance.ini")
 	if err != nil {
@@ -41,13 +58,7 @@ func TestSaveRoundTrip(t *testing.T) {
 	c.Storage.PressureWarningPct = 20           // same value as "20.0": untouched
 	c.ONVIF.DiscoveryEnabled = true             // missing section: appended at the end
 	c.ONVIF.DiscoveryInterval = 600
-	if err := c.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := saveFile(t, c, "")
 	want := string(orig)
 	for _, r := range [][2]string{
 		{"log_level = 2        ; 0=error", "log_level = 3        ; 0=error"},
@@ -63,10 +74,10 @@ func TestSaveRoundTrip(t *testing.T) {
 		want = strings.Replace(want, r[0], r[1], 1)
 	}
 	want += "\n[onvif]\ndiscovery_enabled = true\ndiscovery_interval = 600\n"
-	if string(got) != want {
+	if got != want {
 		t.Fatalf("saved file:\n%s\nwant:\n%s", got, want)
 	}
-	if strings.Contains(string(got), "hunter2") {
+	if strings.Contains(got, "hunter2") {
 		t.Fatal("web password written")
 	}
 
@@ -91,10 +102,7 @@ func TestSaveRoundTrip(t *testing.T) {
 	}
 
 	// Saving again with nothing changed changes nothing.
-	if err := back.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	if again, _ := os.ReadFile(p); string(again) != want {
+	if again := saveFile(t, back, ""); again != want {
 		t.Fatalf("second save changed the file:\n%s", again)
 	}
 }
@@ -103,18 +111,11 @@ func TestSaveKeepsPasswordLine(t *testing.T) {
 	p := writeINI(t, "[web]\nusername = admin\npassword = initial ; seeds the admin\n")
 	c := loadFile(t, p)
 	c.Web.Username = "root"
-	if err := c.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(p)
-	if string(got) != "[web]\nusername = root\npassword = initial ; seeds the admin\n" {
+	if got := saveFile(t, c, ""); got != "[web]\nusername = root\npassword = initial ; seeds the admin\n" {
 		t.Fatalf("got:\n%s", got)
 	}
 	c.Web.Password = "changed"
-	if err := c.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(p); strings.Contains(string(got), "changed") {
+	if got := saveFile(t, c, ""); strings.Contains(got, "changed") {
 		t.Fatalf("password written:\n%s", got)
 	}
 }
@@ -126,12 +127,9 @@ func TestSaveNewFile(t *testing.T) {
 	c.MQTT.Password = " spaced "
 	c.Storage.Path = "/data/rec"
 	c.Web.Password = "nope"
-	if err := c.Save(p); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(p)
+	got := saveFile(t, c, p)
 	want := "[storage]\npath = /data/rec\n\n[web]\nport = 9000\n\n[mqtt]\npassword = \" spaced \"\n"
-	if string(got) != want {
+	if got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 	back := loadFile(t, p)
@@ -143,19 +141,12 @@ func TestSaveLeavesEnvValues(t *testing.T) {
 	p := writeINI(t, "[web]\nport = 8080\n")
 	c := loadFile(t, p, "LIGHTNVR_WEB_PORT=9090", "LIGHTNVR_MQTT_PASSWORD=fromenv")
 	c.MQTT.BrokerHost = "broker"
-	if err := c.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(p)
-	if string(got) != "[web]\nport = 8080\n\n[mqtt]\nbroker_host = broker\n" {
+	if got := saveFile(t, c, ""); got != "[web]\nport = 8080\n\n[mqtt]\nbroker_host = broker\n" {
 		t.Fatalf("environment leaked into the file:\n%s", got)
 	}
 	// A value changed after load (say from the settings page) is saved.
 	c.Web.Port = 8181
-	if err := c.Save(""); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(p); !strings.Contains(string(got), "port = 8181") {
+	if got := saveFile(t, c, ""); !strings.Contains(got, "port = 8181") {
 		t.Fatalf("changed value not saved:\n%s", got)
 	}
 }
@@ -187,11 +178,7 @@ func TestSaveEdgeCases(t *testing.T) {
 			p := writeINI(t, tc.in)
 			c := loadFile(t, p)
 			tc.edit(c)
-			if err := c.Save(""); err != nil {
-				t.Fatal(err)
-			}
-			got, _ := os.ReadFile(p)
-			if string(got) != tc.want {
+			if got := saveFile(t, c, ""); got != tc.want {
 				t.Fatalf("got:\n%q\nwant:\n%q", got, tc.want)
 			}
 			sameConfig(t, loadFile(t, p), c)
@@ -205,10 +192,7 @@ func TestSaveMultiLineValue(t *testing.T) {
 	p := writeINI(t, "[mqtt]\npassword = \"\"\"a\nb\"\"\" ; c\nqos = 1\n")
 	c := Default()
 	c.MQTT.Password = "ab"
-	if err := c.Save(p); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(p); string(got) != "[mqtt]\npassword = ab\nqos = 1\n" {
+	if got := saveFile(t, c, p); got != "[mqtt]\npassword = ab\nqos = 1\n" {
 		t.Fatalf("got %q", got)
 	}
 	if back := loadFile(t, p); back.MQTT.Password != "ab" {

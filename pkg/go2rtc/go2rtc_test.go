@@ -1,7 +1,6 @@
 package go2rtc_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,26 +17,8 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger(t *testing.T) (*slog.Logger, *testkit.SyncBuffer) {
+	buf := &testkit.SyncBuffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 
@@ -49,18 +29,6 @@ func settings(t *testing.T) go2rtc.Settings {
 		ConfigDir:  t.TempDir(),
 		APIPort:    testkit.FreePort(t),
 		RTSPPort:   testkit.FreePort(t),
-	}
-}
-
-// waitFor polls cond until it holds or the functional deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -176,25 +144,13 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
 	log, buf := testLogger(t)
 	set := settings(t)
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+	sup := startReady(t, go2rtc.SupervisorOptions{
 		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, BackoffMin: 100 * time.Millisecond,
 		Streams: func(context.Context) ([]go2rtc.Stream, error) {
 			return []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://admin:hunter2@127.0.0.1:9/x"}}}, nil
 		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, 15*time.Second)
 	ctx := context.Background()
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
-	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sup.WaitReady(wctx); err != nil {
-		t.Fatal(err)
-	}
 	st := sup.Status()
 	if _, err := sup.Client().Stream(ctx, "cam"); err != nil {
 		t.Fatalf("stream from go2rtc.yaml not loaded: %v", err)
@@ -202,7 +158,7 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
 		s := sup.Status()
 		return s.Ready() && s.Generation > st.Generation && s.PID != st.PID
 	})
@@ -234,19 +190,9 @@ func TestSupervisorBudgetExhausted(t *testing.T) {
 	}
 	log, buf := testLogger(t)
 	set := go2rtc.Settings{BinaryPath: script, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
+	sup, err := startSupervisor(t, go2rtc.SupervisorOptions{
 		Settings: set, Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, RestartBudget: 3,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = sup.WaitReady(ctx)
+	}, 10*time.Second)
 	if err == nil {
 		t.Fatal("a go2rtc that always exits became ready")
 	}
@@ -271,7 +217,7 @@ func TestSupervisorExternalMode(t *testing.T) {
 	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort, ConfigDir: t.TempDir()}
 	sup := startExternal(t, set)
 	g.Kill()
-	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
+	testkit.WaitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
 	if left, err := os.ReadDir(set.ConfigDir); err != nil || len(left) != 0 {
 		t.Fatalf("external mode wrote into config_dir: %v %v", left, err)
 	}
@@ -286,19 +232,9 @@ func TestManagedGo2RTCRefusesUnauthenticated(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
 	log, buf := testLogger(t)
 	set := settings(t)
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
+	sup := startReady(t, go2rtc.SupervisorOptions{Settings: set, Logger: log}, 15*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	creds := sup.Credentials()
 	if creds.IsZero() || len(creds.Password) < 32 {
 		t.Fatalf("managed go2rtc runs without a strong password: %+v", creds.Username)
@@ -381,7 +317,7 @@ func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
-	waitFor(t, 10*time.Second, "new password picked up", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "new password picked up", func() bool {
 		_, err := sup.Client().Streams(ctx)
 		return err == nil && sup.Credentials() == second
 	})
@@ -471,7 +407,14 @@ webrtc:
 func startExternal(t *testing.T, set go2rtc.Settings) *go2rtc.Supervisor {
 	t.Helper()
 	log, _ := testLogger(t)
-	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond})
+	return startReady(t, go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond}, 10*time.Second)
+}
+
+// startSupervisor starts a supervisor, stopped when the test ends, and
+// returns it with the outcome of waiting up to within for go2rtc to be ready.
+func startSupervisor(t *testing.T, opts go2rtc.SupervisorOptions, within time.Duration) (*go2rtc.Supervisor, error) {
+	t.Helper()
+	sup, err := go2rtc.NewSupervisor(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,9 +422,16 @@ func startExternal(t *testing.T, set go2rtc.Settings) *go2rtc.Supervisor {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sup.Stop(context.Background()) })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	if err := sup.WaitReady(ctx); err != nil {
+	return sup, sup.WaitReady(ctx)
+}
+
+// startReady is startSupervisor for a go2rtc that must become ready.
+func startReady(t *testing.T, opts go2rtc.SupervisorOptions, within time.Duration) *go2rtc.Supervisor {
+	t.Helper()
+	sup, err := startSupervisor(t, opts, within)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return sup

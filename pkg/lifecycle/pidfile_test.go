@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"lightnvr/pkg/testkit"
 )
 
 func logBuffer() (*slog.Logger, *bytes.Buffer) {
@@ -29,18 +31,6 @@ func readPID(t *testing.T, path string) int {
 		t.Fatalf("pid file %q: %v", b, err)
 	}
 	return n
-}
-
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: %v", name, err)
-		}
-		t.Skipf("%s not found", name)
-	}
-	return p
 }
 
 // startProcess starts cmd and kills it when the test ends.
@@ -98,18 +88,26 @@ func TestPIDFileReleaseKeepsForeignFile(t *testing.T) {
 	}
 }
 
+// claimExisting writes content to a pid file, as an earlier start may have
+// left it, and claims that file the way the daemon does.
+func claimExisting(t *testing.T, content string) (path string, logs *bytes.Buffer, release func() error, err error) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "lightnvr.pid")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logger, logs := logBuffer()
+	release, err = writePIDFile(path, logger)
+	return path, logs, release, err
+}
+
 func TestPIDFileRefusesLiveInstance(t *testing.T) {
 	// A live process of this same program: the test binary as a sleeper.
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=sleep")
 	pid := startProcess(t, cmd)
 
-	path := filepath.Join(t.TempDir(), "lightnvr.pid")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logger, _ := logBuffer()
-	release, err := writePIDFile(path, logger)
+	path, _, release, err := claimExisting(t, fmt.Sprintf("%d\n", pid))
 	if err == nil {
 		release()
 		t.Fatalf("WritePIDFile succeeded while pid %d runs this program", pid)
@@ -122,68 +120,47 @@ func TestPIDFileRefusesLiveInstance(t *testing.T) {
 	}
 }
 
-func TestPIDFileReplacesDeadPID(t *testing.T) {
-	cmd := exec.Command(needBinary(t, "sleep"), "0")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
+// TestPIDFileReplacesStale: a pid file that names no running lightnvr is
+// taken over, and the log says why it was stale.
+func TestPIDFileReplacesStale(t *testing.T) {
+	cases := []struct {
+		name string
+		// file returns the stale file's content and what the log must say.
+		file func(t *testing.T) (content string, logged []string)
+	}{
+		{"dead pid", func(t *testing.T) (string, []string) {
+			cmd := exec.Command(testkit.Need(t, "sleep"), "0")
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			dead := cmd.Process.Pid
+			return fmt.Sprintf("%d\n", dead), []string{"stale pid file", fmt.Sprintf("old_pid=%d", dead)}
+		}},
+		{"another program", func(t *testing.T) (string, []string) {
+			pid := startProcess(t, exec.Command(testkit.Need(t, "sleep"), "30"))
+			return fmt.Sprintf("%d\n", pid), []string{"another program", "sleep"}
+		}},
+		{"garbage", func(*testing.T) (string, []string) { return "not a pid\n", []string{"stale pid file"} }},
+		{"empty", func(*testing.T) (string, []string) { return "", []string{"stale pid file"} }},
+		{"own pid", func(*testing.T) (string, []string) { return strconv.Itoa(os.Getpid()), []string{"stale pid file"} }},
 	}
-	dead := cmd.Process.Pid
-	path := filepath.Join(t.TempDir(), "lightnvr.pid")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", dead)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logger, logs := logBuffer()
-	release, err := writePIDFile(path, logger)
-	if err != nil {
-		t.Fatalf("stale pid %d not replaced: %v", dead, err)
-	}
-	defer release()
-	if got := readPID(t, path); got != os.Getpid() {
-		t.Fatalf("pid file holds %d", got)
-	}
-	if !strings.Contains(logs.String(), "stale pid file") || !strings.Contains(logs.String(), fmt.Sprintf("old_pid=%d", dead)) {
-		t.Fatalf("no log line about the stale pid: %q", logs.String())
-	}
-}
-
-func TestPIDFileOtherProgramIsStale(t *testing.T) {
-	pid := startProcess(t, exec.Command(needBinary(t, "sleep"), "30"))
-	path := filepath.Join(t.TempDir(), "lightnvr.pid")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logger, logs := logBuffer()
-	release, err := writePIDFile(path, logger)
-	if err != nil {
-		t.Fatalf("pid of another program (sleep) refused: %v", err)
-	}
-	defer release()
-	if got := readPID(t, path); got != os.Getpid() {
-		t.Fatalf("pid file holds %d", got)
-	}
-	if !strings.Contains(logs.String(), "another program") || !strings.Contains(logs.String(), "sleep") {
-		t.Fatalf("log does not say why it was stale: %q", logs.String())
-	}
-}
-
-func TestPIDFileGarbageAndOwnPID(t *testing.T) {
-	for _, content := range []string{"not a pid\n", "", strconv.Itoa(os.Getpid())} {
-		path := filepath.Join(t.TempDir(), "lightnvr.pid")
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		logger, logs := logBuffer()
-		release, err := writePIDFile(path, logger)
-		if err != nil {
-			t.Fatalf("content %q: %v", content, err)
-		}
-		if got := readPID(t, path); got != os.Getpid() {
-			t.Fatalf("content %q: pid file holds %d", content, got)
-		}
-		if !strings.Contains(logs.String(), "stale pid file") {
-			t.Fatalf("content %q: no log line", content)
-		}
-		release()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			content, logged := tc.file(t)
+			path, logs, release, err := claimExisting(t, content)
+			if err != nil {
+				t.Fatalf("stale pid file %q not replaced: %v", content, err)
+			}
+			defer release()
+			if got := readPID(t, path); got != os.Getpid() {
+				t.Fatalf("pid file holds %d", got)
+			}
+			for _, want := range logged {
+				if !strings.Contains(logs.String(), want) {
+					t.Fatalf("log does not say %q: %q", want, logs.String())
+				}
+			}
+		})
 	}
 }
 

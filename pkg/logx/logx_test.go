@@ -18,29 +18,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lightnvr/pkg/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTest(t *testing.T, opts Options) (*slog.Logger, *Ring, *syncBuffer) {
+func newTest(t *testing.T, opts Options) (*slog.Logger, *Ring, *testkit.SyncBuffer) {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testkit.SyncBuffer{}
 	if opts.Output == nil {
 		opts.Output = buf
 	}
@@ -417,25 +401,6 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	if ring.Bytes() > ring.Cap() {
 		t.Fatalf("Bytes %d > Cap %d", ring.Bytes(), ring.Cap())
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	cases := map[string]string{
-		"rtsp://user:pass@host:554/s":                         "rtsp://user:***@host:554/s",
-		"rtsp://host:554/stream":                              "rtsp://host:554/stream",
-		"rtsp://user@host/s":                                  "rtsp://user@host/s",
-		"no url here":                                         "no url here",
-		"a rtsp://u:p@h/x and http://v:q@i/y end":             "a rtsp://u:***@h/x and http://v:***@i/y end",
-		`parse "rtsp://admin:se:cr@t@10.0.0.2/h264": invalid`: `parse "rtsp://admin:***@10.0.0.2/h264": invalid`,
-		"rtsp://admin:pa/ss#x@cam/live":                       "rtsp://admin:***@cam/live",
-		"rtsp://u:***@h/":                                     "rtsp://u:***@h/",
-		"rtsp://":                                             "rtsp://",
-	}
-	for in, want := range cases {
-		if got := RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

@@ -5,8 +5,18 @@ import (
 	"testing"
 )
 
-func TestRedactURLSources(t *testing.T) {
+func TestRedactURL(t *testing.T) {
 	cases := map[string]string{
+		// Plain URLs, and text that only looks like one.
+		"rtsp://user:pass@host:554/s":                         "rtsp://user:***@host:554/s",
+		"rtsp://host:554/stream":                              "rtsp://host:554/stream",
+		"rtsp://user@host/s":                                  "rtsp://user@host/s",
+		"no url here":                                         "no url here",
+		"a rtsp://u:p@h/x and http://v:q@i/y end":             "a rtsp://u:***@h/x and http://v:***@i/y end",
+		`parse "rtsp://admin:se:cr@t@10.0.0.2/h264": invalid`: `parse "rtsp://admin:***@10.0.0.2/h264": invalid`,
+		"rtsp://admin:pa/ss#x@cam/live":                       "rtsp://admin:***@cam/live",
+		"rtsp://u:***@h/":                                     "rtsp://u:***@h/",
+		"rtsp://":                                             "rtsp://",
 		// go2rtc wrappers and nested URLs.
 		"ffmpeg:rtsp://admin:hunter2@cam/x#video=h264":           "ffmpeg:rtsp://admin:***@cam/x#video=h264",
 		"ffmpeg:rtsp://admin:hun#ter2@cam/x#video=h264":          "ffmpeg:rtsp://admin:***@cam/x#video=h264",

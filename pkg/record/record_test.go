@@ -330,7 +330,7 @@ func TestStorageUnavailable(t *testing.T) {
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d,
 		SegmentDuration: time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 400 * time.Millisecond})
-	waitFor(t, 10*time.Second, "first segment", func() bool { return p.rec.Status().Segments >= 1 })
+	testkit.WaitFor(t, 10*time.Second, "first segment", func() bool { return p.rec.Status().Segments >= 1 })
 
 	sdir := StreamDir(storage, "cam")
 	moved := sdir + ".away"
@@ -340,7 +340,7 @@ func TestStorageUnavailable(t *testing.T) {
 	if err := os.WriteFile(sdir, []byte("not a directory"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "failing state", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "failing state", func() bool {
 		st := p.rec.Status()
 		return st.State == StateFailing && st.Err != nil
 	})
@@ -357,24 +357,13 @@ func TestStorageUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := p.rec.Status().Segments
-	waitFor(t, 15*time.Second, "recording again", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "recording again", func() bool {
 		st := p.rec.Status()
 		return st.Err == nil && st.State == StateRecording && st.Segments > before
 	})
 	p.stop()
 	// Whatever the failure interrupted was repaired once writing worked.
 	checkRecordings(t, d, storage, "cam")
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func TestPartIndexRoundTrip(t *testing.T) {

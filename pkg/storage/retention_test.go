@@ -5,26 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/testkit"
 )
-
-// clock is an injectable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newController(t testing.TB, d *db.DB, dir string, mod func(*Config)) *Controller {
 	t.Helper()
@@ -44,7 +30,7 @@ func TestAgeRetention(t *testing.T) {
 	dir := plainDir(t)
 	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local)}
+	clk := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.Local))
 	addStream(t, d, "seven", 7, 30, 0)    // own values
 	addStream(t, d, "inherit", -1, -1, 0) // global 10 for both classes
 	addStream(t, d, "forever", 0, 0, 0)   // unlimited
@@ -118,7 +104,7 @@ func TestAgeRetention(t *testing.T) {
 
 	// 25 days later "longer" (60 days from its start 40 days ago) is still
 	// kept, the reopened row now expires.
-	clk.Add(15 * 24 * time.Hour)
+	clk.Advance(15 * 24 * time.Hour)
 	if _, err := c.RunPass(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +112,7 @@ func TestAgeRetention(t *testing.T) {
 		t.Errorf("after 15 more days: longer=%v open=%v forever=%v protected=%v", rowExists(t, d, longer),
 			rowExists(t, d, open), rowExists(t, d, forever), rowExists(t, d, prot))
 	}
-	clk.Add(10 * 24 * time.Hour)
+	clk.Advance(10 * 24 * time.Hour)
 	if _, err := c.RunPass(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +270,7 @@ func TestOrphanFilesIndexed(t *testing.T) {
 	d := testkit.OpenDB(t, "")
 	ctx := context.Background()
 	addStream(t, d, "front.door", 0, 0, 0)
-	clk := &clock{t: time.Now()}
+	clk := testkit.NewClock(time.Now())
 
 	// A fragmented segment written by the recorder, whose row is then lost
 	// (a database restored from an older backup, say).
@@ -321,7 +307,7 @@ func TestOrphanFilesIndexed(t *testing.T) {
 	if res, err := c.RunPass(ctx); err != nil || res.Indexed != 0 {
 		t.Fatalf("indexed fresh files: %+v %v", res, err)
 	}
-	clk.Add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	c.mu.Lock()
 	c.st.LastDeep = time.Time{}
 	c.mu.Unlock()

@@ -119,21 +119,10 @@ func (r *rig) go2rtcStreams(t *testing.T) map[string]go2rtc.StreamInfo {
 	return list
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func waitState(t *testing.T, m *streams.Manager, name string, d time.Duration, states ...streams.State) streams.Status {
 	t.Helper()
 	var st streams.Status
-	waitFor(t, d, fmt.Sprintf("stream %s in %v", name, states), func() bool {
+	testkit.WaitFor(t, d, fmt.Sprintf("stream %s in %v", name, states), func() bool {
 		st = m.StatusOf(name)
 		for _, s := range states {
 			if st.State == s {
@@ -279,7 +268,7 @@ func TestStartReconcilesDriftedGo2RTC(t *testing.T) {
 	cam := testkit.StartCamera(t)
 	ext := testkit.StartGo2RTC(t, "streams:\n  stale: rtsp://127.0.0.1:9/x\n  b: rtsp://127.0.0.1:9/wrong\n")
 	r := newRig(t, rigOpts{external: ext, seed: []*db.Stream{stream("a", cam.URL(), 5), stream("b", cam.URL(), 5)}})
-	waitFor(t, 10*time.Second, "go2rtc reconciled", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "go2rtc reconciled", func() bool {
 		l := r.go2rtcStreams(t)
 		_, stale := l["stale"]
 		return len(l) == 2 && !stale && len(l["a"].Producers) == 1 && len(l["b"].Producers) == 1 &&
@@ -309,7 +298,7 @@ func TestKilledGo2RTCRestartsAndStreamsReturn(t *testing.T) {
 	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "go2rtc restarted with every stream registered", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "go2rtc restarted with every stream registered", func() bool {
 		st := r.sup.Status()
 		if !st.Ready() || st.Generation == before.Generation {
 			return false
@@ -381,7 +370,7 @@ func TestStaggeredStartOrderAndMemoryGate(t *testing.T) {
 	if err := r.sup.WaitReady(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "start held for memory", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "start held for memory", func() bool {
 		return strings.Contains(r.mgr.StatusOf("s07").Reason, "waiting for memory")
 	})
 	for _, st := range r.mgr.Statuses() {
@@ -390,7 +379,7 @@ func TestStaggeredStartOrderAndMemoryGate(t *testing.T) {
 		}
 	}
 	memOK.Store(true)
-	waitFor(t, 60*time.Second, "all 10 streams active", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "all 10 streams active", func() bool {
 		for _, st := range r.mgr.Statuses() {
 			if st.State != streams.StateActive {
 				return false

@@ -20,26 +20,14 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumFlags keep the browser quiet and local: no first-run UI, no update,
-// sync or background fetches, no QUIC, no GPU (there is none in CI).
-var chromiumFlags = []chromedp.ExecAllocatorOption{
-	chromedp.Flag("headless", true),
-	chromedp.Flag("no-sandbox", true), // tests run as root in CI
-	chromedp.Flag("disable-gpu", true),
-	chromedp.Flag("disable-quic", true),
-	chromedp.Flag("no-first-run", true),
-	chromedp.Flag("no-default-browser-check", true),
-	chromedp.Flag("disable-background-networking", true),
-	chromedp.Flag("disable-component-update", true),
-	chromedp.Flag("disable-sync", true),
-	chromedp.Flag("disable-default-apps", true),
-	chromedp.Flag("disable-extensions", true),
-	chromedp.Flag("disable-domain-reliability", true),
-	chromedp.Flag("disable-client-side-phishing-detection", true),
-	chromedp.Flag("metrics-recording-only", true),
-	chromedp.Flag("mute-audio", true),
-	chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	chromedp.Flag("disable-dev-shm-usage", true),
+// chromiumSwitches keep the browser quiet and local: no first-run UI, no
+// update, sync or background fetches, no QUIC, no GPU (there is none in CI),
+// no sandbox (tests run as root in CI).
+var chromiumSwitches = []string{
+	"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run", "no-default-browser-check",
+	"disable-background-networking", "disable-component-update", "disable-sync", "disable-default-apps",
+	"disable-extensions", "disable-domain-reliability", "disable-client-side-phishing-detection",
+	"metrics-recording-only", "mute-audio", "disable-dev-shm-usage",
 }
 
 // ChromiumBinary finds Debian's chromium (or another Chromium on PATH).
@@ -64,11 +52,15 @@ type Browser struct {
 func StartChromium(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	bin := ChromiumBinary(t)
-	opts := append([]chromedp.ExecAllocatorOption{
+	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
-	}, chromiumFlags...)
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	}
+	for _, name := range chromiumSwitches {
+		opts = append(opts, chromedp.Flag(name, true))
+	}
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)

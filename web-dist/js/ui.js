@@ -140,6 +140,32 @@ export function useAsync(fn, deps = []) {
   return [state, load];
 }
 
+// useForm holds a modal form's values and its save: validate(f) returns the
+// field errors that stop the save; submit(f) does the save, and any error it
+// throws is shown next to the field it names (one of fields, "_" read as
+// space) or else above the form. Busy stays set on success: the form closes.
+export function useForm(initial, { validate, submit, fields }) {
+  const [f, setF] = useState(initial);
+  const [errors, setErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+  const set = k => v => setF(o => ({ ...o, [k]: v }));
+  const save = async e => {
+    e && e.preventDefault();
+    const errs = validate(f);
+    setErrors(errs);
+    if (Object.keys(errs).length) return;
+    setBusy(true);
+    try {
+      await submit(f);
+    } catch (err) {
+      const k = fields.find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
+      setErrors(k ? { [k]: err.message } : { _form: err.message });
+      setBusy(false);
+    }
+  };
+  return { f, set, errors, busy, save };
+}
+
 // ---- formatting ----
 export function fmtBytes(n) {
   if (n == null || isNaN(n)) return '–';

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lightnvr/pkg/testkit"
 )
 
 // The appliance test is run by `make qemu-test`, which builds the images and
@@ -49,7 +51,7 @@ func TestAppliance(t *testing.T) {
 
 	src := startRTSPSource(t)
 
-	webPort := freePort(t)
+	webPort := testkit.FreePort(t)
 	consoleLog, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -419,11 +421,11 @@ type rtspSource struct{ rtspPort int }
 func startRTSPSource(t *testing.T) rtspSource {
 	t.Helper()
 	need(t, "ffmpeg", "ffmpeg")
-	g2r := filepath.Join(repoRoot(t), "bin", "go2rtc")
+	g2r := filepath.Join(testkit.RepoRoot(t), "bin", "go2rtc")
 	if _, err := os.Stat(g2r); err != nil {
 		t.Fatalf("%s missing: run `make go2rtc`", g2r)
 	}
-	rtspPort, apiPort := freePort(t), freePort(t)
+	rtspPort, apiPort := testkit.FreePort(t), testkit.FreePort(t)
 	dir := t.TempDir()
 	conf := fmt.Sprintf(`api:
   listen: "127.0.0.1:%d"
@@ -482,44 +484,11 @@ func get(t *testing.T, client *http.Client, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // need fails under CI=true and skips otherwise when a host tool is missing.
 func need(t *testing.T, bin, pkg string) {
 	t.Helper()
-	if _, err := exec.LookPath(bin); err == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s not installed (apt-get install %s)", bin, pkg)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
+	if _, err := exec.LookPath(bin); err != nil {
+		testkit.Missing(t, fmt.Sprintf("%s not installed (apt-get install %s)", bin, pkg))
 	}
 }
 

@@ -1,7 +1,7 @@
 // Streams: add, edit, test, enable/disable and delete cameras (LightNVR's stream object).
 import { html, useState, useEffect } from '../lib.js';
 import { get, post, put, del, enc } from '../api.js';
-import { Modal, Field, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, useAsync } from '../ui.js';
+import { Modal, Field, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, useAsync, useForm } from '../ui.js';
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
@@ -36,11 +36,18 @@ function validate(f, isNew) {
 
 function StreamForm({ initial, onClose, onSaved }) {
   const isNew = !initial;
-  const [f, setF] = useState(() => { const o = { ...DEFAULTS }; if (initial) for (const k of EDITABLE) if (initial[k] !== undefined && initial[k] !== null) o[k] = initial[k]; return o; });
-  const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
+  const { f, set, errors, busy, save } = useForm(() => { const o = { ...DEFAULTS }; if (initial) for (const k of EDITABLE) if (initial[k] !== undefined && initial[k] !== null) o[k] = initial[k]; return o; }, {
+    validate: f => validate(f, isNew),
+    fields: EDITABLE,
+    submit: async f => {
+      const body = { ...f, protocol: Number(f.protocol) };
+      if (isNew) await post('/api/streams', body);
+      else { delete body.name; await put('/api/streams/' + enc(initial.name), body); }
+      toast(isNew ? `Stream ${f.name} added` : `Stream ${initial.name} saved`, 'ok');
+      onSaved();
+    },
+  });
   const [test, setTest] = useState(null);
-  const set = k => v => setF(o => ({ ...o, [k]: v }));
 
   const runTest = async () => {
     setTest({ busy: true });
@@ -48,25 +55,6 @@ function StreamForm({ initial, onClose, onSaved }) {
       const r = await post('/api/streams/test', { url: f.url, protocol: Number(f.protocol) });
       setTest({ ok: !!r.success, msg: r.success ? (r.info ? `Connected: ${r.info.codec || ''} ${r.info.width || '?'}×${r.info.height || '?'} @ ${r.info.fps || '?'} fps` : 'Connected') : (r.message || 'Connection failed') });
     } catch (e) { setTest({ ok: false, msg: e.message }); }
-  };
-  const save = async e => {
-    e && e.preventDefault();
-    const errs = validate(f, isNew);
-    setErrors(errs);
-    if (Object.keys(errs).length) return;
-    setBusy(true);
-    const body = { ...f, protocol: Number(f.protocol) };
-    try {
-      if (isNew) await post('/api/streams', body);
-      else { delete body.name; await put('/api/streams/' + enc(initial.name), body); }
-      toast(isNew ? `Stream ${f.name} added` : `Stream ${initial.name} saved`, 'ok');
-      onSaved();
-    } catch (err) {
-      // Put the server's complaint next to the field it names, when it names one.
-      const k = EDITABLE.find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
-      setErrors(k ? { [k]: err.message } : { _form: err.message });
-      setBusy(false);
-    }
   };
   return html`<${Modal} title=${isNew ? 'Add stream' : 'Edit ' + initial.name} onClose=${onClose} wide footer=${html`
       <button onClick=${onClose}>Cancel</button>

@@ -1,7 +1,7 @@
 // Users (admin): add, edit, delete, roles, API keys, TOTP and passwords.
 import { html, useState, useEffect } from '../lib.js';
 import { get, post, put, del } from '../api.js';
-import { Modal, Field, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, useAsync, fmtTime } from '../ui.js';
+import { Modal, Field, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, useAsync, useForm, fmtTime } from '../ui.js';
 import { QRCode } from '../qr.js';
 
 export const ROLES = [[0, 'admin'], [1, 'user'], [2, 'viewer'], [3, 'api']];
@@ -16,29 +16,18 @@ function validateUser(f, isNew) {
 
 function UserForm({ user, onClose, onSaved }) {
   const isNew = !user;
-  const [f, setF] = useState({ username: user ? user.username : '', password: '', email: (user && user.email) || '', role: user ? user.role : 1, is_active: user ? user.is_active !== false : true });
-  const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const set = k => v => setF(o => ({ ...o, [k]: v }));
-  const save = async e => {
-    e && e.preventDefault();
-    const errs = validateUser(f, isNew);
-    setErrors(errs);
-    if (Object.keys(errs).length) return;
-    setBusy(true);
-    const body = { username: f.username, email: f.email, role: Number(f.role), is_active: f.is_active };
-    if (f.password) body.password = f.password;
-    try {
+  const { f, set, errors, busy, save } = useForm({ username: user ? user.username : '', password: '', email: (user && user.email) || '', role: user ? user.role : 1, is_active: user ? user.is_active !== false : true }, {
+    validate: f => validateUser(f, isNew),
+    fields: ['username', 'password', 'email', 'role'],
+    submit: async f => {
+      const body = { username: f.username, email: f.email, role: Number(f.role), is_active: f.is_active };
+      if (f.password) body.password = f.password;
       if (isNew) await post('/api/auth/users', body);
       else await put('/api/auth/users/' + user.id, body);
       toast(isNew ? `User ${f.username} created` : `User ${f.username} saved`, 'ok');
       onSaved();
-    } catch (err) {
-      const k = ['username', 'password', 'email', 'role'].find(k => err.message.toLowerCase().includes(k));
-      setErrors(k ? { [k]: err.message } : { _form: err.message });
-      setBusy(false);
-    }
-  };
+    },
+  });
   return html`<${Modal} title=${isNew ? 'Add user' : 'Edit ' + user.username} onClose=${onClose} footer=${html`
       <button onClick=${onClose}>Cancel</button>
       <button class="primary" onClick=${save} disabled=${busy} data-testid="user-save">${busy && html`<${Spinner} label="Saving" />`} Save</button>`}>
