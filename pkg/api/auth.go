@@ -104,7 +104,7 @@ func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "username and password are required")
 		return
 	}
-	res, err := svc.Login(dbContext(ctx), auth.LoginRequest{
+	res, err := svc.Login(requestContext(ctx), auth.LoginRequest{
 		Username: req.Username, Password: req.Password, TOTPCode: req.TOTPCode,
 		RememberDevice: req.RememberDevice && !form,
 		TrustedDevice:  string(ctx.Request.Header.Cookie(cookieTrustedDevice)),
@@ -144,7 +144,7 @@ func (s *Server) handleLoginTOTP(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "totp_token and code are required")
 		return
 	}
-	res, err := svc.LoginTOTP(dbContext(ctx), req.TOTPToken, req.Code, req.RememberDevice, requestClient(ctx, svc))
+	res, err := svc.LoginTOTP(requestContext(ctx), req.TOTPToken, req.Code, req.RememberDevice, requestClient(ctx, svc))
 	if err != nil {
 		s.loginFailed(ctx, err, false)
 		return
@@ -206,7 +206,7 @@ func (s *Server) handleLogout(ctx *fasthttp.RequestCtx) {
 	}
 	if svc := s.deps.Users; svc != nil {
 		if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
-			if err := svc.Logout(dbContext(ctx), string(tok)); err != nil {
+			if err := svc.Logout(requestContext(ctx), string(tok)); err != nil {
 				s.log.Error("logout", "err", err)
 			}
 		}
@@ -246,7 +246,7 @@ func (s *Server) handleVerify(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	u, err := svc.GetUser(dbContext(ctx), p.UserID)
+	u, err := svc.GetUser(requestContext(ctx), p.UserID)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -289,7 +289,7 @@ func (s *Server) handleListSessions(ctx *fasthttp.RequestCtx) {
 		if svc == nil {
 			return
 		}
-		rows, err := svc.Sessions(dbContext(ctx), p.UserID)
+		rows, err := svc.Sessions(requestContext(ctx), p.UserID)
 		if err != nil {
 			s.writeServiceError(ctx, err)
 			return
@@ -321,7 +321,7 @@ func (s *Server) handleDeleteSession(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	if err := svc.DeleteSession(dbContext(ctx), p.UserID, id); err != nil {
+	if err := svc.DeleteSession(requestContext(ctx), p.UserID, id); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
@@ -339,7 +339,7 @@ func (s *Server) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
 		if svc == nil {
 			return
 		}
-		rows, err := svc.TrustedDevices(dbContext(ctx), p.UserID)
+		rows, err := svc.TrustedDevices(requestContext(ctx), p.UserID)
 		if err != nil {
 			s.writeServiceError(ctx, err)
 			return
@@ -366,7 +366,7 @@ func (s *Server) handleDeleteTrustedDevice(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	if err := svc.DeleteTrustedDevice(dbContext(ctx), p.UserID, id); err != nil {
+	if err := svc.DeleteTrustedDevice(requestContext(ctx), p.UserID, id); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}

@@ -272,7 +272,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	total, err := db.CountRecordingItems(dbContext(ctx), s.deps.DB, q.filter)
+	total, err := db.CountRecordingItems(requestContext(ctx), s.deps.DB, q.filter)
 	if err != nil {
 		s.internalError(ctx, "count recordings", err)
 		return
@@ -280,7 +280,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	offset := int64(q.page-1) * int64(q.limit)
 	items := []*db.RecordingItem{}
 	if offset < total {
-		items, err = db.ListRecordingItems(dbContext(ctx), s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
+		items, err = db.ListRecordingItems(requestContext(ctx), s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
 		if err != nil {
 			s.internalError(ctx, "list recordings", err)
 			return
@@ -290,7 +290,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	tags, err := db.RecordingTagsOf(dbContext(ctx), s.deps.DB, ids)
+	tags, err := db.RecordingTagsOf(requestContext(ctx), s.deps.DB, ids)
 	if err != nil {
 		s.internalError(ctx, "list recordings", err)
 		return
@@ -309,7 +309,7 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		}
 		out[i].Tags = &t
 		if it.HasDetection {
-			if out[i].DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out[i].EndTimeUnix); err != nil {
+			if out[i].DetectionLabels, err = s.detectionLabels(requestContext(ctx), it, out[i].EndTimeUnix); err != nil {
 				s.internalError(ctx, "list recordings", err)
 				return
 			}
@@ -359,7 +359,7 @@ func (s *Server) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, boo
 	if !ok {
 		return nil, false
 	}
-	it, err := db.GetRecordingItem(dbContext(ctx), s.deps.DB, id)
+	it, err := db.GetRecordingItem(requestContext(ctx), s.deps.DB, id)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return nil, false
@@ -382,7 +382,7 @@ func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
 	}
 	if it.HasDetection {
 		var err error
-		if out.DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out.EndTimeUnix); err != nil {
+		if out.DetectionLabels, err = s.detectionLabels(requestContext(ctx), it, out.EndTimeUnix); err != nil {
 			s.internalError(ctx, "get recording", err)
 			return
 		}
@@ -456,7 +456,7 @@ func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
 		return
 	}
-	n, err := s.deleteRecordings(dbContext(ctx), []int64{it.ID})
+	n, err := s.deleteRecordings(requestContext(ctx), []int64{it.ID})
 	if err != nil {
 		s.internalError(ctx, "delete recording", err)
 		return
@@ -507,7 +507,7 @@ func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, []int64{id}, *body.Protected)
+	n, err := db.SetRecordingProtected(requestContext(ctx), s.deps.DB, []int64{id}, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recording", err)
 		return
@@ -544,7 +544,7 @@ func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, ids, *body.Protected)
+	n, err := db.SetRecordingProtected(requestContext(ctx), s.deps.DB, ids, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recordings", err)
 		return
@@ -612,7 +612,7 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	if days >= 0 {
 		v = &days
 	}
-	err := db.SetRecordingRetentionOverride(dbContext(ctx), s.deps.DB, id, v)
+	err := db.SetRecordingRetentionOverride(requestContext(ctx), s.deps.DB, id, v)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return
@@ -636,7 +636,7 @@ func (s *Server) handleCountProtected(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	stream := string(ctx.QueryArgs().Peek("stream"))
-	n, err := db.CountProtected(dbContext(ctx), s.deps.DB, stream)
+	n, err := db.CountProtected(requestContext(ctx), s.deps.DB, stream)
 	if err != nil {
 		s.internalError(ctx, "count protected recordings", err)
 		return

@@ -14,7 +14,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -77,22 +76,20 @@ type Deps struct {
 
 // Server is the HTTP front of lightnvr.
 type Server struct {
-	deps    Deps
-	log     *slog.Logger
-	router  router
-	started time.Time
-	srv     *fasthttp.Server
-	static  *staticFiles
-	go2rtc  go2rtcState
+	failer
+	deps   Deps
+	log    *slog.Logger
+	router router
+	srv    *fasthttp.Server
+	static *staticFiles
+	go2rtc go2rtcState
 	// settings is the live configuration, replaced by POST /api/settings.
 	settings settingsState
 	// recJobs runs batch deletions of recordings.
 	recJobs *batchJobs
 	// hosts is the Host header allowlist (DNS rebinding).
 	hosts hostAllowlist
-
-	totalRequests  atomic.Uint64
-	failedRequests atomic.Uint64
+	stats requestStats
 }
 
 // New builds the server and its route table.
@@ -106,7 +103,9 @@ func New(deps Deps) (*Server, error) {
 	if deps.Auth == nil && deps.Users != nil {
 		deps.Auth = NewAuthenticator(deps.Users)
 	}
-	s := &Server{deps: deps, log: deps.Logger.With("component", "api"), started: time.Now()}
+	log := deps.Logger.With("component", "api")
+	s := &Server{failer: failer{log}, deps: deps, log: log}
+	s.stats.started = time.Now()
 	if deps.Web != nil {
 		s.static = newStaticFiles(deps.Web)
 	}
@@ -129,7 +128,11 @@ func New(deps Deps) (*Server, error) {
 // routes builds the route table. Each resource file adds its own block; order
 // matters where patterns overlap (first match wins).
 func (s *Server) routes() {
-	s.registerHealthRoutes()
+	deps, r, f := &s.deps, &s.router, s.failer
+	mount(r, systemRoutes, true, nil, func() *systemHandler {
+		return &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.config, db: deps.DB, storage: deps.Storage,
+			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS}
+	})
 	s.registerAuthRoutes()
 	s.registerUserRoutes()
 	s.registerGo2RTCProxy()
@@ -137,7 +140,14 @@ func (s *Server) routes() {
 	s.registerStreamRoutes()
 	s.registerRecordingRoutes()
 	s.registerSettingsRoutes()
-	s.registerSystemRoutes()
+	ring := logRing(deps)
+	logs := func() *logsHandler { return &logsHandler{failer: f, ring: ring, cfg: s.config} }
+	mount(r, logsRoutes, ring != nil, unavailable(errNoLogRing), logs)
+	mount(r, clearLogsRoutes, ring != nil, clearLogsUnavailable, logs)
+	mountLifecycle(r, s.log, "/api/system/restart", deps.Restart, "restart", "Restarting LightNVR")
+	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
+	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
 }
 
 // route registers a handler with the access its callers need.
@@ -148,7 +158,7 @@ func (s *Server) route(method, pattern string, access auth.Access, h fasthttp.Re
 // Handle is the fasthttp entry point: headers, routing, authentication,
 // authorisation, panic containment, then the handler or the static UI.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	s.totalRequests.Add(1)
+	s.stats.total.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("handler panic", "method", string(ctx.Method()), "path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
@@ -156,7 +166,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
 		if ctx.Response.StatusCode() >= 400 {
-			s.failedRequests.Add(1)
+			s.stats.failed.Add(1)
 		}
 	}()
 	setSecurityHeaders(ctx)
@@ -185,6 +195,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if params != nil {
 		ctx.SetUserValue(userValueParams, params)
 	}
+	defer withRequestContext(ctx)()
 	if !s.authorize(ctx, rt) {
 		return
 	}
@@ -199,7 +210,8 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) bool {
 		var err error
 		p, err = s.deps.Auth.Authenticate(ctx)
 		if err != nil {
-			s.writeAuthError(ctx, err)
+			// A rate-limited Basic login is 429 with Retry-After.
+			s.fail(ctx, "authentication", err)
 			return false
 		}
 	}

@@ -37,7 +37,7 @@ func (s *Server) handleStorageSummary(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	days, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("days")))
-	sum, err := s.deps.Storage.Summary(dbContext(ctx), days)
+	sum, err := s.deps.Storage.Summary(requestContext(ctx), days)
 	if err != nil {
 		writeErrorf(ctx, fasthttp.StatusInternalServerError, "storage summary: %v", err)
 		return
@@ -134,7 +134,7 @@ func (s *Server) streamRetention(ctx *fasthttp.RequestCtx) (*db.StreamRetention,
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "database not open")
 		return nil, false
 	}
-	r, err := db.GetStreamRetention(dbContext(ctx), s.deps.DB, Param(ctx, "name"))
+	r, err := db.GetStreamRetention(requestContext(ctx), s.deps.DB, Param(ctx, "name"))
 	if errors.Is(err, db.ErrStreamNotFound) {
 		writeError(ctx, fasthttp.StatusNotFound, "Stream not found")
 		return nil, false
@@ -188,7 +188,7 @@ func (s *Server) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
 		}
 		*f.dst = *f.v
 	}
-	if err := db.SetStreamRetention(dbContext(ctx), s.deps.DB, r); err != nil {
+	if err := db.SetStreamRetention(requestContext(ctx), s.deps.DB, r); err != nil {
 		writeErrorf(ctx, fasthttp.StatusInternalServerError, "%v", err)
 		return
 	}

@@ -271,8 +271,7 @@ type tlsInfo struct {
 	NotAfter    int64    `json:"not_after,omitempty"`
 }
 
-func (s *Server) tlsInfo() tlsInfo {
-	c := s.deps.TLS
+func tlsInfoOf(c *tlscert.Cert) tlsInfo {
 	if c == nil {
 		return tlsInfo{}
 	}

@@ -184,7 +184,7 @@ func (s *Server) handleListUsers(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	us, err := svc.ListUsers(dbContext(ctx))
+	us, err := svc.ListUsers(requestContext(ctx))
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -214,7 +214,7 @@ func (s *Server) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	if req.IsActive != nil {
 		n.Active = *req.IsActive
 	}
-	u, err := svc.CreateUser(dbContext(ctx), n)
+	u, err := svc.CreateUser(requestContext(ctx), n)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -227,7 +227,7 @@ func (s *Server) handleGetUser(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	u, err := svc.GetUser(dbContext(ctx), id)
+	u, err := svc.GetUser(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -249,7 +249,7 @@ func (s *Server) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	cur, err := svc.GetUser(dbContext(ctx), id)
+	cur, err := svc.GetUser(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -273,7 +273,7 @@ func (s *Server) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		upd.SetAllowedTags, upd.AllowedTags = req.AllowedTags.set, req.AllowedTags.val
 		upd.SetAllowedLoginCIDRs, upd.AllowedLoginCIDRs = req.AllowedLoginCIDRs.set, req.AllowedLoginCIDRs.val
 	}
-	u, err := svc.UpdateUser(dbContext(ctx), id, upd)
+	u, err := svc.UpdateUser(requestContext(ctx), id, upd)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -293,7 +293,7 @@ func (s *Server) handleDeleteUser(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	if err := svc.DeleteUser(dbContext(ctx), id, PrincipalOf(ctx).UserID); err != nil {
+	if err := svc.DeleteUser(requestContext(ctx), id, PrincipalOf(ctx).UserID); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
@@ -314,7 +314,7 @@ func (s *Server) handleGenerateAPIKey(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	key, err := svc.GenerateAPIKey(dbContext(ctx), id)
+	key, err := svc.GenerateAPIKey(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -348,7 +348,7 @@ func (s *Server) handleChangePassword(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "old_password is required")
 		return
 	}
-	if err := svc.ChangePassword(dbContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID, requestClient(ctx, svc)); err != nil {
+	if err := svc.ChangePassword(requestContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID, requestClient(ctx, svc)); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
@@ -369,7 +369,7 @@ func (s *Server) handlePasswordLock(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "locked (true or false) is required")
 		return
 	}
-	u, err := svc.SetPasswordLock(dbContext(ctx), id, *req.Locked)
+	u, err := svc.SetPasswordLock(requestContext(ctx), id, *req.Locked)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -382,12 +382,12 @@ func (s *Server) handleClearLockout(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	u, err := svc.GetUser(dbContext(ctx), id)
+	u, err := svc.GetUser(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
-	cleared, err := svc.ClearLockout(dbContext(ctx), u.Username)
+	cleared, err := svc.ClearLockout(requestContext(ctx), u.Username)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -408,7 +408,7 @@ func (s *Server) handleTOTPSetup(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	secret, uri, err := svc.TOTPSetup(dbContext(ctx), id)
+	secret, uri, err := svc.TOTPSetup(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
@@ -435,7 +435,7 @@ func (s *Server) handleTOTPVerify(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "code is required")
 		return
 	}
-	if err := svc.TOTPVerify(dbContext(ctx), id, req.Code); err != nil {
+	if err := svc.TOTPVerify(requestContext(ctx), id, req.Code); err != nil {
 		s.writeServiceError(ctx, err)
 		return
 	}
@@ -467,9 +467,9 @@ func (s *Server) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
 	}
 	var err error
 	if p.Role == auth.RoleAdmin && p.UserID != id {
-		err = svc.TOTPDisable(dbContext(ctx), id)
+		err = svc.TOTPDisable(requestContext(ctx), id)
 	} else {
-		err = svc.TOTPDisableProven(dbContext(ctx), id, req.Password, req.Code, requestClient(ctx, svc))
+		err = svc.TOTPDisableProven(requestContext(ctx), id, req.Password, req.Code, requestClient(ctx, svc))
 	}
 	if err != nil {
 		s.writeServiceError(ctx, err)
@@ -487,7 +487,7 @@ func (s *Server) handleTOTPStatus(ctx *fasthttp.RequestCtx) {
 	if svc == nil {
 		return
 	}
-	enabled, configured, err := svc.TOTPStatus(dbContext(ctx), id)
+	enabled, configured, err := svc.TOTPStatus(requestContext(ctx), id)
 	if err != nil {
 		s.writeServiceError(ctx, err)
 		return
