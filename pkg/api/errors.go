@@ -78,7 +78,7 @@ func (f failer) fail(ctx *fasthttp.RequestCtx, what string, err error) {
 		writeError(ctx, fasthttp.StatusNotFound, "not found")
 	case errors.Is(err, auth.ErrPasswordLocked):
 		writeError(ctx, fasthttp.StatusForbidden, userMessage(err))
-	case errors.Is(err, auth.ErrWrongPassword), errors.Is(err, auth.ErrInvalidTOTP):
+	case errors.Is(err, auth.ErrWrongPassword), badLogin(err):
 		writeError(ctx, fasthttp.StatusUnauthorized, userMessage(err))
 	case errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrTOTPNotConfigured):
 		writeError(ctx, fasthttp.StatusBadRequest, userMessage(err))

@@ -133,8 +133,18 @@ func (s *Server) routes() {
 		return &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.config, db: deps.DB, storage: deps.Storage,
 			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS}
 	})
-	s.registerAuthRoutes()
-	s.registerUserRoutes()
+	users := deps.Users
+	endSession := func(context.Context, string) error { return nil }
+	if users != nil {
+		endSession = users.Logout
+	}
+	mount(r, loginPageRoutes, true, nil, func() *loginPageHandler {
+		return &loginPageHandler{failer: f, web: deps.Config.Web, endSession: endSession}
+	})
+	mount(r, authRoutes, users != nil, unavailable(errNoUsers), func() *authHandler {
+		return &authHandler{failer: f, svc: users, web: deps.Config.Web}
+	})
+	mount(r, userRoutes, users != nil, unavailable(errNoUsers), func() *usersHandler { return &usersHandler{failer: f, svc: users} })
 	s.registerGo2RTCProxy()
 	s.registerStorageRoutes()
 	s.registerStreamRoutes()
