@@ -146,8 +146,26 @@ func (s *Server) routes() {
 	})
 	mount(r, userRoutes, users != nil, unavailable(errNoUsers), func() *usersHandler { return &usersHandler{failer: f, svc: users} })
 	s.registerGo2RTCProxy()
-	s.registerStorageRoutes()
-	s.registerStreamRoutes()
+	ctl := deps.Storage
+	mount(r, storageRoutes, ctl != nil && deps.DB != nil, unavailable("storage controller not running"),
+		func() *storageHandler { return &storageHandler{failer: f, ctl: ctl} })
+	kick := func() {}
+	if ctl != nil {
+		kick = ctl.Kick
+	}
+	mount(r, retentionRoutes, deps.DB != nil, unavailable("database not open"),
+		func() *retentionHandler { return &retentionHandler{failer: f, db: deps.DB, kick: kick} })
+	mgr := deps.Streams
+	status := func(name string) streams.Status { return streams.Status{Name: name, State: streams.StateInactive} }
+	if mgr != nil {
+		status = mgr.StatusOf
+	}
+	reads := &streamsHandler{failer: f, db: deps.DB, status: status}
+	mount(r, streamReadRoutes, deps.DB != nil, unavailable("database is not open"), func() *streamsHandler { return reads })
+	mount(r, streamWriteRoutes, deps.DB != nil && mgr != nil, unavailable("stream manager is not running"),
+		func() *streamWriter {
+			return &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
+		})
 	s.registerRecordingRoutes()
 	s.registerSettingsRoutes()
 	ring := logRing(deps)
