@@ -166,7 +166,15 @@ func (s *Server) routes() {
 		func() *streamWriter {
 			return &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
 		})
-	s.registerRecordingRoutes()
+	s.recJobs = newBatchJobs(s.log)
+	deleteIDs := func(context.Context, []int64) (int, error) { return 0, errNoController }
+	if ctl != nil {
+		deleteIDs = ctl.Delete
+	}
+	mount(r, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler {
+		return &recordingsHandler{failer: f, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
+	})
+	mount(r, batchProgressRoutes, true, nil, func() *batchJobs { return s.recJobs })
 	s.registerSettingsRoutes()
 	ring := logRing(deps)
 	logs := func() *logsHandler { return &logsHandler{failer: f, ring: ring, cfg: s.config} }
