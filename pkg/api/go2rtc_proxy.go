@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 )
@@ -153,74 +154,24 @@ func NewGo2RTCProxy(opts Go2RTCProxyOptions) *Go2RTCProxy {
 	}
 }
 
-// registerGo2RTCProxy routes /go2rtc/… to the proxy for any authenticated user.
-func (s *Server) registerGo2RTCProxy() {
-	h := func(ctx *fasthttp.RequestCtx) {
-		p := s.go2rtcProxy()
-		if p == nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "go2rtc is disabled")
-			return
-		}
-		p.Handle(ctx)
-	}
-	s.route("GET", "/go2rtc/{path...}", auth.AccessViewer, h)
-	s.route("POST", "/go2rtc/{path...}", auth.AccessViewer, h)
+// go2rtcRoutes put /go2rtc/… behind any authenticated user.
+var go2rtcRoutes = []endpoint[*Go2RTCProxy]{
+	{"GET", "/go2rtc/{path...}", auth.AccessViewer, (*Go2RTCProxy).Handle},
+	{"POST", "/go2rtc/{path...}", auth.AccessViewer, (*Go2RTCProxy).Handle},
 }
 
-// go2rtcState is the Server's proxy, built on first use so the config and the
-// base path can be set after New.
-type go2rtcState struct {
-	mu       sync.Mutex
-	basePath *string
-	proxy    *Go2RTCProxy
-}
-
-// defaultGo2RTCBasePath is the base_path lightnvr's go2rtc.yaml writer uses, as
-// LightNVR does.
-const defaultGo2RTCBasePath = "/go2rtc"
-
-// SetGo2RTCBasePath tells the proxy go2rtc's `api: base_path`; call it before
-// serving. The default is "/go2rtc".
-func (s *Server) SetGo2RTCBasePath(p string) {
-	s.go2rtc.mu.Lock()
-	defer s.go2rtc.mu.Unlock()
-	s.go2rtc.basePath = &p
-	s.go2rtc.proxy = nil
-}
-
-// go2rtcProxy returns the server's proxy, or nil when go2rtc is disabled.
-func (s *Server) go2rtcProxy() *Go2RTCProxy {
-	cfg := s.deps.Config.Go2RTC
+// serverProxy is the proxy to the go2rtc that cfg runs, nil when go2rtc is disabled.
+func serverProxy(cfg config.Go2RTCConfig, creds func() go2rtc.Credentials, log *slog.Logger) *Go2RTCProxy {
 	if !cfg.Enabled {
 		return nil
 	}
-	s.go2rtc.mu.Lock()
-	defer s.go2rtc.mu.Unlock()
-	if s.go2rtc.proxy == nil {
-		base := defaultGo2RTCBasePath
-		if s.go2rtc.basePath != nil {
-			base = *s.go2rtc.basePath
-		}
-		s.go2rtc.proxy = NewGo2RTCProxy(Go2RTCProxyOptions{
-			Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
-			BasePath:    base,
-			MaxInflight: cfg.ProxyMaxInflight,
-			Credentials: s.deps.Go2RTCCredentials,
-			Logger:      s.log,
-		})
-	}
-	return s.go2rtc.proxy
-}
-
-// closeGo2RTCProxy ends the server's live WebSockets: hijacked connections are
-// not covered by the HTTP server's shutdown.
-func (s *Server) closeGo2RTCProxy() {
-	s.go2rtc.mu.Lock()
-	p := s.go2rtc.proxy
-	s.go2rtc.mu.Unlock()
-	if p != nil {
-		p.Close()
-	}
+	return NewGo2RTCProxy(Go2RTCProxyOptions{
+		Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
+		BasePath:    go2rtc.DefaultBasePath, // what lightnvr's go2rtc.yaml says
+		MaxInflight: cfg.ProxyMaxInflight,
+		Credentials: creds,
+		Logger:      log,
+	})
 }
 
 // Handle answers one /go2rtc/… request.

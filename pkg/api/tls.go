@@ -192,7 +192,7 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 // request still served is GET /api/health from loopback, which init scripts,
 // `lightnvr diag` and supervisors probe without TLS.
 func (s *Server) redirectToHTTPS(ctx *fasthttp.RequestCtx) bool {
-	if s.deps.TLS == nil || requestIsHTTPS(ctx, s.deps.Users) {
+	if s.tls == nil || requestIsHTTPS(ctx, s.users) {
 		return false
 	}
 	if string(ctx.Path()) == "/api/health" && ctx.IsGet() && peerAddr(ctx).IsLoopback() {
