@@ -303,17 +303,26 @@ func pathID(ctx *fasthttp.RequestCtx, what string) (int64, bool) {
 	return id, true
 }
 
+// deleteOwn deletes one of the caller's own sessions or trusted devices, the
+// {id} one, with del; ok is false once the error reply has been written.
+func (h *authHandler) deleteOwn(ctx *fasthttp.RequestCtx, what string, del func(context.Context, int64, int64) error) (int64, bool) {
+	id, ok := pathID(ctx, what)
+	if !ok {
+		return 0, false
+	}
+	if err := del(requestContext(ctx), PrincipalOf(ctx).UserID, id); err != nil {
+		h.fail(ctx, "auth request", err)
+		return 0, false
+	}
+	return id, true
+}
+
 func (h *authHandler) handleDeleteSession(ctx *fasthttp.RequestCtx) {
-	p := PrincipalOf(ctx)
-	id, ok := pathID(ctx, "session")
+	id, ok := h.deleteOwn(ctx, "session", h.svc.DeleteSession)
 	if !ok {
 		return
 	}
-	if err := h.svc.DeleteSession(requestContext(ctx), p.UserID, id); err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	if id == p.SessionID {
+	if id == PrincipalOf(ctx).SessionID {
 		expireCookie(ctx, cookieSession)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
@@ -341,16 +350,9 @@ func (h *authHandler) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
 }
 
 func (h *authHandler) handleDeleteTrustedDevice(ctx *fasthttp.RequestCtx) {
-	p := PrincipalOf(ctx)
-	id, ok := pathID(ctx, "trusted device")
-	if !ok {
-		return
+	if _, ok := h.deleteOwn(ctx, "trusted device", h.svc.DeleteTrustedDevice); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
 	}
-	if err := h.svc.DeleteTrustedDevice(requestContext(ctx), p.UserID, id); err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
 }
 
 // redirect answers 302 with a relative Location, as LightNVR does (fasthttp's

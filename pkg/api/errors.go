@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -47,8 +46,18 @@ type statusError struct {
 
 func (e *statusError) Error() string { return e.msg }
 
-func errStatus(status int, format string, args ...any) error {
-	return &statusError{status: status, msg: fmt.Sprintf(format, args...)}
+// found is the answer of a lookup: v, or, once the reply is written, false:
+// 404 with notFound when err is missing, the error mapper's otherwise.
+func found[T any](ctx *fasthttp.RequestCtx, f failer, what string, v T, err, missing error, notFound string) (T, bool) {
+	if errors.Is(err, missing) {
+		err = &statusError{status: fasthttp.StatusNotFound, msg: notFound}
+	}
+	if err != nil {
+		f.fail(ctx, what, err)
+		var zero T
+		return zero, false
+	}
+	return v, true
 }
 
 // failer answers the errors of a resource's handlers.

@@ -294,12 +294,31 @@ func slotOwner(ctx *fasthttp.RequestCtx) string {
 	return "addr:" + ctx.RemoteIP().String()
 }
 
+// heldSlot is a slot a request holds. done, deferred by the handler, frees
+// it unless handOff passed it on to what outlives the handler (a streaming
+// body, a WebSocket), which then frees it with the release handOff returns.
+type heldSlot struct {
+	release func()
+	handed  bool
+}
+
+func (h *heldSlot) handOff() func() {
+	h.handed = true
+	return h.release
+}
+
+func (h *heldSlot) done() {
+	if !h.handed {
+		h.release()
+	}
+}
+
 // takeSlot acquires a slot of pool for the request or answers why not (429 for
 // a user over their share, 503 when the proxy is full).
-func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (func(), bool) {
+func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (*heldSlot, bool) {
 	release, err := pool.acquire(slotOwner(ctx))
 	if err == nil {
-		return release, true
+		return &heldSlot{release: release}, true
 	}
 	ctx.Response.Header.Set("Retry-After", "1")
 	if errors.Is(err, errUserSlotsFull) {
@@ -312,18 +331,13 @@ func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (func(), bo
 }
 
 func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, target string) {
-	release, ok := takeSlot(ctx, p.slots, "live-video requests")
+	slot, ok := takeSlot(ctx, p.slots, "live-video requests")
 	if !ok {
 		return
 	}
 	// Every return frees the slot, except the one that hands it to a streaming
 	// body, which frees it when fasthttp closes that body.
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			release()
-		}
-	}()
+	defer slot.done()
 
 	reqCtx, cancel := context.WithCancel(context.Background())
 	var body io.Reader
@@ -361,7 +375,7 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	if ep.stream && resp.StatusCode == http.StatusOK {
 		// fasthttp closes the body stream when the client goes away or the copy
 		// ends; that frees the slot and the upstream connection.
-		handedOff = true
+		release := slot.handOff()
 		ctx.SetBodyStream(&streamBody{rc: resp.Body, done: func() { cancel(); release() }}, -1)
 		return
 	}
@@ -464,17 +478,12 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
-	release, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
+	slot, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
 	if !ok {
 		return
 	}
 	// The upgrade handler frees the slot when the socket ends; every other path here.
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			release()
-		}
-	}()
+	defer slot.done()
 	// Dial go2rtc first so a dead go2rtc is a plain 502, not a socket that closes at once.
 	var hdr http.Header
 	if a := p.upstreamAuth(); a != "" {
@@ -504,7 +513,7 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 	p.wg.Add(1)
 	p.mu.Unlock()
 
-	handedOff = true
+	release := slot.handOff()
 	// fasthttp runs the handler only once the 101 reached the browser; a browser
 	// gone before that would leave the slot taken for good. Whichever comes
 	// first, the handler or the watchdog below, owns the cleanup.

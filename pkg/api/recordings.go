@@ -354,6 +354,13 @@ func recordingID(ctx *fasthttp.RequestCtx) (int64, bool) {
 	return id, true
 }
 
+// recordingRequest parses the {id} path parameter and the JSON body into
+// body; on failure it has replied 400.
+func recordingRequest(ctx *fasthttp.RequestCtx, body any) (int64, bool) {
+	id, ok := recordingID(ctx)
+	return id, ok && readJSON(ctx, body)
+}
+
 // loadRecording fetches the {id} recording; on failure it has replied.
 func (h *recordingsHandler) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, bool) {
 	id, ok := recordingID(ctx)
@@ -361,15 +368,7 @@ func (h *recordingsHandler) loadRecording(ctx *fasthttp.RequestCtx) (*db.Recordi
 		return nil, false
 	}
 	it, err := db.GetRecordingItem(requestContext(ctx), h.db, id)
-	if errors.Is(err, db.ErrRecordingNotFound) {
-		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
-		return nil, false
-	}
-	if err != nil {
-		h.fail(ctx, "get recording", err)
-		return nil, false
-	}
-	return it, true
+	return found(ctx, h.failer, "get recording", it, err, db.ErrRecordingNotFound, fmt.Sprintf("recording %d not found", id))
 }
 
 func (h *recordingsHandler) handleGetRecording(ctx *fasthttp.RequestCtx) {
@@ -481,15 +480,11 @@ func (h *recordingsHandler) deletable(it *db.RecordingItem) error {
 }
 
 func (h *recordingsHandler) handleProtectRecording(ctx *fasthttp.RequestCtx) {
-	id, ok := recordingID(ctx)
-	if !ok {
-		return
-	}
 	var body struct {
 		Protected *bool `json:"protected"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	id, ok := recordingRequest(ctx, &body)
+	if !ok {
 		return
 	}
 	if body.Protected == nil {
@@ -517,8 +512,7 @@ func (h *recordingsHandler) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		IDs       []int64 `json:"ids"`
 		Protected *bool   `json:"protected"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	ids, err := cleanIDs(body.IDs)
@@ -569,15 +563,11 @@ func cleanIDs(in []int64) ([]int64, error) {
 }
 
 func (h *recordingsHandler) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
-	id, ok := recordingID(ctx)
-	if !ok {
-		return
-	}
 	var body struct {
 		RetentionDays *int `json:"retention_days"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	id, ok := recordingRequest(ctx, &body)
+	if !ok {
 		return
 	}
 	if body.RetentionDays == nil {

@@ -223,8 +223,7 @@ func (h *recordingsHandler) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 		IDs    []int64      `json:"ids"`
 		Filter *batchFilter `json:"filter"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	var work func(context.Context, *batchJob, func(func(*batchJob))) error

@@ -452,8 +452,7 @@ func (h *settingsHandler) configSavePath(cur *config.Config) string {
 
 func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	var body map[string]json.RawMessage
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	if body == nil {

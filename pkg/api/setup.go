@@ -70,8 +70,7 @@ func (h *setupHandler) handlePostSetup(ctx *fasthttp.RequestCtx) {
 	complete := true
 	if len(ctx.PostBody()) > 0 {
 		var req setupRequest
-		if err := decodeJSON(ctx, &req); err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		if !readJSON(ctx, &req) {
 			return
 		}
 		if req.Complete != nil {

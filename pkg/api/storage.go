@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -112,8 +111,7 @@ func (h *storageHandler) handleStorageCleanup(ctx *fasthttp.RequestCtx) {
 		Aggressive bool `json:"aggressive"`
 	}
 	if len(ctx.PostBody()) > 0 {
-		if err := decodeJSON(ctx, &req); err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		if !readJSON(ctx, &req) {
 			return
 		}
 	}
@@ -133,14 +131,7 @@ type retentionBody struct {
 
 func (h *retentionHandler) streamRetention(ctx *fasthttp.RequestCtx) (*db.StreamRetention, bool) {
 	r, err := db.GetStreamRetention(requestContext(ctx), h.db, Param(ctx, "name"))
-	if errors.Is(err, db.ErrStreamNotFound) {
-		err = errStatus(fasthttp.StatusNotFound, "Stream not found")
-	}
-	if err != nil {
-		h.fail(ctx, "read stream retention", err)
-		return nil, false
-	}
-	return r, true
+	return found(ctx, h.failer, "read stream retention", r, err, db.ErrStreamNotFound, "Stream not found")
 }
 
 func (h *retentionHandler) handleGetStreamRetention(ctx *fasthttp.RequestCtx) {
@@ -162,8 +153,7 @@ func (h *retentionHandler) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
 		DetectionRetentionDays *int `json:"detection_retention_days"`
 		MaxStorageMB           *int `json:"max_storage_mb"`
 	}
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	for _, f := range []struct {

@@ -246,14 +246,7 @@ func (h *streamsHandler) loadStream(ctx *fasthttp.RequestCtx) (*db.Stream, bool)
 		return nil, false
 	}
 	row, err := db.StreamByName(requestContext(ctx), h.db, name)
-	if errors.Is(err, db.ErrStreamNotFound) {
-		err = errStatus(fasthttp.StatusNotFound, "stream %q not found", name)
-	}
-	if err != nil {
-		h.fail(ctx, "load stream", err)
-		return nil, false
-	}
-	return row, true
+	return found(ctx, h.failer, "load stream", row, err, db.ErrStreamNotFound, fmt.Sprintf("stream %q not found", name))
 }
 
 func (h *streamsHandler) handleGetStream(ctx *fasthttp.RequestCtx) {
@@ -523,8 +516,7 @@ func (r *streamRequest) apply(row *db.Stream) error {
 
 func decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, bool) {
 	var req streamRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return nil, false
 	}
 	return &req, true
@@ -654,8 +646,7 @@ type streamTestRequest struct {
 
 func (h *streamWriter) handleTestStream(ctx *fasthttp.RequestCtx) {
 	var req streamTestRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if err := checkSource("url", req.URL, true); err != nil {

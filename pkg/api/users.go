@@ -167,6 +167,17 @@ func targetUser(ctx *fasthttp.RequestCtx) (int64, *auth.Principal, bool) {
 	return id, p, true
 }
 
+// replyUser answers with the user a service call returned, or its error.
+func (h *usersHandler) replyUser(ctx *fasthttp.RequestCtx) func(*auth.User, error) {
+	return func(u *auth.User, err error) {
+		if err != nil {
+			h.fail(ctx, "auth request", err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	}
+}
+
 // optionalBody decodes a JSON body when there is one; these POSTs need none.
 func optionalBody(ctx *fasthttp.RequestCtx, v any) error {
 	if len(bytes.TrimSpace(ctx.PostBody())) == 0 {
@@ -190,8 +201,7 @@ func (h *usersHandler) handleListUsers(ctx *fasthttp.RequestCtx) {
 
 func (h *usersHandler) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	var req createUserRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	n := auth.NewUser{Username: req.Username, Password: req.Password, Email: req.Email, Role: auth.RoleUser, Active: true,
@@ -202,12 +212,7 @@ func (h *usersHandler) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	if req.IsActive != nil {
 		n.Active = *req.IsActive
 	}
-	u, err := h.svc.CreateUser(requestContext(ctx), n)
-	if err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.CreateUser(requestContext(ctx), n))
 }
 
 func (h *usersHandler) handleGetUser(ctx *fasthttp.RequestCtx) {
@@ -215,12 +220,7 @@ func (h *usersHandler) handleGetUser(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	u, err := h.svc.GetUser(requestContext(ctx), id)
-	if err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.GetUser(requestContext(ctx), id))
 }
 
 func (h *usersHandler) handleUpdateUser(ctx *fasthttp.RequestCtx) {
@@ -229,8 +229,7 @@ func (h *usersHandler) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req updateUserRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	cur, err := h.svc.GetUser(requestContext(ctx), id)
@@ -257,12 +256,7 @@ func (h *usersHandler) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		upd.SetAllowedTags, upd.AllowedTags = req.AllowedTags.set, req.AllowedTags.val
 		upd.SetAllowedLoginCIDRs, upd.AllowedLoginCIDRs = req.AllowedLoginCIDRs.set, req.AllowedLoginCIDRs.val
 	}
-	u, err := h.svc.UpdateUser(requestContext(ctx), id, upd)
-	if err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.UpdateUser(requestContext(ctx), id, upd))
 }
 
 func sameOptString(a, b *string) bool {
@@ -308,8 +302,7 @@ func (h *usersHandler) handleChangePassword(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req changePasswordRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.NewPassword == "" {
@@ -337,20 +330,14 @@ func (h *usersHandler) handlePasswordLock(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req passwordLockRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.Locked == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, "locked (true or false) is required")
 		return
 	}
-	u, err := h.svc.SetPasswordLock(requestContext(ctx), id, *req.Locked)
-	if err != nil {
-		h.fail(ctx, "auth request", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.SetPasswordLock(requestContext(ctx), id, *req.Locked))
 }
 
 func (h *usersHandler) handleClearLockout(ctx *fasthttp.RequestCtx) {
@@ -395,8 +382,7 @@ func (h *usersHandler) handleTOTPVerify(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var req totpVerifyRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.Code == "" {
