@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -9,36 +10,50 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
 )
 
 // maxLoginBody bounds login request bodies well below the general JSON limit:
 // they are read before anyone is authenticated.
 const maxLoginBody = 16 << 10
 
-func (s *Server) registerAuthRoutes() {
-	s.route("GET", "/api/auth/login/config", auth.AccessPublic, s.handleLoginConfig)
-	s.route("POST", "/api/auth/login/totp", auth.AccessPublic, s.handleLoginTOTP)
-	s.route("POST", "/api/auth/login", auth.AccessPublic, s.handleLogin)
-	s.route("POST", "/api/auth/logout", auth.AccessPublic, s.handleLogout)
-	s.route("GET", "/logout", auth.AccessPublic, s.handleLogoutPage)
-	s.route("GET", "/api/auth/verify", auth.AccessViewer, s.handleVerify)
-	s.route("GET", "/api/auth/sessions", auth.AccessViewer, s.handleListSessions)
-	s.route("DELETE", "/api/auth/sessions/{id}", auth.AccessViewer, s.handleDeleteSession)
-	s.route("GET", "/api/auth/trusted-devices", auth.AccessViewer, s.handleListTrustedDevices)
-	s.route("DELETE", "/api/auth/trusted-devices/{id}", auth.AccessViewer, s.handleDeleteTrustedDevice)
+// loginPageHandler serves what the login page needs before there is a user
+// service to ask: its settings and logging out.
+type loginPageHandler struct {
+	failer
+	web config.WebConfig
+	// endSession ends the session of a token (a no-op without users).
+	endSession func(ctx context.Context, token string) error
 }
 
-// authService returns the auth service, or answers 503 and returns nil.
-func (s *Server) authService(ctx *fasthttp.RequestCtx) *auth.Service {
-	if s.deps.Users == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "user management is not available")
-		return nil
-	}
-	return s.deps.Users
+var loginPageRoutes = []endpoint[*loginPageHandler]{
+	{"GET", "/api/auth/login/config", auth.AccessPublic, (*loginPageHandler).handleLoginConfig},
+	{"POST", "/api/auth/logout", auth.AccessPublic, (*loginPageHandler).handleLogout},
+	{"GET", "/logout", auth.AccessPublic, (*loginPageHandler).handleLogoutPage},
 }
 
-func (s *Server) handleLoginConfig(ctx *fasthttp.RequestCtx) {
-	w := s.deps.Config.Web
+// authHandler serves logging in and the caller's own sessions and devices.
+type authHandler struct {
+	failer
+	svc *auth.Service
+	web config.WebConfig
+}
+
+var authRoutes = []endpoint[*authHandler]{
+	{"POST", "/api/auth/login/totp", auth.AccessPublic, (*authHandler).handleLoginTOTP},
+	{"POST", "/api/auth/login", auth.AccessPublic, (*authHandler).handleLogin},
+	{"GET", "/api/auth/verify", auth.AccessViewer, (*authHandler).handleVerify},
+	{"GET", "/api/auth/sessions", auth.AccessViewer, (*authHandler).handleListSessions},
+	{"DELETE", "/api/auth/sessions/{id}", auth.AccessViewer, (*authHandler).handleDeleteSession},
+	{"GET", "/api/auth/trusted-devices", auth.AccessViewer, (*authHandler).handleListTrustedDevices},
+	{"DELETE", "/api/auth/trusted-devices/{id}", auth.AccessViewer, (*authHandler).handleDeleteTrustedDevice},
+}
+
+// errNoUsers answers the user routes while there is no user service.
+const errNoUsers = "user management is not available"
+
+func (h *loginPageHandler) handleLoginConfig(ctx *fasthttp.RequestCtx) {
+	w := h.web
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"force_mfa_on_login":          w.ForceMFAOnLogin,
 		"remember_device_enabled":     w.TrustedDeviceDays > 0,
@@ -73,11 +88,7 @@ func decodeLoginJSON(ctx *fasthttp.RequestCtx, v any) error {
 	return decodeJSON(ctx, v)
 }
 
-func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
+func (h *authHandler) handleLogin(ctx *fasthttp.RequestCtx) {
 	// Login CSRF: a foreign page must not log the browser into another account.
 	if !originMatchesHost(ctx) {
 		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
@@ -92,8 +103,8 @@ func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if !svc.Options().Enabled {
-		s.loginSucceeded(ctx, svc, &auth.LoginResult{}, form)
+	if !h.svc.Options().Enabled {
+		h.loginSucceeded(ctx, &auth.LoginResult{}, form)
 		return
 	}
 	if req.Username == "" || req.Password == "" {
@@ -104,14 +115,14 @@ func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "username and password are required")
 		return
 	}
-	res, err := svc.Login(dbContext(ctx), auth.LoginRequest{
+	res, err := h.svc.Login(requestContext(ctx), auth.LoginRequest{
 		Username: req.Username, Password: req.Password, TOTPCode: req.TOTPCode,
 		RememberDevice: req.RememberDevice && !form,
 		TrustedDevice:  string(ctx.Request.Header.Cookie(cookieTrustedDevice)),
-		Client:         requestClient(ctx, svc),
+		Client:         requestClient(ctx, h.svc),
 	})
 	if err != nil {
-		s.loginFailed(ctx, err, form)
+		h.loginFailed(ctx, err, form)
 		return
 	}
 	if res.TOTPRequired {
@@ -123,14 +134,10 @@ func (s *Server) handleLogin(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"totp_required": true, "totp_token": res.MFAToken})
 		return
 	}
-	s.loginSucceeded(ctx, svc, res, form)
+	h.loginSucceeded(ctx, res, form)
 }
 
-func (s *Server) handleLoginTOTP(ctx *fasthttp.RequestCtx) {
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
+func (h *authHandler) handleLoginTOTP(ctx *fasthttp.RequestCtx) {
 	if !originMatchesHost(ctx) {
 		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
 		return
@@ -144,40 +151,35 @@ func (s *Server) handleLoginTOTP(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "totp_token and code are required")
 		return
 	}
-	res, err := svc.LoginTOTP(dbContext(ctx), req.TOTPToken, req.Code, req.RememberDevice, requestClient(ctx, svc))
+	res, err := h.svc.LoginTOTP(requestContext(ctx), req.TOTPToken, req.Code, req.RememberDevice, requestClient(ctx, h.svc))
 	if err != nil {
-		s.loginFailed(ctx, err, false)
+		h.loginFailed(ctx, err, false)
 		return
 	}
-	s.loginSucceeded(ctx, svc, res, false)
+	h.loginSucceeded(ctx, res, false)
 }
 
-func (s *Server) loginFailed(ctx *fasthttp.RequestCtx, err error, form bool) {
+// loginFailed answers a failed login: the form gets redirects back to the
+// login page, JSON callers the mapped error.
+func (h *authHandler) loginFailed(ctx *fasthttp.RequestCtx, err error, form bool) {
 	var rl *auth.RateLimitedError
 	switch {
-	case errors.As(err, &rl):
-		if form {
-			ctx.Response.Header.Set("Retry-After", strconv.Itoa(max(int(rl.RetryAfter/time.Second), 1)))
-			redirect(ctx, "/login.html?error=rate_limited")
-			return
-		}
-		writeRateLimited(ctx, rl)
-	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrInvalidTOTP), errors.Is(err, auth.ErrMFATokenInvalid):
-		if form {
-			redirect(ctx, "/login.html?error=1")
-			return
-		}
-		writeError(ctx, fasthttp.StatusUnauthorized, userMessage(err))
-	case errors.Is(err, auth.ErrTOTPNotConfigured):
-		writeError(ctx, fasthttp.StatusBadRequest, userMessage(err))
+	case form && errors.As(err, &rl):
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(max(int(rl.RetryAfter/time.Second), 1)))
+		redirect(ctx, "/login.html?error=rate_limited")
+	case form && badLogin(err):
+		redirect(ctx, "/login.html?error=1")
 	default:
-		s.log.Error("login", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "login failed: internal error")
+		h.fail(ctx, "login", err)
 	}
 }
 
-func (s *Server) loginSucceeded(ctx *fasthttp.RequestCtx, svc *auth.Service, res *auth.LoginResult, form bool) {
-	secure := requestIsHTTPS(ctx, svc)
+func badLogin(err error) bool {
+	return errors.Is(err, auth.ErrInvalidCredentials) || errors.Is(err, auth.ErrInvalidTOTP) || errors.Is(err, auth.ErrMFATokenInvalid)
+}
+
+func (h *authHandler) loginSucceeded(ctx *fasthttp.RequestCtx, res *auth.LoginResult, form bool) {
+	secure := requestIsHTTPS(ctx, h.svc)
 	if res.SessionToken != "" {
 		setCookie(ctx, cookieSession, res.SessionToken, res.SessionMaxAge, secure)
 	}
@@ -195,20 +197,18 @@ func (s *Server) loginSucceeded(ctx *fasthttp.RequestCtx, svc *auth.Service, res
 // session (link prefetchers, previews and <img src> on foreign pages would
 // log people out), so it only leads to the login page, whose script logs
 // out with POST /api/auth/logout (LightNVR's page and ours both do).
-func (s *Server) handleLogoutPage(ctx *fasthttp.RequestCtx) {
+func (h *loginPageHandler) handleLogoutPage(ctx *fasthttp.RequestCtx) {
 	redirect(ctx, "/login.html?logout=true")
 }
 
-func (s *Server) handleLogout(ctx *fasthttp.RequestCtx) {
+func (h *loginPageHandler) handleLogout(ctx *fasthttp.RequestCtx) {
 	if !originMatchesHost(ctx) {
 		writeError(ctx, fasthttp.StatusForbidden, "cross-origin request refused")
 		return
 	}
-	if svc := s.deps.Users; svc != nil {
-		if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
-			if err := svc.Logout(dbContext(ctx), string(tok)); err != nil {
-				s.log.Error("logout", "err", err)
-			}
+	if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
+		if err := h.endSession(requestContext(ctx), string(tok)); err != nil {
+			h.log.Error("logout", "err", err)
 		}
 	}
 	expireCookie(ctx, cookieSession)
@@ -221,9 +221,9 @@ func (s *Server) handleLogout(ctx *fasthttp.RequestCtx) {
 	redirect(ctx, target)
 }
 
-func (s *Server) handleVerify(ctx *fasthttp.RequestCtx) {
+func (h *authHandler) handleVerify(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
-	w := s.deps.Config.Web
+	w := h.web
 	out := map[string]any{
 		"authenticated":               true,
 		"username":                    p.Username,
@@ -242,13 +242,9 @@ func (s *Server) handleVerify(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"authenticated": false, "demo_mode": true, "username": p.Username, "role": p.Role.String()})
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	u, err := svc.GetUser(dbContext(ctx), p.UserID)
+	u, err := h.svc.GetUser(requestContext(ctx), p.UserID)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	out["id"] = u.ID
@@ -281,17 +277,13 @@ type trustedDeviceJSON struct {
 	Current    bool   `json:"current"`
 }
 
-func (s *Server) handleListSessions(ctx *fasthttp.RequestCtx) {
+func (h *authHandler) handleListSessions(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
 	out := []sessionJSON{}
 	if p.UserID != 0 {
-		svc := s.authService(ctx)
-		if svc == nil {
-			return
-		}
-		rows, err := svc.Sessions(dbContext(ctx), p.UserID)
+		rows, err := h.svc.Sessions(requestContext(ctx), p.UserID)
 		if err != nil {
-			s.writeServiceError(ctx, err)
+			h.fail(ctx, "auth request", err)
 			return
 		}
 		for _, r := range rows {
@@ -311,37 +303,38 @@ func pathID(ctx *fasthttp.RequestCtx, what string) (int64, bool) {
 	return id, true
 }
 
-func (s *Server) handleDeleteSession(ctx *fasthttp.RequestCtx) {
-	p := PrincipalOf(ctx)
-	id, ok := pathID(ctx, "session")
+// deleteOwn deletes one of the caller's own sessions or trusted devices, the
+// {id} one, with del; ok is false once the error reply has been written.
+func (h *authHandler) deleteOwn(ctx *fasthttp.RequestCtx, what string, del func(context.Context, int64, int64) error) (int64, bool) {
+	id, ok := pathID(ctx, what)
+	if !ok {
+		return 0, false
+	}
+	if err := del(requestContext(ctx), PrincipalOf(ctx).UserID, id); err != nil {
+		h.fail(ctx, "auth request", err)
+		return 0, false
+	}
+	return id, true
+}
+
+func (h *authHandler) handleDeleteSession(ctx *fasthttp.RequestCtx) {
+	id, ok := h.deleteOwn(ctx, "session", h.svc.DeleteSession)
 	if !ok {
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	if err := svc.DeleteSession(dbContext(ctx), p.UserID, id); err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	if id == p.SessionID {
+	if id == PrincipalOf(ctx).SessionID {
 		expireCookie(ctx, cookieSession)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
 }
 
-func (s *Server) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
+func (h *authHandler) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
 	out := []trustedDeviceJSON{}
 	if p.UserID != 0 {
-		svc := s.authService(ctx)
-		if svc == nil {
-			return
-		}
-		rows, err := svc.TrustedDevices(dbContext(ctx), p.UserID)
+		rows, err := h.svc.TrustedDevices(requestContext(ctx), p.UserID)
 		if err != nil {
-			s.writeServiceError(ctx, err)
+			h.fail(ctx, "auth request", err)
 			return
 		}
 		cur := ""
@@ -356,46 +349,9 @@ func (s *Server) handleListTrustedDevices(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"trusted_devices": out})
 }
 
-func (s *Server) handleDeleteTrustedDevice(ctx *fasthttp.RequestCtx) {
-	p := PrincipalOf(ctx)
-	id, ok := pathID(ctx, "trusted device")
-	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	if err := svc.DeleteTrustedDevice(dbContext(ctx), p.UserID, id); err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
-}
-
-// writeServiceError maps auth.Service errors to statuses with a useful message.
-func (s *Server) writeServiceError(ctx *fasthttp.RequestCtx, err error) {
-	var in *auth.InputError
-	var conflict *auth.ConflictError
-	var rl *auth.RateLimitedError
-	switch {
-	case errors.As(err, &in):
-		writeError(ctx, fasthttp.StatusBadRequest, in.Msg)
-	case errors.As(err, &conflict):
-		writeError(ctx, fasthttp.StatusConflict, conflict.Msg)
-	case errors.As(err, &rl):
-		writeRateLimited(ctx, rl)
-	case errors.Is(err, auth.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "not found")
-	case errors.Is(err, auth.ErrPasswordLocked):
-		writeError(ctx, fasthttp.StatusForbidden, userMessage(err))
-	case errors.Is(err, auth.ErrWrongPassword), errors.Is(err, auth.ErrInvalidTOTP):
-		writeError(ctx, fasthttp.StatusUnauthorized, userMessage(err))
-	case errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrTOTPNotConfigured):
-		writeError(ctx, fasthttp.StatusBadRequest, userMessage(err))
-	default:
-		s.log.Error("auth request", "path", string(ctx.Path()), "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
+func (h *authHandler) handleDeleteTrustedDevice(ctx *fasthttp.RequestCtx) {
+	if _, ok := h.deleteOwn(ctx, "trusted device", h.svc.DeleteTrustedDevice); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
 	}
 }
 

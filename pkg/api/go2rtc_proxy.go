@@ -22,6 +22,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 )
@@ -153,74 +154,24 @@ func NewGo2RTCProxy(opts Go2RTCProxyOptions) *Go2RTCProxy {
 	}
 }
 
-// registerGo2RTCProxy routes /go2rtc/… to the proxy for any authenticated user.
-func (s *Server) registerGo2RTCProxy() {
-	h := func(ctx *fasthttp.RequestCtx) {
-		p := s.go2rtcProxy()
-		if p == nil {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "go2rtc is disabled")
-			return
-		}
-		p.Handle(ctx)
-	}
-	s.route("GET", "/go2rtc/{path...}", auth.AccessViewer, h)
-	s.route("POST", "/go2rtc/{path...}", auth.AccessViewer, h)
+// go2rtcRoutes put /go2rtc/… behind any authenticated user.
+var go2rtcRoutes = []endpoint[*Go2RTCProxy]{
+	{"GET", "/go2rtc/{path...}", auth.AccessViewer, (*Go2RTCProxy).Handle},
+	{"POST", "/go2rtc/{path...}", auth.AccessViewer, (*Go2RTCProxy).Handle},
 }
 
-// go2rtcState is the Server's proxy, built on first use so the config and the
-// base path can be set after New.
-type go2rtcState struct {
-	mu       sync.Mutex
-	basePath *string
-	proxy    *Go2RTCProxy
-}
-
-// defaultGo2RTCBasePath is the base_path lightnvr's go2rtc.yaml writer uses, as
-// LightNVR does.
-const defaultGo2RTCBasePath = "/go2rtc"
-
-// SetGo2RTCBasePath tells the proxy go2rtc's `api: base_path`; call it before
-// serving. The default is "/go2rtc".
-func (s *Server) SetGo2RTCBasePath(p string) {
-	s.go2rtc.mu.Lock()
-	defer s.go2rtc.mu.Unlock()
-	s.go2rtc.basePath = &p
-	s.go2rtc.proxy = nil
-}
-
-// go2rtcProxy returns the server's proxy, or nil when go2rtc is disabled.
-func (s *Server) go2rtcProxy() *Go2RTCProxy {
-	cfg := s.deps.Config.Go2RTC
+// serverProxy is the proxy to the go2rtc that cfg runs, nil when go2rtc is disabled.
+func serverProxy(cfg config.Go2RTCConfig, creds func() go2rtc.Credentials, log *slog.Logger) *Go2RTCProxy {
 	if !cfg.Enabled {
 		return nil
 	}
-	s.go2rtc.mu.Lock()
-	defer s.go2rtc.mu.Unlock()
-	if s.go2rtc.proxy == nil {
-		base := defaultGo2RTCBasePath
-		if s.go2rtc.basePath != nil {
-			base = *s.go2rtc.basePath
-		}
-		s.go2rtc.proxy = NewGo2RTCProxy(Go2RTCProxyOptions{
-			Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
-			BasePath:    base,
-			MaxInflight: cfg.ProxyMaxInflight,
-			Credentials: s.deps.Go2RTCCredentials,
-			Logger:      s.log,
-		})
-	}
-	return s.go2rtc.proxy
-}
-
-// closeGo2RTCProxy ends the server's live WebSockets: hijacked connections are
-// not covered by the HTTP server's shutdown.
-func (s *Server) closeGo2RTCProxy() {
-	s.go2rtc.mu.Lock()
-	p := s.go2rtc.proxy
-	s.go2rtc.mu.Unlock()
-	if p != nil {
-		p.Close()
-	}
+	return NewGo2RTCProxy(Go2RTCProxyOptions{
+		Upstream:    net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.APIPort)),
+		BasePath:    go2rtc.DefaultBasePath, // what lightnvr's go2rtc.yaml says
+		MaxInflight: cfg.ProxyMaxInflight,
+		Credentials: creds,
+		Logger:      log,
+	})
 }
 
 // Handle answers one /go2rtc/… request.
@@ -343,12 +294,31 @@ func slotOwner(ctx *fasthttp.RequestCtx) string {
 	return "addr:" + ctx.RemoteIP().String()
 }
 
+// heldSlot is a slot a request holds. done, deferred by the handler, frees
+// it unless handOff passed it on to what outlives the handler (a streaming
+// body, a WebSocket), which then frees it with the release handOff returns.
+type heldSlot struct {
+	release func()
+	handed  bool
+}
+
+func (h *heldSlot) handOff() func() {
+	h.handed = true
+	return h.release
+}
+
+func (h *heldSlot) done() {
+	if !h.handed {
+		h.release()
+	}
+}
+
 // takeSlot acquires a slot of pool for the request or answers why not (429 for
 // a user over their share, 503 when the proxy is full).
-func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (func(), bool) {
+func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (*heldSlot, bool) {
 	release, err := pool.acquire(slotOwner(ctx))
 	if err == nil {
-		return release, true
+		return &heldSlot{release: release}, true
 	}
 	ctx.Response.Header.Set("Retry-After", "1")
 	if errors.Is(err, errUserSlotsFull) {
@@ -361,18 +331,13 @@ func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (func(), bo
 }
 
 func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, target string) {
-	release, ok := takeSlot(ctx, p.slots, "live-video requests")
+	slot, ok := takeSlot(ctx, p.slots, "live-video requests")
 	if !ok {
 		return
 	}
 	// Every return frees the slot, except the one that hands it to a streaming
 	// body, which frees it when fasthttp closes that body.
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			release()
-		}
-	}()
+	defer slot.done()
 
 	reqCtx, cancel := context.WithCancel(context.Background())
 	var body io.Reader
@@ -410,7 +375,7 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	if ep.stream && resp.StatusCode == http.StatusOK {
 		// fasthttp closes the body stream when the client goes away or the copy
 		// ends; that frees the slot and the upstream connection.
-		handedOff = true
+		release := slot.handOff()
 		ctx.SetBodyStream(&streamBody{rc: resp.Body, done: func() { cancel(); release() }}, -1)
 		return
 	}
@@ -513,17 +478,12 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
-	release, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
+	slot, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
 	if !ok {
 		return
 	}
 	// The upgrade handler frees the slot when the socket ends; every other path here.
-	handedOff := false
-	defer func() {
-		if !handedOff {
-			release()
-		}
-	}()
+	defer slot.done()
 	// Dial go2rtc first so a dead go2rtc is a plain 502, not a socket that closes at once.
 	var hdr http.Header
 	if a := p.upstreamAuth(); a != "" {
@@ -553,7 +513,7 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 	p.wg.Add(1)
 	p.mu.Unlock()
 
-	handedOff = true
+	release := slot.handOff()
 	// fasthttp runs the handler only once the 101 reached the browser; a browser
 	// gone before that would leave the slot taken for good. Whichever comes
 	// first, the handler or the watchdog below, owns the cleanup.

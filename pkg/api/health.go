@@ -6,15 +6,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"lightnvr/pkg/auth"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
 	"lightnvr/pkg/streams"
 )
-
-func (s *Server) registerHealthRoutes() {
-	s.route("GET", "/api/health", auth.AccessPublic, s.handleHealth)
-}
 
 // healthResponse is LightNVR's /api/health shape.
 type healthResponse struct {
@@ -71,8 +66,8 @@ type publicHealth struct {
 	Timestamp string `json:"timestamp"`
 }
 
-func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
-	resp := s.health()
+func (h *systemHandler) handleHealth(ctx *fasthttp.RequestCtx) {
+	resp := h.health()
 	if PrincipalOf(ctx) == nil {
 		writeJSON(ctx, fasthttp.StatusOK, publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp})
 		return
@@ -81,20 +76,20 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 }
 
 // health is LightNVR's full health answer, for signed-in callers.
-func (s *Server) health() healthResponse {
+func (h *systemHandler) health() healthResponse {
 	resp := healthResponse{
 		Healthy:        true, // unless unhealthy says otherwise, below
-		Uptime:         int64(time.Since(s.started).Seconds()),
-		TotalRequests:  s.totalRequests.Load(),
-		FailedRequests: s.failedRequests.Load(),
+		Uptime:         int64(time.Since(h.stats.started).Seconds()),
+		TotalRequests:  h.stats.total.Load(),
+		FailedRequests: h.stats.failed.Load(),
 		Timestamp:      time.Now().Format("2006-01-02 15:04:05"),
 		Status:         "healthy",
 		StreamsDetail:  []healthStreamDetail{},
 	}
-	if d, err := host.StatDisk(s.deps.Config.Storage.Path); err == nil {
+	if d, err := host.StatDisk(h.boot.Storage.Path); err == nil {
 		resp.Storage = healthStorage{UsedBytes: d.Used, AvailableBytes: d.Free}
 	}
-	for _, d := range s.streamHealth() {
+	for _, d := range h.streamHealth() {
 		resp.StreamsDetail = append(resp.StreamsDetail, d)
 		resp.Streams.Total++
 		switch d.Status {
@@ -112,9 +107,9 @@ func (s *Server) health() healthResponse {
 	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
 		resp.Status = "critical"
 	}
-	if why := s.unhealthy(); why != "" {
+	if why := h.unhealthy(); why != "" {
 		resp.Healthy, resp.Status = false, "critical"
-		s.log.Debug("health check failed", "reason", why)
+		h.log.Debug("health check failed", "reason", why)
 	}
 	return resp
 }
@@ -123,24 +118,24 @@ func (s *Server) health() healthResponse {
 // its database does not answer, its data disk is gone or failing, or the
 // go2rtc it runs failed for good. Cameras being offline is not the daemon's ill health;
 // the stream counts and status tell of those. "" when healthy.
-func (s *Server) unhealthy() string {
-	if s.deps.DB != nil {
+func (h *systemHandler) unhealthy() string {
+	if h.db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if err := s.deps.DB.PingContext(ctx); err != nil {
+		if err := h.db.PingContext(ctx); err != nil {
 			return "database: " + err.Error()
 		}
 	}
-	if s.deps.Storage != nil {
-		if st := s.deps.Storage.Status(); st.Unmounted || st.Err != "" {
+	if h.storage != nil {
+		if st := h.storage.Status(); st.Unmounted || st.Err != "" {
 			return "storage: " + st.Warning + st.Err
 		}
 	}
 	// Only a go2rtc that lightnvr itself gave up restarting: an external one
 	// that is down is its own supervisor's to restart, and a supervisor that
 	// restarted lightnvr for it would not help.
-	if s.deps.Go2RTCStatus != nil {
-		if st := s.deps.Go2RTCStatus(); st.State == go2rtc.StateFailed {
+	if h.go2rtc != nil {
+		if st := h.go2rtc(); st.State == go2rtc.StateFailed {
 			return "go2rtc failed: " + st.LastError
 		}
 	}
@@ -148,17 +143,17 @@ func (s *Server) unhealthy() string {
 }
 
 // streamHealth reports each stream's ingest health; empty until a stream manager is wired.
-func (s *Server) streamHealth() []healthStreamDetail {
-	if s.deps.Streams == nil {
+func (h *systemHandler) streamHealth() []healthStreamDetail {
+	if h.streams == nil {
 		return nil
 	}
 	var out []healthStreamDetail
-	for _, st := range s.deps.Streams.Statuses() {
+	for _, st := range h.streams.Statuses() {
 		d := healthStreamDetail{
 			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
 		}
-		if s.deps.Ingest != nil {
-			if ps, ok := s.deps.Ingest.Stats(st.Name); ok {
+		if h.ingest != nil {
+			if ps, ok := h.ingest.Stats(st.Name); ok {
 				d.FPS = ps.FPS
 				d.BitrateBPS = int64(ps.Bitrate)
 				d.FramesTotal = int64(ps.Frames)

@@ -85,7 +85,7 @@ func (a *hostAllowlist) allowed(cfg *config.Config, h string) bool {
 // checkHost answers 421 and returns false for a Host that is not ours.
 func (s *Server) checkHost(ctx *fasthttp.RequestCtx) bool {
 	h := string(ctx.Host())
-	if s.hosts.allowed(s.config(), h) {
+	if s.hosts.allowed(s.settings.get(), h) {
 		return true
 	}
 	writeErrorf(ctx, fasthttp.StatusMisdirectedRequest,

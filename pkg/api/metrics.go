@@ -8,17 +8,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/host"
 	"lightnvr/pkg/version"
 )
-
-func (s *Server) registerMetricsRoutes() {
-	// LightNVR serves metrics to anyone; we want a credential. Prometheus
-	// scrapes with an API key (X-API-Key or Authorization: Bearer).
-	s.route("GET", "/api/metrics", auth.AccessViewer, s.handleMetrics)
-}
 
 // promWriter writes the Prometheus text exposition format (version 0.0.4).
 type promWriter struct {
@@ -80,12 +73,12 @@ func boolGauge(b bool) float64 {
 	return 0
 }
 
-func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
+func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 	var w promWriter
-	cfg := s.config()
+	cfg := h.cfg()
 
 	w.gauge("lightnvr_build_info", "Build of lightnvr (always 1).", 1, "version", version.Version, "commit", version.Commit)
-	w.gauge("lightnvr_instance_uptime_seconds", "Seconds since lightnvr started.", time.Since(s.started).Seconds())
+	w.gauge("lightnvr_instance_uptime_seconds", "Seconds since lightnvr started.", time.Since(h.stats.started).Seconds())
 	if ps, err := host.ReadProcess("/proc/self/status"); err == nil {
 		w.gauge("lightnvr_instance_memory_rss_bytes", "Resident set size of lightnvr.", float64(ps.RSS))
 		w.gauge("lightnvr_instance_threads", "OS threads of lightnvr.", float64(ps.Threads))
@@ -94,31 +87,30 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	w.gauge("lightnvr_instance_go_heap_bytes", "Bytes of live and unswept Go heap objects.", float64(gm.heap))
 	w.gauge("lightnvr_instance_go_memory_bytes", "All memory mapped by the Go runtime.", float64(gm.total))
 	w.gauge("lightnvr_instance_goroutines", "Goroutines of lightnvr.", float64(gm.goroutines))
-	w.counter("lightnvr_http_requests_total", "HTTP requests served.", float64(s.totalRequests.Load()))
-	w.counter("lightnvr_http_requests_failed_total", "HTTP requests answered with status 400 or more.", float64(s.failedRequests.Load()))
+	w.counter("lightnvr_http_requests_total", "HTTP requests served.", float64(h.stats.total.Load()))
+	w.counter("lightnvr_http_requests_failed_total", "HTTP requests answered with status 400 or more.", float64(h.stats.failed.Load()))
 
 	if d, err := host.StatDisk(cfg.Storage.Path); err == nil {
 		w.gauge("lightnvr_storage_used_bytes", "Used bytes of the file system holding recordings.", float64(d.Used))
 		w.gauge("lightnvr_storage_available_bytes", "Bytes available to lightnvr on the file system holding recordings.", float64(d.Free))
 	}
-	if s.deps.Storage != nil {
+	if h.storage != nil {
 		w.counter("lightnvr_storage_reported_bytes_total", "Bytes recorders reported writing to the storage controller, which guards the free-space floor with them.",
-			float64(s.deps.Storage.Status().Reported))
+			float64(h.storage.Status().Reported))
 	}
-	if s.deps.DB != nil {
-		qctx, cancel := queryContext()
-		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
+	if h.db != nil {
+		qctx := requestContext(ctx)
+		if n, err := db.CountStreams(qctx, h.db); err == nil {
 			w.gauge("lightnvr_instance_streams_configured", "Streams in the database, enabled or not.", float64(n))
 		}
-		if u, err := db.StreamUsage(qctx, s.deps.DB, ""); err == nil {
+		if u, err := db.StreamUsage(qctx, h.db, ""); err == nil {
 			w.gauge("lightnvr_recordings", "Recordings in the database.", float64(u.Count))
 			w.gauge("lightnvr_recordings_bytes", "Bytes of the recordings in the database.", float64(u.Bytes))
 		}
-		cancel()
 	}
 
-	health := s.streamHealth()
-	if s.deps.Streams != nil {
+	health := h.streamHealth()
+	if h.streams != nil {
 		up := 0
 		for _, d := range health {
 			if d.Status == "up" {
@@ -137,8 +129,8 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 		w.gauge("lightnvr_stream_uptime_seconds", "Seconds since the stream last became active (0 when not active).", float64(d.UptimeSeconds), "stream", d.Name)
 	}
 
-	if s.deps.Go2RTCStatus != nil {
-		st := s.deps.Go2RTCStatus()
+	if h.go2rtc != nil {
+		st := h.go2rtc()
 		w.gauge("lightnvr_go2rtc_up", "1 when go2rtc answers its API.", boolGauge(st.Ready()))
 		w.counter("lightnvr_go2rtc_restarts_total", "Restarts of go2rtc by lightnvr.", float64(st.Restarts))
 	}

@@ -2,8 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"net/url"
@@ -38,7 +36,7 @@ func (a serviceAuthenticator) Authenticate(ctx *fasthttp.RequestCtx) (*auth.Prin
 	}
 	c := requestClient(ctx, svc)
 	if tok := ctx.Request.Header.Cookie(cookieSession); len(tok) > 0 {
-		p, err := svc.AuthenticateSession(dbContext(ctx), string(tok), c)
+		p, err := svc.AuthenticateSession(requestContext(ctx), string(tok), c)
 		if err != nil || p != nil {
 			return p, err
 		}
@@ -49,13 +47,13 @@ func (a serviceAuthenticator) Authenticate(ctx *fasthttp.RequestCtx) (*auth.Prin
 	authz := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	cred := auth.ParseAuthorization(string(authz))
 	if cred.Scheme == "basic" {
-		return svc.AuthenticateBasic(dbContext(ctx), cred.Username, cred.Password, c)
+		return svc.AuthenticateBasic(requestContext(ctx), cred.Username, cred.Password, c)
 	}
 	if key := ctx.Request.Header.Peek("X-API-Key"); len(key) > 0 {
-		return svc.AuthenticateAPIKey(dbContext(ctx), string(key), c)
+		return svc.AuthenticateAPIKey(requestContext(ctx), string(key), c)
 	}
 	if cred.Scheme == "bearer" {
-		return svc.AuthenticateAPIKey(dbContext(ctx), cred.Token, c)
+		return svc.AuthenticateAPIKey(requestContext(ctx), cred.Token, c)
 	}
 	return svc.Anonymous(), nil
 }
@@ -106,18 +104,6 @@ func expireCookie(ctx *fasthttp.RequestCtx, name string) {
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	ctx.Response.Header.SetCookie(&c)
-}
-
-// writeAuthError answers an Authenticate error: 429 with Retry-After for a
-// rate-limited Basic login, 500 otherwise.
-func (s *Server) writeAuthError(ctx *fasthttp.RequestCtx, err error) {
-	var rl *auth.RateLimitedError
-	if errors.As(err, &rl) {
-		writeRateLimited(ctx, rl)
-		return
-	}
-	s.log.Error("authenticate", "path", string(ctx.Path()), "err", err)
-	writeError(ctx, fasthttp.StatusInternalServerError, "authentication failed")
 }
 
 func writeRateLimited(ctx *fasthttp.RequestCtx, rl *auth.RateLimitedError) {
@@ -177,10 +163,3 @@ func originMatchesHost(ctx *fasthttp.RequestCtx) bool {
 	}
 	return u.Host == string(ctx.Host())
 }
-
-// dbContext is the context for the database work of a request. It is not the
-// RequestCtx itself: fasthttp recycles that once the handler returns, while
-// database/sql may still read a context it was given from its own goroutines
-// (a data race the race detector reports). Queries are short and bounded by
-// the busy timeout, so they need no cancellation of their own.
-func dbContext(*fasthttp.RequestCtx) context.Context { return context.Background() }

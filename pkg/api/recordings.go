@@ -21,21 +21,41 @@ import (
 // maxRecordingOffset bounds the row offset a page may ask for.
 const maxRecordingOffset = 1<<31 - 1
 
-func (s *Server) registerRecordingRoutes() {
-	s.recJobs = newBatchJobs(s.log)
-	// First match wins: the fixed paths go before /api/recordings/{id}.
-	s.route("GET", "/api/recordings", auth.AccessViewer, s.handleListRecordings)
-	s.route("GET", "/api/recordings/protected", auth.AccessViewer, s.handleCountProtected)
-	s.route("POST", "/api/recordings/batch-delete", auth.AccessOperator, s.handleBatchDelete)
-	s.route("GET", "/api/recordings/batch-delete/progress/{job}", auth.AccessOperator, s.handleBatchDeleteProgress)
-	s.route("POST", "/api/recordings/batch-protect", auth.AccessWriter, s.handleBatchProtect)
-	s.route("GET", "/api/recordings/play/{id}", auth.AccessViewer, s.handlePlayRecording)
-	s.route("GET", "/api/recordings/download/{id}", auth.AccessViewer, s.handleDownloadRecording)
-	s.route("PUT", "/api/recordings/{id}/protect", auth.AccessWriter, s.handleProtectRecording)
-	s.route("PUT", "/api/recordings/{id}/retention", auth.AccessWriter, s.handleRecordingRetention)
-	s.route("GET", "/api/recordings/{id}", auth.AccessViewer, s.handleGetRecording)
-	s.route("DELETE", "/api/recordings/{id}", auth.AccessOperator, s.handleDeleteRecording)
+// recordingsHandler serves the recordings: their rows, files, protection,
+// retention and deletion.
+type recordingsHandler struct {
+	failer
+	db *db.DB
+	// storagePath is the directory recording files must lie in.
+	storagePath string
+	// deleteIDs deletes the complete, unprotected recordings among ids
+	// through the storage controller's garbage-table path and returns how
+	// many went.
+	deleteIDs func(ctx context.Context, ids []int64) (int, error)
+	jobs      *batchJobs
 }
+
+// First match wins: the fixed paths go before /api/recordings/{id}.
+var recordingRoutes = []endpoint[*recordingsHandler]{
+	{"GET", "/api/recordings", auth.AccessViewer, (*recordingsHandler).handleListRecordings},
+	{"GET", "/api/recordings/protected", auth.AccessViewer, (*recordingsHandler).handleCountProtected},
+	{"POST", "/api/recordings/batch-delete", auth.AccessOperator, (*recordingsHandler).handleBatchDelete},
+	{"POST", "/api/recordings/batch-protect", auth.AccessWriter, (*recordingsHandler).handleBatchProtect},
+	{"GET", "/api/recordings/play/{id}", auth.AccessViewer, (*recordingsHandler).handlePlayRecording},
+	{"GET", "/api/recordings/download/{id}", auth.AccessViewer, (*recordingsHandler).handleDownloadRecording},
+	{"PUT", "/api/recordings/{id}/protect", auth.AccessWriter, (*recordingsHandler).handleProtectRecording},
+	{"PUT", "/api/recordings/{id}/retention", auth.AccessWriter, (*recordingsHandler).handleRecordingRetention},
+	{"GET", "/api/recordings/{id}", auth.AccessViewer, (*recordingsHandler).handleGetRecording},
+	{"DELETE", "/api/recordings/{id}", auth.AccessOperator, (*recordingsHandler).handleDeleteRecording},
+}
+
+// batchProgressRoutes need no database: the jobs are in memory.
+var batchProgressRoutes = []endpoint[*batchJobs]{
+	{"GET", "/api/recordings/batch-delete/progress/{job}", auth.AccessOperator, (*batchJobs).handleProgress},
+}
+
+// errNoController is what deleting answers without a storage controller.
+var errNoController = errors.New("storage controller is not running")
 
 // Listing limits, LightNVR's: 20 rows by default, at most 1000 ("all" is
 // answered with the largest page, the pagination says how many remain).
@@ -255,34 +275,23 @@ func parseListQuery(args *fasthttp.Args) (listQuery, error) {
 	return q, nil
 }
 
-func (s *Server) needDB(ctx *fasthttp.RequestCtx) bool {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not available")
-		return false
-	}
-	return true
-}
-
-func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
+func (h *recordingsHandler) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	q, err := parseListQuery(ctx.QueryArgs())
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	total, err := db.CountRecordingItems(dbContext(ctx), s.deps.DB, q.filter)
+	total, err := db.CountRecordingItems(requestContext(ctx), h.db, q.filter)
 	if err != nil {
-		s.internalError(ctx, "count recordings", err)
+		h.fail(ctx, "count recordings", err)
 		return
 	}
 	offset := int64(q.page-1) * int64(q.limit)
 	items := []*db.RecordingItem{}
 	if offset < total {
-		items, err = db.ListRecordingItems(dbContext(ctx), s.deps.DB, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
+		items, err = db.ListRecordingItems(requestContext(ctx), h.db, q.filter, db.RecordingPage{Sort: q.sort, Desc: q.desc, Limit: q.limit, Offset: int(offset)})
 		if err != nil {
-			s.internalError(ctx, "list recordings", err)
+			h.fail(ctx, "list recordings", err)
 			return
 		}
 	}
@@ -290,9 +299,9 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	for i, it := range items {
 		ids[i] = it.ID
 	}
-	tags, err := db.RecordingTagsOf(dbContext(ctx), s.deps.DB, ids)
+	tags, err := db.RecordingTagsOf(requestContext(ctx), h.db, ids)
 	if err != nil {
-		s.internalError(ctx, "list recordings", err)
+		h.fail(ctx, "list recordings", err)
 		return
 	}
 	now := time.Now()
@@ -309,8 +318,8 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		}
 		out[i].Tags = &t
 		if it.HasDetection {
-			if out[i].DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out[i].EndTimeUnix); err != nil {
-				s.internalError(ctx, "list recordings", err)
+			if out[i].DetectionLabels, err = h.detectionLabels(requestContext(ctx), it, out[i].EndTimeUnix); err != nil {
+				h.fail(ctx, "list recordings", err)
 				return
 			}
 		}
@@ -322,8 +331,8 @@ func (s *Server) handleListRecordings(ctx *fasthttp.RequestCtx) {
 	})
 }
 
-func (s *Server) detectionLabels(ctx context.Context, it *db.RecordingItem, end int64) ([]labelJSON, error) {
-	lcs, err := db.DetectionLabelsDuring(ctx, s.deps.DB, it.StreamName, it.StartTime, end)
+func (h *recordingsHandler) detectionLabels(ctx context.Context, it *db.RecordingItem, end int64) ([]labelJSON, error) {
+	lcs, err := db.DetectionLabelsDuring(ctx, h.db, it.StreamName, it.StartTime, end)
 	if err != nil {
 		return nil, err
 	}
@@ -332,11 +341,6 @@ func (s *Server) detectionLabels(ctx context.Context, it *db.RecordingItem, end 
 		out[i] = labelJSON{Label: lc.Label, Count: lc.Count}
 	}
 	return out, nil
-}
-
-func (s *Server) internalError(ctx *fasthttp.RequestCtx, what string, err error) {
-	s.log.Error(what, "path", string(ctx.Path()), "err", err)
-	writeError(ctx, fasthttp.StatusInternalServerError, what+" failed")
 }
 
 // recordingID parses the {id} path parameter; on failure it has replied 400.
@@ -350,29 +354,25 @@ func recordingID(ctx *fasthttp.RequestCtx) (int64, bool) {
 	return id, true
 }
 
+// recordingRequest parses the {id} path parameter and the JSON body into
+// body; on failure it has replied 400.
+func recordingRequest(ctx *fasthttp.RequestCtx, body any) (int64, bool) {
+	id, ok := recordingID(ctx)
+	return id, ok && readJSON(ctx, body)
+}
+
 // loadRecording fetches the {id} recording; on failure it has replied.
-func (s *Server) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, bool) {
-	if !s.needDB(ctx) {
-		return nil, false
-	}
+func (h *recordingsHandler) loadRecording(ctx *fasthttp.RequestCtx) (*db.RecordingItem, bool) {
 	id, ok := recordingID(ctx)
 	if !ok {
 		return nil, false
 	}
-	it, err := db.GetRecordingItem(dbContext(ctx), s.deps.DB, id)
-	if errors.Is(err, db.ErrRecordingNotFound) {
-		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
-		return nil, false
-	}
-	if err != nil {
-		s.internalError(ctx, "get recording", err)
-		return nil, false
-	}
-	return it, true
+	it, err := db.GetRecordingItem(requestContext(ctx), h.db, id)
+	return found(ctx, h.failer, "get recording", it, err, db.ErrRecordingNotFound, fmt.Sprintf("recording %d not found", id))
 }
 
-func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
-	it, ok := s.loadRecording(ctx)
+func (h *recordingsHandler) handleGetRecording(ctx *fasthttp.RequestCtx) {
+	it, ok := h.loadRecording(ctx)
 	if !ok {
 		return
 	}
@@ -382,8 +382,8 @@ func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
 	}
 	if it.HasDetection {
 		var err error
-		if out.DetectionLabels, err = s.detectionLabels(dbContext(ctx), it, out.EndTimeUnix); err != nil {
-			s.internalError(ctx, "get recording", err)
+		if out.DetectionLabels, err = h.detectionLabels(requestContext(ctx), it, out.EndTimeUnix); err != nil {
+			h.fail(ctx, "get recording", err)
 			return
 		}
 	}
@@ -391,11 +391,11 @@ func (s *Server) handleGetRecording(ctx *fasthttp.RequestCtx) {
 }
 
 // storageRoot is the configured storage directory, absolute and cleaned.
-func (s *Server) storageRoot() (string, error) {
-	if s.deps.Config == nil || s.deps.Config.Storage.Path == "" {
+func (h *recordingsHandler) storageRoot() (string, error) {
+	if h.storagePath == "" {
 		return "", errNoStorage
 	}
-	root, err := filepath.Abs(s.deps.Config.Storage.Path)
+	root, err := filepath.Abs(h.storagePath)
 	if err != nil {
 		return "", fmt.Errorf("storage path: %w", err)
 	}
@@ -413,8 +413,8 @@ func within(root, p string) bool {
 // pointing elsewhere (a hand-edited or foreign database) must not turn the
 // API into a file reader or deleter. A missing file gives an error
 // wrapping fs.ErrNotExist.
-func (s *Server) recordingFile(p string) (string, error) {
-	root, err := s.storageRoot()
+func (h *recordingsHandler) recordingFile(p string) (string, error) {
+	root, err := h.storageRoot()
 	if err != nil {
 		return "", err
 	}
@@ -439,8 +439,8 @@ func (s *Server) recordingFile(p string) (string, error) {
 	return real, nil
 }
 
-func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
-	it, ok := s.loadRecording(ctx)
+func (h *recordingsHandler) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
+	it, ok := h.loadRecording(ctx)
 	if !ok {
 		return
 	}
@@ -452,13 +452,13 @@ func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d is still being written", it.ID)
 		return
 	}
-	if err := s.deletable(it); err != nil {
+	if err := h.deletable(it); err != nil {
 		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
 		return
 	}
-	n, err := s.deleteRecordings(dbContext(ctx), []int64{it.ID})
+	n, err := h.deleteIDs(requestContext(ctx), []int64{it.ID})
 	if err != nil {
-		s.internalError(ctx, "delete recording", err)
+		h.fail(ctx, "delete recording", err)
 		return
 	}
 	if n == 0 {
@@ -471,45 +471,29 @@ func (s *Server) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
 
 // deletable refuses rows whose file lies outside the storage directory. A
 // file already gone is fine: the row alone is removed.
-func (s *Server) deletable(it *db.RecordingItem) error {
-	_, err := s.recordingFile(it.FilePath)
+func (h *recordingsHandler) deletable(it *db.RecordingItem) error {
+	_, err := h.recordingFile(it.FilePath)
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
 }
 
-// deleteRecordings deletes the complete, unprotected recordings among ids
-// through the storage controller's garbage-table path and returns how many went.
-func (s *Server) deleteRecordings(ctx context.Context, ids []int64) (int, error) {
-	if s.deps.Storage == nil {
-		return 0, errors.New("storage controller is not running")
-	}
-	return s.deps.Storage.Delete(ctx, ids)
-}
-
-func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
-	id, ok := recordingID(ctx)
-	if !ok {
-		return
-	}
+func (h *recordingsHandler) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		Protected *bool `json:"protected"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	id, ok := recordingRequest(ctx, &body)
+	if !ok {
 		return
 	}
 	if body.Protected == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, []int64{id}, *body.Protected)
+	n, err := db.SetRecordingProtected(requestContext(ctx), h.db, []int64{id}, *body.Protected)
 	if err != nil {
-		s.internalError(ctx, "protect recording", err)
+		h.fail(ctx, "protect recording", err)
 		return
 	}
 	if n == 0 {
@@ -523,16 +507,12 @@ func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "protected": *body.Protected, "message": msg})
 }
 
-func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
+func (h *recordingsHandler) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		IDs       []int64 `json:"ids"`
 		Protected *bool   `json:"protected"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	ids, err := cleanIDs(body.IDs)
@@ -544,9 +524,9 @@ func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, ids, *body.Protected)
+	n, err := db.SetRecordingProtected(requestContext(ctx), h.db, ids, *body.Protected)
 	if err != nil {
-		s.internalError(ctx, "protect recordings", err)
+		h.fail(ctx, "protect recordings", err)
 		return
 	}
 	verb := "protected"
@@ -582,19 +562,12 @@ func cleanIDs(in []int64) ([]int64, error) {
 	return out, nil
 }
 
-func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
-	id, ok := recordingID(ctx)
-	if !ok {
-		return
-	}
+func (h *recordingsHandler) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		RetentionDays *int `json:"retention_days"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	id, ok := recordingRequest(ctx, &body)
+	if !ok {
 		return
 	}
 	if body.RetentionDays == nil {
@@ -612,13 +585,13 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	if days >= 0 {
 		v = &days
 	}
-	err := db.SetRecordingRetentionOverride(dbContext(ctx), s.deps.DB, id, v)
+	err := db.SetRecordingRetentionOverride(requestContext(ctx), h.db, id, v)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return
 	}
 	if err != nil {
-		s.internalError(ctx, "set recording retention", err)
+		h.fail(ctx, "set recording retention", err)
 		return
 	}
 	msg := fmt.Sprintf("Retention override set to %d days", days)
@@ -631,14 +604,11 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "retention_days": v, "message": msg})
 }
 
-func (s *Server) handleCountProtected(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
+func (h *recordingsHandler) handleCountProtected(ctx *fasthttp.RequestCtx) {
 	stream := string(ctx.QueryArgs().Peek("stream"))
-	n, err := db.CountProtected(dbContext(ctx), s.deps.DB, stream)
+	n, err := db.CountProtected(requestContext(ctx), h.db, stream)
 	if err != nil {
-		s.internalError(ctx, "count protected recordings", err)
+		h.fail(ctx, "count protected recordings", err)
 		return
 	}
 	out := map[string]any{"protected_count": n}

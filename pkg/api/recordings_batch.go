@@ -218,16 +218,12 @@ func (bf *batchFilter) toFilter() (db.RecordingFilter, error) {
 	return f, nil
 }
 
-func (s *Server) handleBatchDelete(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
-		return
-	}
+func (h *recordingsHandler) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		IDs    []int64      `json:"ids"`
 		Filter *batchFilter `json:"filter"`
 	}
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	var work func(context.Context, *batchJob, func(func(*batchJob))) error
@@ -242,7 +238,7 @@ func (s *Server) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		work = func(ctx context.Context, j *batchJob, update func(func(*batchJob))) error {
-			return s.batchDeleteFilter(ctx, f, update)
+			return h.batchDeleteFilter(ctx, f, update)
 		}
 	default:
 		ids, err := cleanIDs(body.IDs)
@@ -253,7 +249,7 @@ func (s *Server) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 		work = func(ctx context.Context, j *batchJob, update func(func(*batchJob))) error {
 			update(func(j *batchJob) { j.Total = int64(len(ids)) })
 			for i := 0; i < len(ids); i += batchChunk {
-				if err := s.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids[i:min(i+batchChunk, len(ids))]},
+				if err := h.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids[i:min(i+batchChunk, len(ids))]},
 					int64(min(batchChunk, len(ids)-i)), update); err != nil {
 					return err
 				}
@@ -261,7 +257,7 @@ func (s *Server) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 			return nil
 		}
 	}
-	j, err := s.recJobs.start(work)
+	j, err := h.jobs.start(work)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
 		return
@@ -271,21 +267,21 @@ func (s *Server) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 
 // batchDeleteFilter deletes what f selects, walking ids upwards so rows
 // that stay (protected, still written, refused) are not met again.
-func (s *Server) batchDeleteFilter(ctx context.Context, f db.RecordingFilter, update func(func(*batchJob))) error {
-	total, err := db.CountRecordingItems(ctx, s.deps.DB, f)
+func (h *recordingsHandler) batchDeleteFilter(ctx context.Context, f db.RecordingFilter, update func(func(*batchJob))) error {
+	total, err := db.CountRecordingItems(ctx, h.db, f)
 	if err != nil {
 		return err
 	}
 	update(func(j *batchJob) { j.Total = total })
 	for {
-		ids, err := db.RecordingIDsMatching(ctx, s.deps.DB, f, batchChunk)
+		ids, err := db.RecordingIDsMatching(ctx, h.db, f, batchChunk)
 		if err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		if err := s.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids}, int64(len(ids)), update); err != nil {
+		if err := h.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids}, int64(len(ids)), update); err != nil {
 			return err
 		}
 		f.AfterID = ids[len(ids)-1]
@@ -294,11 +290,11 @@ func (s *Server) batchDeleteFilter(ctx context.Context, f db.RecordingFilter, up
 
 // batchDeleteChunk deletes the deletable rows among chunk (asked: how many
 // ids were asked for, some may not exist) and counts the rest as failed.
-func (s *Server) batchDeleteChunk(ctx context.Context, chunk db.RecordingFilter, asked int64, update func(func(*batchJob))) error {
+func (h *recordingsHandler) batchDeleteChunk(ctx context.Context, chunk db.RecordingFilter, asked int64, update func(func(*batchJob))) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	items, err := db.ListRecordingItems(ctx, s.deps.DB, chunk, db.RecordingPage{Sort: "id"})
+	items, err := db.ListRecordingItems(ctx, h.db, chunk, db.RecordingPage{Sort: "id"})
 	if err != nil {
 		return err
 	}
@@ -307,13 +303,13 @@ func (s *Server) batchDeleteChunk(ctx context.Context, chunk db.RecordingFilter,
 		if it.Protected || !it.IsComplete {
 			continue
 		}
-		if err := s.deletable(it); err != nil {
-			s.log.Warn("batch delete refused", "id", it.ID, "path", it.FilePath, "err", err)
+		if err := h.deletable(it); err != nil {
+			h.log.Warn("batch delete refused", "id", it.ID, "path", it.FilePath, "err", err)
 			continue
 		}
 		ok = append(ok, it.ID)
 	}
-	n, err := s.deleteRecordings(ctx, ok)
+	n, err := h.deleteIDs(ctx, ok)
 	update(func(j *batchJob) {
 		j.Current += asked
 		j.Succeeded += int64(n)
@@ -322,9 +318,9 @@ func (s *Server) batchDeleteChunk(ctx context.Context, chunk db.RecordingFilter,
 	return err
 }
 
-func (s *Server) handleBatchDeleteProgress(ctx *fasthttp.RequestCtx) {
+func (b *batchJobs) handleProgress(ctx *fasthttp.RequestCtx) {
 	id := Param(ctx, "job")
-	j, ok := s.recJobs.get(id)
+	j, ok := b.get(id)
 	if !ok {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "batch delete job %q not found", id)
 		return

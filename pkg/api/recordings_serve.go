@@ -15,9 +15,13 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-func (s *Server) handlePlayRecording(ctx *fasthttp.RequestCtx) { s.serveRecording(ctx, false) }
+func (h *recordingsHandler) handlePlayRecording(ctx *fasthttp.RequestCtx) {
+	h.serveRecording(ctx, false)
+}
 
-func (s *Server) handleDownloadRecording(ctx *fasthttp.RequestCtx) { s.serveRecording(ctx, true) }
+func (h *recordingsHandler) handleDownloadRecording(ctx *fasthttp.RequestCtx) {
+	h.serveRecording(ctx, true)
+}
 
 // fileSection streams part of an open file; fasthttp closes it once the
 // body is written (or the connection is gone).
@@ -32,22 +36,22 @@ func (r *fileSection) Close() error { return r.f.Close() }
 // If-None-Match/If-Range support, streamed from disk. A segment still
 // being written is served at its current size: its ETag changes as it
 // grows, so a player re-fetching gets the new bytes.
-func (s *Server) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
-	it, ok := s.loadRecording(ctx)
+func (h *recordingsHandler) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
+	it, ok := h.loadRecording(ctx)
 	if !ok {
 		return
 	}
-	path, err := s.recordingFile(it.FilePath)
+	path, err := h.recordingFile(it.FilePath)
 	switch {
 	case errors.Is(err, errOutsideStorage):
-		s.log.Warn("recording file outside storage refused", "id", it.ID, "path", it.FilePath)
+		h.log.Warn("recording file outside storage refused", "id", it.ID, "path", it.FilePath)
 		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
 		return
 	case errors.Is(err, fs.ErrNotExist):
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d: file not found", it.ID)
 		return
 	case err != nil:
-		s.internalError(ctx, "open recording", err)
+		h.fail(ctx, "open recording", err)
 		return
 	}
 	f, err := os.Open(path)
@@ -56,7 +60,7 @@ func (s *Server) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
 		return
 	}
 	if err != nil {
-		s.internalError(ctx, "open recording", err)
+		h.fail(ctx, "open recording", err)
 		return
 	}
 	handedOff := false
@@ -67,7 +71,7 @@ func (s *Server) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
 	}()
 	st, err := f.Stat()
 	if err != nil {
-		s.internalError(ctx, "open recording", err)
+		h.fail(ctx, "open recording", err)
 		return
 	}
 	if !st.Mode().IsRegular() {
@@ -78,15 +82,15 @@ func (s *Server) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
 	mtime := st.ModTime()
 	etag := fmt.Sprintf(`"%x-%x-%x"`, it.ID, size, mtime.UnixNano())
 
-	h := &ctx.Response.Header
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("ETag", etag)
-	h.Set("Last-Modified", mtime.UTC().Format(http.TimeFormat))
+	hdr := &ctx.Response.Header
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("ETag", etag)
+	hdr.Set("Last-Modified", mtime.UTC().Format(http.TimeFormat))
 	// Revalidate every time: the ETag makes that cheap, and a growing
 	// segment must never be served stale from a cache.
-	h.Set("Cache-Control", "private, no-cache")
+	hdr.Set("Cache-Control", "private, no-cache")
 	if attachment {
-		h.Set("Content-Disposition", `attachment; filename="`+downloadName(it.FilePath)+`"`)
+		hdr.Set("Content-Disposition", `attachment; filename="`+downloadName(it.FilePath)+`"`)
 	}
 
 	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagListMatches(string(inm), etag) {
@@ -99,12 +103,12 @@ func (s *Server) serveRecording(ctx *fasthttp.RequestCtx, attachment bool) {
 		rs, rl, kind := parseByteRange(string(rh), size)
 		switch kind {
 		case rangeUnsatisfiable:
-			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 			writeErrorf(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "range %q not satisfiable for %d bytes", string(rh), size)
 			return
 		case rangeOne:
 			start, length, status = rs, rl, fasthttp.StatusPartialContent
-			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, size))
+			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, size))
 		}
 	}
 	ctx.SetStatusCode(status)

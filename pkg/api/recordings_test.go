@@ -29,7 +29,12 @@ type recEnv struct {
 
 func newRecEnv(t *testing.T) *recEnv {
 	t.Helper()
-	e := newAuthEnv(t, envOpts{})
+	return newRecEnvWith(t, envOpts{})
+}
+
+func newRecEnvWith(t *testing.T, o envOpts) *recEnv {
+	t.Helper()
+	e := newAuthEnv(t, o)
 	e.addUser("admin", "admin-pass", auth.RoleAdmin)
 	e.addUser("user", "user-pass", auth.RoleUser)
 	e.addUser("viewer", "viewer-pass", auth.RoleViewer)

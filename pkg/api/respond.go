@@ -77,6 +77,15 @@ func decodeJSON(ctx *fasthttp.RequestCtx, v any) error {
 	return decodeJSONBytes(body, v)
 }
 
+// readJSON is decodeJSON that answers 400 itself; false means it did.
+func readJSON(ctx *fasthttp.RequestCtx, v any) bool {
+	if err := decodeJSON(ctx, v); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
 func decodeJSONBytes(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -54,7 +54,6 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 			deps.Streams = mgr
 			deps.Go2RTCCredentials = sup.Credentials
 		}})
-	ae.srv.SetGo2RTCBasePath(go2rtc.DefaultBasePath)
 	e := &rolesEnv{authEnv: ae, sup: sup, mgr: mgr, cam: cam, creds: map[string]req{}}
 	e.loginRoles()
 	return e

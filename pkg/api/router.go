@@ -98,6 +98,36 @@ func matchSegs(pattern, path []string) (map[string]string, bool) {
 	return params, true
 }
 
+// endpoint is one row of a resource's route table: a route, the access its
+// callers need, and the method of the resource's handler that serves it.
+type endpoint[H any] struct {
+	method  string
+	pattern string
+	access  auth.Access
+	serve   func(H, *fasthttp.RequestCtx)
+}
+
+// mount adds a resource's route table. When a part the resource needs is not
+// running (ready false) the routes still exist, with their access levels, and
+// down answers them (usually unavailable: 503); build is only called when ready.
+func mount[H any](r *router, table []endpoint[H], ready bool, down fasthttp.RequestHandler, build func() H) {
+	if !ready {
+		for _, e := range table {
+			r.add(e.method, e.pattern, e.access, down)
+		}
+		return
+	}
+	h := build()
+	for _, e := range table {
+		r.add(e.method, e.pattern, e.access, func(ctx *fasthttp.RequestCtx) { e.serve(h, ctx) })
+	}
+}
+
+// unavailable answers 503 with why.
+func unavailable(why string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) { writeError(ctx, fasthttp.StatusServiceUnavailable, why) }
+}
+
 // RouteInfo describes a registered route, for tests and documentation.
 type RouteInfo struct {
 	Method  string

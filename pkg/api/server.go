@@ -14,7 +14,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -75,24 +74,27 @@ type Deps struct {
 	TLS *tlscert.Cert
 }
 
-// Server is the HTTP front of lightnvr.
+// Server is the HTTP front of lightnvr. The routes are served by one handler
+// per resource, each built with the parts it needs (see routes).
 type Server struct {
-	deps    Deps
-	log     *slog.Logger
-	router  router
-	started time.Time
-	srv     *fasthttp.Server
-	static  *staticFiles
-	go2rtc  go2rtcState
+	failer
+	router router
+	srv    *fasthttp.Server
+	static *staticFiles
+	// auth identifies callers; users, when wired, also decides which
+	// proxies are trusted to say a request came over HTTPS.
+	auth  Authenticator
+	users *auth.Service
+	tls   *tlscert.Cert
 	// settings is the live configuration, replaced by POST /api/settings.
-	settings settingsState
+	settings *liveConfig
+	// proxy is the go2rtc proxy, nil when go2rtc is disabled.
+	proxy *Go2RTCProxy
 	// recJobs runs batch deletions of recordings.
 	recJobs *batchJobs
 	// hosts is the Host header allowlist (DNS rebinding).
 	hosts hostAllowlist
-
-	totalRequests  atomic.Uint64
-	failedRequests atomic.Uint64
+	stats requestStats
 }
 
 // New builds the server and its route table.
@@ -103,14 +105,20 @@ func New(deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
-	if deps.Auth == nil && deps.Users != nil {
-		deps.Auth = NewAuthenticator(deps.Users)
+	if deps.Auth == nil {
+		deps.Auth = anonymous{}
+		if deps.Users != nil {
+			deps.Auth = NewAuthenticator(deps.Users)
+		}
 	}
-	s := &Server{deps: deps, log: deps.Logger.With("component", "api"), started: time.Now()}
+	log := deps.Logger.With("component", "api")
+	s := &Server{failer: failer{log}, auth: deps.Auth, users: deps.Users, tls: deps.TLS,
+		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log)}
+	s.stats.started = time.Now()
 	if deps.Web != nil {
 		s.static = newStaticFiles(deps.Web)
 	}
-	s.routes()
+	s.routes(&deps)
 	s.srv = &fasthttp.Server{
 		Handler:               s.Handle,
 		Name:                  "lightnvr",
@@ -126,29 +134,93 @@ func New(deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// routes builds the route table. Each resource file adds its own block; order
-// matters where patterns overlap (first match wins).
-func (s *Server) routes() {
-	s.registerHealthRoutes()
-	s.registerAuthRoutes()
-	s.registerUserRoutes()
-	s.registerGo2RTCProxy()
-	s.registerStorageRoutes()
-	s.registerStreamRoutes()
-	s.registerRecordingRoutes()
-	s.registerSettingsRoutes()
-	s.registerSystemRoutes()
+// anonymous is the Authenticator without one: every caller is nobody.
+type anonymous struct{}
+
+func (anonymous) Authenticate(*fasthttp.RequestCtx) (*auth.Principal, error) { return nil, nil }
+
+// routes builds the route table, resource by resource. A resource whose
+// parts are not wired keeps its routes, which answer 503. Order matters where
+// patterns overlap (first match wins).
+func (s *Server) routes(deps *Deps) {
+	r, f := &s.router, s.failer
+	mount(r, systemRoutes, true, nil, func() *systemHandler {
+		return &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
+			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS}
+	})
+	s.accountRoutes(deps)
+	s.proxy = serverProxy(deps.Config.Go2RTC, deps.Go2RTCCredentials, s.log)
+	mount(r, go2rtcRoutes, s.proxy != nil, unavailable("go2rtc is disabled"), func() *Go2RTCProxy { return s.proxy })
+	s.streamRoutes(deps)
+	s.recordingRoutes(deps)
+	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
+		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger}
+	})
+	ring := logRing(deps)
+	logs := func() *logsHandler { return &logsHandler{failer: f, ring: ring, cfg: s.settings.get} }
+	mount(r, logsRoutes, ring != nil, unavailable(errNoLogRing), logs)
+	mount(r, clearLogsRoutes, ring != nil, clearLogsUnavailable, logs)
+	mountLifecycle(r, s.log, "/api/system/restart", deps.Restart, "restart", "Restarting LightNVR")
+	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
+	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
 }
 
-// route registers a handler with the access its callers need.
-func (s *Server) route(method, pattern string, access auth.Access, h fasthttp.RequestHandler) {
-	s.router.add(method, pattern, access, h)
+// accountRoutes mounts logging in and out and the user accounts.
+func (s *Server) accountRoutes(deps *Deps) {
+	r, f, users := &s.router, s.failer, deps.Users
+	endSession := func(context.Context, string) error { return nil }
+	if users != nil {
+		endSession = users.Logout
+	}
+	mount(r, loginPageRoutes, true, nil, func() *loginPageHandler {
+		return &loginPageHandler{failer: f, web: deps.Config.Web, endSession: endSession}
+	})
+	mount(r, authRoutes, users != nil, unavailable(errNoUsers), func() *authHandler {
+		return &authHandler{failer: f, svc: users, web: deps.Config.Web}
+	})
+	mount(r, userRoutes, users != nil, unavailable(errNoUsers), func() *usersHandler { return &usersHandler{failer: f, svc: users} })
+}
+
+// streamRoutes mounts the storage, retention and stream routes.
+func (s *Server) streamRoutes(deps *Deps) {
+	r, f, ctl, mgr := &s.router, s.failer, deps.Storage, deps.Streams
+	mount(r, storageRoutes, ctl != nil && deps.DB != nil, unavailable("storage controller not running"),
+		func() *storageHandler { return &storageHandler{failer: f, ctl: ctl} })
+	kick := func() {}
+	if ctl != nil {
+		kick = ctl.Kick
+	}
+	mount(r, retentionRoutes, deps.DB != nil, unavailable("database not open"),
+		func() *retentionHandler { return &retentionHandler{failer: f, db: deps.DB, kick: kick} })
+	status := func(name string) streams.Status { return streams.Status{Name: name, State: streams.StateInactive} }
+	if mgr != nil {
+		status = mgr.StatusOf
+	}
+	reads := &streamsHandler{failer: f, db: deps.DB, status: status}
+	mount(r, streamReadRoutes, deps.DB != nil, unavailable("database is not open"), func() *streamsHandler { return reads })
+	mount(r, streamWriteRoutes, deps.DB != nil && mgr != nil, unavailable("stream manager is not running"),
+		func() *streamWriter {
+			return &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
+		})
+}
+
+// recordingRoutes mounts the recording routes.
+func (s *Server) recordingRoutes(deps *Deps) {
+	deleteIDs := func(context.Context, []int64) (int, error) { return 0, errNoController }
+	if deps.Storage != nil {
+		deleteIDs = deps.Storage.Delete
+	}
+	mount(&s.router, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler {
+		return &recordingsHandler{failer: s.failer, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
+	})
+	mount(&s.router, batchProgressRoutes, true, nil, func() *batchJobs { return s.recJobs })
 }
 
 // Handle is the fasthttp entry point: headers, routing, authentication,
 // authorisation, panic containment, then the handler or the static UI.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
-	s.totalRequests.Add(1)
+	s.stats.total.Add(1)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("handler panic", "method", string(ctx.Method()), "path", string(ctx.Path()), "panic", r, "stack", string(debug.Stack()))
@@ -156,7 +228,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, fasthttp.StatusInternalServerError, "internal error")
 		}
 		if ctx.Response.StatusCode() >= 400 {
-			s.failedRequests.Add(1)
+			s.stats.failed.Add(1)
 		}
 	}()
 	setSecurityHeaders(ctx)
@@ -185,6 +257,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	if params != nil {
 		ctx.SetUserValue(userValueParams, params)
 	}
+	defer withRequestContext(ctx)()
 	if !s.authorize(ctx, rt) {
 		return
 	}
@@ -194,14 +267,11 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 // authorize resolves the caller and checks the route's access. It writes the
 // 401/403 reply itself and returns false when the request must stop.
 func (s *Server) authorize(ctx *fasthttp.RequestCtx, rt *route) bool {
-	var p *auth.Principal
-	if s.deps.Auth != nil {
-		var err error
-		p, err = s.deps.Auth.Authenticate(ctx)
-		if err != nil {
-			s.writeAuthError(ctx, err)
-			return false
-		}
+	p, err := s.auth.Authenticate(ctx)
+	if err != nil {
+		// A rate-limited Basic login is 429 with Retry-After.
+		s.fail(ctx, "authentication", err)
+		return false
 	}
 	if p != nil {
 		ctx.SetUserValue(userValuePrincipal, p)
@@ -231,8 +301,8 @@ func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
 // Serve answers requests on ln until Shutdown; with Deps.TLS, both HTTPS and
 // HTTP on it.
 func (s *Server) Serve(ln net.Listener) error {
-	if s.deps.TLS != nil {
-		ln = newSniffListener(ln, tlsConfig(s.deps.TLS), s.srv.ReadTimeout)
+	if s.tls != nil {
+		ln = newSniffListener(ln, tlsConfig(s.tls), s.srv.ReadTimeout)
 	}
 	if err := s.srv.Serve(ln); err != nil {
 		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
@@ -242,7 +312,10 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections and waits for open requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeGo2RTCProxy()
+	// Hijacked WebSockets are not covered by the HTTP server's shutdown.
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
 	if err := s.recJobs.close(ctx); err != nil {
 		s.log.Warn("shutdown", "err", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -20,26 +21,42 @@ import (
 	"lightnvr/pkg/logx"
 )
 
-// settingsState holds the live configuration. The config starts as
-// Deps.Config; POST /api/settings publishes a new *config.Config and never
-// modifies a published one, so readers need no lock.
-type settingsState struct {
+// liveConfig holds the live configuration. It starts as Deps.Config; POST
+// /api/settings publishes a new *config.Config and never modifies a
+// published one, so readers need no lock.
+type liveConfig struct {
 	cur atomic.Pointer[config.Config]
 	// mu serialises writers: a POST reads the current config, edits a copy,
 	// saves it and publishes it, and two of those must not interleave.
 	mu sync.Mutex
 }
 
-// config is the live configuration: Deps.Config until settings are saved.
-func (s *Server) config() *config.Config {
-	if c := s.settings.cur.Load(); c != nil {
-		return c
-	}
-	return s.deps.Config
+func newLiveConfig(boot *config.Config) *liveConfig {
+	c := &liveConfig{}
+	c.cur.Store(boot)
+	return c
 }
 
+// get is the live configuration (read-only: never modify it).
+func (c *liveConfig) get() *config.Config { return c.cur.Load() }
+
 // Config returns the live configuration (read-only: never modify it).
-func (s *Server) Config() *config.Config { return s.config() }
+func (s *Server) Config() *config.Config { return s.settings.get() }
+
+// settingsHandler serves reading and saving the settings.
+type settingsHandler struct {
+	failer
+	live *liveConfig
+	// configPath is Deps.ConfigPath.
+	configPath string
+	// root is the daemon's logger, whose level log_level sets.
+	root *slog.Logger
+}
+
+var settingsRoutes = []endpoint[*settingsHandler]{
+	{"GET", "/api/settings", auth.AccessViewer, (*settingsHandler).handleGetSettings},
+	{"POST", "/api/settings", auth.AccessAdmin, (*settingsHandler).handlePostSettings},
+}
 
 type settingKind int
 
@@ -215,11 +232,6 @@ func init() {
 	}
 }
 
-func (s *Server) registerSettingsRoutes() {
-	s.route("GET", "/api/settings", auth.AccessViewer, s.handleGetSettings)
-	s.route("POST", "/api/settings", auth.AccessAdmin, s.handlePostSettings)
-}
-
 // settingsView renders cfg as LightNVR's flat settings object. Secrets are
 // masked for everyone; private values are blanked for non-admins.
 func settingsView(cfg *config.Config, admin bool) map[string]any {
@@ -266,9 +278,9 @@ func (st *setting) apiValue(raw string) any {
 	return raw
 }
 
-func (s *Server) handleGetSettings(ctx *fasthttp.RequestCtx) {
+func (h *settingsHandler) handleGetSettings(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
-	writeJSON(ctx, fasthttp.StatusOK, settingsView(s.config(), p != nil && p.Role == auth.RoleAdmin))
+	writeJSON(ctx, fasthttp.StatusOK, settingsView(h.live.get(), p != nil && p.Role == auth.RoleAdmin))
 }
 
 // settingsError is the 400 reply of a refused POST: a summary plus one message
@@ -428,20 +440,19 @@ type settingsSaveReply struct {
 
 // configSavePath is where settings are written: the loaded file, else
 // Deps.ConfigPath, else lightnvr.ini beside the database.
-func (s *Server) configSavePath(cur *config.Config) string {
+func (h *settingsHandler) configSavePath(cur *config.Config) string {
 	if p := cur.Path(); p != "" {
 		return p
 	}
-	if s.deps.ConfigPath != "" {
-		return s.deps.ConfigPath
+	if h.configPath != "" {
+		return h.configPath
 	}
 	return filepath.Join(filepath.Dir(cur.Database.Path), "lightnvr.ini")
 }
 
-func (s *Server) handlePostSettings(ctx *fasthttp.RequestCtx) {
+func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	var body map[string]json.RawMessage
-	if err := decodeJSON(ctx, &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &body) {
 		return
 	}
 	if body == nil {
@@ -449,9 +460,9 @@ func (s *Server) handlePostSettings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	s.settings.mu.Lock()
-	defer s.settings.mu.Unlock()
-	cur := s.config()
+	h.live.mu.Lock()
+	defer h.live.mu.Unlock()
+	cur := h.live.get()
 
 	// Everything is checked before anything is written: first each value on
 	// its own, then the whole result with the config's own rules.
@@ -512,22 +523,21 @@ func (s *Server) handlePostSettings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	path := s.configSavePath(cur)
+	path := h.configSavePath(cur)
 	if err := next.Save(path); err != nil {
-		s.log.Error("save settings", "path", path, "err", err)
-		writeErrorf(ctx, fasthttp.StatusInternalServerError, "save settings: %v", err)
+		h.fail(ctx, "save settings", fmt.Errorf("save %s: %w", path, err))
 		return
 	}
 	// Publish what a restart would read: the file as saved, with the
 	// environment applied on top (the environment wins over the file).
 	published := &next
 	if reloaded, err := config.Load(path); err != nil {
-		s.log.Warn("reload saved settings", "path", path, "err", err)
+		h.log.Warn("reload saved settings", "path", path, "err", err)
 	} else {
 		published = reloaded
 	}
-	s.settings.cur.Store(published)
-	s.applyLiveSettings(cur, published)
+	h.live.cur.Store(published)
+	h.applyLiveSettings(cur, published)
 
 	reply.ConfigPath = path
 	if len(restart) > 0 {
@@ -535,15 +545,15 @@ func (s *Server) handlePostSettings(ctx *fasthttp.RequestCtx) {
 		reply.RestartKeys = restart
 		reply.RestartRequiredMessage = "Saved. These changes take effect after a restart: " + strings.Join(restart, ", ")
 	}
-	s.log.Info("settings saved", "path", path, "changed", strings.Join(changed, ","), "restart_required", reply.RestartRequired)
+	h.log.Info("settings saved", "path", path, "changed", strings.Join(changed, ","), "restart_required", reply.RestartRequired)
 	writeJSON(ctx, fasthttp.StatusOK, reply)
 }
 
 // applyLiveSettings applies the settings that change without a restart.
-func (s *Server) applyLiveSettings(old, cur *config.Config) {
+func (h *settingsHandler) applyLiveSettings(old, cur *config.Config) {
 	if old.General.LogLevel != cur.General.LogLevel {
-		if h := logx.HandlerOf(s.deps.Logger); h != nil {
-			h.SetLevel(logx.LevelFromLightNVR(cur.General.LogLevel))
+		if lh := logx.HandlerOf(h.root); lh != nil {
+			lh.SetLevel(logx.LevelFromLightNVR(cur.General.LogLevel))
 		}
 	}
 }

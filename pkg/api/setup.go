@@ -19,16 +19,15 @@ const (
 	settingSetupCompletedAt = "setup_completed_at"
 )
 
-// queryContext bounds the database work of one request. It does not derive
-// from the *fasthttp.RequestCtx: that context is only usable inside a running
-// fasthttp.Server, and these queries are short anyway.
-func queryContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 10*time.Second)
+// setupHandler serves the first-run wizard's status.
+type setupHandler struct {
+	failer
+	db *db.DB
 }
 
-func (s *Server) registerSetupRoutes() {
-	s.route("GET", "/api/setup/status", auth.AccessPublic, s.handleGetSetup)
-	s.route("POST", "/api/setup/status", auth.AccessAdmin, s.handlePostSetup)
+var setupRoutes = []endpoint[*setupHandler]{
+	{"GET", "/api/setup/status", auth.AccessPublic, (*setupHandler).handleGetSetup},
+	{"POST", "/api/setup/status", auth.AccessAdmin, (*setupHandler).handlePostSetup},
 }
 
 type setupStatus struct {
@@ -53,17 +52,10 @@ func readSetupStatus(ctx context.Context, q db.Querier) (setupStatus, error) {
 	return st, nil
 }
 
-func (s *Server) handleGetSetup(ctx *fasthttp.RequestCtx) {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not available")
-		return
-	}
-	qctx, cancel := queryContext()
-	defer cancel()
-	st, err := readSetupStatus(qctx, s.deps.DB)
+func (h *setupHandler) handleGetSetup(ctx *fasthttp.RequestCtx) {
+	st, err := readSetupStatus(requestContext(ctx), h.db)
 	if err != nil {
-		s.log.Error("read setup status", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "read setup status failed")
+		h.fail(ctx, "read setup status", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, st)
@@ -73,36 +65,28 @@ type setupRequest struct {
 	Complete *bool `json:"complete"`
 }
 
-func (s *Server) handlePostSetup(ctx *fasthttp.RequestCtx) {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not available")
-		return
-	}
+func (h *setupHandler) handlePostSetup(ctx *fasthttp.RequestCtx) {
 	// An empty body marks the wizard done, as in LightNVR.
 	complete := true
 	if len(ctx.PostBody()) > 0 {
 		var req setupRequest
-		if err := decodeJSON(ctx, &req); err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		if !readJSON(ctx, &req) {
 			return
 		}
 		if req.Complete != nil {
 			complete = *req.Complete
 		}
 	}
-	qctx, cancel := queryContext()
-	defer cancel()
-	if err := s.setSetupComplete(qctx, complete, time.Now()); err != nil {
-		s.log.Error("write setup status", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "write setup status failed")
+	if err := h.setSetupComplete(requestContext(ctx), complete, time.Now()); err != nil {
+		h.fail(ctx, "write setup status", err)
 		return
 	}
-	s.log.Info("setup status changed", "complete", complete, "by", PrincipalOf(ctx).Username)
+	h.log.Info("setup status changed", "complete", complete, "by", PrincipalOf(ctx).Username)
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "complete": complete})
 }
 
-func (s *Server) setSetupComplete(ctx context.Context, complete bool, now time.Time) error {
-	tx, err := s.deps.DB.BeginTx(ctx, nil)
+func (h *setupHandler) setSetupComplete(ctx context.Context, complete bool, now time.Time) error {
+	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

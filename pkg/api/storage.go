@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/storage"
 )
 
 // Storage and retention routes: LightNVR's /api/storage/health and
@@ -16,30 +16,37 @@ import (
 // behind the UI's chart. (Recording protection and retention override are
 // recording routes.) LightNVR leaves the write routes public; here they
 // need a writer.
-func (s *Server) registerStorageRoutes() {
-	s.route("GET", "/api/storage", auth.AccessViewer, s.handleStorageSummary)
-	s.route("GET", "/api/storage/health", auth.AccessViewer, s.handleStorageHealth)
-	s.route("POST", "/api/storage/cleanup", auth.AccessOperator, s.handleStorageCleanup)
-	s.route("GET", "/api/streams/{name}/retention", auth.AccessViewer, s.handleGetStreamRetention)
-	s.route("PUT", "/api/streams/{name}/retention", auth.AccessWriter, s.handlePutStreamRetention)
+// storageHandler serves the storage controller's state and cleanup.
+type storageHandler struct {
+	failer
+	ctl *storage.Controller
 }
 
-func (s *Server) storageReady(ctx *fasthttp.RequestCtx) bool {
-	if s.deps.Storage == nil || s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "storage controller not running")
-		return false
-	}
-	return true
+// retentionHandler serves a stream's retention settings.
+type retentionHandler struct {
+	failer
+	db *db.DB
+	// kick starts a storage pass (a no-op without a controller).
+	kick func()
 }
 
-func (s *Server) handleStorageSummary(ctx *fasthttp.RequestCtx) {
-	if !s.storageReady(ctx) {
-		return
+var (
+	storageRoutes = []endpoint[*storageHandler]{
+		{"GET", "/api/storage", auth.AccessViewer, (*storageHandler).handleStorageSummary},
+		{"GET", "/api/storage/health", auth.AccessViewer, (*storageHandler).handleStorageHealth},
+		{"POST", "/api/storage/cleanup", auth.AccessOperator, (*storageHandler).handleStorageCleanup},
 	}
+	retentionRoutes = []endpoint[*retentionHandler]{
+		{"GET", "/api/streams/{name}/retention", auth.AccessViewer, (*retentionHandler).handleGetStreamRetention},
+		{"PUT", "/api/streams/{name}/retention", auth.AccessWriter, (*retentionHandler).handlePutStreamRetention},
+	}
+)
+
+func (h *storageHandler) handleStorageSummary(ctx *fasthttp.RequestCtx) {
 	days, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("days")))
-	sum, err := s.deps.Storage.Summary(dbContext(ctx), days)
+	sum, err := h.ctl.Summary(requestContext(ctx), days)
 	if err != nil {
-		writeErrorf(ctx, fasthttp.StatusInternalServerError, "storage summary: %v", err)
+		h.fail(ctx, "storage summary", err)
 		return
 	}
 	if !seesInternals(ctx) {
@@ -77,12 +84,9 @@ func unixOrZero(t time.Time) int64 {
 	return t.Unix()
 }
 
-func (s *Server) handleStorageHealth(ctx *fasthttp.RequestCtx) {
-	if !s.storageReady(ctx) {
-		return
-	}
-	st := s.deps.Storage.Status()
-	h := storageHealth{
+func (h *storageHandler) handleStorageHealth(ctx *fasthttp.RequestCtx) {
+	st := h.ctl.Status()
+	sh := storageHealth{
 		PressureLevel: st.Level.String(), PressureLevelNum: int(st.Level), FreeSpacePct: st.FreePct,
 		FreeSpaceBytes: st.Space.Free, TotalSpaceBytes: st.Space.Total, UsedSpaceBytes: st.Space.Used,
 		LastCheckTime: unixOrZero(st.CheckedAt), LastDeepTime: unixOrZero(st.LastDeep),
@@ -90,33 +94,29 @@ func (s *Server) handleStorageHealth(ctx *fasthttp.RequestCtx) {
 		ProjectedSecondsToFloor: -1, Unmounted: st.Unmounted, Warning: st.Warning,
 	}
 	if !seesInternals(ctx) {
-		h.Warning = redactPaths(h.Warning)
+		sh.Warning = redactPaths(sh.Warning)
 	}
 	if p := st.LastPass; p != nil {
-		h.LastCleanupTime, h.LastCleanupDeleted, h.LastCleanupFreed = p.Started.Unix(), p.TotalDeleted(), p.TotalFreed()
+		sh.LastCleanupTime, sh.LastCleanupDeleted, sh.LastCleanupFreed = p.Started.Unix(), p.TotalDeleted(), p.TotalFreed()
 	}
 	floor := uint64(float64(st.Space.Total) * st.FloorPct / 100)
 	if st.FillRate > 0 && st.Space.Free > floor {
-		h.ProjectedSecondsToFloor = int64(float64(st.Space.Free-floor) / st.FillRate)
+		sh.ProjectedSecondsToFloor = int64(float64(st.Space.Free-floor) / st.FillRate)
 	}
-	writeJSON(ctx, fasthttp.StatusOK, h)
+	writeJSON(ctx, fasthttp.StatusOK, sh)
 }
 
-func (s *Server) handleStorageCleanup(ctx *fasthttp.RequestCtx) {
-	if !s.storageReady(ctx) {
-		return
-	}
+func (h *storageHandler) handleStorageCleanup(ctx *fasthttp.RequestCtx) {
 	var req struct {
 		Aggressive bool `json:"aggressive"`
 	}
 	if len(ctx.PostBody()) > 0 {
-		if err := decodeJSON(ctx, &req); err != nil {
-			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		if !readJSON(ctx, &req) {
 			return
 		}
 	}
 	// Aggressive or not, a pass applies the same rules; it runs at once.
-	s.deps.Storage.Kick()
+	h.ctl.Kick()
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "aggressive": req.Aggressive,
 		"message": "Storage cleanup started"})
 }
@@ -129,25 +129,13 @@ type retentionBody struct {
 	Message                string `json:"message,omitempty"`
 }
 
-func (s *Server) streamRetention(ctx *fasthttp.RequestCtx) (*db.StreamRetention, bool) {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database not open")
-		return nil, false
-	}
-	r, err := db.GetStreamRetention(dbContext(ctx), s.deps.DB, Param(ctx, "name"))
-	if errors.Is(err, db.ErrStreamNotFound) {
-		writeError(ctx, fasthttp.StatusNotFound, "Stream not found")
-		return nil, false
-	}
-	if err != nil {
-		writeErrorf(ctx, fasthttp.StatusInternalServerError, "%v", err)
-		return nil, false
-	}
-	return r, true
+func (h *retentionHandler) streamRetention(ctx *fasthttp.RequestCtx) (*db.StreamRetention, bool) {
+	r, err := db.GetStreamRetention(requestContext(ctx), h.db, Param(ctx, "name"))
+	return found(ctx, h.failer, "read stream retention", r, err, db.ErrStreamNotFound, "Stream not found")
 }
 
-func (s *Server) handleGetStreamRetention(ctx *fasthttp.RequestCtx) {
-	r, ok := s.streamRetention(ctx)
+func (h *retentionHandler) handleGetStreamRetention(ctx *fasthttp.RequestCtx) {
+	r, ok := h.streamRetention(ctx)
 	if !ok {
 		return
 	}
@@ -155,8 +143,8 @@ func (s *Server) handleGetStreamRetention(ctx *fasthttp.RequestCtx) {
 		DetectionRetentionDays: r.DetectionRetentionDays, MaxStorageMB: r.MaxStorageMB})
 }
 
-func (s *Server) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
-	r, ok := s.streamRetention(ctx)
+func (h *retentionHandler) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
+	r, ok := h.streamRetention(ctx)
 	if !ok {
 		return
 	}
@@ -165,8 +153,7 @@ func (s *Server) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
 		DetectionRetentionDays *int `json:"detection_retention_days"`
 		MaxStorageMB           *int `json:"max_storage_mb"`
 	}
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	for _, f := range []struct {
@@ -188,13 +175,11 @@ func (s *Server) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
 		}
 		*f.dst = *f.v
 	}
-	if err := db.SetStreamRetention(dbContext(ctx), s.deps.DB, r); err != nil {
-		writeErrorf(ctx, fasthttp.StatusInternalServerError, "%v", err)
+	if err := db.SetStreamRetention(requestContext(ctx), h.db, r); err != nil {
+		h.fail(ctx, "save stream retention", err)
 		return
 	}
-	if s.deps.Storage != nil {
-		s.deps.Storage.Kick() // a shorter retention or a quota applies now
-	}
+	h.kick() // a shorter retention or a quota applies now
 	writeJSON(ctx, fasthttp.StatusOK, retentionBody{StreamName: r.Name, RetentionDays: r.RetentionDays,
 		DetectionRetentionDays: r.DetectionRetentionDays, MaxStorageMB: r.MaxStorageMB,
 		Message: "Retention settings updated successfully"})

@@ -8,23 +8,19 @@ import (
 )
 
 func TestStorageRoutes(t *testing.T) {
-	e := newRecEnv(t)
+	// Not wired: 503, not a crash.
+	bare := newRecEnvWith(t, envOpts{deps: func(d *Deps) { d.Storage = nil }})
+	if r := bare.as("viewer", req{method: "GET", path: "/api/storage/health"}); r.status != 503 {
+		t.Fatalf("without controller: %d %s", r.status, r.body)
+	}
+
+	var c *storage.Controller
+	e := newRecEnvWith(t, envOpts{deps: func(d *Deps) { c = d.Storage }})
 	if _, err := e.db.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
 		VALUES ('cam', 'rtsp://127.0.0.1/cam', -1, 14, 0)`); err != nil {
 		t.Fatal(err)
 	}
 	e.addFile("mp4/cam/2026/01/01/recording_20260101_000000.mp4", make([]byte, 1000))
-
-	// Not wired: 503, not a crash.
-	e.srv.deps.Storage = nil
-	if r := e.as("viewer", req{method: "GET", path: "/api/storage/health"}); r.status != 503 {
-		t.Fatalf("without controller: %d %s", r.status, r.body)
-	}
-	c, err := storage.New(storage.FromConfig(e.cfg, e.db, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv.deps.Storage = c
 	if _, err := c.Heartbeat(); err != nil {
 		t.Fatal(err)
 	}

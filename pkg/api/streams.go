@@ -16,17 +16,40 @@ import (
 	"lightnvr/pkg/streams"
 )
 
-func (s *Server) registerStreamRoutes() {
-	// First match wins: the fixed and longer paths go before /api/streams/{name}.
-	s.route("GET", "/api/streams", auth.AccessViewer, s.handleListStreams)
-	s.route("POST", "/api/streams", auth.AccessWriter, s.handleCreateStream)
-	s.route("POST", "/api/streams/test", auth.AccessWriter, s.handleTestStream)
-	s.route("GET", "/api/streams/{name}/full", auth.AccessViewer, s.handleGetStreamFull)
-	s.route("POST", "/api/streams/{name}/refresh", auth.AccessWriter, s.handleRefreshStream)
-	s.route("GET", "/api/streams/{name}", auth.AccessViewer, s.handleGetStream)
-	s.route("PUT", "/api/streams/{name}", auth.AccessWriter, s.handleUpdateStream)
-	s.route("DELETE", "/api/streams/{name}", auth.AccessWriter, s.handleDeleteStream)
+// streamsHandler serves reading the streams, from the database and the
+// stream manager's state.
+type streamsHandler struct {
+	failer
+	db *db.DB
+	// status is a stream's state: the manager's, or inactive without one.
+	status func(name string) streams.Status
 }
+
+// streamWriter serves changing the streams, through the stream manager.
+type streamWriter struct {
+	*streamsHandler
+	mgr        *streams.Manager
+	maxStreams int
+}
+
+// First match wins: the fixed and longer paths go before /api/streams/{name}.
+var (
+	streamReadRoutes = []endpoint[*streamsHandler]{
+		{"GET", "/api/streams", auth.AccessViewer, (*streamsHandler).handleListStreams},
+		{"GET", "/api/streams/{name}/full", auth.AccessViewer, (*streamsHandler).handleGetStreamFull},
+		{"GET", "/api/streams/{name}", auth.AccessViewer, (*streamsHandler).handleGetStream},
+	}
+	streamWriteRoutes = []endpoint[*streamWriter]{
+		{"POST", "/api/streams", auth.AccessWriter, (*streamWriter).handleCreateStream},
+		{"POST", "/api/streams/test", auth.AccessWriter, (*streamWriter).handleTestStream},
+		{"POST", "/api/streams/{name}/refresh", auth.AccessWriter, (*streamWriter).handleRefreshStream},
+		{"PUT", "/api/streams/{name}", auth.AccessWriter, (*streamWriter).handleUpdateStream},
+		{"DELETE", "/api/streams/{name}", auth.AccessWriter, (*streamWriter).handleDeleteStream},
+	}
+)
+
+// streamTestTimeout bounds probing a source for POST /api/streams/test.
+const streamTestTimeout = 20 * time.Second
 
 // streamNameRe is LightNVR's rule for new stream names: letters, digits, '.',
 // '-', '_', not starting with '.'.
@@ -47,18 +70,12 @@ func validStreamName(name string) error {
 	return nil
 }
 
-func (s *Server) streamToJSON(row *db.Stream, viewer bool) jsonObject {
+func (h *streamsHandler) streamToJSON(row *db.Stream, viewer bool) jsonObject {
 	st := streams.Status{Name: row.Name, State: streams.StateInactive}
-	if s.deps.Streams != nil && row.Enabled {
-		st = s.deps.Streams.StatusOf(row.Name)
+	if row.Enabled {
+		st = h.status(row.Name)
 	}
 	return encodeStream(row, viewer, st)
-}
-
-// opContext bounds the database and go2rtc work of one request. The
-// RequestCtx itself is not used as a context: it ends only at server shutdown.
-func opContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
 func isViewer(ctx *fasthttp.RequestCtx) bool {
@@ -66,73 +83,44 @@ func isViewer(ctx *fasthttp.RequestCtx) bool {
 	return p == nil || p.Role == auth.RoleViewer
 }
 
-func (s *Server) streamsReady(ctx *fasthttp.RequestCtx) bool {
-	if s.deps.DB == nil || s.deps.Streams == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "stream manager is not running")
-		return false
-	}
-	return true
-}
-
-func (s *Server) handleListStreams(ctx *fasthttp.RequestCtx) {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not open")
-		return
-	}
-	c, cancel := opContext()
-	defer cancel()
-	rows, err := db.ListStreams(c, s.deps.DB)
+func (h *streamsHandler) handleListStreams(ctx *fasthttp.RequestCtx) {
+	rows, err := db.ListStreams(requestContext(ctx), h.db)
 	if err != nil {
-		s.log.Error("list streams", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, "list streams: "+err.Error())
+		h.fail(ctx, "list streams", err)
 		return
 	}
 	viewer := isViewer(ctx)
 	out := make([]jsonObject, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, s.streamToJSON(r, viewer))
+		out = append(out, h.streamToJSON(r, viewer))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 // loadStream fetches the {name} stream or answers 400/404 itself.
-func (s *Server) loadStream(ctx *fasthttp.RequestCtx) (*db.Stream, bool) {
-	if s.deps.DB == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "database is not open")
-		return nil, false
-	}
+func (h *streamsHandler) loadStream(ctx *fasthttp.RequestCtx) (*db.Stream, bool) {
 	name := Param(ctx, "name")
 	if name == "" || len(name) > maxStreamName {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid stream name")
 		return nil, false
 	}
-	c, cancel := opContext()
-	defer cancel()
-	row, err := db.StreamByName(c, s.deps.DB, name)
-	if errors.Is(err, db.ErrStreamNotFound) {
-		writeErrorf(ctx, fasthttp.StatusNotFound, "stream %q not found", name)
-		return nil, false
-	}
-	if err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
-		return nil, false
-	}
-	return row, true
+	row, err := db.StreamByName(requestContext(ctx), h.db, name)
+	return found(ctx, h.failer, "load stream", row, err, db.ErrStreamNotFound, fmt.Sprintf("stream %q not found", name))
 }
 
-func (s *Server) handleGetStream(ctx *fasthttp.RequestCtx) {
-	if row, ok := s.loadStream(ctx); ok {
-		writeJSON(ctx, fasthttp.StatusOK, s.streamToJSON(row, isViewer(ctx)))
+func (h *streamsHandler) handleGetStream(ctx *fasthttp.RequestCtx) {
+	if row, ok := h.loadStream(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, h.streamToJSON(row, isViewer(ctx)))
 	}
 }
 
-func (s *Server) handleGetStreamFull(ctx *fasthttp.RequestCtx) {
-	if row, ok := s.loadStream(ctx); ok {
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"stream": s.streamToJSON(row, isViewer(ctx))})
+func (h *streamsHandler) handleGetStreamFull(ctx *fasthttp.RequestCtx) {
+	if row, ok := h.loadStream(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"stream": h.streamToJSON(row, isViewer(ctx))})
 	}
 }
 
-func (s *Server) decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, bool) {
+func decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, bool) {
 	req, err := readStreamRequest(ctx)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
@@ -141,33 +129,9 @@ func (s *Server) decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, 
 	return req, true
 }
 
-// writeManagerError maps a manager error to a status.
-func (s *Server) writeManagerError(ctx *fasthttp.RequestCtx, err error) {
-	var inv *streams.InvalidError
-	switch {
-	case errors.Is(err, db.ErrStreamExists):
-		writeError(ctx, fasthttp.StatusConflict, "a stream with that name already exists")
-	case errors.Is(err, streams.ErrNotFound), errors.Is(err, db.ErrStreamNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "stream not found")
-	case errors.As(err, &inv):
-		writeError(ctx, fasthttp.StatusBadRequest, inv.Error())
-	case errors.Is(err, streams.ErrGo2RTCUnavailable):
-		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		writeError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
-	default:
-		s.log.Error("stream change failed", "err", err)
-		writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
-	}
-}
-
-func (s *Server) handleCreateStream(ctx *fasthttp.RequestCtx) {
-	if !s.streamsReady(ctx) {
-		return
-	}
-	c, cancel := opContext()
-	defer cancel()
-	req, ok := s.decodeStreamRequest(ctx)
+func (h *streamWriter) handleCreateStream(ctx *fasthttp.RequestCtx) {
+	c := requestContext(ctx)
+	req, ok := decodeStreamRequest(ctx)
 	if !ok {
 		return
 	}
@@ -192,35 +156,29 @@ func (s *Server) handleCreateStream(ctx *fasthttp.RequestCtx) {
 	if !req.sets("isOnvif") {
 		row.IsONVIF = strings.Contains(strings.ToLower(row.URL), "onvif")
 	}
-	if s.deps.Config != nil {
-		full, err := s.deps.Streams.MaxStreamsReached(c, s.deps.Config.Streams.MaxStreams)
-		if err != nil {
-			writeError(ctx, fasthttp.StatusInternalServerError, err.Error())
-			return
-		}
-		if full {
-			writeErrorf(ctx, fasthttp.StatusConflict, "stream limit reached: [streams] max_streams is %d", s.deps.Config.Streams.MaxStreams)
-			return
-		}
+	full, err := h.mgr.MaxStreamsReached(c, h.maxStreams)
+	if err != nil {
+		h.fail(ctx, "count streams", err)
+		return
 	}
-	if err := s.deps.Streams.Create(c, row); err != nil {
-		s.writeManagerError(ctx, err)
+	if full {
+		writeErrorf(ctx, fasthttp.StatusConflict, "stream limit reached: [streams] max_streams is %d", h.maxStreams)
+		return
+	}
+	if err := h.mgr.Create(c, row); err != nil {
+		h.fail(ctx, "create stream", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true})
 }
 
-func (s *Server) handleUpdateStream(ctx *fasthttp.RequestCtx) {
-	if !s.streamsReady(ctx) {
-		return
-	}
-	c, cancel := opContext()
-	defer cancel()
-	row, ok := s.loadStream(ctx)
+func (h *streamWriter) handleUpdateStream(ctx *fasthttp.RequestCtx) {
+	c := requestContext(ctx)
+	row, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
-	req, ok := s.decodeStreamRequest(ctx)
+	req, ok := decodeStreamRequest(ctx)
 	if !ok {
 		return
 	}
@@ -230,8 +188,8 @@ func (s *Server) handleUpdateStream(ctx *fasthttp.RequestCtx) {
 	}
 	if req.SetPrivacyMode != nil {
 		row.PrivacyMode = *req.SetPrivacyMode
-		if err := s.deps.Streams.Update(c, row); err != nil {
-			s.writeManagerError(ctx, err)
+		if err := h.mgr.Update(c, row); err != nil {
+			h.fail(ctx, "update stream", err)
 			return
 		}
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "privacy_mode": row.PrivacyMode})
@@ -244,20 +202,15 @@ func (s *Server) handleUpdateStream(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if err := s.deps.Streams.Update(c, row); err != nil {
-		s.writeManagerError(ctx, err)
+	if err := h.mgr.Update(c, row); err != nil {
+		h.fail(ctx, "update stream", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "message": "Stream update request accepted and processing"})
 }
 
-func (s *Server) handleDeleteStream(ctx *fasthttp.RequestCtx) {
-	if !s.streamsReady(ctx) {
-		return
-	}
-	c, cancel := opContext()
-	defer cancel()
-	row, ok := s.loadStream(ctx)
+func (h *streamWriter) handleDeleteStream(ctx *fasthttp.RequestCtx) {
+	row, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
@@ -270,25 +223,20 @@ func (s *Server) handleDeleteStream(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusBadRequest, "permanent must be true or false, not %q", v)
 		return
 	}
-	if err := s.deps.Streams.Delete(c, row.Name, permanent); err != nil {
-		s.writeManagerError(ctx, err)
+	if err := h.mgr.Delete(requestContext(ctx), row.Name, permanent); err != nil {
+		h.fail(ctx, "delete stream", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "permanent": permanent, "status": "accepted"})
 }
 
-func (s *Server) handleRefreshStream(ctx *fasthttp.RequestCtx) {
-	if !s.streamsReady(ctx) {
-		return
-	}
-	c, cancel := opContext()
-	defer cancel()
-	row, ok := s.loadStream(ctx)
+func (h *streamWriter) handleRefreshStream(ctx *fasthttp.RequestCtx) {
+	row, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
-	if err := s.deps.Streams.Refresh(c, row.Name); err != nil {
-		s.writeManagerError(ctx, err)
+	if err := h.mgr.Refresh(requestContext(ctx), row.Name); err != nil {
+		h.fail(ctx, "refresh stream", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "message": "Stream refresh started", "stream": row.Name})
@@ -301,13 +249,9 @@ type streamTestRequest struct {
 	ONVIFPassword string `json:"onvif_password"`
 }
 
-func (s *Server) handleTestStream(ctx *fasthttp.RequestCtx) {
-	if !s.streamsReady(ctx) {
-		return
-	}
+func (h *streamWriter) handleTestStream(ctx *fasthttp.RequestCtx) {
 	var req streamTestRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if err := streams.CheckSource("url", req.URL, true); err != nil {
@@ -318,16 +262,16 @@ func (s *Server) handleTestStream(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusBadRequest, "protocol must be 0 (TCP) or 1 (UDP), not %d", req.Protocol)
 		return
 	}
-	tctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	tctx, cancel := context.WithTimeout(requestContext(ctx), streamTestTimeout)
 	defer cancel()
-	res, err := s.deps.Streams.TestSource(tctx, strings.TrimSpace(req.URL), req.ONVIFUsername, req.ONVIFPassword)
+	res, err := h.mgr.TestSource(tctx, strings.TrimSpace(req.URL), req.ONVIFUsername, req.ONVIFPassword)
 	if err != nil {
 		var inv *streams.InvalidError
 		if errors.As(err, &inv) {
 			writeErrorf(ctx, fasthttp.StatusBadRequest, "stream test failed: %s", inv.Error())
 			return
 		}
-		s.writeManagerError(ctx, err)
+		h.fail(ctx, "test stream", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{

@@ -10,36 +10,61 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
+	"lightnvr/pkg/tlscert"
 	"lightnvr/pkg/version"
 )
 
-// registerSystemRoutes adds /api/system/*, /api/setup/status and /api/metrics.
-func (s *Server) registerSystemRoutes() {
-	s.route("GET", "/api/system/status", auth.AccessViewer, s.handleSystemStatus)
-	s.route("GET", "/api/system/info", auth.AccessAdmin, s.handleSystemInfo)
-	s.route("GET", "/api/system", auth.AccessAdmin, s.handleSystemInfo)
-	s.route("GET", "/api/system/logs", auth.AccessAdmin, s.handleSystemLogs)
-	s.route("POST", "/api/system/logs/clear", auth.AccessAdmin, s.handleClearLogs)
-	s.route("POST", "/api/system/restart", auth.AccessAdmin, s.handleRestart)
-	s.route("POST", "/api/system/shutdown", auth.AccessAdmin, s.handleShutdown)
-	s.registerSetupRoutes()
-	s.registerMetricsRoutes()
+// systemHandler serves health, metrics and the system status and info:
+// read-only views of the daemon. The parts they report on are optional; each
+// is reported when it is wired.
+type systemHandler struct {
+	failer
+	stats *requestStats
+	// boot is the configuration the daemon started with, cfg the live one.
+	boot    *config.Config
+	cfg     func() *config.Config
+	db      *db.DB
+	storage *storage.Controller
+	streams *streams.Manager
+	ingest  *streams.Recording
+	go2rtc  func() go2rtc.Status
+	tls     *tlscert.Cert
 }
 
-func (s *Server) handleSystemStatus(ctx *fasthttp.RequestCtx) {
+var systemRoutes = []endpoint[*systemHandler]{
+	{"GET", "/api/health", auth.AccessPublic, (*systemHandler).handleHealth},
+	{"GET", "/api/system/status", auth.AccessViewer, (*systemHandler).handleSystemStatus},
+	{"GET", "/api/system/info", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
+	{"GET", "/api/system", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
+	// LightNVR serves metrics to anyone; we want a credential. Prometheus
+	// scrapes with an API key (X-API-Key or Authorization: Bearer).
+	{"GET", "/api/metrics", auth.AccessViewer, (*systemHandler).handleMetrics},
+}
+
+// requestStats are the server's request counters, for health and metrics.
+type requestStats struct {
+	started       time.Time
+	total, failed atomic.Uint64
+}
+
+func (h *systemHandler) handleSystemStatus(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"status":  "ok",
 		"message": "System running normally",
-		"uptime":  int64(time.Since(s.started).Seconds()),
+		"uptime":  int64(time.Since(h.stats.started).Seconds()),
 		"version": version.Version,
 	})
 }
@@ -142,15 +167,15 @@ type versionItem struct {
 	Details  string `json:"details,omitempty"`
 }
 
-func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
-	cfg := s.config()
+func (h *systemHandler) handleSystemInfo(ctx *fasthttp.RequestCtx) {
+	cfg := h.cfg()
 	info := systemInfo{
 		Version:             version.Version,
 		GitCommit:           version.Commit,
 		BuildDate:           version.Date,
 		GoVersion:           runtime.Version(),
 		Arch:                runtime.GOOS + "/" + runtime.GOARCH,
-		Uptime:              int64(time.Since(s.started).Seconds()),
+		Uptime:              int64(time.Since(h.stats.started).Seconds()),
 		WebThreadPoolSize:   cfg.Web.WebThreadPoolSize,
 		GlobalRetentionDays: cfg.Storage.RetentionDays,
 		Network:             networkInfo{Interfaces: interfaces()},
@@ -189,34 +214,33 @@ func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		info.SystemDisk.Total, info.SystemDisk.Used, info.SystemDisk.Free = d.Total, d.Used, d.Free
 	}
 
-	if s.deps.Streams != nil {
-		for _, st := range s.deps.Streams.Statuses() {
+	if h.streams != nil {
+		for _, st := range h.streams.Statuses() {
 			info.Streams.Total++
 			if st.State == streams.StateActive {
 				info.Streams.Active++
 			}
 		}
 	}
-	if s.deps.DB != nil {
-		qctx, cancel := queryContext()
-		if n, err := db.CountStreams(qctx, s.deps.DB); err == nil {
+	if h.db != nil {
+		qctx := requestContext(ctx)
+		if n, err := db.CountStreams(qctx, h.db); err == nil {
 			info.Streams.Total = max(info.Streams.Total, n)
 		} else {
 			info.Errors["streams"] = err.Error()
 		}
-		if u, err := db.StreamUsage(qctx, s.deps.DB, ""); err == nil {
+		if u, err := db.StreamUsage(qctx, h.db, ""); err == nil {
 			info.Recordings = recordingTotals{Count: u.Count, Size: u.Bytes}
 		} else {
 			info.Errors["recordings"] = err.Error()
 		}
-		cancel()
 	}
 	info.Versions.Items = []versionItem{
 		{Name: "lightnvr", Category: "core", Version: version.Version, Details: version.Commit + ", built " + version.Date},
 		{Name: "go", Category: "runtime", Version: runtime.Version(), Details: runtime.GOOS + "/" + runtime.GOARCH},
 	}
-	if s.deps.Go2RTCStatus != nil {
-		st := s.deps.Go2RTCStatus()
+	if h.go2rtc != nil {
+		st := h.go2rtc()
 		g := &go2rtcInfo{Mode: st.Mode, State: string(st.State), Ready: st.Ready(), PID: st.PID, Version: st.Version,
 			Restarts: st.Restarts, LastError: st.LastError}
 		if !st.Since.IsZero() {
@@ -225,23 +249,43 @@ func (s *Server) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		info.Go2RTC = g
 		info.Versions.Items = append(info.Versions.Items, versionItem{Name: "go2rtc", Category: "streaming", Version: st.Version, Details: string(st.State)})
 	}
-	info.TLS = s.tlsInfo()
+	info.TLS = tlsInfoOf(h.tls)
 	if len(info.Errors) == 0 {
 		info.Errors = nil
 	}
 	writeJSON(ctx, fasthttp.StatusOK, info)
 }
 
-// logRing is the ring behind /api/system/logs.
-func (s *Server) logRing() *logx.Ring {
-	if s.deps.Logs != nil {
-		return s.deps.Logs
+// logsHandler serves the in-memory log.
+type logsHandler struct {
+	failer
+	ring *logx.Ring
+	cfg  func() *config.Config
+}
+
+var (
+	logsRoutes      = []endpoint[*logsHandler]{{"GET", "/api/system/logs", auth.AccessAdmin, (*logsHandler).handleSystemLogs}}
+	clearLogsRoutes = []endpoint[*logsHandler]{{"POST", "/api/system/logs/clear", auth.AccessAdmin, (*logsHandler).handleClearLogs}}
+)
+
+// logRing is the ring behind /api/system/logs: Deps.Logs, else the ring of
+// Deps.Logger when logx.New made it; nil when there is none.
+func logRing(deps *Deps) *logx.Ring {
+	if deps.Logs != nil {
+		return deps.Logs
 	}
-	if h := logx.HandlerOf(s.deps.Logger); h != nil {
+	if h := logx.HandlerOf(deps.Logger); h != nil {
 		return h.Ring()
 	}
 	return nil
 }
+
+// clearLogsUnavailable is LightNVR's answer to clearing a log that is not there.
+func clearLogsUnavailable(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]any{"success": false, "message": errNoLogRing})
+}
+
+const errNoLogRing = "the in-memory log is not available"
 
 // logEntry is one line of /api/system/logs: LightNVR's {timestamp, level,
 // message} plus the ring's sequence number and structured attributes.
@@ -296,12 +340,8 @@ func parseLogLevel(s string) (slog.Level, bool) {
 	return 0, false
 }
 
-func (s *Server) handleSystemLogs(ctx *fasthttp.RequestCtx) {
-	ring := s.logRing()
-	if ring == nil {
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "the in-memory log is not available")
-		return
-	}
+func (h *logsHandler) handleSystemLogs(ctx *fasthttp.RequestCtx) {
+	ring := h.ring
 	args := ctx.QueryArgs()
 	minLevel, ok := parseLogLevel(string(args.Peek("level")))
 	if !ok {
@@ -345,7 +385,7 @@ func (s *Server) handleSystemLogs(ctx *fasthttp.RequestCtx) {
 	}
 
 	recs := ring.Since(since)
-	reply := logsReply{Logs: []logEntry{}, LastSeq: since, Level: levelName(minLevel), File: s.config().General.LogFile}
+	reply := logsReply{Logs: []logEntry{}, LastSeq: since, Level: levelName(minLevel), File: h.cfg().General.LogFile}
 	if n := len(recs); n > 0 {
 		reply.LastSeq = recs[n-1].Seq
 	} else if !cursor {
@@ -397,34 +437,32 @@ func parseLogTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("timestamp %q is not in the form %s", s, logTimeLayout)
 }
 
-func (s *Server) handleClearLogs(ctx *fasthttp.RequestCtx) {
-	ring := s.logRing()
-	if ring == nil {
-		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]any{"success": false, "message": "the in-memory log is not available"})
-		return
-	}
-	ring.Clear()
+func (h *logsHandler) handleClearLogs(ctx *fasthttp.RequestCtx) {
+	h.ring.Clear()
 	p := PrincipalOf(ctx)
-	s.log.Info("log cleared", "by", p.Username)
+	h.log.Info("log cleared", "by", p.Username)
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Logs cleared"})
 }
 
-func (s *Server) handleRestart(ctx *fasthttp.RequestCtx) {
-	s.lifecycleAction(ctx, s.deps.Restart, "restart", "Restarting LightNVR")
+// lifecycleAction is POST /api/system/restart or /shutdown: fn signals the
+// daemon and returns at once; the daemon's graceful stop lets the reply out.
+type lifecycleAction struct {
+	log       *slog.Logger
+	fn        func()
+	what, msg string
 }
 
-func (s *Server) handleShutdown(ctx *fasthttp.RequestCtx) {
-	s.lifecycleAction(ctx, s.deps.Shutdown, "shutdown", "Shutting down LightNVR")
+func (a lifecycleAction) serve(ctx *fasthttp.RequestCtx) {
+	a.log.Warn(a.what+" requested", "by", PrincipalOf(ctx).Username)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": a.msg})
+	a.fn()
 }
 
-func (s *Server) lifecycleAction(ctx *fasthttp.RequestCtx, fn func(), what, msg string) {
-	if fn == nil {
-		writeErrorf(ctx, fasthttp.StatusServiceUnavailable, "%s is not available", what)
-		return
-	}
-	s.log.Warn(what+" requested", "by", PrincipalOf(ctx).Username)
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": msg})
-	fn()
+// mountLifecycle adds the route of one lifecycle action; without fn it answers 503.
+func mountLifecycle(r *router, log *slog.Logger, pattern string, fn func(), what, msg string) {
+	table := []endpoint[lifecycleAction]{{"POST", pattern, auth.AccessAdmin, lifecycleAction.serve}}
+	mount(r, table, fn != nil, unavailable(what+" is not available"),
+		func() lifecycleAction { return lifecycleAction{log: log, fn: fn, what: what, msg: msg} })
 }
 
 type goMem struct{ heap, total, goroutines uint64 }

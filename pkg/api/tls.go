@@ -192,7 +192,7 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 // request still served is GET /api/health from loopback, which init scripts,
 // `lightnvr diag` and supervisors probe without TLS.
 func (s *Server) redirectToHTTPS(ctx *fasthttp.RequestCtx) bool {
-	if s.deps.TLS == nil || requestIsHTTPS(ctx, s.deps.Users) {
+	if s.tls == nil || requestIsHTTPS(ctx, s.users) {
 		return false
 	}
 	if string(ctx.Path()) == "/api/health" && ctx.IsGet() && peerAddr(ctx).IsLoopback() {
@@ -271,8 +271,7 @@ type tlsInfo struct {
 	NotAfter    int64    `json:"not_after,omitempty"`
 }
 
-func (s *Server) tlsInfo() tlsInfo {
-	c := s.deps.TLS
+func tlsInfoOf(c *tlscert.Cert) tlsInfo {
 	if c == nil {
 		return tlsInfo{}
 	}

@@ -10,22 +10,28 @@ import (
 	"lightnvr/pkg/auth"
 )
 
-func (s *Server) registerUserRoutes() {
-	s.route("GET", "/api/auth/users", auth.AccessAdmin, s.handleListUsers)
-	s.route("POST", "/api/auth/users", auth.AccessAdmin, s.handleCreateUser)
-	s.route("GET", "/api/auth/users/{id}", auth.AccessAdmin, s.handleGetUser)
-	// Self-or-admin routes: any authenticated caller reaches the handler,
-	// which checks that the target is the caller or the caller is an admin.
-	s.route("PUT", "/api/auth/users/{id}", auth.AccessViewer, s.handleUpdateUser)
-	s.route("DELETE", "/api/auth/users/{id}", auth.AccessAdmin, s.handleDeleteUser)
-	s.route("POST", "/api/auth/users/{id}/api-key", auth.AccessViewer, s.handleGenerateAPIKey)
-	s.route("PUT", "/api/auth/users/{id}/password", auth.AccessViewer, s.handleChangePassword)
-	s.route("PUT", "/api/auth/users/{id}/password-lock", auth.AccessAdmin, s.handlePasswordLock)
-	s.route("POST", "/api/auth/users/{id}/login-lockout/clear", auth.AccessAdmin, s.handleClearLockout)
-	s.route("POST", "/api/auth/users/{id}/totp/setup", auth.AccessViewer, s.handleTOTPSetup)
-	s.route("POST", "/api/auth/users/{id}/totp/verify", auth.AccessViewer, s.handleTOTPVerify)
-	s.route("POST", "/api/auth/users/{id}/totp/disable", auth.AccessViewer, s.handleTOTPDisable)
-	s.route("GET", "/api/auth/users/{id}/totp/status", auth.AccessViewer, s.handleTOTPStatus)
+// usersHandler serves the user accounts.
+type usersHandler struct {
+	failer
+	svc *auth.Service
+}
+
+// Self-or-admin routes (viewer access) let any authenticated caller reach the
+// handler, which checks that the target is the caller or the caller is an admin.
+var userRoutes = []endpoint[*usersHandler]{
+	{"GET", "/api/auth/users", auth.AccessAdmin, (*usersHandler).handleListUsers},
+	{"POST", "/api/auth/users", auth.AccessAdmin, (*usersHandler).handleCreateUser},
+	{"GET", "/api/auth/users/{id}", auth.AccessAdmin, (*usersHandler).handleGetUser},
+	{"PUT", "/api/auth/users/{id}", auth.AccessViewer, (*usersHandler).handleUpdateUser},
+	{"DELETE", "/api/auth/users/{id}", auth.AccessAdmin, (*usersHandler).handleDeleteUser},
+	{"POST", "/api/auth/users/{id}/api-key", auth.AccessViewer, (*usersHandler).handleGenerateAPIKey},
+	{"PUT", "/api/auth/users/{id}/password", auth.AccessViewer, (*usersHandler).handleChangePassword},
+	{"PUT", "/api/auth/users/{id}/password-lock", auth.AccessAdmin, (*usersHandler).handlePasswordLock},
+	{"POST", "/api/auth/users/{id}/login-lockout/clear", auth.AccessAdmin, (*usersHandler).handleClearLockout},
+	{"POST", "/api/auth/users/{id}/totp/setup", auth.AccessViewer, (*usersHandler).handleTOTPSetup},
+	{"POST", "/api/auth/users/{id}/totp/verify", auth.AccessViewer, (*usersHandler).handleTOTPVerify},
+	{"POST", "/api/auth/users/{id}/totp/disable", auth.AccessViewer, (*usersHandler).handleTOTPDisable},
+	{"GET", "/api/auth/users/{id}/totp/status", auth.AccessViewer, (*usersHandler).handleTOTPStatus},
 }
 
 // userJSON is LightNVR's user object. The API key is never returned (only
@@ -146,8 +152,9 @@ type totpVerifyRequest struct {
 }
 
 // targetUser parses {id} and checks that the caller may act on it: itself,
-// or anyone when admin. It answers 400/403 itself.
-func (s *Server) targetUser(ctx *fasthttp.RequestCtx) (int64, *auth.Principal, bool) {
+// or anyone when admin (admin-only routes pass trivially). It answers
+// 400/403 itself.
+func targetUser(ctx *fasthttp.RequestCtx) (int64, *auth.Principal, bool) {
 	id, ok := pathID(ctx, "user")
 	if !ok {
 		return 0, nil, false
@@ -160,18 +167,18 @@ func (s *Server) targetUser(ctx *fasthttp.RequestCtx) (int64, *auth.Principal, b
 	return id, p, true
 }
 
-// optionalBody decodes a JSON body when there is one; these POSTs need none.
-// userTarget is the {id} of an admin-only user route and the auth service;
-// ok is false once the reply (400 or 503) has been written.
-func (s *Server) userTarget(ctx *fasthttp.RequestCtx) (*auth.Service, int64, bool) {
-	id, ok := pathID(ctx, "user")
-	if !ok {
-		return nil, 0, false
+// replyUser answers with the user a service call returned, or its error.
+func (h *usersHandler) replyUser(ctx *fasthttp.RequestCtx) func(*auth.User, error) {
+	return func(u *auth.User, err error) {
+		if err != nil {
+			h.fail(ctx, "auth request", err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
 	}
-	svc := s.authService(ctx)
-	return svc, id, svc != nil
 }
 
+// optionalBody decodes a JSON body when there is one; these POSTs need none.
 func optionalBody(ctx *fasthttp.RequestCtx, v any) error {
 	if len(bytes.TrimSpace(ctx.PostBody())) == 0 {
 		return nil
@@ -179,14 +186,10 @@ func optionalBody(ctx *fasthttp.RequestCtx, v any) error {
 	return decodeJSON(ctx, v)
 }
 
-func (s *Server) handleListUsers(ctx *fasthttp.RequestCtx) {
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	us, err := svc.ListUsers(dbContext(ctx))
+func (h *usersHandler) handleListUsers(ctx *fasthttp.RequestCtx) {
+	us, err := h.svc.ListUsers(requestContext(ctx))
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	out := make([]userJSON, 0, len(us))
@@ -196,14 +199,9 @@ func (s *Server) handleListUsers(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"users": out})
 }
 
-func (s *Server) handleCreateUser(ctx *fasthttp.RequestCtx) {
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
+func (h *usersHandler) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	var req createUserRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	n := auth.NewUser{Username: req.Username, Password: req.Password, Email: req.Email, Role: auth.RoleUser, Active: true,
@@ -214,44 +212,29 @@ func (s *Server) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	if req.IsActive != nil {
 		n.Active = *req.IsActive
 	}
-	u, err := svc.CreateUser(dbContext(ctx), n)
-	if err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.CreateUser(requestContext(ctx), n))
 }
 
-func (s *Server) handleGetUser(ctx *fasthttp.RequestCtx) {
-	svc, id, ok := s.userTarget(ctx)
+func (h *usersHandler) handleGetUser(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	u, err := svc.GetUser(dbContext(ctx), id)
-	if err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.GetUser(requestContext(ctx), id))
 }
 
-func (s *Server) handleUpdateUser(ctx *fasthttp.RequestCtx) {
-	id, p, ok := s.targetUser(ctx)
+func (h *usersHandler) handleUpdateUser(ctx *fasthttp.RequestCtx) {
+	id, p, ok := targetUser(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	var req updateUserRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
-	cur, err := svc.GetUser(dbContext(ctx), id)
+	cur, err := h.svc.GetUser(requestContext(ctx), id)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	upd := auth.UserUpdate{Username: req.Username, Email: req.Email}
@@ -273,12 +256,7 @@ func (s *Server) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		upd.SetAllowedTags, upd.AllowedTags = req.AllowedTags.set, req.AllowedTags.val
 		upd.SetAllowedLoginCIDRs, upd.AllowedLoginCIDRs = req.AllowedLoginCIDRs.set, req.AllowedLoginCIDRs.val
 	}
-	u, err := svc.UpdateUser(dbContext(ctx), id, upd)
-	if err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.UpdateUser(requestContext(ctx), id, upd))
 }
 
 func sameOptString(a, b *string) bool {
@@ -288,20 +266,20 @@ func sameOptString(a, b *string) bool {
 	return *a == *b
 }
 
-func (s *Server) handleDeleteUser(ctx *fasthttp.RequestCtx) {
-	svc, id, ok := s.userTarget(ctx)
+func (h *usersHandler) handleDeleteUser(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	if err := svc.DeleteUser(dbContext(ctx), id, PrincipalOf(ctx).UserID); err != nil {
-		s.writeServiceError(ctx, err)
+	if err := h.svc.DeleteUser(requestContext(ctx), id, PrincipalOf(ctx).UserID); err != nil {
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "User deleted successfully"})
 }
 
-func (s *Server) handleGenerateAPIKey(ctx *fasthttp.RequestCtx) {
-	id, p, ok := s.targetUser(ctx)
+func (h *usersHandler) handleGenerateAPIKey(ctx *fasthttp.RequestCtx) {
+	id, p, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
@@ -310,30 +288,21 @@ func (s *Server) handleGenerateAPIKey(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusForbidden, "Forbidden: only admins and users may generate API keys")
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	key, err := svc.GenerateAPIKey(dbContext(ctx), id)
+	key, err := h.svc.GenerateAPIKey(requestContext(ctx), id)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "api_key": key})
 }
 
-func (s *Server) handleChangePassword(ctx *fasthttp.RequestCtx) {
-	id, p, ok := s.targetUser(ctx)
+func (h *usersHandler) handleChangePassword(ctx *fasthttp.RequestCtx) {
+	id, p, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
 	var req changePasswordRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.NewPassword == "" {
@@ -348,48 +317,42 @@ func (s *Server) handleChangePassword(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, "old_password is required")
 		return
 	}
-	if err := svc.ChangePassword(dbContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID, requestClient(ctx, svc)); err != nil {
-		s.writeServiceError(ctx, err)
+	if err := h.svc.ChangePassword(requestContext(ctx), id, req.OldPassword, req.NewPassword, byAdmin, p.SessionID, requestClient(ctx, h.svc)); err != nil {
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true})
 }
 
-func (s *Server) handlePasswordLock(ctx *fasthttp.RequestCtx) {
-	svc, id, ok := s.userTarget(ctx)
+func (h *usersHandler) handlePasswordLock(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
 	var req passwordLockRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.Locked == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, "locked (true or false) is required")
 		return
 	}
-	u, err := svc.SetPasswordLock(dbContext(ctx), id, *req.Locked)
-	if err != nil {
-		s.writeServiceError(ctx, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	h.replyUser(ctx)(h.svc.SetPasswordLock(requestContext(ctx), id, *req.Locked))
 }
 
-func (s *Server) handleClearLockout(ctx *fasthttp.RequestCtx) {
-	svc, id, ok := s.userTarget(ctx)
+func (h *usersHandler) handleClearLockout(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	u, err := svc.GetUser(dbContext(ctx), id)
+	u, err := h.svc.GetUser(requestContext(ctx), id)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
-	cleared, err := svc.ClearLockout(dbContext(ctx), u.Username)
+	cleared, err := h.svc.ClearLockout(requestContext(ctx), u.Username)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	msg := "No login lockout was active"
@@ -399,44 +362,35 @@ func (s *Server) handleClearLockout(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "cleared": cleared, "message": msg})
 }
 
-func (s *Server) handleTOTPSetup(ctx *fasthttp.RequestCtx) {
-	id, _, ok := s.targetUser(ctx)
+func (h *usersHandler) handleTOTPSetup(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	secret, uri, err := svc.TOTPSetup(dbContext(ctx), id)
+	secret, uri, err := h.svc.TOTPSetup(requestContext(ctx), id)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "secret": secret, "otpauth_uri": uri,
 		"message": "Scan the QR code with your authenticator app, then verify with a code"})
 }
 
-func (s *Server) handleTOTPVerify(ctx *fasthttp.RequestCtx) {
-	id, _, ok := s.targetUser(ctx)
+func (h *usersHandler) handleTOTPVerify(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
 	var req totpVerifyRequest
-	if err := decodeJSON(ctx, &req); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+	if !readJSON(ctx, &req) {
 		return
 	}
 	if req.Code == "" {
 		writeError(ctx, fasthttp.StatusBadRequest, "code is required")
 		return
 	}
-	if err := svc.TOTPVerify(dbContext(ctx), id, req.Code); err != nil {
-		s.writeServiceError(ctx, err)
+	if err := h.svc.TOTPVerify(requestContext(ctx), id, req.Code); err != nil {
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "TOTP enabled"})
@@ -451,13 +405,9 @@ type totpDisableRequest struct {
 // handleTOTPDisable turns a user's TOTP off. An admin may do it for another
 // user without proof (as they may reset that user's password); everyone
 // acting on their own account proves it with the password or a current code.
-func (s *Server) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
-	id, p, ok := s.targetUser(ctx)
+func (h *usersHandler) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
+	id, p, ok := targetUser(ctx)
 	if !ok {
-		return
-	}
-	svc := s.authService(ctx)
-	if svc == nil {
 		return
 	}
 	var req totpDisableRequest
@@ -467,29 +417,25 @@ func (s *Server) handleTOTPDisable(ctx *fasthttp.RequestCtx) {
 	}
 	var err error
 	if p.Role == auth.RoleAdmin && p.UserID != id {
-		err = svc.TOTPDisable(dbContext(ctx), id)
+		err = h.svc.TOTPDisable(requestContext(ctx), id)
 	} else {
-		err = svc.TOTPDisableProven(dbContext(ctx), id, req.Password, req.Code, requestClient(ctx, svc))
+		err = h.svc.TOTPDisableProven(requestContext(ctx), id, req.Password, req.Code, requestClient(ctx, h.svc))
 	}
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "TOTP disabled"})
 }
 
-func (s *Server) handleTOTPStatus(ctx *fasthttp.RequestCtx) {
-	id, _, ok := s.targetUser(ctx)
+func (h *usersHandler) handleTOTPStatus(ctx *fasthttp.RequestCtx) {
+	id, _, ok := targetUser(ctx)
 	if !ok {
 		return
 	}
-	svc := s.authService(ctx)
-	if svc == nil {
-		return
-	}
-	enabled, configured, err := svc.TOTPStatus(dbContext(ctx), id)
+	enabled, configured, err := h.svc.TOTPStatus(requestContext(ctx), id)
 	if err != nil {
-		s.writeServiceError(ctx, err)
+		h.fail(ctx, "auth request", err)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"totp_enabled": enabled, "totp_configured": configured})
