@@ -127,7 +127,7 @@ func (s *Server) unhealthy() string {
 	if s.deps.DB != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if err := s.deps.DB.PingContext(ctx); err != nil {
+		if err := s.deps.DB.Ping(ctx); err != nil {
 			return "database: " + err.Error()
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/storage"
 )
 
 // maxRecordingOffset bounds the row offset a page may ask for.
@@ -42,8 +43,6 @@ func (s *Server) registerRecordingRoutes() {
 const (
 	defaultRecordingLimit = 20
 	maxRecordingLimit     = 1000
-	// maxRetentionDays is the largest per-recording override (100 years).
-	maxRetentionDays = 36500
 )
 
 // captureMethods are the values of capture_method, as a filter and in replies.
@@ -489,7 +488,7 @@ func (s *Server) deleteRecordings(ctx context.Context, ids []int64) (int, error)
 }
 
 func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
+	if !s.storageReady(ctx) {
 		return
 	}
 	id, ok := recordingID(ctx)
@@ -507,7 +506,7 @@ func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, []int64{id}, *body.Protected)
+	n, err := s.deps.Storage.Protect(dbContext(ctx), []int64{id}, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recording", err)
 		return
@@ -524,7 +523,7 @@ func (s *Server) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
+	if !s.storageReady(ctx) {
 		return
 	}
 	var body struct {
@@ -544,7 +543,7 @@ func (s *Server) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(dbContext(ctx), s.deps.DB, ids, *body.Protected)
+	n, err := s.deps.Storage.Protect(dbContext(ctx), ids, *body.Protected)
 	if err != nil {
 		s.internalError(ctx, "protect recordings", err)
 		return
@@ -583,7 +582,7 @@ func cleanIDs(in []int64) ([]int64, error) {
 }
 
 func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
-	if !s.needDB(ctx) {
+	if !s.storageReady(ctx) {
 		return
 	}
 	id, ok := recordingID(ctx)
@@ -602,17 +601,11 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	days := *body.RetentionDays
-	if days > maxRetentionDays {
-		writeErrorf(ctx, fasthttp.StatusBadRequest, "retention_days %d: at most %d", days, maxRetentionDays)
+	err := s.deps.Storage.SetRetentionOverride(dbContext(ctx), id, days)
+	if errors.Is(err, storage.ErrInvalid) {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	// As pkg/storage reads it: N > 0 keeps the recording N days from its
-	// start, 0 keeps it forever, a negative value clears the override.
-	var v *int
-	if days >= 0 {
-		v = &days
-	}
-	err := db.SetRecordingRetentionOverride(dbContext(ctx), s.deps.DB, id, v)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return
@@ -627,6 +620,11 @@ func (s *Server) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 		msg = "Recording kept forever (retention override 0)"
 	case days < 0:
 		msg = "Retention override cleared"
+	}
+	// A negative value cleared the override: the reply says null.
+	var v *int
+	if days >= 0 {
+		v = &days
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "retention_days": v, "message": msg})
 }

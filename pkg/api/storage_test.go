@@ -9,7 +9,7 @@ import (
 
 func TestStorageRoutes(t *testing.T) {
 	e := newRecEnv(t)
-	if _, err := e.db.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
+	if _, err := e.rawSQL().Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
 		VALUES ('cam', 'rtsp://127.0.0.1/cam', -1, 14, 0)`); err != nil {
 		t.Fatal(err)
 	}

@@ -337,11 +337,9 @@ func migLightNVRFS(t testing.TB) fstest.MapFS {
 	return fsys
 }
 
-func schTableColumns(t testing.TB, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, table string) []schColumn {
+func schTableColumns(t testing.TB, q Querier, table string) []schColumn {
 	t.Helper()
-	rows, err := q.QueryContext(context.Background(),
+	rows, err := q.conn().QueryContext(context.Background(),
 		`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, table)
 	if err != nil {
 		t.Fatalf("table_info(%s): %v", table, err)
@@ -382,7 +380,7 @@ func schNormDefault(s string) string {
 
 func schUserTables(t testing.TB, d *DB) []string {
 	t.Helper()
-	rows, err := d.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	rows, err := d.pool.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +443,7 @@ type schIndexInfo struct {
 
 func schTableIndexes(t testing.TB, d *DB, table string) []schIndexInfo {
 	t.Helper()
-	rows, err := d.Query(`SELECT name, "unique" FROM pragma_index_list(?)`, table)
+	rows, err := d.pool.Query(`SELECT name, "unique" FROM pragma_index_list(?)`, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +457,7 @@ func schTableIndexes(t testing.TB, d *DB, table string) []schIndexInfo {
 	}
 	_ = rows.Close()
 	for i := range out {
-		rows, err := d.Query(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, out[i].name)
+		rows, err := d.pool.Query(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, out[i].name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,7 +505,7 @@ func schAssertIndexes(t *testing.T, d *DB) {
 
 func migAppliedVersions(t testing.TB, d *DB) []string {
 	t.Helper()
-	rows, err := d.Query(`SELECT version FROM schema_migrations ORDER BY version`)
+	rows, err := d.pool.Query(`SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,6 @@ const userColumns = `id, username, password_hash, salt, role, COALESCE(email, ''
 	COALESCE(last_login, 0), COALESCE(is_active, 1), COALESCE(api_key_hash, ''), COALESCE(password_change_locked, 0),
 	COALESCE(totp_secret, ''), COALESCE(totp_enabled, 0), COALESCE(totp_last_step, 0), allowed_tags, allowed_login_cidrs`
 
-type rowScanner interface{ Scan(dest ...any) error }
-
 func scanUser(r rowScanner) (*User, error) {
 	var u User
 	var role string
@@ -70,7 +68,7 @@ func scanUser(r rowScanner) (*User, error) {
 }
 
 func (d *DB) queryUser(ctx context.Context, what, where string, args ...any) (*User, error) {
-	u, err := scanUser(d.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
+	u, err := scanUser(d.pool.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s: %w", what, ErrUserNotFound)
 	}
@@ -100,20 +98,8 @@ func (d *DB) UserByAPIKeyHash(ctx context.Context, keyHash string) (*User, error
 
 // ListUsers returns every user ordered by id.
 func (d *DB) ListUsers(ctx context.Context) ([]*User, error) {
-	rows, err := d.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
+	out, err := queryAll(ctx, d, scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return out, nil
@@ -121,8 +107,8 @@ func (d *DB) ListUsers(ctx context.Context) ([]*User, error) {
 
 // CountUsers returns how many users exist.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := d.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+	n, err := queryValue[int](ctx, d, `SELECT count(*) FROM users`)
+	if err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
 	}
 	return n, nil
@@ -130,9 +116,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 
 // CountActiveUsersWithRole counts active users holding role.
 func (d *DB) CountActiveUsersWithRole(ctx context.Context, role int) (int, error) {
-	var n int
-	err := d.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE trim(role) = ? AND COALESCE(is_active, 1) != 0`,
-		strconv.Itoa(role)).Scan(&n)
+	n, err := queryValue[int](ctx, d, `SELECT count(*) FROM users WHERE trim(role) = ? AND COALESCE(is_active, 1) != 0`,
+		strconv.Itoa(role))
 	if err != nil {
 		return 0, fmt.Errorf("count users with role %d: %w", role, err)
 	}
@@ -146,7 +131,7 @@ func isUniqueViolation(err error) bool {
 // InsertUser adds u (ID, CreatedAt and UpdatedAt are set from the row) and
 // returns its id. now is Unix seconds.
 func (d *DB) InsertUser(ctx context.Context, u *User, now int64) (int64, error) {
-	res, err := d.ExecContext(ctx, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
+	res, err := d.pool.ExecContext(ctx, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
 		is_active, api_key, api_key_hash, password_change_locked, allowed_tags, allowed_login_cidrs)
 		VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULL, NULLIF(?, ''), ?, ?, ?)`,
 		u.Username, u.PasswordHash, u.Salt, strconv.Itoa(u.Role), u.Email, now, now,
@@ -203,11 +188,7 @@ func (d *DB) SetUserTOTP(ctx context.Context, id int64, secret string, enabled b
 // newer than the stored one. It reports false when the step was already used,
 // which makes each code single-use even under concurrent logins.
 func (d *DB) AdvanceTOTPStep(ctx context.Context, id, step int64) (bool, error) {
-	res, err := d.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND COALESCE(totp_last_step, 0) < ?`, step, id, step)
-	if err != nil {
-		return false, fmt.Errorf("advance totp step of user %d: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := exec(ctx, d, `UPDATE users SET totp_last_step = ? WHERE id = ? AND COALESCE(totp_last_step, 0) < ?`, step, id, step)
 	if err != nil {
 		return false, fmt.Errorf("advance totp step of user %d: %w", id, err)
 	}
@@ -225,14 +206,10 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 }
 
 func (d *DB) execUser(ctx context.Context, id int64, what, q string, args ...any) error {
-	res, err := d.ExecContext(ctx, q, args...)
+	n, err := exec(ctx, d, q, args...)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%s %d: %w", what, id, ErrUsernameTaken)
 	}
-	if err != nil {
-		return fmt.Errorf("%s %d: %w", what, id, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("%s %d: %w", what, id, err)
 	}
@@ -250,20 +227,12 @@ type PlaintextAPIKey struct {
 
 // PlaintextAPIKeys lists the users whose api_key column still holds a key in clear.
 func (d *DB) PlaintextAPIKeys(ctx context.Context) ([]PlaintextAPIKey, error) {
-	rows, err := d.QueryContext(ctx, `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
-	if err != nil {
-		return nil, fmt.Errorf("list plaintext api keys: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []PlaintextAPIKey
-	for rows.Next() {
+	out, err := queryAll(ctx, d, func(r rowScanner) (PlaintextAPIKey, error) {
 		var k PlaintextAPIKey
-		if err := rows.Scan(&k.UserID, &k.Key); err != nil {
-			return nil, fmt.Errorf("list plaintext api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&k.UserID, &k.Key)
+		return k, err
+	}, `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
+	if err != nil {
 		return nil, fmt.Errorf("list plaintext api keys: %w", err)
 	}
 	return out, nil

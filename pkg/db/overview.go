@@ -1,0 +1,52 @@
+package db
+
+import (
+	"context"
+	"fmt"
+)
+
+// StreamSummary is what the diagnostics report lists of a stream. Its
+// query names only columns every LightNVR schema has, so it reads a
+// database this build has not migrated.
+type StreamSummary struct {
+	Name    string
+	URL     string
+	Enabled bool
+}
+
+// StreamSummaries returns every stream by name.
+func StreamSummaries(ctx context.Context, q Querier) ([]StreamSummary, error) {
+	out, err := queryAll(ctx, q, func(r rowScanner) (StreamSummary, error) {
+		var s StreamSummary
+		err := r.Scan(&s.Name, &s.URL, &s.Enabled)
+		return s, err
+	}, `SELECT name, url, enabled FROM streams ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list streams: %w", err)
+	}
+	return out, nil
+}
+
+// UsageSince returns, per stream, the recordings that started at or after
+// since (Unix seconds) and their bytes, by stream name.
+func UsageSince(ctx context.Context, q Querier, since int64) ([]Usage, error) {
+	out, err := queryAll(ctx, q, func(r rowScanner) (Usage, error) {
+		var u Usage
+		err := r.Scan(&u.StreamName, &u.Count, &u.Bytes)
+		return u, err
+	}, `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
+		FROM recordings WHERE start_time >= ? GROUP BY stream_name ORDER BY stream_name`, since)
+	if err != nil {
+		return nil, fmt.Errorf("recordings since %d: %w", since, err)
+	}
+	return out, nil
+}
+
+// SchemaVersion returns the newest migration applied ("" for none).
+func (d *DB) SchemaVersion(ctx context.Context) (string, error) {
+	v, err := queryValue[string](ctx, d, `SELECT coalesce(max(version), '') FROM schema_migrations`)
+	if err != nil {
+		return "", fmt.Errorf("schema version of %s: %w", d.path, err)
+	}
+	return v, nil
+}
