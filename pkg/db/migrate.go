@@ -174,11 +174,7 @@ func (d *DB) readState(ctx context.Context) (schemaState, error) {
 			version string
 			at      any
 		}
-		rows, err := queryAll(ctx, d, func(r rowScanner) (applied, error) {
-			var a applied
-			err := r.Scan(&a.version, &a.at)
-			return a, err
-		}, `SELECT version, applied_at FROM schema_migrations`)
+		rows, err := queryAll(ctx, d, scanFields(func(a *applied) []any { return []any{&a.version, &a.at} }), `SELECT version, applied_at FROM schema_migrations`)
 		if err != nil {
 			return st, fmt.Errorf("read schema_migrations: %w", err)
 		}

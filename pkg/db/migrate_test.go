@@ -484,19 +484,7 @@ INSERT INTO t (id) VALUES (1);
 	if len(cols) != 3 || cols[1].name != "Name" || cols[2].name != "extra" || cols[2].dflt != "7" {
 		t.Errorf("columns of t: %+v", cols)
 	}
-	rows, err := d.pool.Query(`SELECT msg FROM log ORDER BY rowid`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []string
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, m)
-	}
-	_ = rows.Close()
+	msgs := mustQuery(t, d, scanOne[string], `SELECT msg FROM log ORDER BY rowid`)
 	if !slices.Equal(msgs, []string{"ins;big", "end"}) {
 		t.Errorf("trigger wrote %q", msgs)
 	}

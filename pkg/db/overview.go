@@ -16,11 +16,7 @@ type StreamSummary struct {
 
 // StreamSummaries returns every stream by name.
 func StreamSummaries(ctx context.Context, q Querier) ([]StreamSummary, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (StreamSummary, error) {
-		var s StreamSummary
-		err := r.Scan(&s.Name, &s.URL, &s.Enabled)
-		return s, err
-	}, `SELECT name, url, enabled FROM streams ORDER BY name`)
+	out, err := queryAll(ctx, q, scanFields(func(s *StreamSummary) []any { return []any{&s.Name, &s.URL, &s.Enabled} }), `SELECT name, url, enabled FROM streams ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list streams: %w", err)
 	}
@@ -30,11 +26,7 @@ func StreamSummaries(ctx context.Context, q Querier) ([]StreamSummary, error) {
 // UsageSince returns, per stream, the recordings that started at or after
 // since (Unix seconds) and their bytes, by stream name.
 func UsageSince(ctx context.Context, q Querier, since int64) ([]Usage, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (Usage, error) {
-		var u Usage
-		err := r.Scan(&u.StreamName, &u.Count, &u.Bytes)
-		return u, err
-	}, `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
+	out, err := queryAll(ctx, q, scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Count, &u.Bytes} }), `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
 		FROM recordings WHERE start_time >= ? GROUP BY stream_name ORDER BY stream_name`, since)
 	if err != nil {
 		return nil, fmt.Errorf("recordings since %d: %w", since, err)

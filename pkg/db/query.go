@@ -106,3 +106,22 @@ func exec(ctx context.Context, q Querier, query string, args ...any) (int64, err
 	}
 	return res.RowsAffected()
 }
+
+// scanFields makes the scan function of a row whose columns go, in order,
+// to the fields of a T that ptrs lists.
+func scanFields[T any](ptrs func(*T) []any) func(rowScanner) (T, error) {
+	return func(r rowScanner) (T, error) {
+		var v T
+		err := r.Scan(ptrs(&v)...)
+		return v, err
+	}
+}
+
+// insert runs an INSERT and returns the new row's id.
+func insert(ctx context.Context, q Querier, query string, args ...any) (int64, error) {
+	res, err := q.conn().ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}

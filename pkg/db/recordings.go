@@ -46,14 +46,10 @@ func InsertRecording(ctx context.Context, q Querier, r *Recording) (int64, error
 	if trigger == "" {
 		trigger = "scheduled"
 	}
-	res, err := q.conn().ExecContext(ctx, `INSERT INTO recordings
+	id, err := insert(ctx, q, `INSERT INTO recordings
 		(stream_name, file_path, start_time, size_bytes, width, height, fps, codec, is_complete, trigger_type)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 		r.StreamName, r.FilePath, r.StartTime, r.SizeBytes, r.Width, r.Height, r.FPS, r.Codec, trigger)
-	if err != nil {
-		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
 	}
@@ -197,12 +193,10 @@ type GarbageEntry struct {
 }
 
 // Garbage returns every pending garbage row.
-func Garbage(ctx context.Context, q Querier) ([]*GarbageEntry, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (*GarbageEntry, error) {
-		g := &GarbageEntry{}
-		err := r.Scan(&g.RecordingID, &g.StreamName, &g.FilePath)
-		return g, err
-	}, `SELECT recording_id, stream_name, file_path FROM recordings_garbage ORDER BY recording_id`)
+func Garbage(ctx context.Context, q Querier) ([]GarbageEntry, error) {
+	out, err := queryAll(ctx, q, scanFields(func(g *GarbageEntry) []any {
+		return []any{&g.RecordingID, &g.StreamName, &g.FilePath}
+	}), `SELECT recording_id, stream_name, file_path FROM recordings_garbage ORDER BY recording_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list garbage: %w", err)
 	}

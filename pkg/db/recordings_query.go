@@ -295,11 +295,7 @@ func RecordingTagsOf(ctx context.Context, q Querier, ids []int64) (map[int64][]s
 		id  int64
 		tag string
 	}
-	rows, err := queryAll(ctx, q, func(r rowScanner) (tagRow, error) {
-		var t tagRow
-		err := r.Scan(&t.id, &t.tag)
-		return t, err
-	}, `SELECT recording_id, tag FROM recording_tags
+	rows, err := queryAll(ctx, q, scanFields(func(t *tagRow) []any { return []any{&t.id, &t.tag} }), `SELECT recording_id, tag FROM recording_tags
 		WHERE recording_id IN (`+in+`) ORDER BY recording_id, tag`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("recording tags: %w", err)
@@ -319,11 +315,7 @@ type LabelCount struct {
 // DetectionLabelsDuring counts the detections of stream between from and
 // to (unix seconds, inclusive) by label, most frequent first.
 func DetectionLabelsDuring(ctx context.Context, q Querier, stream string, from, to int64) ([]LabelCount, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (LabelCount, error) {
-		var lc LabelCount
-		err := r.Scan(&lc.Label, &lc.Count)
-		return lc, err
-	}, `SELECT label, count(*) FROM detections
+	out, err := queryAll(ctx, q, scanFields(func(lc *LabelCount) []any { return []any{&lc.Label, &lc.Count} }), `SELECT label, count(*) FROM detections
 		WHERE stream_name = ? AND timestamp >= ? AND timestamp <= ? GROUP BY label ORDER BY count(*) DESC, label`,
 		stream, from, to)
 	if err != nil {

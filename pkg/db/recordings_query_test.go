@@ -314,19 +314,7 @@ func TestRecordingCaptureMethodFilter(t *testing.T) {
 		for i, m := range set {
 			args[i] = m
 		}
-		rows, err := d.pool.QueryContext(ctx, `SELECT r.id FROM recordings r WHERE `+captureMethodSQL+` IN (`+placeholders(len(set))+`) ORDER BY r.id`, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, id)
-		}
-		_ = rows.Close()
+		want := mustQuery(t, d, scanOne[int64], `SELECT r.id FROM recordings r WHERE `+captureMethodSQL+` IN (`+placeholders(len(set))+`) ORDER BY r.id`, args...)
 		got, err := RecordingIDsMatching(ctx, d, RecordingFilter{CaptureMethods: set}, 1000)
 		if err != nil {
 			t.Fatal(err)

@@ -39,15 +39,13 @@ func scanSession(r rowScanner) (*Session, error) {
 
 // InsertSession stores s and sets its ID.
 func (d *DB) InsertSession(ctx context.Context, s *Session) error {
-	res, err := d.pool.ExecContext(ctx, `INSERT INTO sessions (user_id, token, created_at, expires_at, last_activity_at, idle_expires_at, ip_address, user_agent)
+	id, err := insert(ctx, d, `INSERT INTO sessions (user_id, token, created_at, expires_at, last_activity_at, idle_expires_at, ip_address, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.UserID, s.TokenHash, s.CreatedAt, s.ExpiresAt, s.LastActivityAt, s.IdleExpiresAt, s.IPAddress, s.UserAgent)
 	if err != nil {
 		return fmt.Errorf("insert session for user %d: %w", s.UserID, err)
 	}
-	if s.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("insert session for user %d: %w", s.UserID, err)
-	}
+	s.ID = id
 	return nil
 }
 
@@ -159,14 +157,12 @@ func scanTrustedDevice(r rowScanner) (*TrustedDevice, error) {
 
 // InsertTrustedDevice stores t and sets its ID.
 func (d *DB) InsertTrustedDevice(ctx context.Context, t *TrustedDevice) error {
-	res, err := d.pool.ExecContext(ctx, `INSERT INTO trusted_devices (user_id, token, ip_address, user_agent, created_at, last_used_at, expires_at)
+	id, err := insert(ctx, d, `INSERT INTO trusted_devices (user_id, token, ip_address, user_agent, created_at, last_used_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.TokenHash, t.IPAddress, t.UserAgent, t.CreatedAt, t.LastUsedAt, t.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("insert trusted device for user %d: %w", t.UserID, err)
 	}
-	if t.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("insert trusted device for user %d: %w", t.UserID, err)
-	}
+	t.ID = id
 	return nil
 }
 

@@ -26,11 +26,9 @@ type StoredRecording struct {
 const storedColumns = `id, stream_name, file_path, COALESCE(size_bytes, 0), start_time,
 	COALESCE(retention_tier, 2), COALESCE(protected, 0)`
 
-func scanStored(r rowScanner) (StoredRecording, error) {
-	var s StoredRecording
-	err := r.Scan(&s.ID, &s.StreamName, &s.FilePath, &s.SizeBytes, &s.StartTime, &s.Tier, &s.Protected)
-	return s, err
-}
+var scanStored = scanFields(func(s *StoredRecording) []any {
+	return []any{&s.ID, &s.StreamName, &s.FilePath, &s.SizeBytes, &s.StartTime, &s.Tier, &s.Protected}
+})
 
 // StreamRetention is a stream's retention columns as stored.
 type StreamRetention struct {
@@ -42,11 +40,9 @@ type StreamRetention struct {
 
 // StreamRetentions returns the retention columns of every stream.
 func StreamRetentions(ctx context.Context, q Querier) ([]StreamRetention, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (StreamRetention, error) {
-		var s StreamRetention
-		err := r.Scan(&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB)
-		return s, err
-	}, `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
+	out, err := queryAll(ctx, q, scanFields(func(s *StreamRetention) []any {
+		return []any{&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB}
+	}), `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
 		COALESCE(max_storage_mb, 0) FROM streams ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("stream retentions: %w", err)
@@ -165,11 +161,7 @@ func StreamUsage(ctx context.Context, q Querier, stream string) (Usage, error) {
 // UsageByStream returns count, bytes and protected count per stream name
 // and retention tier.
 func UsageByStream(ctx context.Context, q Querier) ([]Usage, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (Usage, error) {
-		var u Usage
-		err := r.Scan(&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected)
-		return u, err
-	}, `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
+	out, err := queryAll(ctx, q, scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected} }), `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
 		COALESCE(sum(COALESCE(protected, 0) != 0), 0) FROM recordings GROUP BY 1, 2 ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("usage by stream: %w", err)
@@ -243,14 +235,14 @@ func InsertCompleteRecording(ctx context.Context, q Querier, r *Recording) (int6
 	if trigger == "detection" {
 		tier = 1
 	}
-	res, err := q.conn().ExecContext(ctx, `INSERT INTO recordings
+	id, err := insert(ctx, q, `INSERT INTO recordings
 		(stream_name, file_path, start_time, end_time, size_bytes, codec, is_complete, trigger_type, retention_tier)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		r.StreamName, r.FilePath, r.StartTime, r.EndTime, r.SizeBytes, r.Codec, trigger, tier)
 	if err != nil {
 		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // DeletedRecording is a recording moved to recordings_garbage.
@@ -275,11 +267,9 @@ func MoveDeletableToGarbage(ctx context.Context, d *DB, ids []int64) ([]DeletedR
 	var out []DeletedRecording
 	err := d.inTx(ctx, func(q Querier) error {
 		var err error
-		out, err = queryAll(ctx, q, func(r rowScanner) (DeletedRecording, error) {
-			var g DeletedRecording
-			err := r.Scan(&g.RecordingID, &g.StreamName, &g.FilePath, &g.SizeBytes, &g.StartTime, &g.Tier)
-			return g, err
-		}, `SELECT id, stream_name, file_path, COALESCE(size_bytes, 0), start_time, COALESCE(retention_tier, 2)`+guard, args...)
+		out, err = queryAll(ctx, q, scanFields(func(g *DeletedRecording) []any {
+			return []any{&g.RecordingID, &g.StreamName, &g.FilePath, &g.SizeBytes, &g.StartTime, &g.Tier}
+		}), `SELECT id, stream_name, file_path, COALESCE(size_bytes, 0), start_time, COALESCE(retention_tier, 2)`+guard, args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -399,11 +389,9 @@ func AddDailyDeleted(ctx context.Context, q Querier, date, stream string, tier i
 // DailyStats returns the rows dated on or after since (YYYY-MM-DD), by date
 // then stream.
 func DailyStats(ctx context.Context, q Querier, since string) ([]DailyStat, error) {
-	out, err := queryAll(ctx, q, func(r rowScanner) (DailyStat, error) {
-		var s DailyStat
-		err := r.Scan(&s.Date, &s.StreamName, &s.Tier, &s.RecordingCount, &s.TotalBytes, &s.DeletedCount, &s.DeletedBytes)
-		return s, err
-	}, `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
+	out, err := queryAll(ctx, q, scanFields(func(s *DailyStat) []any {
+		return []any{&s.Date, &s.StreamName, &s.Tier, &s.RecordingCount, &s.TotalBytes, &s.DeletedCount, &s.DeletedBytes}
+	}), `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
 		sum(deleted_count), sum(deleted_bytes) FROM storage_daily_stats WHERE date >= ?
 		GROUP BY date, stream_name, tier ORDER BY date, stream_name, tier`, since)
 	if err != nil {

@@ -131,7 +131,7 @@ func isUniqueViolation(err error) bool {
 // InsertUser adds u (ID, CreatedAt and UpdatedAt are set from the row) and
 // returns its id. now is Unix seconds.
 func (d *DB) InsertUser(ctx context.Context, u *User, now int64) (int64, error) {
-	res, err := d.pool.ExecContext(ctx, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
+	id, err := insert(ctx, d, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
 		is_active, api_key, api_key_hash, password_change_locked, allowed_tags, allowed_login_cidrs)
 		VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULL, NULLIF(?, ''), ?, ?, ?)`,
 		u.Username, u.PasswordHash, u.Salt, strconv.Itoa(u.Role), u.Email, now, now,
@@ -139,10 +139,6 @@ func (d *DB) InsertUser(ctx context.Context, u *User, now int64) (int64, error) 
 	if isUniqueViolation(err) {
 		return 0, fmt.Errorf("insert user %q: %w", u.Username, ErrUsernameTaken)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("insert user %q: %w", u.Username, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert user %q: %w", u.Username, err)
 	}
@@ -227,11 +223,7 @@ type PlaintextAPIKey struct {
 
 // PlaintextAPIKeys lists the users whose api_key column still holds a key in clear.
 func (d *DB) PlaintextAPIKeys(ctx context.Context) ([]PlaintextAPIKey, error) {
-	out, err := queryAll(ctx, d, func(r rowScanner) (PlaintextAPIKey, error) {
-		var k PlaintextAPIKey
-		err := r.Scan(&k.UserID, &k.Key)
-		return k, err
-	}, `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
+	out, err := queryAll(ctx, d, scanFields(func(k *PlaintextAPIKey) []any { return []any{&k.UserID, &k.Key} }), `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
 	if err != nil {
 		return nil, fmt.Errorf("list plaintext api keys: %w", err)
 	}

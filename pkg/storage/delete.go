@@ -102,16 +102,9 @@ func (c *Controller) removeThumbnails(id int64) {
 // FinishPendingDeletes completes deletions a crash interrupted: every
 // garbage row's file is removed, then the row.
 func (c *Controller) FinishPendingDeletes(ctx context.Context) error {
-	gs, err := db.Garbage(ctx, c.cfg.DB)
-	if err != nil {
+	entries, err := db.Garbage(ctx, c.cfg.DB)
+	if err != nil || len(entries) == 0 {
 		return err
-	}
-	if len(gs) == 0 {
-		return nil
-	}
-	entries := make([]db.GarbageEntry, len(gs))
-	for i, g := range gs {
-		entries[i] = *g
 	}
 	n, err := c.unlinkGarbage(ctx, entries)
 	c.log.Info("finished interrupted deletions", "count", n)
