@@ -151,9 +151,9 @@ func (d *DB) Close() error {
 // problems found, one per line. It reads the whole file, so it is for
 // diagnostics, not for every start.
 func (d *DB) QuickCheck(ctx context.Context) (string, error) {
-	lines, err := queryAll(ctx, d, scanOne[string], `PRAGMA quick_check`)
+	lines, err := queryAll(ctx, d, "quick_check "+d.path, scanOne[string], `PRAGMA quick_check`)
 	if err != nil {
-		return "", fmt.Errorf("quick_check %s: %w", d.path, err)
+		return "", err
 	}
 	return strings.Join(lines, "\n"), nil
 }

@@ -9,7 +9,7 @@ import (
 // the test.
 func mustQuery[T any](t testing.TB, q Querier, scan func(rowScanner) (T, error), query string, args ...any) []T {
 	t.Helper()
-	out, err := queryAll(context.Background(), q, scan, query, args...)
+	out, err := queryAll(context.Background(), q, "test query", scan, query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,10 +159,10 @@ type schemaState struct {
 // database, which must leave the file untouched.
 func (d *DB) readState(ctx context.Context) (schemaState, error) {
 	st := schemaState{applied: map[string]int64{}}
-	names, err := queryAll(ctx, d, scanOne[string],
+	names, err := queryAll(ctx, d, "read schema tables", scanOne[string],
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'schema_version')`)
 	if err != nil {
-		return st, fmt.Errorf("read schema tables: %w", err)
+		return st, err
 	}
 	tables := map[string]bool{}
 	for _, n := range names {
@@ -174,9 +174,10 @@ func (d *DB) readState(ctx context.Context) (schemaState, error) {
 			version string
 			at      any
 		}
-		rows, err := queryAll(ctx, d, scanFields(func(a *applied) []any { return []any{&a.version, &a.at} }), `SELECT version, applied_at FROM schema_migrations`)
+		rows, err := queryAll(ctx, d, "read schema_migrations", scanFields(func(a *applied) []any { return []any{&a.version, &a.at} }),
+			`SELECT version, applied_at FROM schema_migrations`)
 		if err != nil {
-			return st, fmt.Errorf("read schema_migrations: %w", err)
+			return st, err
 		}
 		for _, a := range rows {
 			t, _ := a.at.(int64)

@@ -16,22 +16,14 @@ type StreamSummary struct {
 
 // StreamSummaries returns every stream by name.
 func StreamSummaries(ctx context.Context, q Querier) ([]StreamSummary, error) {
-	out, err := queryAll(ctx, q, scanFields(func(s *StreamSummary) []any { return []any{&s.Name, &s.URL, &s.Enabled} }), `SELECT name, url, enabled FROM streams ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list streams: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "list streams", scanFields(func(s *StreamSummary) []any { return []any{&s.Name, &s.URL, &s.Enabled} }), `SELECT name, url, enabled FROM streams ORDER BY name`)
 }
 
 // UsageSince returns, per stream, the recordings that started at or after
 // since (Unix seconds) and their bytes, by stream name.
 func UsageSince(ctx context.Context, q Querier, since int64) ([]Usage, error) {
-	out, err := queryAll(ctx, q, scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Count, &u.Bytes} }), `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
+	return queryAll(ctx, q, fmt.Sprintf("recordings since %d", since), scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Count, &u.Bytes} }), `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
 		FROM recordings WHERE start_time >= ? GROUP BY stream_name ORDER BY stream_name`, since)
-	if err != nil {
-		return nil, fmt.Errorf("recordings since %d: %w", since, err)
-	}
-	return out, nil
 }
 
 // SchemaVersion returns the newest migration applied ("" for none).

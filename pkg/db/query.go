@@ -64,28 +64,6 @@ func (d *DB) inTx(ctx context.Context, fn func(q Querier) error) error {
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-// queryAll runs query and returns every row as scan reads it (nil when
-// there is none).
-func queryAll[T any](ctx context.Context, q Querier, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.conn().QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // scanOne reads a single column of type T.
 func scanOne[T any](r rowScanner) (T, error) {
 	var v T

@@ -123,11 +123,7 @@ func GetRecording(ctx context.Context, q Querier, id int64) (*Recording, error) 
 }
 
 func listRecordings(ctx context.Context, q Querier, query string, args ...any) ([]*Recording, error) {
-	out, err := queryAll(ctx, q, scanRecording, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "list recordings", scanRecording, query, args...)
 }
 
 // IncompleteRecordings returns every row not marked complete, oldest first.
@@ -194,11 +190,7 @@ type GarbageEntry struct {
 
 // Garbage returns every pending garbage row.
 func Garbage(ctx context.Context, q Querier) ([]GarbageEntry, error) {
-	out, err := queryAll(ctx, q, scanFields(func(g *GarbageEntry) []any {
+	return queryAll(ctx, q, "list garbage", scanFields(func(g *GarbageEntry) []any {
 		return []any{&g.RecordingID, &g.StreamName, &g.FilePath}
 	}), `SELECT recording_id, stream_name, file_path FROM recordings_garbage ORDER BY recording_id`)
-	if err != nil {
-		return nil, fmt.Errorf("list garbage: %w", err)
-	}
-	return out, nil
 }

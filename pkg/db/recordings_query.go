@@ -239,9 +239,9 @@ func ListRecordingItems(ctx context.Context, q Querier, f RecordingFilter, p Rec
 			` LIMIT ? OFFSET ?) p JOIN recordings r ON r.id = p.id` + order
 		args = append(args, p.Limit, max(p.Offset, 0))
 	}
-	out, err := queryAll(ctx, q, scanRecordingItem, query, args...)
+	out, err := queryAll(ctx, q, "list recordings", scanRecordingItem, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
+		return nil, err
 	}
 	if out == nil {
 		out = []*RecordingItem{} // the API lists [], not null
@@ -277,11 +277,7 @@ func GetRecordingItem(ctx context.Context, q Querier, id int64) (*RecordingItem,
 func RecordingIDsMatching(ctx context.Context, q Querier, f RecordingFilter, limit int) ([]int64, error) {
 	where, args := f.where()
 	args = append(args, limit)
-	out, err := queryAll(ctx, q, scanOne[int64], `SELECT r.id FROM recordings r`+where+` ORDER BY r.id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("recording ids: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "recording ids", scanOne[int64], `SELECT r.id FROM recordings r`+where+` ORDER BY r.id LIMIT ?`, args...)
 }
 
 // RecordingTagsOf returns the tags of each of ids that has any, sorted.
@@ -295,10 +291,10 @@ func RecordingTagsOf(ctx context.Context, q Querier, ids []int64) (map[int64][]s
 		id  int64
 		tag string
 	}
-	rows, err := queryAll(ctx, q, scanFields(func(t *tagRow) []any { return []any{&t.id, &t.tag} }), `SELECT recording_id, tag FROM recording_tags
-		WHERE recording_id IN (`+in+`) ORDER BY recording_id, tag`, args...)
+	rows, err := queryAll(ctx, q, "recording tags", scanFields(func(t *tagRow) []any { return []any{&t.id, &t.tag} }),
+		`SELECT recording_id, tag FROM recording_tags WHERE recording_id IN (`+in+`) ORDER BY recording_id, tag`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("recording tags: %w", err)
+		return nil, err
 	}
 	for _, t := range rows {
 		out[t.id] = append(out[t.id], t.tag)
@@ -315,11 +311,7 @@ type LabelCount struct {
 // DetectionLabelsDuring counts the detections of stream between from and
 // to (unix seconds, inclusive) by label, most frequent first.
 func DetectionLabelsDuring(ctx context.Context, q Querier, stream string, from, to int64) ([]LabelCount, error) {
-	out, err := queryAll(ctx, q, scanFields(func(lc *LabelCount) []any { return []any{&lc.Label, &lc.Count} }), `SELECT label, count(*) FROM detections
+	return queryAll(ctx, q, fmt.Sprintf("detection labels of %s", stream), scanFields(func(lc *LabelCount) []any { return []any{&lc.Label, &lc.Count} }), `SELECT label, count(*) FROM detections
 		WHERE stream_name = ? AND timestamp >= ? AND timestamp <= ? GROUP BY label ORDER BY count(*) DESC, label`,
 		stream, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
-	}
-	return out, nil
 }

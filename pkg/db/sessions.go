@@ -73,13 +73,9 @@ func (d *DB) TouchSession(ctx context.Context, id, now, idleExpiresAt int64, ip,
 
 // ListUserSessions returns the user's sessions still valid at now, newest activity first.
 func (d *DB) ListUserSessions(ctx context.Context, userID, now int64, limit int) ([]*Session, error) {
-	out, err := queryAll(ctx, d, scanSession, `SELECT `+sessionColumns+` FROM sessions
+	return queryAll(ctx, d, fmt.Sprintf("list sessions of user %d", userID), scanSession, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? AND expires_at >= ? AND COALESCE(idle_expires_at, expires_at) >= ?
 		ORDER BY COALESCE(last_activity_at, created_at) DESC, id DESC LIMIT ?`, userID, now, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list sessions of user %d: %w", userID, err)
-	}
-	return out, nil
 }
 
 // DeleteSession removes session id if it belongs to userID (userID 0: any owner).
@@ -188,12 +184,9 @@ func (d *DB) TouchTrustedDevice(ctx context.Context, id, now int64, ip, userAgen
 
 // ListTrustedDevices returns the user's unexpired trusted devices, most recently used first.
 func (d *DB) ListTrustedDevices(ctx context.Context, userID, now int64, limit int) ([]*TrustedDevice, error) {
-	out, err := queryAll(ctx, d, scanTrustedDevice, `SELECT `+trustedDeviceColumns+` FROM trusted_devices
+	return queryAll(ctx, d, fmt.Sprintf("list trusted devices of user %d", userID), scanTrustedDevice,
+		`SELECT `+trustedDeviceColumns+` FROM trusted_devices
 		WHERE user_id = ? AND expires_at >= ? ORDER BY COALESCE(last_used_at, created_at) DESC, id DESC LIMIT ?`, userID, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list trusted devices of user %d: %w", userID, err)
-	}
-	return out, nil
 }
 
 // DeleteTrustedDevice removes device id if it belongs to userID (userID 0: any owner).

@@ -40,14 +40,10 @@ type StreamRetention struct {
 
 // StreamRetentions returns the retention columns of every stream.
 func StreamRetentions(ctx context.Context, q Querier) ([]StreamRetention, error) {
-	out, err := queryAll(ctx, q, scanFields(func(s *StreamRetention) []any {
+	return queryAll(ctx, q, "stream retentions", scanFields(func(s *StreamRetention) []any {
 		return []any{&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB}
 	}), `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
 		COALESCE(max_storage_mb, 0) FROM streams ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("stream retentions: %w", err)
-	}
-	return out, nil
 }
 
 // GetStreamRetention returns one stream's retention columns.
@@ -75,11 +71,7 @@ func SetStreamRetention(ctx context.Context, q Querier, s *StreamRetention) erro
 // RecordedStreams returns every stream name that has recordings, including
 // streams deleted since.
 func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
-	out, err := queryAll(ctx, q, scanOne[string], `SELECT DISTINCT stream_name FROM recordings`)
-	if err != nil {
-		return nil, fmt.Errorf("recorded streams: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "recorded streams", scanOne[string], `SELECT DISTINCT stream_name FROM recordings`)
 }
 
 // ExpiredRecordings returns up to limit complete, unprotected recordings of
@@ -89,16 +81,12 @@ func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
 // detection is true only trigger types detection and motion are returned,
 // otherwise only the others.
 func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, limit int) ([]StoredRecording, error) {
-	out, err := queryAll(ctx, q, scanStored, `SELECT `+storedColumns+` FROM recordings
+	return queryAll(ctx, q, fmt.Sprintf("expired recordings of %s", stream), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE is_complete = 1 AND stream_name = ? AND start_time < ? AND COALESCE(protected, 0) = 0
 		AND (COALESCE(trigger_type, 'scheduled') IN ('detection', 'motion')) = ?
 		AND (retention_override_days IS NULL OR retention_override_days < 0
 			OR (retention_override_days > 0 AND start_time + retention_override_days * 86400 < ?))
 		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("expired recordings of %s: %w", stream, err)
-	}
-	return out, nil
 }
 
 // EvictableRecordings returns up to limit recordings that may be deleted to
@@ -106,23 +94,16 @@ func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, no
 // "" it is the whole disk, most expendable tier first (retention_tier
 // descending) then oldest; with a stream, that stream's oldest.
 func EvictableRecordings(ctx context.Context, q Querier, stream string, limit int) ([]StoredRecording, error) {
-	var out []StoredRecording
-	var err error
 	if stream == "" {
 		// The WHERE terms repeat the partial index's (migration 0120) so
 		// SQLite reads the index in order and stops after limit rows.
-		out, err = queryAll(ctx, q, scanStored, `SELECT `+storedColumns+` FROM recordings
+		return queryAll(ctx, q, "evictable recordings", scanStored, `SELECT `+storedColumns+` FROM recordings
 			WHERE is_complete = 1 AND protected = 0 AND disk_pressure_eligible = 1
 			ORDER BY retention_tier DESC, start_time LIMIT ?`, limit)
-	} else {
-		out, err = queryAll(ctx, q, scanStored, `SELECT `+storedColumns+` FROM recordings
-			WHERE is_complete = 1 AND stream_name = ? AND protected = 0 AND disk_pressure_eligible = 1
-			ORDER BY start_time, id LIMIT ?`, stream, limit)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("evictable recordings: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "evictable recordings", scanStored, `SELECT `+storedColumns+` FROM recordings
+		WHERE is_complete = 1 AND stream_name = ? AND protected = 0 AND disk_pressure_eligible = 1
+		ORDER BY start_time, id LIMIT ?`, stream, limit)
 }
 
 // ofStream extends where (a WHERE clause or "") to the recordings of
@@ -161,12 +142,8 @@ func StreamUsage(ctx context.Context, q Querier, stream string) (Usage, error) {
 // UsageByStream returns count, bytes and protected count per stream name
 // and retention tier.
 func UsageByStream(ctx context.Context, q Querier) ([]Usage, error) {
-	out, err := queryAll(ctx, q, scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected} }), `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
+	return queryAll(ctx, q, "usage by stream", scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected} }), `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
 		COALESCE(sum(COALESCE(protected, 0) != 0), 0) FROM recordings GROUP BY 1, 2 ORDER BY 1, 2`)
-	if err != nil {
-		return nil, fmt.Errorf("usage by stream: %w", err)
-	}
-	return out, nil
 }
 
 // RecordingIDRange returns the smallest and largest recordings id (0, 0
@@ -182,12 +159,8 @@ func RecordingIDRange(ctx context.Context, q Querier) (lo, hi int64, err error) 
 // CompleteRecordingsFrom returns up to limit complete recordings with
 // id > after, in id order.
 func CompleteRecordingsFrom(ctx context.Context, q Querier, after int64, limit int) ([]StoredRecording, error) {
-	out, err := queryAll(ctx, q, scanStored, `SELECT `+storedColumns+` FROM recordings
+	return queryAll(ctx, q, fmt.Sprintf("recordings after %d", after), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE id > ? AND +is_complete = 1 ORDER BY id LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("recordings after %d: %w", after, err)
-	}
-	return out, nil
 }
 
 // The unary + on is_complete below keeps SQLite on the rowid (an index on
@@ -205,11 +178,7 @@ func SampleRecordings(ctx context.Context, q Querier, from []int64) ([]StoredRec
 		parts[i] = `SELECT * FROM (SELECT ` + storedColumns + ` FROM recordings WHERE id >= ? AND +is_complete = 1 ORDER BY id LIMIT 1)`
 		args[i] = id
 	}
-	out, err := queryAll(ctx, q, scanStored, strings.Join(parts, " UNION ALL "), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sample recordings: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "sample recordings", scanStored, strings.Join(parts, " UNION ALL "), args...)
 }
 
 // RecordingPathKnown reports whether path is the file of a recording or of
@@ -267,7 +236,7 @@ func MoveDeletableToGarbage(ctx context.Context, d *DB, ids []int64) ([]DeletedR
 	var out []DeletedRecording
 	err := d.inTx(ctx, func(q Querier) error {
 		var err error
-		out, err = queryAll(ctx, q, scanFields(func(g *DeletedRecording) []any {
+		out, err = queryAll(ctx, q, "read deletable", scanFields(func(g *DeletedRecording) []any {
 			return []any{&g.RecordingID, &g.StreamName, &g.FilePath, &g.SizeBytes, &g.StartTime, &g.Tier}
 		}), `SELECT id, stream_name, file_path, COALESCE(size_bytes, 0), start_time, COALESCE(retention_tier, 2)`+guard, args...)
 		if err != nil || len(out) == 0 {
@@ -389,13 +358,9 @@ func AddDailyDeleted(ctx context.Context, q Querier, date, stream string, tier i
 // DailyStats returns the rows dated on or after since (YYYY-MM-DD), by date
 // then stream.
 func DailyStats(ctx context.Context, q Querier, since string) ([]DailyStat, error) {
-	out, err := queryAll(ctx, q, scanFields(func(s *DailyStat) []any {
+	return queryAll(ctx, q, "daily stats", scanFields(func(s *DailyStat) []any {
 		return []any{&s.Date, &s.StreamName, &s.Tier, &s.RecordingCount, &s.TotalBytes, &s.DeletedCount, &s.DeletedBytes}
 	}), `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
 		sum(deleted_count), sum(deleted_bytes) FROM storage_daily_stats WHERE date >= ?
 		GROUP BY date, stream_name, tier ORDER BY date, stream_name, tier`, since)
-	if err != nil {
-		return nil, fmt.Errorf("daily stats: %w", err)
-	}
-	return out, nil
 }

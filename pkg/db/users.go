@@ -98,11 +98,7 @@ func (d *DB) UserByAPIKeyHash(ctx context.Context, keyHash string) (*User, error
 
 // ListUsers returns every user ordered by id.
 func (d *DB) ListUsers(ctx context.Context) ([]*User, error) {
-	out, err := queryAll(ctx, d, scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, d, "list users", scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
 }
 
 // CountUsers returns how many users exist.
@@ -223,9 +219,5 @@ type PlaintextAPIKey struct {
 
 // PlaintextAPIKeys lists the users whose api_key column still holds a key in clear.
 func (d *DB) PlaintextAPIKeys(ctx context.Context) ([]PlaintextAPIKey, error) {
-	out, err := queryAll(ctx, d, scanFields(func(k *PlaintextAPIKey) []any { return []any{&k.UserID, &k.Key} }), `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
-	if err != nil {
-		return nil, fmt.Errorf("list plaintext api keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, d, "list plaintext api keys", scanFields(func(k *PlaintextAPIKey) []any { return []any{&k.UserID, &k.Key} }), `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
 }
