@@ -28,6 +28,20 @@ type scanResult struct {
 	fileSize int64
 }
 
+// openSized opens a file for reading box by box and returns its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
 // errBadBox marks a box header whose size cannot be right.
 var errBadBox = errors.New("bad size")
 
@@ -66,17 +80,12 @@ func readBoxHeader(f io.ReaderAt, off, fileSize int64) (size int64, typ string, 
 // cut short or does not belong, so a file torn by a crash yields its whole
 // parts only.
 func scanFile(path string) (*scanResult, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	res := &scanResult{fileSize: st.Size()}
-	size := st.Size()
+	res := &scanResult{fileSize: size}
 
 	// ftyp then moov.
 	var off int64
@@ -411,16 +420,11 @@ type MP4Info struct {
 // and the movie duration from moov/mvhd.
 func ProbeMP4(path string) (MP4Info, error) {
 	var pr MP4Info
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return pr, err
 	}
 	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return pr, err
-	}
-	size := st.Size()
 	var off int64
 	sawFtyp := false
 	for i := 0; i < 64 && off+8 <= size; i++ {
