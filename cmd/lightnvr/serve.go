@@ -151,14 +151,15 @@ func (d *daemon) run(parent context.Context) error {
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
 	}
 	// Before any recorder starts: segments cut by a crash or power loss are
-	// truncated to their last whole part and completed; pending deletes finish.
+	// truncated to their last whole part and completed. (Pending deletes are
+	// the storage controller's: its Start finishes them.)
 	rep, err := record.Recover(ctx, d.db, d.log)
 	if err != nil {
 		return fmt.Errorf("recover recordings: %w", err)
 	}
 	if rep != (record.RecoverReport{}) {
 		d.log.Info("recovered recordings after an unclean stop", "completed", rep.Completed, "removed", rep.Removed,
-			"deletes_finished", rep.GarbageCleared, "bytes_truncated", rep.BytesTruncated)
+			"bytes_truncated", rep.BytesTruncated)
 	}
 
 	if err := auth.Bootstrap(ctx, d.db, d.cfg, filepath.Dir(d.cfg.Database.Path), d.stdout); err != nil {

@@ -127,7 +127,7 @@ func recordCmd(args []string) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rep.GoHeapInuse, rep.GoSys = int64(ms.HeapInuse>>10), int64(ms.Sys>>10)
-	rep.DBConns = d.Stats().OpenConnections
+	rep.DBConns = d.OpenConnections()
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil {
 			return err

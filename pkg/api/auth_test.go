@@ -49,7 +49,7 @@ func TestRouteWithoutAccessPanics(t *testing.T) {
 
 func sessionRow(t *testing.T, e *authEnv) (token string, n int) {
 	t.Helper()
-	rows, err := e.db.Query(`SELECT token FROM sessions`)
+	rows, err := e.rawSQL().Query(`SELECT token FROM sessions`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("api key %q", key)
 	}
 	var plain, hash *string
-	if err := e.db.QueryRow(`SELECT api_key, api_key_hash FROM users WHERE id = ?`, cam.ID).Scan(&plain, &hash); err != nil {
+	if err := e.rawSQL().QueryRow(`SELECT api_key, api_key_hash FROM users WHERE id = ?`, cam.ID).Scan(&plain, &hash); err != nil {
 		t.Fatal(err)
 	}
 	if plain != nil || hash == nil || *hash != sha256Hex(key) {
@@ -207,7 +207,7 @@ func TestLegacyLightNVRUserUpgrades(t *testing.T) {
 	salt := []byte("0123456789abcdef")
 	hash := legacyPBKDF2Hex("old-password", salt)
 	const oldKey = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
-	if _, err := e.db.Exec(`INSERT INTO users (username, password_hash, salt, role, is_active, api_key) VALUES ('legacy', ?, ?, '1', 1, ?)`,
+	if _, err := e.rawSQL().Exec(`INSERT INTO users (username, password_hash, salt, role, is_active, api_key) VALUES ('legacy', ?, ?, '1', 1, ?)`,
 		hash, hex.EncodeToString(salt), oldKey); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestLegacyLightNVRUserUpgrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	var plain *string
-	if err := e.db.QueryRow(`SELECT api_key FROM users WHERE username = 'legacy'`).Scan(&plain); err != nil {
+	if err := e.rawSQL().QueryRow(`SELECT api_key FROM users WHERE username = 'legacy'`).Scan(&plain); err != nil {
 		t.Fatal(err)
 	}
 	if plain != nil {
@@ -226,7 +226,7 @@ func TestLegacyLightNVRUserUpgrades(t *testing.T) {
 
 	e.login("legacy", "old-password")
 	var newHash, newSalt string
-	if err := e.db.QueryRow(`SELECT password_hash, salt FROM users WHERE username = 'legacy'`).Scan(&newHash, &newSalt); err != nil {
+	if err := e.rawSQL().QueryRow(`SELECT password_hash, salt FROM users WHERE username = 'legacy'`).Scan(&newHash, &newSalt); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(newHash, "$argon2id$") || newSalt != "" {
@@ -300,7 +300,7 @@ func TestTOTPTwoStepAndTrustedDevice(t *testing.T) {
 	expectStatus(t, r, 401, "reused MFA token")
 
 	var storedTD string
-	if err := e.db.QueryRow(`SELECT token FROM trusted_devices`).Scan(&storedTD); err != nil {
+	if err := e.rawSQL().QueryRow(`SELECT token FROM trusted_devices`).Scan(&storedTD); err != nil {
 		t.Fatal(err)
 	}
 	if storedTD != sha256Hex(trusted) {

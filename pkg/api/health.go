@@ -122,7 +122,7 @@ func (h *systemHandler) unhealthy() string {
 	if h.db != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if err := h.db.PingContext(ctx); err != nil {
+		if err := h.db.Ping(ctx); err != nil {
 			return "database: " + err.Error()
 		}
 	}

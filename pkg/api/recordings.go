@@ -16,6 +16,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/storage"
 )
 
 // maxRecordingOffset bounds the row offset a page may ask for.
@@ -35,16 +36,20 @@ type recordingsHandler struct {
 	jobs      *batchJobs
 }
 
+// recordingChangeRoutes need the storage controller: without it they answer 503.
+var recordingChangeRoutes = []endpoint[*recordingWriter]{
+	{"POST", "/api/recordings/batch-protect", auth.AccessWriter, (*recordingWriter).handleBatchProtect},
+	{"PUT", "/api/recordings/{id}/protect", auth.AccessWriter, (*recordingWriter).handleProtectRecording},
+	{"PUT", "/api/recordings/{id}/retention", auth.AccessWriter, (*recordingWriter).handleRecordingRetention},
+}
+
 // First match wins: the fixed paths go before /api/recordings/{id}.
 var recordingRoutes = []endpoint[*recordingsHandler]{
 	{"GET", "/api/recordings", auth.AccessViewer, (*recordingsHandler).handleListRecordings},
 	{"GET", "/api/recordings/protected", auth.AccessViewer, (*recordingsHandler).handleCountProtected},
 	{"POST", "/api/recordings/batch-delete", auth.AccessOperator, (*recordingsHandler).handleBatchDelete},
-	{"POST", "/api/recordings/batch-protect", auth.AccessWriter, (*recordingsHandler).handleBatchProtect},
 	{"GET", "/api/recordings/play/{id}", auth.AccessViewer, (*recordingsHandler).handlePlayRecording},
 	{"GET", "/api/recordings/download/{id}", auth.AccessViewer, (*recordingsHandler).handleDownloadRecording},
-	{"PUT", "/api/recordings/{id}/protect", auth.AccessWriter, (*recordingsHandler).handleProtectRecording},
-	{"PUT", "/api/recordings/{id}/retention", auth.AccessWriter, (*recordingsHandler).handleRecordingRetention},
 	{"GET", "/api/recordings/{id}", auth.AccessViewer, (*recordingsHandler).handleGetRecording},
 	{"DELETE", "/api/recordings/{id}", auth.AccessOperator, (*recordingsHandler).handleDeleteRecording},
 }
@@ -62,8 +67,6 @@ var errNoController = errors.New("storage controller is not running")
 const (
 	defaultRecordingLimit = 20
 	maxRecordingLimit     = 1000
-	// maxRetentionDays is the largest per-recording override (100 years).
-	maxRetentionDays = 36500
 )
 
 // captureMethods are the values of capture_method, as a filter and in replies.
@@ -479,7 +482,14 @@ func (h *recordingsHandler) deletable(it *db.RecordingItem) error {
 	return err
 }
 
-func (h *recordingsHandler) handleProtectRecording(ctx *fasthttp.RequestCtx) {
+// recordingWriter changes what storage keeps: protection and retention go
+// through the storage controller, the one owner of recording changes.
+type recordingWriter struct {
+	*recordingsHandler
+	store *storage.Controller
+}
+
+func (h *recordingWriter) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		Protected *bool `json:"protected"`
 	}
@@ -491,7 +501,7 @@ func (h *recordingsHandler) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(requestContext(ctx), h.db, []int64{id}, *body.Protected)
+	n, err := h.store.Protect(requestContext(ctx), []int64{id}, *body.Protected)
 	if err != nil {
 		h.fail(ctx, "protect recording", err)
 		return
@@ -507,7 +517,7 @@ func (h *recordingsHandler) handleProtectRecording(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "protected": *body.Protected, "message": msg})
 }
 
-func (h *recordingsHandler) handleBatchProtect(ctx *fasthttp.RequestCtx) {
+func (h *recordingWriter) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		IDs       []int64 `json:"ids"`
 		Protected *bool   `json:"protected"`
@@ -524,7 +534,7 @@ func (h *recordingsHandler) handleBatchProtect(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, `field "protected" (true or false) is required`)
 		return
 	}
-	n, err := db.SetRecordingProtected(requestContext(ctx), h.db, ids, *body.Protected)
+	n, err := h.store.Protect(requestContext(ctx), ids, *body.Protected)
 	if err != nil {
 		h.fail(ctx, "protect recordings", err)
 		return
@@ -562,7 +572,7 @@ func cleanIDs(in []int64) ([]int64, error) {
 	return out, nil
 }
 
-func (h *recordingsHandler) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
+func (h *recordingWriter) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		RetentionDays *int `json:"retention_days"`
 	}
@@ -575,17 +585,11 @@ func (h *recordingsHandler) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	days := *body.RetentionDays
-	if days > maxRetentionDays {
-		writeErrorf(ctx, fasthttp.StatusBadRequest, "retention_days %d: at most %d", days, maxRetentionDays)
+	err := h.store.SetRetentionOverride(requestContext(ctx), id, days)
+	if errors.Is(err, storage.ErrInvalid) {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	// As pkg/storage reads it: N > 0 keeps the recording N days from its
-	// start, 0 keeps it forever, a negative value clears the override.
-	var v *int
-	if days >= 0 {
-		v = &days
-	}
-	err := db.SetRecordingRetentionOverride(requestContext(ctx), h.db, id, v)
 	if errors.Is(err, db.ErrRecordingNotFound) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "recording %d not found", id)
 		return
@@ -600,6 +604,11 @@ func (h *recordingsHandler) handleRecordingRetention(ctx *fasthttp.RequestCtx) {
 		msg = "Recording kept forever (retention override 0)"
 	case days < 0:
 		msg = "Retention override cleared"
+	}
+	// A negative value cleared the override: the reply says null.
+	var v *int
+	if days >= 0 {
+		v = &days
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"id": id, "retention_days": v, "message": msg})
 }

@@ -410,7 +410,7 @@ func TestRecordingDeleteThroughGarbage(t *testing.T) {
 
 	// A pending garbage row of an earlier, interrupted deletion is left
 	// alone by this one.
-	if _, err := e.db.ExecContext(ctx, `INSERT INTO recordings_garbage (recording_id, stream_name, file_path) VALUES (424242, 'cam', '/nowhere.mp4')`); err != nil {
+	if _, err := e.rawSQL().ExecContext(ctx, `INSERT INTO recordings_garbage (recording_id, stream_name, file_path) VALUES (424242, 'cam', '/nowhere.mp4')`); err != nil {
 		t.Fatal(err)
 	}
 	r = e.as("user", req{method: "DELETE", path: "/api/recordings/" + sid})
@@ -540,7 +540,7 @@ func TestRecordingBatchDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherID, otherPath := e.addFile("mp4/other/x.mp4", []byte("o"))
-	if _, err := e.db.ExecContext(ctx, `UPDATE recordings SET stream_name = 'other' WHERE id = ?`, otherID); err != nil {
+	if _, err := e.rawSQL().ExecContext(ctx, `UPDATE recordings SET stream_name = 'other' WHERE id = ?`, otherID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -588,7 +588,7 @@ func TestRecordingBatchDelete(t *testing.T) {
 // stream, every 10th detection-triggered, every 100th protected.
 func fillGenerated(t *testing.T, d *db.DB, n int) {
 	t.Helper()
-	_, err := d.ExecContext(context.Background(), `INSERT INTO recordings
+	_, err := testkit.SQL(t, d.Path()).ExecContext(context.Background(), `INSERT INTO recordings
 		(stream_name, file_path, start_time, end_time, size_bytes, is_complete, trigger_type, protected, schedule_restricted)
 		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?1)
 		SELECT 'cam' || (i % 8), '/x/r' || i || '.mp4', ?2 + (i / 8) * 60, ?2 + (i / 8) * 60 + 60, 1000 + (i * 7919) % 500000, 1,

@@ -211,9 +211,10 @@ func (s *Server) recordingRoutes(deps *Deps) {
 	if deps.Storage != nil {
 		deleteIDs = deps.Storage.Delete
 	}
-	mount(&s.router, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler {
-		return &recordingsHandler{failer: s.failer, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
-	})
+	reads := &recordingsHandler{failer: s.failer, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
+	mount(&s.router, recordingChangeRoutes, deps.DB != nil && deps.Storage != nil, unavailable("storage controller not running"),
+		func() *recordingWriter { return &recordingWriter{recordingsHandler: reads, store: deps.Storage} })
+	mount(&s.router, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler { return reads })
 	mount(&s.router, batchProgressRoutes, true, nil, func() *batchJobs { return s.recJobs })
 }
 

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/storage"
 )
 
@@ -16,7 +19,7 @@ func TestStorageRoutes(t *testing.T) {
 
 	var c *storage.Controller
 	e := newRecEnvWith(t, envOpts{deps: func(d *Deps) { c = d.Storage }})
-	if _, err := e.db.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
+	if _, err := e.rawSQL().Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
 		VALUES ('cam', 'rtsp://127.0.0.1/cam', -1, 14, 0)`); err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +80,25 @@ func TestStorageRoutes(t *testing.T) {
 	if len(sum.Streams) != 1 || sum.Streams[0].Name != "cam" || sum.Streams[0].Count != 1 || sum.Streams[0].Bytes != 1000 ||
 		sum.Streams[0].EffectiveRetentionDays != 7 || sum.Streams[0].MaxStorageMB != 5 {
 		t.Errorf("summary streams: %+v", sum.Streams)
+	}
+}
+
+// Every change to a recording goes through the storage controller: without
+// one, protection and retention overrides are refused, not written past it.
+func TestRecordingChangesNeedStorage(t *testing.T) {
+	e := newRecEnvWith(t, envOpts{deps: func(d *Deps) { d.Storage = nil }})
+	id, _ := e.addFile("mp4/cam/2026/01/02/recording_20260102_000000.mp4", make([]byte, 10))
+	sid := strconv.FormatInt(id, 10)
+	for _, r := range []req{
+		{method: "PUT", path: "/api/recordings/" + sid + "/protect", body: `{"protected":true}`},
+		{method: "POST", path: "/api/recordings/batch-protect", body: `{"ids":[` + sid + `],"protected":true}`},
+		{method: "PUT", path: "/api/recordings/" + sid + "/retention", body: `{"retention_days":3}`},
+	} {
+		if got := e.as("admin", r); got.status != 503 {
+			t.Errorf("%s %s without controller: %d %s", r.method, r.path, got.status, got.body)
+		}
+	}
+	if it, err := db.GetRecordingItem(context.Background(), e.db, id); err != nil || it.Protected || it.RetentionOverrideDays != nil {
+		t.Errorf("recording changed without the controller: %+v %v", it, err)
 	}
 }

@@ -191,7 +191,7 @@ func TestSystemLogsRingFromLogger(t *testing.T) {
 
 func TestSystemInfo(t *testing.T) {
 	e := newSysEnv(t, true)
-	if _, err := e.db.Exec(`INSERT INTO streams (name, url) VALUES ('front', 'rtsp://cam/1')`); err != nil {
+	if _, err := testkit.SQL(t, e.db.Path()).Exec(`INSERT INTO streams (name, url) VALUES ('front', 'rtsp://cam/1')`); err != nil {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"/api/system/info", "/api/system"} {
@@ -287,7 +287,7 @@ func TestSetupStatus(t *testing.T) {
 		t.Fatalf("after completing: %v", r)
 	}
 	var raw string
-	if err := e.db.QueryRow(`SELECT value FROM system_settings WHERE key = 'setup_complete'`).Scan(&raw); err != nil || raw != "1" {
+	if err := testkit.SQL(t, e.db.Path()).QueryRow(`SELECT value FROM system_settings WHERE key = 'setup_complete'`).Scan(&raw); err != nil || raw != "1" {
 		t.Errorf("stored setup_complete %q %v", raw, err)
 	}
 	e.json(t, "admin", "POST", "/api/setup/status", `{"complete": true}`, 200)
@@ -310,7 +310,7 @@ var promLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z
 
 func TestMetrics(t *testing.T) {
 	e := newSysEnv(t, true)
-	if _, err := e.db.Exec(`INSERT INTO streams (name, url) VALUES ('front', 'rtsp://cam/1'), ('back', 'rtsp://cam/2')`); err != nil {
+	if _, err := testkit.SQL(t, e.db.Path()).Exec(`INSERT INTO streams (name, url) VALUES ('front', 'rtsp://cam/1'), ('back', 'rtsp://cam/2')`); err != nil {
 		t.Fatal(err)
 	}
 	code, body := call(e.srv, "viewer", "GET", "/api/metrics", "")

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -33,9 +34,11 @@ const BusyTimeout = 5 * time.Second
 // with every connection taken, a query on the DB would wait for itself.
 const maxOpenConns = 4
 
-// DB is an open database. The embedded *sql.DB is what callers query.
+// DB is an open database. Its connection pool is not exported: every read
+// and write is a named function or method of this package, so the SQL of
+// the whole program lives here.
 type DB struct {
-	*sql.DB
+	pool *sql.DB
 	path string
 }
 
@@ -60,7 +63,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(maxOpenConns)
 	sqldb.SetMaxIdleConns(maxOpenConns)
-	d := &DB{DB: sqldb, path: path}
+	d := &DB{pool: sqldb, path: path}
 	// database/sql opens lazily; read the schema now so a bad file or a
 	// missing directory fails here, not at the first query.
 	var n int
@@ -73,6 +76,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Path returns the file the database was opened from.
 func (d *DB) Path() string { return d.path }
+
+// Ping checks that the database answers (the health check).
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.pool.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// OpenConnections is how many connections the pool holds (benchmarks
+// report it).
+func (d *DB) OpenConnections() int { return d.pool.Stats().OpenConnections }
 
 // initConn runs once on every new connection of the pool.
 func initConn(c *sqlite3.Conn) error {
@@ -123,10 +138,10 @@ func pragmaInt(c *sqlite3.Conn, q string) (int64, error) {
 // closed database is one self-contained file, then closes every connection.
 func (d *DB) Close() error {
 	var errs []error
-	if _, err := d.DB.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := d.pool.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		errs = append(errs, fmt.Errorf("checkpoint %s: %w", d.path, err))
 	}
-	if err := d.DB.Close(); err != nil {
+	if err := d.pool.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database %s: %w", d.path, err))
 	}
 	return errors.Join(errs...)
@@ -136,26 +151,11 @@ func (d *DB) Close() error {
 // problems found, one per line. It reads the whole file, so it is for
 // diagnostics, not for every start.
 func (d *DB) QuickCheck(ctx context.Context) (string, error) {
-	rows, err := d.QueryContext(ctx, `PRAGMA quick_check`)
+	lines, err := queryAll(ctx, d, "quick_check "+d.path, scanOne[string], `PRAGMA quick_check`)
 	if err != nil {
-		return "", fmt.Errorf("quick_check %s: %w", d.path, err)
+		return "", err
 	}
-	defer func() { _ = rows.Close() }()
-	var buf bytes.Buffer
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return "", fmt.Errorf("quick_check %s: %w", d.path, err)
-		}
-		if buf.Len() > 0 {
-			buf.WriteByte('\n')
-		}
-		buf.WriteString(line)
-	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("quick_check %s: %w", d.path, err)
-	}
-	return buf.String(), nil
+	return strings.Join(lines, "\n"), nil
 }
 
 // Errors of Open for files it refuses before handing them to SQLite.

@@ -23,7 +23,7 @@ func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
 	// Hold every connection of the pool at once so each is a distinct one.
 	conns := make([]*sql.Conn, maxOpenConns)
 	for i := range conns {
-		c, err := d.Conn(ctx)
+		c, err := d.pool.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,13 +76,13 @@ func TestOpenExistingDatabaseKeepsAutoVacuum(t *testing.T) {
 	defer func() { _ = d.Close() }()
 	var av, n int
 	var jm string
-	if err := d.QueryRow(`PRAGMA auto_vacuum`).Scan(&av); err != nil || av != 0 {
+	if err := d.pool.QueryRow(`PRAGMA auto_vacuum`).Scan(&av); err != nil || av != 0 {
 		t.Errorf("auto_vacuum = %d, %v; want 0 (unchanged)", av, err)
 	}
-	if err := d.QueryRow(`PRAGMA journal_mode`).Scan(&jm); err != nil || jm != "wal" {
+	if err := d.pool.QueryRow(`PRAGMA journal_mode`).Scan(&jm); err != nil || jm != "wal" {
 		t.Errorf("journal_mode = %s, %v", jm, err)
 	}
-	if err := d.QueryRow(`SELECT x FROM a`).Scan(&n); err != nil || n != 1 {
+	if err := d.pool.QueryRow(`SELECT x FROM a`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("row = %d, %v", n, err)
 	}
 }
@@ -90,7 +90,7 @@ func TestOpenExistingDatabaseKeepsAutoVacuum(t *testing.T) {
 func TestForeignKeysEnforced(t *testing.T) {
 	t.Parallel()
 	d := openMigrated(t)
-	_, err := d.Exec(`INSERT INTO sessions (user_id, token, expires_at) VALUES (42, 't', 1)`)
+	_, err := d.pool.Exec(`INSERT INTO sessions (user_id, token, expires_at) VALUES (42, 't', 1)`)
 	if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
 		t.Errorf("session for a missing user: err = %v", err)
 	}
@@ -102,10 +102,10 @@ func TestForeignKeysEnforced(t *testing.T) {
 	mustExec(t, d, `DELETE FROM recordings`)
 	var zones int
 	var rec sql.NullInt64
-	if err := d.QueryRow(`SELECT count(*) FROM detection_zones`).Scan(&zones); err != nil || zones != 0 {
+	if err := d.pool.QueryRow(`SELECT count(*) FROM detection_zones`).Scan(&zones); err != nil || zones != 0 {
 		t.Errorf("zones after stream delete = %d, %v; want cascaded away", zones, err)
 	}
-	if err := d.QueryRow(`SELECT recording_id FROM detections`).Scan(&rec); err != nil || rec.Valid {
+	if err := d.pool.QueryRow(`SELECT recording_id FROM detections`).Scan(&rec); err != nil || rec.Valid {
 		t.Errorf("detection recording_id = %v, %v; want NULL", rec, err)
 	}
 }
@@ -135,7 +135,7 @@ func TestCloseLeavesNoWAL(t *testing.T) {
 	}
 	defer func() { _ = d.Close() }()
 	var n int
-	if err := d.QueryRow(`SELECT length(x) FROM a`).Scan(&n); err != nil || n != 200000 {
+	if err := d.pool.QueryRow(`SELECT length(x) FROM a`).Scan(&n); err != nil || n != 200000 {
 		t.Errorf("blob = %d, %v", n, err)
 	}
 	if v, err := d.QuickCheck(ctx); err != nil || v != "ok" {
@@ -282,7 +282,7 @@ func TestOpenAfterInterruptedCheckpoint(t *testing.T) {
 	}
 	defer func() { _ = d.Close() }()
 	mustExec(t, d, `CREATE TABLE a (x BLOB)`)
-	if _, err := d.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := d.pool.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
@@ -330,7 +330,7 @@ func TestOpenAfterInterruptedCheckpoint(t *testing.T) {
 	}
 	defer func() { _ = c.Close() }()
 	var n int
-	if err := c.QueryRow(`SELECT count(*) FROM a WHERE length(x) = 3000`).Scan(&n); err != nil || n != 20 {
+	if err := c.pool.QueryRow(`SELECT count(*) FROM a WHERE length(x) = 3000`).Scan(&n); err != nil || n != 20 {
 		t.Errorf("rows = %d, %v; want 20", n, err)
 	}
 	if v, err := c.QuickCheck(ctx); err != nil || v != "ok" {

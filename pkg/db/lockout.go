@@ -20,7 +20,7 @@ type LoginFailure struct {
 // LoginFailure returns the row for (userKey, address); ok is false when
 // there is none.
 func (d *DB) LoginFailure(ctx context.Context, userKey, address string) (f LoginFailure, ok bool, err error) {
-	err = d.QueryRowContext(ctx, `SELECT user_key, address, failures, first_at, last_at, next_at
+	err = d.pool.QueryRowContext(ctx, `SELECT user_key, address, failures, first_at, last_at, next_at
 		FROM login_failures WHERE user_key = ? AND address = ?`, userKey, address).
 		Scan(&f.UserKey, &f.Address, &f.Failures, &f.FirstAt, &f.LastAt, &f.NextAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -42,7 +42,7 @@ const staleExpr = `(CASE WHEN ?5 THEN last_at ELSE first_at END) + ?4 <= ?3`
 // first_at + window (fixed window) or last_at + window (sliding).
 func (d *DB) AddLoginFailure(ctx context.Context, userKey, address string, now, window int64, sliding bool) (LoginFailure, error) {
 	f := LoginFailure{UserKey: userKey, Address: address}
-	err := d.QueryRowContext(ctx, `INSERT INTO login_failures (user_key, address, failures, first_at, last_at, next_at)
+	err := d.pool.QueryRowContext(ctx, `INSERT INTO login_failures (user_key, address, failures, first_at, last_at, next_at)
 		VALUES (?1, ?2, 1, ?3, ?3, 0)
 		ON CONFLICT (user_key, address) DO UPDATE SET
 			failures = CASE WHEN `+staleExpr+` THEN 1 ELSE failures + 1 END,
@@ -61,12 +61,8 @@ func (d *DB) AddLoginFailure(ctx context.Context, userKey, address string, now, 
 // only if the stored time is at most ifAtMost. It reports whether it did: two
 // attempts racing for the same turn cannot both win it.
 func (d *DB) SetLoginNextAt(ctx context.Context, userKey, address string, next, ifAtMost int64) (bool, error) {
-	res, err := d.ExecContext(ctx, `UPDATE login_failures SET next_at = ?
+	n, err := exec(ctx, d, `UPDATE login_failures SET next_at = ?
 		WHERE user_key = ? AND address = ? AND next_at <= ?`, next, userKey, address, ifAtMost)
-	if err != nil {
-		return false, fmt.Errorf("set next login time of %q: %w", userKey, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("set next login time of %q: %w", userKey, err)
 	}
@@ -80,11 +76,7 @@ func (d *DB) DeleteLoginFailures(ctx context.Context, userKey, address string) (
 	if address != "" {
 		q, args = q+` AND address = ?`, append(args, address)
 	}
-	res, err := d.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, fmt.Errorf("clear login failures of %q: %w", userKey, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := exec(ctx, d, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("clear login failures of %q: %w", userKey, err)
 	}
@@ -93,7 +85,7 @@ func (d *DB) DeleteLoginFailures(ctx context.Context, userKey, address string) (
 
 // PruneLoginFailures drops rows whose last failure is older than before.
 func (d *DB) PruneLoginFailures(ctx context.Context, before int64) error {
-	if _, err := d.ExecContext(ctx, `DELETE FROM login_failures WHERE last_at < ?`, before); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `DELETE FROM login_failures WHERE last_at < ?`, before); err != nil {
 		return fmt.Errorf("prune login failures: %w", err)
 	}
 	return nil
@@ -105,11 +97,11 @@ const maxKnownAddresses = 16
 // AddKnownLoginAddress records a successful login of userKey from address,
 // keeping only the most recent addresses.
 func (d *DB) AddKnownLoginAddress(ctx context.Context, userKey, address string, now int64) error {
-	if _, err := d.ExecContext(ctx, `INSERT INTO login_known_addresses (user_key, address, last_success_at) VALUES (?, ?, ?)
+	if _, err := d.pool.ExecContext(ctx, `INSERT INTO login_known_addresses (user_key, address, last_success_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_key, address) DO UPDATE SET last_success_at = excluded.last_success_at`, userKey, address, now); err != nil {
 		return fmt.Errorf("record login address of %q: %w", userKey, err)
 	}
-	_, err := d.ExecContext(ctx, `DELETE FROM login_known_addresses WHERE user_key = ?1 AND address NOT IN
+	_, err := d.pool.ExecContext(ctx, `DELETE FROM login_known_addresses WHERE user_key = ?1 AND address NOT IN
 		(SELECT address FROM login_known_addresses WHERE user_key = ?1 ORDER BY last_success_at DESC LIMIT ?2)`,
 		userKey, maxKnownAddresses)
 	if err != nil {
@@ -120,9 +112,8 @@ func (d *DB) AddKnownLoginAddress(ctx context.Context, userKey, address string, 
 
 // KnownLoginAddress reports whether userKey logged in from address at or after since.
 func (d *DB) KnownLoginAddress(ctx context.Context, userKey, address string, since int64) (bool, error) {
-	var n int
-	err := d.QueryRowContext(ctx, `SELECT count(*) FROM login_known_addresses
-		WHERE user_key = ? AND address = ? AND last_success_at >= ?`, userKey, address, since).Scan(&n)
+	n, err := queryValue[int](ctx, d, `SELECT count(*) FROM login_known_addresses
+		WHERE user_key = ? AND address = ? AND last_success_at >= ?`, userKey, address, since)
 	if err != nil {
 		return false, fmt.Errorf("look up login address of %q: %w", userKey, err)
 	}

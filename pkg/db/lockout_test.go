@@ -26,7 +26,7 @@ func TestCaseInsensitiveUsernamesOverLegacyDuplicates(t *testing.T) {
 		`DROP TABLE login_failures`, `DROP TABLE login_known_addresses`,
 		`DELETE FROM schema_migrations WHERE version = '0140'`,
 	} {
-		if _, err := d.ExecContext(ctx, q); err != nil {
+		if _, err := d.pool.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -159,46 +159,33 @@ type schemaState struct {
 // database, which must leave the file untouched.
 func (d *DB) readState(ctx context.Context) (schemaState, error) {
 	st := schemaState{applied: map[string]int64{}}
-	tables := map[string]bool{}
-	rows, err := d.QueryContext(ctx,
+	names, err := queryAll(ctx, d, "read schema tables", scanOne[string],
 		`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'schema_version')`)
 	if err != nil {
-		return st, fmt.Errorf("read schema tables: %w", err)
+		return st, err
 	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			_ = rows.Close()
-			return st, fmt.Errorf("read schema tables: %w", err)
-		}
+	tables := map[string]bool{}
+	for _, n := range names {
 		tables[n] = true
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return st, fmt.Errorf("read schema tables: %w", err)
 	}
 	if tables["schema_migrations"] {
 		st.hasTable = true
-		rows, err := d.QueryContext(ctx, `SELECT version, applied_at FROM schema_migrations`)
+		type applied struct {
+			version string
+			at      any
+		}
+		rows, err := queryAll(ctx, d, "read schema_migrations", scanFields(func(a *applied) []any { return []any{&a.version, &a.at} }),
+			`SELECT version, applied_at FROM schema_migrations`)
 		if err != nil {
-			return st, fmt.Errorf("read schema_migrations: %w", err)
+			return st, err
 		}
-		for rows.Next() {
-			var v string
-			var at any
-			if err := rows.Scan(&v, &at); err != nil {
-				_ = rows.Close()
-				return st, fmt.Errorf("read schema_migrations: %w", err)
-			}
-			t, _ := at.(int64)
-			st.applied[v] = t
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return st, fmt.Errorf("read schema_migrations: %w", err)
+		for _, a := range rows {
+			t, _ := a.at.(int64)
+			st.applied[a.version] = t
 		}
 	}
 	if tables["schema_version"] {
-		var v sql.NullInt64
-		err := d.QueryRowContext(ctx, `SELECT version FROM schema_version WHERE id = 1`).Scan(&v)
+		v, err := queryValue[sql.NullInt64](ctx, d, `SELECT version FROM schema_version WHERE id = 1`)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return st, fmt.Errorf("read schema_version: %w", err)
 		}
@@ -260,7 +247,7 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 	}
 
 	if !st.hasTable {
-		if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		if _, err := exec(ctx, d, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    TEXT PRIMARY KEY,
     applied_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))
 )`); err != nil {
@@ -292,17 +279,15 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 }
 
 func (d *DB) recordLegacy(ctx context.Context, versions []string) error {
-	tx, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record legacy versions: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	for _, v := range versions {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)`, v); err != nil {
-			return fmt.Errorf("record legacy version %s: %w", v, err)
+	err := d.inTx(ctx, func(q Querier) error {
+		for _, v := range versions {
+			if _, err := exec(ctx, q, `INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+				return fmt.Errorf("record legacy version %s: %w", v, err)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("record legacy versions: %w", err)
 	}
 	return nil
@@ -310,44 +295,39 @@ func (d *DB) recordLegacy(ctx context.Context, versions []string) error {
 
 // apply runs one migration and records it, in one transaction. It reports
 // false when another process applied the migration first.
-func (d *DB) apply(ctx context.Context, m Migration) (bool, error) {
+func (d *DB) apply(ctx context.Context, m Migration) (applied bool, err error) {
 	// BEGIN IMMEDIATE (the driver's default) takes the write lock now, so
 	// the check below cannot race another migrating process.
-	tx, err := d.BeginTx(ctx, nil)
+	err = d.inTx(ctx, func(q Querier) error {
+		n, err := queryValue[int](ctx, q, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version)
+		if err != nil || n > 0 {
+			return err
+		}
+		for i, stmt := range m.Up {
+			if err := execTolerant(ctx, q, stmt); err != nil {
+				return fmt.Errorf("statement %d (%s): %w", i+1, stmtExcerpt(stmt), err)
+			}
+		}
+		if _, err := exec(ctx, q, `INSERT INTO schema_migrations (version) VALUES (?)`, m.Version); err != nil {
+			return fmt.Errorf("record version: %w", err)
+		}
+		applied = true
+		return nil
+	})
 	if err != nil {
-		return false, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return false, err
 	}
-	if n > 0 {
-		return false, nil
-	}
-	for i, stmt := range m.Up {
-		if err := execTolerant(ctx, tx, stmt); err != nil {
-			return false, fmt.Errorf("statement %d (%s): %w", i+1, stmtExcerpt(stmt), err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, m.Version); err != nil {
-		return false, fmt.Errorf("record version: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit: %w", err)
-	}
-	return true, nil
+	return applied, nil
 }
 
 // execTolerant runs one statement the way LightNVR's runner did, so its
 // migrations behave the same over databases whose history differs: an ADD
 // COLUMN for a column that exists is skipped, and "already exists" errors of
 // CREATE and ALTER statements are ignored.
-func execTolerant(ctx context.Context, tx *sql.Tx, stmt string) error {
+func execTolerant(ctx context.Context, q Querier, stmt string) error {
 	if table, column, ok := addColumnTarget(stmt); ok {
-		var n int
-		err := tx.QueryRowContext(ctx,
-			`SELECT count(*) FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE`, table, column).Scan(&n)
+		n, err := queryValue[int](ctx, q,
+			`SELECT count(*) FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE`, table, column)
 		if err != nil {
 			return fmt.Errorf("inspect %s: %w", table, err)
 		}
@@ -355,7 +335,7 @@ func execTolerant(ctx context.Context, tx *sql.Tx, stmt string) error {
 			return nil
 		}
 	}
-	_, err := tx.ExecContext(ctx, stmt)
+	_, err := q.conn().ExecContext(ctx, stmt)
 	if err == nil {
 		return nil
 	}

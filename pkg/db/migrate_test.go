@@ -26,7 +26,7 @@ func openTemp(t testing.TB, name string) *DB {
 
 func mustExec(t testing.TB, d *DB, q string, args ...any) {
 	t.Helper()
-	if _, err := d.Exec(q, args...); err != nil {
+	if _, err := d.pool.Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -108,11 +108,11 @@ func TestFreshDatabaseHasLightNVRSchema(t *testing.T) {
 		t.Errorf("schema_migrations holds %v", got)
 	}
 	var setup string
-	if err := d.QueryRow(`SELECT value FROM system_settings WHERE key = 'setup_complete'`).Scan(&setup); err != nil || setup != "0" {
+	if err := d.pool.QueryRow(`SELECT value FROM system_settings WHERE key = 'setup_complete'`).Scan(&setup); err != nil || setup != "0" {
 		t.Errorf("setup_complete = %q, %v; want \"0\"", setup, err)
 	}
 	var av int
-	if err := d.QueryRow(`PRAGMA auto_vacuum`).Scan(&av); err != nil || av != 2 {
+	if err := d.pool.QueryRow(`PRAGMA auto_vacuum`).Scan(&av); err != nil || av != 2 {
 		t.Errorf("auto_vacuum = %d, %v; want 2 (incremental)", av, err)
 	}
 }
@@ -192,16 +192,16 @@ func TestMigrateForwardFrom0022(t *testing.T) {
 	schAssertLightNVR(t, d, true)
 
 	var endTime, lastAct, idle int64
-	if err := d.QueryRow(`SELECT event_end_time FROM detections`).Scan(&endTime); err != nil || endTime != 130 {
+	if err := d.pool.QueryRow(`SELECT event_end_time FROM detections`).Scan(&endTime); err != nil || endTime != 130 {
 		t.Errorf("detections.event_end_time = %d, %v; want backfilled 130", endTime, err)
 	}
-	if err := d.QueryRow(`SELECT last_activity_at, idle_expires_at FROM sessions`).Scan(&lastAct, &idle); err != nil ||
+	if err := d.pool.QueryRow(`SELECT last_activity_at, idle_expires_at FROM sessions`).Scan(&lastAct, &idle); err != nil ||
 		lastAct != 1000 || idle != 2000 {
 		t.Errorf("sessions backfill = %d %d, %v", lastAct, idle, err)
 	}
 
 	type stream struct{ name, url, user, pass, tags string }
-	rows, err := d.Query(`SELECT name, url, onvif_username, onvif_password, tags FROM streams ORDER BY id`)
+	rows, err := d.pool.Query(`SELECT name, url, onvif_username, onvif_password, tags FROM streams ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestMigrateForwardFrom0022(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("streams:\n got %+v\nwant %+v", got, want)
 	}
-	rows, err = d.Query(`SELECT file_path, disk_pressure_eligible FROM recordings ORDER BY id`)
+	rows, err = d.pool.Query(`SELECT file_path, disk_pressure_eligible FROM recordings ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestLegacySchemaVersion(t *testing.T) {
 		t.Errorf("schema_migrations holds %v", got)
 	}
 	var n int
-	if err := d.QueryRow(`SELECT count(*) FROM streams WHERE name = 'cam'`).Scan(&n); err != nil || n != 1 {
+	if err := d.pool.QueryRow(`SELECT count(*) FROM streams WHERE name = 'cam'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("stream lost: %d, %v", n, err)
 	}
 }
@@ -314,7 +314,7 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 		t.Errorf("schema_migrations %v, before %v", got, before)
 	}
 	var n int
-	if err := d.QueryRow(`SELECT count(*) FROM streams JOIN recordings ON recordings.stream_name = streams.name`).Scan(&n); err != nil || n != 1 {
+	if err := d.pool.QueryRow(`SELECT count(*) FROM streams JOIN recordings ON recordings.stream_name = streams.name`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows after re-run: %d, %v", n, err)
 	}
 }
@@ -438,7 +438,7 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 		t.Errorf("tables = %v, want the failed migration's table gone", got)
 	}
 	var n int
-	if err := d.QueryRow(`SELECT count(*) FROM a`).Scan(&n); err != nil || n != 1 {
+	if err := d.pool.QueryRow(`SELECT count(*) FROM a`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows in a = %d, %v; want 1", n, err)
 	}
 
@@ -484,19 +484,7 @@ INSERT INTO t (id) VALUES (1);
 	if len(cols) != 3 || cols[1].name != "Name" || cols[2].name != "extra" || cols[2].dflt != "7" {
 		t.Errorf("columns of t: %+v", cols)
 	}
-	rows, err := d.Query(`SELECT msg FROM log ORDER BY rowid`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []string
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, m)
-	}
-	_ = rows.Close()
+	msgs := mustQuery(t, d, scanOne[string], `SELECT msg FROM log ORDER BY rowid`)
 	if !slices.Equal(msgs, []string{"ins;big", "end"}) {
 		t.Errorf("trigger wrote %q", msgs)
 	}

@@ -33,7 +33,7 @@ const recordingColumns = `id, stream_name, file_path, start_time, COALESCE(end_t
 	COALESCE(width, 0), COALESCE(height, 0), COALESCE(fps, 0), COALESCE(codec, ''), COALESCE(is_complete, 0),
 	COALESCE(trigger_type, 'scheduled'), COALESCE(protected, 0), COALESCE(created_at, 0)`
 
-func scanRecording(sc interface{ Scan(...any) error }) (*Recording, error) {
+func scanRecording(sc rowScanner) (*Recording, error) {
 	r := &Recording{}
 	err := sc.Scan(&r.ID, &r.StreamName, &r.FilePath, &r.StartTime, &r.EndTime, &r.SizeBytes,
 		&r.Width, &r.Height, &r.FPS, &r.Codec, &r.IsComplete, &r.TriggerType, &r.Protected, &r.CreatedAt)
@@ -46,14 +46,10 @@ func InsertRecording(ctx context.Context, q Querier, r *Recording) (int64, error
 	if trigger == "" {
 		trigger = "scheduled"
 	}
-	res, err := q.ExecContext(ctx, `INSERT INTO recordings
+	id, err := insert(ctx, q, `INSERT INTO recordings
 		(stream_name, file_path, start_time, size_bytes, width, height, fps, codec, is_complete, trigger_type)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 		r.StreamName, r.FilePath, r.StartTime, r.SizeBytes, r.Width, r.Height, r.FPS, r.Codec, trigger)
-	if err != nil {
-		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
 	}
@@ -72,21 +68,51 @@ type RecordingEnd struct {
 
 // CompleteRecording stores e and marks the recording complete.
 func CompleteRecording(ctx context.Context, q Querier, id int64, e RecordingEnd) error {
-	res, err := q.ExecContext(ctx, `UPDATE recordings SET end_time = ?, size_bytes = ?, width = ?, height = ?,
+	n, err := exec(ctx, q, `UPDATE recordings SET end_time = ?, size_bytes = ?, width = ?, height = ?,
 		fps = ?, codec = ?, is_complete = 1 WHERE id = ?`,
 		e.EndTime, e.SizeBytes, e.Width, e.Height, e.FPS, e.Codec, id)
 	if err != nil {
 		return fmt.Errorf("complete recording %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return fmt.Errorf("complete recording %d: %w", id, ErrRecordingNotFound)
+	}
+	return nil
+}
+
+// FinishRecording stores a recording's part index and marks it complete
+// with e, in one transaction: a complete row always has its index.
+func FinishRecording(ctx context.Context, d *DB, ix *RecordingIndex, e RecordingEnd) error {
+	err := d.inTx(ctx, func(q Querier) error {
+		if err := PutRecordingIndex(ctx, q, ix); err != nil {
+			return err
+		}
+		return CompleteRecording(ctx, q, ix.RecordingID, e)
+	})
+	if err != nil {
+		return fmt.Errorf("finish recording %d: %w", ix.RecordingID, err)
+	}
+	return nil
+}
+
+// DeleteRecording removes a recording's row (its index and tags go with
+// it) without touching its file: for a row whose file is already gone or
+// was never written. Rows with a file are deleted through the garbage
+// table (MoveDeletableToGarbage).
+func DeleteRecording(ctx context.Context, q Querier, id int64) error {
+	n, err := exec(ctx, q, `DELETE FROM recordings WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete recording %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete recording %d: %w", id, ErrRecordingNotFound)
 	}
 	return nil
 }
 
 // GetRecording returns the recording with id.
 func GetRecording(ctx context.Context, q Querier, id int64) (*Recording, error) {
-	r, err := scanRecording(q.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id))
+	r, err := scanRecording(q.conn().QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
 	}
@@ -97,23 +123,7 @@ func GetRecording(ctx context.Context, q Querier, id int64) (*Recording, error) 
 }
 
 func listRecordings(ctx context.Context, q Querier, query string, args ...any) ([]*Recording, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*Recording
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list recordings: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "list recordings", scanRecording, query, args...)
 }
 
 // IncompleteRecordings returns every row not marked complete, oldest first.
@@ -144,7 +154,7 @@ func PutRecordingIndex(ctx context.Context, q Querier, ix *RecordingIndex) error
 	if parts == nil {
 		parts = []byte{}
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO recording_index
+	_, err := q.conn().ExecContext(ctx, `INSERT INTO recording_index
 		(recording_id, start_us, duration_us, init_size, part_count, parts) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us, duration_us = excluded.duration_us,
 		init_size = excluded.init_size, part_count = excluded.part_count, parts = excluded.parts`,
@@ -159,7 +169,7 @@ func PutRecordingIndex(ctx context.Context, q Querier, ix *RecordingIndex) error
 // if it has none.
 func GetRecordingIndex(ctx context.Context, q Querier, id int64) (*RecordingIndex, error) {
 	ix := &RecordingIndex{RecordingID: id}
-	err := q.QueryRowContext(ctx, `SELECT start_us, duration_us, init_size, part_count, parts
+	err := q.conn().QueryRowContext(ctx, `SELECT start_us, duration_us, init_size, part_count, parts
 		FROM recording_index WHERE recording_id = ?`, id).
 		Scan(&ix.StartUS, &ix.DurationUS, &ix.InitSize, &ix.PartCount, &ix.Parts)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -178,62 +188,9 @@ type GarbageEntry struct {
 	FilePath    string
 }
 
-// MoveRecordingToGarbage removes a recording's row (its index and tags go
-// with it) and records its file as garbage, in one transaction.
-func MoveRecordingToGarbage(ctx context.Context, d *DB, id int64) (*GarbageEntry, error) {
-	tx, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	g := &GarbageEntry{RecordingID: id}
-	err = tx.QueryRowContext(ctx, `SELECT stream_name, file_path FROM recordings WHERE id = ?`, id).
-		Scan(&g.StreamName, &g.FilePath)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, ErrRecordingNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO recordings_garbage (recording_id, stream_name, file_path)
-		VALUES (?, ?, ?)`, id, g.StreamName, g.FilePath); err != nil {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, id); err != nil {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("garbage recording %d: %w", id, err)
-	}
-	return g, nil
-}
-
 // Garbage returns every pending garbage row.
-func Garbage(ctx context.Context, q Querier) ([]*GarbageEntry, error) {
-	rows, err := q.QueryContext(ctx, `SELECT recording_id, stream_name, file_path FROM recordings_garbage
-		ORDER BY recording_id`)
-	if err != nil {
-		return nil, fmt.Errorf("list garbage: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*GarbageEntry
-	for rows.Next() {
-		g := &GarbageEntry{}
-		if err := rows.Scan(&g.RecordingID, &g.StreamName, &g.FilePath); err != nil {
-			return nil, fmt.Errorf("list garbage: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list garbage: %w", err)
-	}
-	return out, nil
-}
-
-// DeleteGarbage removes a garbage row once its file is gone.
-func DeleteGarbage(ctx context.Context, q Querier, id int64) error {
-	if _, err := q.ExecContext(ctx, `DELETE FROM recordings_garbage WHERE recording_id = ?`, id); err != nil {
-		return fmt.Errorf("delete garbage %d: %w", id, err)
-	}
-	return nil
+func Garbage(ctx context.Context, q Querier) ([]GarbageEntry, error) {
+	return queryAll(ctx, q, "list garbage", scanFields(func(g *GarbageEntry) []any {
+		return []any{&g.RecordingID, &g.StreamName, &g.FilePath}
+	}), `SELECT recording_id, stream_name, file_path FROM recordings_garbage ORDER BY recording_id`)
 }

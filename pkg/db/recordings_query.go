@@ -90,78 +90,78 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
+// anyOf returns the placeholders of an IN (…) list for vals and vals as
+// query arguments.
+func anyOf[T any](vals []T) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return placeholders(len(vals)), args
+}
+
+// conditions collects the terms of a WHERE clause and their arguments.
+type conditions struct {
+	terms []string
+	args  []any
+}
+
+func (c *conditions) add(term string, args ...any) {
+	c.terms = append(c.terms, term)
+	c.args = append(c.args, args...)
+}
+
+// addIn adds a term with one IN list: %s in format stands for its
+// placeholders. An empty list adds nothing (it does not filter).
+func addIn[T any](c *conditions, format string, vals []T) {
+	if len(vals) == 0 {
+		return
+	}
+	in, args := anyOf(vals)
+	c.add(fmt.Sprintf(format, in), args...)
+}
+
+// addFlag adds whenTrue or whenFalse as *flag says; nil adds nothing.
+func (c *conditions) addFlag(flag *bool, whenTrue, whenFalse string) {
+	if flag == nil {
+		return
+	}
+	if *flag {
+		c.add(whenTrue)
+	} else {
+		c.add(whenFalse)
+	}
+}
+
 func (f *RecordingFilter) where() (string, []any) {
-	var conds []string
-	var args []any
-	if len(f.IDs) > 0 {
-		conds = append(conds, "r.id IN ("+placeholders(len(f.IDs))+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
-		}
-	}
+	var c conditions
+	addIn(&c, "r.id IN (%s)", f.IDs)
 	if f.AfterID != 0 {
-		conds = append(conds, "r.id > ?")
-		args = append(args, f.AfterID)
+		c.add("r.id > ?", f.AfterID)
 	}
-	if len(f.Streams) > 0 {
-		conds = append(conds, "r.stream_name IN ("+placeholders(len(f.Streams))+")")
-		for _, s := range f.Streams {
-			args = append(args, s)
-		}
-	}
+	addIn(&c, "r.stream_name IN (%s)", f.Streams)
 	if f.StartFrom != 0 {
-		conds = append(conds, "r.start_time >= ?")
-		args = append(args, f.StartFrom)
+		c.add("r.start_time >= ?", f.StartFrom)
 	}
 	if f.StartTo != 0 {
-		conds = append(conds, "r.start_time <= ?")
-		args = append(args, f.StartTo)
+		c.add("r.start_time <= ?", f.StartTo)
 	}
 	if len(f.CaptureMethods) > 0 {
-		c, a := captureMethodCond(f.CaptureMethods)
-		conds = append(conds, c)
-		args = append(args, a...)
+		term, args := captureMethodCond(f.CaptureMethods)
+		c.add(term, args...)
 	}
-	if f.HasDetection != nil {
-		if *f.HasDetection {
-			conds = append(conds, hasDetectionSQL)
-		} else {
-			conds = append(conds, "NOT "+hasDetectionSQL)
-		}
-	}
-	if len(f.DetectionLabels) > 0 {
-		conds = append(conds, `EXISTS (SELECT 1 FROM detections d WHERE d.stream_name = r.stream_name
+	c.addFlag(f.HasDetection, hasDetectionSQL, "NOT "+hasDetectionSQL)
+	addIn(&c, `EXISTS (SELECT 1 FROM detections d WHERE d.stream_name = r.stream_name
 			AND d.timestamp >= r.start_time AND d.timestamp <= COALESCE(r.end_time, r.start_time)
-			AND d.label IN (`+placeholders(len(f.DetectionLabels))+`))`)
-		for _, l := range f.DetectionLabels {
-			args = append(args, l)
-		}
-	}
-	if f.Protected != nil {
-		if *f.Protected {
-			conds = append(conds, "r.protected = 1")
-		} else {
-			conds = append(conds, "COALESCE(r.protected, 0) = 0")
-		}
-	}
-	if f.Complete != nil {
-		if *f.Complete {
-			conds = append(conds, "r.is_complete = 1")
-		} else {
-			conds = append(conds, "COALESCE(r.is_complete, 0) = 0")
-		}
-	}
-	if len(f.Tags) > 0 {
-		conds = append(conds, `EXISTS (SELECT 1 FROM recording_tags t WHERE t.recording_id = r.id
-			AND t.tag IN (`+placeholders(len(f.Tags))+`))`)
-		for _, t := range f.Tags {
-			args = append(args, t)
-		}
-	}
-	if len(conds) == 0 {
+			AND d.label IN (%s))`, f.DetectionLabels)
+	c.addFlag(f.Protected, "r.protected = 1", "COALESCE(r.protected, 0) = 0")
+	c.addFlag(f.Complete, "r.is_complete = 1", "COALESCE(r.is_complete, 0) = 0")
+	addIn(&c, `EXISTS (SELECT 1 FROM recording_tags t WHERE t.recording_id = r.id
+			AND t.tag IN (%s))`, f.Tags)
+	if len(c.terms) == 0 {
 		return "", nil
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(c.terms, " AND "), c.args
 }
 
 // RecordingItem is a recordings row as the API lists it.
@@ -239,21 +239,12 @@ func ListRecordingItems(ctx context.Context, q Querier, f RecordingFilter, p Rec
 			` LIMIT ? OFFSET ?) p JOIN recordings r ON r.id = p.id` + order
 		args = append(args, p.Limit, max(p.Offset, 0))
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	out, err := queryAll(ctx, q, "list recordings", scanRecordingItem, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
+		return nil, err
 	}
-	defer func() { _ = rows.Close() }()
-	out := []*RecordingItem{}
-	for rows.Next() {
-		it, err := scanRecordingItem(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list recordings: %w", err)
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
+	if out == nil {
+		out = []*RecordingItem{} // the API lists [], not null
 	}
 	return out, nil
 }
@@ -261,8 +252,8 @@ func ListRecordingItems(ctx context.Context, q Querier, f RecordingFilter, p Rec
 // CountRecordingItems returns how many recordings match f.
 func CountRecordingItems(ctx context.Context, q Querier, f RecordingFilter) (int64, error) {
 	where, args := f.where()
-	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM recordings r`+where, args...).Scan(&n); err != nil {
+	n, err := queryValue[int64](ctx, q, `SELECT count(*) FROM recordings r`+where, args...)
+	if err != nil {
 		return 0, fmt.Errorf("count recordings: %w", err)
 	}
 	return n, nil
@@ -271,7 +262,7 @@ func CountRecordingItems(ctx context.Context, q Querier, f RecordingFilter) (int
 // GetRecordingItem returns one recording, ErrRecordingNotFound if no row
 // has id.
 func GetRecordingItem(ctx context.Context, q Querier, id int64) (*RecordingItem, error) {
-	it, err := scanRecordingItem(q.QueryRowContext(ctx, `SELECT `+recordingItemColumns+` FROM recordings r WHERE r.id = ?`, id))
+	it, err := scanRecordingItem(q.conn().QueryRowContext(ctx, `SELECT `+recordingItemColumns+` FROM recordings r WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
 	}
@@ -286,23 +277,7 @@ func GetRecordingItem(ctx context.Context, q Querier, id int64) (*RecordingItem,
 func RecordingIDsMatching(ctx context.Context, q Querier, f RecordingFilter, limit int) ([]int64, error) {
 	where, args := f.where()
 	args = append(args, limit)
-	rows, err := q.QueryContext(ctx, `SELECT r.id FROM recordings r`+where+` ORDER BY r.id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("recording ids: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("recording ids: %w", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recording ids: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "recording ids", scanOne[int64], `SELECT r.id FROM recordings r`+where+` ORDER BY r.id LIMIT ?`, args...)
 }
 
 // RecordingTagsOf returns the tags of each of ids that has any, sorted.
@@ -311,26 +286,18 @@ func RecordingTagsOf(ctx context.Context, q Querier, ids []int64) (map[int64][]s
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	in, args := anyOf(ids)
+	type tagRow struct {
+		id  int64
+		tag string
 	}
-	rows, err := q.QueryContext(ctx, `SELECT recording_id, tag FROM recording_tags
-		WHERE recording_id IN (`+placeholders(len(ids))+`) ORDER BY recording_id, tag`, args...)
+	rows, err := queryAll(ctx, q, "recording tags", scanFields(func(t *tagRow) []any { return []any{&t.id, &t.tag} }),
+		`SELECT recording_id, tag FROM recording_tags WHERE recording_id IN (`+in+`) ORDER BY recording_id, tag`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("recording tags: %w", err)
+		return nil, err
 	}
-	defer func() { _ = rows.Close() }()
-	for rows.Next() {
-		var id int64
-		var tag string
-		if err := rows.Scan(&id, &tag); err != nil {
-			return nil, fmt.Errorf("recording tags: %w", err)
-		}
-		out[id] = append(out[id], tag)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recording tags: %w", err)
+	for _, t := range rows {
+		out[t.id] = append(out[t.id], t.tag)
 	}
 	return out, nil
 }
@@ -344,23 +311,7 @@ type LabelCount struct {
 // DetectionLabelsDuring counts the detections of stream between from and
 // to (unix seconds, inclusive) by label, most frequent first.
 func DetectionLabelsDuring(ctx context.Context, q Querier, stream string, from, to int64) ([]LabelCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT label, count(*) FROM detections
+	return queryAll(ctx, q, fmt.Sprintf("detection labels of %s", stream), scanFields(func(lc *LabelCount) []any { return []any{&lc.Label, &lc.Count} }), `SELECT label, count(*) FROM detections
 		WHERE stream_name = ? AND timestamp >= ? AND timestamp <= ? GROUP BY label ORDER BY count(*) DESC, label`,
 		stream, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []LabelCount
-	for rows.Next() {
-		var lc LabelCount
-		if err := rows.Scan(&lc.Label, &lc.Count); err != nil {
-			return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
-		}
-		out = append(out, lc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("detection labels of %s: %w", stream, err)
-	}
-	return out, nil
 }

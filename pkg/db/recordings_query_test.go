@@ -37,7 +37,7 @@ func genRowOf(i int64) genRow {
 // on a fresh table.
 func fillRecordings(t testing.TB, d *DB, n int) {
 	t.Helper()
-	_, err := d.ExecContext(context.Background(), `INSERT INTO recordings
+	_, err := d.pool.ExecContext(context.Background(), `INSERT INTO recordings
 		(stream_name, file_path, start_time, end_time, size_bytes, is_complete, trigger_type, protected, schedule_restricted)
 		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?1)
 		SELECT 'cam' || (i % 8), '/var/lib/lightnvr/recordings/mp4/cam' || (i % 8) || '/r' || i || '.mp4',
@@ -171,14 +171,14 @@ func TestRecordingItemFields(t *testing.T) {
 	d := openMigrated(t)
 	fillRecordings(t, d, 20)
 	// A detection of cam5 during recording 5 (start genBase, end +60).
-	if _, err := d.ExecContext(ctx, `INSERT INTO detections (stream_name, timestamp, label, confidence) VALUES
+	if _, err := d.pool.ExecContext(ctx, `INSERT INTO detections (stream_name, timestamp, label, confidence) VALUES
 		('cam5', ?, 'person', 0.9), ('cam5', ?, 'person', 0.8), ('cam5', ?, 'car', 0.7)`, genBase+10, genBase+20, genBase+30); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ExecContext(ctx, `UPDATE recordings SET schedule_restricted = 1, retention_override_days = 7 WHERE id = 3`); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `UPDATE recordings SET schedule_restricted = 1, retention_override_days = 7 WHERE id = 3`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ExecContext(ctx, `INSERT INTO recording_tags (recording_id, tag) VALUES (3, 'b'), (3, 'a'), (4, 'x')`); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `INSERT INTO recording_tags (recording_id, tag) VALUES (3, 'b'), (3, 'a'), (4, 'x')`); err != nil {
 		t.Fatal(err)
 	}
 	it, err := GetRecordingItem(ctx, d, 5)
@@ -248,7 +248,7 @@ func BenchmarkRecordingList(b *testing.B) {
 	ctx := context.Background()
 	d := openMigrated(b)
 	fillRecordings(b, d, 1_000_000)
-	if _, err := d.ExecContext(ctx, `ANALYZE`); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
 	yes := true
@@ -296,7 +296,7 @@ func TestRecordingCaptureMethodFilter(t *testing.T) {
 	scheds := []any{nil, 0, 1}
 	for i, tt := range triggers {
 		for j, sr := range scheds {
-			if _, err := d.ExecContext(ctx, `INSERT INTO recordings (stream_name, file_path, start_time, trigger_type, schedule_restricted)
+			if _, err := d.pool.ExecContext(ctx, `INSERT INTO recordings (stream_name, file_path, start_time, trigger_type, schedule_restricted)
 				VALUES ('cam', ?, ?, ?, ?)`, fmt.Sprintf("/r%d_%d.mp4", i, j), genBase+i*10+j, tt, sr); err != nil {
 				t.Fatal(err)
 			}
@@ -314,19 +314,7 @@ func TestRecordingCaptureMethodFilter(t *testing.T) {
 		for i, m := range set {
 			args[i] = m
 		}
-		rows, err := d.QueryContext(ctx, `SELECT r.id FROM recordings r WHERE `+captureMethodSQL+` IN (`+placeholders(len(set))+`) ORDER BY r.id`, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, id)
-		}
-		_ = rows.Close()
+		want := mustQuery(t, d, scanOne[int64], `SELECT r.id FROM recordings r WHERE `+captureMethodSQL+` IN (`+placeholders(len(set))+`) ORDER BY r.id`, args...)
 		got, err := RecordingIDsMatching(ctx, d, RecordingFilter{CaptureMethods: set}, 1000)
 		if err != nil {
 			t.Fatal(err)

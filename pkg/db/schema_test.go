@@ -337,11 +337,9 @@ func migLightNVRFS(t testing.TB) fstest.MapFS {
 	return fsys
 }
 
-func schTableColumns(t testing.TB, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, table string) []schColumn {
+func schTableColumns(t testing.TB, q Querier, table string) []schColumn {
 	t.Helper()
-	rows, err := q.QueryContext(context.Background(),
+	rows, err := q.conn().QueryContext(context.Background(),
 		`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, table)
 	if err != nil {
 		t.Fatalf("table_info(%s): %v", table, err)
@@ -382,20 +380,7 @@ func schNormDefault(s string) string {
 
 func schUserTables(t testing.TB, d *DB) []string {
 	t.Helper()
-	rows, err := d.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return names
+	return mustQuery(t, d, scanOne[string], `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 }
 
 // schAssertLightNVR checks every documented table column by column.
@@ -445,32 +430,10 @@ type schIndexInfo struct {
 
 func schTableIndexes(t testing.TB, d *DB, table string) []schIndexInfo {
 	t.Helper()
-	rows, err := d.Query(`SELECT name, "unique" FROM pragma_index_list(?)`, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []schIndexInfo
-	for rows.Next() {
-		var ix schIndexInfo
-		if err := rows.Scan(&ix.name, &ix.unique); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ix)
-	}
-	_ = rows.Close()
+	out := mustQuery(t, d, scanFields(func(ix *schIndexInfo) []any { return []any{&ix.name, &ix.unique} }),
+		`SELECT name, "unique" FROM pragma_index_list(?)`, table)
 	for i := range out {
-		rows, err := d.Query(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`, out[i].name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				t.Fatal(err)
-			}
-			out[i].cols = append(out[i].cols, c)
-		}
-		_ = rows.Close()
+		out[i].cols = mustQuery(t, d, scanOne[string], `SELECT name FROM pragma_index_info(?) ORDER BY seqno`, out[i].name)
 	}
 	return out
 }
@@ -507,20 +470,7 @@ func schAssertIndexes(t *testing.T, d *DB) {
 
 func migAppliedVersions(t testing.TB, d *DB) []string {
 	t.Helper()
-	rows, err := d.Query(`SELECT version FROM schema_migrations ORDER BY version`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	var vs []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, v)
-	}
-	return vs
+	return mustQuery(t, d, scanOne[string], `SELECT version FROM schema_migrations ORDER BY version`)
 }
 
 func migVersionRange(lo, hi int) []string {

@@ -39,21 +39,19 @@ func scanSession(r rowScanner) (*Session, error) {
 
 // InsertSession stores s and sets its ID.
 func (d *DB) InsertSession(ctx context.Context, s *Session) error {
-	res, err := d.ExecContext(ctx, `INSERT INTO sessions (user_id, token, created_at, expires_at, last_activity_at, idle_expires_at, ip_address, user_agent)
+	id, err := insert(ctx, d, `INSERT INTO sessions (user_id, token, created_at, expires_at, last_activity_at, idle_expires_at, ip_address, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.UserID, s.TokenHash, s.CreatedAt, s.ExpiresAt, s.LastActivityAt, s.IdleExpiresAt, s.IPAddress, s.UserAgent)
 	if err != nil {
 		return fmt.Errorf("insert session for user %d: %w", s.UserID, err)
 	}
-	if s.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("insert session for user %d: %w", s.UserID, err)
-	}
+	s.ID = id
 	return nil
 }
 
 // SessionByTokenHash returns the session whose token column equals tokenHash.
 func (d *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error) {
-	s, err := scanSession(d.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token = ?`, tokenHash))
+	s, err := scanSession(d.pool.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token = ?`, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrSessionNotFound
 	}
@@ -65,7 +63,7 @@ func (d *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*Session
 
 // TouchSession records activity: the new idle deadline, client address and agent.
 func (d *DB) TouchSession(ctx context.Context, id, now, idleExpiresAt int64, ip, userAgent string) error {
-	_, err := d.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, idle_expires_at = ?, ip_address = ?, user_agent = ? WHERE id = ?`,
+	_, err := d.pool.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, idle_expires_at = ?, ip_address = ?, user_agent = ? WHERE id = ?`,
 		now, idleExpiresAt, ip, userAgent, id)
 	if err != nil {
 		return fmt.Errorf("touch session %d: %w", id, err)
@@ -82,13 +80,13 @@ func (d *DB) ListUserSessions(ctx context.Context, userID, now int64, limit int)
 
 // DeleteSession removes session id if it belongs to userID (userID 0: any owner).
 func (d *DB) DeleteSession(ctx context.Context, id, userID int64) error {
-	res, err := d.ExecContext(ctx, `DELETE FROM sessions WHERE id = ? AND (? = 0 OR user_id = ?)`, id, userID, userID)
-	return affectedOne(res, err, fmt.Sprintf("delete session %d", id))
+	n, err := exec(ctx, d, `DELETE FROM sessions WHERE id = ? AND (? = 0 OR user_id = ?)`, id, userID, userID)
+	return affectedOne(n, err, fmt.Sprintf("delete session %d", id))
 }
 
 // DeleteSessionByTokenHash removes the session with that token hash, if any.
 func (d *DB) DeleteSessionByTokenHash(ctx context.Context, tokenHash string) error {
-	if _, err := d.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, tokenHash); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, tokenHash); err != nil {
 		return fmt.Errorf("delete session by token: %w", err)
 	}
 	return nil
@@ -96,7 +94,7 @@ func (d *DB) DeleteSessionByTokenHash(ctx context.Context, tokenHash string) err
 
 // DeleteUserSessions removes every session of userID except exceptID (0: none kept).
 func (d *DB) DeleteUserSessions(ctx context.Context, userID, exceptID int64) error {
-	if _, err := d.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id != ?`, userID, exceptID); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id != ?`, userID, exceptID); err != nil {
 		return fmt.Errorf("delete sessions of user %d: %w", userID, err)
 	}
 	return nil
@@ -110,21 +108,16 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, now int64) (int64, error
 		`DELETE FROM sessions WHERE expires_at < ?1 OR COALESCE(idle_expires_at, expires_at) < ?1`,
 		`DELETE FROM trusted_devices WHERE expires_at < ?1`,
 	} {
-		res, err := d.ExecContext(ctx, q, now)
+		n, err := exec(ctx, d, q, now)
 		if err != nil {
 			return total, fmt.Errorf("delete expired sessions: %w", err)
 		}
-		n, _ := res.RowsAffected()
 		total += n
 	}
 	return total, nil
 }
 
-func affectedOne(res sql.Result, err error, what string) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
+func affectedOne(n int64, err error, what string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -160,20 +153,18 @@ func scanTrustedDevice(r rowScanner) (*TrustedDevice, error) {
 
 // InsertTrustedDevice stores t and sets its ID.
 func (d *DB) InsertTrustedDevice(ctx context.Context, t *TrustedDevice) error {
-	res, err := d.ExecContext(ctx, `INSERT INTO trusted_devices (user_id, token, ip_address, user_agent, created_at, last_used_at, expires_at)
+	id, err := insert(ctx, d, `INSERT INTO trusted_devices (user_id, token, ip_address, user_agent, created_at, last_used_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, t.UserID, t.TokenHash, t.IPAddress, t.UserAgent, t.CreatedAt, t.LastUsedAt, t.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("insert trusted device for user %d: %w", t.UserID, err)
 	}
-	if t.ID, err = res.LastInsertId(); err != nil {
-		return fmt.Errorf("insert trusted device for user %d: %w", t.UserID, err)
-	}
+	t.ID = id
 	return nil
 }
 
 // TrustedDeviceByTokenHash returns the trusted device with that token hash.
 func (d *DB) TrustedDeviceByTokenHash(ctx context.Context, tokenHash string) (*TrustedDevice, error) {
-	t, err := scanTrustedDevice(d.QueryRowContext(ctx, `SELECT `+trustedDeviceColumns+` FROM trusted_devices WHERE token = ?`, tokenHash))
+	t, err := scanTrustedDevice(d.pool.QueryRowContext(ctx, `SELECT `+trustedDeviceColumns+` FROM trusted_devices WHERE token = ?`, tokenHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrSessionNotFound
 	}
@@ -185,7 +176,7 @@ func (d *DB) TrustedDeviceByTokenHash(ctx context.Context, tokenHash string) (*T
 
 // TouchTrustedDevice records a use of the device.
 func (d *DB) TouchTrustedDevice(ctx context.Context, id, now int64, ip, userAgent string) error {
-	if _, err := d.ExecContext(ctx, `UPDATE trusted_devices SET last_used_at = ?, ip_address = ?, user_agent = ? WHERE id = ?`, now, ip, userAgent, id); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `UPDATE trusted_devices SET last_used_at = ?, ip_address = ?, user_agent = ? WHERE id = ?`, now, ip, userAgent, id); err != nil {
 		return fmt.Errorf("touch trusted device %d: %w", id, err)
 	}
 	return nil
@@ -200,13 +191,13 @@ func (d *DB) ListTrustedDevices(ctx context.Context, userID, now int64, limit in
 
 // DeleteTrustedDevice removes device id if it belongs to userID (userID 0: any owner).
 func (d *DB) DeleteTrustedDevice(ctx context.Context, id, userID int64) error {
-	res, err := d.ExecContext(ctx, `DELETE FROM trusted_devices WHERE id = ? AND (? = 0 OR user_id = ?)`, id, userID, userID)
-	return affectedOne(res, err, fmt.Sprintf("delete trusted device %d", id))
+	n, err := exec(ctx, d, `DELETE FROM trusted_devices WHERE id = ? AND (? = 0 OR user_id = ?)`, id, userID, userID)
+	return affectedOne(n, err, fmt.Sprintf("delete trusted device %d", id))
 }
 
 // DeleteUserTrustedDevices removes every trusted device of userID.
 func (d *DB) DeleteUserTrustedDevices(ctx context.Context, userID int64) error {
-	if _, err := d.ExecContext(ctx, `DELETE FROM trusted_devices WHERE user_id = ?`, userID); err != nil {
+	if _, err := d.pool.ExecContext(ctx, `DELETE FROM trusted_devices WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete trusted devices of user %d: %w", userID, err)
 	}
 	return nil

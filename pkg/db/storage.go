@@ -26,22 +26,9 @@ type StoredRecording struct {
 const storedColumns = `id, stream_name, file_path, COALESCE(size_bytes, 0), start_time,
 	COALESCE(retention_tier, 2), COALESCE(protected, 0)`
 
-func listStored(ctx context.Context, q Querier, query string, args ...any) ([]StoredRecording, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []StoredRecording
-	for rows.Next() {
-		var r StoredRecording
-		if err := rows.Scan(&r.ID, &r.StreamName, &r.FilePath, &r.SizeBytes, &r.StartTime, &r.Tier, &r.Protected); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
+var scanStored = scanFields(func(s *StoredRecording) []any {
+	return []any{&s.ID, &s.StreamName, &s.FilePath, &s.SizeBytes, &s.StartTime, &s.Tier, &s.Protected}
+})
 
 // StreamRetention is a stream's retention columns as stored.
 type StreamRetention struct {
@@ -53,30 +40,16 @@ type StreamRetention struct {
 
 // StreamRetentions returns the retention columns of every stream.
 func StreamRetentions(ctx context.Context, q Querier) ([]StreamRetention, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
+	return queryAll(ctx, q, "stream retentions", scanFields(func(s *StreamRetention) []any {
+		return []any{&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB}
+	}), `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
 		COALESCE(max_storage_mb, 0) FROM streams ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("stream retentions: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []StreamRetention
-	for rows.Next() {
-		var s StreamRetention
-		if err := rows.Scan(&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB); err != nil {
-			return nil, fmt.Errorf("stream retentions: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stream retentions: %w", err)
-	}
-	return out, nil
 }
 
 // GetStreamRetention returns one stream's retention columns.
 func GetStreamRetention(ctx context.Context, q Querier, name string) (*StreamRetention, error) {
 	s := &StreamRetention{Name: name}
-	err := q.QueryRowContext(ctx, `SELECT COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
+	err := q.conn().QueryRowContext(ctx, `SELECT COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
 		COALESCE(max_storage_mb, 0) FROM streams WHERE name = ?`, name).
 		Scan(&s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -90,7 +63,7 @@ func GetStreamRetention(ctx context.Context, q Querier, name string) (*StreamRet
 
 // SetStreamRetention writes one stream's retention columns.
 func SetStreamRetention(ctx context.Context, q Querier, s *StreamRetention) error {
-	res, err := q.ExecContext(ctx, `UPDATE streams SET retention_days = ?, detection_retention_days = ?, max_storage_mb = ?
+	res, err := q.conn().ExecContext(ctx, `UPDATE streams SET retention_days = ?, detection_retention_days = ?, max_storage_mb = ?
 		WHERE name = ?`, s.RetentionDays, s.DetectionRetentionDays, s.MaxStorageMB, s.Name)
 	return streamAffected(res, err, "set retention of", s.Name)
 }
@@ -98,23 +71,7 @@ func SetStreamRetention(ctx context.Context, q Querier, s *StreamRetention) erro
 // RecordedStreams returns every stream name that has recordings, including
 // streams deleted since.
 func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT stream_name FROM recordings`)
-	if err != nil {
-		return nil, fmt.Errorf("recorded streams: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("recorded streams: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recorded streams: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "recorded streams", scanOne[string], `SELECT DISTINCT stream_name FROM recordings`)
 }
 
 // ExpiredRecordings returns up to limit complete, unprotected recordings of
@@ -124,16 +81,12 @@ func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
 // detection is true only trigger types detection and motion are returned,
 // otherwise only the others.
 func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, limit int) ([]StoredRecording, error) {
-	out, err := listStored(ctx, q, `SELECT `+storedColumns+` FROM recordings
+	return queryAll(ctx, q, fmt.Sprintf("expired recordings of %s", stream), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE is_complete = 1 AND stream_name = ? AND start_time < ? AND COALESCE(protected, 0) = 0
 		AND (COALESCE(trigger_type, 'scheduled') IN ('detection', 'motion')) = ?
 		AND (retention_override_days IS NULL OR retention_override_days < 0
 			OR (retention_override_days > 0 AND start_time + retention_override_days * 86400 < ?))
 		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("expired recordings of %s: %w", stream, err)
-	}
-	return out, nil
 }
 
 // EvictableRecordings returns up to limit recordings that may be deleted to
@@ -141,23 +94,28 @@ func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, no
 // "" it is the whole disk, most expendable tier first (retention_tier
 // descending) then oldest; with a stream, that stream's oldest.
 func EvictableRecordings(ctx context.Context, q Querier, stream string, limit int) ([]StoredRecording, error) {
-	var out []StoredRecording
-	var err error
 	if stream == "" {
 		// The WHERE terms repeat the partial index's (migration 0120) so
 		// SQLite reads the index in order and stops after limit rows.
-		out, err = listStored(ctx, q, `SELECT `+storedColumns+` FROM recordings
+		return queryAll(ctx, q, "evictable recordings", scanStored, `SELECT `+storedColumns+` FROM recordings
 			WHERE is_complete = 1 AND protected = 0 AND disk_pressure_eligible = 1
 			ORDER BY retention_tier DESC, start_time LIMIT ?`, limit)
-	} else {
-		out, err = listStored(ctx, q, `SELECT `+storedColumns+` FROM recordings
-			WHERE is_complete = 1 AND stream_name = ? AND protected = 0 AND disk_pressure_eligible = 1
-			ORDER BY start_time, id LIMIT ?`, stream, limit)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("evictable recordings: %w", err)
+	return queryAll(ctx, q, "evictable recordings", scanStored, `SELECT `+storedColumns+` FROM recordings
+		WHERE is_complete = 1 AND stream_name = ? AND protected = 0 AND disk_pressure_eligible = 1
+		ORDER BY start_time, id LIMIT ?`, stream, limit)
+}
+
+// ofStream extends where (a WHERE clause or "") to the recordings of
+// stream; "" is every stream.
+func ofStream(where, stream string) (string, []any) {
+	if stream == "" {
+		return where, nil
 	}
-	return out, nil
+	if where == "" {
+		return " WHERE stream_name = ?", []any{stream}
+	}
+	return where + " AND stream_name = ?", []any{stream}
 }
 
 // Usage is a count of recordings and their bytes.
@@ -172,13 +130,9 @@ type Usage struct {
 // StreamUsage returns the recordings and bytes of one stream ("" = all).
 func StreamUsage(ctx context.Context, q Querier, stream string) (Usage, error) {
 	u := Usage{StreamName: stream}
-	var err error
-	if stream == "" {
-		err = q.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(size_bytes), 0) FROM recordings`).Scan(&u.Count, &u.Bytes)
-	} else {
-		err = q.QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(size_bytes), 0) FROM recordings WHERE stream_name = ?`,
-			stream).Scan(&u.Count, &u.Bytes)
-	}
+	where, args := ofStream("", stream)
+	err := q.conn().QueryRowContext(ctx, `SELECT count(*), COALESCE(sum(size_bytes), 0) FROM recordings`+where, args...).
+		Scan(&u.Count, &u.Bytes)
 	if err != nil {
 		return u, fmt.Errorf("usage of %q: %w", stream, err)
 	}
@@ -188,30 +142,14 @@ func StreamUsage(ctx context.Context, q Querier, stream string) (Usage, error) {
 // UsageByStream returns count, bytes and protected count per stream name
 // and retention tier.
 func UsageByStream(ctx context.Context, q Querier) ([]Usage, error) {
-	rows, err := q.QueryContext(ctx, `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
+	return queryAll(ctx, q, "usage by stream", scanFields(func(u *Usage) []any { return []any{&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected} }), `SELECT stream_name, COALESCE(retention_tier, 2), count(*), COALESCE(sum(size_bytes), 0),
 		COALESCE(sum(COALESCE(protected, 0) != 0), 0) FROM recordings GROUP BY 1, 2 ORDER BY 1, 2`)
-	if err != nil {
-		return nil, fmt.Errorf("usage by stream: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []Usage
-	for rows.Next() {
-		var u Usage
-		if err := rows.Scan(&u.StreamName, &u.Tier, &u.Count, &u.Bytes, &u.Protected); err != nil {
-			return nil, fmt.Errorf("usage by stream: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("usage by stream: %w", err)
-	}
-	return out, nil
 }
 
 // RecordingIDRange returns the smallest and largest recordings id (0, 0
 // when the table is empty).
 func RecordingIDRange(ctx context.Context, q Querier) (lo, hi int64, err error) {
-	err = q.QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), 0) FROM recordings`).Scan(&lo, &hi)
+	err = q.conn().QueryRowContext(ctx, `SELECT COALESCE(min(id), 0), COALESCE(max(id), 0) FROM recordings`).Scan(&lo, &hi)
 	if err != nil {
 		return 0, 0, fmt.Errorf("recording id range: %w", err)
 	}
@@ -221,12 +159,8 @@ func RecordingIDRange(ctx context.Context, q Querier) (lo, hi int64, err error) 
 // CompleteRecordingsFrom returns up to limit complete recordings with
 // id > after, in id order.
 func CompleteRecordingsFrom(ctx context.Context, q Querier, after int64, limit int) ([]StoredRecording, error) {
-	out, err := listStored(ctx, q, `SELECT `+storedColumns+` FROM recordings
+	return queryAll(ctx, q, fmt.Sprintf("recordings after %d", after), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE id > ? AND +is_complete = 1 ORDER BY id LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("recordings after %d: %w", after, err)
-	}
-	return out, nil
 }
 
 // The unary + on is_complete below keeps SQLite on the rowid (an index on
@@ -244,18 +178,14 @@ func SampleRecordings(ctx context.Context, q Querier, from []int64) ([]StoredRec
 		parts[i] = `SELECT * FROM (SELECT ` + storedColumns + ` FROM recordings WHERE id >= ? AND +is_complete = 1 ORDER BY id LIMIT 1)`
 		args[i] = id
 	}
-	out, err := listStored(ctx, q, strings.Join(parts, " UNION ALL "), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sample recordings: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "sample recordings", scanStored, strings.Join(parts, " UNION ALL "), args...)
 }
 
 // RecordingPathKnown reports whether path is the file of a recording or of
 // a pending deletion.
 func RecordingPathKnown(ctx context.Context, q Querier, path string) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM recordings WHERE file_path = ?)
+	err := q.conn().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM recordings WHERE file_path = ?)
 		OR EXISTS (SELECT 1 FROM recordings_garbage WHERE file_path = ?)`, path, path).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up %s: %w", path, err)
@@ -274,22 +204,14 @@ func InsertCompleteRecording(ctx context.Context, q Querier, r *Recording) (int6
 	if trigger == "detection" {
 		tier = 1
 	}
-	res, err := q.ExecContext(ctx, `INSERT INTO recordings
+	id, err := insert(ctx, q, `INSERT INTO recordings
 		(stream_name, file_path, start_time, end_time, size_bytes, codec, is_complete, trigger_type, retention_tier)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 		r.StreamName, r.FilePath, r.StartTime, r.EndTime, r.SizeBytes, r.Codec, trigger, tier)
 	if err != nil {
 		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
 	}
-	return res.LastInsertId()
-}
-
-func idArgs(ids []int64) (string, []any) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+	return id, nil
 }
 
 // DeletedRecording is a recording moved to recordings_garbage.
@@ -309,41 +231,25 @@ func MoveDeletableToGarbage(ctx context.Context, d *DB, ids []int64) ([]DeletedR
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	in, args := idArgs(ids)
+	in, args := anyOf(ids)
 	guard := ` FROM recordings WHERE id IN (` + in + `) AND +is_complete = 1 AND COALESCE(protected, 0) = 0`
-	tx, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("garbage recordings: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, `SELECT id, stream_name, file_path, COALESCE(size_bytes, 0), start_time,
-		COALESCE(retention_tier, 2)`+guard, args...)
-	if err != nil {
-		return nil, fmt.Errorf("garbage recordings: %w", err)
-	}
 	var out []DeletedRecording
-	for rows.Next() {
-		var r DeletedRecording
-		if err := rows.Scan(&r.RecordingID, &r.StreamName, &r.FilePath, &r.SizeBytes, &r.StartTime, &r.Tier); err != nil {
-			_ = rows.Close()
-			return nil, fmt.Errorf("garbage recordings: %w", err)
+	err := d.inTx(ctx, func(q Querier) error {
+		var err error
+		out, err = queryAll(ctx, q, "read deletable", scanFields(func(g *DeletedRecording) []any {
+			return []any{&g.RecordingID, &g.StreamName, &g.FilePath, &g.SizeBytes, &g.StartTime, &g.Tier}
+		}), `SELECT id, stream_name, file_path, COALESCE(size_bytes, 0), start_time, COALESCE(retention_tier, 2)`+guard, args...)
+		if err != nil || len(out) == 0 {
+			return err
 		}
-		out = append(out, r)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("garbage recordings: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO recordings_garbage (recording_id, stream_name, file_path)
-		SELECT id, stream_name, file_path`+guard, args...); err != nil {
-		return nil, fmt.Errorf("garbage recordings: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE`+guard, args...); err != nil {
-		return nil, fmt.Errorf("garbage recordings: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+		if _, err := exec(ctx, q, `INSERT OR REPLACE INTO recordings_garbage (recording_id, stream_name, file_path)
+			SELECT id, stream_name, file_path`+guard, args...); err != nil {
+			return err
+		}
+		_, err = exec(ctx, q, `DELETE`+guard, args...)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("garbage recordings: %w", err)
 	}
 	return out, nil
@@ -354,8 +260,8 @@ func DeleteGarbageEntries(ctx context.Context, q Querier, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	in, args := idArgs(ids)
-	if _, err := q.ExecContext(ctx, `DELETE FROM recordings_garbage WHERE recording_id IN (`+in+`)`, args...); err != nil {
+	in, args := anyOf(ids)
+	if _, err := q.conn().ExecContext(ctx, `DELETE FROM recordings_garbage WHERE recording_id IN (`+in+`)`, args...); err != nil {
 		return fmt.Errorf("delete garbage: %w", err)
 	}
 	return nil
@@ -368,13 +274,9 @@ func SetRecordingProtected(ctx context.Context, q Querier, ids []int64, protecte
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	in, args := idArgs(ids)
+	in, args := anyOf(ids)
 	args = append([]any{protected, !protected}, args...)
-	res, err := q.ExecContext(ctx, `UPDATE recordings SET protected = ?, disk_pressure_eligible = ? WHERE id IN (`+in+`)`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("protect recordings: %w", err)
-	}
-	n, err := res.RowsAffected()
+	n, err := exec(ctx, q, `UPDATE recordings SET protected = ?, disk_pressure_eligible = ? WHERE id IN (`+in+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("protect recordings: %w", err)
 	}
@@ -388,11 +290,11 @@ func SetRecordingRetentionOverride(ctx context.Context, q Querier, id int64, day
 	if days != nil {
 		v = *days
 	}
-	res, err := q.ExecContext(ctx, `UPDATE recordings SET retention_override_days = ? WHERE id = ?`, v, id)
+	n, err := exec(ctx, q, `UPDATE recordings SET retention_override_days = ? WHERE id = ?`, v, id)
 	if err != nil {
 		return fmt.Errorf("set retention of recording %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
 	}
 	return nil
@@ -401,13 +303,8 @@ func SetRecordingRetentionOverride(ctx context.Context, q Querier, id int64, day
 // CountProtected returns the number of protected recordings (of stream, or
 // all when stream is "").
 func CountProtected(ctx context.Context, q Querier, stream string) (int64, error) {
-	var n int64
-	var err error
-	if stream == "" {
-		err = q.QueryRowContext(ctx, `SELECT count(*) FROM recordings WHERE protected = 1`).Scan(&n)
-	} else {
-		err = q.QueryRowContext(ctx, `SELECT count(*) FROM recordings WHERE protected = 1 AND stream_name = ?`, stream).Scan(&n)
-	}
+	where, args := ofStream(" WHERE protected = 1", stream)
+	n, err := queryValue[int64](ctx, q, `SELECT count(*) FROM recordings`+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("count protected: %w", err)
 	}
@@ -427,7 +324,7 @@ type DailyStat struct {
 
 // ensureDailyStat creates the (date, stream, tier) row if missing.
 func ensureDailyStat(ctx context.Context, q Querier, date, stream string, tier int) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO storage_daily_stats (date, stream_name, tier)
+	_, err := q.conn().ExecContext(ctx, `INSERT INTO storage_daily_stats (date, stream_name, tier)
 		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM storage_daily_stats WHERE date = ? AND stream_name = ? AND tier = ?)`,
 		date, stream, tier, date, stream, tier)
 	return err
@@ -438,7 +335,7 @@ func SetDailyUsage(ctx context.Context, q Querier, date, stream string, tier int
 	if err := ensureDailyStat(ctx, q, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE storage_daily_stats SET recording_count = ?, total_bytes = ?
+	if _, err := q.conn().ExecContext(ctx, `UPDATE storage_daily_stats SET recording_count = ?, total_bytes = ?
 		WHERE date = ? AND stream_name = ? AND tier = ?`, count, bytes, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
 	}
@@ -450,7 +347,7 @@ func AddDailyDeleted(ctx context.Context, q Querier, date, stream string, tier i
 	if err := ensureDailyStat(ctx, q, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE storage_daily_stats SET deleted_count = deleted_count + ?,
+	if _, err := q.conn().ExecContext(ctx, `UPDATE storage_daily_stats SET deleted_count = deleted_count + ?,
 		deleted_bytes = deleted_bytes + ? WHERE date = ? AND stream_name = ? AND tier = ?`,
 		count, bytes, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
@@ -461,23 +358,9 @@ func AddDailyDeleted(ctx context.Context, q Querier, date, stream string, tier i
 // DailyStats returns the rows dated on or after since (YYYY-MM-DD), by date
 // then stream.
 func DailyStats(ctx context.Context, q Querier, since string) ([]DailyStat, error) {
-	rows, err := q.QueryContext(ctx, `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
+	return queryAll(ctx, q, "daily stats", scanFields(func(s *DailyStat) []any {
+		return []any{&s.Date, &s.StreamName, &s.Tier, &s.RecordingCount, &s.TotalBytes, &s.DeletedCount, &s.DeletedBytes}
+	}), `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
 		sum(deleted_count), sum(deleted_bytes) FROM storage_daily_stats WHERE date >= ?
 		GROUP BY date, stream_name, tier ORDER BY date, stream_name, tier`, since)
-	if err != nil {
-		return nil, fmt.Errorf("daily stats: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []DailyStat
-	for rows.Next() {
-		var s DailyStat
-		if err := rows.Scan(&s.Date, &s.StreamName, &s.Tier, &s.RecordingCount, &s.TotalBytes, &s.DeletedCount, &s.DeletedBytes); err != nil {
-			return nil, fmt.Errorf("daily stats: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("daily stats: %w", err)
-	}
-	return out, nil
 }

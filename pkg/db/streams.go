@@ -16,11 +16,10 @@ var ErrStreamNotFound = errors.New("stream not found")
 var ErrStreamExists = errors.New("stream already exists")
 
 // Querier is what the stream queries run on: the database itself or a
-// transaction, so a caller can bracket a write and its side effects.
+// transaction (*Tx), so a caller can bracket a write and its side effects.
+// Only this package can run SQL on it.
 type Querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	conn() sqlConn
 }
 
 // Stream is one row of streams, LightNVR's columns as stored (the threshold is
@@ -153,7 +152,7 @@ func ListStreams(ctx context.Context, q Querier) ([]*Stream, error) {
 
 // StreamByName returns the stream called name, or ErrStreamNotFound.
 func StreamByName(ctx context.Context, q Querier, name string) (*Stream, error) {
-	s, err := scanStream(q.QueryRowContext(ctx, streamSelect+` WHERE name = ?`, name))
+	s, err := scanStream(q.conn().QueryRowContext(ctx, streamSelect+` WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("stream %q: %w", name, ErrStreamNotFound)
 	}
@@ -166,7 +165,7 @@ func StreamByName(ctx context.Context, q Querier, name string) (*Stream, error) 
 // CountStreams counts the rows of streams, enabled or not.
 func CountStreams(ctx context.Context, q Querier) (int, error) {
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM streams`).Scan(&n); err != nil {
+	if err := q.conn().QueryRowContext(ctx, `SELECT count(*) FROM streams`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count streams: %w", err)
 	}
 	return n, nil
@@ -176,7 +175,7 @@ func CountStreams(ctx context.Context, q Querier) (int, error) {
 func InsertStream(ctx context.Context, q Querier, s *Stream) error {
 	cols, args := streamWrite(s, false)
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
-	res, err := q.ExecContext(ctx, `INSERT INTO streams (`+strings.Join(cols, ", ")+`) VALUES (`+marks+`)`, args...)
+	res, err := q.conn().ExecContext(ctx, `INSERT INTO streams (`+strings.Join(cols, ", ")+`) VALUES (`+marks+`)`, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("insert stream %q: %w", s.Name, ErrStreamExists)
@@ -192,19 +191,19 @@ func InsertStream(ctx context.Context, q Querier, s *Stream) error {
 // UpdateStream writes every column of s to the row with s's name (names never change).
 func UpdateStream(ctx context.Context, q Querier, s *Stream) error {
 	cols, args := streamWrite(s, true)
-	res, err := q.ExecContext(ctx, `UPDATE streams SET `+strings.Join(cols, " = ?, ")+` = ? WHERE name = ?`, append(args, s.Name)...)
+	res, err := q.conn().ExecContext(ctx, `UPDATE streams SET `+strings.Join(cols, " = ?, ")+` = ? WHERE name = ?`, append(args, s.Name)...)
 	return streamAffected(res, err, "update", s.Name)
 }
 
 // SetStreamEnabled flips enabled; LightNVR's soft delete is enabled = 0.
 func SetStreamEnabled(ctx context.Context, q Querier, name string, enabled bool) error {
-	res, err := q.ExecContext(ctx, `UPDATE streams SET enabled = ? WHERE name = ?`, enabled, name)
+	res, err := q.conn().ExecContext(ctx, `UPDATE streams SET enabled = ? WHERE name = ?`, enabled, name)
 	return streamAffected(res, err, "enable/disable", name)
 }
 
 // DeleteStream removes the row; recordings keep their stream_name.
 func DeleteStream(ctx context.Context, q Querier, name string) error {
-	res, err := q.ExecContext(ctx, `DELETE FROM streams WHERE name = ?`, name)
+	res, err := q.conn().ExecContext(ctx, `DELETE FROM streams WHERE name = ?`, name)
 	return streamAffected(res, err, "delete", name)
 }
 

@@ -66,7 +66,7 @@ func TestStreamsCRUD(t *testing.T) {
 		t.Fatalf("update not stored: %+v", got2)
 	}
 	var isNull bool
-	if err := d.QueryRowContext(ctx, `SELECT recording_schedule IS NULL FROM streams WHERE name='front'`).Scan(&isNull); err != nil || !isNull {
+	if err := d.pool.QueryRowContext(ctx, `SELECT recording_schedule IS NULL FROM streams WHERE name='front'`).Scan(&isNull); err != nil || !isNull {
 		t.Fatalf("empty schedule must be stored as NULL (all hours), got null=%v err=%v", isNull, err)
 	}
 
@@ -104,7 +104,7 @@ func TestStreamsReadLegacyNulls(t *testing.T) {
 		`INSERT INTO streams (name, url, detection_model, onvif_username, tags) VALUES ('old', 'rtsp://x', NULL, NULL, '')`,
 		`UPDATE streams SET priority = NULL, codec = NULL, go2rtc_source_override = NULL WHERE name = 'old'`,
 	} {
-		if _, err := d.ExecContext(ctx, q); err != nil {
+		if _, err := d.pool.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -120,7 +120,7 @@ func TestStreamsReadLegacyNulls(t *testing.T) {
 func TestStreamsInTransactionRollBack(t *testing.T) {
 	ctx := context.Background()
 	d := migratedTemp(t)
-	tx, err := d.BeginTx(ctx, nil)
+	tx, err := d.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,6 @@ const userColumns = `id, username, password_hash, salt, role, COALESCE(email, ''
 	COALESCE(last_login, 0), COALESCE(is_active, 1), COALESCE(api_key_hash, ''), COALESCE(password_change_locked, 0),
 	COALESCE(totp_secret, ''), COALESCE(totp_enabled, 0), COALESCE(totp_last_step, 0), allowed_tags, allowed_login_cidrs`
 
-type rowScanner interface{ Scan(dest ...any) error }
-
 func scanUser(r rowScanner) (*User, error) {
 	var u User
 	var role string
@@ -70,7 +68,7 @@ func scanUser(r rowScanner) (*User, error) {
 }
 
 func (d *DB) queryUser(ctx context.Context, what, where string, args ...any) (*User, error) {
-	u, err := scanUser(d.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
+	u, err := scanUser(d.pool.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s: %w", what, ErrUserNotFound)
 	}
@@ -100,29 +98,13 @@ func (d *DB) UserByAPIKeyHash(ctx context.Context, keyHash string) (*User, error
 
 // ListUsers returns every user ordered by id.
 func (d *DB) ListUsers(ctx context.Context) ([]*User, error) {
-	rows, err := d.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, d, "list users", scanUser, `SELECT `+userColumns+` FROM users ORDER BY id`)
 }
 
 // CountUsers returns how many users exist.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := d.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+	n, err := queryValue[int](ctx, d, `SELECT count(*) FROM users`)
+	if err != nil {
 		return 0, fmt.Errorf("count users: %w", err)
 	}
 	return n, nil
@@ -130,9 +112,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 
 // CountActiveUsersWithRole counts active users holding role.
 func (d *DB) CountActiveUsersWithRole(ctx context.Context, role int) (int, error) {
-	var n int
-	err := d.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE trim(role) = ? AND COALESCE(is_active, 1) != 0`,
-		strconv.Itoa(role)).Scan(&n)
+	n, err := queryValue[int](ctx, d, `SELECT count(*) FROM users WHERE trim(role) = ? AND COALESCE(is_active, 1) != 0`,
+		strconv.Itoa(role))
 	if err != nil {
 		return 0, fmt.Errorf("count users with role %d: %w", role, err)
 	}
@@ -146,7 +127,7 @@ func isUniqueViolation(err error) bool {
 // InsertUser adds u (ID, CreatedAt and UpdatedAt are set from the row) and
 // returns its id. now is Unix seconds.
 func (d *DB) InsertUser(ctx context.Context, u *User, now int64) (int64, error) {
-	res, err := d.ExecContext(ctx, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
+	id, err := insert(ctx, d, `INSERT INTO users (username, password_hash, salt, role, email, created_at, updated_at,
 		is_active, api_key, api_key_hash, password_change_locked, allowed_tags, allowed_login_cidrs)
 		VALUES (?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, NULL, NULLIF(?, ''), ?, ?, ?)`,
 		u.Username, u.PasswordHash, u.Salt, strconv.Itoa(u.Role), u.Email, now, now,
@@ -154,10 +135,6 @@ func (d *DB) InsertUser(ctx context.Context, u *User, now int64) (int64, error) 
 	if isUniqueViolation(err) {
 		return 0, fmt.Errorf("insert user %q: %w", u.Username, ErrUsernameTaken)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("insert user %q: %w", u.Username, err)
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return 0, fmt.Errorf("insert user %q: %w", u.Username, err)
 	}
@@ -203,11 +180,7 @@ func (d *DB) SetUserTOTP(ctx context.Context, id int64, secret string, enabled b
 // newer than the stored one. It reports false when the step was already used,
 // which makes each code single-use even under concurrent logins.
 func (d *DB) AdvanceTOTPStep(ctx context.Context, id, step int64) (bool, error) {
-	res, err := d.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND COALESCE(totp_last_step, 0) < ?`, step, id, step)
-	if err != nil {
-		return false, fmt.Errorf("advance totp step of user %d: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := exec(ctx, d, `UPDATE users SET totp_last_step = ? WHERE id = ? AND COALESCE(totp_last_step, 0) < ?`, step, id, step)
 	if err != nil {
 		return false, fmt.Errorf("advance totp step of user %d: %w", id, err)
 	}
@@ -225,14 +198,10 @@ func (d *DB) DeleteUser(ctx context.Context, id int64) error {
 }
 
 func (d *DB) execUser(ctx context.Context, id int64, what, q string, args ...any) error {
-	res, err := d.ExecContext(ctx, q, args...)
+	n, err := exec(ctx, d, q, args...)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("%s %d: %w", what, id, ErrUsernameTaken)
 	}
-	if err != nil {
-		return fmt.Errorf("%s %d: %w", what, id, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("%s %d: %w", what, id, err)
 	}
@@ -250,21 +219,5 @@ type PlaintextAPIKey struct {
 
 // PlaintextAPIKeys lists the users whose api_key column still holds a key in clear.
 func (d *DB) PlaintextAPIKeys(ctx context.Context) ([]PlaintextAPIKey, error) {
-	rows, err := d.QueryContext(ctx, `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
-	if err != nil {
-		return nil, fmt.Errorf("list plaintext api keys: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []PlaintextAPIKey
-	for rows.Next() {
-		var k PlaintextAPIKey
-		if err := rows.Scan(&k.UserID, &k.Key); err != nil {
-			return nil, fmt.Errorf("list plaintext api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list plaintext api keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, d, "list plaintext api keys", scanFields(func(k *PlaintextAPIKey) []any { return []any{&k.UserID, &k.Key} }), `SELECT id, api_key FROM users WHERE api_key IS NOT NULL AND api_key != ''`)
 }

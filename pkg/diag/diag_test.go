@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/testkit"
 )
 
 // fixture is a box whose daemon is not running: a real migrated database with
@@ -34,13 +36,14 @@ func newFixture(t *testing.T) fixture {
 	if _, err := d.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ExecContext(ctx, `INSERT INTO streams (name, url, enabled) VALUES ('porch', 'rtsp://admin:hunter2@10.1.1.5/live', 1)`); err != nil {
+	raw := testkit.SQL(t, dbPath)
+	if _, err := raw.ExecContext(ctx, `INSERT INTO streams (name, url, enabled) VALUES ('porch', 'rtsp://admin:hunter2@10.1.1.5/live', 1)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ExecContext(ctx, `INSERT INTO recordings (stream_name, file_path, start_time, size_bytes, is_complete) VALUES ('porch', '/x.mp4', ?, 2048, 1), ('porch', '/old.mp4', 1000, 4096, 1)`, time.Now().Unix()); err != nil {
+	if _, err := raw.ExecContext(ctx, `INSERT INTO recordings (stream_name, file_path, start_time, size_bytes, is_complete) VALUES ('porch', '/x.mp4', ?, 2048, 1), ('porch', '/old.mp4', 1000, 4096, 1)`, time.Now().Unix()); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Close(); err != nil {
+	if err := errors.Join(raw.Close(), d.Close()); err != nil {
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(dir, "lightnvr.log")

@@ -346,32 +346,21 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 		b.summary = daemon + "; " + shortErr(err)
 		return nil
 	}
-	rows, err := d.QueryContext(ctx, `SELECT name, url, enabled FROM streams ORDER BY name`)
+	list, err := db.StreamSummaries(ctx, d)
 	if err != nil {
-		return fmt.Errorf("list streams: %w", err)
+		return err
 	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var name, url string
-		var enabled bool
-		if err := rows.Scan(&name, &url, &enabled); err != nil {
-			return fmt.Errorf("list streams: %w", err)
-		}
-		n++
+	for _, st := range list {
 		en := "enabled"
-		if !enabled {
+		if !st.Enabled {
 			en = "disabled"
 		}
-		b.add(name, "%s, %s, %s", daemon, en, url)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list streams: %w", err)
+		b.add(st.Name, "%s, %s, %s", daemon, en, st.URL)
 	}
 	if !running {
 		b.warn()
 	}
-	b.summary = fmt.Sprintf("%s; %d streams configured", daemon, n)
+	b.summary = fmt.Sprintf("%s; %d streams configured", daemon, len(list))
 	return nil
 }
 
@@ -382,25 +371,15 @@ func (c *collector) recordings(ctx context.Context, b *builder) error {
 	}
 	now := time.Now()
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-	rows, err := d.QueryContext(ctx, `SELECT stream_name, count(*), coalesce(sum(size_bytes), 0)
-		FROM recordings WHERE start_time >= ? GROUP BY stream_name ORDER BY stream_name`, midnight.Unix())
+	usage, err := db.UsageSince(ctx, d, midnight.Unix())
 	if err != nil {
 		return fmt.Errorf("count today's recordings: %w", err)
 	}
-	defer rows.Close()
 	var n, size int64
-	for rows.Next() {
-		var name string
-		var cnt, bytes int64
-		if err := rows.Scan(&name, &cnt, &bytes); err != nil {
-			return fmt.Errorf("count today's recordings: %w", err)
-		}
-		n += cnt
-		size += bytes
-		b.add(name, "%d recordings, %s", cnt, humanBytes(uint64(bytes)))
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("count today's recordings: %w", err)
+	for _, u := range usage {
+		n += u.Count
+		size += u.Bytes
+		b.add(u.StreamName, "%d recordings, %s", u.Count, humanBytes(uint64(u.Bytes)))
 	}
 	b.summary = fmt.Sprintf("today: %d recordings, %s", n, humanBytes(uint64(size)))
 	b.add("today", "%d recordings, %s since %s", n, humanBytes(uint64(size)), midnight.Format(time.DateTime))
@@ -424,8 +403,7 @@ func (c *collector) database(ctx context.Context, b *builder) error {
 	if res != "ok" {
 		b.status = StatusError
 	}
-	var ver string
-	if err := d.QueryRowContext(ctx, `SELECT coalesce(max(version), '') FROM schema_migrations`).Scan(&ver); err == nil {
+	if ver, err := d.SchemaVersion(ctx); err == nil {
 		b.add("schema", "%s", ver)
 	}
 	b.summary = "quick_check " + firstLine(res)

@@ -49,8 +49,8 @@ func fileName(trigger string, t time.Time, n int) string {
 	return s + ".mp4"
 }
 
-// syncDir makes a directory's entries (a new or removed file) durable.
-func syncDir(dir string) error {
+// SyncDir makes a directory's entries (a new or removed file) durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
@@ -80,7 +80,7 @@ func mkdirAllSync(dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("mkdir %s: %w", dir, err)
 	}
-	return syncDir(parent)
+	return SyncDir(parent)
 }
 
 // partInfo locates one moof+mdat in a segment file.

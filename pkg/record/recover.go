@@ -28,6 +28,23 @@ type scanResult struct {
 	fileSize int64
 }
 
+// openSized opens a file for reading box by box and returns its size.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// errBadBox marks a box header whose size cannot be right.
+var errBadBox = errors.New("bad size")
+
 // readBoxHeader reads a box header at off: its total size and type.
 func readBoxHeader(f io.ReaderAt, off, fileSize int64) (size int64, typ string, hdr int64, err error) {
 	var h [16]byte
@@ -54,7 +71,7 @@ func readBoxHeader(f io.ReaderAt, off, fileSize int64) (size int64, typ string, 
 		size = fileSize - off // box extends to the end of the file
 	}
 	if size < hdr {
-		return 0, "", 0, fmt.Errorf("box %q at %d: bad size %d", typ, off, size)
+		return 0, "", 0, fmt.Errorf("box %q at %d: %w %d", typ, off, errBadBox, size)
 	}
 	return size, typ, hdr, nil
 }
@@ -63,17 +80,12 @@ func readBoxHeader(f io.ReaderAt, off, fileSize int64) (size int64, typ string, 
 // cut short or does not belong, so a file torn by a crash yields its whole
 // parts only.
 func scanFile(path string) (*scanResult, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	res := &scanResult{fileSize: st.Size()}
-	size := st.Size()
+	res := &scanResult{fileSize: size}
 
 	// ftyp then moov.
 	var off int64
@@ -267,26 +279,16 @@ func parseMoof(moof []byte, trackID uint32) (trafInfo, bool) {
 type RecoverReport struct {
 	Completed      int // rows repaired and marked complete
 	Removed        int // rows (and files) removed because no whole part survived
-	GarbageCleared int // pending deletions finished
 	BytesTruncated int64
 }
 
-// Recover runs at boot, before any recorder starts: it finishes pending
-// deletions, then repairs every incomplete recording from its file.
+// Recover runs at boot, before any recorder starts: it repairs every
+// incomplete recording from its file. (Deletions a crash interrupted are
+// the storage controller's to finish: it owns the garbage table.)
 func Recover(ctx context.Context, d *db.DB, log *slog.Logger) (RecoverReport, error) {
 	var rep RecoverReport
 	if log == nil {
 		log = slog.Default()
-	}
-	gs, err := db.Garbage(ctx, d)
-	if err != nil {
-		return rep, err
-	}
-	for _, g := range gs {
-		if err := finishGarbage(ctx, d, g); err != nil {
-			return rep, err
-		}
-		rep.GarbageCleared++
 	}
 	recs, err := db.IncompleteRecordings(ctx, d)
 	if err != nil {
@@ -318,13 +320,13 @@ func Recover(ctx context.Context, d *db.DB, log *slog.Logger) (RecoverReport, er
 func RecoverRecording(ctx context.Context, d *db.DB, rec *db.Recording) (removed bool, truncated int64, err error) {
 	res, err := scanFile(rec.FilePath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return true, 0, Delete(ctx, d, rec.ID)
+		return true, 0, removeUnplayable(ctx, d, rec)
 	}
 	if err != nil {
 		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
 	}
 	if len(res.parts) == 0 {
-		return true, res.fileSize, Delete(ctx, d, rec.ID)
+		return true, res.fileSize, removeUnplayable(ctx, d, rec)
 	}
 	f, err := os.OpenFile(rec.FilePath, os.O_RDWR, 0)
 	if err != nil {
@@ -345,7 +347,7 @@ func RecoverRecording(ctx context.Context, d *db.DB, rec *db.Recording) (removed
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(rec.FilePath))
+		err = SyncDir(filepath.Dir(rec.FilePath))
 	}
 	if err != nil {
 		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
@@ -359,23 +361,27 @@ func RecoverRecording(ctx context.Context, d *db.DB, rec *db.Recording) (removed
 		EndTime:   time.UnixMicro(startUS).Add(res.duration).Unix(),
 		SizeBytes: res.validEnd, Width: rec.Width, Height: rec.Height, FPS: rec.FPS, Codec: rec.Codec,
 	}
-	tx, err := d.BeginTx(ctx, nil)
-	if err != nil {
-		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
-	}
-	defer func() { _ = tx.Rollback() }()
 	ix := &db.RecordingIndex{RecordingID: rec.ID, StartUS: startUS, DurationUS: res.duration.Microseconds(),
 		InitSize: res.initSize, PartCount: len(res.parts), Parts: encodeParts(res.parts, nil)}
-	if err := db.PutRecordingIndex(ctx, tx, ix); err != nil {
-		return false, 0, err
-	}
-	if err := db.CompleteRecording(ctx, tx, rec.ID, end); err != nil {
-		return false, 0, err
-	}
-	if err := tx.Commit(); err != nil {
+	if err := db.FinishRecording(ctx, d, ix, end); err != nil {
 		return false, 0, fmt.Errorf("recover %s: %w", rec.FilePath, err)
 	}
 	return false, truncated, nil
+}
+
+// removeUnplayable removes an incomplete recording that holds no whole
+// part: the file first, then the row. Nothing plays an incomplete row, and
+// a crash in between leaves one without a file, which the next repair
+// removes; so unlike deleting a finished recording (the storage
+// controller's garbage table) this needs no bookkeeping.
+func removeUnplayable(ctx context.Context, d *db.DB, rec *db.Recording) error {
+	if err := os.Remove(rec.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove recording %d: %w", rec.ID, err)
+	}
+	if err := SyncDir(filepath.Dir(rec.FilePath)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove recording %d: %w", rec.ID, err)
+	}
+	return db.DeleteRecording(ctx, d, rec.ID)
 }
 
 // repairAbandoned completes rows left incomplete by an earlier storage
@@ -403,30 +409,87 @@ func (r *Recorder) repairAbandoned() {
 	r.abandoned = left
 }
 
-// afterUnlink is a test hook run between a deletion's unlink and the
-// removal of its garbage row.
-var afterUnlink func()
-
-// Delete removes a recording crash-consistently: its row moves to
-// recordings_garbage, the file is unlinked and its directory synced, then
-// the garbage row goes. Recover finishes whatever a crash interrupted.
-func Delete(ctx context.Context, d *db.DB, id int64) error {
-	g, err := db.MoveRecordingToGarbage(ctx, d, id)
-	if err != nil {
-		return err
-	}
-	return finishGarbage(ctx, d, g)
+// MP4Info is what ProbeMP4 learns of an MP4 file.
+type MP4Info struct {
+	Fragmented bool          // it holds fragments (moof): recorded by us
+	Duration   time.Duration // the movie duration of moov/mvhd, 0 if unknown
 }
 
-func finishGarbage(ctx context.Context, d *db.DB, g *db.GarbageEntry) error {
-	if err := os.Remove(g.FilePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete recording %d: %w", g.RecordingID, err)
+// ProbeMP4 reads the top-level boxes of an MP4 file (one that may come
+// from LightNVR, not only from this recorder): whether it holds fragments
+// and the movie duration from moov/mvhd.
+func ProbeMP4(path string) (MP4Info, error) {
+	var pr MP4Info
+	f, size, err := openSized(path)
+	if err != nil {
+		return pr, err
 	}
-	if err := syncDir(filepath.Dir(g.FilePath)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete recording %d: %w", g.RecordingID, err)
+	defer func() { _ = f.Close() }()
+	var off int64
+	sawFtyp := false
+	for i := 0; i < 64 && off+8 <= size; i++ {
+		bs, typ, hl, err := readBoxHeader(f, off, size)
+		if errors.Is(err, errBadBox) {
+			break
+		}
+		if err != nil {
+			return pr, err
+		}
+		switch typ {
+		case "ftyp":
+			sawFtyp = true
+		case "moof":
+			pr.Fragmented = true
+		case "moov":
+			if bs <= 8<<20 && off+bs <= size {
+				b := make([]byte, bs-hl)
+				if _, err := f.ReadAt(b, off+hl); err != nil && !errors.Is(err, io.EOF) {
+					return pr, err
+				}
+				pr.Duration = mvhdDuration(b)
+			}
+		}
+		if pr.Fragmented {
+			break
+		}
+		off += bs
 	}
-	if afterUnlink != nil {
-		afterUnlink()
+	if !sawFtyp {
+		return pr, errors.New("not an MP4 file (no ftyp box)")
 	}
-	return db.DeleteGarbage(ctx, d, g.RecordingID)
+	return pr, nil
+}
+
+// mvhdDuration finds mvhd among moov's children and returns its duration.
+func mvhdDuration(moov []byte) time.Duration {
+	for len(moov) >= 8 {
+		sz := int(binary.BigEndian.Uint32(moov))
+		if sz < 8 || sz > len(moov) {
+			return 0
+		}
+		if string(moov[4:8]) == "mvhd" {
+			b := moov[8:sz]
+			if len(b) < 20 {
+				return 0
+			}
+			var scale uint32
+			var dur uint64
+			if b[0] == 1 {
+				if len(b) < 32 {
+					return 0
+				}
+				scale = binary.BigEndian.Uint32(b[20:24])
+				dur = binary.BigEndian.Uint64(b[24:32])
+			} else {
+				scale = binary.BigEndian.Uint32(b[12:16])
+				dur = uint64(binary.BigEndian.Uint32(b[16:20]))
+			}
+			if scale == 0 || dur == 0xffffffff || dur == 1<<64-1 {
+				return 0
+			}
+			return time.Duration(float64(dur) / float64(scale) * float64(time.Second))
+		}
+		moov = moov[sz:]
+	}
+	return 0
 }

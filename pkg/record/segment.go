@@ -270,7 +270,7 @@ func (s *segment) flushPart() error {
 		}
 	}
 	if first {
-		if err := syncDir(s.dir); err != nil {
+		if err := SyncDir(s.dir); err != nil {
 			return err
 		}
 		s.r.recovered()
@@ -340,7 +340,7 @@ func (s *segment) create() error {
 	s.id = id
 	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		if _, derr := cfg.DB.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, id); derr == nil {
+		if derr := db.DeleteRecording(ctx, cfg.DB, id); derr == nil {
 			s.id = 0
 		}
 		return fmt.Errorf("create %s: %w", s.path, err)
@@ -456,7 +456,7 @@ func (s *segment) finish(endDTS int64) error {
 	}
 	s.f = nil
 	if err == nil {
-		err = syncDir(s.dir)
+		err = SyncDir(s.dir)
 	}
 	if err != nil {
 		s.r.abandoned = append(s.r.abandoned, s.id)
@@ -476,21 +476,7 @@ func (s *segment) complete() error {
 			end.FPS = int(float64(s.video.count)/d.Seconds() + 0.5)
 		}
 	}
-	tx, err := s.r.cfg.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("complete recording %d: %w", s.id, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := db.PutRecordingIndex(ctx, tx, s.index()); err != nil {
-		return err
-	}
-	if err := db.CompleteRecording(ctx, tx, s.id, end); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("complete recording %d: %w", s.id, err)
-	}
-	return nil
+	return db.FinishRecording(ctx, s.r.cfg.DB, s.index(), end)
 }
 
 // abandon closes the file after a storage error. Its row stays incomplete

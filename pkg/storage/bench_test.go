@@ -47,7 +47,7 @@ func BenchmarkRetentionPass1M(b *testing.B) {
 	}
 	start := time.Now().Add(-time.Duration(rows*5) * time.Second).Unix()
 	t0 := time.Now()
-	if _, err := d.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+	if _, err := rawSQL(b, d).ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
 		INSERT INTO recordings (stream_name, file_path, start_time, end_time, size_bytes, is_complete, trigger_type)
 		SELECT 'cam' || (i % 8), ? || '/f' || i || '.mp4', ? + i * 5, ? + i * 5 + 60, 1048576, 1,
 			CASE WHEN i % 10 = 0 THEN 'detection' ELSE 'scheduled' END FROM n`, rows, files, start, start); err != nil {

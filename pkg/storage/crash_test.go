@@ -58,6 +58,9 @@ func TestKill9DuringDelete(t *testing.T) {
 				old = append(old, addRec(t, d, dir, "cam", time.Now().Add(-72*time.Hour+time.Duration(i)*time.Minute), 1000, "scheduled"))
 			}
 			young := addRec(t, d, dir, "cam", time.Now().Add(-time.Hour), 1000, "scheduled")
+			if err := db.PutRecordingIndex(context.Background(), d, &db.RecordingIndex{RecordingID: old[0], StartUS: 1}); err != nil {
+				t.Fatal(err)
+			}
 
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), childEnv+"="+point, "CRASH_DIR="+dir, "CRASH_DB="+d.Path())
@@ -94,6 +97,9 @@ func TestKill9DuringDelete(t *testing.T) {
 				if rowExists(t, d, id) {
 					t.Errorf("expired recording %d came back", id)
 				}
+			}
+			if _, err := db.GetRecordingIndex(context.Background(), d, old[0]); err == nil {
+				t.Error("index row of a deleted recording survived")
 			}
 			if !rowExists(t, d, young) {
 				t.Error("young recording lost")

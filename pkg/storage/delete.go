@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/record"
 )
 
 // Test hooks, run after the rows moved to the garbage table and after the
@@ -71,7 +72,7 @@ func (c *Controller) unlinkGarbage(ctx context.Context, entries []db.GarbageEntr
 		gone = append(gone, g.RecordingID)
 	}
 	for dir := range dirs {
-		if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := record.SyncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// Without the sync the unlink may not survive a power cut:
 			// keep the garbage rows so the next attempt redoes it.
 			errs = append(errs, err)
@@ -101,32 +102,13 @@ func (c *Controller) removeThumbnails(id int64) {
 // FinishPendingDeletes completes deletions a crash interrupted: every
 // garbage row's file is removed, then the row.
 func (c *Controller) FinishPendingDeletes(ctx context.Context) error {
-	gs, err := db.Garbage(ctx, c.cfg.DB)
-	if err != nil {
+	entries, err := db.Garbage(ctx, c.cfg.DB)
+	if err != nil || len(entries) == 0 {
 		return err
-	}
-	if len(gs) == 0 {
-		return nil
-	}
-	entries := make([]db.GarbageEntry, len(gs))
-	for i, g := range gs {
-		entries[i] = *g
 	}
 	n, err := c.unlinkGarbage(ctx, entries)
 	c.log.Info("finished interrupted deletions", "count", n)
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	defer func() { _ = d.Close() }()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
 }
 
 // countDeleted adds deletions to today's storage_daily_stats rows.

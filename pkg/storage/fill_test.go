@@ -113,7 +113,7 @@ func TestFillDiskKeepsFloor(t *testing.T) {
 					// Protect fast0's first three segments once they are
 					// complete: the oldest, so first in line for eviction.
 					var ids []int64
-					rows, err := d.Query(`SELECT id FROM recordings WHERE stream_name = 'fast0' AND is_complete = 1
+					rows, err := rawSQL(t, d).Query(`SELECT id FROM recordings WHERE stream_name = 'fast0' AND is_complete = 1
 						ORDER BY start_time LIMIT 3`)
 					if err == nil {
 						for rows.Next() {
@@ -177,7 +177,7 @@ func TestFillDiskKeepsFloor(t *testing.T) {
 		t.Error("no pass ran")
 	}
 	var evicted int
-	if err := d.QueryRow(`SELECT COALESCE(sum(deleted_count), 0) FROM storage_daily_stats`).Scan(&evicted); err != nil || evicted == 0 {
+	if err := rawSQL(t, d).QueryRow(`SELECT COALESCE(sum(deleted_count), 0) FROM storage_daily_stats`).Scan(&evicted); err != nil || evicted == 0 {
 		t.Errorf("no eviction counted (%d, %v)", evicted, err)
 	}
 	checkConsistent(t, d, dir)

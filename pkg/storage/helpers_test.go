@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func mountAt(t testing.TB, dir string, sizeMB int) {
 
 func addStream(t testing.TB, d *db.DB, name string, days, detDays, maxMB int) {
 	t.Helper()
-	if _, err := d.Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
+	if _, err := rawSQL(t, d).Exec(`INSERT INTO streams (name, url, retention_days, detection_retention_days, max_storage_mb)
 		VALUES (?, 'rtsp://127.0.0.1/x', ?, ?, ?)`, name, days, detDays, maxMB); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func addRec(t testing.TB, d *db.DB, dir, stream string, start time.Time, size in
 func rowExists(t testing.TB, d *db.DB, id int64) bool {
 	t.Helper()
 	var n int
-	if err := d.QueryRow(`SELECT count(*) FROM recordings WHERE id = ?`, id).Scan(&n); err != nil {
+	if err := rawSQL(t, d).QueryRow(`SELECT count(*) FROM recordings WHERE id = ?`, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -119,7 +120,7 @@ func rowExists(t testing.TB, d *db.DB, id int64) bool {
 func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := d.QueryRow(query, args...).Scan(&n); err != nil {
+	if err := rawSQL(t, d).QueryRow(query, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -132,7 +133,7 @@ func checkConsistent(t testing.TB, d *db.DB, dir string) {
 	if n := countRows(t, d, `SELECT count(*) FROM recordings_garbage`); n != 0 {
 		t.Errorf("%d garbage rows left", n)
 	}
-	rows, err := d.Query(`SELECT file_path FROM recordings WHERE is_complete = 1`)
+	rows, err := rawSQL(t, d).Query(`SELECT file_path FROM recordings WHERE is_complete = 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,4 +280,25 @@ func (s *fillSampler) check(t *testing.T, floor uint64) {
 	if len(s.failures) > 0 {
 		t.Errorf("recording failed %d times, first: %s", len(s.failures), s.failures[0])
 	}
+}
+
+type rawKey struct {
+	t    testing.TB
+	path string
+}
+
+var rawPools sync.Map // rawKey → *sql.DB
+
+// rawSQL is a second pool on d's file (testkit.SQL) for seeding and
+// inspecting rows, one per test and database.
+func rawSQL(t testing.TB, d *db.DB) *sql.DB {
+	t.Helper()
+	k := rawKey{t, d.Path()}
+	if p, ok := rawPools.Load(k); ok {
+		return p.(*sql.DB)
+	}
+	p := testkit.SQL(t, d.Path())
+	rawPools.Store(k, p)
+	t.Cleanup(func() { rawPools.Delete(k) })
+	return p
 }

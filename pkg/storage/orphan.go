@@ -2,10 +2,8 @@ package storage
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -209,7 +207,7 @@ func (p *pass) indexOrphans() error {
 // through the recorder's repair, which rebuilds the part index from the
 // moofs; a plain MP4 (LightNVR's) gets its duration from mvhd.
 func (c *Controller) indexFile(ctx context.Context, stream, path string, info fs.FileInfo) error {
-	pr, err := probeMP4(path)
+	pr, err := record.ProbeMP4(path)
 	if err != nil {
 		return err
 	}
@@ -219,11 +217,11 @@ func (c *Controller) indexFile(ctx context.Context, stream, path string, info fs
 	}
 	start := startFromName(filepath.Base(path))
 	if start.IsZero() {
-		start = info.ModTime().Add(-pr.duration)
+		start = info.ModTime().Add(-pr.Duration)
 	}
 	rec := &db.Recording{StreamName: stream, FilePath: path, StartTime: start.Unix(), TriggerType: trigger,
-		SizeBytes: info.Size(), EndTime: start.Add(pr.duration).Unix()}
-	if pr.fragmented {
+		SizeBytes: info.Size(), EndTime: start.Add(pr.Duration).Unix()}
+	if pr.Fragmented {
 		id, err := db.InsertRecording(ctx, c.cfg.DB, rec)
 		if err != nil {
 			return err
@@ -235,7 +233,7 @@ func (c *Controller) indexFile(ctx context.Context, stream, path string, info fs
 		}
 		return err
 	}
-	if pr.duration <= 0 {
+	if pr.Duration <= 0 {
 		return errors.New("not a playable MP4 (no duration, no fragments)")
 	}
 	_, err = db.InsertCompleteRecording(ctx, c.cfg.DB, rec)
@@ -255,103 +253,4 @@ func startFromName(name string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-type mp4Probe struct {
-	fragmented bool
-	duration   time.Duration
-}
-
-// probeMP4 reads the top-level boxes of an MP4 file: whether it holds
-// fragments (moof) and the movie duration from moov/mvhd.
-func probeMP4(path string) (mp4Probe, error) {
-	var pr mp4Probe
-	f, err := os.Open(path)
-	if err != nil {
-		return pr, err
-	}
-	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return pr, err
-	}
-	size := st.Size()
-	var off int64
-	var hdr [16]byte
-	sawFtyp := false
-	for i := 0; i < 64 && off+8 <= size; i++ {
-		if _, err := f.ReadAt(hdr[:8], off); err != nil {
-			return pr, err
-		}
-		bs := int64(binary.BigEndian.Uint32(hdr[:4]))
-		typ := string(hdr[4:8])
-		hl := int64(8)
-		if bs == 1 {
-			if _, err := f.ReadAt(hdr[8:16], off+8); err != nil {
-				return pr, err
-			}
-			bs, hl = int64(binary.BigEndian.Uint64(hdr[8:16])), 16
-		} else if bs == 0 {
-			bs = size - off
-		}
-		if bs < hl {
-			break
-		}
-		switch typ {
-		case "ftyp":
-			sawFtyp = true
-		case "moof":
-			pr.fragmented = true
-		case "moov":
-			if bs <= 8<<20 && off+bs <= size {
-				b := make([]byte, bs-hl)
-				if _, err := f.ReadAt(b, off+hl); err != nil && !errors.Is(err, io.EOF) {
-					return pr, err
-				}
-				pr.duration = mvhdDuration(b)
-			}
-		}
-		if pr.fragmented {
-			break
-		}
-		off += bs
-	}
-	if !sawFtyp {
-		return pr, errors.New("not an MP4 file (no ftyp box)")
-	}
-	return pr, nil
-}
-
-// mvhdDuration finds mvhd among moov's children and returns its duration.
-func mvhdDuration(moov []byte) time.Duration {
-	for len(moov) >= 8 {
-		sz := int(binary.BigEndian.Uint32(moov))
-		if sz < 8 || sz > len(moov) {
-			return 0
-		}
-		if string(moov[4:8]) == "mvhd" {
-			b := moov[8:sz]
-			if len(b) < 20 {
-				return 0
-			}
-			var scale uint32
-			var dur uint64
-			if b[0] == 1 {
-				if len(b) < 32 {
-					return 0
-				}
-				scale = binary.BigEndian.Uint32(b[20:24])
-				dur = binary.BigEndian.Uint64(b[24:32])
-			} else {
-				scale = binary.BigEndian.Uint32(b[12:16])
-				dur = uint64(binary.BigEndian.Uint32(b[16:20]))
-			}
-			if scale == 0 || dur == 0xffffffff || dur == 1<<64-1 {
-				return 0
-			}
-			return time.Duration(float64(dur) / float64(scale) * float64(time.Second))
-		}
-		moov = moov[sz:]
-	}
-	return 0
 }

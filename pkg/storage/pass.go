@@ -411,19 +411,28 @@ func (c *Controller) Summary(ctx context.Context, days int) (*Summary, error) {
 // Protect sets or clears the protection of recordings and returns how many
 // exist among ids. A protected recording is never deleted by retention.
 func (c *Controller) Protect(ctx context.Context, ids []int64, protected bool) (int64, error) {
-	n, err := db.SetRecordingProtected(ctx, c.cfg.DB, ids, protected)
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
+	return db.SetRecordingProtected(ctx, c.cfg.DB, ids, protected)
 }
+
+// MaxRetentionOverrideDays is the longest per-recording override (100 years).
+const MaxRetentionOverrideDays = 36500
+
+// ErrInvalid marks a change the controller refuses as out of range; the
+// error's text says why, in words for the user.
+var ErrInvalid = errors.New("invalid change")
+
+type invalidError string
+
+func (e invalidError) Error() string        { return string(e) }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
 
 // SetRetentionOverride sets how long one recording is kept at least:
 // days > 0 keeps it that many days from its start, 0 forever, and a
-// negative value clears the override.
+// negative value clears the override. db.ErrRecordingNotFound when no
+// recording has id.
 func (c *Controller) SetRetentionOverride(ctx context.Context, id int64, days int) error {
-	if days > 36500 {
-		return fmt.Errorf("retention_days %d: at most 36500", days)
+	if days > MaxRetentionOverrideDays {
+		return invalidError(fmt.Sprintf("retention_days %d: at most %d", days, MaxRetentionOverrideDays))
 	}
 	var v *int
 	if days >= 0 {

@@ -112,7 +112,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 	}
 
 	var kept int
-	if err := d.QueryRow(`SELECT count(*) FROM recordings`).Scan(&kept); err != nil {
+	if err := rawSQL(t, d).QueryRow(`SELECT count(*) FROM recordings`).Scan(&kept); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %d MiB in %v (%.1f MB/s) into %d MiB; lowest free %d bytes, floor %d (%.1f MiB above); %d recordings left",

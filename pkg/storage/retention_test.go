@@ -54,7 +54,7 @@ func TestAgeRetention(t *testing.T) {
 	add("seven", 31, "detection", false, "detection clip older than 30 days")
 	add("seven", 8, "motion", true, "motion clip follows detection retention")
 	prot := add("seven", 40, "scheduled", true, "protected")
-	if _, err := d.Exec(`UPDATE recordings SET protected = 1 WHERE id = ?`, prot); err != nil {
+	if _, err := rawSQL(t, d).Exec(`UPDATE recordings SET protected = 1 WHERE id = ?`, prot); err != nil {
 		t.Fatal(err)
 	}
 	forever := add("seven", 40, "scheduled", true, "override 0 keeps forever")
@@ -67,7 +67,7 @@ func TestAgeRetention(t *testing.T) {
 		}
 	}
 	open := add("seven", 50, "scheduled", true, "still being written")
-	if _, err := d.Exec(`UPDATE recordings SET is_complete = 0 WHERE id = ?`, open); err != nil {
+	if _, err := rawSQL(t, d).Exec(`UPDATE recordings SET is_complete = 0 WHERE id = ?`, open); err != nil {
 		t.Fatal(err)
 	}
 	add("inherit", 9, "scheduled", true, "inherits 10 days")
@@ -87,7 +87,7 @@ func TestAgeRetention(t *testing.T) {
 	files := map[int64]string{}
 	for _, r := range recs {
 		var p string
-		_ = d.QueryRow(`SELECT file_path FROM recordings WHERE id = ?`, r.id).Scan(&p)
+		_ = rawSQL(t, d).QueryRow(`SELECT file_path FROM recordings WHERE id = ?`, r.id).Scan(&p)
 		files[r.id] = p
 		if got := rowExists(t, d, r.id); got != r.keep {
 			t.Errorf("recording %d (%s): kept=%v, want %v", r.id, r.what, got, r.keep)
@@ -96,7 +96,7 @@ func TestAgeRetention(t *testing.T) {
 	if res.Deleted["age"] != 4 || res.Deleted["detection_age"] != 3 {
 		t.Errorf("deleted %v", res.Deleted)
 	}
-	if _, err := d.Exec(`UPDATE recordings SET is_complete = 1 WHERE id = ?`, open); err != nil {
+	if _, err := rawSQL(t, d).Exec(`UPDATE recordings SET is_complete = 1 WHERE id = ?`, open); err != nil {
 		t.Fatal(err)
 	}
 	// The files of deleted rows are gone, the others are there.
@@ -123,7 +123,7 @@ func TestAgeRetention(t *testing.T) {
 
 	// Deletions are in the daily statistics of their day.
 	var deleted int
-	if err := d.QueryRow(`SELECT COALESCE(sum(deleted_count), 0) FROM storage_daily_stats WHERE date = ?`,
+	if err := rawSQL(t, d).QueryRow(`SELECT COALESCE(sum(deleted_count), 0) FROM storage_daily_stats WHERE date = ?`,
 		time.Date(2026, 3, 1, 0, 0, 0, 0, time.Local).Format("2006-01-02")).Scan(&deleted); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestMostFilesMissingDeletesNothing(t *testing.T) {
 	for i := range 40 {
 		id := addRec(t, d, dir, "cam", time.Now().Add(-time.Duration(i)*time.Minute), 1000, "scheduled")
 		var p string
-		_ = d.QueryRow(`SELECT file_path FROM recordings WHERE id = ?`, id).Scan(&p)
+		_ = rawSQL(t, d).QueryRow(`SELECT file_path FROM recordings WHERE id = ?`, id).Scan(&p)
 		paths = append(paths, p)
 	}
 	c := newController(t, d, dir, spaceIndifferent)
@@ -282,10 +282,10 @@ func TestOrphanFilesIndexed(t *testing.T) {
 	}
 	var fragPath string
 	var fragEnd int64
-	if err := d.QueryRow(`SELECT file_path, end_time - start_time FROM recordings`).Scan(&fragPath, &fragEnd); err != nil {
+	if err := rawSQL(t, d).QueryRow(`SELECT file_path, end_time - start_time FROM recordings`).Scan(&fragPath, &fragEnd); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Exec(`DELETE FROM recordings`); err != nil {
+	if _, err := rawSQL(t, d).Exec(`DELETE FROM recordings`); err != nil {
 		t.Fatal(err)
 	}
 	// A plain (LightNVR-style, moov first) MP4 of 3 s without row.
@@ -321,11 +321,11 @@ func TestOrphanFilesIndexed(t *testing.T) {
 	var n int
 	var dur int64
 	var trig string
-	if err := d.QueryRow(`SELECT count(*), end_time - start_time, trigger_type FROM recordings WHERE file_path = ? AND is_complete = 1
+	if err := rawSQL(t, d).QueryRow(`SELECT count(*), end_time - start_time, trigger_type FROM recordings WHERE file_path = ? AND is_complete = 1
 		AND stream_name = 'front.door'`, plain).Scan(&n, &dur, &trig); err != nil || n != 1 || dur != 3 || trig != "detection" {
 		t.Errorf("plain MP4 row: n=%d duration=%d trigger=%s err=%v", n, dur, trig, err)
 	}
-	if err := d.QueryRow(`SELECT count(*), end_time - start_time FROM recordings WHERE file_path = ? AND is_complete = 1`,
+	if err := rawSQL(t, d).QueryRow(`SELECT count(*), end_time - start_time FROM recordings WHERE file_path = ? AND is_complete = 1`,
 		fragPath).Scan(&n, &dur); err != nil || n != 1 || dur < fragEnd-1 || dur > fragEnd+1 {
 		t.Errorf("fMP4 row: n=%d duration=%d (recorder said %d) err=%v", n, dur, fragEnd, err)
 	}

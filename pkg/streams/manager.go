@@ -726,9 +726,9 @@ func (m *Manager) unregister(ctx context.Context, s *db.Stream) error {
 // A failing apply rolls the transaction back; a failing commit runs undo, so the
 // database and go2rtc never disagree for longer than the call.
 func (m *Manager) inTx(ctx context.Context, write func(q db.Querier) error, apply, undo func(ctx context.Context) error) error {
-	tx, err := m.db.BeginTx(ctx, nil)
+	tx, err := m.db.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return err
 	}
 	if err := write(tx); err != nil {
 		_ = tx.Rollback()
@@ -748,7 +748,7 @@ func (m *Manager) inTx(ctx context.Context, write func(q db.Querier) error, appl
 				m.log.Error("undo go2rtc change after failed commit; the next reconcile repairs it", "err", uerr)
 			}
 		}
-		return fmt.Errorf("commit: %w", err)
+		return err
 	}
 	return nil
 }

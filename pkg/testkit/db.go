@@ -2,8 +2,12 @@ package testkit
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
+
+	"github.com/ncruces/go-sqlite3"
+	"github.com/ncruces/go-sqlite3/driver"
 
 	"lightnvr/pkg/db"
 )
@@ -25,4 +29,24 @@ func OpenDB(t testing.TB, path string) *db.DB {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// SQL opens a second connection pool on the database file at path, for a
+// test that seeds or inspects rows in ways no production code may: pkg/db
+// keeps its own pool to itself. WAL lets both pools share the file; this
+// one waits on locks as long as pkg/db does, enforces foreign keys like
+// it, and closes when the test ends.
+func SQL(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	s, err := driver.Open(path, func(c *sqlite3.Conn) error {
+		if err := c.BusyTimeout(db.BusyTimeout); err != nil {
+			return err
+		}
+		return c.Exec(`PRAGMA foreign_keys=ON`)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
