@@ -121,66 +121,56 @@ func (h *storageHandler) handleStorageCleanup(ctx *fasthttp.RequestCtx) {
 		"message": "Storage cleanup started"})
 }
 
-type retentionBody struct {
-	StreamName             string `json:"stream_name"`
-	RetentionDays          int    `json:"retention_days"`
-	DetectionRetentionDays int    `json:"detection_retention_days"`
-	MaxStorageMB           int    `json:"max_storage_mb"`
-	Message                string `json:"message,omitempty"`
+// retentionBody is the stream's retention route's object: the stream's name
+// and its columns tagged retention, as the stream object shows them.
+func retentionBody(row *db.Stream, message string) jsonObject {
+	out := jsonObject{{"stream_name", row.Name}}
+	for _, f := range db.StreamFields() {
+		if f.Retention {
+			out = append(out, jsonMember{f.Key, *f.Addr(row).(*int)})
+		}
+	}
+	if message != "" {
+		out = append(out, jsonMember{"message", message})
+	}
+	return out
 }
 
-func (h *retentionHandler) streamRetention(ctx *fasthttp.RequestCtx) (*db.StreamRetention, bool) {
-	r, err := db.GetStreamRetention(requestContext(ctx), h.db, Param(ctx, "name"))
+func (h *retentionHandler) loadStream(ctx *fasthttp.RequestCtx) (*db.Stream, bool) {
+	r, err := db.StreamByName(requestContext(ctx), h.db, Param(ctx, "name"))
 	return found(ctx, h.failer, "read stream retention", r, err, db.ErrStreamNotFound, "Stream not found")
 }
 
 func (h *retentionHandler) handleGetStreamRetention(ctx *fasthttp.RequestCtx) {
-	r, ok := h.streamRetention(ctx)
-	if !ok {
-		return
+	if row, ok := h.loadStream(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, retentionBody(row, ""))
 	}
-	writeJSON(ctx, fasthttp.StatusOK, retentionBody{StreamName: r.Name, RetentionDays: r.RetentionDays,
-		DetectionRetentionDays: r.DetectionRetentionDays, MaxStorageMB: r.MaxStorageMB})
 }
 
+// handlePutStreamRetention takes the retention keys of the stream object,
+// decoded and checked by the same table as PUT /api/streams/{name}.
 func (h *retentionHandler) handlePutStreamRetention(ctx *fasthttp.RequestCtx) {
-	r, ok := h.streamRetention(ctx)
+	row, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
-	var req struct {
-		RetentionDays          *int `json:"retention_days"`
-		DetectionRetentionDays *int `json:"detection_retention_days"`
-		MaxStorageMB           *int `json:"max_storage_mb"`
-	}
-	if !readJSON(ctx, &req) {
+	req, err := readStreamRequest(ctx)
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	for _, f := range []struct {
-		name string
-		v    *int
-		dst  *int
-		min  int
-	}{
-		{"retention_days", req.RetentionDays, &r.RetentionDays, -1},
-		{"detection_retention_days", req.DetectionRetentionDays, &r.DetectionRetentionDays, -1},
-		{"max_storage_mb", req.MaxStorageMB, &r.MaxStorageMB, 0},
-	} {
-		if f.v == nil {
-			continue
-		}
-		if *f.v < f.min || *f.v > 36500 && f.name != "max_storage_mb" {
-			writeErrorf(ctx, fasthttp.StatusBadRequest, "%s must be between %d and 36500 (-1 inherits, 0 unlimited)", f.name, f.min)
-			return
-		}
-		*f.dst = *f.v
+	if req.Name != nil || req.EnableDisabled != nil || req.SetPrivacyMode != nil || !req.only(func(f *db.StreamField) bool { return f.Retention }) {
+		writeError(ctx, fasthttp.StatusBadRequest, "only the retention keys (retention_days, detection_retention_days, max_storage_mb) can be set here")
+		return
 	}
-	if err := db.SetStreamRetention(requestContext(ctx), h.db, r); err != nil {
+	if err := req.apply(row); err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if err := db.UpdateStreamRetention(requestContext(ctx), h.db, row); err != nil {
 		h.fail(ctx, "save stream retention", err)
 		return
 	}
 	h.kick() // a shorter retention or a quota applies now
-	writeJSON(ctx, fasthttp.StatusOK, retentionBody{StreamName: r.Name, RetentionDays: r.RetentionDays,
-		DetectionRetentionDays: r.DetectionRetentionDays, MaxStorageMB: r.MaxStorageMB,
-		Message: "Retention settings updated successfully"})
+	writeJSON(ctx, fasthttp.StatusOK, retentionBody(row, "Retention settings updated successfully"))
 }

@@ -56,7 +56,10 @@ func TestStorageRoutes(t *testing.T) {
 	if r := put("viewer", `{"retention_days":7}`); r.status != 403 {
 		t.Errorf("viewer changed retention: %d", r.status)
 	}
-	for _, bad := range []string{`{"retention_days":-2}`, `{"max_storage_mb":-1}`, `{"retention_days":7,"x":1}`, `{"retention_days":"7"}`} {
+	// The stream object's own rules apply (one table for both routes), and
+	// only its retention keys may be set here.
+	for _, bad := range []string{`{"retention_days":-2}`, `{"max_storage_mb":-1}`, `{"retention_days":7,"x":1}`, `{"retention_days":"7"}`,
+		`{"retention_days":366}`, `{"url":"rtsp://127.0.0.1/other"}`, `{"retention_days":7,"enabled":false}`} {
 		if r := put("user", bad); r.status != 400 {
 			t.Errorf("%s: %d %s", bad, r.status, r.body)
 		}
@@ -67,6 +70,10 @@ func TestStorageRoutes(t *testing.T) {
 	r = e.as("viewer", req{method: "GET", path: "/api/streams/cam/retention"})
 	if got := r.json(t); got["retention_days"] != 7.0 || got["detection_retention_days"] != 14.0 || got["max_storage_mb"] != 5.0 {
 		t.Fatalf("after put: %s", r.body)
+	}
+	r = e.as("admin", req{method: "GET", path: "/api/streams/cam"})
+	if got := r.json(t); got["url"] != "rtsp://127.0.0.1/cam" || got["enabled"] != true || got["retention_days"] != 7.0 {
+		t.Fatalf("stream after retention put: %s", r.body)
 	}
 	if r := e.as("viewer", req{method: "GET", path: "/api/streams/nope/retention"}); r.status != 404 {
 		t.Errorf("unknown stream: %d", r.status)

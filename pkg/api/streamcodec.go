@@ -271,6 +271,11 @@ func (r *streamRequest) sets(key string) bool {
 	return slices.ContainsFunc(r.values, func(v requestValue) bool { return v.f.Key == key })
 }
 
+// only reports whether every column the body sets is one keep accepts.
+func (r *streamRequest) only(keep func(*db.StreamField) bool) bool {
+	return !slices.ContainsFunc(r.values, func(v requestValue) bool { return !keep(v.f) })
+}
+
 // apply copies the request onto row and checks every value.
 func (r *streamRequest) apply(row *db.Stream) error {
 	before := *row

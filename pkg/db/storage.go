@@ -2,8 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -29,44 +27,6 @@ const storedColumns = `id, stream_name, file_path, COALESCE(size_bytes, 0), star
 var scanStored = scanFields(func(s *StoredRecording) []any {
 	return []any{&s.ID, &s.StreamName, &s.FilePath, &s.SizeBytes, &s.StartTime, &s.Tier, &s.Protected}
 })
-
-// StreamRetention is a stream's retention columns as stored.
-type StreamRetention struct {
-	Name                   string
-	RetentionDays          int
-	DetectionRetentionDays int
-	MaxStorageMB           int
-}
-
-// StreamRetentions returns the retention columns of every stream.
-func StreamRetentions(ctx context.Context, q Querier) ([]StreamRetention, error) {
-	return queryAll(ctx, q, "stream retentions", scanFields(func(s *StreamRetention) []any {
-		return []any{&s.Name, &s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB}
-	}), `SELECT name, COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
-		COALESCE(max_storage_mb, 0) FROM streams ORDER BY name`)
-}
-
-// GetStreamRetention returns one stream's retention columns.
-func GetStreamRetention(ctx context.Context, q Querier, name string) (*StreamRetention, error) {
-	s := &StreamRetention{Name: name}
-	err := q.conn().QueryRowContext(ctx, `SELECT COALESCE(retention_days, 30), COALESCE(detection_retention_days, 90),
-		COALESCE(max_storage_mb, 0) FROM streams WHERE name = ?`, name).
-		Scan(&s.RetentionDays, &s.DetectionRetentionDays, &s.MaxStorageMB)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("stream %q: %w", name, ErrStreamNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("stream retention %q: %w", name, err)
-	}
-	return s, nil
-}
-
-// SetStreamRetention writes one stream's retention columns.
-func SetStreamRetention(ctx context.Context, q Querier, s *StreamRetention) error {
-	res, err := q.conn().ExecContext(ctx, `UPDATE streams SET retention_days = ?, detection_retention_days = ?, max_storage_mb = ?
-		WHERE name = ?`, s.RetentionDays, s.DetectionRetentionDays, s.MaxStorageMB, s.Name)
-	return streamAffected(res, err, "set retention of", s.Name)
-}
 
 // RecordedStreams returns every stream name that has recordings, including
 // streams deleted since.

@@ -39,6 +39,7 @@ const (
 //	present=K     the API also shows, under K, whether the value is set
 //	viewer=hide   viewers get "" (credentials, and URLs that may carry them)
 //	viewer=redact viewers get the value with its passwords masked
+//	retention     also read and written by the stream's retention route
 type StreamField struct {
 	Column  string
 	Key     string // the API's key; "" when the API does not carry the column
@@ -51,6 +52,8 @@ type StreamField struct {
 	Lower    bool
 	Raw      bool
 	Probed   bool
+	// Retention: the stream's retention route reads and writes it too.
+	Retention bool
 	// Ranged: Min and Max bound what a request may set.
 	Ranged   bool
 	Min, Max float64
@@ -94,7 +97,7 @@ func parseStreamField(sf reflect.StructField) (*StreamField, error) {
 	f := &StreamField{Column: col, Key: col}
 	dflt, null, hasNull, internal := "", "", false, false
 	flags := map[string]*bool{"internal": &internal, "id": &f.ID, "ident": &f.Ident, "percent": &f.Percent, "schedule": &f.Schedule,
-		"lower": &f.Lower, "raw": &f.Raw, "probed": &f.Probed}
+		"lower": &f.Lower, "raw": &f.Raw, "probed": &f.Probed, "retention": &f.Retention}
 	values := map[string]func(v string) error{
 		"key":     func(v string) error { f.Key = v; return nil },
 		"alias":   func(v string) error { f.Alias = v; return nil },

@@ -56,9 +56,9 @@ type Stream struct {
 	AudioVoiceEnhancement      bool    `stream:"audio_voice_enhancement"`
 	IsONVIF                    bool    `stream:"is_onvif,key=isOnvif,alias=is_onvif"`
 	BackchannelEnabled         bool    `stream:"backchannel_enabled"`
-	RetentionDays              int     `stream:"retention_days,default=-1,null=30,min=-1,max=365"`
-	DetectionRetentionDays     int     `stream:"detection_retention_days,default=-1,null=90,min=-1,max=365"`
-	MaxStorageMB               int     `stream:"max_storage_mb,min=0,max=2147483647"`
+	RetentionDays              int     `stream:"retention_days,default=-1,null=30,min=-1,max=365,retention"`
+	DetectionRetentionDays     int     `stream:"detection_retention_days,default=-1,null=90,min=-1,max=365,retention"`
+	MaxStorageMB               int     `stream:"max_storage_mb,min=0,max=2147483647,retention"`
 	TierCriticalMultiplier     float64 `stream:"tier_critical_multiplier,default=3.0,min=0,max=100"`
 	TierImportantMultiplier    float64 `stream:"tier_important_multiplier,default=2.0,min=0,max=100"`
 	TierEphemeralMultiplier    float64 `stream:"tier_ephemeral_multiplier,default=0.25,min=0,max=100"`
@@ -130,10 +130,10 @@ func scanStream(r rowScanner) (*Stream, error) {
 
 // streamWrite is the columns a write stores and their values: every column
 // but the id, and without the name when updating (names never change).
-func streamWrite(s *Stream, update bool) (cols []string, args []any) {
+func streamWrite(s *Stream, write func(*StreamField) bool) (cols []string, args []any) {
 	v := reflect.ValueOf(s).Elem()
 	for _, f := range StreamFields() {
-		if f.ID || update && f.Ident {
+		if f.ID || !write(f) {
 			continue
 		}
 		arg := v.Field(f.index).Interface()
@@ -173,7 +173,7 @@ func CountStreams(ctx context.Context, q Querier) (int, error) {
 
 // InsertStream adds s and sets s.ID; ErrStreamExists when the name is taken.
 func InsertStream(ctx context.Context, q Querier, s *Stream) error {
-	cols, args := streamWrite(s, false)
+	cols, args := streamWrite(s, func(*StreamField) bool { return true })
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
 	res, err := q.conn().ExecContext(ctx, `INSERT INTO streams (`+strings.Join(cols, ", ")+`) VALUES (`+marks+`)`, args...)
 	if err != nil {
@@ -190,9 +190,19 @@ func InsertStream(ctx context.Context, q Querier, s *Stream) error {
 
 // UpdateStream writes every column of s to the row with s's name (names never change).
 func UpdateStream(ctx context.Context, q Querier, s *Stream) error {
-	cols, args := streamWrite(s, true)
+	return updateStream(ctx, q, s, "update", func(f *StreamField) bool { return !f.Ident })
+}
+
+// UpdateStreamRetention writes only s's retention columns (the fields
+// tagged retention), for the stream's own retention route.
+func UpdateStreamRetention(ctx context.Context, q Querier, s *Stream) error {
+	return updateStream(ctx, q, s, "set retention of", func(f *StreamField) bool { return f.Retention })
+}
+
+func updateStream(ctx context.Context, q Querier, s *Stream, what string, write func(*StreamField) bool) error {
+	cols, args := streamWrite(s, write)
 	res, err := q.conn().ExecContext(ctx, `UPDATE streams SET `+strings.Join(cols, " = ?, ")+` = ? WHERE name = ?`, append(args, s.Name)...)
-	return streamAffected(res, err, "update", s.Name)
+	return streamAffected(res, err, what, s.Name)
 }
 
 // SetStreamEnabled flips enabled; LightNVR's soft delete is enabled = 0.

@@ -138,7 +138,7 @@ func (p *pass) indexOrphans() error {
 		return nil
 	}
 	names := map[string]string{} // sanitised directory → stream name
-	if streams, err := db.StreamRetentions(p.ctx, c.cfg.DB); err == nil {
+	if streams, err := db.ListStreams(p.ctx, c.cfg.DB); err == nil {
 		for _, s := range streams {
 			names[record.SanitizeStream(s.Name)] = s.Name
 		}

@@ -156,7 +156,7 @@ func effectiveDays(v, global int) int {
 // streams that no longer exist follow the global retention.
 func (p *pass) ageRetention() error {
 	c := p.c
-	streams, err := db.StreamRetentions(p.ctx, c.cfg.DB)
+	streams, err := db.ListStreams(p.ctx, c.cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (p *pass) ageRetention() error {
 	}
 	for _, name := range recorded {
 		if !known[name] {
-			streams = append(streams, db.StreamRetention{Name: name, RetentionDays: -1, DetectionRetentionDays: -1})
+			streams = append(streams, &db.Stream{Name: name, RetentionDays: -1, DetectionRetentionDays: -1})
 		}
 	}
 	var errs []error
@@ -238,7 +238,7 @@ func (p *pass) evictOver(stream, reason string, over int64) (int64, error) {
 
 // quotas enforces max_storage_mb per stream.
 func (p *pass) quotas() error {
-	streams, err := db.StreamRetentions(p.ctx, p.c.cfg.DB)
+	streams, err := db.ListStreams(p.ctx, p.c.cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -367,7 +367,7 @@ func (c *Controller) Summary(ctx context.Context, days int) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	rets, err := db.StreamRetentions(ctx, c.cfg.DB)
+	rets, err := db.ListStreams(ctx, c.cfg.DB)
 	if err != nil {
 		return nil, err
 	}
