@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/testkit"
 )
@@ -49,18 +50,6 @@ func settings(t *testing.T) go2rtc.Settings {
 		ConfigDir:  t.TempDir(),
 		APIPort:    testkit.FreePort(t),
 		RTSPPort:   testkit.FreePort(t),
-	}
-}
-
-// waitFor polls cond until it holds or the functional deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -177,7 +166,7 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	log, buf := testLogger(t)
 	set := settings(t)
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
-		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, BackoffMin: 100 * time.Millisecond,
+		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, Backoff: backoff.Backoff{Min: 100 * time.Millisecond},
 		Streams: func(context.Context) ([]go2rtc.Stream, error) {
 			return []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://admin:hunter2@127.0.0.1:9/x"}}}, nil
 		},
@@ -202,7 +191,7 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	if err := syscall.Kill(st.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "go2rtc restarted", func() bool {
 		s := sup.Status()
 		return s.Ready() && s.Generation > st.Generation && s.PID != st.PID
 	})
@@ -235,7 +224,7 @@ func TestSupervisorBudgetExhausted(t *testing.T) {
 	log, buf := testLogger(t)
 	set := go2rtc.Settings{BinaryPath: script, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
-		Settings: set, Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, RestartBudget: 3,
+		Settings: set, Logger: log, Backoff: backoff.Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, RestartBudget: 3,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +260,7 @@ func TestSupervisorExternalMode(t *testing.T) {
 	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort, ConfigDir: t.TempDir()}
 	sup := startExternal(t, set)
 	g.Kill()
-	waitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
+	testkit.WaitFor(t, 5*time.Second, "external go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
 	if left, err := os.ReadDir(set.ConfigDir); err != nil || len(left) != 0 {
 		t.Fatalf("external mode wrote into config_dir: %v %v", left, err)
 	}
@@ -381,7 +370,7 @@ func TestExternalGo2RTCCredentialsReloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.StartGo2RTCOn(t, set.APIPort, set.RTSPPort, "", credPath)
-	waitFor(t, 10*time.Second, "new password picked up", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "new password picked up", func() bool {
 		_, err := sup.Client().Streams(ctx)
 		return err == nil && sup.Credentials() == second
 	})

@@ -3,10 +3,12 @@ package media_test
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/media/loadgen"
 	"lightnvr/pkg/testkit"
@@ -70,7 +72,7 @@ func collect(ctx context.Context, sub *media.Subscription, c *collected) {
 func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *collected) {
 	t.Helper()
 	hub := media.NewHub()
-	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, MinBackoff: 100 * time.Millisecond})
+	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, Backoff: backoff.Backoff{Min: 100 * time.Millisecond}})
 	sub := hub.Subscribe("test", 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -144,6 +146,66 @@ func TestSourceReconnects(t *testing.T) {
 	}
 	if len(descs) < 2 {
 		t.Fatalf("a new session must publish a new description; saw %d", len(descs))
+	}
+}
+
+// The source owns reconnecting: a camera that drops for a few seconds is one
+// reconnect, told to its watcher as playing → reconnecting → playing, however
+// many attempts fail while the camera is away.
+func TestSourceStateAcrossCameraDrop(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	var mu sync.Mutex
+	var states []media.SourceState
+	playing := make(chan struct{}, 4)
+	src := media.NewSource(media.SourceConfig{Name: "cam", URL: cam.URL(), Hub: media.NewHub(),
+		Backoff: backoff.Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond},
+		OnState: func(st media.SourceState, _ error) {
+			mu.Lock()
+			states = append(states, st)
+			mu.Unlock()
+			if st == media.SourcePlaying {
+				playing <- struct{}{}
+			}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitPlaying := func(what string) {
+		t.Helper()
+		select {
+		case <-playing:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("source not playing %s; states %v", what, src.Stats())
+		}
+	}
+	waitPlaying("at start")
+	cam.Drop(t, 2*time.Second)
+	waitPlaying("after the camera came back")
+	cancel()
+	<-done
+
+	mu.Lock()
+	defer mu.Unlock()
+	// Failed attempts while the camera is away repeat connecting → reconnecting.
+	var squeezed []media.SourceState
+	for _, st := range states {
+		if st == media.SourceConnecting {
+			continue
+		}
+		if n := len(squeezed); n == 0 || squeezed[n-1] != st {
+			squeezed = append(squeezed, st)
+		}
+	}
+	want := []media.SourceState{media.SourcePlaying, media.SourceReconnecting, media.SourcePlaying, media.SourceStopped}
+	if !slices.Equal(squeezed, want) {
+		t.Fatalf("states %v, want %v (connecting aside)", states, want)
+	}
+	if n := src.Stats().Reconnects; n != 1 {
+		t.Fatalf("%d reconnects for one camera drop", n)
+	}
+	if b, err := media.SourceReconnecting.MarshalText(); err != nil || string(b) != "reconnecting" {
+		t.Fatalf("state text %q %v", b, err)
 	}
 }
 

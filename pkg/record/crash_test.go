@@ -237,7 +237,7 @@ func TestRecoverTornFile(t *testing.T) {
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d, SegmentDuration: 2 * time.Second})
-	waitFor(t, 15*time.Second, "two segments", func() bool { return p.rec.Status().Segments >= 2 })
+	testkit.WaitFor(t, 15*time.Second, "two segments", func() bool { return p.rec.Status().Segments >= 2 })
 	p.stop()
 	ctx := context.Background()
 	recs, _ := db.StreamRecordings(ctx, d, "cam")

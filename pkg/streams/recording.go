@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +24,6 @@ type RecordingOptions struct {
 	// controller's Wrote), so a fast-filling disk is noticed between its
 	// heartbeats.
 	OnWrite func(n int64)
-	// StaleAfter is how long a stream may deliver nothing before Health calls it
-	// stalled (10 s).
-	StaleAfter time.Duration
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -42,9 +40,6 @@ type Recording struct {
 func NewRecording(opts RecordingOptions) *Recording {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = 10 * time.Second
 	}
 	return &Recording{opts: opts, log: opts.Logger, running: map[string]*recordingPipeline{}}
 }
@@ -101,9 +96,12 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		Hub:     hub,
 		NoAudio: !cfg.Stream.RecordAudio,
 		Logger:  log,
+		OnState: func(st media.SourceState, err error) {
+			if cfg.Report != nil {
+				cfg.Report(Ingest{State: st, Err: err, Codec: videoCodec(hub.Desc())})
+			}
+		},
 	})
-	first := hub.Subscribe("start", 64)
-	defer first.Unsubscribe()
 
 	var rec *record.Recorder
 	if wantContinuous(&cfg.Stream) {
@@ -125,8 +123,8 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	}
 
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.cancel != nil {
-		p.mu.Unlock()
 		return errors.New("pipeline already started")
 	}
 	pctx, cancel := context.WithCancel(ctx)
@@ -148,28 +146,19 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 			p.mu.Unlock()
 		}()
 	}
-	p.mu.Unlock()
 
 	p.owner.mu.Lock()
 	p.owner.running[p.name] = p
 	p.owner.mu.Unlock()
+	return nil
+}
 
-	for {
-		select {
-		case <-pctx.Done():
-			if st := src.Stats(); st.LastError != "" {
-				return fmt.Errorf("no keyframe yet: %s", st.LastError)
-			}
-			return pctx.Err()
-		case u, ok := <-first.C():
-			if !ok {
-				return errors.New("stream hub closed before the first keyframe")
-			}
-			if u.IsVideo() && u.Key {
-				return nil
-			}
-		}
+// videoCodec names d's video codec as the probe does ("H264"), "" without video.
+func videoCodec(d *media.Desc) string {
+	if d == nil || d.Video == nil {
+		return ""
 	}
+	return strings.ToUpper(string(d.Video.Codec))
 }
 
 // wantContinuous: LightNVR's continuous mode is record=1 without detection-based
@@ -208,28 +197,13 @@ func (p *recordingPipeline) Stop(ctx context.Context) error {
 	return p.recErr
 }
 
-func (p *recordingPipeline) Health() (bool, error) {
+func (p *recordingPipeline) Wake() {
 	p.mu.Lock()
-	src, rec := p.src, p.rec
+	src := p.src
 	p.mu.Unlock()
-	if src == nil {
-		return false, errors.New("not started")
+	if src != nil {
+		src.Wake()
 	}
-	st := src.Stats()
-	if st.LastFrame.IsZero() || time.Since(st.LastFrame) > p.owner.opts.StaleAfter {
-		if st.LastError != "" {
-			return false, fmt.Errorf("no media for %s: %s", p.owner.opts.StaleAfter, st.LastError)
-		}
-		return false, fmt.Errorf("no media for %s", p.owner.opts.StaleAfter)
-	}
-	if rec != nil {
-		if rs := rec.Status(); rs.State == record.StateFailing {
-			// Ingest is fine; restarting the pipeline would not mend a disk. Report it
-			// through stats, keep the stream up: the recorder retries by itself.
-			p.owner.log.Debug("recorder failing", "stream", p.name, "err", rs.Err)
-		}
-	}
-	return true, nil
 }
 
 func (p *recordingPipeline) stats() PipelineStats {

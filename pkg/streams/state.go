@@ -7,8 +7,10 @@
 //	any → stopping → (removed)
 //
 // The recording work plugs in through Pipeline: a factory set on the manager
-// builds one pipeline (ingest + recorder) per stream. Without a factory the
-// manager registers streams and tracks their state with a keyframe probe.
+// builds one pipeline (ingest + recorder) per stream. Without a factory each
+// stream gets a pipeline that only probes it for a keyframe now and then.
+// Either way the pipeline owns reconnecting; the manager restarts one only
+// when the stream's settings change or it is registered in go2rtc again.
 package streams
 
 import (
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/media"
 )
 
 // State of one stream.
@@ -73,18 +76,29 @@ type StreamConfig struct {
 	// RTSPURL is go2rtc's loopback restream of the stream: pipelines read it,
 	// never the camera, so one camera connection serves everything.
 	RTSPURL string
+	// Report is told every change of the pipeline's ingest; it must not block.
+	Report func(Ingest)
 }
 
-// Pipeline is a stream's ingest and recording, supplied by the recording work.
+// Ingest is a pipeline's report of its source: the manager derives the
+// stream's state from it and never restarts a pipeline for it.
+type Ingest struct {
+	State media.SourceState
+	Err   error  // why the source left playing, or why an attempt failed
+	Codec string // of the video track ("H264", "H265"), "" when unknown
+}
+
+// Pipeline is a stream's ingest (and recording). It owns reconnecting its
+// source: once started it runs until stopped, whatever the camera does.
 type Pipeline interface {
-	// Start connects and returns once media flows (first keyframe), or with
-	// the reason it could not; ctx bounds the attempt and the pipeline's life.
+	// Start launches the pipeline on ctx and returns; an error means nothing runs.
 	Start(ctx context.Context, cfg StreamConfig) error
 	// Stop ends the pipeline, flushing what it wrote, within ctx.
 	Stop(ctx context.Context) error
-	// Health reports whether media still flows; err says why not.
-	Health() (ok bool, err error)
+	// Wake makes a source waiting between attempts try again now: go2rtc is back.
+	Wake()
 }
 
-// PipelineFactory builds a stream's pipeline; one is built per start attempt.
+// PipelineFactory builds a stream's pipeline; one is built per start of the
+// stream (at boot and after each change of its settings).
 type PipelineFactory func(name string) Pipeline
