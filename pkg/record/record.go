@@ -357,4 +357,3 @@ func (r *Recorder) Cut() {
 		r.closeSegment(-1)
 	}
 }
-
