@@ -86,27 +86,28 @@ func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *colle
 	return src, c
 }
 
-func TestSourceH264AAC(t *testing.T) {
-	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, AAC: true, Seconds: 4},
-		loadgen.Config{Streams: 1, Audio: loadgen.AudioAAC})
+// ingestCodec runs a source over a loadgen stream of spec and asserts the
+// codec and picture size it reports and the unit invariants.
+func ingestCodec(t *testing.T, spec testkit.SampleSpec, audio string, want media.Codec) *collected {
+	t.Helper()
+	lg := testkit.Loadgen(t, spec, loadgen.Config{Streams: 1, Audio: audio})
 	src, c := runSource(t, lg.URL(0), 3*time.Second)
 	st := src.Stats()
-	if st.Codec != media.CodecH264 || st.Width != 320 || st.Height != 240 {
+	if st.Codec != want || st.Width != 320 || st.Height != 240 {
 		t.Fatalf("stats %+v", st)
 	}
 	checkUnits(t, c.units, true)
+	return c
+}
+
+func TestSourceH264AAC(t *testing.T) {
+	ingestCodec(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, AAC: true, Seconds: 4}, loadgen.AudioAAC, media.CodecH264)
 }
 
 func TestSourceH265G711(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
-	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
-		loadgen.Config{Streams: 1, Audio: loadgen.AudioG711})
-	src, c := runSource(t, lg.URL(0), 3*time.Second)
-	st := src.Stats()
-	if st.Codec != media.CodecH265 || st.Width != 320 || st.Height != 240 {
-		t.Fatalf("stats %+v", st)
-	}
-	checkUnits(t, c.units, true)
+	c := ingestCodec(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
+		loadgen.AudioG711, media.CodecH265)
 	// µ-law 8 kHz mono arrives decoded to 16-bit PCM: two bytes a sample.
 	var pcmBytes int
 	var firstV, lastV *media.Unit

@@ -200,14 +200,7 @@ func (m *Manager) Stop(ctx context.Context) error {
 	}
 	m.cancel()
 	m.mu.Unlock()
-	done := make(chan struct{})
-	go func() { m.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop streams: %w", ctx.Err())
-	}
+	return waitGroup(ctx, &m.wg, "streams")
 }
 
 func (m *Manager) newQueued(s *db.Stream) *entry {
@@ -215,12 +208,7 @@ func (m *Manager) newQueued(s *db.Stream) *entry {
 	return &entry{cfg: s, state: StateInactive, reason: "queued for staggered start", since: now, queued: true, queuedAt: now}
 }
 
-func (m *Manager) wake() {
-	select {
-	case m.kick <- struct{}{}:
-	default:
-	}
-}
+func (m *Manager) wake() { poke(m.kick) }
 
 func (m *Manager) go2rtcChanged() <-chan struct{} {
 	m.mu.Lock()
@@ -745,11 +733,8 @@ func (m *Manager) Create(ctx context.Context, s *db.Stream) error {
 func (m *Manager) Update(ctx context.Context, s *db.Stream) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	old, err := db.StreamByName(ctx, m.db, s.Name)
+	old, err := m.stored(ctx, "update", s.Name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("update stream %q: %w", s.Name, ErrNotFound)
-		}
 		return err
 	}
 	cp := *s
@@ -795,16 +780,22 @@ func (m *Manager) Update(ctx context.Context, s *db.Stream) error {
 	return nil
 }
 
+// stored reads name's row for op; a missing row is ErrNotFound.
+func (m *Manager) stored(ctx context.Context, op, name string) (*db.Stream, error) {
+	s, err := db.StreamByName(ctx, m.db, name)
+	if errors.Is(err, db.ErrStreamNotFound) {
+		return nil, fmt.Errorf("%s stream %q: %w", op, name, ErrNotFound)
+	}
+	return s, err
+}
+
 // Delete removes a stream from go2rtc and stops it; permanent deletes the row,
 // otherwise the row is only disabled (LightNVR's soft delete).
 func (m *Manager) Delete(ctx context.Context, name string, permanent bool) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	old, err := db.StreamByName(ctx, m.db, name)
+	old, err := m.stored(ctx, "delete", name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("delete stream %q: %w", name, ErrNotFound)
-		}
 		return err
 	}
 	write := func(q db.Querier) error {
@@ -836,11 +827,8 @@ func (m *Manager) Delete(ctx context.Context, name string, permanent bool) error
 func (m *Manager) Refresh(ctx context.Context, name string) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	s, err := db.StreamByName(ctx, m.db, name)
+	s, err := m.stored(ctx, "refresh", name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("refresh stream %q: %w", name, ErrNotFound)
-		}
 		return err
 	}
 	if Registered(s) && m.go2rtcReady() {

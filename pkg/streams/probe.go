@@ -153,9 +153,8 @@ type probePipeline struct {
 	every, timeout time.Duration
 	wait           backoff.Backoff
 
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
+	wake chan struct{}
+	run  runner
 }
 
 func newProbePipeline(every, timeout time.Duration) *probePipeline {
@@ -164,58 +163,45 @@ func newProbePipeline(every, timeout time.Duration) *probePipeline {
 }
 
 func (p *probePipeline) Start(ctx context.Context, cfg StreamConfig) error {
-	ctx, p.cancel = context.WithCancel(ctx)
-	p.done = make(chan struct{})
-	go func() {
-		defer close(p.done)
-		p.run(ctx, cfg)
-	}()
+	ctx, ok := p.run.launch(ctx)
+	if !ok {
+		return errors.New("pipeline already started")
+	}
+	p.run.spawn(func() {
+		for p.probe(ctx, cfg) {
+		}
+	})
 	return nil
 }
 
-func (p *probePipeline) run(ctx context.Context, cfg StreamConfig) {
-	for {
-		pctx, cancel := context.WithTimeout(ctx, p.timeout)
-		res, err := ProbeKeyframe(pctx, cfg.RTSPURL)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		in, next := Ingest{State: media.SourcePlaying, Codec: res.Codec}, p.every
-		if err != nil {
-			in, next = Ingest{State: media.SourceReconnecting, Err: err}, p.wait.Next()
-		} else {
-			p.wait.Reset()
-		}
-		cfg.Report(in)
-		t := time.NewTimer(next)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-p.wake:
-		case <-t.C:
-		}
-		t.Stop()
+// probe proves the stream once, reports the outcome and waits for the next
+// probe; it returns false when ctx ended.
+func (p *probePipeline) probe(ctx context.Context, cfg StreamConfig) bool {
+	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	res, err := ProbeKeyframe(pctx, cfg.RTSPURL)
+	cancel()
+	if ctx.Err() != nil {
+		return false
 	}
+	in, next := Ingest{State: media.SourcePlaying, Codec: res.Codec}, p.every
+	if err != nil {
+		in, next = Ingest{State: media.SourceReconnecting, Err: err}, p.wait.Next()
+	} else {
+		p.wait.Reset()
+	}
+	cfg.Report(in)
+	wctx, cancel := context.WithTimeout(ctx, next)
+	defer cancel()
+	select {
+	case <-wctx.Done():
+	case <-p.wake:
+	}
+	return ctx.Err() == nil
 }
 
 func (p *probePipeline) Stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop probe: %w", ctx.Err())
-	}
+	_, err := p.run.stop(ctx, "probe")
+	return err
 }
 
-func (p *probePipeline) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *probePipeline) Wake() { poke(p.wake) }

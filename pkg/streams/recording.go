@@ -76,9 +76,9 @@ type recordingPipeline struct {
 	owner *Recording
 	name  string
 
+	run runner
+
 	mu     sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	src    *media.Source
 	hub    *media.Hub
 	rec    *record.Recorder
@@ -122,29 +122,24 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		}
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cancel != nil {
+	pctx, ok := p.run.launch(ctx)
+	if !ok {
 		return errors.New("pipeline already started")
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	p.cancel, p.src, p.hub, p.rec = cancel, src, hub, rec
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		_ = src.Run(pctx)
-	}()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.src, p.hub, p.rec = src, hub, rec
+	p.run.spawn(func() { _ = src.Run(pctx) })
 	if rec != nil {
 		// A recorder falls behind only if the disk does; it then loses units, never ingest.
-		p.recSub = hub.Subscribe("record", 512)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			err := rec.Run(pctx, p.recSub)
+		sub := hub.Subscribe("record", 512)
+		p.recSub = sub
+		p.run.spawn(func() {
+			err := rec.Run(pctx, sub)
 			p.mu.Lock()
 			p.recErr = err
 			p.mu.Unlock()
-		}()
+		})
 	}
 
 	p.owner.mu.Lock()
@@ -174,26 +169,12 @@ func (p *recordingPipeline) Stop(ctx context.Context) error {
 	}
 	p.owner.mu.Unlock()
 
-	p.mu.Lock()
-	cancel, hub := p.cancel, p.hub
-	p.mu.Unlock()
-	if cancel == nil {
-		return nil
+	if launched, err := p.run.stop(ctx, "pipeline "+p.name); !launched || err != nil {
+		return err
 	}
-	cancel()
-	done := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("stop pipeline %s: %w", p.name, ctx.Err())
-	}
-	hub.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.hub.Close()
 	return p.recErr
 }
 

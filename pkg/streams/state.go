@@ -15,6 +15,8 @@ package streams
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
 	"lightnvr/pkg/db"
@@ -102,3 +104,62 @@ type Pipeline interface {
 // PipelineFactory builds a stream's pipeline; one is built per start of the
 // stream (at boot and after each change of its settings).
 type PipelineFactory func(name string) Pipeline
+
+// waitGroup waits for wg until ctx ends; what names the work in the error.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup, what string) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: %w", what, ctx.Err())
+	}
+}
+
+// runner owns a pipeline's goroutines: they run on its context until stop.
+type runner struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// launch derives the goroutines' context from ctx; false when it ran already.
+func (r *runner) launch(ctx context.Context) (context.Context, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		return nil, false
+	}
+	ctx, r.cancel = context.WithCancel(ctx)
+	return ctx, true
+}
+
+func (r *runner) spawn(f func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+}
+
+// stop cancels the goroutines and waits for them until ctx ends; launched
+// is false when there was nothing to stop.
+func (r *runner) stop(ctx context.Context, what string) (launched bool, err error) {
+	r.mu.Lock()
+	cancel := r.cancel
+	r.mu.Unlock()
+	if cancel == nil {
+		return false, nil
+	}
+	cancel()
+	return true, waitGroup(ctx, &r.wg, what)
+}
+
+// poke wakes ch's reader unless a wake is pending already.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
