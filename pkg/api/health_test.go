@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/go2rtc"
 )
 
@@ -43,7 +44,7 @@ func TestHealthFalseWhenDatabaseGone(t *testing.T) {
 func TestHealthFalseWhenGo2RTCFailed(t *testing.T) {
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
 		Settings: go2rtc.Settings{Mode: go2rtc.ModeManaged, BinaryPath: "/bin/false", ConfigDir: t.TempDir(), APIPort: 1, RTSPPort: 2},
-		Logger:   quietLog, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond, RestartBudget: 1,
+		Logger:   quietLog, Backoff: backoff.Backoff{Min: time.Millisecond, Max: time.Millisecond}, RestartBudget: 1,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/testkit"
 )
@@ -145,7 +146,7 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	log, buf := testLogger(t)
 	set := settings(t)
 	sup := startReady(t, go2rtc.SupervisorOptions{
-		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, BackoffMin: 100 * time.Millisecond,
+		Settings: set, Logger: log, HealthInterval: 200 * time.Millisecond, Backoff: backoff.Backoff{Min: 100 * time.Millisecond},
 		Streams: func(context.Context) ([]go2rtc.Stream, error) {
 			return []go2rtc.Stream{{Name: "cam", Sources: []string{"rtsp://admin:hunter2@127.0.0.1:9/x"}}}, nil
 		},
@@ -191,7 +192,7 @@ func TestSupervisorBudgetExhausted(t *testing.T) {
 	log, buf := testLogger(t)
 	set := go2rtc.Settings{BinaryPath: script, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t)}
 	sup, err := startSupervisor(t, go2rtc.SupervisorOptions{
-		Settings: set, Logger: log, BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, RestartBudget: 3,
+		Settings: set, Logger: log, Backoff: backoff.Backoff{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}, RestartBudget: 3,
 	}, 10*time.Second)
 	if err == nil {
 		t.Fatal("a go2rtc that always exits became ready")

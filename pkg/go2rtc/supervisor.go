@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"lightnvr/pkg/backoff"
 )
 
 // State of go2rtc as the supervisor sees it.
@@ -58,10 +60,10 @@ type SupervisorOptions struct {
 	HealthFailures int
 	// ReadyTimeout for a fresh process to answer its API (15 s).
 	ReadyTimeout time.Duration
-	// BackoffMin and BackoffMax bound the wait before a restart (500 ms, 30 s); it
-	// doubles with every start that did not stay up for StableAfter (60 s).
-	BackoffMin, BackoffMax time.Duration
-	StableAfter            time.Duration
+	// Backoff bounds the wait before a restart (500 ms to 30 s); it doubles
+	// with every start that did not stay up for StableAfter (60 s).
+	Backoff     backoff.Backoff
+	StableAfter time.Duration
 	// RestartBudget restarts within BudgetWindow (5 in 10 min); beyond it the
 	// supervisor gives up (StateFailed) until RetryAfterFailed (10 min) passes.
 	RestartBudget    int
@@ -79,8 +81,7 @@ func (o *SupervisorOptions) defaults() {
 	}
 	d(&o.HealthInterval, 5*time.Second)
 	d(&o.ReadyTimeout, 15*time.Second)
-	d(&o.BackoffMin, 500*time.Millisecond)
-	d(&o.BackoffMax, 30*time.Second)
+	o.Backoff = o.Backoff.Or(backoff.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second})
 	d(&o.StableAfter, time.Minute)
 	d(&o.BudgetWindow, 10*time.Minute)
 	d(&o.RetryAfterFailed, 10*time.Minute)
@@ -330,18 +331,28 @@ func (s *Supervisor) watchExternal(ctx context.Context) {
 		if err != nil {
 			wait = min(wait, time.Second)
 		}
-		select {
-		case <-ctx.Done():
-			s.update(func(st *Status) { st.State = StateStopped })
+		if !s.pause(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
+	}
+}
+
+// pause waits d; it returns false, with the supervisor stopped, when ctx ends first.
+func (s *Supervisor) pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		s.update(func(st *Status) { st.State = StateStopped })
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
 func (s *Supervisor) runManaged(ctx context.Context) {
 	var recent []time.Time // starts inside the budget window
-	backoff := s.opts.BackoffMin
+	wait := s.opts.Backoff
 	for {
 		now := time.Now()
 		kept := recent[:0]
@@ -358,14 +369,11 @@ func (s *Supervisor) runManaged(ctx context.Context) {
 				st.LastError = fmt.Sprintf("restart budget exhausted: go2rtc failed %d times within %s; last error: %s",
 					len(recent), s.opts.BudgetWindow, last)
 			})
-			select {
-			case <-ctx.Done():
-				s.update(func(st *Status) { st.State = StateStopped })
+			if !s.pause(ctx, s.opts.RetryAfterFailed) {
 				return
-			case <-time.After(s.opts.RetryAfterFailed):
-				recent = nil
-				backoff = s.opts.BackoffMin
 			}
+			recent = nil
+			wait.Reset()
 		}
 		recent = append(recent, time.Now())
 		if len(recent) > 1 {
@@ -378,20 +386,16 @@ func (s *Supervisor) runManaged(ctx context.Context) {
 			return
 		}
 		if time.Since(started) >= s.opts.StableAfter {
-			backoff = s.opts.BackoffMin
+			wait.Reset()
 			recent = recent[:0]
 		}
 		s.update(func(st *Status) {
 			st.State, st.PID = StateRestarting, 0
 			st.LastError = err.Error()
 		})
-		select {
-		case <-ctx.Done():
-			s.update(func(st *Status) { st.State = StateStopped })
+		if !s.pause(ctx, wait.Next()) {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, s.opts.BackoffMax)
 	}
 }
 
@@ -464,6 +468,19 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		return errors.New(msg)
 	}
 
+	// until waits for c; it returns why the run ends when that comes first.
+	until := func(c <-chan time.Time) error {
+		select {
+		case <-ctx.Done():
+			s.terminate(pid, exited)
+			return ctx.Err()
+		case err := <-exited:
+			return exitErr(err)
+		case <-c:
+			return nil
+		}
+	}
+
 	// Wait for the API to answer.
 	readyBy := time.Now().Add(s.opts.ReadyTimeout)
 	var info Info
@@ -472,13 +489,8 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		if err == nil {
 			break
 		}
-		select {
-		case <-ctx.Done():
-			s.terminate(pid, exited)
-			return ctx.Err()
-		case err := <-exited:
-			return exitErr(err)
-		case <-time.After(100 * time.Millisecond):
+		if err := until(time.After(100 * time.Millisecond)); err != nil {
+			return err
 		}
 		if time.Now().After(readyBy) {
 			s.terminate(pid, exited)
@@ -495,24 +507,19 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 	tick := time.NewTicker(s.opts.HealthInterval)
 	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			s.terminate(pid, exited)
-			return ctx.Err()
-		case err := <-exited:
-			return exitErr(err)
-		case <-tick.C:
-			if _, err := s.healthy(ctx); err != nil {
-				fails++
-				s.log.Warn("go2rtc health check failed", "failures", fails, "err", err)
-				if fails >= s.opts.HealthFailures {
-					s.terminate(pid, exited)
-					return fmt.Errorf("go2rtc API failed %d health checks in a row: %v", fails, err)
-				}
-				continue
-			}
-			fails = 0
+		if err := until(tick.C); err != nil {
+			return err
 		}
+		if _, err := s.healthy(ctx); err != nil {
+			fails++
+			s.log.Warn("go2rtc health check failed", "failures", fails, "err", err)
+			if fails >= s.opts.HealthFailures {
+				s.terminate(pid, exited)
+				return fmt.Errorf("go2rtc API failed %d health checks in a row: %v", fails, err)
+			}
+			continue
+		}
+		fails = 0
 	}
 }
 

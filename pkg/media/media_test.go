@@ -3,10 +3,12 @@ package media_test
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/media/loadgen"
 	"lightnvr/pkg/testkit"
@@ -70,7 +72,7 @@ func collect(ctx context.Context, sub *media.Subscription, c *collected) {
 func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *collected) {
 	t.Helper()
 	hub := media.NewHub()
-	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, MinBackoff: 100 * time.Millisecond})
+	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, Backoff: backoff.Backoff{Min: 100 * time.Millisecond}})
 	sub := hub.Subscribe("test", 4096)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -84,27 +86,28 @@ func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *colle
 	return src, c
 }
 
-func TestSourceH264AAC(t *testing.T) {
-	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, AAC: true, Seconds: 4},
-		loadgen.Config{Streams: 1, Audio: loadgen.AudioAAC})
+// ingestCodec runs a source over a loadgen stream of spec and asserts the
+// codec and picture size it reports and the unit invariants.
+func ingestCodec(t *testing.T, spec testkit.SampleSpec, audio string, want media.Codec) *collected {
+	t.Helper()
+	lg := testkit.Loadgen(t, spec, loadgen.Config{Streams: 1, Audio: audio})
 	src, c := runSource(t, lg.URL(0), 3*time.Second)
 	st := src.Stats()
-	if st.Codec != media.CodecH264 || st.Width != 320 || st.Height != 240 {
+	if st.Codec != want || st.Width != 320 || st.Height != 240 {
 		t.Fatalf("stats %+v", st)
 	}
 	checkUnits(t, c.units, true)
+	return c
+}
+
+func TestSourceH264AAC(t *testing.T) {
+	ingestCodec(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, AAC: true, Seconds: 4}, loadgen.AudioAAC, media.CodecH264)
 }
 
 func TestSourceH265G711(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
-	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
-		loadgen.Config{Streams: 1, Audio: loadgen.AudioG711})
-	src, c := runSource(t, lg.URL(0), 3*time.Second)
-	st := src.Stats()
-	if st.Codec != media.CodecH265 || st.Width != 320 || st.Height != 240 {
-		t.Fatalf("stats %+v", st)
-	}
-	checkUnits(t, c.units, true)
+	c := ingestCodec(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Codec: "h265", Seconds: 4},
+		loadgen.AudioG711, media.CodecH265)
 	// µ-law 8 kHz mono arrives decoded to 16-bit PCM: two bytes a sample.
 	var pcmBytes int
 	var firstV, lastV *media.Unit
@@ -144,6 +147,66 @@ func TestSourceReconnects(t *testing.T) {
 	}
 	if len(descs) < 2 {
 		t.Fatalf("a new session must publish a new description; saw %d", len(descs))
+	}
+}
+
+// The source owns reconnecting: a camera that drops for a few seconds is one
+// reconnect, told to its watcher as playing → reconnecting → playing, however
+// many attempts fail while the camera is away.
+func TestSourceStateAcrossCameraDrop(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	var mu sync.Mutex
+	var states []media.SourceState
+	playing := make(chan struct{}, 4)
+	src := media.NewSource(media.SourceConfig{Name: "cam", URL: cam.URL(), Hub: media.NewHub(),
+		Backoff: backoff.Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond},
+		OnState: func(st media.SourceState, _ error) {
+			mu.Lock()
+			states = append(states, st)
+			mu.Unlock()
+			if st == media.SourcePlaying {
+				playing <- struct{}{}
+			}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitPlaying := func(what string) {
+		t.Helper()
+		select {
+		case <-playing:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("source not playing %s; states %v", what, src.Stats())
+		}
+	}
+	waitPlaying("at start")
+	cam.Drop(t, 2*time.Second)
+	waitPlaying("after the camera came back")
+	cancel()
+	<-done
+
+	mu.Lock()
+	defer mu.Unlock()
+	// Failed attempts while the camera is away repeat connecting → reconnecting.
+	var squeezed []media.SourceState
+	for _, st := range states {
+		if st == media.SourceConnecting {
+			continue
+		}
+		if n := len(squeezed); n == 0 || squeezed[n-1] != st {
+			squeezed = append(squeezed, st)
+		}
+	}
+	want := []media.SourceState{media.SourcePlaying, media.SourceReconnecting, media.SourcePlaying, media.SourceStopped}
+	if !slices.Equal(squeezed, want) {
+		t.Fatalf("states %v, want %v (connecting aside)", states, want)
+	}
+	if n := src.Stats().Reconnects; n != 1 {
+		t.Fatalf("%d reconnects for one camera drop", n)
+	}
+	if b, err := media.SourceReconnecting.MarshalText(); err != nil || string(b) != "reconnecting" {
+		t.Fatalf("state text %q %v", b, err)
 	}
 }
 

@@ -9,14 +9,42 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/pion/rtp"
+
+	"lightnvr/pkg/backoff"
 )
+
+// SourceState is where a Source is in its connection cycle.
+type SourceState uint8
+
+// Source states. Playing means media flows: it is entered at the first unit
+// a session publishes, not when the server accepts PLAY.
+const (
+	SourceStopped SourceState = iota
+	SourceConnecting
+	SourcePlaying
+	SourceReconnecting
+)
+
+var sourceStateNames = [...]string{
+	SourceStopped:      "stopped",
+	SourceConnecting:   "connecting",
+	SourcePlaying:      "playing",
+	SourceReconnecting: "reconnecting",
+}
+
+func (st SourceState) String() string {
+	if int(st) < len(sourceStateNames) {
+		return sourceStateNames[st]
+	}
+	return fmt.Sprintf("SourceState(%d)", st)
+}
+
+// MarshalText keeps the state's name in JSON and logs.
+func (st SourceState) MarshalText() ([]byte, error) { return []byte(st.String()), nil }
 
 // SourceConfig configures one stream's ingest.
 type SourceConfig struct {
@@ -26,23 +54,31 @@ type SourceConfig struct {
 	// NoAudio skips the audio track (streams.record_audio = 0).
 	NoAudio bool
 	Logger  *slog.Logger
-	// Reconnect backoff bounds; defaults 500 ms and 30 s.
-	MinBackoff, MaxBackoff time.Duration
-	// ReadTimeout bounds silence before a session is declared dead;
-	// default 10 s.
+	// Backoff bounds the wait between connection attempts (500 ms to 30 s).
+	Backoff backoff.Backoff
+	// ReadTimeout bounds silence before a session is declared dead, both
+	// on the wire and in published units; default 10 s.
 	ReadTimeout time.Duration
+	// OnState, when set, is told every change of state with the error that
+	// caused it, in order, from the source's goroutines and without its
+	// lock held. It must not block.
+	OnState func(SourceState, error)
 }
 
 // Source keeps one RTSP session (TCP) open to a stream, reconnecting with
-// exponential backoff, and publishes its access units to a Hub.
+// exponential backoff, and publishes its access units to a Hub. It is the
+// only owner of reconnecting: its users watch its state, they never restart it.
 type Source struct {
 	cfg SourceConfig
 	log *slog.Logger
 
+	stateMu sync.Mutex // orders OnState calls; taken before mu, never under it
+
 	mu         sync.Mutex // guards the fields below and every ingest step
-	state      string
+	state      SourceState
 	lastErr    error
 	reconnects uint64
+	wake       context.CancelFunc // cuts the current backoff wait short
 	started    bool
 	audioWarn  bool
 	ing        *ingest
@@ -60,19 +96,14 @@ type continuity struct {
 
 // NewSource returns a stopped source; call Run.
 func NewSource(cfg SourceConfig) *Source {
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = 500 * time.Millisecond
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = 30 * time.Second
-	}
+	cfg.Backoff = cfg.Backoff.Or(backoff.Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second})
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Source{cfg: cfg, log: cfg.Logger.With("stream", cfg.Name), state: "stopped"}
+	return &Source{cfg: cfg, log: cfg.Logger.With("stream", cfg.Name)}
 }
 
 // Hub returns the hub units are published to.
@@ -81,80 +112,76 @@ func (s *Source) Hub() *Hub { return s.cfg.Hub }
 // Run ingests until ctx is cancelled, reconnecting after every failure. It
 // returns ctx's error.
 func (s *Source) Run(ctx context.Context) error {
-	backoff := s.cfg.MinBackoff
+	wait := s.cfg.Backoff
+	defer s.setState(SourceStopped, nil)
 	for {
-		s.setState("connecting", nil)
+		s.setState(SourceConnecting, nil)
 		delivered, err := s.session(ctx)
 		if ctx.Err() != nil {
-			s.setState("stopped", nil)
 			return ctx.Err()
 		}
 		if delivered {
-			backoff = s.cfg.MinBackoff
+			// One reconnect per lost session, however many attempts it takes.
+			wait.Reset()
+			s.mu.Lock()
+			s.reconnects++
+			s.mu.Unlock()
 		}
+		s.setState(SourceReconnecting, err)
+		d := wait.Next()
+		s.log.Warn("stream session ended", "err", err, "retry_in", d)
+		wctx, cancel := context.WithTimeout(ctx, d)
 		s.mu.Lock()
-		s.reconnects++
+		s.wake = cancel
 		s.mu.Unlock()
-		s.setState("reconnecting", err)
-		s.log.Warn("stream session ended", "err", err, "retry_in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			s.setState("stopped", nil)
+		<-wctx.Done()
+		cancel()
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-t.C:
-		}
-		backoff *= 2
-		if backoff > s.cfg.MaxBackoff {
-			backoff = s.cfg.MaxBackoff
 		}
 	}
 }
 
-func (s *Source) setState(st string, err error) {
+// Wake ends a wait between attempts now: the caller knows the server is
+// back (go2rtc restarted), so the backoff would only add downtime.
+func (s *Source) Wake() {
 	s.mu.Lock()
+	if s.wake != nil {
+		s.wake()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Source) setState(st SourceState, err error) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	s.mu.Lock()
+	changed := s.state != st
 	s.state = st
 	if err != nil {
 		s.lastErr = err
 	}
 	s.mu.Unlock()
+	if changed && s.cfg.OnState != nil {
+		s.cfg.OnState(st, err)
+	}
 }
 
 // session runs one RTSP session to its end. delivered reports whether at
-// least one keyframe came through (which resets the backoff).
+// least one unit came through (which resets the backoff).
 func (s *Source) session(ctx context.Context) (delivered bool, err error) {
-	u, err := base.ParseURL(s.cfg.URL)
+	conn, err := Dial(ctx, s.cfg.URL, "lightnvr", s.cfg.ReadTimeout)
 	if err != nil {
-		return false, fmt.Errorf("parse url: %w", err)
+		return false, err
 	}
-	tcp := gortsplib.ProtocolTCP
-	c := &gortsplib.Client{
-		Scheme:      u.Scheme,
-		Host:        u.Host,
-		Protocol:    &tcp,
-		ReadTimeout: s.cfg.ReadTimeout,
-		UserAgent:   "lightnvr",
-	}
-	if err := c.Start(); err != nil {
-		return false, fmt.Errorf("connect %s: %w", u.Host, err)
-	}
-	stop := context.AfterFunc(ctx, c.Close)
-	defer func() {
-		stop()
-		c.Close()
-	}()
-
-	desc, _, err := c.Describe(u)
-	if err != nil {
-		return false, fmt.Errorf("describe: %w", err)
-	}
-	ing, medias, err := s.newIngest(desc)
+	defer conn.Close()
+	c := conn.Client
+	ing, medias, err := s.newIngest(conn.Desc)
 	if err != nil {
 		return false, err
 	}
 	for _, m := range medias {
-		if _, err := c.Setup(desc.BaseURL, m, 0, 0); err != nil {
+		if _, err := c.Setup(conn.Desc.BaseURL, m, 0, 0); err != nil {
 			return false, fmt.Errorf("setup: %w", err)
 		}
 	}
@@ -170,8 +197,11 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 	if _, err := c.Play(nil); err != nil {
 		return false, fmt.Errorf("play: %w", err)
 	}
-	s.setState("playing", nil)
+	stalled := s.watchStall(c)
 	err = c.Wait()
+	if e := stalled(); e != nil {
+		err = e
+	}
 
 	s.mu.Lock()
 	delivered = ing.anchored
@@ -181,6 +211,44 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 		err = errors.New("session closed")
 	}
 	return delivered, err
+}
+
+// watchStall ends the session when it publishes nothing for ReadTimeout
+// although packets arrive (so the wire timeout never fires): a stream that
+// only skips frames is as dead as a silent one. The returned func, called
+// once the session ended, stops the watch and says whether it ended it.
+func (s *Source) watchStall(c *gortsplib.Client) func() error {
+	done := make(chan struct{})
+	why := make(chan error, 1)
+	since := time.Now()
+	go func() {
+		t := time.NewTicker(s.cfg.ReadTimeout / 10)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				why <- nil
+				return
+			case <-t.C:
+			}
+			s.mu.Lock()
+			last := s.stats.lastFrame
+			s.mu.Unlock()
+			if last.Before(since) {
+				last = since
+			}
+			if time.Since(last) > s.cfg.ReadTimeout {
+				c.Close()
+				<-done
+				why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(done)
+		return <-why
+	}
 }
 
 func (s *Source) lost(n uint64) {
@@ -201,8 +269,7 @@ type ingest struct {
 
 	videoMedia  *description.Media
 	videoFormat format.Format
-	h264Dec     *rtph264.Decoder
-	h265Dec     *rtph265.Decoder
+	videoDec    func(*rtp.Packet) ([][]byte, error)
 	dts         dtsExtractor
 	resync      bool
 
@@ -234,7 +301,7 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 		sps, pps := h264f.SafeParams()
 		d.Video = &Track{Codec: CodecH264, ClockRate: h264f.ClockRate()}
 		setVideoParams(d.Video, nil, sps, pps)
-		ing.videoMedia, ing.videoFormat, ing.h264Dec = m, h264f, dec
+		ing.videoMedia, ing.videoFormat, ing.videoDec = m, h264f, dec.Decode
 		medias = append(medias, m)
 	} else if m := desc.FindFormat(&h265f); m != nil {
 		dec, err := h265f.CreateDecoder()
@@ -244,7 +311,7 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 		vps, sps, pps := h265f.SafeParams()
 		d.Video = &Track{Codec: CodecH265, ClockRate: h265f.ClockRate()}
 		setVideoParams(d.Video, vps, sps, pps)
-		ing.videoMedia, ing.videoFormat, ing.h265Dec = m, h265f, dec
+		ing.videoMedia, ing.videoFormat, ing.videoDec = m, h265f, dec.Decode
 		medias = append(medias, m)
 	}
 
@@ -330,43 +397,37 @@ func (ing *ingest) pickAudio(desc *description.Session, d *Desc) error {
 
 func (ing *ingest) register(c *gortsplib.Client) {
 	if ing.videoMedia != nil {
-		m := ing.videoMedia
-		c.OnPacketRTP(m, ing.videoFormat, func(p *rtp.Packet) {
-			pts, ok := c.PacketPTS(m, p)
-			if !ok {
-				return
-			}
-			var au [][]byte
-			var err error
-			if ing.h264Dec != nil {
-				au, err = ing.h264Dec.Decode(p)
-			} else {
-				au, err = ing.h265Dec.Decode(p)
-			}
-			if err != nil || len(au) == 0 {
-				return // fragment in progress or broken: the decoder already discarded it
-			}
-			ing.s.mu.Lock()
-			ing.video(au, pts, time.Now())
-			ing.s.mu.Unlock()
-		})
+		ing.onPackets(c, ing.videoMedia, ing.videoFormat, ing.videoDec, ing.video)
 	}
 	if ing.audioMedia != nil {
-		m := ing.audioMedia
-		c.OnPacketRTP(m, ing.audioFormat, func(p *rtp.Packet) {
-			pts, ok := c.PacketPTS(m, p)
-			if !ok {
-				return
-			}
-			aus, err := ing.audioDec(p)
-			if err != nil || len(aus) == 0 {
-				return
-			}
-			ing.s.mu.Lock()
-			ing.audio(aus, pts, time.Now())
-			ing.s.mu.Unlock()
-		})
+		ing.onPackets(c, ing.audioMedia, ing.audioFormat, ing.audioDec, ing.audio)
 	}
+}
+
+// onPackets feeds the access units decode reassembles from m's packets to
+// handle, under the source lock; the session's first published unit makes
+// the source playing.
+func (ing *ingest) onPackets(c *gortsplib.Client, m *description.Media, f format.Format,
+	decode func(*rtp.Packet) ([][]byte, error), handle func([][]byte, int64, time.Time)) {
+	s := ing.s
+	c.OnPacketRTP(m, f, func(p *rtp.Packet) {
+		pts, ok := c.PacketPTS(m, p)
+		if !ok {
+			return
+		}
+		aus, err := decode(p)
+		if err != nil || len(aus) == 0 {
+			return // fragment in progress or broken: the decoder already discarded it
+		}
+		s.mu.Lock()
+		was := ing.anchored
+		handle(aus, pts, time.Now())
+		first := ing.anchored && !was
+		s.mu.Unlock()
+		if first {
+			s.setState(SourcePlaying, nil)
+		}
+	})
 }
 
 // anchor fixes the mapping from session media time to wall clock and to

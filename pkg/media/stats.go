@@ -4,17 +4,17 @@ import "time"
 
 // Stats is a snapshot of one stream's ingest.
 type Stats struct {
-	State      string // stopped, connecting, playing, reconnecting
+	State      SourceState
 	LastError  string
 	Codec      Codec
 	Width      int
 	Height     int
-	FPS        float64 // measured over the last full second
-	Bitrate    float64 // bits per second over the last full second, all tracks
-	Frames     uint64  // video units published (audio units for audio-only streams)
-	Bytes      uint64  // payload bytes published
-	Drops      uint64  // units lost: by slow subscribers, to lost packets, or skipped until a keyframe
-	Reconnects uint64
+	FPS        float64   // measured over the last full second
+	Bitrate    float64   // bits per second over the last full second, all tracks
+	Frames     uint64    // video units published (audio units for audio-only streams)
+	Bytes      uint64    // payload bytes published
+	Drops      uint64    // units lost: by slow subscribers, to lost packets, or skipped until a keyframe
+	Reconnects uint64    // sessions lost after they delivered media
 	LastFrame  time.Time // local time of the last published unit, zero if none
 }
 

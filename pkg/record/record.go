@@ -9,9 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
 )
@@ -48,6 +53,9 @@ type Config struct {
 	// NoSync skips the fdatasync after every part (the file and its
 	// directory are still synced at close). Only for benchmarks.
 	NoSync bool
+	// Sync makes a written part durable; fdatasync when nil. Tests set it
+	// to hold a write inside the sync, as a slow disk does.
+	Sync func(*os.File) error
 	// NoAudio records video only.
 	NoAudio bool
 	// OnWrite, when set, is called with the bytes of each part (and init)
@@ -55,9 +63,9 @@ type Config struct {
 	// storage controller's Wrote: it reads the disk again when it fills
 	// faster than its heartbeat.
 	OnWrite func(n int64)
-	// RetryMin and RetryMax bound the backoff between attempts to open a
-	// segment after a storage error. Defaults 1 s and 30 s.
-	RetryMin, RetryMax time.Duration
+	// Backoff bounds the wait between attempts to open a segment after a
+	// storage error (1 s to 30 s).
+	Backoff backoff.Backoff
 }
 
 // State is the recorder's condition, for the stream manager and the UI.
@@ -83,10 +91,15 @@ type Status struct {
 }
 
 // Recorder turns units into segments. Write and Close are called by one
-// owner goroutine; Status may be called from anywhere.
+// owner goroutine; Status may be called from anywhere and never waits for
+// the disk.
 type Recorder struct {
 	cfg Config
 	log *slog.Logger
+
+	// status is the snapshot Status returns, replaced after every change
+	// under mu: readers take no lock a write holds across fdatasync and SQLite.
+	status atomic.Pointer[Status]
 
 	mu        sync.Mutex
 	seg       *segment
@@ -94,7 +107,7 @@ type Recorder struct {
 	err       error
 	errSince  time.Time
 	retryAt   time.Time
-	retry     time.Duration
+	retry     backoff.Backoff
 	segments  uint64
 	dropped   uint64
 	lastVideo *media.Unit // last video unit accepted, for continuity checks
@@ -127,24 +140,36 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.IndexInterval <= 0 {
 		cfg.IndexInterval = 5 * time.Second
 	}
-	if cfg.RetryMin <= 0 {
-		cfg.RetryMin = time.Second
+	cfg.Backoff = cfg.Backoff.Or(backoff.Backoff{Min: time.Second, Max: 30 * time.Second})
+	if cfg.Sync == nil {
+		cfg.Sync = fdatasync
 	}
-	if cfg.RetryMax < cfg.RetryMin {
-		cfg.RetryMax = 30 * time.Second
-	}
-	return &Recorder{cfg: cfg, log: cfg.Logger.With("stream", cfg.Stream), state: StateWaiting, retry: cfg.RetryMin}, nil
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("stream", cfg.Stream), state: StateWaiting, retry: cfg.Backoff}
+	r.publish()
+	return r, nil
 }
 
-// Status returns the recorder's state.
-func (r *Recorder) Status() Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
+
+// Status returns the recorder's state as of its last change.
+func (r *Recorder) Status() Status { return *r.status.Load() }
+
+// publish replaces the status snapshot when it changed; called with r.mu held.
+func (r *Recorder) publish() {
 	st := Status{State: r.state, Err: r.err, ErrSince: r.errSince, Segments: r.segments, Dropped: r.dropped}
 	if r.seg != nil {
 		st.RecordingID, st.Path = r.seg.id, r.seg.path
 	}
-	return st
+	if cur := r.status.Load(); cur == nil || !cur.same(st) {
+		r.status.Store(&st)
+	}
+}
+
+func (a Status) same(b Status) bool {
+	ea, eb := a.Err, b.Err
+	a.Err, b.Err = nil, nil
+	// Errors compare by message: their dynamic types need not be comparable.
+	return a == b && (ea == nil) == (eb == nil) && (ea == nil || ea.Error() == eb.Error())
 }
 
 // Run writes every unit of sub until ctx ends or the subscription closes,
@@ -170,6 +195,7 @@ func (r *Recorder) Run(ctx context.Context, sub *media.Subscription) error {
 func (r *Recorder) Write(u *media.Unit) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.publish()
 	if r.state == StateClosed || u == nil || u.Track == nil || u.Desc == nil {
 		return
 	}
@@ -263,17 +289,14 @@ func (r *Recorder) fail(err error) {
 		r.seg.abandon()
 		r.seg = nil
 	}
+	wait := r.retry.Next()
 	if r.state != StateFailing {
 		r.errSince = time.Now()
-		r.log.Error("recording failed, will retry", "err", err, "retry_in", r.retry)
+		r.log.Error("recording failed, will retry", "err", err, "retry_in", wait)
 	}
 	r.state = StateFailing
 	r.err = err
-	r.retryAt = time.Now().Add(r.retry)
-	r.retry *= 2
-	if r.retry > r.cfg.RetryMax {
-		r.retry = r.cfg.RetryMax
-	}
+	r.retryAt = time.Now().Add(wait)
 }
 
 // recovered is called when a segment's first part reached the disk.
@@ -284,7 +307,7 @@ func (r *Recorder) recovered() {
 	r.state = StateRecording
 	r.err = nil
 	r.errSince = time.Time{}
-	r.retry = r.cfg.RetryMin
+	r.retry.Reset()
 }
 
 // closeSegment finishes the open segment. endDTS (video ticks) is where it
@@ -311,6 +334,7 @@ func (r *Recorder) closeSegment(endDTS int64) {
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.publish()
 	if r.state == StateClosed {
 		return nil
 	}
@@ -328,6 +352,7 @@ func (r *Recorder) Close() error {
 func (r *Recorder) Cut() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer r.publish()
 	if r.state != StateClosed {
 		r.closeSegment(-1)
 	}

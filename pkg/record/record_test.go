@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/media/loadgen"
@@ -43,7 +45,7 @@ type pipeline struct {
 func startPipeline(t testing.TB, url string, cfg Config) *pipeline {
 	t.Helper()
 	hub := media.NewHub()
-	src := media.NewSource(media.SourceConfig{Name: cfg.Stream, URL: url, Hub: hub, MinBackoff: 100 * time.Millisecond})
+	src := media.NewSource(media.SourceConfig{Name: cfg.Stream, URL: url, Hub: hub, Backoff: backoff.Backoff{Min: 100 * time.Millisecond, Max: 400 * time.Millisecond}})
 	rec, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +331,7 @@ func TestStorageUnavailable(t *testing.T) {
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d,
-		SegmentDuration: time.Second, RetryMin: 200 * time.Millisecond, RetryMax: 400 * time.Millisecond})
+		SegmentDuration: time.Second, Backoff: backoff.Backoff{Min: 200 * time.Millisecond, Max: 400 * time.Millisecond}})
 	testkit.WaitFor(t, 10*time.Second, "first segment", func() bool { return p.rec.Status().Segments >= 1 })
 
 	sdir := StreamDir(storage, "cam")
@@ -364,6 +366,38 @@ func TestStorageUnavailable(t *testing.T) {
 	p.stop()
 	// Whatever the failure interrupted was repaired once writing worked.
 	checkRecordings(t, d, storage, "cam")
+}
+
+// A slow disk holds a write inside fdatasync; the recorder's status (what
+// /api/health shows) still answers at once, from its last snapshot.
+func TestStatusDoesNotWaitForTheDisk(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	dir := t.TempDir()
+	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
+	var hold atomic.Bool
+	inSync, release := make(chan struct{}), make(chan struct{})
+	p := startPipeline(t, cam.URL(), Config{Stream: "cam", StorageDir: filepath.Join(dir, "storage"), DB: d,
+		Sync: func(f *os.File) error {
+			if hold.CompareAndSwap(true, false) {
+				close(inSync)
+				<-release
+			}
+			return fdatasync(f)
+		}})
+	testkit.WaitFor(t, 20*time.Second, "a segment on disk", func() bool { return p.rec.Status().RecordingID != 0 })
+	hold.Store(true)
+	<-inSync
+	got := make(chan Status, 1)
+	go func() { got <- p.rec.Status() }()
+	defer close(release)
+	select {
+	case st := <-got:
+		if st.State != StateRecording || st.Path == "" {
+			t.Errorf("status during the sync %+v, want the open segment", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Status blocked while a write waited for the disk")
+	}
 }
 
 func TestPartIndexRoundTrip(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
-	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
@@ -265,7 +264,7 @@ func (s *segment) flushPart() error {
 		s.r.cfg.OnWrite(n)
 	}
 	if !s.r.cfg.NoSync {
-		if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
+		if err := s.r.cfg.Sync(s.f); err != nil {
 			return fmt.Errorf("sync %s: %w", s.path, err)
 		}
 	}

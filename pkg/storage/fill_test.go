@@ -63,7 +63,7 @@ func TestFillDiskKeepsFloor(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "640x360", FPS: 25, GOP: 25, Bitrate: "1M", Seconds: 4},
 		loadgen.Config{Streams: 1})
 	hub := media.NewHub()
-	src := media.NewSource(media.SourceConfig{Name: "live", URL: lg.URL(0), Hub: hub, MinBackoff: 100 * time.Millisecond})
+	src := media.NewSource(media.SourceConfig{Name: "live", URL: lg.URL(0), Hub: hub})
 	live, err := record.New(recordConfig(d, dir, "live", 2*time.Second))
 	if err != nil {
 		t.Fatal(err)

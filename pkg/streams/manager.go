@@ -15,6 +15,7 @@ import (
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/media"
 )
 
 // ErrNotFound: no such stream.
@@ -36,11 +37,9 @@ type Options struct {
 	MemPoll time.Duration
 	// Pipelines builds pipelines; nil: register in go2rtc and probe only.
 	Pipelines PipelineFactory
-	// CheckInterval between health checks of an active stream (30 s). Without a
-	// pipeline the check is a keyframe probe through go2rtc.
+	// CheckInterval between keyframe probes of an active stream when there is
+	// no pipeline factory (30 s).
 	CheckInterval time.Duration
-	// RetryMin and RetryMax bound the wait between start attempts (1 s, 60 s).
-	RetryMin, RetryMax time.Duration
 	// StopTimeout for a pipeline to stop (10 s).
 	StopTimeout time.Duration
 }
@@ -54,8 +53,6 @@ func (o *Options) defaults() {
 	d(&o.StartTimeout, 15*time.Second)
 	d(&o.MemPoll, time.Second)
 	d(&o.CheckInterval, 30*time.Second)
-	d(&o.RetryMin, time.Second)
-	d(&o.RetryMax, time.Minute)
 	d(&o.StopTimeout, 10*time.Second)
 	if o.MemAvailableMB == nil {
 		o.MemAvailableMB = ProcMemAvailableMB
@@ -97,6 +94,7 @@ type entry struct {
 	codec      string
 	g2failed   bool // state is error because go2rtc is gone
 
+	pl     Pipeline // set while the worker runs it
 	cancel context.CancelFunc
 	done   chan struct{}
 	first  chan error // the first start attempt's outcome, for the starter
@@ -202,14 +200,7 @@ func (m *Manager) Stop(ctx context.Context) error {
 	}
 	m.cancel()
 	m.mu.Unlock()
-	done := make(chan struct{})
-	go func() { m.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("stop streams: %w", ctx.Err())
-	}
+	return waitGroup(ctx, &m.wg, "streams")
 }
 
 func (m *Manager) newQueued(s *db.Stream) *entry {
@@ -217,12 +208,7 @@ func (m *Manager) newQueued(s *db.Stream) *entry {
 	return &entry{cfg: s, state: StateInactive, reason: "queued for staggered start", since: now, queued: true, queuedAt: now}
 }
 
-func (m *Manager) wake() {
-	select {
-	case m.kick <- struct{}{}:
-	default:
-	}
-}
+func (m *Manager) wake() { poke(m.kick) }
 
 func (m *Manager) go2rtcChanged() <-chan struct{} {
 	m.mu.Lock()
@@ -301,6 +287,7 @@ func (m *Manager) followGo2RTC(ctx context.Context) {
 				lastGen = st.Generation
 			}
 			m.clearGo2RTCErrors()
+			m.wakePipelines()
 		case st.State == go2rtc.StateFailed:
 			m.markGo2RTCFailed("go2rtc unavailable: " + st.LastError)
 		}
@@ -498,131 +485,96 @@ func (m *Manager) reportFirst(e *entry, err error) {
 	}
 }
 
+// runStream runs e's pipeline until ctx ends. The pipeline reconnects by
+// itself; its reports drive e's state.
 func (m *Manager) runStream(ctx context.Context, e *entry) {
 	m.mu.Lock()
 	cfg := *e.cfg
 	m.mu.Unlock()
-	rtspURL := m.g2.Settings().RTSPURL(cfg.Name)
-	backoff := m.opts.RetryMin
-	for {
-		// While go2rtc is down nothing can work; wait for it instead of burning attempts.
-		for !m.g2.Status().Ready() {
-			ch := m.go2rtcChanged()
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-			case <-time.After(time.Second):
-			}
-		}
-		pl, err := m.bringUp(ctx, cfg, rtspURL, e)
-		if ctx.Err() != nil {
-			m.stopPipeline(pl)
-			return
-		}
-		if err == nil {
-			m.setState(e, StateActive, "")
-			m.reportFirst(e, nil)
-			backoff = m.opts.RetryMin
-			err = m.monitor(ctx, pl, rtspURL)
-			m.stopPipeline(pl)
-			if ctx.Err() != nil {
-				return
-			}
-			m.mu.Lock()
-			e.reconnects++
-			m.mu.Unlock()
-		} else {
-			m.stopPipeline(pl)
-			m.reportFirst(e, err)
-		}
-		m.mu.Lock()
-		if !e.g2failed {
-			m.setStateLocked(e, StateReconnecting, err.Error())
-		}
-		m.mu.Unlock()
+	// While go2rtc is down nothing can work; wait for it instead of burning attempts.
+	for !m.g2.Status().Ready() {
+		ch := m.go2rtcChanged()
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, m.opts.RetryMax)
-	}
-}
-
-func (m *Manager) bringUp(ctx context.Context, cfg db.Stream, rtspURL string, e *entry) (Pipeline, error) {
-	actx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
-	defer cancel()
-	if m.opts.Pipelines != nil {
-		pl := m.opts.Pipelines(cfg.Name)
-		if pl == nil {
-			return nil, errors.New("no pipeline for stream")
-		}
-		// The pipeline lives on ctx; actx only bounds its start.
-		errc := make(chan error, 1)
-		go func() { errc <- pl.Start(ctx, StreamConfig{Stream: cfg, RTSPURL: rtspURL}) }()
-		select {
-		case err := <-errc:
-			if err != nil {
-				return pl, fmt.Errorf("start pipeline: %w", err)
-			}
-			return pl, nil
-		case <-actx.Done():
-			return pl, fmt.Errorf("no keyframe within %s", m.opts.StartTimeout)
+		case <-ch:
+		case <-time.After(time.Second):
 		}
 	}
-	res, err := ProbeKeyframe(actx, rtspURL)
+	pl := m.newPipeline(cfg.Name)
+	err := pl.Start(ctx, StreamConfig{Stream: cfg, RTSPURL: m.g2.Settings().RTSPURL(cfg.Name),
+		Report: func(in Ingest) { m.report(e, in) }})
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("no keyframe within %s: %w", m.opts.StartTimeout, err)
-		}
-		return nil, err
-	}
-	m.mu.Lock()
-	e.codec = res.Codec
-	m.mu.Unlock()
-	return nil, nil
-}
-
-// monitor returns when the stream stops delivering, with the reason.
-func (m *Manager) monitor(ctx context.Context, pl Pipeline, rtspURL string) error {
-	t := time.NewTicker(m.opts.CheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		if !m.g2.Status().Ready() {
-			return errors.New("go2rtc restarting")
-		}
-		if pl != nil {
-			if ok, err := pl.Health(); !ok {
-				if err == nil {
-					err = errors.New("pipeline unhealthy")
-				}
-				return err
-			}
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, m.opts.StartTimeout)
-		_, err := ProbeKeyframe(pctx, rtspURL)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			return err
-		}
-	}
-}
-
-func (m *Manager) stopPipeline(pl Pipeline) {
-	if pl == nil {
+		err = fmt.Errorf("start pipeline: %w", err)
+		m.setState(e, StateError, err.Error())
+		m.reportFirst(e, err)
+		<-ctx.Done()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), m.opts.StopTimeout)
+	m.mu.Lock()
+	e.pl = pl
+	m.mu.Unlock()
+	<-ctx.Done()
+	m.mu.Lock()
+	e.pl = nil
+	m.mu.Unlock()
+	stop, cancel := context.WithTimeout(context.Background(), m.opts.StopTimeout)
 	defer cancel()
-	if err := pl.Stop(ctx); err != nil {
-		m.log.Warn("stop pipeline", "err", err)
+	if err := pl.Stop(stop); err != nil {
+		m.log.Warn("stop pipeline", "stream", cfg.Name, "err", err)
+	}
+}
+
+func (m *Manager) newPipeline(name string) Pipeline {
+	if m.opts.Pipelines != nil {
+		return m.opts.Pipelines(name)
+	}
+	return newProbePipeline(m.opts.CheckInterval, m.opts.StartTimeout)
+}
+
+// report turns a pipeline's ingest report into e's state. A source that
+// lost its session counts one reconnect; the pipeline retries by itself.
+func (m *Manager) report(e *entry, in Ingest) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e.state == StateStopping {
+		return
+	}
+	switch in.State {
+	case media.SourcePlaying:
+		if in.Codec != "" {
+			e.codec = in.Codec
+		}
+		e.g2failed = false
+		m.setStateLocked(e, StateActive, "")
+		m.reportFirst(e, nil)
+	case media.SourceReconnecting:
+		if e.state == StateActive {
+			e.reconnects++
+		}
+		reason := "stream ended"
+		if in.Err != nil {
+			reason = in.Err.Error()
+		}
+		if !e.g2failed {
+			m.setStateLocked(e, StateReconnecting, reason)
+		}
+		m.reportFirst(e, errors.New(reason))
+	}
+}
+
+// wakePipelines cuts every pipeline's backoff short: go2rtc is (back) up.
+func (m *Manager) wakePipelines() {
+	m.mu.Lock()
+	var pls []Pipeline
+	for _, e := range m.streams {
+		if e.pl != nil {
+			pls = append(pls, e.pl)
+		}
+	}
+	m.mu.Unlock()
+	for _, pl := range pls {
+		pl.Wake()
 	}
 }
 
@@ -781,11 +733,8 @@ func (m *Manager) Create(ctx context.Context, s *db.Stream) error {
 func (m *Manager) Update(ctx context.Context, s *db.Stream) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	old, err := db.StreamByName(ctx, m.db, s.Name)
+	old, err := m.stored(ctx, "update", s.Name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("update stream %q: %w", s.Name, ErrNotFound)
-		}
 		return err
 	}
 	cp := *s
@@ -831,16 +780,22 @@ func (m *Manager) Update(ctx context.Context, s *db.Stream) error {
 	return nil
 }
 
+// stored reads name's row for op; a missing row is ErrNotFound.
+func (m *Manager) stored(ctx context.Context, op, name string) (*db.Stream, error) {
+	s, err := db.StreamByName(ctx, m.db, name)
+	if errors.Is(err, db.ErrStreamNotFound) {
+		return nil, fmt.Errorf("%s stream %q: %w", op, name, ErrNotFound)
+	}
+	return s, err
+}
+
 // Delete removes a stream from go2rtc and stops it; permanent deletes the row,
 // otherwise the row is only disabled (LightNVR's soft delete).
 func (m *Manager) Delete(ctx context.Context, name string, permanent bool) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	old, err := db.StreamByName(ctx, m.db, name)
+	old, err := m.stored(ctx, "delete", name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("delete stream %q: %w", name, ErrNotFound)
-		}
 		return err
 	}
 	write := func(q db.Querier) error {
@@ -872,11 +827,8 @@ func (m *Manager) Delete(ctx context.Context, name string, permanent bool) error
 func (m *Manager) Refresh(ctx context.Context, name string) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	s, err := db.StreamByName(ctx, m.db, name)
+	s, err := m.stored(ctx, "refresh", name)
 	if err != nil {
-		if errors.Is(err, db.ErrStreamNotFound) {
-			return fmt.Errorf("refresh stream %q: %w", name, ErrNotFound)
-		}
 		return err
 	}
 	if Registered(s) && m.go2rtcReady() {

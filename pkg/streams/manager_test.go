@@ -16,16 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/media"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/testkit"
 )
 
 type rig struct {
-	db  *db.DB
-	sup *go2rtc.Supervisor
-	mgr *streams.Manager
+	db        *db.DB
+	sup       *go2rtc.Supervisor
+	mgr       *streams.Manager
+	recording *streams.Recording
+	pipelines atomic.Int64 // built by the manager, counted on their way through the production factory
 }
 
 type rigOpts struct {
@@ -37,6 +41,8 @@ type rigOpts struct {
 	noStart  bool
 	// override is go2rtc's override.yaml, as the machine admin writes it.
 	override string
+	// ready waits for go2rtc to answer before newRig returns.
+	ready bool
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -64,16 +70,22 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	var mgr *streams.Manager
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
 		Settings: set, Logger: quietLogger(), HealthInterval: 250 * time.Millisecond,
-		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond, RestartBudget: 3,
+		Backoff: backoff.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}, RestartBudget: 3,
 		Streams: func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The daemon's pipelines: ingest from go2rtc and continuous recording.
+	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger()})
+	factory := r.recording.Factory()
 	mgr, err = streams.NewManager(streams.Options{
 		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,
 		MinAvailableMB: o.floor, MemAvailableMB: o.mem, MemPoll: 20 * time.Millisecond,
-		CheckInterval: 2 * time.Second, RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
+		Pipelines: func(name string) streams.Pipeline {
+			r.pipelines.Add(1)
+			return factory(name)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +94,20 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	if !o.noStart {
 		r.start(t)
 	}
+	if o.ready {
+		if err := sup.WaitReady(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return r
+}
+
+// create adds s through the manager, failing the test on error.
+func (r *rig) create(t *testing.T, s *db.Stream) {
+	t.Helper()
+	if err := r.mgr.Create(context.Background(), s); err != nil {
+		t.Fatalf("create %s: %v", s.Name, err)
+	}
 }
 
 func (r *rig) start(t *testing.T) {
@@ -189,14 +214,9 @@ func TestOverrideFileOwnsItsStreams(t *testing.T) {
 
 func TestAddUpdateDeletePropagate(t *testing.T) {
 	cam := testkit.StartCamera(t)
-	r := newRig(t, rigOpts{})
+	r := newRig(t, rigOpts{ready: true})
 	ctx := context.Background()
-	if err := r.sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.mgr.Create(ctx, stream("front", cam.URL(), 5)); err != nil {
-		t.Fatal(err)
-	}
+	r.create(t, stream("front", cam.URL(), 5))
 	if si, ok := r.go2rtcStreams(t)["front"]; !ok || si.Producers[0].URL != cam.URL() {
 		t.Fatalf("go2rtc does not list the new stream: %+v", r.go2rtcStreams(t))
 	}
@@ -245,11 +265,8 @@ func TestAddUpdateDeletePropagate(t *testing.T) {
 
 // go2rtc refuses a source: nothing is written to the database either.
 func TestCreateRefusedByGo2RTCLeavesNothing(t *testing.T) {
-	r := newRig(t, rigOpts{})
+	r := newRig(t, rigOpts{ready: true})
 	ctx := context.Background()
-	if err := r.sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	err := r.mgr.Create(ctx, stream("evil", "exec:touch /tmp/pwned", 5))
 	var inv *streams.InvalidError
 	if !errors.As(err, &inv) {
@@ -280,16 +297,10 @@ func TestStartReconcilesDriftedGo2RTC(t *testing.T) {
 
 func TestKilledGo2RTCRestartsAndStreamsReturn(t *testing.T) {
 	cam := testkit.StartCamera(t)
-	r := newRig(t, rigOpts{})
-	ctx := context.Background()
-	if err := r.sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	r := newRig(t, rigOpts{ready: true})
 	names := []string{"k1", "k2", "k3"}
 	for _, n := range names {
-		if err := r.mgr.Create(ctx, stream(n, cam.URL(), 5)); err != nil {
-			t.Fatal(err)
-		}
+		r.create(t, stream(n, cam.URL(), 5))
 	}
 	for _, n := range names {
 		waitState(t, r.mgr, n, 20*time.Second, streams.StateActive)
@@ -424,15 +435,10 @@ func logRSS(t *testing.T, go2rtcPID int) {
 
 func TestAddDeleteCyclesLeaveNothingBehind(t *testing.T) {
 	cam := testkit.StartCamera(t)
-	r := newRig(t, rigOpts{})
+	r := newRig(t, rigOpts{ready: true})
 	ctx := context.Background()
-	if err := r.sup.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Warm up pools (HTTP keep-alive, database connections) before counting.
-	if err := r.mgr.Create(ctx, stream("warm", cam.URL(), 5)); err != nil {
-		t.Fatal(err)
-	}
+	r.create(t, stream("warm", cam.URL(), 5))
 	if err := r.mgr.Delete(ctx, "warm", true); err != nil {
 		t.Fatal(err)
 	}
@@ -450,9 +456,7 @@ func TestAddDeleteCyclesLeaveNothingBehind(t *testing.T) {
 	before := settle()
 	for i := range 100 {
 		name := fmt.Sprintf("c%03d", i)
-		if err := r.mgr.Create(ctx, stream(name, cam.URL(), 5)); err != nil {
-			t.Fatal(err)
-		}
+		r.create(t, stream(name, cam.URL(), 5))
 		if err := r.mgr.Delete(ctx, name, i%2 == 0); err != nil {
 			t.Fatal(err)
 		}
@@ -469,6 +473,55 @@ func TestAddDeleteCyclesLeaveNothingBehind(t *testing.T) {
 			buf := make([]byte, 1<<20)
 			buf = buf[:runtime.Stack(buf, true)]
 			t.Fatalf("goroutines: %d before, %d after 100 add/delete cycles:\n%s", before, after, buf)
+		}
+	}
+}
+
+// go2rtc rides out a short camera outage on its own (its session to us
+// stays open and media resumes). A camera away for longer than the read
+// timeout stalls the stream: the pipeline's source ends the session and
+// reconnects, once, while the manager builds no second pipeline and only
+// shows active → reconnecting → active; the recorder goes on writing
+// readable segments.
+func TestCameraDropIsOneReconnectNoRestart(t *testing.T) {
+	testkit.Need(t, "ffprobe")
+	cam := testkit.StartCamera(t)
+	r := newRig(t, rigOpts{seed: []*db.Stream{stream("front", cam.URL(), 5)}})
+	waitState(t, r.mgr, "front", 20*time.Second, streams.StateActive)
+	testkit.WaitFor(t, 20*time.Second, "a recording", func() bool {
+		ps, ok := r.recording.Stats("front")
+		return ok && ps.RecordingID != 0
+	})
+	cam.Drop(t, 12*time.Second)
+	var st streams.Status
+	testkit.WaitFor(t, 30*time.Second, "active again after one reconnect", func() bool {
+		st = r.mgr.StatusOf("front")
+		return st.Reconnects > 0 && st.State == streams.StateActive
+	})
+	ps, _ := r.recording.Stats("front")
+	frames := ps.Frames
+	testkit.WaitFor(t, 20*time.Second, "recording after the reconnect", func() bool {
+		ps, _ = r.recording.Stats("front")
+		return ps.Frames > frames+20 && ps.RecorderState == "recording"
+	})
+	if n := r.pipelines.Load(); n != 1 {
+		t.Fatalf("the manager built %d pipelines for one stream whose camera dropped", n)
+	}
+	if st.Reconnects != 1 || ps.Reconnects != 1 || ps.State != media.SourcePlaying {
+		t.Fatalf("reconnects: manager %d, source %d (state %s), want 1 each", st.Reconnects, ps.Reconnects, ps.State)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.mgr.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.StreamRecordings(context.Background(), r.db, "front")
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("recordings: %d %v", len(recs), err)
+	}
+	for _, rec := range recs {
+		if pr := testkit.FFprobe(t, rec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+			t.Errorf("ffprobe %s: duration %.3f, %s", rec.FilePath, pr.Duration(), pr.Errors)
 		}
 	}
 }

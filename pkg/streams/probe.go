@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
-	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
+
+	"lightnvr/pkg/backoff"
+	"lightnvr/pkg/media"
 )
 
 // ProbeResult is what a probe saw of a stream.
@@ -40,38 +39,16 @@ type ProbeResult struct {
 // that on their own.
 func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 	var res ProbeResult
-	u, err := base.ParseURL(rtspURL)
-	if err != nil {
-		return res, fmt.Errorf("probe: parse url: %w", err)
-	}
-	tcp := gortsplib.ProtocolTCP
 	timeout := 10 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl), 100*time.Millisecond)
 	}
-	c := &gortsplib.Client{
-		Scheme:       u.Scheme,
-		Host:         u.Host,
-		Protocol:     &tcp,
-		ReadTimeout:  timeout,
-		WriteTimeout: timeout,
-		UserAgent:    "lightnvr-probe",
-		DialContext:  (&net.Dialer{}).DialContext,
-	}
-	if err := c.Start(); err != nil {
-		return res, fmt.Errorf("probe: connect to go2rtc: %w", err)
-	}
-	// Close unblocks every call below when ctx ends first.
-	stop := context.AfterFunc(ctx, c.Close)
-	defer func() {
-		stop()
-		c.Close()
-	}()
-
-	desc, _, err := c.Describe(u)
+	conn, err := media.Dial(ctx, rtspURL, "lightnvr-probe", timeout)
 	if err != nil {
-		return res, describeError(ctx, err)
+		return res, fmt.Errorf("probe: %w", err)
 	}
+	defer conn.Close()
+	c, desc := conn.Client, conn.Desc
 	if len(desc.Medias) == 0 {
 		return res, errors.New("source has no media tracks")
 	}
@@ -124,29 +101,26 @@ func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 // keyframeDetector returns an RTP callback that calls signal at the first
 // random access unit of f.
 func keyframeDetector(f format.Format, signal func()) func(*rtp.Packet) {
+	var decode func(*rtp.Packet) ([][]byte, error)
+	var key func([][]byte) bool
 	switch f := f.(type) {
 	case *format.H264:
-		dec, err := f.CreateDecoder()
-		if err != nil {
-			return func(*rtp.Packet) { signal() }
-		}
-		return func(p *rtp.Packet) {
-			if au, err := dec.Decode(p); err == nil && h264.IsRandomAccess(au) {
-				signal()
-			}
+		if dec, err := f.CreateDecoder(); err == nil {
+			decode, key = dec.Decode, h264.IsRandomAccess
 		}
 	case *format.H265:
-		dec, err := f.CreateDecoder()
-		if err != nil {
-			return func(*rtp.Packet) { signal() }
-		}
-		return func(p *rtp.Packet) {
-			if au, err := dec.Decode(p); err == nil && h265.IsRandomAccess(au) {
-				signal()
-			}
+		if dec, err := f.CreateDecoder(); err == nil {
+			decode, key = dec.Decode, h265.IsRandomAccess
 		}
 	}
-	return func(*rtp.Packet) { signal() }
+	if decode == nil {
+		return func(*rtp.Packet) { signal() }
+	}
+	return func(p *rtp.Packet) {
+		if au, err := decode(p); err == nil && key(au) {
+			signal()
+		}
+	}
 }
 
 func ctxErr(ctx context.Context, err error) error {
@@ -154,19 +128,6 @@ func ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-// describeError explains go2rtc's DESCRIBE failures: it answers 404 when it could
-// not open the source (camera unreachable, refused, wrong URL or credentials).
-func describeError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("source gave no track list in time: %w", ctx.Err())
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "404") {
-		return errors.New("go2rtc could not open the source (camera unreachable, refused, wrong URL or credentials)")
-	}
-	return fmt.Errorf("probe: describe: %w", err)
 }
 
 func spsInfo(f format.Format) (w, h int, fps float64) {
@@ -184,3 +145,63 @@ func spsInfo(f format.Format) (w, h int, fps float64) {
 	}
 	return 0, 0, 0
 }
+
+// probePipeline is the pipeline of a manager without a recording factory: it
+// proves the stream with a keyframe probe every CheckInterval, and after a
+// failed probe tries again with backoff.
+type probePipeline struct {
+	every, timeout time.Duration
+	wait           backoff.Backoff
+
+	wake chan struct{}
+	run  runner
+}
+
+func newProbePipeline(every, timeout time.Duration) *probePipeline {
+	return &probePipeline{every: every, timeout: timeout, wake: make(chan struct{}, 1),
+		wait: backoff.Backoff{Min: time.Second, Max: time.Minute}}
+}
+
+func (p *probePipeline) Start(ctx context.Context, cfg StreamConfig) error {
+	ctx, ok := p.run.launch(ctx)
+	if !ok {
+		return errors.New("pipeline already started")
+	}
+	p.run.spawn(func() {
+		for p.probe(ctx, cfg) {
+		}
+	})
+	return nil
+}
+
+// probe proves the stream once, reports the outcome and waits for the next
+// probe; it returns false when ctx ended.
+func (p *probePipeline) probe(ctx context.Context, cfg StreamConfig) bool {
+	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	res, err := ProbeKeyframe(pctx, cfg.RTSPURL)
+	cancel()
+	if ctx.Err() != nil {
+		return false
+	}
+	in, next := Ingest{State: media.SourcePlaying, Codec: res.Codec}, p.every
+	if err != nil {
+		in, next = Ingest{State: media.SourceReconnecting, Err: err}, p.wait.Next()
+	} else {
+		p.wait.Reset()
+	}
+	cfg.Report(in)
+	wctx, cancel := context.WithTimeout(ctx, next)
+	defer cancel()
+	select {
+	case <-wctx.Done():
+	case <-p.wake:
+	}
+	return ctx.Err() == nil
+}
+
+func (p *probePipeline) Stop(ctx context.Context) error {
+	_, err := p.run.stop(ctx, "probe")
+	return err
+}
+
+func (p *probePipeline) Wake() { poke(p.wake) }

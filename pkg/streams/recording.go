@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +24,6 @@ type RecordingOptions struct {
 	// controller's Wrote), so a fast-filling disk is noticed between its
 	// heartbeats.
 	OnWrite func(n int64)
-	// StaleAfter is how long a stream may deliver nothing before Health calls it
-	// stalled (10 s).
-	StaleAfter time.Duration
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -42,9 +40,6 @@ type Recording struct {
 func NewRecording(opts RecordingOptions) *Recording {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.StaleAfter <= 0 {
-		opts.StaleAfter = 10 * time.Second
 	}
 	return &Recording{opts: opts, log: opts.Logger, running: map[string]*recordingPipeline{}}
 }
@@ -81,9 +76,9 @@ type recordingPipeline struct {
 	owner *Recording
 	name  string
 
+	run runner
+
 	mu     sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	src    *media.Source
 	hub    *media.Hub
 	rec    *record.Recorder
@@ -101,9 +96,12 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		Hub:     hub,
 		NoAudio: !cfg.Stream.RecordAudio,
 		Logger:  log,
+		OnState: func(st media.SourceState, err error) {
+			if cfg.Report != nil {
+				cfg.Report(Ingest{State: st, Err: err, Codec: videoCodec(hub.Desc())})
+			}
+		},
 	})
-	first := hub.Subscribe("start", 64)
-	defer first.Unsubscribe()
 
 	var rec *record.Recorder
 	if wantContinuous(&cfg.Stream) {
@@ -124,52 +122,38 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		}
 	}
 
-	p.mu.Lock()
-	if p.cancel != nil {
-		p.mu.Unlock()
+	pctx, ok := p.run.launch(ctx)
+	if !ok {
 		return errors.New("pipeline already started")
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	p.cancel, p.src, p.hub, p.rec = cancel, src, hub, rec
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		_ = src.Run(pctx)
-	}()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.src, p.hub, p.rec = src, hub, rec
+	p.run.spawn(func() { _ = src.Run(pctx) })
 	if rec != nil {
 		// A recorder falls behind only if the disk does; it then loses units, never ingest.
-		p.recSub = hub.Subscribe("record", 512)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			err := rec.Run(pctx, p.recSub)
+		sub := hub.Subscribe("record", 512)
+		p.recSub = sub
+		p.run.spawn(func() {
+			err := rec.Run(pctx, sub)
 			p.mu.Lock()
 			p.recErr = err
 			p.mu.Unlock()
-		}()
+		})
 	}
-	p.mu.Unlock()
 
 	p.owner.mu.Lock()
 	p.owner.running[p.name] = p
 	p.owner.mu.Unlock()
+	return nil
+}
 
-	for {
-		select {
-		case <-pctx.Done():
-			if st := src.Stats(); st.LastError != "" {
-				return fmt.Errorf("no keyframe yet: %s", st.LastError)
-			}
-			return pctx.Err()
-		case u, ok := <-first.C():
-			if !ok {
-				return errors.New("stream hub closed before the first keyframe")
-			}
-			if u.IsVideo() && u.Key {
-				return nil
-			}
-		}
+// videoCodec names d's video codec as the probe does ("H264"), "" without video.
+func videoCodec(d *media.Desc) string {
+	if d == nil || d.Video == nil {
+		return ""
 	}
+	return strings.ToUpper(string(d.Video.Codec))
 }
 
 // wantContinuous: LightNVR's continuous mode is record=1 without detection-based
@@ -185,51 +169,22 @@ func (p *recordingPipeline) Stop(ctx context.Context) error {
 	}
 	p.owner.mu.Unlock()
 
-	p.mu.Lock()
-	cancel, hub := p.cancel, p.hub
-	p.mu.Unlock()
-	if cancel == nil {
-		return nil
+	if launched, err := p.run.stop(ctx, "pipeline "+p.name); !launched || err != nil {
+		return err
 	}
-	cancel()
-	done := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("stop pipeline %s: %w", p.name, ctx.Err())
-	}
-	hub.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.hub.Close()
 	return p.recErr
 }
 
-func (p *recordingPipeline) Health() (bool, error) {
+func (p *recordingPipeline) Wake() {
 	p.mu.Lock()
-	src, rec := p.src, p.rec
+	src := p.src
 	p.mu.Unlock()
-	if src == nil {
-		return false, errors.New("not started")
+	if src != nil {
+		src.Wake()
 	}
-	st := src.Stats()
-	if st.LastFrame.IsZero() || time.Since(st.LastFrame) > p.owner.opts.StaleAfter {
-		if st.LastError != "" {
-			return false, fmt.Errorf("no media for %s: %s", p.owner.opts.StaleAfter, st.LastError)
-		}
-		return false, fmt.Errorf("no media for %s", p.owner.opts.StaleAfter)
-	}
-	if rec != nil {
-		if rs := rec.Status(); rs.State == record.StateFailing {
-			// Ingest is fine; restarting the pipeline would not mend a disk. Report it
-			// through stats, keep the stream up: the recorder retries by itself.
-			p.owner.log.Debug("recorder failing", "stream", p.name, "err", rs.Err)
-		}
-	}
-	return true, nil
 }
 
 func (p *recordingPipeline) stats() PipelineStats {

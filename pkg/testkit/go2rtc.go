@@ -218,9 +218,7 @@ type Camera struct {
 // StartCamera starts a camera serving one stream, "pattern".
 func StartCamera(t testing.TB) *Camera {
 	t.Helper()
-	src := TestPatternSource("320x240", 10)
-	g := StartGo2RTC(t, fmt.Sprintf("streams:\n  pattern: %q\npreload:\n  pattern: \"video\"\n", src))
-	return &Camera{Go2RTC: g}
+	return &Camera{Go2RTC: StartGo2RTC(t, cameraYAML())}
 }
 
 // URL is the camera's RTSP URL.
