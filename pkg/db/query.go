@@ -71,6 +71,21 @@ func scanOne[T any](r rowScanner) (T, error) {
 	return v, err
 }
 
+// queryRow scans the one row query yields; no row is notFound, wrapped
+// with what the caller looked for.
+func queryRow[T any](ctx context.Context, q Querier, scan func(rowScanner) (T, error), what string, notFound error,
+	query string, args ...any) (T, error) {
+	v, err := scan(q.conn().QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = notFound
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
 // queryValue returns the single value query yields.
 func queryValue[T any](ctx context.Context, q Querier, query string, args ...any) (T, error) {
 	return scanOne[T](q.conn().QueryRowContext(ctx, query, args...))
@@ -78,11 +93,16 @@ func queryValue[T any](ctx context.Context, q Querier, query string, args ...any
 
 // exec runs a statement and returns how many rows it changed.
 func exec(ctx context.Context, q Querier, query string, args ...any) (int64, error) {
+	return execRead(ctx, q, sql.Result.RowsAffected, query, args...)
+}
+
+// execRead runs a statement and reads one figure of its result.
+func execRead(ctx context.Context, q Querier, read func(sql.Result) (int64, error), query string, args ...any) (int64, error) {
 	res, err := q.conn().ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
-	return res.RowsAffected()
+	return read(res)
 }
 
 // scanFields makes the scan function of a row whose columns go, in order,
@@ -97,9 +117,5 @@ func scanFields[T any](ptrs func(*T) []any) func(rowScanner) (T, error) {
 
 // insert runs an INSERT and returns the new row's id.
 func insert(ctx context.Context, q Querier, query string, args ...any) (int64, error) {
-	res, err := q.conn().ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
+	return execRead(ctx, q, sql.Result.LastInsertId, query, args...)
 }

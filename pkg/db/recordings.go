@@ -112,14 +112,8 @@ func DeleteRecording(ctx context.Context, q Querier, id int64) error {
 
 // GetRecording returns the recording with id.
 func GetRecording(ctx context.Context, q Querier, id int64) (*Recording, error) {
-	r, err := scanRecording(q.conn().QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("recording %d: %w", id, err)
-	}
-	return r, nil
+	return queryRow(ctx, q, scanRecording, fmt.Sprintf("recording %d", id), ErrRecordingNotFound,
+		`SELECT `+recordingColumns+` FROM recordings WHERE id = ?`, id)
 }
 
 func listRecordings(ctx context.Context, q Querier, query string, args ...any) ([]*Recording, error) {

@@ -262,14 +262,8 @@ func CountRecordingItems(ctx context.Context, q Querier, f RecordingFilter) (int
 // GetRecordingItem returns one recording, ErrRecordingNotFound if no row
 // has id.
 func GetRecordingItem(ctx context.Context, q Querier, id int64) (*RecordingItem, error) {
-	it, err := scanRecordingItem(q.conn().QueryRowContext(ctx, `SELECT `+recordingItemColumns+` FROM recordings r WHERE r.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("recording %d: %w", id, ErrRecordingNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("recording %d: %w", id, err)
-	}
-	return it, nil
+	return queryRow(ctx, q, scanRecordingItem, fmt.Sprintf("recording %d", id), ErrRecordingNotFound,
+		`SELECT `+recordingItemColumns+` FROM recordings r WHERE r.id = ?`, id)
 }
 
 // RecordingIDsMatching returns the ids of up to limit recordings matching

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -51,14 +50,8 @@ func (d *DB) InsertSession(ctx context.Context, s *Session) error {
 
 // SessionByTokenHash returns the session whose token column equals tokenHash.
 func (d *DB) SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error) {
-	s, err := scanSession(d.pool.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token = ?`, tokenHash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrSessionNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read session: %w", err)
-	}
-	return s, nil
+	return queryRow(ctx, d, scanSession, "read session", ErrSessionNotFound,
+		`SELECT `+sessionColumns+` FROM sessions WHERE token = ?`, tokenHash)
 }
 
 // TouchSession records activity: the new idle deadline, client address and agent.
@@ -164,14 +157,8 @@ func (d *DB) InsertTrustedDevice(ctx context.Context, t *TrustedDevice) error {
 
 // TrustedDeviceByTokenHash returns the trusted device with that token hash.
 func (d *DB) TrustedDeviceByTokenHash(ctx context.Context, tokenHash string) (*TrustedDevice, error) {
-	t, err := scanTrustedDevice(d.pool.QueryRowContext(ctx, `SELECT `+trustedDeviceColumns+` FROM trusted_devices WHERE token = ?`, tokenHash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrSessionNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read trusted device: %w", err)
-	}
-	return t, nil
+	return queryRow(ctx, d, scanTrustedDevice, "read trusted device", ErrSessionNotFound,
+		`SELECT `+trustedDeviceColumns+` FROM trusted_devices WHERE token = ?`, tokenHash)
 }
 
 // TouchTrustedDevice records a use of the device.

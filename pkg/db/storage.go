@@ -292,24 +292,22 @@ func ensureDailyStat(ctx context.Context, q Querier, date, stream string, tier i
 
 // SetDailyUsage stores the recording count and bytes of a stream on date.
 func SetDailyUsage(ctx context.Context, q Querier, date, stream string, tier int, count, bytes int64) error {
-	if err := ensureDailyStat(ctx, q, date, stream, tier); err != nil {
-		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
-	}
-	if _, err := q.conn().ExecContext(ctx, `UPDATE storage_daily_stats SET recording_count = ?, total_bytes = ?
-		WHERE date = ? AND stream_name = ? AND tier = ?`, count, bytes, date, stream, tier); err != nil {
-		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
-	}
-	return nil
+	return updateDailyStat(ctx, q, date, stream, tier, `recording_count = ?, total_bytes = ?`, count, bytes)
 }
 
 // AddDailyDeleted adds deletions to a stream's row of date.
 func AddDailyDeleted(ctx context.Context, q Querier, date, stream string, tier int, count, bytes int64) error {
+	return updateDailyStat(ctx, q, date, stream, tier, `deleted_count = deleted_count + ?, deleted_bytes = deleted_bytes + ?`, count, bytes)
+}
+
+// updateDailyStat applies set (count, then bytes) to the (date, stream, tier)
+// row, creating it first.
+func updateDailyStat(ctx context.Context, q Querier, date, stream string, tier int, set string, count, bytes int64) error {
 	if err := ensureDailyStat(ctx, q, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
 	}
-	if _, err := q.conn().ExecContext(ctx, `UPDATE storage_daily_stats SET deleted_count = deleted_count + ?,
-		deleted_bytes = deleted_bytes + ? WHERE date = ? AND stream_name = ? AND tier = ?`,
-		count, bytes, date, stream, tier); err != nil {
+	if _, err := q.conn().ExecContext(ctx, `UPDATE storage_daily_stats SET `+set+`
+		WHERE date = ? AND stream_name = ? AND tier = ?`, count, bytes, date, stream, tier); err != nil {
 		return fmt.Errorf("daily stats %s %s: %w", date, stream, err)
 	}
 	return nil
