@@ -70,12 +70,12 @@ func validStreamName(name string) error {
 	return nil
 }
 
-func (h *streamsHandler) streamToJSON(row *db.Stream, viewer bool) jsonObject {
+func (h *streamsHandler) streamToJSON(row *db.Stream, viewer bool) any {
 	st := streams.Status{Name: row.Name, State: streams.StateInactive}
 	if row.Enabled {
 		st = h.status(row.Name)
 	}
-	return encodeStream(row, viewer, st)
+	return streamObject(row, viewer, st)
 }
 
 func isViewer(ctx *fasthttp.RequestCtx) bool {
@@ -90,7 +90,7 @@ func (h *streamsHandler) handleListStreams(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	viewer := isViewer(ctx)
-	out := make([]jsonObject, 0, len(rows))
+	out := make([]any, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, h.streamToJSON(r, viewer))
 	}
