@@ -108,6 +108,9 @@ type APIDetectionConfig struct {
 	PreDetectionBuffer  int    `ini:"pre_detection_buffer" min:"0" max:"60"`
 	PostDetectionBuffer int    `ini:"post_detection_buffer" min:"0" max:"300"`
 	BufferStrategy      string `ini:"buffer_strategy" enum:"auto|none|go2rtc|hls_segment|memory_packet|mmap_hybrid"`
+	// Timeout bounds each post to the detector, so a hung detector costs
+	// one round.
+	Timeout int `ini:"timeout" min:"1" max:"300"`
 }
 
 // DetectionEngineConfig is [detection_engine] (in-process inference).
@@ -275,6 +278,7 @@ func Default() *Config {
 			PreDetectionBuffer:  5,
 			PostDetectionBuffer: 10,
 			BufferStrategy:      "auto",
+			Timeout:             10,
 		},
 		DetectionEngine: DetectionEngineConfig{Threads: 1, Delegate: "xnnpack"},
 		Detection:       DetectionConfig{GracePeriod: 2},

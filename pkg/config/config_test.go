@@ -54,7 +54,7 @@ func TestEveryKeyParses(t *testing.T) {
 		Models: ModelsConfig{Path: "/mnt/disk/models"},
 		APIDetection: APIDetectionConfig{
 			URL: "http://10.0.0.2:9001/api/v1/detect", Backend: "tflite", DetectionThreshold: 70,
-			PreDetectionBuffer: 10, PostDetectionBuffer: 20, BufferStrategy: "mmap_hybrid",
+			PreDetectionBuffer: 10, PostDetectionBuffer: 20, BufferStrategy: "mmap_hybrid", Timeout: 25,
 		},
 		DetectionEngine: DetectionEngineConfig{Enabled: true, Threads: 4, Delegate: "none"},
 		Detection:       DetectionConfig{GracePeriod: 5},

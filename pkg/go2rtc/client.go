@@ -231,3 +231,14 @@ func (c *Client) DeleteStream(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Frame fetches a JPEG of stream name's current picture (GET
+// /api/frame.jpeg); go2rtc decodes a keyframe for it, so a stream nobody
+// reads yet answers only after its source connected.
+func (c *Client) Frame(ctx context.Context, name string) ([]byte, error) {
+	body, err := c.do(ctx, http.MethodGet, "/api/frame.jpeg", url.Values{"src": {name}})
+	if err != nil {
+		return nil, fmt.Errorf("frame of %q: %w", name, err)
+	}
+	return body, nil
+}
