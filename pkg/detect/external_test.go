@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,25 +52,15 @@ func frameSource(t *testing.T) *go2rtc.Client {
 // JPEG the size of the camera's picture).
 type detector struct {
 	*httptest.Server
-	mu      sync.Mutex
-	reply   func(w http.ResponseWriter, r *http.Request)
+	reply   atomic.Pointer[replyFunc]
 	valid   atomic.Int64
 	invalid atomic.Int64
 	query   atomic.Value // the last request's query string
 }
 
-func startDetector(t *testing.T, reply func(w http.ResponseWriter, r *http.Request)) *detector {
-	d := &detector{reply: reply}
-	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
-	t.Cleanup(d.Close)
-	return d
-}
+type replyFunc = func(w http.ResponseWriter, r *http.Request)
 
-func (d *detector) setReply(reply func(w http.ResponseWriter, r *http.Request)) {
-	d.mu.Lock()
-	d.reply = reply
-	d.mu.Unlock()
-}
+func (d *detector) setReply(reply replyFunc) { d.reply.Store(&reply) }
 
 func (d *detector) serve(w http.ResponseWriter, r *http.Request) {
 	if err := checkRequest(r); err != nil {
@@ -81,10 +70,7 @@ func (d *detector) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	d.valid.Add(1)
 	d.query.Store(r.URL.RawQuery)
-	d.mu.Lock()
-	reply := d.reply
-	d.mu.Unlock()
-	reply(w, r)
+	(*d.reply.Load())(w, r)
 }
 
 func checkRequest(r *http.Request) error {
@@ -109,7 +95,7 @@ func checkRequest(r *http.Request) error {
 	return nil
 }
 
-func replyJSON(body string) func(http.ResponseWriter, *http.Request) {
+func replyJSON(body string) replyFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, body)
@@ -125,10 +111,17 @@ const boxes = `{"backend":"onnx","filename":"frame.jpg","process_time_ms":12,"im
  {"label":"car","confidence":0.3,"bounding_box":{"x_min":0.5,"y_min":0.5,"x_max":0.9,"y_max":0.9}},
  {"label":"dog","confidence":0.6,"bounding_box":{"x_min":0.75,"y_min":-0.02,"x_max":1.04,"y_max":0.5}}]}`
 
-// run starts an external detector for "front" against d and stops it when
-// the test ends.
-func run(t *testing.T, frames *go2rtc.Client, d *detector, bus *event.Bus, timeout time.Duration) *detect.External {
+// run starts a detector answering reply and an external detector for
+// "front" posting to it, stopped when the test ends; sub receives its events.
+func run(t *testing.T, frames *go2rtc.Client, reply replyFunc, timeout time.Duration) (*detector, *detect.External, *event.Subscription) {
 	t.Helper()
+	d := &detector{}
+	d.setReply(reply)
+	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
+	t.Cleanup(d.Close)
+	bus := event.NewBus()
+	sub := bus.Subscribe(8)
+	t.Cleanup(sub.Close)
 	x := detect.NewExternal(detect.ExternalOptions{
 		Stream: "front", URL: d.URL + "/api/v1/detect", Backend: "onnx", Threshold: 0.5,
 		Interval: time.Second, Timeout: timeout,
@@ -143,7 +136,7 @@ func run(t *testing.T, frames *go2rtc.Client, d *detector, bus *event.Bus, timeo
 			t.Errorf("Run returned %v, want context.Canceled", err)
 		}
 	})
-	return x
+	return d, x, sub
 }
 
 func nextEvent(t *testing.T, sub *event.Subscription, within time.Duration) event.Event {
@@ -164,11 +157,7 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 // detector event with the boxes in fractions of the frame.
 func TestExternalPublishesBoxes(t *testing.T) {
 	frames := frameSource(t)
-	d := startDetector(t, replyJSON(boxes))
-	bus := event.NewBus()
-	sub := bus.Subscribe(8)
-	defer sub.Close()
-	x := run(t, frames, d, bus, 5*time.Second)
+	d, x, sub := run(t, frames, replyJSON(boxes), 5*time.Second)
 
 	e := nextEvent(t, sub, 30*time.Second)
 	if e.Stream != "front" || e.Source != event.SourceDetector || e.Time.IsZero() {
@@ -206,11 +195,7 @@ func TestExternalPublishesBoxes(t *testing.T) {
 // and events resume when it answers again.
 func TestExternalHungDetector(t *testing.T) {
 	frames := frameSource(t)
-	d := startDetector(t, hang)
-	bus := event.NewBus()
-	sub := bus.Subscribe(8)
-	defer sub.Close()
-	x := run(t, frames, d, bus, 300*time.Millisecond)
+	d, x, sub := run(t, frames, hang, 300*time.Millisecond)
 
 	testkit.WaitFor(t, 30*time.Second, "three failed rounds", func() bool {
 		return x.Status().Failures >= 3
@@ -244,15 +229,17 @@ func TestExternalHungDetector(t *testing.T) {
 // with a reason in the status; nothing is published from them.
 func TestExternalBadReplies(t *testing.T) {
 	frames := frameSource(t)
+	// 10 MB of well-formed boxes: only the size limit stands between them
+	// and the memory.
 	huge := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"detections":[`)
 		item := []byte(`{"label":"person","confidence":0.9,"bounding_box":{"x_min":0,"y_min":0,"x_max":1,"y_max":1}},`)
-		w.Write(bytes.Repeat(item, 10<<20/len(item)))
+		body := append([]byte(`{"detections":[`), bytes.Repeat(item, 10<<20/len(item))...)
+		w.Write(append(body[:len(body)-1], "]}"...))
 	}
 	cases := []struct {
 		name  string
-		reply func(http.ResponseWriter, *http.Request)
+		reply replyFunc
 		why   string
 	}{
 		{"garbage JSON", replyJSON(`{"detections":[{"label":"person","confidence":0.9,`), "not the expected JSON"},
@@ -272,11 +259,7 @@ func TestExternalBadReplies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := startDetector(t, c.reply)
-			bus := event.NewBus()
-			sub := bus.Subscribe(8)
-			defer sub.Close()
-			x := run(t, frames, d, bus, 5*time.Second)
+			d, x, sub := run(t, frames, c.reply, 5*time.Second)
 			testkit.WaitFor(t, 30*time.Second, "two failed rounds", func() bool {
 				return x.Status().TotalFailures >= 2
 			})
