@@ -111,4 +111,3 @@ func TestInsertDetectionsLinksContinuousRecording(t *testing.T) {
 		t.Fatalf("labels %v, %v", labels, err)
 	}
 }
-
