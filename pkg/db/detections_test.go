@@ -111,3 +111,24 @@ func TestInsertDetectionsLinksContinuousRecording(t *testing.T) {
 		t.Fatalf("labels %v, %v", labels, err)
 	}
 }
+
+// A segment still being written has has_detection as soon as a detection
+// is linked to it, not only once it is closed.
+func TestOpenSegmentHasLinkedDetection(t *testing.T) {
+	ctx := context.Background()
+	d := openMigrated(t)
+	id, err := InsertRecording(ctx, d, &Recording{StreamName: "cam", FilePath: "/rec/cam/open.mp4", StartTime: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := InsertDetections(ctx, d, []Detection{{StreamName: "cam", Timestamp: 1010, Label: "person", Confidence: 1, TrackID: -1, EventEndTime: 1010}}); err != nil {
+		t.Fatal(err)
+	}
+	it, err := GetRecordingItem(ctx, d, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !it.HasDetection {
+		t.Fatal("the open segment with a linked detection has no has_detection")
+	}
+}
