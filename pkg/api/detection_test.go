@@ -134,7 +134,8 @@ func TestDetectionResultsAndLabels(t *testing.T) {
 	}
 	// The default window (30 s for a 10 s interval) holds the recent one only.
 	if st, got := results(""); st != 200 || len(got) != 1 ||
-		got[0] != (detectionJSON{Label: "person", Confidence: 0.9, X: 0.1, Y: 0.2, Width: 0.3, Height: 0.4, Timestamp: now - 5, EndTimestamp: now - 5}) {
+		got[0] != (detectionJSON{Detection: event.Detection{Label: "person", Confidence: 0.9, X: 0.1, Y: 0.2, Width: 0.3, Height: 0.4, TrackID: -1},
+			Timestamp: now - 5, EndTimestamp: now - 5}) {
 		t.Errorf("default window: %d %+v", st, got)
 	}
 	q := func(from, to int64) string {

@@ -10,8 +10,7 @@ import (
 )
 
 func TestZonesReplaceListDelete(t *testing.T) {
-	ctx := context.Background()
-	d := openMigrated(t)
+	d, ctx := openMigrated(t), context.Background()
 	for _, name := range []string{"front", "back"} {
 		if err := InsertStream(ctx, d, NewStream(name, "rtsp://cam/"+name)); err != nil {
 			t.Fatal(err)
