@@ -1,6 +1,3 @@
-// Package detect decides which detections count: the stream's detection
-// zones and its object filter, and stores what is kept in the detections
-// table.
 package detect
 
 import (
