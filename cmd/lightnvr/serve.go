@@ -18,6 +18,8 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/detect"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
@@ -112,6 +114,8 @@ type daemon struct {
 	go2rtcCreds  func() go2rtc.Credentials
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
+	// events is the bus from the detectors to their consumers.
+	events *event.Bus
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -188,6 +192,8 @@ func (d *daemon) run(parent context.Context) error {
 	// Stops after the recorders (it must not race their last segment) and before the API.
 	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
 	d.storage = sc
+	d.events = event.NewBus()
+	d.startDetectionStore()
 
 	if err := d.startStreams(appCtx); err != nil {
 		return err
@@ -332,6 +338,24 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	return nil
 }
 
+// startDetectionStore writes the bus's detections to the database. It stops
+// after the detectors and before the database closes, writing its last batch.
+func (d *daemon) startDetectionStore() {
+	store := detect.NewStore(d.db, d.events, d.log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); store.Run(ctx) }()
+	d.shutdown.Register("detections", lifecycle.PriorityRecorders, 10*time.Second, func(stop context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-stop.Done():
+			return stop.Err()
+		}
+	})
+}
+
 func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 	srv, err := api.New(api.Deps{
 		TLS:     d.cert,
@@ -344,6 +368,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Storage: d.storage,
 		Ingest:  d.recording,
 		Logs:    d.ring,
+		Events:  d.events,
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:           func() { d.stop(errRestart) },
 		Shutdown:          func() { d.stop(errShutdown) },

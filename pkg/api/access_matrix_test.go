@@ -62,6 +62,14 @@ var accessMatrix = map[string]string{
 	"POST /api/streams/{name}/refresh":  "admin user api",
 	"GET /api/streams/{name}/retention": "admin user viewer api",
 	"PUT /api/streams/{name}/retention": "admin user api",
+	"GET /api/streams/{name}/zones":     "admin user viewer api",
+	"POST /api/streams/{name}/zones":    "admin user api",
+	"DELETE /api/streams/{name}/zones":  "admin user api",
+
+	"GET /api/detection/results/{stream}":  "admin user viewer api",
+	"GET /api/detection/models":            "admin user viewer api",
+	"GET /api/recordings/detection-labels": "admin user viewer api",
+	"GET /api/events":                      "admin user viewer api",
 
 	"GET /api/recordings":                             "admin user viewer api",
 	"GET /api/recordings/protected":                   "admin user viewer api",

@@ -21,6 +21,7 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/storage"
@@ -72,6 +73,9 @@ type Deps struct {
 	// TLS turns HTTPS on, on the same port as HTTP, which then only
 	// redirects to it; nil serves plain HTTP.
 	TLS *tlscert.Cert
+	// Events is the bus of detection events; nil answers 503 on the live
+	// event feed.
+	Events *event.Bus
 }
 
 // Server is the HTTP front of lightnvr. The routes are served by one handler
@@ -152,6 +156,7 @@ func (s *Server) routes(deps *Deps) {
 	s.proxy = serverProxy(deps.Config.Go2RTC, deps.Go2RTCCredentials, s.log)
 	mount(r, go2rtcRoutes, s.proxy != nil, unavailable("go2rtc is disabled"), func() *Go2RTCProxy { return s.proxy })
 	s.streamRoutes(deps)
+	s.detectionRoutes(deps)
 	s.recordingRoutes(deps)
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger}

@@ -64,9 +64,12 @@ func captureMethodCond(methods []string) (string, []any) {
 	return "(" + strings.Join(terms, " OR ") + ")", args
 }
 
-// hasDetectionSQL: a detection-triggered recording, or any detection of
-// the stream stored during the recording.
-const hasDetectionSQL = `(COALESCE(r.trigger_type, '') = 'detection' OR EXISTS (SELECT 1 FROM detections d
+// hasDetectionSQL: a detection-triggered recording, a detection linked to
+// it (annotation mode: so a segment still being written has it at once), or
+// any detection of the stream stored during the recording.
+const hasDetectionSQL = `(COALESCE(r.trigger_type, '') = 'detection'
+	OR EXISTS (SELECT 1 FROM detections d WHERE d.recording_id = r.id)
+	OR EXISTS (SELECT 1 FROM detections d
 	WHERE d.stream_name = r.stream_name AND d.timestamp >= r.start_time
 	AND d.timestamp <= COALESCE(r.end_time, r.start_time)))`
 

@@ -1,0 +1,166 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
+)
+
+// LoadRules reads a stream's zones and object filter. A stream that does not
+// exist is db.ErrStreamNotFound.
+func LoadRules(ctx context.Context, q db.Querier, stream string) (Rules, error) {
+	s, err := db.StreamByName(ctx, q, stream)
+	if err != nil {
+		return Rules{}, err
+	}
+	objects, err := NewObjectFilter(s.DetectionObjectFilter, s.DetectionObjectFilterList)
+	if err != nil {
+		return Rules{}, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	rows, err := db.StreamZones(ctx, q, stream)
+	if err != nil {
+		return Rules{}, err
+	}
+	r := Rules{Objects: objects}
+	for _, row := range rows {
+		z, err := ZoneFromRow(row)
+		if err != nil {
+			return Rules{}, fmt.Errorf("stream %s: %w", stream, err)
+		}
+		r.Zones = append(r.Zones, z)
+	}
+	return r, nil
+}
+
+const (
+	// batchRows and flushEvery bound a batch: one transaction per batch
+	// keeps a burst of detections from taking the write lock per row.
+	batchRows  = 64
+	flushEvery = time.Second
+	// storeBuffer is how many events wait for the store before the bus
+	// counts them lost.
+	storeBuffer = 256
+	// finalFlushTimeout bounds writing the last batch at shutdown.
+	finalFlushTimeout = 5 * time.Second
+)
+
+// Store writes the detections the stream's rules keep to the detections
+// table, in batches. Events whose detections are all filtered out leave no
+// row.
+type Store struct {
+	db      *db.DB
+	sub     *event.Subscription
+	log     *slog.Logger
+	pending []event.Event
+	rows    int    // detections in pending
+	dropped uint64 // bus losses already reported
+}
+
+// NewStore subscribes to bus at once, so no event published after it returns
+// is missed; Run writes them.
+func NewStore(d *db.DB, bus *event.Bus, log *slog.Logger) *Store {
+	return &Store{db: d, sub: bus.Subscribe(storeBuffer), log: log.With("component", "detections")}
+}
+
+// Run stores events until ctx ends, then writes what is still waiting and
+// unsubscribes.
+func (s *Store) Run(ctx context.Context) {
+	defer s.sub.Close()
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case e := <-s.sub.C():
+			s.add(e)
+			if s.rows >= batchRows {
+				s.flush(ctx)
+			}
+		case <-tick.C:
+			s.flush(ctx)
+		case <-ctx.Done():
+			s.drain()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+			s.flush(fctx)
+			cancel()
+			return
+		}
+	}
+}
+
+func (s *Store) add(e event.Event) {
+	if len(e.Detections) > 0 {
+		s.pending = append(s.pending, e)
+		s.rows += len(e.Detections)
+	}
+}
+
+// drain takes the events already delivered.
+func (s *Store) drain() {
+	for {
+		select {
+		case e := <-s.sub.C():
+			s.add(e)
+		default:
+			return
+		}
+	}
+}
+
+// flush filters the pending events by their streams' rules, read afresh so
+// a zone change applies to the next batch, and writes the rest.
+func (s *Store) flush(ctx context.Context) {
+	if d := s.sub.Dropped(); d > s.dropped {
+		s.log.Warn("detection events lost: the database fell behind", "lost", d-s.dropped)
+		s.dropped = d
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	rules := map[string]*Rules{}
+	var rows []db.Detection
+	for _, e := range s.pending {
+		r, ok := rules[e.Stream]
+		if !ok {
+			r = s.rules(ctx, e.Stream)
+			rules[e.Stream] = r
+		}
+		if r != nil {
+			rows = append(rows, detectionRows(e, r.Apply(e.Detections))...)
+		}
+	}
+	if err := db.InsertDetections(ctx, s.db, rows); err != nil {
+		s.log.Error("store detections", "rows", len(rows), "err", err)
+	}
+	s.pending, s.rows = s.pending[:0], 0
+}
+
+// rules are the stream's rules, nil when they cannot be read: its events
+// are dropped rather than stored unfiltered.
+func (s *Store) rules(ctx context.Context, stream string) *Rules {
+	r, err := LoadRules(ctx, s.db, stream)
+	if err != nil {
+		s.log.Warn("detections dropped: no rules for the stream", "stream", stream, "err", err)
+		return nil
+	}
+	return &r
+}
+
+// detectionRows are the rows of the kept detections of e: points in time.
+func detectionRows(e event.Event, kept []event.Detection) []db.Detection {
+	ts := e.Time.Unix()
+	source := ""
+	if e.Source == event.SourceAPI || e.Source == event.SourceONVIF {
+		source = string(e.Source) // LightNVR names only external events' origin
+	}
+	out := make([]db.Detection, 0, len(kept))
+	for _, d := range kept {
+		out = append(out, db.Detection{StreamName: e.Stream, Timestamp: ts, Label: d.Label, Confidence: d.Confidence,
+			X: d.X, Y: d.Y, Width: d.Width, Height: d.Height, TrackID: d.TrackID, ZoneID: d.ZoneID,
+			Source: source, EventEndTime: ts})
+	}
+	return out
+}
