@@ -104,7 +104,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	})
 
 	var rec *record.Recorder
-	if wantContinuous(&cfg.Stream) {
+	if ModeOf(&cfg.Stream).continuous() {
 		seg := time.Duration(cfg.Stream.SegmentDuration) * time.Second
 		var err error
 		rec, err = record.New(record.Config{
@@ -154,12 +154,6 @@ func videoCodec(d *media.Desc) string {
 		return ""
 	}
 	return strings.ToUpper(string(d.Video.Codec))
-}
-
-// wantContinuous: LightNVR's continuous mode is record=1 without detection-based
-// recording; detection recordings are started by the detector instead.
-func wantContinuous(s *db.Stream) bool {
-	return s.Record && !s.DetectionBasedRecording
 }
 
 func (p *recordingPipeline) Stop(ctx context.Context) error {
