@@ -18,6 +18,7 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
@@ -62,7 +63,7 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 		return fmt.Errorf("set up logging: %w", err)
 	}
 	slog.SetDefault(logger)
-	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath}
+	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath, bus: event.NewBus()}
 	return d.run(ctx)
 }
 
@@ -107,6 +108,7 @@ type daemon struct {
 	storage   *storage.Controller
 	streams   *streams.Manager
 	recording *streams.Recording
+	bus       *event.Bus // detections and triggers → clips, the API
 	// go2rtcStatus is nil while go2rtc is disabled.
 	go2rtcStatus func() go2rtc.Status
 	go2rtcCreds  func() go2rtc.Credentials
@@ -306,7 +308,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 		return err
 	}
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
-		OnWrite: d.storage.Wrote})
+		OnWrite: d.storage.Wrote, Bus: d.bus})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,
@@ -343,6 +345,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Users:   d.users,
 		Storage: d.storage,
 		Ingest:  d.recording,
+		Bus:     d.bus,
 		Logs:    d.ring,
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:           func() { d.stop(errRestart) },

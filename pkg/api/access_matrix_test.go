@@ -62,6 +62,7 @@ var accessMatrix = map[string]string{
 	"POST /api/streams/{name}/refresh":  "admin user api",
 	"GET /api/streams/{name}/retention": "admin user viewer api",
 	"PUT /api/streams/{name}/retention": "admin user api",
+	"POST /api/motion/trigger":          "admin user api",
 
 	"GET /api/recordings":                             "admin user viewer api",
 	"GET /api/recordings/protected":                   "admin user viewer api",

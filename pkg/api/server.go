@@ -21,6 +21,7 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/storage"
@@ -49,6 +50,8 @@ type Deps struct {
 	Web fs.FS
 	// Streams runs the streams; nil answers 503 on the stream write routes.
 	Streams *streams.Manager
+	// Bus takes the events of POST /api/motion/trigger; nil answers 503.
+	Bus *event.Bus
 	// Ingest reports each running stream's ingest and recorder figures.
 	Ingest *streams.Recording
 	// Logs is the in-memory log served by /api/system/logs; nil falls back
@@ -153,6 +156,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, go2rtcRoutes, s.proxy != nil, unavailable("go2rtc is disabled"), func() *Go2RTCProxy { return s.proxy })
 	s.streamRoutes(deps)
 	s.recordingRoutes(deps)
+	mount(r, motionRoutes, deps.DB != nil && deps.Bus != nil, unavailable("event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Bus) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger}
 	})
