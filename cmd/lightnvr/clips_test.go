@@ -18,13 +18,7 @@ import (
 // the stream to annotation mode over the API starts continuous segments
 // without a restart.
 func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end daemon test")
-	}
-	testkit.Need(t, "ffprobe")
-	cam := testkit.StartCamera(t)
-	d := testkit.NewDaemon(t, daemonTestPassword)
-	p := start(t, d)
+	cam, d, p := startWithCamera(t)
 	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
 		"pre_detection_buffer": 3, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
 	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {

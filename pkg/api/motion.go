@@ -57,17 +57,6 @@ type motionRequest struct {
 	Tags       []string          `json:"tags"`
 }
 
-type motionReply struct {
-	Success            bool   `json:"success"`
-	Stream             string `json:"stream"`
-	Action             string `json:"action"`
-	DurationMS         int64  `json:"duration_ms"`
-	RecordingTriggered bool   `json:"recording_triggered"`
-	DetectionsStored   int    `json:"detections_stored"`
-	TagsApplied        int    `json:"tags_applied"`
-	Warning            string `json:"warning,omitempty"`
-}
-
 func (h *motionHandler) handleTrigger(ctx *fasthttp.RequestCtx) {
 	var req motionRequest
 	if !readJSON(ctx, &req) {
@@ -93,6 +82,18 @@ func (h *motionHandler) handleTrigger(ctx *fasthttp.RequestCtx) {
 		}
 		writeJSON(ctx, fasthttp.StatusAccepted, reply)
 	}
+}
+
+// motionReply is LightNVR's answer to a trigger.
+type motionReply struct {
+	Success            bool   `json:"success"`
+	Stream             string `json:"stream"`
+	Action             string `json:"action"`
+	DurationMS         int64  `json:"duration_ms"`
+	RecordingTriggered bool   `json:"recording_triggered"`
+	DetectionsStored   int    `json:"detections_stored"`
+	TagsApplied        int    `json:"tags_applied"`
+	Warning            string `json:"warning,omitempty"`
 }
 
 // check validates the request and returns how long to hold the trigger and

@@ -33,9 +33,3 @@ func (q *fifo[T]) pop() T {
 	q.n--
 	return v
 }
-
-func (q *fifo[T]) clear() {
-	for q.n > 0 {
-		q.pop()
-	}
-}

@@ -27,16 +27,15 @@ import (
 	"lightnvr/pkg/media"
 )
 
-// Errors of a Reader.
-var (
-	// ErrOverrun: the reader fell behind and the units it was to read next
-	// were overwritten. Open a new reader to resume.
-	ErrOverrun = errors.New("ringbuf: reader overrun")
-	// ErrClosed: the ring was closed.
-	ErrClosed = errors.New("ringbuf: closed")
-	// ErrNoKeyframe: the ring holds no keyframe to start a reader at yet.
-	ErrNoKeyframe = errors.New("ringbuf: no keyframe buffered")
-)
+// ErrOverrun: the reader fell behind and the units it was to read next were
+// overwritten. Open a new reader to resume.
+var ErrOverrun = errors.New("ringbuf: reader overrun")
+
+// ErrClosed: the ring was closed.
+var ErrClosed = errors.New("ringbuf: closed")
+
+// ErrNoKeyframe: the ring holds no keyframe to start a reader at yet.
+var ErrNoKeyframe = errors.New("ringbuf: no keyframe buffered")
 
 const (
 	headerSize = 4096 // one page: the data area stays page-aligned
@@ -113,7 +112,7 @@ func Open(cfg Config) (*Ring, error) {
 	// Truncating to 0 first drops every page of a previous run: the ring
 	// starts empty and sparse.
 	size := headerSize + cfg.MaxBytes
-	if err := f.Truncate(0); err == nil {
+	if err = f.Truncate(0); err == nil {
 		err = f.Truncate(int64(size))
 	}
 	if err != nil {

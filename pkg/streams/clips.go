@@ -108,19 +108,24 @@ func newEventClips(p *recordingPipeline, cfg StreamConfig, dir string, maxBytes 
 	return ec, nil
 }
 
-// fill writes every unit of sub into the ring until ctx ends or sub closes.
-func (ec *eventClips) fill(ctx context.Context, sub *media.Subscription) {
+// each calls f with every value of ch until ctx ends or ch closes.
+func each[T any](ctx context.Context, ch <-chan T, f func(T)) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case u, ok := <-sub.C():
+		case v, ok := <-ch:
 			if !ok {
 				return
 			}
-			ec.ring.Write(u)
+			f(v)
 		}
 	}
+}
+
+// fill writes every unit of sub into the ring until ctx ends or sub closes.
+func (ec *eventClips) fill(ctx context.Context, sub *media.Subscription) {
+	each(ctx, sub.C(), ec.ring.Write)
 }
 
 // run handles the stream's events until ctx ends, then waits for the open
@@ -133,19 +138,11 @@ func (ec *eventClips) run(ctx context.Context, events *event.Subscription) {
 			ec.log.Warn("closing the pre-event buffer", "err", err)
 		}
 	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-events.C():
-			if !ok {
-				return
-			}
-			if ec.sources[e.Stream] {
-				ec.onEvent(ctx, e)
-			}
+	each(ctx, events.C(), func(e event.Event) {
+		if ec.sources[e.Stream] {
+			ec.onEvent(ctx, e)
 		}
-	}
+	})
 }
 
 func (ec *eventClips) onEvent(ctx context.Context, e event.Event) {
