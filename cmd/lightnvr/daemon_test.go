@@ -41,6 +41,18 @@ func start(t *testing.T, d *testkit.Daemon) *daemonProc {
 	return p
 }
 
+// startWithCamera starts a camera and the daemon for an end-to-end test.
+func startWithCamera(t *testing.T) (*testkit.Camera, *testkit.Daemon, *daemonProc) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end daemon test")
+	}
+	testkit.Need(t, "ffprobe")
+	cam := testkit.StartCamera(t)
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	return cam, d, start(t, d)
+}
+
 func (p *daemonProc) call(method, path string, body any) (int, []byte) {
 	p.t.Helper()
 	var rd io.Reader
@@ -131,13 +143,7 @@ func (p *daemonProc) probeDownload(id, wantSize int64) float64 {
 // with SIGKILL mid-segment: after a restart that segment is complete and plays.
 // Finally a SIGTERM stops lightnvr and its go2rtc cleanly.
 func TestDaemonRecordsStream(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end daemon test")
-	}
-	testkit.Need(t, "ffprobe")
-	cam := testkit.StartCamera(t)
-	d := testkit.NewDaemon(t, daemonTestPassword)
-	p := start(t, d)
+	cam, d, p := startWithCamera(t)
 
 	anon := &http.Client{Timeout: 5 * time.Second}
 	if resp, err := anon.Get(d.Base + "/api/streams"); err != nil || resp.StatusCode != http.StatusUnauthorized {

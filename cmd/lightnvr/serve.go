@@ -64,7 +64,7 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 		return fmt.Errorf("set up logging: %w", err)
 	}
 	slog.SetDefault(logger)
-	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath}
+	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath, events: event.NewBus()}
 	return d.run(ctx)
 }
 
@@ -114,7 +114,8 @@ type daemon struct {
 	go2rtcCreds  func() go2rtc.Credentials
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
-	// events is the bus from the detectors to their consumers.
+	// events is the one bus from the detectors and triggers to their
+	// consumers: event clips, the detections table, the API's live feed.
 	events *event.Bus
 }
 
@@ -192,7 +193,6 @@ func (d *daemon) run(parent context.Context) error {
 	// Stops after the recorders (it must not race their last segment) and before the API.
 	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
 	d.storage = sc
-	d.events = event.NewBus()
 	d.startDetectionStore()
 
 	if err := d.startStreams(appCtx); err != nil {
@@ -312,7 +312,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 		return err
 	}
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
-		OnWrite: d.storage.Wrote})
+		OnWrite: d.storage.Wrote, Bus: d.events})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,

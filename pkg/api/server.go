@@ -73,8 +73,8 @@ type Deps struct {
 	// TLS turns HTTPS on, on the same port as HTTP, which then only
 	// redirects to it; nil serves plain HTTP.
 	TLS *tlscert.Cert
-	// Events is the bus of detection events; nil answers 503 on the live
-	// event feed.
+	// Events is the bus of detection events: POST /api/motion/trigger
+	// publishes on it, the live event feed reads it; nil answers 503 on both.
 	Events *event.Bus
 }
 
@@ -158,6 +158,7 @@ func (s *Server) routes(deps *Deps) {
 	s.streamRoutes(deps)
 	s.detectionRoutes(deps)
 	s.recordingRoutes(deps)
+	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger}
 	})

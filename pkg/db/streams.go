@@ -47,7 +47,7 @@ type Stream struct {
 	DetectionModel             string  `stream:"detection_model"`
 	DetectionThreshold         float64 `stream:"detection_threshold,default=0.5,percent"`
 	DetectionInterval          int     `stream:"detection_interval,default=10,min=0,max=86400"`
-	PreDetectionBuffer         int     `stream:"pre_detection_buffer,default=5,null=0,min=0,max=3600"`
+	PreDetectionBuffer         int     `stream:"pre_detection_buffer,default=5,null=0,min=0,max=60"`
 	PostDetectionBuffer        int     `stream:"post_detection_buffer,default=5,null=3,min=0,max=3600"`
 	DetectionObjectFilter      string  `stream:"detection_object_filter,default=none,oneof=none|include|exclude"`
 	DetectionObjectFilterList  string  `stream:"detection_object_filter_list"`

@@ -18,6 +18,7 @@ import (
 
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/streams"
@@ -29,6 +30,7 @@ type rig struct {
 	sup       *go2rtc.Supervisor
 	mgr       *streams.Manager
 	recording *streams.Recording
+	bus       *event.Bus
 	pipelines atomic.Int64 // built by the manager, counted on their way through the production factory
 }
 
@@ -50,7 +52,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func newRig(t *testing.T, o rigOpts) *rig {
 	t.Helper()
 	testkit.Need(t, "ffmpeg")
-	r := &rig{db: testkit.OpenDB(t, "")}
+	r := &rig{db: testkit.OpenDB(t, ""), bus: event.NewBus()}
 	ctx := context.Background()
 	for _, s := range o.seed {
 		if err := db.InsertStream(ctx, r.db, s); err != nil {
@@ -77,7 +79,8 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	// The daemon's pipelines: ingest from go2rtc and continuous recording.
-	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger()})
+	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger(),
+		Bus: r.bus})
 	factory := r.recording.Factory()
 	mgr, err = streams.NewManager(streams.Options{
 		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,

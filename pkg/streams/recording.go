@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/record"
 )
@@ -24,6 +27,14 @@ type RecordingOptions struct {
 	// controller's Wrote), so a fast-filling disk is noticed between its
 	// heartbeats.
 	OnWrite func(n int64)
+	// Bus carries the events that open and extend the clips of
+	// detection-mode streams; without it those streams record nothing.
+	Bus *event.Bus
+	// RingDir holds each detection-mode stream's pre-event ring file
+	// (page cache: a tmpfs spares the disk). Default <StorageDir>/prebuffer.
+	RingDir string
+	// RingMaxBytes caps one stream's ring. Default 32 MiB (60 s at 4 Mbit/s).
+	RingMaxBytes int
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -40,6 +51,12 @@ type Recording struct {
 func NewRecording(opts RecordingOptions) *Recording {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.RingDir == "" {
+		opts.RingDir = filepath.Join(opts.StorageDir, "prebuffer")
+	}
+	if opts.RingMaxBytes <= 0 {
+		opts.RingMaxBytes = 32 << 20
 	}
 	return &Recording{opts: opts, log: opts.Logger, running: map[string]*recordingPipeline{}}
 }
@@ -59,6 +76,9 @@ type PipelineStats struct {
 	Segments       uint64
 	RecorderDrops  uint64
 	SubscriberLoss uint64
+	Mode           Mode
+	EventState     string // detection mode: idle, recording, post-buffer
+	Clips          uint64 // detection mode: clips opened
 }
 
 // Stats reports the running pipeline of stream name.
@@ -84,6 +104,8 @@ type recordingPipeline struct {
 	rec    *record.Recorder
 	recSub *media.Subscription
 	recErr error
+	mode   Mode
+	clips  *eventClips
 }
 
 func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
@@ -103,32 +125,38 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		},
 	})
 
+	mode := ModeOf(&cfg.Stream)
 	var rec *record.Recorder
-	if wantContinuous(&cfg.Stream) {
-		seg := time.Duration(cfg.Stream.SegmentDuration) * time.Second
+	if mode.continuous() {
 		var err error
-		rec, err = record.New(record.Config{
-			Stream:          p.name,
-			StorageDir:      o.StorageDir,
-			DB:              o.DB,
-			TriggerType:     record.TriggerScheduled,
-			Logger:          log,
-			SegmentDuration: seg,
-			NoAudio:         !cfg.Stream.RecordAudio,
-			OnWrite:         o.OnWrite,
-		})
-		if err != nil {
-			return fmt.Errorf("recorder: %w", err)
+		if rec, err = p.newRecorder(cfg, record.TriggerScheduled, log); err != nil {
+			return err
+		}
+	}
+	var clips *eventClips
+	if mode.clips() {
+		var err error
+		if clips, err = p.newClips(cfg, log); err != nil {
+			return err
 		}
 	}
 
 	pctx, ok := p.run.launch(ctx)
 	if !ok {
+		if clips != nil {
+			_ = clips.ring.Close()
+		}
 		return errors.New("pipeline already started")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.src, p.hub, p.rec = src, hub, rec
+	p.src, p.hub, p.rec, p.mode, p.clips = src, hub, rec, mode, clips
+	if clips != nil {
+		// Subscribed before ingest starts: no event and no unit is missed.
+		ring, events := hub.Subscribe("ring", 512), o.Bus.Subscribe(64)
+		p.run.spawn(func() { clips.fill(pctx, ring) })
+		p.run.spawn(func() { clips.run(pctx, events) })
+	}
 	p.run.spawn(func() { _ = src.Run(pctx) })
 	if rec != nil {
 		// A recorder falls behind only if the disk does; it then loses units, never ingest.
@@ -148,18 +176,47 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	return nil
 }
 
+// newClips sets up a detection-mode stream's ring and clips; nil without an
+// event bus.
+func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*eventClips, error) {
+	o := p.owner.opts
+	if o.Bus == nil {
+		log.Warn("detection-based recording without an event bus: no clips")
+		return nil, nil
+	}
+	if err := os.MkdirAll(o.RingDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pre-event buffer directory: %w", err)
+	}
+	return newEventClips(p, cfg, o.RingDir, o.RingMaxBytes,
+		func() (*record.Recorder, error) { return p.newRecorder(cfg, record.TriggerDetection, log) })
+}
+
+// newRecorder is the stream's recorder for segments (TriggerScheduled) or
+// event clips (TriggerDetection).
+func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *slog.Logger) (*record.Recorder, error) {
+	o := p.owner.opts
+	rec, err := record.New(record.Config{
+		Stream:          p.name,
+		StorageDir:      o.StorageDir,
+		DB:              o.DB,
+		TriggerType:     trigger,
+		Logger:          log,
+		SegmentDuration: time.Duration(cfg.Stream.SegmentDuration) * time.Second,
+		NoAudio:         !cfg.Stream.RecordAudio,
+		OnWrite:         o.OnWrite,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recorder: %w", err)
+	}
+	return rec, nil
+}
+
 // videoCodec names d's video codec as the probe does ("H264"), "" without video.
 func videoCodec(d *media.Desc) string {
 	if d == nil || d.Video == nil {
 		return ""
 	}
 	return strings.ToUpper(string(d.Video.Codec))
-}
-
-// wantContinuous: LightNVR's continuous mode is record=1 without detection-based
-// recording; detection recordings are started by the detector instead.
-func wantContinuous(s *db.Stream) bool {
-	return s.Record && !s.DetectionBasedRecording
 }
 
 func (p *recordingPipeline) Stop(ctx context.Context) error {
@@ -189,9 +246,12 @@ func (p *recordingPipeline) Wake() {
 
 func (p *recordingPipeline) stats() PipelineStats {
 	p.mu.Lock()
-	src, rec, sub := p.src, p.rec, p.recSub
+	src, rec, sub, clips := p.src, p.rec, p.recSub, p.clips
+	ps := PipelineStats{Mode: p.mode}
 	p.mu.Unlock()
-	var ps PipelineStats
+	if clips != nil {
+		ps.EventState, ps.Clips = clips.state(), clips.clips.Load()
+	}
 	if src != nil {
 		ps.Stats = src.Stats()
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/testkit"
+)
+
+// The real daemon: a detection-only stream records nothing until
+// POST /api/motion/trigger, then exactly one detection clip from the
+// pre-buffer before the trigger to post-buffer + grace after it; switching
+// the stream to annotation mode over the API starts continuous segments
+// without a restart.
+func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
+	cam, d, p := startWithCamera(t)
+	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
+		"pre_detection_buffer": 3, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
+	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
+		t.Fatalf("add stream: %d %s", code, b)
+	}
+	// Ingest running for a while (the ring fills) and still nothing recorded.
+	time.Sleep(10 * time.Second)
+	if recs := p.recordings("door"); len(recs) != 0 {
+		t.Fatalf("no trigger yet, but %d recordings", len(recs))
+	}
+
+	trigger := time.Now()
+	code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "duration_ms": 1000})
+	if code != http.StatusAccepted || !strings.Contains(string(b), `"recording_triggered":true`) {
+		t.Fatalf("trigger: %d %s", code, b)
+	}
+	last := trigger.Add(time.Second) // the pulse is held 1 s
+	clip := p.waitRecording("door", 30*time.Second, func(r recordingRow) bool { return r.IsComplete })
+	time.Sleep(2 * time.Second) // a second clip would have opened by now
+	if recs := p.recordings("door"); len(recs) != 1 {
+		t.Fatalf("%d recordings after one trigger, want one clip", len(recs))
+	}
+	store := testkit.OpenDB(t, filepath.Join(d.Dir, "lightnvr.db"))
+	rec, err := db.GetRecording(context.Background(), store, clip.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.TriggerType != "detection" || !strings.HasPrefix(filepath.Base(rec.FilePath), "detection_") {
+		t.Fatalf("clip %s: trigger_type %q", rec.FilePath, rec.TriggerType)
+	}
+	if pr := testkit.FFprobe(t, rec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+		t.Fatalf("ffprobe %s: duration %.3f, %s", rec.FilePath, pr.Duration(), pr.Errors)
+	}
+	ix, err := db.GetRecordingIndex(context.Background(), store, clip.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.UnixMicro(ix.StartUS)
+	end := start.Add(time.Duration(ix.DurationUS) * time.Microsecond)
+	wantStart, wantEnd := trigger.Add(-3*time.Second), last.Add(2*time.Second+2*time.Second)
+	t.Logf("clip starts %s before the trigger (pre-buffer 3 s), ends %s after the last trigger (post 2 s + grace 2 s)",
+		trigger.Sub(start).Round(time.Millisecond), end.Sub(last).Round(time.Millisecond))
+	if start.After(wantStart.Add(time.Second)) {
+		t.Errorf("clip starts %s after trigger − pre-buffer", start.Sub(wantStart))
+	}
+	if dd := end.Sub(wantEnd); dd > time.Second || dd < -time.Second {
+		t.Errorf("clip ends %s from last trigger + post-buffer + grace", dd)
+	}
+
+	pid := p.Cmd.Process.Pid
+	if code, b := p.call("PUT", "/api/streams/door", map[string]any{"record": true}); code/100 != 2 {
+		t.Fatalf("switch to annotation mode: %d %s", code, b)
+	}
+	seg := p.waitRecording("door", 30*time.Second, func(r recordingRow) bool { return r.ID != clip.ID })
+	if rec, err := db.GetRecording(context.Background(), store, seg.ID); err != nil || rec.TriggerType != "scheduled" {
+		t.Fatalf("after the switch: %+v %v, want a continuous segment", rec, err)
+	}
+	if p.Exited() || p.Cmd.Process.Pid != pid {
+		t.Fatal("the daemon restarted for a mode switch")
+	}
+}
