@@ -70,7 +70,7 @@ var accessMatrix = map[string]string{
 	"GET /api/detection/models":            "admin user viewer api",
 	"GET /api/recordings/detection-labels": "admin user viewer api",
 	"GET /api/events":                      "admin user viewer api",
-	"POST /api/motion/trigger":          "admin user api",
+	"POST /api/motion/trigger":             "admin user api",
 
 	"GET /api/recordings":                             "admin user viewer api",
 	"GET /api/recordings/protected":                   "admin user viewer api",
