@@ -331,7 +331,7 @@ func measurePhase(lg *loadgen.Server, n int, fps float64, pr *phaseResult,
 			}
 			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
 				pr.CPU += cpuTime(ru)
-				pr.MaxRSS += ru.Maxrss
+				pr.MaxRSS += int64(ru.Maxrss) // int32 on 32-bit targets
 			}
 		})
 	}
