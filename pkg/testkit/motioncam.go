@@ -45,11 +45,16 @@ func (s MotionScene) graph() string {
 // a reader gets is the scene's time 0.
 type MotionCamera struct {
 	*Go2RTC
-	yaml string
 }
 
 // StartMotionCamera starts a camera serving scene as the stream "motion".
 func StartMotionCamera(t testing.TB, scene MotionScene) *MotionCamera {
+	t.Helper()
+	return &MotionCamera{Go2RTC: StartGo2RTC(t, motionYAML(t, scene))}
+}
+
+// motionYAML is the camera's go2rtc config for scene.
+func motionYAML(t testing.TB, scene MotionScene) string {
 	t.Helper()
 	graph := filepath.Join(t.TempDir(), "scene.lavfi")
 	if err := os.WriteFile(graph, []byte(scene.graph()), 0o600); err != nil {
@@ -58,9 +63,7 @@ func StartMotionCamera(t testing.TB, scene MotionScene) *MotionCamera {
 	src := strings.Join([]string{"exec:ffmpeg -hide_banner -loglevel error -re -f lavfi -graph_file", graph,
 		"-i scene -map 0:v -map 0:a -c:v libx264 -preset ultrafast -tune zerolatency -crf 23 -g 50 -keyint_min 50",
 		"-sc_threshold 0 -bf 0 -pix_fmt yuv420p -c:a aac -b:a 32k -f rtsp {output}"}, " ")
-	c := &MotionCamera{yaml: fmt.Sprintf("streams:\n  motion: %q\n", src)}
-	c.Go2RTC = StartGo2RTC(t, c.yaml)
-	return c
+	return fmt.Sprintf("streams:\n  motion: %q\n", src)
 }
 
 // URL is the camera's RTSP URL.
@@ -69,10 +72,11 @@ func (c *MotionCamera) URL() string {
 }
 
 // Restart kills the camera, keeps it away for d and starts it again on the
-// same port, as a camera that reboots: its scene starts again from time 0.
-func (c *MotionCamera) Restart(t testing.TB, d time.Duration) {
+// same port showing scene from its time 0, as a camera that reboots (into
+// other settings when scene differs).
+func (c *MotionCamera) Restart(t testing.TB, d time.Duration, scene MotionScene) {
 	t.Helper()
 	c.Kill()
 	time.Sleep(d)
-	c.Go2RTC = StartGo2RTCOn(t, c.APIPort, c.RTSPPort, c.yaml)
+	c.Go2RTC = StartGo2RTCOn(t, c.APIPort, c.RTSPPort, motionYAML(t, scene))
 }
