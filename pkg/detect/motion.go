@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/event"
 	"lightnvr/pkg/media"
 )
@@ -38,6 +39,12 @@ type MotionConfig struct {
 	// MinDuration is how long motion must last before it is published
 	// (the stream's motion_min_duration); shorter motion publishes nothing.
 	MinDuration time.Duration
+}
+
+// MotionConfigOf is the motion configuration a stream's fields ask for.
+func MotionConfigOf(s *db.Stream) MotionConfig {
+	return MotionConfig{Stream: s.Name, Sensitivity: s.MotionSensitivity,
+		MinDuration: time.Duration(s.MotionMinDuration) * time.Second}
 }
 
 // Motion detects motion from the coded size of a stream's inter frames:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/backoff"
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/event"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/testkit"
@@ -173,7 +174,12 @@ func TestMotionCameraRestartIsNotMotion(t *testing.T) {
 // Motion shorter than the stream's minimum duration publishes nothing.
 func TestMotionShorterThanMinDurationPublishesNothing(t *testing.T) {
 	cam := testkit.StartMotionCamera(t, testkit.MotionScene{From: 3.3, To: 4.3})
-	cfg := MotionConfig{Stream: "cam", Sensitivity: DefaultSensitivity, MinDuration: 2 * time.Second}
+	s := db.NewStream("cam", cam.URL())
+	s.MotionMinDuration = 2
+	cfg := MotionConfigOf(s)
+	if cfg.Sensitivity != DefaultSensitivity || cfg.MinDuration != 2*time.Second {
+		t.Fatalf("stream defaults gave %+v", cfg)
+	}
 	w := watch(t, cam.URL(), cfg, 8*time.Second, nil)
 	if len(w.events) > 0 {
 		t.Fatalf("1 s of motion published with a minimum of %v: %v", cfg.MinDuration, w)
