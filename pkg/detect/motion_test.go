@@ -25,7 +25,7 @@ type watched struct {
 func (w *watched) at(e event.Event) time.Duration { return e.Time.Sub(w.first) }
 
 // watch ingests url with media.Source for d and runs a Motion detector on
-// its hub. During the run, during(ctx) is called once if set.
+// its hub; during, if set, is called once halfway through.
 func watch(t *testing.T, url string, cfg MotionConfig, d time.Duration, during func()) *watched {
 	t.Helper()
 	hub := media.NewHub()
@@ -38,10 +38,11 @@ func watch(t *testing.T, url string, cfg MotionConfig, d time.Duration, during f
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watched{}
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(2)
 	go func() { defer wg.Done(); _ = src.Run(ctx) }()
 	go func() { defer wg.Done(); _ = NewMotion(cfg).Run(ctx, sub, bus) }()
-	go func() { defer wg.Done(); w.tapUnits(ctx, tap) }()
+	tapped := make(chan struct{})
+	go func() { defer close(tapped); w.tapUnits(tap) }()
 	time.Sleep(d / 2)
 	if during != nil {
 		during()
@@ -49,6 +50,8 @@ func watch(t *testing.T, url string, cfg MotionConfig, d time.Duration, during f
 	time.Sleep(d - d/2)
 	cancel()
 	wg.Wait()
+	hub.Close()
+	<-tapped
 	evs.Close()
 	for e := range evs.C() {
 		w.events = append(w.events, e)
@@ -60,25 +63,20 @@ func watch(t *testing.T, url string, cfg MotionConfig, d time.Duration, during f
 }
 
 // tapUnits notes the first video frame, the descriptions and the audio
-// units the detector had to pass over.
-func (w *watched) tapUnits(ctx context.Context, tap *media.Subscription) {
+// units the detector had to pass over, until the hub closes.
+func (w *watched) tapUnits(tap *media.Subscription) {
 	var desc *media.Desc
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u := <-tap.C():
-			if !u.IsVideo() {
-				w.audio++
-				continue
-			}
-			if w.first.IsZero() {
-				w.first = u.Wall
-			}
-			if u.Desc != desc {
-				desc = u.Desc
-				w.descs++
-			}
+	for u := range tap.C() {
+		if !u.IsVideo() {
+			w.audio++
+			continue
+		}
+		if w.first.IsZero() {
+			w.first = u.Wall
+		}
+		if u.Desc != desc {
+			desc = u.Desc
+			w.descs++
 		}
 	}
 }
