@@ -205,7 +205,7 @@ func TestStreamRequestGolden(t *testing.T) {
 		"record_on_schedule":true,"recording_schedule":` + sched + `,"detection_record_on_schedule":true,
 		"detection_recording_schedule":` + sched + `,"tags":" a,b ","admin_url":" https://cam/ ","privacy_mode":false,
 		"motion_trigger_source":" other ","go2rtc_source_override":"","sub_stream_url":" ` + cam + `?sub ",
-		"detection_url":" rtsp://cam/det ","publish_url":" rtmp://live/x ","motion_min_duration":7,"status":"x","state":1,"state_reason":null,
+		"detection_url":" rtsp://cam/det ","publish_url":" rtmp://live/x ","motion_min_duration":7,"motion_sensitivity":70,"status":"x","state":1,"state_reason":null,
 		"error_message":"e","go2rtc_hls_available":true,"has_sub_stream":false,"can_control_privacy":1}`
 	if code, body := e.do(t, "admin", "PUT", "/api/streams/min", every); code != 202 {
 		t.Fatalf("put every field: %d %s", code, body)
@@ -223,7 +223,7 @@ func TestStreamRequestGolden(t *testing.T) {
 		"tier_critical_multiplier":101,"tier_important_multiplier":-1,"tier_ephemeral_multiplier":100.5,
 		"detection_threshold":100.5,"detection_object_filter":"all","recording_schedule":[true],
 		"detection_recording_schedule":[],"detection_url":"ftp://x/y","publish_url":"rtmp:nohost",
-		"admin_url":"rtsp://cam/","motion_min_duration":61,"motion_trigger_source":"min","sub_stream_url":"exec:sh","url":""}`
+		"admin_url":"rtsp://cam/","motion_min_duration":61,"motion_sensitivity":101,"motion_trigger_source":"min","sub_stream_url":"exec:sh","url":""}`
 	code, body := e.do(t, "admin", "PUT", "/api/streams/min", bad)
 	var reply struct {
 		Error string `json:"error"`

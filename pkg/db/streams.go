@@ -85,6 +85,7 @@ type Stream struct {
 	DetectionURL               string  `stream:"detection_url,viewer=hide,schemes=http|https|rtsp|rtsps"`
 	PublishURL                 string  `stream:"publish_url,viewer=hide,schemes=rtmp|rtmps"`
 	MotionMinDuration          int     `stream:"motion_min_duration,default=1,min=0,max=60"`
+	MotionSensitivity          int     `stream:"motion_sensitivity,default=50,min=0,max=100"`
 	DetectionAPIURL            string  `stream:"detection_api_url,internal"`
 	BufferStrategy             string  `stream:"buffer_strategy,default=auto,internal"`
 }
