@@ -1,4 +1,3 @@
-// Package detect turns what the cameras show into events on the event bus.
 package detect
 
 import (
