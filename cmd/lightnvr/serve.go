@@ -312,7 +312,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 		return err
 	}
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
-		OnWrite: d.storage.Wrote, Bus: d.events})
+		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,

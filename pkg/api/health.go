@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"lightnvr/pkg/detect"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
 	"lightnvr/pkg/streams"
@@ -54,6 +55,9 @@ type healthStreamDetail struct {
 	LastError         string    `json:"last_error,omitempty"`
 	SparklineFPS      []float64 `json:"sparkline_fps,omitempty"`
 	SparklineBitrate  []int64   `json:"sparkline_bitrate,omitempty"`
+	// Detector is the stream's external detector: ok or failing, with its
+	// last error (ours, beside LightNVR's keys).
+	Detector *detect.ExternalStatus `json:"detector,omitempty"`
 }
 
 // publicHealth is what /api/health tells a caller without credentials:
@@ -162,6 +166,7 @@ func (h *systemHandler) streamHealth() []healthStreamDetail {
 					d.LastFrameTS = ps.LastFrame.Unix()
 				}
 				d.RecordingActive = ps.RecorderState == "recording"
+				d.Detector = ps.Detector
 			}
 		}
 		switch st.State {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"lightnvr/pkg/db"
@@ -45,6 +46,16 @@ type MotionConfig struct {
 func MotionConfigOf(s *db.Stream) MotionConfig {
 	return MotionConfig{Stream: s.Name, Sensitivity: s.MotionSensitivity,
 		MinDuration: time.Duration(s.MotionMinDuration) * time.Second}
+}
+
+// MotionFor returns stream s's motion configuration; ok is false unless its
+// detection_model is LightNVR's built-in "motion". Whether the stream
+// detects at all (its recording mode) is the caller's decision.
+func MotionFor(s *db.Stream) (cfg MotionConfig, ok bool) {
+	if !strings.EqualFold(strings.TrimSpace(s.DetectionModel), "motion") {
+		return cfg, false
+	}
+	return MotionConfigOf(s), true
 }
 
 // Motion detects motion from the coded size of a stream's inter frames:

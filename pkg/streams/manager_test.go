@@ -80,7 +80,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	// The daemon's pipelines: ingest from go2rtc and continuous recording.
 	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger(),
-		Bus: r.bus})
+		Bus: r.bus, Frames: sup.Client()})
 	factory := r.recording.Factory()
 	mgr, err = streams.NewManager(streams.Options{
 		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,

@@ -39,3 +39,7 @@ func (m Mode) continuous() bool { return m == ModeContinuous || m == ModeAnnotat
 
 // clips reports whether the mode writes event clips from the pre-event ring.
 func (m Mode) clips() bool { return m == ModeDetection }
+
+// detects reports whether the mode runs the stream's detectors: detection
+// clips need their events, annotation links them to the segments.
+func (m Mode) detects() bool { return m == ModeDetection || m == ModeAnnotation }

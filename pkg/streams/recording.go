@@ -11,8 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/detect"
 	"lightnvr/pkg/event"
+	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/record"
 )
@@ -35,6 +39,11 @@ type RecordingOptions struct {
 	RingDir string
 	// RingMaxBytes caps one stream's ring. Default 32 MiB (60 s at 4 Mbit/s).
 	RingMaxBytes int
+	// Frames is go2rtc's API, where the external detector takes its frames,
+	// and APIDetection the [api_detection] settings; without Frames no
+	// stream runs the external detector.
+	Frames       *go2rtc.Client
+	APIDetection config.APIDetectionConfig
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -79,6 +88,8 @@ type PipelineStats struct {
 	Mode           Mode
 	EventState     string // detection mode: idle, recording, post-buffer
 	Clips          uint64 // detection mode: clips opened
+	// Detector is the external detector's health; nil when the stream runs none.
+	Detector *detect.ExternalStatus
 }
 
 // Stats reports the running pipeline of stream name.
@@ -106,6 +117,7 @@ type recordingPipeline struct {
 	recErr error
 	mode   Mode
 	clips  *eventClips
+	ext    *detect.External
 }
 
 func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
@@ -157,6 +169,9 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		p.run.spawn(func() { clips.fill(pctx, ring) })
 		p.run.spawn(func() { clips.run(pctx, events) })
 	}
+	if mode.detects() && o.Bus != nil {
+		p.startDetectors(pctx, &cfg.Stream, hub, log)
+	}
 	p.run.spawn(func() { _ = src.Run(pctx) })
 	if rec != nil {
 		// A recorder falls behind only if the disk does; it then loses units, never ingest.
@@ -174,6 +189,25 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	p.owner.running[p.name] = p
 	p.owner.mu.Unlock()
 	return nil
+}
+
+// startDetectors runs the detectors stream s asks for, publishing on the bus.
+// A detector loses frames, never time: motion owns one bounded hub
+// subscription, the external detector fetches its frames from go2rtc.
+// Called with p.mu held, before ingest starts.
+func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hub *media.Hub, log *slog.Logger) {
+	o := p.owner.opts
+	if mc, ok := detect.MotionFor(s); ok {
+		m, sub := detect.NewMotion(mc), hub.Subscribe("motion", 256)
+		p.run.spawn(func() { _ = m.Run(ctx, sub, o.Bus) })
+		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
+	}
+	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
+		opt.Logger = log
+		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
+		p.run.spawn(func() { _ = p.ext.Run(ctx) })
+		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
+	}
 }
 
 // newClips sets up a detection-mode stream's ring and clips; nil without an
@@ -246,9 +280,13 @@ func (p *recordingPipeline) Wake() {
 
 func (p *recordingPipeline) stats() PipelineStats {
 	p.mu.Lock()
-	src, rec, sub, clips := p.src, p.rec, p.recSub, p.clips
+	src, rec, sub, clips, ext := p.src, p.rec, p.recSub, p.clips, p.ext
 	ps := PipelineStats{Mode: p.mode}
 	p.mu.Unlock()
+	if ext != nil {
+		st := ext.Status()
+		ps.Detector = &st
+	}
 	if clips != nil {
 		ps.EventState, ps.Clips = clips.state(), clips.clips.Load()
 	}
