@@ -26,6 +26,20 @@ func clipSpan(t *testing.T, d *db.DB, rec *db.Recording) (time.Time, time.Time) 
 	return start, start.Add(time.Duration(ix.DurationUS) * time.Microsecond)
 }
 
+// waitClipClosed waits until stream name's event state is idle again with
+// its newest recording complete, and returns its recordings.
+func waitClipClosed(t *testing.T, r *rig, name string) []*db.Recording {
+	t.Helper()
+	var recs []*db.Recording
+	testkit.WaitFor(t, 30*time.Second, "the clip closed", func() bool {
+		ps, _ := r.recording.Stats(name)
+		var err error
+		recs, err = db.StreamRecordings(context.Background(), r.db, name)
+		return err == nil && ps.EventState == streams.EventIdle && len(recs) > 0 && recs[0].IsComplete
+	})
+	return recs
+}
+
 // A detection-only stream writes nothing while nothing happens; two events
 // 1.5 s apart give exactly one detection clip from the keyframe at least the
 // pre-buffer before the first to post-buffer + grace after the last.
@@ -58,13 +72,7 @@ func TestDetectionClipAroundEvents(t *testing.T) {
 	if ps, _ := r.recording.Stats("door"); ps.EventState != streams.EventRecording {
 		t.Fatalf("right after an event: event state %q", ps.EventState)
 	}
-	var recs []*db.Recording
-	testkit.WaitFor(t, 30*time.Second, "the clip closed", func() bool {
-		ps, _ := r.recording.Stats("door")
-		var err error
-		recs, err = db.StreamRecordings(context.Background(), r.db, "door")
-		return err == nil && ps.EventState == streams.EventIdle && len(recs) > 0 && recs[0].IsComplete
-	})
+	recs := waitClipClosed(t, r, "door")
 	if len(recs) != 1 {
 		t.Fatalf("%d recordings, want one clip", len(recs))
 	}

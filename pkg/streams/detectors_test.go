@@ -52,13 +52,7 @@ func TestMotionModelRecordsOneClip(t *testing.T) {
 			t.Fatal("no motion within 60 s of a camera whose box moves from 14 s to 19 s")
 		}
 	}
-	var recs []*db.Recording
-	testkit.WaitFor(t, 30*time.Second, "the clip closed", func() bool {
-		ps, _ := r.recording.Stats("drive")
-		var err error
-		recs, err = db.StreamRecordings(context.Background(), r.db, "drive")
-		return err == nil && ps.EventState == streams.EventIdle && len(recs) > 0 && recs[0].IsComplete
-	})
+	recs := waitClipClosed(t, r, "drive")
 	if len(recs) != 1 || recs[0].TriggerType != record.TriggerDetection {
 		t.Fatalf("%d recordings (first %+v), want one detection clip", len(recs), recs[0])
 	}
