@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,4 +81,87 @@ func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
 	if p.Exited() || p.Cmd.Process.Pid != pid {
 		t.Fatal("the daemon restarted for a mode switch")
 	}
+}
+
+// The real daemon killed with SIGKILL in the middle of an event clip: the clip
+// plays up to its last whole part and its row is repaired at the next start
+// (complete, still a detection clip); the pre-event ring file the killed run
+// left behind does not stop the stream from coming up, and a new trigger
+// records a new playable clip.
+func TestDaemonKilledMidEventClip(t *testing.T) {
+	cam, d, p := startWithCamera(t)
+	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
+		"pre_detection_buffer": 2, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
+	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
+		t.Fatalf("add stream: %d %s", code, b)
+	}
+	store := testkit.OpenDB(t, filepath.Join(d.Dir, "lightnvr.db"))
+	ctx := context.Background()
+	// Held until stopped: the clip is open when the daemon dies.
+	if code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "start"}); code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", code, b)
+	}
+	open := p.waitRecording("door", 30*time.Second, func(r recordingRow) bool { return !r.IsComplete })
+	rec, err := db.GetRecording(ctx, store, open.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFragments(t, rec.FilePath, 3)
+	ring := filepath.Join(d.Dir, "recordings", "prebuffer", "door.ring")
+	if _, err := os.Stat(ring); err != nil {
+		t.Fatalf("no pre-event ring file while the clip is open: %v", err)
+	}
+
+	if err := p.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Wait(t, 10*time.Second)
+	// The killed run's ring is still there for the next start to meet.
+	if _, err := os.Stat(ring); err != nil {
+		t.Fatalf("ring file gone after SIGKILL: %v", err)
+	}
+	if pr := testkit.FFprobe(t, rec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+		t.Fatalf("ffprobe of the killed clip %s: duration %.3f, %s", rec.FilePath, pr.Duration(), pr.Errors)
+	}
+
+	p = start(t, d)
+	fixed, err := db.GetRecording(ctx, store, open.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fixed.IsComplete || fixed.TriggerType != "detection" || fixed.SizeBytes <= 0 {
+		t.Fatalf("clip cut by SIGKILL after restart: complete %v, trigger_type %q, %d bytes",
+			fixed.IsComplete, fixed.TriggerType, fixed.SizeBytes)
+	}
+	if dur := p.probeDownload(fixed.ID, fixed.SizeBytes); dur <= 0 {
+		t.Fatalf("repaired clip plays %.2f s", dur)
+	}
+
+	// The stream comes up over the old ring and records the next event.
+	code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "duration_ms": 1000})
+	if code != http.StatusAccepted || !strings.Contains(string(b), `"recording_triggered":true`) {
+		t.Fatalf("trigger after restart: %d %s", code, b)
+	}
+	next := p.waitRecording("door", 60*time.Second, func(r recordingRow) bool { return r.ID != open.ID && r.IsComplete })
+	nrec, err := db.GetRecording(ctx, store, next.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nrec.TriggerType != "detection" {
+		t.Fatalf("clip after restart: trigger_type %q", nrec.TriggerType)
+	}
+	if pr := testkit.FFprobe(t, nrec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+		t.Fatalf("ffprobe %s: duration %.3f, %s", nrec.FilePath, pr.Duration(), pr.Errors)
+	}
+}
+
+// waitFragments waits until the fMP4 file at path holds n movie fragments.
+func waitFragments(t *testing.T, path string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if b, err := os.ReadFile(path); err == nil && bytes.Count(b, []byte("moof")) >= n {
+			return
+		}
+	}
+	t.Fatalf("%s: fewer than %d fragments within 30 s", path, n)
 }
