@@ -311,8 +311,10 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	det := d.cfg.Detection
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
-		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection})
+		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection,
+		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,

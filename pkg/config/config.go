@@ -123,6 +123,13 @@ type DetectionEngineConfig struct {
 // DetectionConfig is [detection].
 type DetectionConfig struct {
 	GracePeriod int `ini:"grace_period" min:"0" max:"60"`
+	// PrebufferPath holds the pre-event rings of detection-mode streams;
+	// empty = <[storage] path>/prebuffer. A tmpfs spares the disk.
+	PrebufferPath string `ini:"prebuffer_path"`
+	// The rings' caps: each stream's, and all streams' together (a stream
+	// that would pass the total gets a smaller ring).
+	PrebufferMaxMBPerStream int `ini:"prebuffer_max_mb_per_stream" min:"1" max:"4096"`
+	PrebufferMaxMBTotal     int `ini:"prebuffer_max_mb_total" min:"1" max:"65536"`
 }
 
 // DatabaseConfig is [database].
@@ -281,7 +288,7 @@ func Default() *Config {
 			Timeout:             10,
 		},
 		DetectionEngine: DetectionEngineConfig{Threads: 1, Delegate: "xnnpack"},
-		Detection:       DetectionConfig{GracePeriod: 2},
+		Detection:       DetectionConfig{GracePeriod: 2, PrebufferMaxMBPerStream: 32, PrebufferMaxMBTotal: 128},
 		Database: DatabaseConfig{
 			Path:                  "/var/lib/lightnvr/lightnvr.db",
 			BackupIntervalMinutes: 60,

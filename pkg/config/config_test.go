@@ -57,7 +57,8 @@ func TestEveryKeyParses(t *testing.T) {
 			PreDetectionBuffer: 10, PostDetectionBuffer: 20, BufferStrategy: "mmap_hybrid", Timeout: 25,
 		},
 		DetectionEngine: DetectionEngineConfig{Enabled: true, Threads: 4, Delegate: "none"},
-		Detection:       DetectionConfig{GracePeriod: 5},
+		Detection: DetectionConfig{GracePeriod: 5, PrebufferPath: "/dev/shm/lightnvr-prebuffer",
+			PrebufferMaxMBPerStream: 16, PrebufferMaxMBTotal: 64},
 		Database: DatabaseConfig{
 			Path: "/mnt/disk/nvr.db", BackupIntervalMinutes: 0, BackupRetentionCount: 3,
 			PostBackupScript: "/usr/local/bin/after-backup.sh",

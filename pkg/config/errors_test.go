@@ -60,6 +60,7 @@ func TestBadValues(t *testing.T) {
 		{"[onvif]\ndiscovery_interval = 10\n", `:2: [onvif] discovery_interval: 10 is out of range 30–3600`},
 		{"[api_detection]\nurl = localhost:8000/detect\n", `:2: [api_detection] url: "localhost:8000/detect" is not an http(s) URL`},
 		{"[database]\npost_backup_script = backup.sh\n", `:2: [database] post_backup_script: "backup.sh" must be an absolute path`},
+		{"[detection]\nprebuffer_path = prebuffer\n", `:2: [detection] prebuffer_path: "prebuffer" must be an absolute path`},
 		{"[web]\nusername = \"admin\npassword = x\"\n", `:2: [web] username: contains a control character (an unclosed quote in the file?)`},
 		// syntax errors carry their line too
 		{"[web]\nport = 1\n[mqtt\n", `:3: unclosed section header`},

@@ -123,6 +123,9 @@ func (v *validator) rules() {
 			v.fail("api_detection.url", "%q is not an http(s) URL", u)
 		}
 	}
+	if s := c.Detection.PrebufferPath; s != "" && !filepath.IsAbs(s) {
+		v.fail("detection.prebuffer_path", "%q must be an absolute path", s)
+	}
 	if s := c.Database.PostBackupScript; s != "" && !filepath.IsAbs(s) {
 		v.fail("database.post_backup_script", "%q must be an absolute path", s)
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	Window time.Duration
 	// MaxBytes caps the data area (the file is this size plus a page).
 	MaxBytes int
+	// Budget, if set, is the cap shared with other rings: the data area is
+	// then at most what is left of it (see Budget).
+	Budget *Budget
 }
 
 // Stats are a ring's figures.
@@ -62,6 +65,7 @@ type Stats struct {
 	Limit    int           // bytes of the data area in use (follows the bitrate)
 	Span     time.Duration // wall time from the oldest to the newest unit
 	Overflow uint64        // units larger than the whole cap, dropped
+	Cap      int           // the data area's cap (MaxBytes, or less when a Budget ran short)
 }
 
 // entry is one buffered unit: its metadata on the heap, its payload at off.
@@ -105,6 +109,18 @@ func Open(cfg Config) (*Ring, error) {
 	if err := checkHeader(cfg.Path); err != nil {
 		return nil, err
 	}
+	if cfg.Budget != nil {
+		cfg.MaxBytes = cfg.Budget.take(cfg.MaxBytes)
+	}
+	r, err := mapRing(cfg)
+	if err != nil && cfg.Budget != nil {
+		cfg.Budget.give(cfg.MaxBytes)
+	}
+	return r, err
+}
+
+// mapRing creates the ring file for cfg, sized and checked, and maps it.
+func mapRing(cfg Config) (*Ring, error) {
 	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("ringbuf: open %s: %w", cfg.Path, err)
@@ -162,6 +178,9 @@ func (r *Ring) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.cfg.Budget != nil {
+		r.cfg.Budget.give(r.cfg.MaxBytes)
+	}
 	for rd := range r.readers {
 		rd.poke()
 	}

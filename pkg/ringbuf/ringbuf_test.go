@@ -237,3 +237,53 @@ func TestRingFromKilledProcessReopens(t *testing.T) {
 		t.Fatalf("reopened ring reads %v", seqs)
 	}
 }
+
+// A total cap shared by rings: each ring gets what is left of it (never less
+// than the smallest ring, so a stream past the total still buffers), keeps
+// within that size while written, and gives it back when closed or when its
+// open fails.
+func TestBudgetCapsRingsInTotal(t *testing.T) {
+	const kib = 1 << 10
+	dir := t.TempDir()
+	b := ringbuf.NewBudget(800 * kib)
+	openIn := func(name string, maxBytes int) *ringbuf.Ring {
+		t.Helper()
+		r, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, name), Window: 10 * time.Second, MaxBytes: maxBytes, Budget: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		return r
+	}
+	r1 := openIn("a.ring", 512*kib)
+	r2 := openIn("b.ring", 512*kib)
+	r3 := openIn("c.ring", 512*kib)
+	for i, want := range []int{512 * kib, 288 * kib, 256 * kib} {
+		if got := []*ringbuf.Ring{r1, r2, r3}[i].Stats().Cap; got != want {
+			t.Errorf("ring %d: cap %d KiB, want %d KiB", i+1, got/kib, want/kib)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "b.ring")); err != nil || fi.Size() != 4*kib+288*kib {
+		t.Fatalf("b.ring: %v, want a page + 288 KiB", err)
+	}
+	// 30 s of 8 KiB units would be 6 MiB: the short ring keeps to its cap.
+	for i := range 750 {
+		r2.Write(unit(i, 25, 8*kib))
+	}
+	if st := r2.Stats(); st.Bytes > 288*kib || st.Units == 0 {
+		t.Fatalf("shortened ring holds %d bytes in %d units, cap 288 KiB", st.Bytes, st.Units)
+	}
+
+	if _, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, "missing", "d.ring"), MaxBytes: 512 * kib, Budget: b}); err == nil {
+		t.Fatal("ring opened in a missing directory")
+	}
+	if err := r1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Used(); got != 544*kib {
+		t.Fatalf("after a failed open and a close: %d KiB in use, want 544", got/kib)
+	}
+	if got := openIn("e.ring", 512*kib).Stats().Cap; got != 256*kib {
+		t.Fatalf("ring opened after a close: cap %d KiB, want the 256 KiB left", got/kib)
+	}
+}

@@ -127,7 +127,7 @@ func (r *Ring) measure(wall time.Time) {
 func (r *Ring) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow}
+	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow, Cap: r.cfg.MaxBytes}
 	if n := r.entries.len(); n > 0 {
 		st.Span = r.entries.at(n - 1).u.Wall.Sub(r.entries.at(0).u.Wall)
 	}

@@ -91,12 +91,12 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// newEventClips opens the stream's ring under dir.
-func newEventClips(p *recordingPipeline, cfg StreamConfig, dir string, maxBytes int, newRec func() (*record.Recorder, error)) (*eventClips, error) {
+// newEventClips opens the stream's ring under dir with the caps of limits.
+func newEventClips(p *recordingPipeline, cfg StreamConfig, dir string, limits ringbuf.Config, newRec func() (*record.Recorder, error)) (*eventClips, error) {
 	s := &cfg.Stream
 	pre := time.Duration(s.PreDetectionBuffer) * time.Second
-	ring, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, record.SanitizeStream(s.Name)+".ring"),
-		Window: pre, MaxBytes: maxBytes})
+	limits.Path, limits.Window = filepath.Join(dir, record.SanitizeStream(s.Name)+".ring"), pre
+	ring, err := ringbuf.Open(limits)
 	if err != nil {
 		return nil, fmt.Errorf("pre-event buffer: %w", err)
 	}

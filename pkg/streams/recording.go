@@ -19,6 +19,7 @@ import (
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/record"
+	"lightnvr/pkg/ringbuf"
 )
 
 // RecordingOptions configure the pipelines that pull each stream once from
@@ -39,6 +40,10 @@ type RecordingOptions struct {
 	RingDir string
 	// RingMaxBytes caps one stream's ring. Default 32 MiB (60 s at 4 Mbit/s).
 	RingMaxBytes int
+	// RingTotalBytes caps all streams' rings together; a stream past it
+	// gets a smaller ring (a shorter pre-event buffer), never no recording.
+	// Default 128 MiB.
+	RingTotalBytes int
 	// Frames is go2rtc's API, where the external detector takes its frames,
 	// and APIDetection the [api_detection] settings; without Frames no
 	// stream runs the external detector.
@@ -49,8 +54,9 @@ type RecordingOptions struct {
 // Recording builds ingest+record pipelines and keeps the running ones so the
 // API can show each stream's ingest figures.
 type Recording struct {
-	opts RecordingOptions
-	log  *slog.Logger
+	opts  RecordingOptions
+	log   *slog.Logger
+	rings *ringbuf.Budget // RingTotalBytes
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
@@ -67,7 +73,11 @@ func NewRecording(opts RecordingOptions) *Recording {
 	if opts.RingMaxBytes <= 0 {
 		opts.RingMaxBytes = 32 << 20
 	}
-	return &Recording{opts: opts, log: opts.Logger, running: map[string]*recordingPipeline{}}
+	if opts.RingTotalBytes <= 0 {
+		opts.RingTotalBytes = 128 << 20
+	}
+	return &Recording{opts: opts, log: opts.Logger, rings: ringbuf.NewBudget(opts.RingTotalBytes),
+		running: map[string]*recordingPipeline{}}
 }
 
 // Factory is the Manager's PipelineFactory.
@@ -221,8 +231,16 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 	if err := os.MkdirAll(o.RingDir, 0o755); err != nil {
 		return nil, fmt.Errorf("pre-event buffer directory: %w", err)
 	}
-	return newEventClips(p, cfg, o.RingDir, o.RingMaxBytes,
+	ec, err := newEventClips(p, cfg, o.RingDir, ringbuf.Config{MaxBytes: o.RingMaxBytes, Budget: p.owner.rings},
 		func() (*record.Recorder, error) { return p.newRecorder(cfg, record.TriggerDetection, log) })
+	if err != nil {
+		return nil, err
+	}
+	if got := ec.ring.Stats().Cap; got < o.RingMaxBytes {
+		log.Warn("pre-event buffers reach their total cap: this stream's ring is smaller",
+			"ring_bytes", got, "per_stream_cap", o.RingMaxBytes, "total_cap", o.RingTotalBytes)
+	}
+	return ec, nil
 }
 
 // newRecorder is the stream's recorder for segments (TriggerScheduled) or
