@@ -20,12 +20,7 @@ import (
 // the stream to annotation mode over the API starts continuous segments
 // without a restart.
 func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
-	cam, d, p := startWithCamera(t)
-	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
-		"pre_detection_buffer": 3, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
-	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
-		t.Fatalf("add stream: %d %s", code, b)
-	}
+	d, p := startDetectionStream(t, 3)
 	// Ingest running for a while (the ring fills) and still nothing recorded.
 	time.Sleep(10 * time.Second)
 	if recs := p.recordings("door"); len(recs) != 0 {
@@ -89,12 +84,7 @@ func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
 // left behind does not stop the stream from coming up, and a new trigger
 // records a new playable clip.
 func TestDaemonKilledMidEventClip(t *testing.T) {
-	cam, d, p := startWithCamera(t)
-	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
-		"pre_detection_buffer": 2, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
-	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
-		t.Fatalf("add stream: %d %s", code, b)
-	}
+	d, p := startDetectionStream(t, 2)
 	store := testkit.OpenDB(t, filepath.Join(d.Dir, "lightnvr.db"))
 	ctx := context.Background()
 	// Held until stopped: the clip is open when the daemon dies.
@@ -153,6 +143,19 @@ func TestDaemonKilledMidEventClip(t *testing.T) {
 	if pr := testkit.FFprobe(t, nrec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
 		t.Fatalf("ffprobe %s: duration %.3f, %s", nrec.FilePath, pr.Duration(), pr.Errors)
 	}
+}
+
+// startDetectionStream starts a camera and the daemon with a detection-only
+// stream "door" on it: pre-buffer pre seconds, post-buffer 2 s.
+func startDetectionStream(t *testing.T, pre int) (*testkit.Daemon, *daemonProc) {
+	t.Helper()
+	cam, d, p := startWithCamera(t)
+	stream := map[string]any{"name": "door", "url": cam.URL(), "record": false, "detection_based_recording": true,
+		"pre_detection_buffer": pre, "post_detection_buffer": 2, "segment_duration": 60, "record_audio": false}
+	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
+		t.Fatalf("add stream: %d %s", code, b)
+	}
+	return d, p
 }
 
 // waitFragments waits until the fMP4 file at path holds n movie fragments.
