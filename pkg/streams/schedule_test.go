@@ -1,12 +1,16 @@
 package streams_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // DST cases need a zone with daylight saving on any host
 
+	"lightnvr/pkg/db"
+	"lightnvr/pkg/event"
 	"lightnvr/pkg/streams"
+	"lightnvr/pkg/testkit"
 )
 
 // scheduleText is the stored text of a schedule allowing exactly the slots
@@ -140,4 +144,107 @@ func TestScheduleAcrossDST(t *testing.T) {
 	if want := time.Date(2026, 11, 1, 7, 0, 0, 0, utc); !got.Equal(want) { // 02:00 EST
 		t.Errorf("fall back: allowed again at %s, want %s", got.In(ny), want.In(ny))
 	}
+}
+
+// boundaryZone is a zone whose local hour ends at the whole second at or
+// after at: a schedule boundary a test can wait for.
+func boundaryZone(at time.Time) (*time.Location, time.Time) {
+	b := at.Truncate(time.Second).Add(time.Second)
+	return time.FixedZone("boundary", -int(b.Unix()%3600)), b
+}
+
+// slotAt is the schedule slot in force at t in loc.
+func slotAt(t time.Time, loc *time.Location) int {
+	lt := t.In(loc)
+	return int(lt.Weekday())*24 + lt.Hour()
+}
+
+// sleepUntil sleeps until t.
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
+// Real cameras across a schedule boundary: a continuous stream allowed only
+// in the hour that ends stops there, one allowed only in the next hour starts
+// there; a detection stream ignores events outside its detection schedule,
+// and a clip open at the end of its allowed hours ends at the boundary.
+func TestScheduleBoundaryOnRealStreams(t *testing.T) {
+	testkit.Need(t, "ffprobe")
+	loc, boundary := boundaryZone(time.Now().Add(15 * time.Second))
+	before, after := slotAt(boundary.Add(-time.Second), loc), slotAt(boundary, loc)
+	cam := testkit.StartCamera(t) // 10 fps, a keyframe every 2 s
+	ends := stream("ends", cam.URL(), 5)
+	ends.RecordOnSchedule, ends.RecordingSchedule = true, scheduleText(before)
+	starts := stream("starts", cam.URL(), 5)
+	starts.RecordOnSchedule, starts.RecordingSchedule = true, scheduleText(after)
+	late := stream("late", cam.URL(), 5)
+	late.Record, late.DetectionBasedRecording, late.PreDetectionBuffer, late.PostDetectionBuffer = false, true, 1, 1
+	late.DetectionRecordOnSchedule, late.DetectionRecordingSchedule = true, scheduleText(after)
+	cut := stream("cut", cam.URL(), 5)
+	cut.Record, cut.DetectionBasedRecording, cut.PreDetectionBuffer, cut.PostDetectionBuffer = false, true, 1, 10
+	cut.DetectionRecordOnSchedule, cut.DetectionRecordingSchedule = true, scheduleText(before)
+	r := newRig(t, rigOpts{seed: []*db.Stream{ends, starts, late, cut}, location: loc})
+	names := []string{"ends", "starts", "late", "cut"}
+	testkit.WaitFor(t, 30*time.Second, "video through every pipeline", func() bool {
+		for _, n := range names {
+			if ps, ok := r.recording.Stats(n); !ok || ps.Frames < 30 {
+				return false
+			}
+		}
+		return true
+	})
+	if time.Until(boundary) < 4*time.Second {
+		t.Fatalf("the streams came up %s before the boundary, too late to test it", time.Until(boundary))
+	}
+	sleepUntil(boundary.Add(-3 * time.Second))
+	r.bus.Publish(event.Event{Stream: "late", Time: time.Now(), Source: event.SourceAPI})
+	r.bus.Publish(event.Event{Stream: "cut", Time: time.Now(), Source: event.SourceAPI})
+	for _, n := range []string{"starts", "late"} {
+		if recs := recordings(t, r, n); len(recs) != 0 {
+			t.Errorf("%s recorded %d files before its hour", n, len(recs))
+		}
+	}
+	sleepUntil(boundary.Add(4 * time.Second))
+	r.bus.Publish(event.Event{Stream: "late", Time: time.Now(), Source: event.SourceAPI})
+	testkit.WaitFor(t, 30*time.Second, "a segment in the allowed hour", func() bool { return len(recordings(t, r, "starts")) > 0 })
+
+	endsRecs := recordings(t, r, "ends")
+	if len(endsRecs) == 0 {
+		t.Error("ends recorded nothing in its allowed hour")
+	}
+	for _, rec := range endsRecs {
+		if !rec.IsComplete {
+			t.Fatalf("%s still open after its last allowed hour", rec.FilePath)
+		}
+		if start, end := clipSpan(t, r.db, rec); !start.Before(boundary) || end.After(boundary.Add(time.Second)) {
+			t.Errorf("ends: segment %s..%s, want it over by the boundary %s", start, end, boundary)
+		}
+		if pr := testkit.FFprobe(t, rec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+			t.Errorf("ffprobe %s: duration %.3f, %s", rec.FilePath, pr.Duration(), pr.Errors)
+		}
+	}
+	recs := recordings(t, r, "starts")
+	if start := time.Unix(recs[0].StartTime, 0); start.Before(boundary) {
+		t.Errorf("starts: first segment starts %s, before the boundary %s", start, boundary)
+	}
+	testkit.WaitFor(t, 10*time.Second, "late: a clip opened", func() bool {
+		ps, _ := r.recording.Stats("late")
+		return ps.Clips > 0
+	})
+	recs = waitClipClosed(t, r, "late")
+	if start, _ := clipSpan(t, r.db, recs[0]); len(recs) != 1 || start.Before(boundary) {
+		t.Errorf("late: %d clips, the first from %s; want one clip after the boundary %s", len(recs), start, boundary)
+	}
+	recs = waitClipClosed(t, r, "cut")
+	if _, end := clipSpan(t, r.db, recs[0]); len(recs) != 1 || end.After(boundary.Add(time.Second)) {
+		t.Errorf("cut: %d clips, the first ends %s; want one clip ending at the boundary %s", len(recs), end, boundary)
+	}
+}
+
+// recordings are stream name's recordings in start order.
+func recordings(t *testing.T, r *rig, name string) []*db.Recording {
+	t.Helper()
+	recs, err := db.StreamRecordings(context.Background(), r.db, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
