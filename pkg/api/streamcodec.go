@@ -182,16 +182,11 @@ func shownValue(f *db.StreamField, v *streamView) any {
 	panic(fmt.Sprintf("stream column %s: unsupported type %T", f.Column, f.Addr(v.row)))
 }
 
-const scheduleSlots = 168
+const scheduleSlots = streams.ScheduleSlots
 
 func parseSchedule(s string) []bool {
-	out := make([]bool, scheduleSlots)
-	parts := strings.Split(s, ",")
-	for i := range out {
-		// NULL or short schedules mean "every hour", as in LightNVR.
-		out[i] = i >= len(parts) || len(parts) < scheduleSlots || strings.TrimSpace(parts[i]) != "0"
-	}
-	return out
+	sched := streams.ParseSchedule(s)
+	return sched[:]
 }
 
 func formatSchedule(b []bool) string {

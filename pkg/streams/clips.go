@@ -40,6 +40,9 @@ type eventClips struct {
 	post    time.Duration
 	newRec  func() (*record.Recorder, error)
 	log     *slog.Logger
+	// gate is the detection recording schedule: events outside it open no
+	// clip and a clip ends at its boundary. Nil records at every hour.
+	gate *scheduleGate
 
 	mu    sync.Mutex
 	clip  *clip
@@ -101,7 +104,8 @@ func newEventClips(p *recordingPipeline, cfg StreamConfig, dir string, limits ri
 		return nil, fmt.Errorf("pre-event buffer: %w", err)
 	}
 	ec := &eventClips{ring: ring, sources: map[string]bool{s.Name: true}, pre: pre,
-		post: time.Duration(s.PostDetectionBuffer) * time.Second, newRec: newRec, log: p.owner.log.With("stream", s.Name)}
+		post: time.Duration(s.PostDetectionBuffer) * time.Second, newRec: newRec, log: p.owner.log.With("stream", s.Name),
+		gate: newScheduleGate(s.DetectionRecordOnSchedule, s.DetectionRecordingSchedule, p.owner.opts.Location)}
 	if s.MotionTriggerSource != "" {
 		ec.sources[s.MotionTriggerSource] = true
 	}
@@ -150,7 +154,11 @@ func (ec *eventClips) onEvent(ctx context.Context, e event.Event) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	end := at.Add(eventGrace + ec.post)
+	if !ec.gate.allows(at) {
+		ec.log.Debug("event outside the detection recording schedule: no clip", "source", e.Source)
+		return
+	}
+	end := ec.gate.clamp(at, at.Add(eventGrace+ec.post))
 	ec.mu.Lock()
 	defer ec.mu.Unlock()
 	ec.last = later(ec.last, at)

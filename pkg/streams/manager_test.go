@@ -45,6 +45,8 @@ type rigOpts struct {
 	override string
 	// ready waits for go2rtc to answer before newRig returns.
 	ready bool
+	// location is the local time of recording schedules; default time.Local.
+	location *time.Location
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -80,7 +82,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	// The daemon's pipelines: ingest from go2rtc and continuous recording.
 	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger(),
-		Bus: r.bus, Frames: sup.Client()})
+		Bus: r.bus, Frames: sup.Client(), Location: o.location})
 	factory := r.recording.Factory()
 	mgr, err = streams.NewManager(streams.Options{
 		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,

@@ -49,6 +49,9 @@ type RecordingOptions struct {
 	// stream runs the external detector.
 	Frames       *go2rtc.Client
 	APIDetection config.APIDetectionConfig
+	// Location is the local time recording schedules are in; default
+	// time.Local.
+	Location *time.Location
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -187,8 +190,9 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		// A recorder falls behind only if the disk does; it then loses units, never ingest.
 		sub := hub.Subscribe("record", 512)
 		p.recSub = sub
+		gate := newScheduleGate(cfg.Stream.RecordOnSchedule, cfg.Stream.RecordingSchedule, o.Location)
 		p.run.spawn(func() {
-			err := rec.Run(pctx, sub)
+			err := gate.record(pctx, rec, sub)
 			p.mu.Lock()
 			p.recErr = err
 			p.mu.Unlock()
