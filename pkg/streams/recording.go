@@ -44,6 +44,9 @@ type RecordingOptions struct {
 	// stream runs the external detector.
 	Frames       *go2rtc.Client
 	APIDetection config.APIDetectionConfig
+	// Snapshots keeps the frames of the external detector's events; nil
+	// keeps none.
+	Snapshots *detect.Snapshots
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -203,7 +206,7 @@ func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hu
 		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
 	}
 	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
-		opt.Logger = log
+		opt.Logger, opt.Snapshots = log, o.Snapshots
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
 		p.run.spawn(func() { _ = p.ext.Run(ctx) })
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
