@@ -117,6 +117,8 @@ type daemon struct {
 	// events is the one bus from the detectors and triggers to their
 	// consumers: event clips, the detections table, the API's live feed.
 	events *event.Bus
+	// snapshots keeps the pictures of detection events.
+	snapshots *detect.Snapshots
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -193,11 +195,11 @@ func (d *daemon) run(parent context.Context) error {
 	// Stops after the recorders (it must not race their last segment) and before the API.
 	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
 	d.storage = sc
-	d.startDetectionStore()
-
+	store := detect.NewStore(d.db, d.events, d.log) // subscribed before any detector runs
 	if err := d.startStreams(appCtx); err != nil {
 		return err
 	}
+	d.startDetectionStore(store)
 
 	srv, ln, err := d.startAPI()
 	if err != nil {
@@ -312,8 +314,9 @@ func (d *daemon) startStreams(ctx context.Context) error {
 		return err
 	}
 	det := d.cfg.Detection
+	d.snapshots = detect.NewSnapshots(d.cfg.Storage.Path, sup.Client(), d.log)
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
-		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection,
+		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection, Snapshots: d.snapshots,
 		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
@@ -340,10 +343,11 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	return nil
 }
 
-// startDetectionStore writes the bus's detections to the database. It stops
-// after the detectors and before the database closes, writing its last batch.
-func (d *daemon) startDetectionStore() {
-	store := detect.NewStore(d.db, d.events, d.log)
+// startDetectionStore writes the bus's detections to the database and keeps
+// their snapshots. It stops with the detectors and before the database
+// closes, writing its last batch.
+func (d *daemon) startDetectionStore(store *detect.Store) {
+	store.KeepSnapshots(d.snapshots)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); store.Run(ctx) }()

@@ -69,6 +69,7 @@ var accessMatrix = map[string]string{
 	"GET /api/detection/results/{stream}":  "admin user viewer api",
 	"GET /api/detection/models":            "admin user viewer api",
 	"GET /api/recordings/detection-labels": "admin user viewer api",
+	"GET /api/snapshots/{stream}/{file}":   "admin user viewer api",
 	"GET /api/events":                      "admin user viewer api",
 	"POST /api/motion/trigger":             "admin user api",
 

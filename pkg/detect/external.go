@@ -1,9 +1,7 @@
 package detect
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -38,6 +36,8 @@ type ExternalOptions struct {
 	// Max to 5 minutes, so a dead detector is asked less and less often.
 	Backoff backoff.Backoff
 	Logger  *slog.Logger
+	// Snapshots keeps the frames of the events; nil keeps none.
+	Snapshots *Snapshots
 }
 
 const (
@@ -159,14 +159,9 @@ func (x *External) Run(ctx context.Context) error {
 // round sends one frame and publishes what comes back; n is the number of
 // detections published.
 func (x *External) round(ctx context.Context) (n int, err error) {
-	fctx, cancel := context.WithTimeout(ctx, frameTimeout)
-	frame, err := x.frames.Frame(fctx, x.opt.Stream)
-	cancel()
+	frame, err := frameJPEG(ctx, x.frames, x.opt.Stream)
 	if err != nil {
 		return 0, err
-	}
-	if !bytes.HasPrefix(frame, jpegStart) {
-		return 0, fmt.Errorf("frame of %q from go2rtc is not a JPEG (%d bytes)", x.opt.Stream, len(frame))
 	}
 	at := time.Now()
 	dets, err := x.post.detect(ctx, frame)
@@ -175,10 +170,21 @@ func (x *External) round(ctx context.Context) (n int, err error) {
 	}
 	dets = strongest(dets, x.opt.Threshold)
 	if len(dets) > 0 {
-		x.bus.Publish(event.Event{Stream: x.opt.Stream, Time: at, Source: event.SourceDetector, Detections: dets})
+		x.bus.Publish(event.Event{Stream: x.opt.Stream, Time: at, Source: event.SourceDetector, Detections: dets,
+			Snapshot: x.snapshot(at, frame)})
 	}
 	return len(dets), nil
 }
 
-// jpegStart is a JPEG's start-of-image marker.
-var jpegStart = []byte{0xFF, 0xD8}
+// snapshot keeps the frame the detector saw, so the event's picture is the
+// one its boxes were drawn on; "" when none is kept.
+func (x *External) snapshot(at time.Time, frame []byte) string {
+	if x.opt.Snapshots == nil {
+		return ""
+	}
+	path, err := x.opt.Snapshots.Save(x.opt.Stream, at, frame)
+	if err != nil {
+		x.log.Warn("event snapshot not kept", "err", err)
+	}
+	return path
+}

@@ -58,6 +58,8 @@ type Store struct {
 	pending []event.Event
 	rows    int    // detections in pending
 	dropped uint64 // bus losses already reported
+	// snaps, when set, takes a picture of stored events that carry none.
+	snaps *Snapshots
 }
 
 // NewStore subscribes to bus at once, so no event published after it returns
@@ -66,10 +68,20 @@ func NewStore(d *db.DB, bus *event.Bus, log *slog.Logger) *Store {
 	return &Store{db: d, sub: bus.Subscribe(storeBuffer), log: log.With("component", "detections")}
 }
 
+// KeepSnapshots makes the store take a go2rtc picture of every stored event
+// that carries none (at most one per stream per few seconds). Call it
+// before Run, which then also runs snaps.
+func (s *Store) KeepSnapshots(snaps *Snapshots) { s.snaps = snaps }
+
 // Run stores events until ctx ends, then writes what is still waiting and
 // unsubscribes.
 func (s *Store) Run(ctx context.Context) {
 	defer s.sub.Close()
+	if s.snaps != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); s.snaps.Run(ctx) }()
+		defer func() { <-done }()
+	}
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	for {
@@ -128,8 +140,13 @@ func (s *Store) flush(ctx context.Context) {
 			r = s.rules(ctx, e.Stream)
 			rules[e.Stream] = r
 		}
-		if r != nil {
-			rows = append(rows, detectionRows(e, r.Apply(e.Detections))...)
+		if r == nil {
+			continue
+		}
+		kept := r.Apply(e.Detections)
+		rows = append(rows, detectionRows(e, kept)...)
+		if len(kept) > 0 && e.Snapshot == "" && s.snaps != nil {
+			s.snaps.Request(e.Stream, e.Time)
 		}
 	}
 	if err := db.InsertDetections(ctx, s.db, rows); err != nil {

@@ -52,6 +52,9 @@ type RecordingOptions struct {
 	// Location is the local time recording schedules are in; default
 	// time.Local.
 	Location *time.Location
+	// Snapshots keeps the frames of the external detector's events; nil
+	// keeps none.
+	Snapshots *detect.Snapshots
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -217,7 +220,7 @@ func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hu
 		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
 	}
 	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
-		opt.Logger = log
+		opt.Logger, opt.Snapshots = log, o.Snapshots
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
 		p.run.spawn(func() { _ = p.ext.Run(ctx) })
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
