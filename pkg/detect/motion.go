@@ -42,8 +42,8 @@ type MotionConfig struct {
 	MinDuration time.Duration
 }
 
-// MotionConfigOf is the motion configuration a stream's fields ask for.
-func MotionConfigOf(s *db.Stream) MotionConfig {
+// motionConfigOf is the motion configuration a stream's fields ask for.
+func motionConfigOf(s *db.Stream) MotionConfig {
 	return MotionConfig{Stream: s.Name, Sensitivity: s.MotionSensitivity,
 		MinDuration: time.Duration(s.MotionMinDuration) * time.Second}
 }
@@ -55,7 +55,7 @@ func MotionFor(s *db.Stream) (cfg MotionConfig, ok bool) {
 	if !strings.EqualFold(strings.TrimSpace(s.DetectionModel), "motion") {
 		return cfg, false
 	}
-	return MotionConfigOf(s), true
+	return motionConfigOf(s), true
 }
 
 // Motion detects motion from the coded size of a stream's inter frames:

@@ -174,7 +174,7 @@ func TestMotionShorterThanMinDurationPublishesNothing(t *testing.T) {
 	cam := testkit.StartMotionCamera(t, testkit.MotionScene{From: 3.3, To: 4.3})
 	s := db.NewStream("cam", cam.URL())
 	s.MotionMinDuration = 2
-	cfg := MotionConfigOf(s)
+	cfg := motionConfigOf(s)
 	if cfg.Sensitivity != DefaultSensitivity || cfg.MinDuration != 2*time.Second {
 		t.Fatalf("stream defaults gave %+v", cfg)
 	}

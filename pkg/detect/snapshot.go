@@ -32,8 +32,8 @@ const (
 // element: it could leave the snapshot directory.
 var ErrSnapshotName = errors.New("not a snapshot name")
 
-// SnapshotDir is where snapshots live below the [storage] path.
-func SnapshotDir(storage string) string { return filepath.Join(storage, "snapshots") }
+// snapshotDir is where snapshots live below the [storage] path.
+func snapshotDir(storage string) string { return filepath.Join(storage, "snapshots") }
 
 // SnapshotFile is the path of stream's snapshot file below the [storage]
 // path, or ErrSnapshotName when either name could escape its directory or
@@ -42,7 +42,7 @@ func SnapshotFile(storage, stream, file string) (string, error) {
 	if !plainName(stream) || !plainName(file) || !strings.HasSuffix(file, ".jpg") {
 		return "", fmt.Errorf("%w: %q/%q", ErrSnapshotName, stream, file)
 	}
-	return filepath.Join(SnapshotDir(storage), stream, file), nil
+	return filepath.Join(snapshotDir(storage), stream, file), nil
 }
 
 // plainName is one path element that stays in its directory, and not a

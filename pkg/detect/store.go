@@ -10,9 +10,9 @@ import (
 	"lightnvr/pkg/event"
 )
 
-// LoadRules reads a stream's zones and object filter. A stream that does not
+// loadRules reads a stream's zones and object filter. A stream that does not
 // exist is db.ErrStreamNotFound.
-func LoadRules(ctx context.Context, q db.Querier, stream string) (Rules, error) {
+func loadRules(ctx context.Context, q db.Querier, stream string) (Rules, error) {
 	s, err := db.StreamByName(ctx, q, stream)
 	if err != nil {
 		return Rules{}, err
@@ -158,7 +158,7 @@ func (s *Store) flush(ctx context.Context) {
 // rules are the stream's rules, nil when they cannot be read: its events
 // are dropped rather than stored unfiltered.
 func (s *Store) rules(ctx context.Context, stream string) *Rules {
-	r, err := LoadRules(ctx, s.db, stream)
+	r, err := loadRules(ctx, s.db, stream)
 	if err != nil {
 		s.log.Warn("detections dropped: no rules for the stream", "stream", stream, "err", err)
 		return nil

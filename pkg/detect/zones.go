@@ -146,11 +146,11 @@ func hasLabel(labels []string, label string) bool {
 	return false
 }
 
-// FilterZones keeps the detections whose box centre lies in an enabled zone
+// filterZones keeps the detections whose box centre lies in an enabled zone
 // that takes their label and confidence, each with that zone's id (the
 // first such zone in order). Without enabled zones every detection is kept
 // as it is.
-func FilterZones(zones []Zone, dets []event.Detection) []event.Detection {
+func filterZones(zones []Zone, dets []event.Detection) []event.Detection {
 	if !anyEnabled(zones) {
 		return dets
 	}
@@ -203,8 +203,8 @@ func NewObjectFilter(mode, list string) (ObjectFilter, error) {
 	return ObjectFilter{}, fmt.Errorf("%q: %w", mode, ErrFilterMode)
 }
 
-// Keeps says whether a detection with label counts.
-func (f ObjectFilter) Keeps(label string) bool {
+// keeps says whether a detection with label counts.
+func (f ObjectFilter) keeps(label string) bool {
 	switch f.mode {
 	case "include":
 		return hasLabel(f.labels, label)
@@ -225,9 +225,9 @@ type Rules struct {
 func (r Rules) Apply(dets []event.Detection) []event.Detection {
 	var kept []event.Detection
 	for _, d := range dets {
-		if r.Objects.Keeps(d.Label) {
+		if r.Objects.keeps(d.Label) {
 			kept = append(kept, d)
 		}
 	}
-	return FilterZones(r.Zones, kept)
+	return filterZones(r.Zones, kept)
 }

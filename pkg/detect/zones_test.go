@@ -87,7 +87,7 @@ func TestFilterZones(t *testing.T) {
 			[]Zone{{ID: "cars", Enabled: true, Polygon: lShape, Classes: []string{"car"}}, {ID: "all", Enabled: true, Polygon: lShape}},
 			[]string{"person@all", "car@cars", "dog@all"}},
 	} {
-		if got := labelsOf(FilterZones(tc.zones, in)); !slices.Equal(got, tc.want) {
+		if got := labelsOf(filterZones(tc.zones, in)); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: kept %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -110,7 +110,7 @@ func TestObjectFilter(t *testing.T) {
 		}
 		var got []string
 		for _, l := range []string{"person", "Car", "dog"} {
-			if f.Keeps(l) {
+			if f.keeps(l) {
 				got = append(got, l)
 			}
 		}
