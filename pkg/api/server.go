@@ -303,7 +303,7 @@ func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'self'; object-src 'none'; base-uri 'self'")
+	h.Set("Content-Security-Policy", basePolicy)
 }
 
 // Serve answers requests on ln until Shutdown; with Deps.TLS, both HTTPS and

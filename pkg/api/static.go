@@ -29,6 +29,7 @@ type staticFile struct {
 	etag        string
 	contentType string
 	immutable   bool
+	policy      string // the page's own Content-Security-Policy; "" for non-HTML
 }
 
 func newStaticFiles(fsys fs.FS) *staticFiles {
@@ -65,6 +66,9 @@ func (s *staticFiles) load(name string) (*staticFile, bool) {
 		}
 	}
 	f.immutable = strings.HasPrefix(name, "vendor/")
+	if strings.HasPrefix(f.contentType, "text/html") {
+		f.policy = pagePolicy(body)
+	}
 	s.cache[name] = f
 	return f, true
 }
@@ -106,6 +110,9 @@ func (s *staticFiles) serve(ctx *fasthttp.RequestCtx) {
 	}
 	h := &ctx.Response.Header
 	h.Set("ETag", f.etag)
+	if f.policy != "" {
+		h.Set("Content-Security-Policy", f.policy)
+	}
 	if f.immutable {
 		h.Set("Cache-Control", "public, max-age=604800")
 	} else {

@@ -86,6 +86,8 @@ type Page struct {
 	mu       sync.Mutex
 	errors   []string
 	requests []string
+	failed   []string // "STATUS METHOD URL" of answers >= 400
+	methods  map[network.RequestID]string
 	ignore   []*regexp.Regexp
 }
 
@@ -147,6 +149,17 @@ func (p *Page) onEvent(ev any) {
 	case *network.EventRequestWillBeSent:
 		p.mu.Lock()
 		p.requests = append(p.requests, e.Request.URL)
+		if p.methods == nil {
+			p.methods = map[network.RequestID]string{}
+		}
+		p.methods[e.RequestID] = e.Request.Method
+		p.mu.Unlock()
+	case *network.EventResponseReceived:
+		if e.Response.Status < 400 {
+			return
+		}
+		p.mu.Lock()
+		p.failed = append(p.failed, fmt.Sprintf("%d %s %s", e.Response.Status, p.methods[e.RequestID], e.Response.URL))
 		p.mu.Unlock()
 	}
 }
@@ -168,6 +181,16 @@ func (p *Page) Errors() []string {
 	defer p.mu.Unlock()
 	out := p.errors
 	p.errors = nil
+	return out
+}
+
+// FailedRequests returns "STATUS METHOD URL" for every answer of 400 or more
+// since the last call, and forgets them.
+func (p *Page) FailedRequests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.failed
+	p.failed = nil
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -67,6 +68,27 @@ external_ip = 127.0.0.1
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Set writes key = value into section of the daemon's configuration, before
+// Start; the section is added when the file has none.
+func (d *Daemon) Set(section, key, value string) {
+	d.t.Helper()
+	ini, err := os.ReadFile(d.INI)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	head := "[" + section + "]\n"
+	line := key + " = " + value + "\n"
+	text := string(ini)
+	if i := strings.Index(text, head); i >= 0 {
+		text = text[:i+len(head)] + line + text[i+len(head):]
+	} else {
+		text += head + line
+	}
+	if err := os.WriteFile(d.INI, []byte(text), 0o600); err != nil {
+		d.t.Fatal(err)
+	}
 }
 
 // DaemonProc is one run of a Daemon.
