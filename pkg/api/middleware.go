@@ -140,10 +140,13 @@ func checkCSRF(ctx *fasthttp.RequestCtx, p *auth.Principal) bool {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	if bytes.EqualFold(bytes.TrimSpace(ct), []byte("application/json")) {
+	// application/sdp is how LightNVR's own UI posts a WebRTC offer; like
+	// JSON, a cross-site page cannot send it without a preflight.
+	ct = bytes.TrimSpace(ct)
+	if bytes.EqualFold(ct, []byte("application/json")) || bytes.EqualFold(ct, []byte("application/sdp")) {
 		return true
 	}
-	writeError(ctx, fasthttp.StatusForbidden, "CSRF check failed: send the request with Content-Type: application/json or an X-Requested-With header")
+	writeError(ctx, fasthttp.StatusForbidden, "CSRF check failed: send the request with Content-Type: application/json (application/sdp for a WebRTC offer) or an X-Requested-With header")
 	return false
 }
 

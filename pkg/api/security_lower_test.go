@@ -236,7 +236,12 @@ func TestSecurityViewerSeesNoPathsOrPorts(t *testing.T) {
 			t.Errorf("viewer sees %s = %q", k, s)
 		}
 	}
-	for _, k := range []string{"go2rtc_api_port", "go2rtc_rtsp_port"} {
+	// go2rtc_api_port is the port the browser reached us on (the /go2rtc/
+	// proxy), never go2rtc's own loopback port.
+	if v["go2rtc_api_port"] == float64(e.cfg.Go2RTC.APIPort) {
+		t.Errorf("viewer sees go2rtc's own port %v", v["go2rtc_api_port"])
+	}
+	for _, k := range []string{"go2rtc_rtsp_port"} {
 		if v[k] != 0.0 {
 			t.Errorf("viewer sees %s = %v", k, v[k])
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -280,7 +281,26 @@ func (st *setting) apiValue(raw string) any {
 
 func (h *settingsHandler) handleGetSettings(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
-	writeJSON(ctx, fasthttp.StatusOK, settingsView(h.live.get(), p != nil && p.Role == auth.RoleAdmin))
+	view := settingsView(h.live.get(), p != nil && p.Role == auth.RoleAdmin)
+	view["go2rtc_api_port"] = browserGo2RTCPort(ctx)
+	writeJSON(ctx, fasthttp.StatusOK, view)
+}
+
+// browserGo2RTCPort is the port where this browser reaches go2rtc: ours, as
+// go2rtc stays on loopback behind the /go2rtc/ proxy. LightNVR's own UI builds
+// its live-video URLs from go2rtc_api_port when served over plain HTTP, so
+// GET reports this port and a POST that carries it back leaves go2rtc's port
+// as it is.
+func browserGo2RTCPort(ctx *fasthttp.RequestCtx) int {
+	if _, port, err := net.SplitHostPort(string(ctx.Host())); err == nil {
+		if n, err := strconv.Atoi(port); err == nil {
+			return n
+		}
+	}
+	if ctx.IsTLS() {
+		return 443
+	}
+	return 80
 }
 
 // settingsError is the 400 reply of a refused POST: a summary plus one message
@@ -483,7 +503,7 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 			fields[name] = err.Error()
 			continue
 		}
-		if keep {
+		if keep || name == "go2rtc_api_port" && val == strconv.Itoa(browserGo2RTCPort(ctx)) {
 			continue
 		}
 		if err := next.Set(st.id, val); err != nil {

@@ -395,3 +395,43 @@ func TestSettingsConcurrent(t *testing.T) {
 		t.Errorf("live retention_days %v, file %d", got, back.Storage.RetentionDays)
 	}
 }
+
+// LightNVR's UI opens live video at http://<host>:<go2rtc_api_port>/go2rtc
+// when served over HTTP. go2rtc is private on loopback and reached through
+// our /go2rtc/ proxy, so every caller is told the port it reached us on, and
+// the settings page posting that value back does not move go2rtc.
+func TestSettingsGo2RTCPortIsTheBrowsersPort(t *testing.T) {
+	e := newSettingsEnv(t)
+	at := func(role, method, body string) (int, []byte) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI("/api/settings")
+		ctx.Request.Header.SetHost("127.0.0.1:8123")
+		ctx.Request.Header.Set("X-Test-Role", role)
+		if body != "" {
+			ctx.Request.Header.SetContentType("application/json")
+			ctx.Request.SetBodyString(body)
+		}
+		e.srv.Handle(&ctx)
+		return ctx.Response.StatusCode(), append([]byte(nil), ctx.Response.Body()...)
+	}
+	for _, role := range []string{"viewer", "admin"} {
+		_, body := at(role, "GET", "")
+		if got := decodeObj(t, body)["go2rtc_api_port"]; got != float64(8123) {
+			t.Errorf("%s: go2rtc_api_port = %v, want 8123 (the port the browser used)", role, got)
+		}
+	}
+	code, body := at("admin", "POST", `{"go2rtc_api_port": 8123}`)
+	if code != 200 || fmt.Sprint(decodeObj(t, body)["changed"]) != "[]" {
+		t.Fatalf("posting the reported port back: %d %s", code, body)
+	}
+	if p := e.srv.Config().Go2RTC.APIPort; p != 1984 {
+		t.Errorf("go2rtc api_port = %d after posting the reported port back, want 1984", p)
+	}
+	if code, body := at("admin", "POST", `{"go2rtc_api_port": 11984}`); code != 200 {
+		t.Fatalf("moving go2rtc: %d %s", code, body)
+	}
+	if p := e.srv.Config().Go2RTC.APIPort; p != 11984 {
+		t.Errorf("go2rtc api_port = %d, want 11984", p)
+	}
+}
