@@ -262,6 +262,9 @@ var requestSlots = sync.OnceValue(func() []requestSlot {
 	for _, c := range streamComputed {
 		slots = append(slots, ignored(c.key))
 	}
+	// LightNVR's UI adds is_deleted:false to every edit it saves; its server
+	// reads no such key, and neither do we (enable_disabled restores).
+	slots = append(slots, ignored("is_deleted"))
 	return slots
 })
 

@@ -84,8 +84,9 @@ func (w *peerWalk) open(page string) {
 func (w *peerWalk) click(label string) {
 	w.t.Helper()
 	w.until("click "+label, fmt.Sprintf(`(() => {
-		const el = [...document.querySelectorAll('button, a, [role=button], [role=tab]')]
-			.find(e => e.offsetParent !== null && !e.disabled && e.textContent.trim() === %q);
+		const all = [...document.querySelectorAll('button, a, [role=button], [role=tab]')]
+			.filter(e => e.offsetParent !== null && !e.disabled);
+		const el = all.find(e => e.textContent.trim() === %[1]q) || all.find(e => e.textContent.trim().startsWith(%[1]q));
 		if (!el) return false;
 		el.click();
 		return true;
@@ -99,6 +100,34 @@ func (w *peerWalk) fill(sel, value string) {
 	w.do("find "+sel, 10*time.Second, chromedp.WaitVisible(sel))
 	w.until("select "+sel, fmt.Sprintf(`(() => { document.querySelector(%q).select(); return true })()`, sel), 5*time.Second)
 	w.do("fill "+sel, 10*time.Second, chromedp.SendKeys(sel, value))
+}
+
+// choose picks value in the select matched by sel, as a user would.
+func (w *peerWalk) choose(sel, value string) {
+	w.t.Helper()
+	w.until("choose "+value+" in "+sel, fmt.Sprintf(`(() => {
+		const s = document.querySelector(%q);
+		if (!s || ![...s.options].some(o => o.value === %q)) return false;
+		s.value = %[2]q;
+		s.dispatchEvent(new Event('input', {bubbles: true}));
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+		return true;
+	})()`, sel, value), 10*time.Second)
+}
+
+// clickOn clicks the button titled title on the card or row of stream (the
+// closest ancestor of the button that names the stream).
+func (w *peerWalk) clickOn(stream, title string) {
+	w.t.Helper()
+	w.until(title+" on "+stream, fmt.Sprintf(`(() => {
+		for (const b of document.querySelectorAll('button[title=%q]')) {
+			for (let el = b.parentElement; el; el = el.parentElement) {
+				if (el.querySelectorAll('button[title=%q]').length > 1) break;
+				if ([...el.querySelectorAll('*')].some(e => e.childElementCount === 0 && e.textContent.trim() === %q)) { b.click(); return true; }
+			}
+		}
+		return false;
+	})()`, title, title, stream), 10*time.Second)
 }
 
 // clean fails the test for each failed request outside peerKnownGaps and
@@ -226,8 +255,41 @@ func TestPeerUIWalk(t *testing.T) {
 
 	run("live", func() {
 		w.open("index.html")
-		w.until("live video plays", `[...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)`, 30*time.Second)
-		w.p.Screenshot(w.t, "live")
+		w.until("WebRTC video plays", videoPlays, 30*time.Second)
+		w.p.Screenshot(w.t, "live-webrtc")
+		w.click("MSE")
+		w.until("MSE video plays", videoPlays, 30*time.Second)
+	})
+
+	run("streams", func() {
+		w.open("streams.html")
+		w.see("cam1", 10*time.Second)
+		w.click("Add Stream")
+		w.fill("#stream-name", "cam2")
+		w.fill("#stream-url", cam.URL())
+		w.do("save the new stream", 10*time.Second, chromedp.Click("#stream-save-btn"))
+		w.see("Stream added successfully", 15*time.Second)
+		var s2 map[string]any
+		api.call("GET", "/api/streams/cam2", nil, &s2)
+		if s2["url"] != cam.URL() {
+			w.t.Errorf("added stream: %v", s2)
+		}
+
+		w.clickOn("cam2", "Edit")
+		w.click("Advanced Settings")
+		w.choose("#stream-priority", "10")
+		w.do("save the edit", 10*time.Second, chromedp.Click("#stream-save-btn"))
+		w.see("Stream updated successfully", 15*time.Second)
+		api.call("GET", "/api/streams/cam2", nil, &s2)
+		if fmt.Sprint(s2["priority"]) != "10" {
+			w.t.Errorf("edited stream: priority %v, want 10", s2["priority"])
+		}
+
+		w.clickOn("cam2", "Delete")
+		w.click("Delete Stream (Permanent)")
+		w.click("Yes, Delete Permanently")
+		w.see("Stream successfully deleted.", 15*time.Second)
+		w.p.Screenshot(w.t, "streams")
 	})
 }
 
@@ -239,3 +301,6 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 	}
 	return code
 }
+
+// videoPlays is true once a video element of the page shows frames.
+const videoPlays = `[...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)`
