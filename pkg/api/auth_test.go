@@ -548,6 +548,13 @@ func TestCSRFOnCookieRequests(t *testing.T) {
 	expectStatus(t, e.do(req{method: "POST", path: path, cookies: cookie, body: "{}"}), 200, "JSON")
 	// A WebRTC offer as LightNVR's UI posts it: not a type a cross-site form can send.
 	expectStatus(t, e.do(req{method: "POST", path: path, cookies: cookie, contentType: "application/sdp"}), 200, "SDP")
+	// A bare DELETE (as LightNVR's UI sends it) cannot come from another site without a preflight.
+	e.addUser("ada", "ada-password", auth.RoleAdmin)
+	admin := map[string]string{"session": e.login("ada", "ada-password")}
+	gone := fmt.Sprintf("/api/auth/users/%d", e.addUser("gone", "gone-password", auth.RoleViewer).ID)
+	r = e.do(req{method: "DELETE", path: gone, cookies: admin, headers: map[string]string{"Origin": "http://evil.example"}})
+	expectStatus(t, r, 403, "DELETE from a foreign origin")
+	expectStatus(t, e.do(req{method: "DELETE", path: gone, cookies: admin}), 200, "bare DELETE")
 	expectStatus(t, e.do(req{method: "POST", path: path, cookies: cookie, headers: map[string]string{"X-Requested-With": "XMLHttpRequest"}}), 200, "X-Requested-With")
 	expectStatus(t, e.do(req{method: "POST", path: path, cookies: cookie, body: "{}", headers: map[string]string{"Origin": "http://nvr.test"}}), 200, "same origin")
 	// Scripts with Basic carry no ambient credentials: no CSRF rule.

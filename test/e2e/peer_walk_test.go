@@ -86,7 +86,10 @@ func (w *peerWalk) click(label string) {
 	w.until("click "+label, fmt.Sprintf(`(() => {
 		const all = [...document.querySelectorAll('button, a, [role=button], [role=tab]')]
 			.filter(e => e.offsetParent !== null && !e.disabled);
-		const el = all.find(e => e.textContent.trim() === %[1]q) || all.find(e => e.textContent.trim().startsWith(%[1]q));
+		// Else the innermost element showing the text: its click bubbles to the handler.
+		const leaf = () => [...document.querySelectorAll('body *')].reverse()
+			.find(e => e.offsetParent !== null && e.textContent.trim() === %[1]q);
+		const el = all.find(e => e.textContent.trim() === %[1]q) || all.find(e => e.textContent.trim().startsWith(%[1]q)) || leaf();
 		if (!el) return false;
 		el.click();
 		return true;
@@ -208,7 +211,7 @@ func TestPeerUIWalk(t *testing.T) {
 	d.Set("web", "root", testkit.PeerUI(t))
 	d.Start()
 	api := peerAPI{t: t, base: d.Base}
-	api.call("POST", "/api/streams", map[string]any{"name": "cam1", "url": cam.URL(), "enabled": true, "record": true}, nil)
+	api.call("POST", "/api/streams", map[string]any{"name": "cam1", "url": cam.URL(), "enabled": true, "record": true, "segment_duration": 2}, nil)
 	var totpSecret string
 	{
 		var u struct {
@@ -286,10 +289,77 @@ func TestPeerUIWalk(t *testing.T) {
 		}
 
 		w.clickOn("cam2", "Delete")
-		w.click("Delete Stream (Permanent)")
+		w.see("Delete Stream (Permanent)", 5*time.Second)
+		w.click("Delete")
 		w.click("Yes, Delete Permanently")
 		w.see("Stream successfully deleted.", 15*time.Second)
 		w.p.Screenshot(w.t, "streams")
+	})
+
+	run("recordings", func() {
+		waitRecordings(t, api, 3)
+		w.open("recordings.html")
+		w.see("Continuous", 15*time.Second)
+		w.choose("#date-range-select", "last7days")
+		w.click("Apply")
+		w.see("Continuous", 15*time.Second)
+		w.clickOn("cam1", "Play")
+		w.until("recording plays", videoPlays, 20*time.Second)
+		w.do("close the player", 5*time.Second, chromedp.KeyEvent("\x1b"))
+		w.clickOn("cam1", "Download")
+		w.clickOn("cam1", "Protect recording")
+		w.until("protected", `document.querySelector('button[title="Unprotect recording"]') !== null`, 10*time.Second)
+		if n := countRecordings(t, api, "protected=1"); n != 1 {
+			w.t.Errorf("%d recordings protected, want 1", n)
+		}
+		before := countRecordings(t, api, "")
+		w.do("select all", 5*time.Second, chromedp.Click(`input[aria-label="Select all"]`))
+		w.click("Delete Selected")
+		w.click("Delete")
+		w.until("batch delete done", fmt.Sprintf(`fetch('/api/recordings?limit=1000').then(r => r.json()).then(j => (j.recordings || []).length < %d)`, before), 20*time.Second)
+		if n := countRecordings(t, api, "protected=1"); n != 1 {
+			w.t.Errorf("batch delete left %d protected recordings, want 1", n)
+		}
+		w.p.Screenshot(w.t, "recordings")
+	})
+
+	run("settings", func() {
+		w.open("settings.html")
+		w.do("settings form", 15*time.Second, chromedp.WaitVisible("#setting-log-level"))
+		w.choose("#setting-log-level", "3")
+		w.do("save", 10*time.Second, chromedp.Click("#save-settings-btn"))
+		w.see("Settings saved successfully", 15*time.Second)
+		var got map[string]any
+		api.call("GET", "/api/settings", nil, &got)
+		if got["log_level"] != float64(3) {
+			w.t.Errorf("log_level after saving = %v, want 3", got["log_level"])
+		}
+		w.p.Screenshot(w.t, "settings")
+	})
+
+	run("users", func() {
+		w.open("users.html")
+		w.see("totpuser", 15*time.Second)
+		w.click("Add User")
+		w.fill("#username", "walker")
+		w.fill("#email", "walker@example.com")
+		w.fill("#password", "walker-password")
+		w.do("submit", 10*time.Second, chromedp.Click(`form:has(#username) button[type="submit"]`))
+		w.see("User added successfully", 15*time.Second)
+		w.clickOn("walker", "Edit User")
+		w.fill("#email", "walker@example.org")
+		w.do("submit edit", 10*time.Second, chromedp.Click(`form:has(#username) button[type="submit"]`))
+		w.see("User updated successfully", 15*time.Second)
+		w.see("walker@example.org", 10*time.Second)
+		w.p.Screenshot(w.t, "users")
+	})
+
+	run("system", func() {
+		w.open("system.html")
+		w.see("System Logs", 15*time.Second)
+		w.see("go2rtc running", 15*time.Second)
+		w.see("Restart LightNVR", 5*time.Second)
+		w.p.Screenshot(w.t, "system")
 	})
 }
 
@@ -304,3 +374,23 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 
 // videoPlays is true once a video element of the page shows frames.
 const videoPlays = `[...document.querySelectorAll('video')].some(v => v.readyState >= 2 && v.videoWidth > 0)`
+
+// countRecordings is how many recordings GET /api/recordings lists.
+func countRecordings(t *testing.T, api peerAPI, query string) int {
+	t.Helper()
+	var r struct {
+		Recordings []json.RawMessage `json:"recordings"`
+	}
+	api.call("GET", "/api/recordings?limit=1000&"+query, nil, &r)
+	return len(r.Recordings)
+}
+
+// waitRecordings waits until at least n recordings are listed.
+func waitRecordings(t *testing.T, api peerAPI, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); countRecordings(t, api, "") < n; time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d recordings after 30 s", n)
+		}
+	}
+}
