@@ -114,6 +114,8 @@ type createUserRequest struct {
 	IsActive          *bool          `json:"is_active"`
 	AllowedTags       nullableString `json:"allowed_tags"`
 	AllowedLoginCIDRs nullableString `json:"allowed_login_cidrs"`
+	// LightNVR's Add User form offers the lock.
+	PasswordChangeLocked bool `json:"password_change_locked"`
 }
 
 // updateUserRequest also names the read-only fields of the user object, so a
@@ -212,7 +214,11 @@ func (h *usersHandler) handleCreateUser(ctx *fasthttp.RequestCtx) {
 	if req.IsActive != nil {
 		n.Active = *req.IsActive
 	}
-	h.replyUser(ctx)(h.svc.CreateUser(requestContext(ctx), n))
+	u, err := h.svc.CreateUser(requestContext(ctx), n)
+	if err == nil && req.PasswordChangeLocked {
+		u, err = h.svc.SetPasswordLock(requestContext(ctx), u.ID, true)
+	}
+	h.replyUser(ctx)(u, err)
 }
 
 func (h *usersHandler) handleGetUser(ctx *fasthttp.RequestCtx) {

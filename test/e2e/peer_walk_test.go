@@ -313,9 +313,13 @@ func TestPeerUIWalk(t *testing.T) {
 			w.t.Errorf("%d recordings protected, want 1", n)
 		}
 		before := countRecordings(t, api, "")
-		w.do("select all", 5*time.Second, chromedp.Click(`input[aria-label="Select all"]`))
+		w.do("select all", 5*time.Second, chromedp.Click(`input[aria-label^="Select all"]`))
 		w.click("Delete Selected")
-		w.click("Delete")
+		w.until("confirm", `(() => {
+			const b = [...document.querySelectorAll('#batch-delete-modal button')].find(b => b.textContent.trim().startsWith('Delete'));
+			if (b) b.click();
+			return !!b;
+		})()`, 10*time.Second)
 		w.until("batch delete done", fmt.Sprintf(`fetch('/api/recordings?limit=1000').then(r => r.json()).then(j => (j.recordings || []).length < %d)`, before), 20*time.Second)
 		if n := countRecordings(t, api, "protected=1"); n != 1 {
 			w.t.Errorf("batch delete left %d protected recordings, want 1", n)
