@@ -243,6 +243,10 @@ func (h *usersHandler) handleUpdateUser(ctx *fasthttp.RequestCtx) {
 		h.fail(ctx, "auth request", err)
 		return
 	}
+	// LightNVR's Edit User form sends "" for "leave blank to keep current".
+	if req.Password != nil && *req.Password == "" {
+		req.Password = nil
+	}
 	upd := auth.UserUpdate{Username: req.Username, Email: req.Email}
 	if p.Role != auth.RoleAdmin {
 		// A non-admin edits only their name and e-mail; sending back the
