@@ -149,6 +149,7 @@ export function useForm(initial, { validate, submit, fields }) {
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(false);
   const set = k => v => setF(o => ({ ...o, [k]: v }));
+  const setMany = vals => setF(o => ({ ...o, ...vals }));
   const save = async e => {
     e && e.preventDefault();
     const errs = validate(f);
@@ -163,7 +164,7 @@ export function useForm(initial, { validate, submit, fields }) {
       setBusy(false);
     }
   };
-  return { f, set, errors, busy, save };
+  return { f, set, setMany, errors, busy, save };
 }
 
 // ---- formatting ----
