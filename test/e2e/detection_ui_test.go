@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,9 +114,10 @@ func (u *ui) waitRecording(stream, trigger string, timeout time.Duration) {
 // recordings list, where the label filter finds it.
 func TestDetectionUI(t *testing.T) {
 	cam := testkit.StartMotionCamera(t, testkit.MotionScene{}) // a still picture: no motion of its own
-	base := startLightNVR(t)
+	d := testkit.NewDaemon(t, adminPassword)
+	proc := d.Start()
 	b := testkit.StartChromium(t, 1280, 900)
-	u := &ui{t: t, base: base, p: b.NewPage(t)}
+	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
 	// A snapshot is stored about a second after its event: the feed's first
 	// try may come too early, and the page tries again.
 	u.p.IgnoreErrors(`status of 404 .*/api/snapshots/`)
@@ -236,5 +238,30 @@ func TestDetectionUI(t *testing.T) {
 		u.waitJS("only recordings with a person", `!document.querySelector('tr[data-trigger=scheduled]') && !!document.querySelector('`+clip+`')`, 15*time.Second)
 		u.p.Screenshot(t, "05-recordings-label-filter")
 		u.checkClean("recordings")
+	})
+
+	t.Run("feed reconnects after a restart", func(t *testing.T) {
+		u.t = t
+		u.open("#/events")
+		u.waitJS("the feed to connect", `!!document.querySelector('[data-testid=feed-state][data-state=open]')`, 15*time.Second)
+		u.do("clear the feed", 5*time.Second, chromedp.Click(`[data-testid=events-clear]`))
+		if err := proc.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := proc.Wait(t, 30*time.Second); err != nil {
+			t.Fatalf("lightnvr stop: %v", err)
+		}
+		// The browser's own retries fail while the server is away.
+		u.p.IgnoreErrors(`/api/events`)
+		u.waitJS("the feed to notice", `!document.querySelector('[data-testid=feed-state][data-state=open]')`, 15*time.Second)
+		proc = d.Start()
+		u.waitJS("the feed to reconnect", `!!document.querySelector('[data-testid=feed-state][data-state=open]')`, 30*time.Second)
+		st, body := u.apiCall("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "duration_ms": 1000, "label": "car"})
+		if st != http.StatusAccepted {
+			t.Fatalf("trigger: %d %s", st, body)
+		}
+		u.waitJS("the event after the restart", `!!document.querySelector('[data-testid=event-item][data-stream=door][data-labels=car]')`, 15*time.Second)
+		u.p.Screenshot(t, "06-feed-after-restart")
+		u.checkClean("events after restart")
 	})
 }

@@ -104,7 +104,7 @@ export function EventsPage() {
       <label class="sr-only" for="ev-stream">Stream</label>
       <select id="ev-stream" value=${stream} onChange=${e => setStream(e.target.value)}>
         <option value="">All streams</option>${streams.map(s => html`<option value=${s}>${s}</option>`)}</select>
-      <button class="small" onClick=${() => setEvents([])} disabled=${!events.length}>Clear</button>
+      <button class="small" onClick=${() => setEvents([])} data-testid="events-clear">Clear</button>
     </div>
     <p class="muted">Events appear here as the detectors report them, while this page is open (the newest ${KEEP} are kept).
       Recordings of past events are on the <a href="#/recordings">Recordings</a> page.</p>
