@@ -143,7 +143,7 @@ func TestDetectionUI(t *testing.T) {
 		u.do("object labels", 10*time.Second, u.fill("#stream-objlist", "person,car"))
 		u.p.Screenshot(t, "01-detection-settings")
 		u.do("save", 10*time.Second, chromedp.Click(`[data-testid=stream-save]`))
-		u.waitJS("the list to show detection mode", `!document.querySelector('.modal') && !!document.querySelector('tr[data-stream="door"] td[data-mode="detection"]')`, 15*time.Second)
+		u.waitJS("the editor to close", `!document.querySelector('.modal')`, 15*time.Second)
 
 		var s map[string]any
 		u.apiJSON("GET", "/api/streams/door", nil, &s)
@@ -156,6 +156,7 @@ func TestDetectionUI(t *testing.T) {
 				t.Errorf("stored %s = %v, want %v", k, s[k], v)
 			}
 		}
+		u.waitJS("the list to show detection mode", `!!document.querySelector('tr[data-stream="door"] td[data-mode="detection"]')`, 15*time.Second)
 		u.checkClean("stream editor")
 	})
 
