@@ -236,7 +236,18 @@ func TestDetectionUI(t *testing.T) {
 		u.p.Screenshot(t, "04-recordings-markers")
 		u.waitJS("the label in the filter", `[...document.querySelectorAll('#rf-label option')].some(o => o.value === 'person')`, 10*time.Second)
 		u.do("filter by label", 5*time.Second, u.choose("#rf-label", "person"))
-		u.waitJS("only recordings with a person", `!document.querySelector('tr[data-trigger=scheduled]') && !!document.querySelector('`+clip+`')`, 15*time.Second)
+		filtered := `!document.querySelector('tr[data-trigger=scheduled]') && !!document.querySelector('` + clip + `')`
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if ok, err := testkit.Eval[bool](u.p, 5*time.Second, filtered); err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				rows, _ := testkit.Eval[string](u.p, 5*time.Second, `[...document.querySelectorAll('tr[data-recording]')].map(r => r.dataset.trigger + ': ' + r.textContent).join('\n')`)
+				_, api := u.apiCall("GET", "/api/recordings?stream=door&detection_label=person", nil)
+				u.p.Screenshot(t, "failed-label-filter")
+				t.Fatalf("the person filter lists:\n%s\nthe API answers: %s", rows, api)
+			}
+		}
 		u.p.Screenshot(t, "05-recordings-label-filter")
 		u.checkClean("recordings")
 	})
