@@ -157,6 +157,20 @@ func TestDetectionUI(t *testing.T) {
 			}
 		}
 		u.waitJS("the list to show detection mode", `!!document.querySelector('tr[data-stream="door"] td[data-mode="detection"]')`, 15*time.Second)
+		// The switch ends continuous recording: the last segment closes (before
+		// any trigger below, so that no segment spans a detection).
+		testkit.WaitFor(t, 30*time.Second, "the last continuous segment to close", func() bool {
+			var r struct {
+				Recordings []uiRecording `json:"recordings"`
+			}
+			u.apiJSON("GET", "/api/recordings?limit=100&stream=door", nil, &r)
+			for _, rec := range r.Recordings {
+				if !rec.IsComplete {
+					return false
+				}
+			}
+			return true
+		})
 		u.checkClean("stream editor")
 	})
 
