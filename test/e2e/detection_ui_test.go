@@ -141,6 +141,14 @@ func TestDetectionUI(t *testing.T) {
 			u.fill("#stream-motion-sens", "70"), u.fill("#stream-motion-min", "2"),
 			u.choose("#stream-objfilter", "include"))
 		u.do("object labels", 10*time.Second, u.fill("#stream-objlist", "person,car"))
+		// Clips only in the marked hours: a day three days off is taken out, so
+		// that the trigger below still falls in allowed hours.
+		off, err := testkit.Eval[int](u.p, 5*time.Second, `(new Date().getDay() + 3) % 7`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.do("schedule clips", 10*time.Second, chromedp.Click("#stream-det-sched"), chromedp.WaitVisible(`[data-testid=stream-det-sched-grid]`),
+			chromedp.Click(fmt.Sprintf(`[data-testid=stream-det-sched-grid] tr[data-day="%d"] th button`, off)))
 		u.p.Screenshot(t, "01-detection-settings")
 		u.do("save", 10*time.Second, chromedp.Click(`[data-testid=stream-save]`))
 		u.waitJS("the editor to close", `!document.querySelector('.modal')`, 15*time.Second)
@@ -154,6 +162,18 @@ func TestDetectionUI(t *testing.T) {
 		for k, v := range want {
 			if s[k] != v {
 				t.Errorf("stored %s = %v, want %v", k, s[k], v)
+			}
+		}
+		if s["detection_record_on_schedule"] != true {
+			t.Errorf("stored detection_record_on_schedule = %v, want true", s["detection_record_on_schedule"])
+		}
+		sched, _ := s["detection_recording_schedule"].([]any)
+		if len(sched) != 168 {
+			t.Fatalf("stored detection_recording_schedule has %d hours, want 168", len(sched))
+		}
+		for i, v := range sched {
+			if want := i/24 != off; v != want {
+				t.Fatalf("stored detection_recording_schedule[%d] (day %d, %d:00) = %v, want %v", i, i/24, i%24, v, want)
 			}
 		}
 		u.waitJS("the list to show detection mode", `!!document.querySelector('tr[data-stream="door"] td[data-mode="detection"]')`, 15*time.Second)

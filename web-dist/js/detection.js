@@ -2,6 +2,7 @@
 import { html, useState, useEffect } from './lib.js';
 import { get } from './api.js';
 import { Field } from './ui.js';
+import { ScheduleFields, fullSchedule } from './schedule.js';
 
 // The four modes come from two flags, as the server reads them:
 // record alone is continuous, detection_based_recording alone writes clips
@@ -32,6 +33,8 @@ export const MODE_LABEL = { off: 'Off', continuous: 'Continuous', detection: 'On
 export const DETECTION_DEFAULTS = {
   detection_model: '', detection_threshold: 50, detection_interval: 10, motion_sensitivity: 50,
   motion_min_duration: 1, detection_object_filter: 'none', detection_object_filter_list: '',
+  record_on_schedule: false, recording_schedule: fullSchedule(),
+  detection_record_on_schedule: false, detection_recording_schedule: fullSchedule(),
 };
 
 const isURL = v => /^https?:\/\/[^/\s]+/i.test(v || '');
@@ -89,10 +92,16 @@ export function DetectionFields({ f, set, setMany, errors }) {
     <h2>Recording mode and detection</h2>
     <div class="grid-form">
       <${Field} id="stream-mode" label="Recording mode" type="select" value=${mode} options=${MODES}
-        onInput=${v => setMany(FLAGS[v])} hint=${detects ? 'Detectors run on this stream' : 'Detectors do not run in this mode'} />
+        onInput=${v => setMany(FLAGS[v])} hint=${detects ? 'Detectors run on this stream' : 'Detectors do not run in this mode'}
+        error=${errors.record || errors.detection_based_recording} />
       <${Field} id="stream-pre" label="Pre-event buffer (s)" type="number" min="0" max="60" value=${f.pre_detection_buffer} onInput=${set('pre_detection_buffer')} error=${errors.pre_detection_buffer} hint="Kept before the first detection of a clip" />
       <${Field} id="stream-post" label="Post-event buffer (s)" type="number" min="0" max="300" value=${f.post_detection_buffer} onInput=${set('post_detection_buffer')} error=${errors.post_detection_buffer} hint="Recorded after the last detection" />
     </div>
+    ${(mode === 'continuous' || mode === 'annotation') && html`<${ScheduleFields} id="stream-rec-sched" label="Record only in the marked hours"
+      on=${f.record_on_schedule} schedule=${f.recording_schedule} setOn=${set('record_on_schedule')} setSchedule=${set('recording_schedule')} />`}
+    ${mode === 'detection' && html`<${ScheduleFields} id="stream-det-sched" label="Record clips only in the marked hours"
+      on=${f.detection_record_on_schedule} schedule=${f.detection_recording_schedule} setOn=${set('detection_record_on_schedule')} setSchedule=${set('detection_recording_schedule')} />`}
+    ${(errors.recording_schedule || errors.detection_recording_schedule) && html`<div class="banner error" role="alert">${errors.recording_schedule || errors.detection_recording_schedule}</div>`}
     <div class="grid-form">
       <${Field} id="stream-detector" label="Detector" type="select" value=${kind} options=${options} onInput=${chooseKind} error=${kind !== 'url' ? errors.detection_model : undefined} />
       ${kind === 'url' && html`<${Field} id="stream-detector-url" label="Detector URL" type="url" value=${url} placeholder="http://127.0.0.1:9001/detect"

@@ -159,7 +159,9 @@ export function useForm(initial, { validate, submit, fields }) {
     try {
       await submit(f);
     } catch (err) {
-      const k = fields.find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
+      // The longest name wins: "record_audio ..." names record_audio, not record.
+      const k = [...fields].sort((a, b) => b.length - a.length)
+        .find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
       setErrors(k ? { [k]: err.message } : { _form: err.message });
       setBusy(false);
     }
