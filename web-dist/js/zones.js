@@ -121,11 +121,11 @@ export function ZoneEditor({ stream, onClose }) {
       <span class="grow"></span>
       <button type="button" onClick=${onClose}>Cancel</button>
       <button type="button" class="primary" onClick=${save} disabled=${busy || !zones} data-testid="zones-save">${busy && html`<${Spinner} label="Saving" />`} Save zones</button>`}>
-    <${ErrorBanner} error=${error} />
     ${!zones ? html`<${Loading} what="Loading zones" />` : html`
       <${Picture} stream=${name} zones=${zones} selected=${selected} onPoint=${point} />
       <p class="muted">Without enabled zones a detection counts anywhere in the picture. With zones it counts when the centre of its box is inside one.</p>
       ${zones.map((z, i) => html`<${ZoneRow} key=${z.id} z=${z} i=${i} selected=${i === selected} onSelect=${setSelected} change=${change} remove=${remove} />`)}
       <button type="button" onClick=${add} disabled=${zones.length >= MAX_ZONES} data-testid="zone-add">Add zone</button>`}
+    <div class="zone-error"><${ErrorBanner} error=${error} /></div>
   <//>`;
 }
