@@ -149,6 +149,7 @@ export function useForm(initial, { validate, submit, fields }) {
   const [errors, setErrors] = useState({});
   const [busy, setBusy] = useState(false);
   const set = k => v => setF(o => ({ ...o, [k]: v }));
+  const setMany = vals => setF(o => ({ ...o, ...vals }));
   const save = async e => {
     e && e.preventDefault();
     const errs = validate(f);
@@ -158,12 +159,14 @@ export function useForm(initial, { validate, submit, fields }) {
     try {
       await submit(f);
     } catch (err) {
-      const k = fields.find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
+      // The longest name wins: "record_audio ..." names record_audio, not record.
+      const k = [...fields].sort((a, b) => b.length - a.length)
+        .find(k => err.message.toLowerCase().includes(k.replace(/_/g, ' ')) || err.message.includes(k));
       setErrors(k ? { [k]: err.message } : { _form: err.message });
       setBusy(false);
     }
   };
-  return { f, set, errors, busy, save };
+  return { f, set, setMany, errors, busy, save };
 }
 
 // ---- formatting ----

@@ -4,6 +4,7 @@ import { get, put, del, enc } from '../api.js';
 import { Modal, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, fmtTime, fmtDuration } from '../ui.js';
 
 const TYPES = [['', 'All types'], ['continuous', 'Continuous'], ['detection', 'Detection'], ['motion', 'Motion'], ['manual', 'Manual'], ['scheduled', 'Scheduled']];
+const TYPE_NAME = Object.fromEntries(TYPES);
 
 function isoDay(d, endOfDay) {
   // Local calendar day → UTC instant, the form LightNVR's filters take.
@@ -32,9 +33,20 @@ function Player({ rec, onClose }) {
   <//>`;
 }
 
+// Kind says what wrote the recording (a detection clip or continuous
+// recording) and what was detected during it.
+function Kind({ r }) {
+  const clip = r.trigger_type === 'detection';
+  const labels = r.detection_labels || [];
+  return html`${clip ? html`<span class="badge clip" title="Recorded around detection events">Detection clip</span>` : (TYPE_NAME[r.capture_method] || r.capture_method || '')}
+    ${labels.length > 0 ? html` <span class="labels" data-testid="rec-labels">${labels.map(l => html`<span class="badge label" title=${l.count + ' detections'}>${l.label}${l.count > 1 ? ' ×' + l.count : ''}</span>`)}</span>`
+      : r.has_detection && html` <span class="badge label">detections</span>`}`;
+}
+
 export function RecordingsPage({ me }) {
   const [streams, setStreams] = useState([]);
-  const [filters, setFilters] = useState({ stream: '', from: '', to: '', type: '', detection: '', protected: '' });
+  const [filters, setFilters] = useState({ stream: '', from: '', to: '', type: '', detection: '', label: '', protected: '' });
+  const [labels, setLabels] = useState([]);
   const [page, setPage] = useState(1);
   const [limit, setLimit] = useState(20);
   const [state, setState] = useState({ loading: true, data: null, error: null });
@@ -42,7 +54,10 @@ export function RecordingsPage({ me }) {
   const [busy, setBusy] = useState(0);
   const canDelete = me.role === 'admin' || me.role === 'user';
 
-  useEffect(() => { get('/api/streams').then(l => setStreams(Array.isArray(l) ? l : [])).catch(() => {}); }, []);
+  useEffect(() => {
+    get('/api/streams').then(l => setStreams(Array.isArray(l) ? l : [])).catch(() => {});
+    get('/api/recordings/detection-labels').then(r => setLabels((r && r.labels) || [])).catch(() => {});
+  }, []);
   const load = async () => {
     setState(s => ({ ...s, loading: true, error: null }));
     const q = new URLSearchParams({ page, limit, sort: 'start_time', order: 'desc' });
@@ -51,6 +66,7 @@ export function RecordingsPage({ me }) {
     if (filters.to) q.set('end', isoDay(filters.to, true));
     if (filters.type) q.set('capture_method', filters.type);
     if (filters.detection) q.set('has_detection', filters.detection);
+    if (filters.label) q.set('detection_label', filters.label);
     if (filters.protected) q.set('protected', filters.protected);
     try {
       const data = await get('/api/recordings?' + q);
@@ -90,6 +106,9 @@ export function RecordingsPage({ me }) {
       <div class="field"><label for="rf-det">Detections</label>
         <select id="rf-det" value=${filters.detection} onChange=${setFilter('detection')}>
           <option value="">Any</option><option value="1">With detections</option><option value="0">Without</option></select></div>
+      <div class="field"><label for="rf-label">Detected</label>
+        <select id="rf-label" value=${filters.label} onChange=${setFilter('label')}>
+          <option value="">Any label</option>${labels.map(l => html`<option value=${l}>${l}</option>`)}</select></div>
       <div class="field"><label for="rf-prot">Protected</label>
         <select id="rf-prot" value=${filters.protected} onChange=${setFilter('protected')}>
           <option value="">Any</option><option value="1">Protected only</option><option value="0">Unprotected</option></select></div>
@@ -100,12 +119,12 @@ export function RecordingsPage({ me }) {
       <thead><tr><th>Stream</th><th>Start</th><th class="opt">Duration</th><th class="opt">Size</th><th class="opt">Type</th><th>Actions</th></tr></thead>
       <tbody>
         ${recs.length === 0 && html`<tr><td colspan="6" class="muted">No recordings match these filters.</td></tr>`}
-        ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id} data-complete=${r.is_complete === false ? 'false' : 'true'}>
+        ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id} data-complete=${r.is_complete === false ? 'false' : 'true'} data-trigger=${r.trigger_type || ''}>
           <td>${r.stream}${r.protected && html` <span class="badge warn" title="Protected from retention"><${Icon} name="lock" /> protected</span>`}</td>
           <td>${fmtTime(r.start_time_unix || r.start_time)}</td>
           <td class="opt">${fmtDuration(r.duration)}</td>
           <td class="opt">${sizeOf(r)}</td>
-          <td class="opt">${r.capture_method}${r.has_detection ? ' · detections' : ''}</td>
+          <td class="opt"><${Kind} r=${r} /></td>
           <td><div class="actions">
             <button class="small primary" onClick=${() => setPlaying(r)} aria-label=${'Play recording ' + r.id}><${Icon} name="play" /> Play</button>
             <a class="btn small" href=${'/api/recordings/download/' + r.id} download aria-label=${'Download recording ' + r.id}>Download</a>

@@ -2,13 +2,15 @@
 import { html, useState, useEffect } from '../lib.js';
 import { get, post, put, del, enc } from '../api.js';
 import { Modal, Field, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, useAsync, useForm } from '../ui.js';
+import { DetectionFields, DETECTION_DEFAULTS, validateDetection, modeOf, MODE_LABEL } from '../detection.js';
+import { ZoneEditor } from '../zones.js';
 
 const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 const DEFAULTS = {
   name: '', url: '', enabled: true, streaming_enabled: true, priority: 5, record: true, segment_duration: 30,
   record_audio: true, detection_based_recording: false, pre_detection_buffer: 5, post_detection_buffer: 5,
-  protocol: 0, retention_days: -1, sub_stream_url: '', tags: '',
+  protocol: 0, retention_days: -1, sub_stream_url: '', tags: '', ...DETECTION_DEFAULTS,
 };
 const EDITABLE = Object.keys(DEFAULTS);
 
@@ -31,12 +33,12 @@ function validate(f, isNew) {
   if (!(f.retention_days >= -1 && f.retention_days <= 365)) e.retention_days = '-1 (inherit), 0 (keep) or up to 365 days';
   if (!(f.pre_detection_buffer >= 0 && f.pre_detection_buffer <= 60)) e.pre_detection_buffer = '0–60 seconds';
   if (!(f.post_detection_buffer >= 0 && f.post_detection_buffer <= 300)) e.post_detection_buffer = '0–300 seconds';
-  return e;
+  return validateDetection(f, e);
 }
 
 function StreamForm({ initial, onClose, onSaved }) {
   const isNew = !initial;
-  const { f, set, errors, busy, save } = useForm(() => { const o = { ...DEFAULTS }; if (initial) for (const k of EDITABLE) if (initial[k] !== undefined && initial[k] !== null) o[k] = initial[k]; return o; }, {
+  const { f, set, setMany, errors, busy, save } = useForm(() => { const o = { ...DEFAULTS }; if (initial) for (const k of EDITABLE) if (initial[k] !== undefined && initial[k] !== null) o[k] = initial[k]; return o; }, {
     validate: f => validate(f, isNew),
     fields: EDITABLE,
     submit: async f => {
@@ -78,16 +80,13 @@ function StreamForm({ initial, onClose, onSaved }) {
       <div class="grid-form">
         <${Field} type="checkbox" id="stream-enabled" label="Enabled" value=${f.enabled} onInput=${set('enabled')} />
         <${Field} type="checkbox" id="stream-live" label="Live streaming" value=${f.streaming_enabled} onInput=${set('streaming_enabled')} />
-        <${Field} type="checkbox" id="stream-record" label="Record continuously" value=${f.record} onInput=${set('record')} />
         <${Field} type="checkbox" id="stream-audio" label="Record audio" value=${f.record_audio} onInput=${set('record_audio')} />
-        <${Field} type="checkbox" id="stream-detrec" label="Record on detection" value=${f.detection_based_recording} onInput=${set('detection_based_recording')} />
       </div>
       <div class="grid-form">
         <${Field} id="stream-segment" label="Segment length (s)" type="number" min="5" max="3600" value=${f.segment_duration} onInput=${set('segment_duration')} error=${errors.segment_duration} />
         <${Field} id="stream-retention" label="Retention (days)" type="number" min="-1" max="365" value=${f.retention_days} onInput=${set('retention_days')} error=${errors.retention_days} hint="-1 = global setting, 0 = keep forever" />
-        <${Field} id="stream-pre" label="Pre-event buffer (s)" type="number" min="0" max="60" value=${f.pre_detection_buffer} onInput=${set('pre_detection_buffer')} error=${errors.pre_detection_buffer} />
-        <${Field} id="stream-post" label="Post-event buffer (s)" type="number" min="0" max="300" value=${f.post_detection_buffer} onInput=${set('post_detection_buffer')} error=${errors.post_detection_buffer} />
       </div>
+      <${DetectionFields} f=${f} set=${set} setMany=${setMany} errors=${errors} />
       <button type="submit" hidden></button>
     </form>
   <//>`;
@@ -97,6 +96,7 @@ export function StreamsPage() {
   const [{ data, loading, error }, reload] = useAsync(() => get('/api/streams'));
   const [editing, setEditing] = useState(null); // null | 'new' | stream
   const [busy, setBusy] = useState('');
+  const [zones, setZones] = useState(null); // the stream whose zones are open
   const list = Array.isArray(data) ? data : (data && data.streams) || [];
   // Status changes (Starting → Running) show up without a manual reload.
   useEffect(() => { const t = setInterval(reload, 5000); return () => clearInterval(t); }, []);
@@ -139,13 +139,15 @@ export function StreamsPage() {
           <td>${statusBadge(s)}</td>
           <td class="opt"><code class="key">${s.url}</code></td>
           <td class="opt">${s.priority}</td>
-          <td class="opt">${s.record ? 'Continuous' : s.detection_based_recording ? 'On detection' : 'Off'}</td>
+          <td class="opt" data-mode=${modeOf(s)}>${MODE_LABEL[modeOf(s)]}</td>
           <td><div class="actions">
             <button class="small" onClick=${() => edit(s)} aria-label=${'Edit ' + s.name}>Edit</button>
+            <button class="small" onClick=${() => setZones(s)} aria-label=${'Detection zones of ' + s.name}>Zones</button>
             <button class="small" onClick=${() => toggle(s)} disabled=${busy === s.name} aria-label=${(s.enabled === false ? 'Enable ' : 'Disable ') + s.name}>${s.enabled === false ? 'Enable' : 'Disable'}</button>
             <button class="small" onClick=${() => remove(s)} disabled=${busy === s.name} aria-label=${'Delete ' + s.name}>Delete</button>
           </div></td>
         </tr>`)}
       </tbody></table></div>`}
-    ${editing && html`<${StreamForm} initial=${editing === 'new' ? null : editing} onClose=${() => setEditing(null)} onSaved=${() => { setEditing(null); reload(); }} />`}`;
+    ${editing && html`<${StreamForm} initial=${editing === 'new' ? null : editing} onClose=${() => setEditing(null)} onSaved=${() => { setEditing(null); reload(); }} />`}
+    ${zones && html`<${ZoneEditor} stream=${zones} onClose=${() => setZones(null)} />`}`;
 }
