@@ -227,7 +227,14 @@ func (h *streamWriter) handleDeleteStream(ctx *fasthttp.RequestCtx) {
 		h.fail(ctx, "delete stream", err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "permanent": permanent, "status": "accepted"})
+	// The manager returns once the stream is stopped and out of go2rtc, so
+	// the answer is 200 (LightNVR's clients accept 200, 204 and 404; its
+	// 202 came from a worker that had not finished yet).
+	msg := "Stream disabled"
+	if permanent {
+		msg = "Stream deleted"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "permanent": permanent, "status": "deleted", "message": msg})
 }
 
 func (h *streamWriter) handleRefreshStream(ctx *fasthttp.RequestCtx) {

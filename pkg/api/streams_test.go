@@ -226,11 +226,19 @@ func TestStreamAPILifecycle(t *testing.T) {
 		!strings.Contains(string(body), `"codec":"h264"`) || !strings.Contains(string(body), `"width":320`) {
 		t.Fatalf("test: %d %s", code, body)
 	}
-	if code, body = e.do(t, "admin", "DELETE", "/api/streams/front.door-1", ""); code != 202 || !strings.Contains(string(body), `"permanent":false`) {
-		t.Fatalf("soft delete: %d %s", code, body)
-	}
+	// DELETE answers 200 once the stream is gone: out of go2rtc and
+	// stopped, its row kept but disabled (soft delete).
+	code, body = e.do(t, "admin", "DELETE", "/api/streams/front.door-1", "")
+	expectDeleted(t, code, body, false)
 	if _, ok := mustStreams(t, e)["front.door-1"]; ok {
 		t.Fatal("disabled stream still in go2rtc")
+	}
+	if st := e.mgr.StatusOf("front.door-1"); st.State != streams.StateInactive {
+		t.Fatalf("soft-deleted stream is %s, want inactive", st.State)
+	}
+	code, body = e.do(t, "admin", "GET", "/api/streams/front.door-1", "")
+	if code != 200 || json.Unmarshal(body, &got) != nil || got.Enabled {
+		t.Fatalf("soft-deleted stream: %d %s, want 200 and enabled false", code, body)
 	}
 	if code, body = e.do(t, "admin", "PUT", "/api/streams/front.door-1", `{"enable_disabled":true}`); code != 202 {
 		t.Fatalf("re-enable: %d %s", code, body)
@@ -238,14 +246,28 @@ func TestStreamAPILifecycle(t *testing.T) {
 	if _, ok := mustStreams(t, e)["front.door-1"]; !ok {
 		t.Fatal("re-enabled stream not in go2rtc")
 	}
-	if code, body = e.do(t, "admin", "DELETE", "/api/streams/front.door-1?permanent=true", ""); code != 202 {
-		t.Fatalf("hard delete: %d %s", code, body)
-	}
+	code, body = e.do(t, "admin", "DELETE", "/api/streams/front.door-1?permanent=true", "")
+	expectDeleted(t, code, body, true)
 	if code, _ = e.do(t, "admin", "GET", "/api/streams/front.door-1", ""); code != 404 {
 		t.Fatalf("hard-deleted stream answers %d", code)
 	}
 	if len(mustStreams(t, e)) != 0 {
 		t.Fatal("go2rtc keeps a deleted stream")
+	}
+}
+
+// expectDeleted checks LightNVR's answer to DELETE /api/streams/{name}.
+func expectDeleted(t *testing.T, code int, body []byte, permanent bool) {
+	t.Helper()
+	var r struct {
+		Success   *bool  `json:"success"`
+		Permanent *bool  `json:"permanent"`
+		Status    string `json:"status"`
+		Message   string `json:"message"`
+	}
+	if code != 200 || json.Unmarshal(body, &r) != nil || r.Success == nil || !*r.Success || r.Permanent == nil ||
+		*r.Permanent != permanent || r.Message == "" {
+		t.Fatalf("delete (permanent=%v): %d %s, want 200 {success:true, permanent:%v, message}", permanent, code, body, permanent)
 	}
 }
 
