@@ -150,7 +150,7 @@ func (s *Server) routes(deps *Deps) {
 	r, f := &s.router, s.failer
 	mount(r, systemRoutes, true, nil, func() *systemHandler {
 		return &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
-			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS}
+			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS, cpu: newCPUSampler()}
 	})
 	s.accountRoutes(deps)
 	s.proxy = serverProxy(deps.Config.Go2RTC, deps.Go2RTCCredentials, s.log)
