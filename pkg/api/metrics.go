@@ -109,7 +109,7 @@ func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 		}
 	}
 
-	health := h.streamHealth()
+	health := h.streamHealth(requestContext(ctx))
 	if h.streams != nil {
 		up := 0
 		for _, d := range health {

@@ -46,6 +46,11 @@ type systemHandler struct {
 	go2rtc  func() go2rtc.Status
 	tls     *tlscert.Cert
 	cpu     *cpuSampler
+	// history keeps each stream's recent fps and bitrate for ?sparklines=1.
+	history *streamHistory
+	// streamGrace is how long a stream may fail before the daemon is
+	// unhealthy (streamFailGrace).
+	streamGrace time.Duration
 }
 
 var systemRoutes = []endpoint[*systemHandler]{

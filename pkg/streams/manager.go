@@ -94,6 +94,9 @@ type entry struct {
 	codec      string
 	g2failed   bool // state is error because go2rtc is gone
 
+	// connectLatency is how long the last start took to the first frame.
+	connectLatency time.Duration
+
 	pl     Pipeline // set while the worker runs it
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -229,6 +232,9 @@ func (m *Manager) setStateLocked(e *entry, st State, reason string) {
 		}
 		m.log.Log(context.Background(), lvl, "stream state", attrs...)
 	}
+	if st == StateActive && e.state == StateStarting {
+		e.connectLatency = time.Since(e.startedAt)
+	}
 	e.state, e.reason = st, reason
 	if st == StateActive {
 		e.activeAt = time.Now()
@@ -271,7 +277,8 @@ func (m *Manager) StatusOf(name string) Status {
 
 func (e *entry) status() Status {
 	return Status{Name: e.cfg.Name, Priority: e.cfg.Priority, State: e.state, Reason: e.reason, Since: e.since,
-		QueuedAt: e.queuedAt, StartedAt: e.startedAt, ActiveAt: e.activeAt, Reconnects: e.reconnects, Codec: e.codec}
+		QueuedAt: e.queuedAt, StartedAt: e.startedAt, ActiveAt: e.activeAt, Reconnects: e.reconnects, Codec: e.codec,
+		ConnectLatency: e.connectLatency}
 }
 
 // ---- go2rtc follow-up -------------------------------------------------------

@@ -70,6 +70,10 @@ type Status struct {
 	ActiveAt   time.Time
 	Reconnects int
 	Codec      string
+
+	// ConnectLatency is how long the last start took from launch to the
+	// first frame (LightNVR's connection_latency_ms); 0 before one.
+	ConnectLatency time.Duration
 }
 
 // StreamConfig is what a pipeline is started with.
