@@ -85,6 +85,7 @@ type healthStreamDetail struct {
 	since    time.Time
 	segments int64
 	bytes    int64
+	errors   streams.ErrorCounts
 }
 
 // publicHealth is what /api/health tells a caller without credentials:
@@ -240,7 +241,7 @@ func (h *systemHandler) streamHealth(ctx context.Context) []healthStreamDetail {
 		d := healthStreamDetail{
 			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
 			ConfiguredFPS: configured[st.Name], ConnectionLatency: st.ConnectLatency.Milliseconds(),
-			RecordingGaps: a.Gaps, since: st.Since, segments: a.Segments, bytes: a.Bytes,
+			RecordingGaps: a.Gaps, since: st.Since, segments: a.Segments, bytes: a.Bytes, errors: st.Errors,
 		}
 		h.addIngest(&d)
 		switch st.State {

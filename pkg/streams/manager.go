@@ -96,6 +96,7 @@ type entry struct {
 
 	// connectLatency is how long the last start took to the first frame.
 	connectLatency time.Duration
+	failures       ErrorCounts
 
 	pl     Pipeline // set while the worker runs it
 	cancel context.CancelFunc
@@ -278,7 +279,7 @@ func (m *Manager) StatusOf(name string) Status {
 func (e *entry) status() Status {
 	return Status{Name: e.cfg.Name, Priority: e.cfg.Priority, State: e.state, Reason: e.reason, Since: e.since,
 		QueuedAt: e.queuedAt, StartedAt: e.startedAt, ActiveAt: e.activeAt, Reconnects: e.reconnects, Codec: e.codec,
-		ConnectLatency: e.connectLatency}
+		ConnectLatency: e.connectLatency, Errors: e.failures}
 }
 
 // ---- go2rtc follow-up -------------------------------------------------------
@@ -562,6 +563,7 @@ func (m *Manager) report(e *entry, in Ingest) {
 		reason := "stream ended"
 		if in.Err != nil {
 			reason = in.Err.Error()
+			e.failures.add(in.Err)
 		}
 		if !e.g2failed {
 			m.setStateLocked(e, StateReconnecting, reason)

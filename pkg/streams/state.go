@@ -74,6 +74,8 @@ type Status struct {
 	// ConnectLatency is how long the last start took from launch to the
 	// first frame (LightNVR's connection_latency_ms); 0 before one.
 	ConnectLatency time.Duration
+	// Errors counts the ingest's failures by type since lightnvr started.
+	Errors ErrorCounts
 }
 
 // StreamConfig is what a pipeline is started with.
