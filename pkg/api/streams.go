@@ -13,6 +13,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/streams"
 )
 
@@ -273,9 +274,11 @@ func (h *streamWriter) handleTestStream(ctx *fasthttp.RequestCtx) {
 	defer cancel()
 	res, err := h.mgr.TestSource(tctx, strings.TrimSpace(req.URL), req.ONVIFUsername, req.ONVIFPassword)
 	if err != nil {
+		// A source that delivers no video is the probe's answer, not a bad
+		// request: LightNVR's 200 {success:false, message}.
 		var inv *streams.InvalidError
 		if errors.As(err, &inv) {
-			writeErrorf(ctx, fasthttp.StatusBadRequest, "stream test failed: %s", inv.Error())
+			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": false, "message": "stream test failed: " + logx.RedactURL(inv.Error())})
 			return
 		}
 		h.fail(ctx, "test stream", err)
