@@ -80,6 +80,9 @@ type healthStreamDetail struct {
 	// Detector is the stream's external detector: ok or failing, with its
 	// last error (ours, beside LightNVR's keys).
 	Detector *detect.ExternalStatus `json:"detector,omitempty"`
+	// Player is what browsers reported of playing the stream
+	// (POST /api/telemetry/player), ours beside LightNVR's keys.
+	Player *playerHealth `json:"player,omitempty"`
 
 	// For /api/metrics and the health verdict, not sent.
 	since    time.Time
@@ -244,6 +247,7 @@ func (h *systemHandler) streamHealth(ctx context.Context) []healthStreamDetail {
 			RecordingGaps: a.Gaps, since: st.Since, segments: a.Segments, bytes: a.Bytes, errors: st.Errors,
 		}
 		h.addIngest(&d)
+		d.Player = h.players.of(st.Name)
 		switch st.State {
 		case streams.StateActive:
 			d.Status = "up"

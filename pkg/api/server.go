@@ -156,7 +156,7 @@ func (s *Server) routes(deps *Deps) {
 	r, f := &s.router, s.failer
 	s.system = &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
 		streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS, cpu: newCPUSampler(), history: newStreamHistory(),
-		streamGrace: streamFailGrace}
+		streamGrace: streamFailGrace, players: newPlayerTelemetry()}
 	mount(r, systemRoutes, true, nil, func() *systemHandler { return s.system })
 	if deps.Streams != nil && deps.Ingest != nil {
 		go s.system.runHistory(s.stop)

@@ -48,6 +48,8 @@ type systemHandler struct {
 	cpu     *cpuSampler
 	// history keeps each stream's recent fps and bitrate for ?sparklines=1.
 	history *streamHistory
+	// players keeps what browsers report of playing each stream.
+	players *playerTelemetry
 	// streamGrace is how long a stream may fail before the daemon is
 	// unhealthy (streamFailGrace).
 	streamGrace time.Duration
@@ -55,6 +57,9 @@ type systemHandler struct {
 
 var systemRoutes = []endpoint[*systemHandler]{
 	{"GET", "/api/health", auth.AccessPublic, (*systemHandler).handleHealth},
+	{"GET", "/api/health/hls", auth.AccessViewer, (*systemHandler).handleHLSHealth},
+	// LightNVR takes player reports from anyone; ours come from signed-in players.
+	{"POST", "/api/telemetry/player", auth.AccessViewer, (*systemHandler).handlePlayerTelemetry},
 	{"GET", "/api/system/status", auth.AccessViewer, (*systemHandler).handleSystemStatus},
 	{"GET", "/api/system/info", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
 	{"GET", "/api/system", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
