@@ -10,19 +10,19 @@ import (
 
 // The parser refuses what a Prometheus server refuses.
 func TestParsePromRefusesBrokenText(t *testing.T) {
-	for name, body := range map[string]string{
-		"no newline":     "# TYPE a gauge\na 1",
-		"split family":   "# TYPE a gauge\na{s=\"x\"} 1\n# TYPE b gauge\nb 1\na{s=\"y\"} 1\n",
-		"repeated":       "# TYPE a gauge\na 1\na 2\n",
-		"type late":      "a 1\n# TYPE a gauge\n",
-		"bad escape":     "# TYPE a gauge\na{s=\"\\t\"} 1\n",
-		"negative count": "# TYPE a counter\na -1\n",
-		"bad value":      "# TYPE a gauge\na one\n",
-		"bad label":      "# TYPE a gauge\na{1s=\"x\"} 1\n",
-		"two spaces":     "# TYPE a gauge\na  1\n",
+	for _, c := range []struct{ why, body string }{
+		{"no newline", "# TYPE a gauge\na 1"},
+		{"split family", "# TYPE a gauge\na{s=\"x\"} 1\n# TYPE b gauge\nb 1\na{s=\"y\"} 1\n"},
+		{"repeated", "# TYPE a gauge\na 1\na 2\n"},
+		{"type late", "a 1\n# TYPE a gauge\n"},
+		{"bad escape", "# TYPE a gauge\na{s=\"\\t\"} 1\n"},
+		{"negative count", "# TYPE a counter\na -1\n"},
+		{"bad value", "# TYPE a gauge\na one\n"},
+		{"bad label", "# TYPE a gauge\na{1s=\"x\"} 1\n"},
+		{"two spaces", "# TYPE a gauge\na  1\n"},
 	} {
-		if _, err := parseProm(body); err == nil {
-			t.Errorf("%s: parsed %q", name, body)
+		if _, err := parseProm(c.body); err == nil {
+			t.Errorf("%s: parsed %q", c.why, c.body)
 		}
 	}
 }

@@ -38,18 +38,32 @@ type streamEnv struct {
 	cam *testkit.Camera
 }
 
-func newStreamEnv(t *testing.T) *streamEnv {
+// newStreamEnv serves the streams of a real go2rtc and stream manager; with
+// recording, the streams run the recorder's pipelines and the server
+// reports their ingest and go2rtc's state, as the daemon wires them.
+func newStreamEnv(t *testing.T, recording ...bool) *streamEnv {
 	t.Helper()
 	cam := testkit.StartCamera(t)
 	d := testkit.OpenDB(t, "")
-	sup, mgr := startStreamStack(t, d)
 	cfg := config.Default()
 	cfg.Storage.Path = t.TempDir()
 	cfg.Streams.MaxStreams = 3
-	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Auth: streamTestAuth{}, Streams: mgr})
+	deps := Deps{Config: cfg, DB: d, Logger: quietLog, Auth: streamTestAuth{}}
+	var pipelines []streams.PipelineFactory
+	if len(recording) > 0 && recording[0] {
+		deps.Ingest = streams.NewRecording(streams.RecordingOptions{DB: d, StorageDir: cfg.Storage.Path, Logger: quietLog})
+		pipelines = append(pipelines, deps.Ingest.Factory())
+	}
+	sup, mgr := startStreamStack(t, d, pipelines...)
+	deps.Streams = mgr
+	if deps.Ingest != nil {
+		deps.Go2RTCStatus = sup.Status
+	}
+	srv, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return &streamEnv{srv: srv, db: d, sup: sup, mgr: mgr, cam: cam}
 }
 
