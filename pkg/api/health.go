@@ -107,8 +107,9 @@ func (h *systemHandler) handleHealth(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	resp := h.health(requestContext(ctx), sparklines)
-	if PrincipalOf(ctx) == nil {
+	signedIn := PrincipalOf(ctx) != nil
+	resp := h.health(requestContext(ctx), signedIn, sparklines)
+	if !signedIn {
 		writeJSON(ctx, fasthttp.StatusOK, publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp})
 		return
 	}
@@ -127,8 +128,10 @@ func queryBool(ctx *fasthttp.RequestCtx, key string) (bool, error) {
 	}
 }
 
-// health is LightNVR's full health answer, for signed-in callers.
-func (h *systemHandler) health(ctx context.Context, sparklines bool) healthResponse {
+// health is LightNVR's health answer; full adds the figures that cost
+// database reads (configured fps, recording gaps), which only signed-in
+// callers see.
+func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healthResponse {
 	resp := healthResponse{
 		Healthy:        true, // unless unhealthy says otherwise, below
 		Uptime:         int64(time.Since(h.stats.started).Seconds()),
@@ -141,7 +144,11 @@ func (h *systemHandler) health(ctx context.Context, sparklines bool) healthRespo
 	if d, err := host.StatDisk(h.boot.Storage.Path); err == nil {
 		resp.Storage = healthStorage{UsedBytes: d.Used, AvailableBytes: d.Free}
 	}
-	for _, d := range h.streamHealth(ctx) {
+	detail := h.streamHealth()
+	if full {
+		h.addRecordingFigures(ctx, detail)
+	}
+	for _, d := range detail {
 		if sparklines {
 			d.SparklineFPS, d.SparklineBitrate = h.history.series(d.Name)
 		}
@@ -174,12 +181,8 @@ func (h *systemHandler) health(ctx context.Context, sparklines bool) healthRespo
 // emergency, go2rtc is down for longer than a restart takes, or a stream
 // has delivered no video for longer than streamFailGrace. "" when healthy.
 func (h *systemHandler) unhealthy(ctx context.Context, detail []healthStreamDetail) string {
-	if h.db != nil {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := h.db.CheckWritable(ctx); err != nil {
-			return "database: " + err.Error()
-		}
+	if err := h.dbCheck.writable(ctx, h.db); err != nil {
+		return "database: " + err.Error()
 	}
 	if h.storage != nil {
 		st := h.storage.Status()
@@ -218,33 +221,17 @@ func go2rtcUnhealthy(st go2rtc.Status) string {
 	return ""
 }
 
-// streamHealth reports each stream's ingest health; empty until a stream manager is wired.
-func (h *systemHandler) streamHealth(ctx context.Context) []healthStreamDetail {
+// streamHealth reports each stream's ingest health; empty until a stream
+// manager is wired.
+func (h *systemHandler) streamHealth() []healthStreamDetail {
 	if h.streams == nil {
 		return nil
 	}
-	configured := map[string]int{}
-	var activity map[string]db.RecordingActivity
-	if h.db != nil {
-		if rows, err := db.ListStreams(ctx, h.db); err == nil {
-			for _, r := range rows {
-				configured[r.Name] = r.FPS
-			}
-		} else {
-			h.log.Warn("health: list streams", "err", err)
-		}
-		var err error
-		if activity, err = db.RecordingActivitySince(ctx, h.db, h.stats.started.Unix(), recordingGapSeconds); err != nil {
-			h.log.Warn("health: recording activity", "err", err)
-		}
-	}
 	var out []healthStreamDetail
 	for _, st := range h.streams.Statuses() {
-		a := activity[st.Name]
 		d := healthStreamDetail{
 			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
-			ConfiguredFPS: configured[st.Name], ConnectionLatency: st.ConnectLatency.Milliseconds(),
-			RecordingGaps: a.Gaps, since: st.Since, segments: a.Segments, bytes: a.Bytes, errors: st.Errors,
+			ConnectionLatency: st.ConnectLatency.Milliseconds(), since: st.Since, errors: st.Errors,
 		}
 		h.addIngest(&d)
 		d.Player = h.players.of(st.Name)
@@ -260,6 +247,66 @@ func (h *systemHandler) streamHealth(ctx context.Context) []healthStreamDetail {
 		out = append(out, d)
 	}
 	return out
+}
+
+// addRecordingFigures fills in what the database knows of each stream:
+// its configured fps and what it recorded since lightnvr started.
+func (h *systemHandler) addRecordingFigures(ctx context.Context, detail []healthStreamDetail) {
+	if h.db == nil || len(detail) == 0 {
+		return
+	}
+	configured := map[string]int{}
+	if rows, err := db.ListStreams(ctx, h.db); err == nil {
+		for _, r := range rows {
+			configured[r.Name] = r.FPS
+		}
+	} else {
+		h.log.Warn("health: list streams", "err", err)
+	}
+	activity, err := db.RecordingActivitySince(ctx, h.db, h.stats.started.Unix(), recordingGapSeconds)
+	if err != nil {
+		h.log.Warn("health: recording activity", "err", err)
+	}
+	for i := range detail {
+		d, a := &detail[i], activity[detail[i].Name]
+		d.ConfiguredFPS, d.RecordingGaps, d.segments, d.bytes = configured[d.Name], a.Gaps, a.Segments, a.Bytes
+	}
+}
+
+// dbWritable runs the database write check for one caller at a time:
+// health is public and polled, and each check takes the write lock, so
+// callers that arrive during a check share its verdict.
+type dbWritable struct {
+	mu      sync.Mutex
+	running chan struct{} // closed when the check in flight ends
+	err     error
+}
+
+// writable checks d (nil: nothing to check), waiting up to 2 s for the
+// write lock.
+func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
+	if d == nil {
+		return nil
+	}
+	c.mu.Lock()
+	if ch := c.running; ch != nil {
+		c.mu.Unlock()
+		<-ch
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	}
+	ch := make(chan struct{})
+	c.running = ch
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := d.CheckWritable(ctx)
+	c.mu.Lock()
+	c.err, c.running = err, nil
+	c.mu.Unlock()
+	close(ch)
+	return err
 }
 
 // addIngest fills in what the stream's running pipeline measures.

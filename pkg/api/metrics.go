@@ -160,7 +160,8 @@ func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 	if u, err := h.cpu.read(); err == nil {
 		w.gauge("lightnvr_instance_cpu_percent", "Share of the machine's CPU time lightnvr used since the previous reading, in percent.", u.process)
 	}
-	health := h.streamHealth(requestContext(ctx))
+	health := h.streamHealth()
+	h.addRecordingFigures(requestContext(ctx), health)
 	if h.streams != nil {
 		up := 0
 		for _, d := range health {

@@ -48,6 +48,7 @@ type systemHandler struct {
 	cpu     *cpuSampler
 	// history keeps each stream's recent fps and bitrate for ?sparklines=1.
 	history *streamHistory
+	dbCheck dbWritable
 	// players keeps what browsers report of playing each stream.
 	players *playerTelemetry
 	// streamGrace is how long a stream may fail before the daemon is
