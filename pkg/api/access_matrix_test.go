@@ -94,6 +94,8 @@ var accessMatrix = map[string]string{
 	"POST /api/setup/status": "admin",
 
 	"GET /api/metrics":            "admin user viewer api",
+	"GET /api/health/hls":         "admin user viewer api",
+	"POST /api/telemetry/player":  "admin user viewer api",
 	"GET /api/system/status":      "admin user viewer api",
 	"GET /api/system":             "admin",
 	"GET /api/system/info":        "admin",

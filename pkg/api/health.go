@@ -2,14 +2,36 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/detect"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
+)
+
+const (
+	// streamFailGrace is how long an enabled stream may go without video
+	// (starting, reconnecting or in error) before the daemon reports itself
+	// unhealthy: a camera rebooting is not an outage, one gone for minutes is.
+	streamFailGrace = 2 * time.Minute
+	// go2rtcDownGrace is how long go2rtc may be starting or restarting
+	// before the daemon reports itself unhealthy.
+	go2rtcDownGrace = 30 * time.Second
+	// recordingGapSeconds is the hole between two continuous recordings of
+	// a stream that counts as a gap; segments follow each other within a
+	// second.
+	recordingGapSeconds = 2
+	// historyLen and historyStep size each stream's sparkline history: ten
+	// minutes, a sample every ten seconds (1 KiB a stream).
+	historyLen  = 60
+	historyStep = 10 * time.Second
 )
 
 // healthResponse is LightNVR's /api/health shape.
@@ -58,6 +80,15 @@ type healthStreamDetail struct {
 	// Detector is the stream's external detector: ok or failing, with its
 	// last error (ours, beside LightNVR's keys).
 	Detector *detect.ExternalStatus `json:"detector,omitempty"`
+	// Player is what browsers reported of playing the stream
+	// (POST /api/telemetry/player), ours beside LightNVR's keys.
+	Player *playerHealth `json:"player,omitempty"`
+
+	// For /api/metrics and the health verdict, not sent.
+	since    time.Time
+	segments int64
+	bytes    int64
+	errors   streams.ErrorCounts
 }
 
 // publicHealth is what /api/health tells a caller without credentials:
@@ -71,16 +102,36 @@ type publicHealth struct {
 }
 
 func (h *systemHandler) handleHealth(ctx *fasthttp.RequestCtx) {
-	resp := h.health()
-	if PrincipalOf(ctx) == nil {
+	sparklines, err := queryBool(ctx, "sparklines")
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	signedIn := PrincipalOf(ctx) != nil
+	resp := h.health(requestContext(ctx), signedIn, sparklines)
+	if !signedIn {
 		writeJSON(ctx, fasthttp.StatusOK, publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp})
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, resp)
 }
 
-// health is LightNVR's full health answer, for signed-in callers.
-func (h *systemHandler) health() healthResponse {
+// queryBool reads a LightNVR flag of the query: absent, 0/1 or false/true.
+func queryBool(ctx *fasthttp.RequestCtx, key string) (bool, error) {
+	switch v := string(ctx.QueryArgs().Peek(key)); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s must be 1 or 0, not %q", key, v)
+	}
+}
+
+// health is LightNVR's health answer; full adds the figures that cost
+// database reads (configured fps, recording gaps), which only signed-in
+// callers see.
+func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healthResponse {
 	resp := healthResponse{
 		Healthy:        true, // unless unhealthy says otherwise, below
 		Uptime:         int64(time.Since(h.stats.started).Seconds()),
@@ -93,7 +144,14 @@ func (h *systemHandler) health() healthResponse {
 	if d, err := host.StatDisk(h.boot.Storage.Path); err == nil {
 		resp.Storage = healthStorage{UsedBytes: d.Used, AvailableBytes: d.Free}
 	}
-	for _, d := range h.streamHealth() {
+	detail := h.streamHealth()
+	if full {
+		h.addRecordingFigures(ctx, detail)
+	}
+	for _, d := range detail {
+		if sparklines {
+			d.SparklineFPS, d.SparklineBitrate = h.history.series(d.Name)
+		}
 		resp.StreamsDetail = append(resp.StreamsDetail, d)
 		resp.Streams.Total++
 		switch d.Status {
@@ -111,7 +169,7 @@ func (h *systemHandler) health() healthResponse {
 	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
 		resp.Status = "critical"
 	}
-	if why := h.unhealthy(); why != "" {
+	if why := h.unhealthy(ctx, resp.StreamsDetail); why != "" {
 		resp.Healthy, resp.Status = false, "critical"
 		h.log.Debug("health check failed", "reason", why)
 	}
@@ -119,34 +177,52 @@ func (h *systemHandler) health() healthResponse {
 }
 
 // unhealthy says why the daemon cannot do its job though it answers HTTP:
-// its database does not answer, its data disk is gone or failing, or the
-// go2rtc it runs failed for good. Cameras being offline is not the daemon's ill health;
-// the stream counts and status tell of those. "" when healthy.
-func (h *systemHandler) unhealthy() string {
-	if h.db != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := h.db.Ping(ctx); err != nil {
-			return "database: " + err.Error()
-		}
+// its database cannot be written, its data disk is gone, failing or in
+// emergency, go2rtc is down for longer than a restart takes, or a stream
+// has delivered no video for longer than streamFailGrace. "" when healthy.
+func (h *systemHandler) unhealthy(ctx context.Context, detail []healthStreamDetail) string {
+	if err := h.dbCheck.writable(ctx, h.db); err != nil {
+		return "database: " + err.Error()
 	}
 	if h.storage != nil {
-		if st := h.storage.Status(); st.Unmounted || st.Err != "" {
+		st := h.storage.Status()
+		if st.Unmounted || st.Err != "" {
 			return "storage: " + st.Warning + st.Err
 		}
+		if st.Level == storage.LevelEmergency {
+			return fmt.Sprintf("storage: %.1f%% free, in emergency", st.FreePct)
+		}
 	}
-	// Only a go2rtc that lightnvr itself gave up restarting: an external one
-	// that is down is its own supervisor's to restart, and a supervisor that
-	// restarted lightnvr for it would not help.
 	if h.go2rtc != nil {
-		if st := h.go2rtc(); st.State == go2rtc.StateFailed {
-			return "go2rtc failed: " + st.LastError
+		if why := go2rtcUnhealthy(h.go2rtc()); why != "" {
+			return why
+		}
+	}
+	for _, d := range detail {
+		if d.Status != "up" && !d.since.IsZero() && time.Since(d.since) > h.streamGrace {
+			return fmt.Sprintf("stream %s has delivered no video for %s: %s", d.Name, time.Since(d.since).Round(time.Second), d.LastError)
 		}
 	}
 	return ""
 }
 
-// streamHealth reports each stream's ingest health; empty until a stream manager is wired.
+// go2rtcUnhealthy says why go2rtc makes the daemon unhealthy: it failed for
+// good, or it has not answered for longer than go2rtcDownGrace. "" when not.
+func go2rtcUnhealthy(st go2rtc.Status) string {
+	switch {
+	case st.State == go2rtc.StateFailed:
+		return "go2rtc failed: " + st.LastError
+	case st.Ready(), st.State == go2rtc.StateStopped, st.Since.IsZero():
+		// Stopped is before the first start or after the last stop.
+		return ""
+	case time.Since(st.Since) > go2rtcDownGrace:
+		return fmt.Sprintf("go2rtc %s for %s: %s", st.State, time.Since(st.Since).Round(time.Second), st.LastError)
+	}
+	return ""
+}
+
+// streamHealth reports each stream's ingest health; empty until a stream
+// manager is wired.
 func (h *systemHandler) streamHealth() []healthStreamDetail {
 	if h.streams == nil {
 		return nil
@@ -155,20 +231,10 @@ func (h *systemHandler) streamHealth() []healthStreamDetail {
 	for _, st := range h.streams.Statuses() {
 		d := healthStreamDetail{
 			Name: st.Name, State: string(st.State), LastError: st.Reason, Reconnects: int64(st.Reconnects),
+			ConnectionLatency: st.ConnectLatency.Milliseconds(), since: st.Since, errors: st.Errors,
 		}
-		if h.ingest != nil {
-			if ps, ok := h.ingest.Stats(st.Name); ok {
-				d.FPS = ps.FPS
-				d.BitrateBPS = int64(ps.Bitrate)
-				d.FramesTotal = int64(ps.Frames)
-				d.FramesDropped = int64(ps.Drops + ps.SubscriberLoss)
-				if !ps.LastFrame.IsZero() {
-					d.LastFrameTS = ps.LastFrame.Unix()
-				}
-				d.RecordingActive = ps.RecorderState == "recording"
-				d.Detector = ps.Detector
-			}
-		}
+		h.addIngest(&d)
+		d.Player = h.players.of(st.Name)
 		switch st.State {
 		case streams.StateActive:
 			d.Status = "up"
@@ -181,4 +247,176 @@ func (h *systemHandler) streamHealth() []healthStreamDetail {
 		out = append(out, d)
 	}
 	return out
+}
+
+// addRecordingFigures fills in what the database knows of each stream:
+// its configured fps and what it recorded since lightnvr started.
+func (h *systemHandler) addRecordingFigures(ctx context.Context, detail []healthStreamDetail) {
+	if h.db == nil || len(detail) == 0 {
+		return
+	}
+	configured := map[string]int{}
+	if rows, err := db.ListStreams(ctx, h.db); err == nil {
+		for _, r := range rows {
+			configured[r.Name] = r.FPS
+		}
+	} else {
+		h.log.Warn("health: list streams", "err", err)
+	}
+	activity, err := db.RecordingActivitySince(ctx, h.db, h.stats.started.Unix(), recordingGapSeconds)
+	if err != nil {
+		h.log.Warn("health: recording activity", "err", err)
+	}
+	for i := range detail {
+		d, a := &detail[i], activity[detail[i].Name]
+		d.ConfiguredFPS, d.RecordingGaps, d.segments, d.bytes = configured[d.Name], a.Gaps, a.Segments, a.Bytes
+	}
+}
+
+// dbWritable runs the database write check for one caller at a time:
+// health is public and polled, and each check takes the write lock, so
+// callers that arrive during a check share its verdict.
+type dbWritable struct {
+	mu      sync.Mutex
+	running chan struct{} // closed when the check in flight ends
+	err     error
+}
+
+// writable checks d (nil: nothing to check), waiting up to 2 s for the
+// write lock.
+func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
+	if d == nil {
+		return nil
+	}
+	c.mu.Lock()
+	if ch := c.running; ch != nil {
+		c.mu.Unlock()
+		<-ch
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	}
+	ch := make(chan struct{})
+	c.running = ch
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := d.CheckWritable(ctx)
+	c.mu.Lock()
+	c.err, c.running = err, nil
+	c.mu.Unlock()
+	close(ch)
+	return err
+}
+
+// addIngest fills in what the stream's running pipeline measures.
+func (h *systemHandler) addIngest(d *healthStreamDetail) {
+	if h.ingest == nil {
+		return
+	}
+	ps, ok := h.ingest.Stats(d.Name)
+	if !ok {
+		return
+	}
+	d.FPS = ps.FPS
+	d.BitrateBPS = int64(ps.Bitrate)
+	d.FramesTotal = int64(ps.Frames)
+	d.FramesDropped = int64(ps.Drops + ps.SubscriberLoss)
+	if !ps.LastFrame.IsZero() {
+		d.LastFrameTS = ps.LastFrame.Unix()
+	}
+	d.RecordingActive = ps.RecorderState == "recording"
+	d.Detector = ps.Detector
+}
+
+// hlsServed says whether live HLS reaches a browser through lightnvr: only
+// when go2rtc's HLS playlist passes the go2rtc proxy.
+func hlsServed() bool {
+	_, ok := go2rtcEndpoints["api/stream.m3u8"]
+	return ok
+}
+
+// streamHistory keeps each stream's recent fps and bitrate, a fixed ring
+// of historyLen samples a stream, for ?sparklines=1.
+type streamHistory struct {
+	mu    sync.Mutex
+	rings map[string]*historyRing
+}
+
+type historyRing struct {
+	fps     [historyLen]float64
+	bitrate [historyLen]int64
+	n, next int
+}
+
+func newStreamHistory() *streamHistory {
+	return &streamHistory{rings: map[string]*historyRing{}}
+}
+
+// record adds one sample of every stream in now; streams not in it are
+// gone and their history with them.
+func (s *streamHistory) record(now []healthStreamDetail) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[string]bool, len(now))
+	for _, d := range now {
+		seen[d.Name] = true
+		r := s.rings[d.Name]
+		if r == nil {
+			r = &historyRing{}
+			s.rings[d.Name] = r
+		}
+		r.fps[r.next], r.bitrate[r.next] = d.FPS, d.BitrateBPS
+		r.next = (r.next + 1) % historyLen
+		r.n = min(r.n+1, historyLen)
+	}
+	for name := range s.rings {
+		if !seen[name] {
+			delete(s.rings, name)
+		}
+	}
+}
+
+// series is a stream's history, oldest first; nil before its first sample.
+func (s *streamHistory) series(name string) ([]float64, []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rings[name]
+	if r == nil || r.n == 0 {
+		return nil, nil
+	}
+	fps, bitrate := make([]float64, 0, r.n), make([]int64, 0, r.n)
+	for i := range r.n {
+		j := (r.next - r.n + i + historyLen) % historyLen
+		fps, bitrate = append(fps, r.fps[j]), append(bitrate, r.bitrate[j])
+	}
+	return fps, bitrate
+}
+
+// sampleHistory adds the streams' current fps and bitrate to the history.
+func (h *systemHandler) sampleHistory() {
+	if h.streams == nil {
+		return
+	}
+	var now []healthStreamDetail
+	for _, st := range h.streams.Statuses() {
+		d := healthStreamDetail{Name: st.Name}
+		h.addIngest(&d)
+		now = append(now, d)
+	}
+	h.history.record(now)
+}
+
+// runHistory samples every historyStep until stop closes.
+func (h *systemHandler) runHistory(stop <-chan struct{}) {
+	t := time.NewTicker(historyStep)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			h.sampleHistory()
+		}
+	}
 }

@@ -73,6 +73,54 @@ func boolGauge(b bool) float64 {
 	return 0
 }
 
+// streamFamily is one per-stream metric of LightNVR's, labelled {stream}.
+type streamFamily struct {
+	name, typ, help string
+	value           func(d *healthStreamDetail) float64
+}
+
+// streamFamilies are the per-stream metrics, from the figures /api/health
+// reports.
+var streamFamilies = []streamFamily{
+	{"lightnvr_stream_up", "gauge", "1 when the stream delivers video.", func(d *healthStreamDetail) float64 { return boolGauge(d.Status == "up") }},
+	{"lightnvr_stream_fps", "gauge", "Frames per second the stream delivered over the last second.", func(d *healthStreamDetail) float64 { return d.FPS }},
+	{"lightnvr_stream_bitrate_bps", "gauge", "Bits per second the stream delivered over the last second.", func(d *healthStreamDetail) float64 { return float64(d.BitrateBPS) }},
+	{"lightnvr_stream_frames_total", "counter", "Video frames the stream delivered since its pipeline started.", func(d *healthStreamDetail) float64 { return float64(d.FramesTotal) }},
+	{"lightnvr_stream_frames_dropped", "counter", "Frames lost or skipped since the stream's pipeline started.", func(d *healthStreamDetail) float64 { return float64(d.FramesDropped) }},
+	{"lightnvr_stream_reconnects_total", "counter", "Reconnections of the stream since lightnvr started.", func(d *healthStreamDetail) float64 { return float64(d.Reconnects) }},
+	{"lightnvr_stream_uptime_seconds", "gauge", "Seconds since the stream last became active (0 when not active).", func(d *healthStreamDetail) float64 { return float64(d.UptimeSeconds) }},
+	{"lightnvr_stream_last_frame_ts", "gauge", "Unix time of the stream's last frame (0 before one).", func(d *healthStreamDetail) float64 { return float64(d.LastFrameTS) }},
+	{"lightnvr_stream_connection_latency_ms", "gauge", "Milliseconds the stream's last start took from launch to the first frame.", func(d *healthStreamDetail) float64 { return float64(d.ConnectionLatency) }},
+	{"lightnvr_recording_active", "gauge", "1 while the stream's recorder writes a segment.", func(d *healthStreamDetail) float64 { return boolGauge(d.RecordingActive) }},
+	{"lightnvr_recording_bytes_written", "counter", "Bytes of the stream's recordings started since lightnvr started.", func(d *healthStreamDetail) float64 { return float64(d.bytes) }},
+	{"lightnvr_recording_segments_total", "counter", "Recordings of the stream started since lightnvr started.", func(d *healthStreamDetail) float64 { return float64(d.segments) }},
+	{"lightnvr_recording_gaps_total", "counter", "Holes of more than 2 s between the stream's continuous recordings since lightnvr started.", func(d *healthStreamDetail) float64 { return float64(d.RecordingGaps) }},
+}
+
+// writeStreamMetrics writes the per-stream families, each family's samples
+// together as the text format requires.
+func writeStreamMetrics(w *promWriter, health []healthStreamDetail) {
+	if len(health) == 0 {
+		return
+	}
+	for _, f := range streamFamilies {
+		w.family(f.name, f.typ, f.help)
+		for i := range health {
+			w.sample(f.name, f.value(&health[i]), "stream", health[i].Name)
+		}
+	}
+	w.family("lightnvr_stream_error_total", "counter", "Ingest failures of the stream since lightnvr started (a session lost or an attempt that never played), by type.")
+	for _, d := range health {
+		e := d.errors
+		for _, c := range []struct {
+			typ string
+			n   int
+		}{{"decode", e.Decode}, {"timeout", e.Timeout}, {"protocol", e.Protocol}, {"io", e.IO}} {
+			w.sample("lightnvr_stream_error_total", float64(c.n), "stream", d.Name, "type", c.typ)
+		}
+	}
+}
+
 func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 	var w promWriter
 	cfg := h.cfg()
@@ -109,7 +157,11 @@ func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 		}
 	}
 
+	if u, err := h.cpu.read(); err == nil {
+		w.gauge("lightnvr_instance_cpu_percent", "Share of the machine's CPU time lightnvr used since the previous reading, in percent.", u.process)
+	}
 	health := h.streamHealth()
+	h.addRecordingFigures(requestContext(ctx), health)
 	if h.streams != nil {
 		up := 0
 		for _, d := range health {
@@ -119,15 +171,7 @@ func (h *systemHandler) handleMetrics(ctx *fasthttp.RequestCtx) {
 		}
 		w.gauge("lightnvr_instance_streams_up", "Streams delivering video.", float64(up))
 	}
-	for _, d := range health {
-		w.gauge("lightnvr_stream_up", "1 when the stream delivers video.", boolGauge(d.Status == "up"), "stream", d.Name)
-	}
-	for _, d := range health {
-		w.counter("lightnvr_stream_reconnects_total", "Reconnections of the stream since lightnvr started.", float64(d.Reconnects), "stream", d.Name)
-	}
-	for _, d := range health {
-		w.gauge("lightnvr_stream_uptime_seconds", "Seconds since the stream last became active (0 when not active).", float64(d.UptimeSeconds), "stream", d.Name)
-	}
+	writeStreamMetrics(&w, health)
 
 	if h.go2rtc != nil {
 		st := h.go2rtc()

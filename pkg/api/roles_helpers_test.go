@@ -140,8 +140,10 @@ func (e *rolesEnv) camHostPort() string {
 }
 
 // startStreamStack runs a managed go2rtc (bin/go2rtc) and the stream manager
-// on d, as the daemon does, and stops both when the test ends.
-func startStreamStack(t *testing.T, d *db.DB) (*go2rtc.Supervisor, *streams.Manager) {
+// on d, as the daemon does, and stops both when the test ends. pipelines,
+// when given, builds the streams' pipelines (the recorder's); else they only
+// probe.
+func startStreamStack(t *testing.T, d *db.DB, pipelines ...streams.PipelineFactory) (*go2rtc.Supervisor, *streams.Manager) {
 	t.Helper()
 	ctx := context.Background()
 	set := go2rtc.Settings{BinaryPath: testkit.Go2RTCBinary(t), ConfigDir: t.TempDir(),
@@ -152,7 +154,11 @@ func startStreamStack(t *testing.T, d *db.DB) (*go2rtc.Supervisor, *streams.Mana
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err = streams.NewManager(streams.Options{DB: d, Go2RTC: sup, Logger: quietLog, StartTimeout: 5 * time.Second})
+	opts := streams.Options{DB: d, Go2RTC: sup, Logger: quietLog, StartTimeout: 5 * time.Second}
+	if len(pipelines) > 0 {
+		opts.Pipelines = pipelines[0]
+	}
+	mgr, err = streams.NewManager(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -99,6 +100,11 @@ type Server struct {
 	// hosts is the Host header allowlist (DNS rebinding).
 	hosts hostAllowlist
 	stats requestStats
+	// system serves health and metrics; it samples the streams' history
+	// until stop closes (Shutdown).
+	system   *systemHandler
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
 // New builds the server and its route table.
@@ -117,7 +123,7 @@ func New(deps Deps) (*Server, error) {
 	}
 	log := deps.Logger.With("component", "api")
 	s := &Server{failer: failer{log}, auth: deps.Auth, users: deps.Users, tls: deps.TLS,
-		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log)}
+		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log), stop: make(chan struct{})}
 	s.stats.started = time.Now()
 	if deps.Web != nil {
 		s.static = newStaticFiles(deps.Web)
@@ -148,10 +154,13 @@ func (anonymous) Authenticate(*fasthttp.RequestCtx) (*auth.Principal, error) { r
 // patterns overlap (first match wins).
 func (s *Server) routes(deps *Deps) {
 	r, f := &s.router, s.failer
-	mount(r, systemRoutes, true, nil, func() *systemHandler {
-		return &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
-			streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS}
-	})
+	s.system = &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
+		streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS, cpu: newCPUSampler(), history: newStreamHistory(),
+		streamGrace: streamFailGrace, players: newPlayerTelemetry()}
+	mount(r, systemRoutes, true, nil, func() *systemHandler { return s.system })
+	if deps.Streams != nil && deps.Ingest != nil {
+		go s.system.runHistory(s.stop)
+	}
 	s.accountRoutes(deps)
 	s.proxy = serverProxy(deps.Config.Go2RTC, deps.Go2RTCCredentials, s.log)
 	mount(r, go2rtcRoutes, s.proxy != nil, unavailable("go2rtc is disabled"), func() *Go2RTCProxy { return s.proxy })
@@ -320,6 +329,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections and waits for open requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stop) })
 	// Hijacked WebSockets are not covered by the HTTP server's shutdown.
 	if s.proxy != nil {
 		s.proxy.Close()

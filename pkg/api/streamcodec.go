@@ -47,7 +47,7 @@ var streamComputed = []struct {
 		}
 		return logx.RedactURL(v.st.Reason)
 	}},
-	{key: "go2rtc_hls_available", value: func(v *streamView) any { return v.st.State == streams.StateActive }},
+	{key: "go2rtc_hls_available", value: func(v *streamView) any { return hlsServed() && v.st.State == streams.StateActive }},
 	// Ours, beside LightNVR's: the state machine's own words.
 	{key: "state", value: func(v *streamView) any { return string(v.st.State) }},
 	{key: "state_reason", omitEmpty: true, value: func(v *streamView) any { return logx.RedactURL(v.st.Reason) }},

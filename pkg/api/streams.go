@@ -13,6 +13,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/streams"
 )
 
@@ -227,7 +228,14 @@ func (h *streamWriter) handleDeleteStream(ctx *fasthttp.RequestCtx) {
 		h.fail(ctx, "delete stream", err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusAccepted, map[string]any{"success": true, "permanent": permanent, "status": "accepted"})
+	// The manager returns once the stream is stopped and out of go2rtc, so
+	// the answer is 200 (LightNVR's clients accept 200, 204 and 404; its
+	// 202 came from a worker that had not finished yet).
+	msg := "Stream disabled"
+	if permanent {
+		msg = "Stream deleted"
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "permanent": permanent, "status": "deleted", "message": msg})
 }
 
 func (h *streamWriter) handleRefreshStream(ctx *fasthttp.RequestCtx) {
@@ -266,9 +274,11 @@ func (h *streamWriter) handleTestStream(ctx *fasthttp.RequestCtx) {
 	defer cancel()
 	res, err := h.mgr.TestSource(tctx, strings.TrimSpace(req.URL), req.ONVIFUsername, req.ONVIFPassword)
 	if err != nil {
+		// A source that delivers no video is the probe's answer, not a bad
+		// request: LightNVR's 200 {success:false, message}.
 		var inv *streams.InvalidError
 		if errors.As(err, &inv) {
-			writeErrorf(ctx, fasthttp.StatusBadRequest, "stream test failed: %s", inv.Error())
+			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": false, "message": "stream test failed: " + logx.RedactURL(inv.Error())})
 			return
 		}
 		h.fail(ctx, "test stream", err)

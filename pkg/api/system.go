@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,10 +45,22 @@ type systemHandler struct {
 	ingest  *streams.Recording
 	go2rtc  func() go2rtc.Status
 	tls     *tlscert.Cert
+	cpu     *cpuSampler
+	// history keeps each stream's recent fps and bitrate for ?sparklines=1.
+	history *streamHistory
+	dbCheck dbWritable
+	// players keeps what browsers report of playing each stream.
+	players *playerTelemetry
+	// streamGrace is how long a stream may fail before the daemon is
+	// unhealthy (streamFailGrace).
+	streamGrace time.Duration
 }
 
 var systemRoutes = []endpoint[*systemHandler]{
 	{"GET", "/api/health", auth.AccessPublic, (*systemHandler).handleHealth},
+	{"GET", "/api/health/hls", auth.AccessViewer, (*systemHandler).handleHLSHealth},
+	// LightNVR takes player reports from anyone; ours come from signed-in players.
+	{"POST", "/api/telemetry/player", auth.AccessViewer, (*systemHandler).handlePlayerTelemetry},
 	{"GET", "/api/system/status", auth.AccessViewer, (*systemHandler).handleSystemStatus},
 	{"GET", "/api/system/info", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
 	{"GET", "/api/system", auth.AccessAdmin, (*systemHandler).handleSystemInfo},
@@ -81,6 +96,8 @@ type systemInfo struct {
 	CPU                 cpuInfo           `json:"cpu"`
 	Memory              memInfo           `json:"memory"`
 	SystemMemory        memInfo           `json:"systemMemory"`
+	Go2RTCMemory        memInfo           `json:"go2rtcMemory"`
+	DetectorMemory      memInfo           `json:"detectorMemory"`
 	Process             processInfo       `json:"process"`
 	Threads             int               `json:"threads"`
 	WebThreadPoolSize   int               `json:"webThreadPoolSize"`
@@ -97,8 +114,11 @@ type systemInfo struct {
 }
 
 type cpuInfo struct {
-	Model string     `json:"model"`
-	Cores int        `json:"cores"`
+	Model string `json:"model"`
+	Cores int    `json:"cores"`
+	// Usage is the machine's busy share in percent since the previous
+	// reading (see cpuSampler); LightNVR's usage.
+	Usage float64    `json:"usage"`
 	Load  [3]float64 `json:"load"` // 1, 5 and 15 minute load averages
 }
 
@@ -182,6 +202,11 @@ func (h *systemHandler) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 		Errors:              map[string]string{},
 	}
 	info.CPU = cpuInfo{Model: cpuModel(), Cores: runtime.NumCPU()}
+	if u, err := h.cpu.read(); err == nil {
+		info.CPU.Usage = u.machine
+	} else {
+		info.Errors["cpu"] = err.Error()
+	}
 	if l, err := loadAverage(); err == nil {
 		info.CPU.Load = l
 	}
@@ -202,6 +227,10 @@ func (h *systemHandler) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 	info.Threads = ps.Threads
 	info.Memory = memInfo{Total: mi.Total, Used: ps.RSS, Free: mi.Available}
 	info.SystemMemory = memInfo{Total: mi.Total, Used: mi.Total - min(mi.Available, mi.Total), Free: mi.Available}
+	// Detection runs inside lightnvr (motion) or in a service of its own
+	// (the external detector): no detector process of ours holds memory.
+	info.DetectorMemory = memInfo{Total: mi.Total, Free: mi.Available}
+	info.Go2RTCMemory = memInfo{Total: mi.Total, Free: mi.Available}
 
 	info.Disk = diskInfo{Path: cfg.Storage.Path}
 	if d, err := host.StatDisk(cfg.Storage.Path); err != nil {
@@ -235,10 +264,6 @@ func (h *systemHandler) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 			info.Errors["recordings"] = err.Error()
 		}
 	}
-	info.Versions.Items = []versionItem{
-		{Name: "lightnvr", Category: "core", Version: version.Version, Details: version.Commit + ", built " + version.Date},
-		{Name: "go", Category: "runtime", Version: runtime.Version(), Details: runtime.GOOS + "/" + runtime.GOARCH},
-	}
 	if h.go2rtc != nil {
 		st := h.go2rtc()
 		g := &go2rtcInfo{Mode: st.Mode, State: string(st.State), Ready: st.Ready(), PID: st.PID, Version: st.Version,
@@ -247,13 +272,44 @@ func (h *systemHandler) handleSystemInfo(ctx *fasthttp.RequestCtx) {
 			g.Since = st.Since.Unix()
 		}
 		info.Go2RTC = g
-		info.Versions.Items = append(info.Versions.Items, versionItem{Name: "go2rtc", Category: "streaming", Version: st.Version, Details: string(st.State)})
+		// Only the go2rtc lightnvr runs has a process of ours to measure.
+		if st.PID > 0 {
+			if gp, err := host.ReadProcess(fmt.Sprintf("/proc/%d/status", st.PID)); err == nil {
+				info.Go2RTCMemory.Used = gp.RSS
+			}
+		}
 	}
+	info.Versions.Items = h.versions(requestContext(ctx))
 	info.TLS = tlsInfoOf(h.tls)
 	if len(info.Errors) == 0 {
 		info.Errors = nil
 	}
 	writeJSON(ctx, fasthttp.StatusOK, info)
+}
+
+// versions is LightNVR's versions table: what runs, with LightNVR's names
+// and categories where it has them.
+func (h *systemHandler) versions(ctx context.Context) []versionItem {
+	unknown := func(v string, err error) string {
+		if err != nil {
+			return "unknown"
+		}
+		return v
+	}
+	items := []versionItem{
+		{Name: "LightNVR", Category: "Application", Version: version.Version, Details: "commit " + version.Commit + ", built " + version.Date},
+		{Name: "Base OS", Category: "OS", Version: unknown(host.OSName(host.OSReleasePath))},
+		{Name: "Linux kernel", Category: "OS", Version: unknown(host.KernelRelease(host.KernelPath)), Details: runtime.GOOS + "/" + runtime.GOARCH},
+		{Name: "Go", Category: "Runtime", Version: runtime.Version()},
+	}
+	if h.go2rtc != nil {
+		st := h.go2rtc()
+		items = append(items, versionItem{Name: "go2rtc", Category: "Streaming", Version: cmp.Or(st.Version, "unknown"), Details: st.Mode + ", " + string(st.State)})
+	}
+	if h.db != nil {
+		items = append(items, versionItem{Name: "SQLite", Category: "Database", Version: unknown(h.db.SQLiteVersion(ctx))})
+	}
+	return items
 }
 
 // logsHandler serves the in-memory log.
@@ -557,4 +613,72 @@ func interfaces() []netInterface {
 		out = append(out, ni)
 	}
 	return out
+}
+
+// cpuSampler measures CPU use as the kernel's counters moved between two
+// readings: the machine's busy share and lightnvr's own share of it.
+type cpuSampler struct {
+	statPath, selfPath string
+	// window is the shortest time between readings; a caller within it
+	// gets the last figures (two requests a millisecond apart would
+	// otherwise compare counters that did not move).
+	window time.Duration
+
+	mu         sync.Mutex
+	at         time.Time
+	last       host.CPUTimes
+	lastSelf   uint64
+	have       bool
+	figures    cpuUsage
+	hasFigures bool
+}
+
+type cpuUsage struct{ machine, process float64 }
+
+func newCPUSampler() *cpuSampler {
+	return &cpuSampler{statPath: host.StatPath, selfPath: host.SelfStatPath, window: time.Second}
+}
+
+// firstWindow is how long the first reading waits for a second one.
+const firstWindow = 250 * time.Millisecond
+
+// read returns the usage since the previous reading, in percent. The first
+// call measures over firstWindow.
+func (c *cpuSampler) read() (cpuUsage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hasFigures && time.Since(c.at) < c.window {
+		return c.figures, nil
+	}
+	if !c.have {
+		if err := c.sample(); err != nil {
+			return cpuUsage{}, err
+		}
+		time.Sleep(firstWindow)
+	}
+	prev, prevSelf := c.last, c.lastSelf
+	if err := c.sample(); err != nil {
+		return cpuUsage{}, err
+	}
+	if c.last.Total > prev.Total {
+		c.figures = cpuUsage{machine: c.last.BusyPct(prev)}
+		if c.lastSelf >= prevSelf {
+			c.figures.process = min(100, float64(c.lastSelf-prevSelf)/float64(c.last.Total-prev.Total)*100)
+		}
+		c.hasFigures = true
+	}
+	return c.figures, nil
+}
+
+func (c *cpuSampler) sample() error {
+	t, err := host.ReadCPUTimes(c.statPath)
+	if err != nil {
+		return err
+	}
+	self, err := host.ReadProcessTicks(c.selfPath)
+	if err != nil {
+		return err
+	}
+	c.at, c.last, c.lastSelf, c.have = time.Now(), t, self, true
+	return nil
 }

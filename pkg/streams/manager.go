@@ -94,6 +94,10 @@ type entry struct {
 	codec      string
 	g2failed   bool // state is error because go2rtc is gone
 
+	// connectLatency is how long the last start took to the first frame.
+	connectLatency time.Duration
+	failures       ErrorCounts
+
 	pl     Pipeline // set while the worker runs it
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -229,6 +233,9 @@ func (m *Manager) setStateLocked(e *entry, st State, reason string) {
 		}
 		m.log.Log(context.Background(), lvl, "stream state", attrs...)
 	}
+	if st == StateActive && e.state == StateStarting {
+		e.connectLatency = time.Since(e.startedAt)
+	}
 	e.state, e.reason = st, reason
 	if st == StateActive {
 		e.activeAt = time.Now()
@@ -271,7 +278,8 @@ func (m *Manager) StatusOf(name string) Status {
 
 func (e *entry) status() Status {
 	return Status{Name: e.cfg.Name, Priority: e.cfg.Priority, State: e.state, Reason: e.reason, Since: e.since,
-		QueuedAt: e.queuedAt, StartedAt: e.startedAt, ActiveAt: e.activeAt, Reconnects: e.reconnects, Codec: e.codec}
+		QueuedAt: e.queuedAt, StartedAt: e.startedAt, ActiveAt: e.activeAt, Reconnects: e.reconnects, Codec: e.codec,
+		ConnectLatency: e.connectLatency, Errors: e.failures}
 }
 
 // ---- go2rtc follow-up -------------------------------------------------------
@@ -555,6 +563,7 @@ func (m *Manager) report(e *entry, in Ingest) {
 		reason := "stream ended"
 		if in.Err != nil {
 			reason = in.Err.Error()
+			e.failures.add(in.Err)
 		}
 		if !e.g2failed {
 			m.setStateLocked(e, StateReconnecting, reason)

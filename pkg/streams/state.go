@@ -70,6 +70,12 @@ type Status struct {
 	ActiveAt   time.Time
 	Reconnects int
 	Codec      string
+
+	// ConnectLatency is how long the last start took from launch to the
+	// first frame (LightNVR's connection_latency_ms); 0 before one.
+	ConnectLatency time.Duration
+	// Errors counts the ingest's failures by type since lightnvr started.
+	Errors ErrorCounts
 }
 
 // StreamConfig is what a pipeline is started with.

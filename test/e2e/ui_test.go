@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -264,6 +265,13 @@ func TestWebUI(t *testing.T) {
 		if banner, _ := testkit.Eval[string](u.p, 5*time.Second, `[...document.querySelectorAll('main .banner.error')].map(b => b.textContent).join('; ')`); banner != "" {
 			t.Errorf("system page shows an error: %s", banner)
 		}
+		// The recording camera's fps and bitrate as /api/health measures them, not "–".
+		figures := `['fps-cam1', 'bitrate-cam1'].map(id => (document.querySelector('[data-testid="' + id + '"]') || {}).textContent || '').join(' | ')`
+		measured := regexp.MustCompile(`^\d+\.\d \| \d`)
+		testkit.WaitFor(t, 25*time.Second, "cam1's fps and bitrate on the system page", func() bool {
+			got, _ := testkit.Eval[string](u.p, 5*time.Second, figures)
+			return measured.MatchString(got)
+		})
 		u.checkClean("system")
 	})
 

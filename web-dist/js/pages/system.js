@@ -3,9 +3,10 @@ import { html, useState, useEffect, useRef } from '../lib.js';
 import { get, post } from '../api.js';
 import { Modal, Loading, ErrorBanner, Spinner, Sparkline, toast, confirmDialog, fmtBytes, fmtDuration, fmtBitrate } from '../ui.js';
 
-// A server that does not sample a stream sends neither history nor a real
-// value: show "–" then, not a "0 fps" that reads as a dead camera.
-const measured = history => Array.isArray(history) && history.length > 0;
+// fps and bitrate_bps are measured by the stream's ingest, which also sets
+// last_frame_ts once a frame arrived: before that show "–", not a "0 fps"
+// that reads as a dead camera. The history arrays only feed the sparklines.
+const measured = d => Number(d.last_frame_ts) > 0;
 
 function Donut({ used, total, label }) {
   const frac = total > 0 ? Math.min(1, used / total) : 0;
@@ -159,9 +160,9 @@ export function SystemPage() {
         ${detail.map(d => html`<tr key=${d.name}>
           <td>${d.name}</td>
           <td><span class=${'badge ' + ({ up: 'ok', degraded: 'warn', down: 'bad' }[d.status] || 'off')} title=${d.last_error || ''}>${d.status}</span></td>
-          <td>${measured(d.sparkline_fps) ? Number(d.fps || 0).toFixed(1) : '–'}</td>
+          <td data-testid=${'fps-' + d.name}>${measured(d) ? Number(d.fps || 0).toFixed(1) : '–'}</td>
           <td class="opt"><${Sparkline} values=${d.sparkline_fps} label=${'FPS history of ' + d.name} /></td>
-          <td>${measured(d.sparkline_bitrate) ? fmtBitrate(d.bitrate_bps) : '–'}</td>
+          <td data-testid=${'bitrate-' + d.name}>${measured(d) ? fmtBitrate(d.bitrate_bps) : '–'}</td>
           <td class="opt"><${Sparkline} values=${d.sparkline_bitrate} label=${'Bitrate history of ' + d.name} /></td>
           <td class="opt">${fmtDuration(d.uptime_seconds)}</td>
           <td class="opt">${d.reconnects}</td></tr>`)}
