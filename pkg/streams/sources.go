@@ -125,18 +125,56 @@ func CheckChange(before, after *db.Stream) []error {
 }
 
 // Desired lists the go2rtc streams the database asks for: every registered
-// stream, and its sub-stream when it has one.
-func Desired(list []*db.Stream) []go2rtc.Stream {
+// stream, and its sub-stream when it has one. A URL that is go2rtc's restream
+// of the stream's own name is not registered (go2rtc keeps its own source,
+// see Go2RTCOwned); one that names another go2rtc stream is registered as an
+// alias reading that stream through go2rtc.
+func Desired(list []*db.Stream, g go2rtc.Settings) []go2rtc.Stream {
 	var out []go2rtc.Stream
 	for _, s := range list {
 		if !Registered(s) {
 			continue
 		}
-		out = append(out, go2rtc.Stream{Name: s.Name, Sources: SourcesFor(s)})
-		if sub := strings.TrimSpace(s.SubStreamURL); sub != "" {
-			out = append(out, go2rtc.Stream{Name: s.Name + SubStreamSuffix,
-				Sources: []string{withCredentials(sub, s.ONVIFUsername, s.ONVIFPassword)}})
+		for _, st := range go2rtcStreams(s) {
+			if r, ok := restream(st, g); ok {
+				if r.Name == st.Name {
+					continue
+				}
+				st.Sources = []string{g.Source(r)}
+			}
+			out = append(out, st)
 		}
+	}
+	return out
+}
+
+// Go2RTCOwned lists the go2rtc streams s reads as go2rtc defines them (its
+// URL is go2rtc's restream of the same name): lightnvr never registers,
+// replaces nor deletes those, whether s is enabled or not.
+func Go2RTCOwned(s *db.Stream, g go2rtc.Settings) []string {
+	var own []string
+	for _, st := range go2rtcStreams(s) {
+		if r, ok := restream(st, g); ok && r.Name == st.Name {
+			own = append(own, st.Name)
+		}
+	}
+	return own
+}
+
+// restream reports whether st's one source is a restream of this go2rtc.
+func restream(st go2rtc.Stream, g go2rtc.Settings) (go2rtc.Restream, bool) {
+	if len(st.Sources) != 1 {
+		return go2rtc.Restream{}, false
+	}
+	return g.RestreamOf(st.Sources[0])
+}
+
+// go2rtcStreams are the go2rtc streams of s with their sources as stored.
+func go2rtcStreams(s *db.Stream) []go2rtc.Stream {
+	out := []go2rtc.Stream{{Name: s.Name, Sources: SourcesFor(s)}}
+	if sub := strings.TrimSpace(s.SubStreamURL); sub != "" {
+		out = append(out, go2rtc.Stream{Name: s.Name + SubStreamSuffix,
+			Sources: []string{withCredentials(sub, s.ONVIFUsername, s.ONVIFPassword)}})
 	}
 	return out
 }
