@@ -31,10 +31,10 @@ type daemonProc struct {
 	client *http.Client
 }
 
-func start(t *testing.T, d *testkit.Daemon) *daemonProc {
+func start(t *testing.T, d *testkit.Daemon, args ...string) *daemonProc {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	p := &daemonProc{DaemonProc: d.Start(), t: t, d: d, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	p := &daemonProc{DaemonProc: d.Start(args...), t: t, d: d, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
 	if code, b := p.call("POST", "/api/auth/login", map[string]string{"username": "admin", "password": d.Password}); code != http.StatusOK {
 		t.Fatalf("login: %d %s", code, b)
 	}

@@ -294,9 +294,11 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.Go2RTC.ConfigDir, 0o755); err != nil {
 		return fmt.Errorf("create go2rtc config directory: %w", err)
 	}
+	g2set := go2rtc.SettingsFromConfig(d.cfg)
 	if d.demo {
 		// Before go2rtc starts: go2rtc takes exec sources only from its config file.
-		added, err := streams.EnsureDemo(ctx, d.db)
+		g2set.Builtin = append(g2set.Builtin, streams.Demo)
+		added, err := streams.EnsureDemo(ctx, d.db, g2set)
 		if err != nil {
 			return err
 		}
@@ -306,7 +308,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	}
 	var mgr *streams.Manager
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
-		Settings: go2rtc.SettingsFromConfig(d.cfg),
+		Settings: g2set,
 		Logger:   d.log,
 		Streams:  func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) },
 	})

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ type Settings struct {
 	// Credentials, when set, are required by go2rtc's API and RTSP server and
 	// sent by every lightnvr client (see CredentialsFile).
 	Credentials Credentials
+	// Builtin streams are lightnvr's own go2rtc streams (the demo's test
+	// pattern), written into go2rtc.yaml with sources the API never accepts.
+	// A database stream reads one through go2rtc's restream URL, which keeps
+	// the source out of the stream's editable fields (see RestreamOf).
+	Builtin []Stream
 }
 
 // WebRTC is the WebRTC listener and ICE configuration.
@@ -156,6 +162,11 @@ func RenderConfig(s Settings, streams []Stream) []byte {
 	// rewrites this file on every PUT/DELETE, fails on a flow-style "{}".
 	b.WriteString("streams:\n")
 	sorted := append([]Stream(nil), streams...)
+	for _, bi := range s.Builtin {
+		if !slices.ContainsFunc(streams, func(st Stream) bool { return st.Name == bi.Name }) {
+			sorted = append(sorted, bi)
+		}
+	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	for _, st := range sorted {
 		fmt.Fprintf(&b, "  %s:\n", q(st.Name))

@@ -186,10 +186,17 @@ const DemoName = "demo"
 const DemoSource = "exec:ffmpeg -hide_banner -re -f lavfi -i testsrc2=size=1280x720:rate=25 " +
 	"-c:v libx264 -preset ultrafast -tune zerolatency -g 50 -f rtsp {output}"
 
+// Demo is the demo's go2rtc stream, a built-in one (go2rtc.Settings.Builtin):
+// go2rtc takes exec sources only from its config file.
+var Demo = go2rtc.Stream{Name: DemoName, Sources: []string{DemoSource}}
+
 // EnsureDemo adds the demo stream when the database has no stream at all and
-// ffmpeg is installed, so a first `make run` shows a picture at once. It
-// reports whether it added the stream. Call it before the manager starts.
-func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
+// ffmpeg is installed, so a first `make run` shows a picture and a recording
+// within a minute. Its URL is go2rtc's restream of the built-in Demo stream,
+// so the stream's fields hold an ordinary URL and stay editable. It records in
+// short segments, kept a day and at most DemoQuotaMB. It reports whether it
+// added the stream. Call it before the manager starts.
+func EnsureDemo(ctx context.Context, d *db.DB, g go2rtc.Settings) (bool, error) {
 	n, err := db.CountStreams(ctx, d)
 	if err != nil || n > 0 {
 		return false, err
@@ -197,8 +204,11 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return false, nil
 	}
-	s := db.NewStream(DemoName, DemoSource)
-	s.Record = false
+	s := db.NewStream(DemoName, fmt.Sprintf("rtsp://localhost:%d/%s", g.RTSPPort, DemoName))
+	s.Record = true
+	s.SegmentDuration = 15
+	s.RetentionDays = 1
+	s.MaxStorageMB = DemoQuotaMB
 	s.RecordAudio = false
 	s.Width, s.Height, s.FPS = 1280, 720, 25
 	if err := db.InsertStream(ctx, d, s); err != nil {
@@ -206,3 +216,6 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 	}
 	return true, nil
 }
+
+// DemoQuotaMB bounds the demo stream's recordings.
+const DemoQuotaMB = 200

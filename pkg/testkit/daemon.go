@@ -76,13 +76,13 @@ type DaemonProc struct {
 	exited chan error  // holds the exit result once the process is gone
 }
 
-// Start runs the daemon and returns once /api/health answers. At cleanup a
+// Start runs the daemon (`serve` with args) and returns once /api/health answers. At cleanup a
 // daemon still running gets SIGTERM and must exit cleanly within 30 s (it then
 // stops the go2rtc it started); its output is logged when the test failed.
-func (d *Daemon) Start() *DaemonProc {
+func (d *Daemon) Start(args ...string) *DaemonProc {
 	t := d.t
 	t.Helper()
-	p := &DaemonProc{Cmd: exec.Command(d.Bin, "-c", d.INI, "serve"), Log: &SyncBuffer{}, exited: make(chan error, 1)}
+	p := &DaemonProc{Cmd: exec.Command(d.Bin, append([]string{"-c", d.INI, "serve"}, args...)...), Log: &SyncBuffer{}, exited: make(chan error, 1)}
 	p.Cmd.Dir = d.Dir
 	p.Cmd.Stdout, p.Cmd.Stderr = p.Log, p.Log
 	// Should the test binary die, the daemon goes with it.
