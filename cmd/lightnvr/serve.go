@@ -112,6 +112,7 @@ type daemon struct {
 	// go2rtcStatus is nil while go2rtc is disabled.
 	go2rtcStatus func() go2rtc.Status
 	go2rtcCreds  func() go2rtc.Credentials
+	go2rtc       *go2rtc.Supervisor
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
 	// events is the one bus from the detectors and triggers to their
@@ -342,6 +343,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	d.streams = mgr
 	d.go2rtcStatus = sup.Status
 	d.go2rtcCreds = sup.Credentials
+	d.go2rtc = sup
 	return nil
 }
 
@@ -383,6 +385,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		ConfigPath:        d.savePath(),
 		Go2RTCStatus:      d.go2rtcStatus,
 		Go2RTCCredentials: d.go2rtcCreds,
+		Go2RTC:            d.go2rtc,
 	})
 	if err != nil {
 		return nil, nil, err
