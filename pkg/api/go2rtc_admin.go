@@ -140,5 +140,6 @@ func overrideChange(sup *go2rtc.Supervisor, text string) (*string, string) {
 func (s *Server) go2rtcAdminRoutes(deps *Deps) {
 	h := func() *go2rtcAdminHandler { return &go2rtcAdminHandler{failer: s.failer, sup: deps.Go2RTC} }
 	mount(&s.router, validateRoutes, true, nil, h)
+	mount(&s.router, iceRoutes, true, nil, func() *iceHandler { return &iceHandler{cfg: s.settings.get} })
 	mount(&s.router, go2rtcAdminRoutes, deps.Go2RTC != nil, unavailable("go2rtc is not managed by this server"), h)
 }
