@@ -44,13 +44,19 @@ func start(t *testing.T, d *testkit.Daemon, args ...string) *daemonProc {
 // startWithCamera starts a camera and the daemon for an end-to-end test.
 func startWithCamera(t *testing.T) (*testkit.Camera, *testkit.Daemon, *daemonProc) {
 	t.Helper()
+	endToEnd(t)
+	cam := testkit.StartCamera(t)
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	return cam, d, start(t, d)
+}
+
+// endToEnd skips a daemon test in a -short run; it checks recordings with ffprobe.
+func endToEnd(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end daemon test")
 	}
 	testkit.Need(t, "ffprobe")
-	cam := testkit.StartCamera(t)
-	d := testkit.NewDaemon(t, daemonTestPassword)
-	return cam, d, start(t, d)
 }
 
 func (p *daemonProc) call(method, path string, body any) (int, []byte) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/testkit"
 )
 
@@ -100,16 +101,9 @@ func TestGo2RTCOverrideRoutes(t *testing.T) {
 		}
 	}
 	ec := e.as("admin", "GET", "/api/system/go2rtc/effective-config", nil)
-	var eff struct {
-		Init  bool     `json:"go2rtc_initialized"`
-		Base  string   `json:"base"`
-		Over  string   `json:"override"`
-		Order []string `json:"merged_source_order"`
-		InUse bool     `json:"override_in_use"`
-		Warn  []string `json:"warnings"`
-	}
-	if err := json.Unmarshal(ec.body, &eff); err != nil || ec.status != 200 || !eff.Init || !eff.InUse || len(eff.Order) != 3 ||
-		!strings.Contains(eff.Base, "listen") || !strings.Contains(eff.Over, "keep") || strings.Contains(string(ec.body), "Hidden7") ||
+	var eff go2rtc.EffectiveConfig
+	if err := json.Unmarshal(ec.body, &eff); err != nil || ec.status != 200 || !eff.Initialized || !eff.OverrideInUse || len(eff.MergedSourceOrder) != 3 ||
+		!strings.Contains(eff.Base, "listen") || !strings.Contains(eff.Override, "keep") || strings.Contains(string(ec.body), "Hidden7") ||
 		strings.Contains(string(ec.body), e.sup.Credentials().Password) {
 		t.Fatalf("effective-config: %d %s", ec.status, ec.body)
 	}

@@ -22,6 +22,7 @@ type Daemon struct {
 	INI      string
 	Base     string // http://127.0.0.1:PORT
 	APIPort  int    // go2rtc's API port
+	RTSPPort int    // go2rtc's RTSP port
 	Password string // the admin's
 }
 
@@ -38,7 +39,7 @@ func NewDaemon(t testing.TB, password string) *Daemon {
 		t.Fatalf("build lightnvr: %v\n%s", err, out)
 	}
 	webPort := FreePort(t)
-	d.APIPort = FreePort(t)
+	d.APIPort, d.RTSPPort = FreePort(t), FreePort(t)
 	d.Base = fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	ini := fmt.Sprintf(`[general]
 pid_file = %[1]s/lightnvr.pid
@@ -61,7 +62,7 @@ rtsp_port = %[6]d
 webrtc_listen_port = %[7]d
 stun_enabled = false
 external_ip = 127.0.0.1
-`, d.Dir, webPort, password, Go2RTCBinary(t), d.APIPort, FreePort(t), FreePort(t))
+`, d.Dir, webPort, password, Go2RTCBinary(t), d.APIPort, d.RTSPPort, FreePort(t))
 	d.INI = filepath.Join(d.Dir, "lightnvr.ini")
 	if err := os.WriteFile(d.INI, []byte(ini), 0o600); err != nil {
 		t.Fatal(err)

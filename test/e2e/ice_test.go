@@ -12,6 +12,7 @@ import (
 // TestPlayerUsesICEServers: the player's WebRTC session is set up with the
 // ICE servers lightnvr is configured with (a TURN relay here).
 func TestPlayerUsesICEServers(t *testing.T) {
+	b := testkit.StartChromium(t, 1280, 800)
 	d := testkit.NewDaemon(t, adminPassword)
 	f, err := os.OpenFile(d.INI, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -24,7 +25,6 @@ func TestPlayerUsesICEServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Start()
-	b := testkit.StartChromium(t, 1280, 800)
 	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
 	u.login("admin", adminPassword)
 	u.waitLoggedIn("admin")
