@@ -31,10 +31,10 @@ type daemonProc struct {
 	client *http.Client
 }
 
-func start(t *testing.T, d *testkit.Daemon) *daemonProc {
+func start(t *testing.T, d *testkit.Daemon, args ...string) *daemonProc {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	p := &daemonProc{DaemonProc: d.Start(), t: t, d: d, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	p := &daemonProc{DaemonProc: d.Start(args...), t: t, d: d, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
 	if code, b := p.call("POST", "/api/auth/login", map[string]string{"username": "admin", "password": d.Password}); code != http.StatusOK {
 		t.Fatalf("login: %d %s", code, b)
 	}
@@ -44,13 +44,19 @@ func start(t *testing.T, d *testkit.Daemon) *daemonProc {
 // startWithCamera starts a camera and the daemon for an end-to-end test.
 func startWithCamera(t *testing.T) (*testkit.Camera, *testkit.Daemon, *daemonProc) {
 	t.Helper()
+	endToEnd(t)
+	cam := testkit.StartCamera(t)
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	return cam, d, start(t, d)
+}
+
+// endToEnd skips a daemon test in a -short run; it checks recordings with ffprobe.
+func endToEnd(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end daemon test")
 	}
 	testkit.Need(t, "ffprobe")
-	cam := testkit.StartCamera(t)
-	d := testkit.NewDaemon(t, daemonTestPassword)
-	return cam, d, start(t, d)
 }
 
 func (p *daemonProc) call(method, path string, body any) (int, []byte) {

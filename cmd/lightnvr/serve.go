@@ -112,6 +112,7 @@ type daemon struct {
 	// go2rtcStatus is nil while go2rtc is disabled.
 	go2rtcStatus func() go2rtc.Status
 	go2rtcCreds  func() go2rtc.Credentials
+	go2rtc       *go2rtc.Supervisor
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
 	// events is the one bus from the detectors and triggers to their
@@ -294,9 +295,11 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.Go2RTC.ConfigDir, 0o755); err != nil {
 		return fmt.Errorf("create go2rtc config directory: %w", err)
 	}
+	g2set := go2rtc.SettingsFromConfig(d.cfg)
 	if d.demo {
 		// Before go2rtc starts: go2rtc takes exec sources only from its config file.
-		added, err := streams.EnsureDemo(ctx, d.db)
+		g2set.Builtin = append(g2set.Builtin, streams.Demo)
+		added, err := streams.EnsureDemo(ctx, d.db, g2set)
 		if err != nil {
 			return err
 		}
@@ -306,7 +309,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	}
 	var mgr *streams.Manager
 	sup, err := go2rtc.NewSupervisor(go2rtc.SupervisorOptions{
-		Settings: go2rtc.SettingsFromConfig(d.cfg),
+		Settings: g2set,
 		Logger:   d.log,
 		Streams:  func(ctx context.Context) ([]go2rtc.Stream, error) { return mgr.DesiredGo2RTC(ctx) },
 	})
@@ -340,6 +343,7 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	d.streams = mgr
 	d.go2rtcStatus = sup.Status
 	d.go2rtcCreds = sup.Credentials
+	d.go2rtc = sup
 	return nil
 }
 
@@ -381,6 +385,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		ConfigPath:        d.savePath(),
 		Go2RTCStatus:      d.go2rtcStatus,
 		Go2RTCCredentials: d.go2rtcCreds,
+		Go2RTC:            d.go2rtc,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -104,8 +104,14 @@ var accessMatrix = map[string]string{
 	"POST /api/system/restart":    "admin",
 	"POST /api/system/shutdown":   "admin",
 
-	"GET /go2rtc/{path...}":  "admin user viewer api",
-	"POST /go2rtc/{path...}": "admin user viewer api",
+	"GET /go2rtc/{path...}":   "admin user viewer api",
+	"POST /go2rtc/{path...}":  "admin user viewer api",
+	"POST /go2rtc/api/reload": "admin",
+
+	"GET /api/ice-servers":                    "admin user viewer api",
+	"POST /api/settings/go2rtc/validate":      "admin",
+	"GET /api/system/go2rtc/effective-config": "admin",
+	"GET /api/system/go2rtc/override-status":  "admin",
 }
 
 var matrixRoles = []auth.Role{auth.RoleAdmin, auth.RoleUser, auth.RoleViewer, auth.RoleAPI}

@@ -53,6 +53,7 @@ func newRolesEnv(t *testing.T, seed ...*db.Stream) *rolesEnv {
 		deps: func(deps *Deps) {
 			deps.Streams = mgr
 			deps.Go2RTCCredentials = sup.Credentials
+			deps.Go2RTC = sup
 		}})
 	e := &rolesEnv{authEnv: ae, sup: sup, mgr: mgr, cam: cam, creds: map[string]req{}}
 	e.loginRoles()

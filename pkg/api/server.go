@@ -68,6 +68,8 @@ type Deps struct {
 	Go2RTCStatus func() go2rtc.Status
 	// Go2RTCCredentials are what go2rtc's API expects from the proxy (nil: none).
 	Go2RTCCredentials func() go2rtc.Credentials
+	// Go2RTC is the go2rtc supervisor, for its override file and restarts (nil: 503).
+	Go2RTC *go2rtc.Supervisor
 	// Storage is the retention controller of the data directory; nil
 	// answers 503 on the storage routes.
 	Storage *storage.Controller
@@ -162,6 +164,7 @@ func (s *Server) routes(deps *Deps) {
 		go s.system.runHistory(s.stop)
 	}
 	s.accountRoutes(deps)
+	s.go2rtcAdminRoutes(deps)
 	s.proxy = serverProxy(deps.Config.Go2RTC, deps.Go2RTCCredentials, s.log)
 	mount(r, go2rtcRoutes, s.proxy != nil, unavailable("go2rtc is disabled"), func() *Go2RTCProxy { return s.proxy })
 	s.streamRoutes(deps)
@@ -170,7 +173,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
-		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger}
+		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC}
 	})
 	ring := logRing(deps)
 	logs := func() *logsHandler { return &logsHandler{failer: f, ring: ring, cfg: s.settings.get} }

@@ -19,6 +19,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
+	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 )
 
@@ -52,6 +53,8 @@ type settingsHandler struct {
 	configPath string
 	// root is the daemon's logger, whose level log_level sets.
 	root *slog.Logger
+	// go2rtc owns go2rtc_config_override; nil when go2rtc is not managed here.
+	go2rtc *go2rtc.Supervisor
 }
 
 var settingsRoutes = []endpoint[*settingsHandler]{
@@ -281,7 +284,9 @@ func (st *setting) apiValue(raw string) any {
 
 func (h *settingsHandler) handleGetSettings(ctx *fasthttp.RequestCtx) {
 	p := PrincipalOf(ctx)
-	view := settingsView(h.live.get(), p != nil && p.Role == auth.RoleAdmin)
+	admin := p != nil && p.Role == auth.RoleAdmin
+	view := settingsView(h.live.get(), admin)
+	overrideView(h.go2rtc, admin, view)
 	view["go2rtc_api_port"] = browserGo2RTCPort(ctx)
 	writeJSON(ctx, fasthttp.StatusOK, view)
 }
@@ -488,6 +493,18 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	// its own, then the whole result with the config's own rules.
 	next := *cur
 	fields := map[string]string{}
+	var override *string
+	if raw, ok := body[overrideSetting]; ok {
+		delete(body, overrideSetting)
+		text, ok := readOverride(ctx, raw, overrideSetting)
+		if !ok {
+			return
+		}
+		var msg string
+		if override, msg = overrideChange(h.go2rtc, text); msg != "" {
+			fields[overrideSetting] = msg
+		}
+	}
 	for name, raw := range body {
 		st := settingByName[name]
 		if st == nil {
@@ -518,11 +535,18 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 		writeSettingsError(ctx, fields)
 		return
 	}
-	if err := next.Validate(); err != nil {
+	if err := next.Validate(); err != nil && len(body) > 0 {
 		writeSettingsError(ctx, fieldErrors(err))
 		return
 	}
 
+	if override != nil {
+		if err := h.go2rtc.SetOverride(*override); err != nil {
+			h.fail(ctx, "apply the go2rtc override", err)
+			return
+		}
+		h.log.Info("go2rtc override applied; go2rtc restarts", "bytes", len(*override))
+	}
 	var changed, restart []string
 	for i := range settingsTable {
 		st := &settingsTable[i]
@@ -539,6 +563,9 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	reply := settingsSaveReply{Success: true, Changed: changed}
 	if len(changed) == 0 {
 		reply.Changed = []string{}
+		if override != nil {
+			reply.Changed = []string{overrideSetting}
+		}
 		writeJSON(ctx, fasthttp.StatusOK, reply)
 		return
 	}

@@ -26,6 +26,8 @@ type lineLogger struct {
 	mu   sync.Mutex
 	buf  []byte
 	last string
+	// configErr is the first YAML error go2rtc logged for its config files.
+	configErr string
 }
 
 func newLineLogger(log *slog.Logger) *lineLogger { return &lineLogger{log: log} }
@@ -62,6 +64,15 @@ func (l *lineLogger) Flush() {
 	}
 }
 
+// ConfigError is the first YAML error go2rtc reported for its config files
+// ("" when none). go2rtc logs it and runs on without the part it could not
+// read, so this is the only sign it refused a file.
+func (l *lineLogger) ConfigError() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.configErr
+}
+
 // Last is the last line go2rtc wrote, redacted; it explains a crash.
 func (l *lineLogger) Last() string {
 	l.mu.Lock()
@@ -89,6 +100,9 @@ func (l *lineLogger) emit(line []byte) {
 		level = slog.LevelWarn
 	case "error", "fatal", "panic":
 		level = slog.LevelError
+	}
+	if e, ok := rec["error"].(string); ok && strings.HasPrefix(e, "yaml:") && l.configErr == "" {
+		l.configErr = "go2rtc could not read its configuration: " + logx.RedactURL(e)
 	}
 	msg := logx.RedactURL(fmt.Sprint(rec["message"]))
 	delete(rec, "level")

@@ -110,6 +110,9 @@ type Supervisor struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	changed chan struct{} // closed and replaced at every status change
+	restart chan struct{} // Restart's requests
+	// overrideMu serialises changes of the override files.
+	overrideMu sync.Mutex
 }
 
 // NewSupervisor checks the settings and prepares a supervisor; Start runs it.
@@ -122,6 +125,7 @@ func NewSupervisor(opts SupervisorOptions) (*Supervisor, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "go2rtc"),
 		changed: make(chan struct{}),
+		restart: make(chan struct{}, 1),
 	}
 	if err := s.initCredentials(); err != nil {
 		return nil, err
@@ -385,6 +389,12 @@ func (s *Supervisor) runManaged(ctx context.Context) {
 			s.update(func(st *Status) { st.State, st.PID = StateStopped, 0 })
 			return
 		}
+		if errors.Is(err, errRestart) {
+			// Asked for, not a failure: no backoff, no restart budget.
+			recent = recent[:len(recent)-1]
+			s.update(func(st *Status) { st.State, st.PID = StateRestarting, 0 })
+			continue
+		}
 		if time.Since(started) >= s.opts.StableAfter {
 			wait.Reset()
 			recent = recent[:0]
@@ -468,6 +478,7 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		return errors.New(msg)
 	}
 
+	up := false // go2rtc came up in this run
 	// until waits for c; it returns why the run ends when that comes first.
 	until := func(c <-chan time.Time) error {
 		select {
@@ -475,7 +486,10 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 			s.terminate(pid, exited)
 			return ctx.Err()
 		case err := <-exited:
-			return exitErr(err)
+			return s.refused(exitErr(err), up)
+		case <-s.restart:
+			s.terminate(pid, exited)
+			return errRestart
 		case <-c:
 			return nil
 		}
@@ -494,9 +508,14 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		}
 		if time.Now().After(readyBy) {
 			s.terminate(pid, exited)
-			return fmt.Errorf("go2rtc API did not answer within %s: %v", s.opts.ReadyTimeout, err)
+			return s.refused(fmt.Errorf("go2rtc API did not answer within %s: %v", s.opts.ReadyTimeout, err), false)
 		}
 	}
+	if e := out.ConfigError(); e != "" && s.quarantine(e) {
+		s.terminate(pid, exited)
+		return errRestart
+	}
+	up = true
 	s.client.CloseIdle()
 	s.update(func(st *Status) {
 		st.State, st.Version, st.LastError = StateRunning, info.Version, ""
@@ -521,6 +540,16 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 		}
 		fails = 0
 	}
+}
+
+// refused handles a run that ended before go2rtc came up: with an override
+// file in place, go2rtc refused it, so it is quarantined and the next run
+// starts at once. up tells whether go2rtc had come up in this run.
+func (s *Supervisor) refused(err error, up bool) error {
+	if !up && s.quarantine(err.Error()) {
+		return errRestart
+	}
+	return err
 }
 
 // terminate stops go2rtc's process group: SIGTERM, then SIGKILL after StopTimeout.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ type Settings struct {
 	// Credentials, when set, are required by go2rtc's API and RTSP server and
 	// sent by every lightnvr client (see CredentialsFile).
 	Credentials Credentials
+	// Builtin streams are lightnvr's own go2rtc streams (the demo's test
+	// pattern), written into go2rtc.yaml with sources the API never accepts.
+	// A database stream reads one through go2rtc's restream URL, which keeps
+	// the source out of the stream's editable fields (see RestreamOf).
+	Builtin []Stream
 }
 
 // WebRTC is the WebRTC listener and ICE configuration.
@@ -156,6 +162,11 @@ func RenderConfig(s Settings, streams []Stream) []byte {
 	// rewrites this file on every PUT/DELETE, fails on a flow-style "{}".
 	b.WriteString("streams:\n")
 	sorted := append([]Stream(nil), streams...)
+	for _, bi := range s.Builtin {
+		if !slices.ContainsFunc(streams, func(st Stream) bool { return st.Name == bi.Name }) {
+			sorted = append(sorted, bi)
+		}
+	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	for _, st := range sorted {
 		fmt.Fprintf(&b, "  %s:\n", q(st.Name))
@@ -164,6 +175,36 @@ func RenderConfig(s Settings, streams []Stream) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// ICEServer is one ICE server, as RTCPeerConnection and go2rtc take it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// ICEServerList is the ICE servers go2rtc and the browser use: ICEServers, or
+// else the STUN server when STUN is on; then the TURN relay when it is on.
+// None while WebRTC is off.
+func (w WebRTC) ICEServerList() []ICEServer {
+	if !w.Enabled {
+		return []ICEServer{}
+	}
+	servers := []ICEServer{}
+	if len(w.ICEServers) > 0 {
+		for _, u := range w.ICEServers {
+			if u = strings.TrimSpace(u); u != "" {
+				servers = append(servers, ICEServer{URLs: []string{u}})
+			}
+		}
+	} else if w.STUNEnabled && w.STUNServer != "" {
+		servers = append(servers, ICEServer{URLs: []string{"stun:" + strings.TrimPrefix(w.STUNServer, "stun:")}})
+	}
+	if w.TURNEnabled && w.TURNServerURL != "" {
+		servers = append(servers, ICEServer{URLs: []string{w.TURNServerURL}, Username: w.TURNUsername, Credential: w.TURNPassword})
+	}
+	return servers
 }
 
 func writeWebRTC(b *strings.Builder, s Settings) {
@@ -177,30 +218,15 @@ func writeWebRTC(b *strings.Builder, s Settings) {
 	fmt.Fprintf(b, "  listen: %s\n", q(":"+strconv.Itoa(w.ListenPort)))
 	// go2rtc's defaults include public STUN servers; a box must not talk to
 	// them unless its owner asked, so the list is always written.
-	type ice struct {
-		url, user, cred string
-	}
-	var servers []ice
-	if len(w.ICEServers) > 0 {
-		for _, u := range w.ICEServers {
-			if u = strings.TrimSpace(u); u != "" {
-				servers = append(servers, ice{url: u})
-			}
-		}
-	} else if w.STUNEnabled && w.STUNServer != "" {
-		servers = append(servers, ice{url: "stun:" + strings.TrimPrefix(w.STUNServer, "stun:")})
-	}
-	if w.TURNEnabled && w.TURNServerURL != "" {
-		servers = append(servers, ice{url: w.TURNServerURL, user: w.TURNUsername, cred: w.TURNPassword})
-	}
+	servers := w.ICEServerList()
 	if len(servers) == 0 {
 		b.WriteString("  ice_servers: []\n")
 	} else {
 		b.WriteString("  ice_servers:\n")
 		for _, sv := range servers {
-			fmt.Fprintf(b, "    - urls: [%s]\n", q(sv.url))
-			if sv.user != "" || sv.cred != "" {
-				fmt.Fprintf(b, "      username: %s\n      credential: %s\n", q(sv.user), q(sv.cred))
+			fmt.Fprintf(b, "    - urls: [%s]\n", q(sv.URLs[0]))
+			if sv.Username != "" || sv.Credential != "" {
+				fmt.Fprintf(b, "      username: %s\n      credential: %s\n", q(sv.Username), q(sv.Credential))
 			}
 		}
 	}

@@ -124,11 +124,31 @@ func NewManager(opts Options) (*Manager, error) {
 // DesiredGo2RTC lists what go2rtc should hold according to the database; the
 // supervisor writes it into go2rtc.yaml at every (re)start.
 func (m *Manager) DesiredGo2RTC(ctx context.Context) ([]go2rtc.Stream, error) {
+	want, _, err := m.desired(ctx)
+	return want, err
+}
+
+// desired is what go2rtc should hold, and the go2rtc streams lightnvr leaves
+// as they are: the override file's and those streams read as go2rtc defines them.
+func (m *Manager) desired(ctx context.Context) ([]go2rtc.Stream, map[string]bool, error) {
 	list, err := db.ListStreams(ctx, m.db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m.notOverridden(Desired(list)), nil
+	g := m.g2.Settings()
+	keep := m.overridden()
+	for _, s := range list {
+		for _, n := range Go2RTCOwned(s, g) {
+			keep[n] = true
+		}
+	}
+	var want []go2rtc.Stream
+	for _, st := range Desired(list, g) {
+		if !keep[st.Name] {
+			want = append(want, st)
+		}
+	}
+	return want, keep, nil
 }
 
 // overridden is the set of stream names go2rtc's override file defines: they
@@ -138,6 +158,9 @@ func (m *Manager) overridden() map[string]bool {
 	names, err := m.g2.Settings().OverrideStreams()
 	if err != nil {
 		m.log.Warn("go2rtc override file not read; its streams are managed as usual", "err", err)
+	}
+	if names == nil {
+		names = map[string]bool{}
 	}
 	return names
 }
@@ -328,12 +351,11 @@ func (m *Manager) reconcileRetry(ctx context.Context) error {
 func (m *Manager) Reconcile(ctx context.Context) (go2rtc.ReconcileResult, error) {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
-	want, err := m.DesiredGo2RTC(ctx)
+	want, keep, err := m.desired(ctx)
 	if err != nil {
 		return go2rtc.ReconcileResult{}, err
 	}
-	own := m.overridden()
-	res, err := go2rtc.Reconcile(ctx, m.g2.Client(), want, func(name string) bool { return own[name] })
+	res, err := go2rtc.Reconcile(ctx, m.g2.Client(), want, func(name string) bool { return keep[name] })
 	if res.Changed() {
 		m.log.Info("reconciled go2rtc", "added", res.Added, "updated", res.Updated, "deleted", res.Deleted)
 	}
@@ -654,7 +676,7 @@ func (e *InvalidError) Unwrap() error { return e.Err }
 func (m *Manager) go2rtcReady() bool { return m.g2.Status().Ready() }
 
 func (m *Manager) put(ctx context.Context, s *db.Stream) error {
-	for _, st := range m.notOverridden(Desired([]*db.Stream{s})) {
+	for _, st := range m.notOverridden(Desired([]*db.Stream{s}, m.g2.Settings())) {
 		if err := m.g2.Client().PutStream(ctx, st.Name, st.Sources); err != nil {
 			var ae *go2rtc.APIError
 			if errors.As(err, &ae) && ae.Status == 400 {
@@ -668,6 +690,9 @@ func (m *Manager) put(ctx context.Context, s *db.Stream) error {
 
 func (m *Manager) unregister(ctx context.Context, s *db.Stream) error {
 	own := m.overridden()
+	for _, n := range Go2RTCOwned(s, m.g2.Settings()) {
+		own[n] = true
+	}
 	names := []string{s.Name}
 	if s.SubStreamURL != "" {
 		names = append(names, s.Name+SubStreamSuffix)
@@ -871,6 +896,9 @@ func (m *Manager) TestSource(ctx context.Context, rawURL, user, pass string) (Pr
 	}
 	name := fmt.Sprintf("lightnvr_test_%d", time.Now().UnixNano())
 	src := withCredentials(rawURL, user, pass)
+	if r, ok := m.g2.Settings().RestreamOf(src); ok {
+		src = m.g2.Settings().Source(r) // go2rtc demands its credentials
+	}
 	if err := m.g2.Client().PutStream(ctx, name, []string{src}); err != nil {
 		var ae *go2rtc.APIError
 		if errors.As(err, &ae) && ae.Status == 400 {

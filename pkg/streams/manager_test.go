@@ -43,6 +43,8 @@ type rigOpts struct {
 	noStart  bool
 	// override is go2rtc's override.yaml, as the machine admin writes it.
 	override string
+	// builtin are lightnvr's own go2rtc streams (go2rtc.Settings.Builtin).
+	builtin []go2rtc.Stream
 	// ready waits for go2rtc to answer before newRig returns.
 	ready bool
 	// location is the local time of recording schedules; default time.Local.
@@ -62,7 +64,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		}
 	}
 	set := go2rtc.Settings{Mode: go2rtc.ModeManaged, ConfigDir: t.TempDir(), APIPort: testkit.FreePort(t), RTSPPort: testkit.FreePort(t),
-		Override: o.override}
+		Override: o.override, Builtin: o.builtin}
 	switch {
 	case o.external != nil:
 		set.Mode, set.APIPort, set.RTSPPort = go2rtc.ModeExternal, o.external.APIPort, o.external.RTSPPort
@@ -535,24 +537,25 @@ func TestEnsureDemo(t *testing.T) {
 	testkit.Need(t, "ffmpeg")
 	ctx := context.Background()
 	d := testkit.OpenDB(t, "")
-	added, err := streams.EnsureDemo(ctx, d)
+	g := go2rtc.Settings{RTSPPort: 8554}
+	added, err := streams.EnsureDemo(ctx, d, g)
 	if err != nil || !added {
 		t.Fatalf("demo not added: %v", err)
 	}
 	s, err := db.StreamByName(ctx, d, streams.DemoName)
-	if err != nil || s.URL != streams.DemoSource || !s.Enabled {
+	if err != nil || s.URL != "rtsp://localhost:8554/demo" || !s.Enabled || !s.Record || s.RetentionDays != 1 || s.MaxStorageMB != streams.DemoQuotaMB {
 		t.Fatalf("demo row: %+v %v", s, err)
 	}
-	if added, err := streams.EnsureDemo(ctx, d); err != nil || added {
+	if added, err := streams.EnsureDemo(ctx, d, g); err != nil || added {
 		t.Fatalf("demo added twice: %v %v", added, err)
 	}
 }
 
 // The demo's exec source reaches go2rtc through go2rtc.yaml (go2rtc refuses exec
-// sources over its API) and plays.
+// sources over its API) and the demo stream reads it through go2rtc's restream.
 func TestDemoStreamPlays(t *testing.T) {
-	r := newRig(t, rigOpts{noStart: true})
-	if _, err := streams.EnsureDemo(context.Background(), r.db); err != nil {
+	r := newRig(t, rigOpts{noStart: true, builtin: []go2rtc.Stream{streams.Demo}})
+	if _, err := streams.EnsureDemo(context.Background(), r.db, r.sup.Settings()); err != nil {
 		t.Fatal(err)
 	}
 	r.start(t)

@@ -125,18 +125,56 @@ func CheckChange(before, after *db.Stream) []error {
 }
 
 // Desired lists the go2rtc streams the database asks for: every registered
-// stream, and its sub-stream when it has one.
-func Desired(list []*db.Stream) []go2rtc.Stream {
+// stream, and its sub-stream when it has one. A URL that is go2rtc's restream
+// of the stream's own name is not registered (go2rtc keeps its own source,
+// see Go2RTCOwned); one that names another go2rtc stream is registered as an
+// alias reading that stream through go2rtc.
+func Desired(list []*db.Stream, g go2rtc.Settings) []go2rtc.Stream {
 	var out []go2rtc.Stream
 	for _, s := range list {
 		if !Registered(s) {
 			continue
 		}
-		out = append(out, go2rtc.Stream{Name: s.Name, Sources: SourcesFor(s)})
-		if sub := strings.TrimSpace(s.SubStreamURL); sub != "" {
-			out = append(out, go2rtc.Stream{Name: s.Name + SubStreamSuffix,
-				Sources: []string{withCredentials(sub, s.ONVIFUsername, s.ONVIFPassword)}})
+		for _, st := range go2rtcStreams(s) {
+			if r, ok := restream(st, g); ok {
+				if r.Name == st.Name {
+					continue
+				}
+				st.Sources = []string{g.Source(r)}
+			}
+			out = append(out, st)
 		}
+	}
+	return out
+}
+
+// Go2RTCOwned lists the go2rtc streams s reads as go2rtc defines them (its
+// URL is go2rtc's restream of the same name): lightnvr never registers,
+// replaces nor deletes those, whether s is enabled or not.
+func Go2RTCOwned(s *db.Stream, g go2rtc.Settings) []string {
+	var own []string
+	for _, st := range go2rtcStreams(s) {
+		if r, ok := restream(st, g); ok && r.Name == st.Name {
+			own = append(own, st.Name)
+		}
+	}
+	return own
+}
+
+// restream reports whether st's one source is a restream of this go2rtc.
+func restream(st go2rtc.Stream, g go2rtc.Settings) (go2rtc.Restream, bool) {
+	if len(st.Sources) != 1 {
+		return go2rtc.Restream{}, false
+	}
+	return g.RestreamOf(st.Sources[0])
+}
+
+// go2rtcStreams are the go2rtc streams of s with their sources as stored.
+func go2rtcStreams(s *db.Stream) []go2rtc.Stream {
+	out := []go2rtc.Stream{{Name: s.Name, Sources: SourcesFor(s)}}
+	if sub := strings.TrimSpace(s.SubStreamURL); sub != "" {
+		out = append(out, go2rtc.Stream{Name: s.Name + SubStreamSuffix,
+			Sources: []string{withCredentials(sub, s.ONVIFUsername, s.ONVIFPassword)}})
 	}
 	return out
 }
@@ -148,10 +186,17 @@ const DemoName = "demo"
 const DemoSource = "exec:ffmpeg -hide_banner -re -f lavfi -i testsrc2=size=1280x720:rate=25 " +
 	"-c:v libx264 -preset ultrafast -tune zerolatency -g 50 -f rtsp {output}"
 
+// Demo is the demo's go2rtc stream, a built-in one (go2rtc.Settings.Builtin):
+// go2rtc takes exec sources only from its config file.
+var Demo = go2rtc.Stream{Name: DemoName, Sources: []string{DemoSource}}
+
 // EnsureDemo adds the demo stream when the database has no stream at all and
-// ffmpeg is installed, so a first `make run` shows a picture at once. It
-// reports whether it added the stream. Call it before the manager starts.
-func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
+// ffmpeg is installed, so a first `make run` shows a picture and a recording
+// within a minute. Its URL is go2rtc's restream of the built-in Demo stream,
+// so the stream's fields hold an ordinary URL and stay editable. It records in
+// short segments, kept a day and at most DemoQuotaMB. It reports whether it
+// added the stream. Call it before the manager starts.
+func EnsureDemo(ctx context.Context, d *db.DB, g go2rtc.Settings) (bool, error) {
 	n, err := db.CountStreams(ctx, d)
 	if err != nil || n > 0 {
 		return false, err
@@ -159,8 +204,11 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		return false, nil
 	}
-	s := db.NewStream(DemoName, DemoSource)
-	s.Record = false
+	s := db.NewStream(DemoName, fmt.Sprintf("rtsp://localhost:%d/%s", g.RTSPPort, DemoName))
+	s.Record = true
+	s.SegmentDuration = 15
+	s.RetentionDays = 1
+	s.MaxStorageMB = DemoQuotaMB
 	s.RecordAudio = false
 	s.Width, s.Height, s.FPS = 1280, 720, 25
 	if err := db.InsertStream(ctx, d, s); err != nil {
@@ -168,3 +216,6 @@ func EnsureDemo(ctx context.Context, d *db.DB) (bool, error) {
 	}
 	return true, nil
 }
+
+// DemoQuotaMB bounds the demo stream's recordings.
+const DemoQuotaMB = 200

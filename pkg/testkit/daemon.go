@@ -23,6 +23,7 @@ type Daemon struct {
 	INI      string
 	Base     string // http://127.0.0.1:PORT
 	APIPort  int    // go2rtc's API port
+	RTSPPort int    // go2rtc's RTSP port
 	Password string // the admin's
 }
 
@@ -39,7 +40,7 @@ func NewDaemon(t testing.TB, password string) *Daemon {
 		t.Fatalf("build lightnvr: %v\n%s", err, out)
 	}
 	webPort := FreePort(t)
-	d.APIPort = FreePort(t)
+	d.APIPort, d.RTSPPort = FreePort(t), FreePort(t)
 	d.Base = fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	ini := fmt.Sprintf(`[general]
 pid_file = %[1]s/lightnvr.pid
@@ -62,7 +63,7 @@ rtsp_port = %[6]d
 webrtc_listen_port = %[7]d
 stun_enabled = false
 external_ip = 127.0.0.1
-`, d.Dir, webPort, password, Go2RTCBinary(t), d.APIPort, FreePort(t), FreePort(t))
+`, d.Dir, webPort, password, Go2RTCBinary(t), d.APIPort, d.RTSPPort, FreePort(t))
 	d.INI = filepath.Join(d.Dir, "lightnvr.ini")
 	if err := os.WriteFile(d.INI, []byte(ini), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,13 +99,13 @@ type DaemonProc struct {
 	exited chan error  // holds the exit result once the process is gone
 }
 
-// Start runs the daemon and returns once /api/health answers. At cleanup a
+// Start runs the daemon (`serve` with args) and returns once /api/health answers. At cleanup a
 // daemon still running gets SIGTERM and must exit cleanly within 30 s (it then
 // stops the go2rtc it started); its output is logged when the test failed.
-func (d *Daemon) Start() *DaemonProc {
+func (d *Daemon) Start(args ...string) *DaemonProc {
 	t := d.t
 	t.Helper()
-	p := &DaemonProc{Cmd: exec.Command(d.Bin, "-c", d.INI, "serve"), Log: &SyncBuffer{}, exited: make(chan error, 1)}
+	p := &DaemonProc{Cmd: exec.Command(d.Bin, append([]string{"-c", d.INI, "serve"}, args...)...), Log: &SyncBuffer{}, exited: make(chan error, 1)}
 	p.Cmd.Dir = d.Dir
 	p.Cmd.Stdout, p.Cmd.Stderr = p.Log, p.Log
 	// Should the test binary die, the daemon goes with it.

@@ -45,7 +45,7 @@ export class LivePlayer {
   }
 
   async startWebRTC() {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: await iceServers() });
     this.pc = pc;
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -155,6 +155,16 @@ export class LivePlayer {
     }
     this.onState('stopped');
   }
+}
+
+// The ICE servers go2rtc uses (GET /api/ice-servers), so both ends gather
+// candidates alike; none when they cannot be read.
+async function iceServers() {
+  try {
+    const r = await fetch('/api/ice-servers', { credentials: 'same-origin', headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+    if (r.ok) return (await r.json()).ice_servers || [];
+  } catch (e) { /* no list: host candidates only */ }
+  return [];
 }
 
 function waitIce(pc, ms) {
