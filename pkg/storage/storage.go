@@ -178,6 +178,10 @@ type Status struct {
 	// Reported is every byte recorders reported through Wrote since start:
 	// zero while recording means the floor rests on the heartbeat alone.
 	Reported int64 `json:"reported_bytes"`
+	// EstimatedFree is the free space now as the controller reckons it
+	// between two readings of the disk: the last reading less what
+	// recorders reported since.
+	EstimatedFree uint64 `json:"estimated_free_bytes"`
 }
 
 // Controller runs retention for one data directory.
@@ -236,8 +240,15 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err := c.FinishPendingDeletes(ctx); err != nil {
 		return err
 	}
-	if _, err := c.Heartbeat(); err != nil {
+	if sp, err := c.Heartbeat(); err != nil {
 		c.log.Warn("storage not readable yet", "err", err)
+	} else if c.belowTrigger(sp) {
+		// A disk that starts below its floor is relieved before Start
+		// returns, so before the daemon starts its recorders: not a
+		// heartbeat or a pass later.
+		if _, err := c.relieve(ctx); err != nil {
+			c.log.Warn("relieving the disk at start", "err", err)
+		}
 	}
 	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.done = make(chan struct{})
@@ -296,6 +307,7 @@ func (c *Controller) Status() Status {
 		st.LastPass = &p
 	}
 	st.Reported = c.reported.Load()
+	st.EstimatedFree = uint64(max(int64(st.Space.Free)-c.written.Load(), 0))
 	return st
 }
 
