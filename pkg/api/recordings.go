@@ -284,6 +284,10 @@ func (h *recordingsHandler) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
+	if err := limitToVisible(ctx, h.db, &q.filter); err != nil {
+		h.fail(ctx, "list recordings", err)
+		return
+	}
 	total, err := db.CountRecordingItems(requestContext(ctx), h.db, q.filter)
 	if err != nil {
 		h.fail(ctx, "count recordings", err)

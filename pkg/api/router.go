@@ -17,6 +17,7 @@ type route struct {
 	pattern string
 	segs    []string
 	access  auth.Access
+	scope   scopeKind // the stream the route acts on, for allowed_tags
 	handler fasthttp.RequestHandler
 }
 
@@ -41,7 +42,8 @@ func (r *router) add(method, pattern string, access auth.Access, h fasthttp.Requ
 			panic("api: route " + method + " " + pattern + " registered twice")
 		}
 	}
-	r.routes = append(r.routes, &route{method: method, pattern: pattern, segs: splitPath(pattern), access: access, handler: h})
+	r.routes = append(r.routes, &route{method: method, pattern: pattern, segs: splitPath(pattern), access: access,
+		scope: scopeOf(pattern), handler: h})
 }
 
 // match finds the route for method and path. When the path matches only under other

@@ -99,6 +99,8 @@ type Server struct {
 	// hosts is the Host header allowlist (DNS rebinding).
 	hosts hostAllowlist
 	stats requestStats
+	// db is where the stream a route acts on is looked up (allowed_tags).
+	db *db.DB
 }
 
 // New builds the server and its route table.
@@ -117,7 +119,7 @@ func New(deps Deps) (*Server, error) {
 	}
 	log := deps.Logger.With("component", "api")
 	s := &Server{failer: failer{log}, auth: deps.Auth, users: deps.Users, tls: deps.TLS,
-		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log)}
+		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log), db: deps.DB}
 	s.stats.started = time.Now()
 	if deps.Web != nil {
 		s.static = newStaticFiles(deps.Web)
@@ -266,7 +268,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(userValueParams, params)
 	}
 	defer withRequestContext(ctx)()
-	if !s.authorize(ctx, rt) {
+	if !s.authorize(ctx, rt) || !s.inScope(ctx, rt) {
 		return
 	}
 	rt.handler(ctx)
