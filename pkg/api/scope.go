@@ -40,8 +40,8 @@ func scopeOf(pattern string) scopeKind {
 // exclude the stream the route acts on. A stream or recording that does not
 // exist is left to the handler (404), as is a malformed id (400).
 func (s *Server) inScope(ctx *fasthttp.RequestCtx, rt *route) bool {
-	p, d := PrincipalOf(ctx), s.db
-	if rt.scope == scopeNone || p == nil || p.AllowedTags == nil || d == nil {
+	p := PrincipalOf(ctx)
+	if rt.scope == scopeNone || p == nil || p.AllowedTags == nil || s.db == nil {
 		return true
 	}
 	name := Param(ctx, "name") + Param(ctx, "stream")
@@ -50,35 +50,44 @@ func (s *Server) inScope(ctx *fasthttp.RequestCtx, rt *route) bool {
 		if err != nil {
 			return true
 		}
-		r, err := db.GetRecording(requestContext(ctx), d, id)
+		r, err := db.GetRecording(requestContext(ctx), s.db, id)
+		if errors.Is(err, db.ErrRecordingNotFound) {
+			return true
+		}
 		if err != nil {
-			return s.scopeLookupFailed(ctx, err, db.ErrRecordingNotFound)
+			s.fail(ctx, "check stream access", err)
+			return false
 		}
 		name = r.StreamName
 	}
-	st, err := db.StreamByName(requestContext(ctx), d, name)
+	return allowStream(ctx, s.failer, s.db, name, rt.scope == scopeStream)
+}
+
+// allowStream answers 403 and returns false when the caller's allowed_tags
+// exclude stream. An unknown stream passes when unknownPasses (the
+// handler answers 404); otherwise it has no tags to share (a recording of
+// a deleted stream).
+func allowStream(ctx *fasthttp.RequestCtx, f failer, d *db.DB, stream string, unknownPasses bool) bool {
+	p := PrincipalOf(ctx)
+	if p == nil || p.AllowedTags == nil {
+		return true
+	}
+	st, err := db.StreamByName(requestContext(ctx), d, stream)
 	switch {
-	case errors.Is(err, db.ErrStreamNotFound) && rt.scope == scopeRecording:
-		// A recording of a deleted stream has no tags left to share.
+	case errors.Is(err, db.ErrStreamNotFound):
+		if unknownPasses {
+			return true
+		}
 		st = &db.Stream{}
 	case err != nil:
-		return s.scopeLookupFailed(ctx, err, db.ErrStreamNotFound)
+		f.fail(ctx, "check stream access", err)
+		return false
 	}
 	if !p.MaySee(st.Tags) {
 		writeError(ctx, fasthttp.StatusForbidden, "Forbidden: this stream is outside your allowed tags")
 		return false
 	}
 	return true
-}
-
-// scopeLookupFailed lets a missing row through to the handler's own 404
-// and answers anything else as a server error.
-func (s *Server) scopeLookupFailed(ctx *fasthttp.RequestCtx, err, notFound error) bool {
-	if errors.Is(err, notFound) {
-		return true
-	}
-	s.fail(ctx, "check stream access", err)
-	return false
 }
 
 // visibleStreams returns the names of the streams the caller may see, and

@@ -64,6 +64,7 @@ func newTagsEnv(t *testing.T) *tagsEnv {
 func (e *tagsEnv) call(as req, method, path, body string) *resp {
 	e.t.Helper()
 	as.method, as.path, as.body = method, path, body
+	as.headers = map[string]string{"X-Requested-With": "XMLHttpRequest"} // as the UI sends
 	return e.do(as)
 }
 

@@ -322,3 +322,25 @@ func DailyStats(ctx context.Context, q Querier, since string) ([]DailyStat, erro
 		sum(deleted_count), sum(deleted_bytes) FROM storage_daily_stats WHERE date >= ?
 		GROUP BY date, stream_name, tier ORDER BY date, stream_name, tier`, since)
 }
+
+// RecordingByPath returns the recording whose file is path;
+// ErrRecordingNotFound when none.
+func RecordingByPath(ctx context.Context, q Querier, path string) (StoredRecording, error) {
+	rows, err := queryAll(ctx, q, "recording of "+path, scanStored, `SELECT `+storedColumns+` FROM recordings
+		WHERE file_path = ? LIMIT 1`, path)
+	if err != nil {
+		return StoredRecording{}, err
+	}
+	if len(rows) == 0 {
+		return StoredRecording{}, fmt.Errorf("file %s: %w", path, ErrRecordingNotFound)
+	}
+	return rows[0], nil
+}
+
+// SetRecordingSize corrects the size of a complete recording.
+func SetRecordingSize(ctx context.Context, q Querier, id, size int64) error {
+	if _, err := q.conn().ExecContext(ctx, `UPDATE recordings SET size_bytes = ? WHERE id = ? AND is_complete = 1`, size, id); err != nil {
+		return fmt.Errorf("set size of recording %d: %w", id, err)
+	}
+	return nil
+}
