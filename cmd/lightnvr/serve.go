@@ -315,7 +315,8 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	}
 	det := d.cfg.Detection
 	d.snapshots = detect.NewSnapshots(d.cfg.Storage.Path, sup.Client(), d.log)
-	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
+	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path,
+		DirFormat: d.cfg.Storage.MP4DirectoryFormat, Logger: d.log,
 		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection, Snapshots: d.snapshots,
 		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20})
 	mgr, err = streams.NewManager(streams.Options{

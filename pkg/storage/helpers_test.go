@@ -86,7 +86,7 @@ var fileSeq atomic.Int64
 func addRec(t testing.TB, d *db.DB, dir, stream string, start time.Time, size int, trigger string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	sd := record.SegmentDir(dir, stream, start)
+	sd := record.SegmentDir(dir, stream, "", start)
 	if err := os.MkdirAll(sd, 0o755); err != nil {
 		t.Fatal(err)
 	}

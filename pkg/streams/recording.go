@@ -27,6 +27,7 @@ import (
 type RecordingOptions struct {
 	DB         *db.DB
 	StorageDir string // [storage] path
+	DirFormat  string // [storage] mp4_directory_format
 	Logger     *slog.Logger
 	// OnWrite is told the bytes each recorder writes (the storage
 	// controller's Wrote), so a fast-filling disk is noticed between its
@@ -263,6 +264,7 @@ func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *s
 		SegmentDuration: time.Duration(cfg.Stream.SegmentDuration) * time.Second,
 		NoAudio:         !cfg.Stream.RecordAudio,
 		OnWrite:         o.OnWrite,
+		DirFormat:       o.DirFormat,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
