@@ -39,14 +39,15 @@ func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
 // override (retention_override_days) does not keep them: NULL or negative
 // means none, 0 keeps forever, N keeps until start + N days > now. When
 // detection is true only trigger types detection and motion are returned,
-// otherwise only the others.
-func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, limit int) ([]StoredRecording, error) {
+// otherwise only the others. tier ≥ 0 returns only that retention tier.
+func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, tier, limit int) ([]StoredRecording, error) {
 	return queryAll(ctx, q, fmt.Sprintf("expired recordings of %s", stream), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE is_complete = 1 AND stream_name = ? AND start_time < ? AND COALESCE(protected, 0) = 0
 		AND (COALESCE(trigger_type, 'scheduled') IN ('detection', 'motion')) = ?
+		AND (? < 0 OR COALESCE(retention_tier, 2) = ?)
 		AND (retention_override_days IS NULL OR retention_override_days < 0
 			OR (retention_override_days > 0 AND start_time + retention_override_days * 86400 < ?))
-		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, now, limit)
+		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, tier, tier, now, limit)
 }
 
 // EvictableRecordings returns up to limit recordings that may be deleted to

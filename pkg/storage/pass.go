@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -186,25 +187,72 @@ func (p *pass) ageRetention() error {
 			if class.days <= 0 {
 				continue
 			}
-			cutoff := p.now.Add(-time.Duration(class.days) * 24 * time.Hour).Unix()
-			for p.budget > 0 && p.ctx.Err() == nil {
-				cands, err := db.ExpiredRecordings(p.ctx, c.cfg.DB, s.Name, cutoff, p.now.Unix(), class.detection,
-					min(c.cfg.BatchSize, p.budget))
-				if err != nil {
+			for _, l := range tierLimits(s, float64(class.days)) {
+				cutoff := p.now.Add(-time.Duration(l.days * float64(24*time.Hour))).Unix()
+				if err := p.expire(s.Name, class.detection, l.tier, cutoff, class.reason); err != nil {
 					errs = append(errs, err)
-					break
-				}
-				if _, _, err := p.remove(class.reason, cands); err != nil {
-					errs = append(errs, err)
-					break
-				}
-				if len(cands) < c.cfg.BatchSize {
-					break
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Retention tiers (recordings.retention_tier), as LightNVR's.
+const (
+	tierCritical = iota
+	tierImportant
+	_ // standard: multiplier 1, the stream's own retention
+	tierEphemeral
+)
+
+type tierLimit struct {
+	tier int // -1: every tier
+	days float64
+}
+
+// tierLimits are the age limits of a stream's recordings given the base
+// days of their class. LightNVR applies two rules: the stream's retention
+// to every tier, and tiered expiry at base days × the tier's multiplier
+// (critical 3, important 2, standard 1, ephemeral 0.25; zero or invalid
+// ones take those defaults). A recording goes at the first limit it
+// passes, so only a multiplier below 1 shortens a tier's life.
+func tierLimits(s *db.Stream, base float64) []tierLimit {
+	out := []tierLimit{{-1, base}}
+	for _, t := range []struct {
+		tier   int
+		m, def float64
+	}{{tierCritical, s.TierCriticalMultiplier, 3}, {tierImportant, s.TierImportantMultiplier, 2},
+		{tierEphemeral, s.TierEphemeralMultiplier, 0.25}} {
+		m := t.m
+		if !(m > 0) || math.IsInf(m, 0) {
+			m = t.def
+		}
+		if m < 1 {
+			out = append(out, tierLimit{t.tier, base * m})
+		}
+	}
+	return out
+}
+
+// expire deletes the recordings of stream, of one class and tier (-1 any),
+// that started before cutoff, batch by batch within the pass's budget.
+func (p *pass) expire(stream string, detection bool, tier int, cutoff int64, reason string) error {
+	c := p.c
+	for p.budget > 0 && p.ctx.Err() == nil {
+		cands, err := db.ExpiredRecordings(p.ctx, c.cfg.DB, stream, cutoff, p.now.Unix(), detection, tier,
+			min(c.cfg.BatchSize, p.budget))
+		if err != nil {
+			return err
+		}
+		if _, _, err := p.remove(reason, cands); err != nil {
+			return err
+		}
+		if len(cands) < c.cfg.BatchSize {
+			return nil
+		}
+	}
+	return nil
 }
 
 // evictOver deletes the oldest evictable recordings of stream ("" = all)
