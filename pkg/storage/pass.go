@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"lightnvr/pkg/db"
@@ -104,6 +105,7 @@ func (p *pass) run(urgent bool) error {
 			return errors.Join(append(errs, p.ctx.Err())...)
 		}
 	}
+	keep(c.resetBudgets(p.ctx))
 	if c.cfg.Now().Sub(c.lastStatsTime()) >= c.cfg.StatsInterval {
 		if keep(c.updateDailyStats(p.ctx)) {
 			c.mu.Lock()
@@ -487,4 +489,51 @@ func (c *Controller) SetRetentionOverride(ctx context.Context, id int64, days in
 		v = &days
 	}
 	return db.SetRecordingRetentionOverride(ctx, c.cfg.DB, id, v)
+}
+
+// allStreams is the budgets key of [storage] max_size.
+const allStreams = ""
+
+// resetBudgets sets, after a pass, how many bytes each capped stream and
+// all recordings may take before the next pass is due (see Wrote). A cap
+// the pass could not get under (protected recordings) waits for another
+// hundredth of it.
+func (c *Controller) resetBudgets(ctx context.Context) error {
+	usage, err := db.UsageByStream(ctx, c.cfg.DB)
+	if err != nil {
+		return err
+	}
+	streams, err := db.ListStreams(ctx, c.cfg.DB)
+	if err != nil {
+		return err
+	}
+	used := map[string]int64{}
+	for _, u := range usage {
+		used[u.StreamName] += u.Bytes
+		used[allStreams] += u.Bytes
+	}
+	caps := map[string]int64{}
+	if c.cfg.MaxSize > 0 {
+		caps[allStreams] = c.cfg.MaxSize
+	}
+	for _, s := range streams {
+		if s.MaxStorageMB > 0 {
+			caps[s.Name] = int64(s.MaxStorageMB) << 20
+		}
+	}
+	c.budgets.Range(func(k, _ any) bool {
+		if _, ok := caps[k.(string)]; !ok {
+			c.budgets.Delete(k)
+		}
+		return true
+	})
+	for k, limit := range caps {
+		left := limit - used[k]
+		if left <= 0 {
+			left = max(limit/100, 1)
+		}
+		b, _ := c.budgets.LoadOrStore(k, new(atomic.Int64))
+		b.(*atomic.Int64).Store(left)
+	}
+	return nil
 }

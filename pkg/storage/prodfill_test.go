@@ -68,7 +68,7 @@ func TestFillDiskProductionSettings(t *testing.T) {
 		name := fmt.Sprintf("cam%d", i)
 		addStream(t, d, name, 0, 0, 0) // unlimited: only the floor evicts
 		rc := recordConfig(d, dir, name, segment)
-		rc.OnWrite = c.Wrote // as streams.RecordingOptions.OnWrite in the daemon
+		rc.OnWrite = func(n int64) { c.Wrote(name, n) } // as streams.RecordingOptions.OnWrite in the daemon
 		feeders[i] = newFeeder(t, smp, rc, wall0)
 		feeders[i].realTime = true
 	}

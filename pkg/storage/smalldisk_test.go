@@ -59,7 +59,7 @@ func TestSmallDiskFloorFromFirstMinute(t *testing.T) {
 		loadgen.Config{Streams: 2})
 	segment := time.Duration(db.NewStream("cam", "").SegmentDuration) * time.Second
 	var largestPart, written atomic.Int64
-	onWrite := func(n int64) {
+	onWrite := func(stream string, n int64) {
 		for {
 			old := largestPart.Load()
 			if n <= old || largestPart.CompareAndSwap(old, n) {
@@ -67,7 +67,7 @@ func TestSmallDiskFloorFromFirstMinute(t *testing.T) {
 			}
 		}
 		written.Add(n)
-		c.Wrote(n) // as streams.RecordingOptions.OnWrite in the daemon
+		c.Wrote(stream, n) // as streams.RecordingOptions.OnWrite in the daemon
 	}
 	var wg sync.WaitGroup
 	recs := make([]*record.Recorder, 2)
@@ -75,7 +75,7 @@ func TestSmallDiskFloorFromFirstMinute(t *testing.T) {
 		name := fmt.Sprintf("cam%d", i)
 		addStream(t, d, name, 0, 0, 0) // unlimited: only the floor evicts
 		rc := recordConfig(d, dir, name, segment)
-		rc.OnWrite = onWrite
+		rc.OnWrite = func(n int64) { onWrite(name, n) }
 		if recs[i], err = record.New(rc); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func TestStartBelowFloorEvictsAtOnce(t *testing.T) {
 		t.Error("not the oldest recording evicted first")
 	}
 	st := c.Status()
-	c.Wrote(1 << 20)
+	c.Wrote("cam", 1<<20)
 	if got := c.Status().EstimatedFree; got != st.Space.Free-1<<20 {
 		t.Errorf("estimated free %d after 1 MiB reported, want %d", got, st.Space.Free-1<<20)
 	}

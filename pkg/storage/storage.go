@@ -206,6 +206,9 @@ type Controller struct {
 	written, slack atomic.Int64
 	reported       atomic.Int64
 	check          chan struct{} // Wrote asks for a reading of the disk
+	// budgets maps a stream with a quota, and allStreams under max_size,
+	// to the bytes it may still write before a pass is due (*atomic.Int64).
+	budgets sync.Map
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -286,8 +289,20 @@ func (c *Controller) Kick() {
 // eviction trigger, the controller reads the disk again (one statfs) and
 // relieves it at once if needed. Until then Wrote is an atomic add: it
 // never blocks the recorder.
-func (c *Controller) Wrote(n int64) {
+//
+// Each stream with a quota, and all recordings under [storage] max_size,
+// also have a budget: the bytes left under the cap at the last pass. The
+// write that uses one up asks for a pass at once, so a cap holds between
+// passes too, within about a segment.
+func (c *Controller) Wrote(stream string, n int64) {
 	c.reported.Add(n)
+	for _, key := range [2]string{stream, allStreams} {
+		if b, ok := c.budgets.Load(key); ok {
+			if left := b.(*atomic.Int64).Add(-n); left <= 0 && left+n > 0 {
+				c.Kick()
+			}
+		}
+	}
 	if c.written.Add(n) < c.slack.Load() {
 		return
 	}
