@@ -195,6 +195,11 @@ func (d *daemon) run(parent context.Context) error {
 	// Stops after the recorders (it must not race their last segment) and before the API.
 	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
 	d.storage = sc
+	if swap, err := sc.SetUpSwap(d.cfg.Memory); err != nil {
+		d.log.Warn("running without the swap file [memory] asks for", "err", err)
+	} else if swap != "" {
+		d.log.Info("swap file enabled", "path", swap)
+	}
 	store := detect.NewStore(d.db, d.events, d.log) // subscribed before any detector runs
 	if err := d.startStreams(appCtx); err != nil {
 		return err
