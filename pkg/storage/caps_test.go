@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"context"
 	"io/fs"
 	"path/filepath"
 	"sync"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"lightnvr/pkg/config"
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/testkit"
 )
@@ -34,26 +32,13 @@ func TestCapsHoldBetweenPasses(t *testing.T) {
 func testCapHolds(t *testing.T, maxSize int64, quotas map[string]int, watched string, limit int64) {
 	dir := plainDir(t)
 	d := testkit.OpenDB(t, "")
-	cfg := config.Default()
-	cfg.Storage.Path = dir
-	cfg.Storage.MaxSize = maxSize
-	sc := FromConfig(cfg, d, quietLogger())
-	spaceIndifferent(&sc)
-	c, err := New(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.cfg.PassInterval != 5*time.Minute {
-		t.Fatalf("pass interval %v, not the default", c.cfg.PassInterval)
-	}
-	ctx := context.Background()
 	for name, mb := range quotas {
 		addStream(t, d, name, 0, 0, mb)
 	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(ctx) })
+	c := started(t, prodController(t, d, dir, func(cfg *Config) {
+		cfg.MaxSize = maxSize
+		spaceIndifferent(cfg)
+	}))
 
 	smp := sample(t)
 	var feeders []*feeder

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -118,7 +117,7 @@ func writeSwapArea(path string, size, page int64) error {
 		err = record.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
-		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		if rerr := os.Remove(tmp); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
 		return fmt.Errorf("create swap file %s: %w", path, err)

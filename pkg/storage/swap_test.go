@@ -21,14 +21,9 @@ import (
 func TestSwapFile(t *testing.T) {
 	dir := mountTmpfs(t, 40)
 	d := testkit.OpenDB(t, "")
-	cfg := config.Default()
-	cfg.Storage.Path = dir
-	cfg.Storage.MinFreePct = 10
-	c, err := New(FromConfig(cfg, d, quietLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err := c.SetUpSwap(cfg.Memory); p != "" || err != nil {
+	c := prodController(t, d, dir, func(cfg *Config) { cfg.MinFreePct = 10 })
+	mem := config.Default().Memory
+	if p, err := c.SetUpSwap(mem); p != "" || err != nil {
 		t.Fatalf("default [memory]: swap %q, %v", p, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "swap")); !os.IsNotExist(err) {
@@ -36,7 +31,6 @@ func TestSwapFile(t *testing.T) {
 	}
 
 	page := int64(os.Getpagesize())
-	mem := cfg.Memory
 	mem.UseSwap, mem.SwapSize = true, 8<<20+123 // rounded down to whole pages
 	path, err := c.prepareSwap(mem)
 	if err != nil {
