@@ -26,22 +26,37 @@ type pass struct {
 // rows (every DeepInterval) and the daily statistics. It deletes at most
 // MaxDeletesPerPass recordings. Passes never overlap.
 func (c *Controller) RunPass(ctx context.Context) (PassResult, error) {
-	return c.runPass(ctx, false)
+	return c.runPass(ctx, passFull)
 }
 
 // relieve is the short pass run as soon as a heartbeat finds free space
 // under the trigger: mount check and the free-space floor only.
 func (c *Controller) relieve(ctx context.Context) (PassResult, error) {
-	return c.runPass(ctx, true)
+	return c.runPass(ctx, passFloor)
 }
 
-func (c *Controller) runPass(ctx context.Context, urgent bool) (PassResult, error) {
+// enforceCaps is the short pass run as soon as recorders used up the
+// budget of a quota or of max_size: mount check and the caps only.
+func (c *Controller) enforceCaps(ctx context.Context) (PassResult, error) {
+	return c.runPass(ctx, passCaps)
+}
+
+// passKind says which stages a pass runs.
+type passKind int
+
+const (
+	passFull passKind = iota
+	passFloor
+	passCaps
+)
+
+func (c *Controller) runPass(ctx context.Context, kind passKind) (PassResult, error) {
 	c.passMu.Lock()
 	defer c.passMu.Unlock()
 	start := time.Now()
 	p := &pass{c: c, ctx: ctx, now: c.cfg.Now(), budget: c.cfg.MaxDeletesPerPass,
 		res: &PassResult{Started: c.cfg.Now(), Deleted: map[string]int{}, Freed: map[string]int64{}}}
-	err := p.run(urgent)
+	err := p.run(kind)
 	p.res.Duration = time.Since(start)
 	if err != nil {
 		p.res.Error = err.Error()
@@ -73,7 +88,7 @@ func (c *Controller) runPass(ctx context.Context, urgent bool) (PassResult, erro
 	return res, err
 }
 
-func (p *pass) run(urgent bool) error {
+func (p *pass) run(kind passKind) error {
 	c := p.c
 	if _, err := c.Heartbeat(); err != nil {
 		return err
@@ -87,8 +102,11 @@ func (p *pass) run(urgent bool) error {
 		p.res.Unmounted = true
 		return nil
 	}
-	if urgent {
+	switch kind {
+	case passFloor:
 		return p.floor()
+	case passCaps:
+		return errors.Join(p.quotas(), p.maxSize(), c.resetBudgets(p.ctx))
 	}
 	var errs []error
 	keep := func(err error) bool {

@@ -206,6 +206,7 @@ type Controller struct {
 	written, slack atomic.Int64
 	reported       atomic.Int64
 	check          chan struct{} // Wrote asks for a reading of the disk
+	capCheck       chan struct{} // Wrote asks for the caps to be enforced
 	// budgets maps a stream with a quota, and allStreams under max_size,
 	// to the bytes it may still write before a pass is due (*atomic.Int64).
 	budgets sync.Map
@@ -226,7 +227,7 @@ func New(cfg Config) (*Controller, error) {
 			cfg.EmergencyPct, cfg.CriticalPct, cfg.WarningPct)
 	}
 	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "storage", "dir", cfg.Dir),
-		kick: make(chan struct{}, 1), check: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
+		kick: make(chan struct{}, 1), check: make(chan struct{}, 1), capCheck: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
 		// Until a pass under pressure has been timed, assume a slow one.
 		reaction: time.Second}
 	c.st.Dir = cfg.Dir
@@ -292,14 +293,17 @@ func (c *Controller) Kick() {
 //
 // Each stream with a quota, and all recordings under [storage] max_size,
 // also have a budget: the bytes left under the cap at the last pass. The
-// write that uses one up asks for a pass at once, so a cap holds between
-// passes too, within about a segment.
+// write that uses one up asks for a short pass of the caps at once, so a
+// cap holds between passes too, within about two segments per stream.
 func (c *Controller) Wrote(stream string, n int64) {
 	c.reported.Add(n)
 	for _, key := range [2]string{stream, allStreams} {
 		if b, ok := c.budgets.Load(key); ok {
 			if left := b.(*atomic.Int64).Add(-n); left <= 0 && left+n > 0 {
-				c.Kick()
+				select {
+				case c.capCheck <- struct{}{}:
+				default:
+				}
 			}
 		}
 	}
@@ -340,7 +344,7 @@ func (c *Controller) loop(ctx context.Context) {
 	pass := time.NewTimer(0) // a first pass right away
 	defer pass.Stop()
 	for {
-		urgent, read := false, false
+		urgent, read, caps := false, false, false
 		select {
 		case <-ctx.Done():
 			return
@@ -348,6 +352,8 @@ func (c *Controller) loop(ctx context.Context) {
 			read = true
 		case <-c.check: // recorders wrote a share of the headroom
 			read = true
+		case <-c.capCheck: // recorders used up the budget of a cap
+			urgent, caps = true, true
 		case <-pass.C:
 		case <-c.kick:
 		}
@@ -359,7 +365,10 @@ func (c *Controller) loop(ctx context.Context) {
 			}
 		}
 		run := c.RunPass
-		if urgent {
+		switch {
+		case caps:
+			run = c.enforceCaps
+		case urgent:
 			run = c.relieve
 		}
 		res, err := run(ctx)
