@@ -196,6 +196,11 @@ func (d *daemon) run(parent context.Context) error {
 	// Stops after the recorders (it must not race their last segment) and before the API.
 	d.shutdown.Register("storage", 70, 5*time.Second, sc.Stop)
 	d.storage = sc
+	if swap, err := sc.SetUpSwap(d.cfg.Memory); err != nil {
+		d.log.Warn("running without the swap file [memory] asks for", "err", err)
+	} else if swap != "" {
+		d.log.Info("swap file enabled", "path", swap)
+	}
 	store := detect.NewStore(d.db, d.events, d.log) // subscribed before any detector runs
 	if err := d.startStreams(appCtx); err != nil {
 		return err
@@ -318,7 +323,8 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	}
 	det := d.cfg.Detection
 	d.snapshots = detect.NewSnapshots(d.cfg.Storage.Path, sup.Client(), d.log)
-	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path, Logger: d.log,
+	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path,
+		DirFormat: d.cfg.Storage.MP4DirectoryFormat, Logger: d.log,
 		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection, Snapshots: d.snapshots,
 		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20})
 	mgr, err = streams.NewManager(streams.Options{

@@ -84,6 +84,9 @@ var accessMatrix = map[string]string{
 	"DELETE /api/recordings/{id}":                     "admin user",
 	"POST /api/recordings/batch-delete":               "admin user",
 	"GET /api/recordings/batch-delete/progress/{job}": "admin user",
+	"GET /api/recordings/files/check":                 "admin user viewer api",
+	"DELETE /api/recordings/files":                    "admin user", // LightNVR left it public and unlinked any path
+	"POST /api/recordings/sync":                       "admin user api",
 
 	"GET /api/storage":          "admin user viewer api",
 	"GET /api/storage/health":   "admin user viewer api",

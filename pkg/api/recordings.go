@@ -38,6 +38,9 @@ type recordingsHandler struct {
 
 // recordingChangeRoutes need the storage controller: without it they answer 503.
 var recordingChangeRoutes = []endpoint[*recordingWriter]{
+	// DELETE /api/recordings/files before DELETE /api/recordings/{id}.
+	{"DELETE", "/api/recordings/files", auth.AccessOperator, (*recordingWriter).handleDeleteFile},
+	{"POST", "/api/recordings/sync", auth.AccessWriter, (*recordingWriter).handleSync},
 	{"POST", "/api/recordings/batch-protect", auth.AccessWriter, (*recordingWriter).handleBatchProtect},
 	{"PUT", "/api/recordings/{id}/protect", auth.AccessWriter, (*recordingWriter).handleProtectRecording},
 	{"PUT", "/api/recordings/{id}/retention", auth.AccessWriter, (*recordingWriter).handleRecordingRetention},
@@ -47,6 +50,7 @@ var recordingChangeRoutes = []endpoint[*recordingWriter]{
 var recordingRoutes = []endpoint[*recordingsHandler]{
 	{"GET", "/api/recordings", auth.AccessViewer, (*recordingsHandler).handleListRecordings},
 	{"GET", "/api/recordings/protected", auth.AccessViewer, (*recordingsHandler).handleCountProtected},
+	{"GET", "/api/recordings/files/check", auth.AccessViewer, (*recordingsHandler).handleCheckFile},
 	{"POST", "/api/recordings/batch-delete", auth.AccessOperator, (*recordingsHandler).handleBatchDelete},
 	{"GET", "/api/recordings/play/{id}", auth.AccessViewer, (*recordingsHandler).handlePlayRecording},
 	{"GET", "/api/recordings/download/{id}", auth.AccessViewer, (*recordingsHandler).handleDownloadRecording},
@@ -284,6 +288,10 @@ func (h *recordingsHandler) handleListRecordings(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
+	if err := limitToVisible(ctx, h.db, &q.filter); err != nil {
+		h.fail(ctx, "list recordings", err)
+		return
+	}
 	total, err := db.CountRecordingItems(requestContext(ctx), h.db, q.filter)
 	if err != nil {
 		h.fail(ctx, "count recordings", err)
@@ -443,33 +451,38 @@ func (h *recordingsHandler) recordingFile(p string) (string, error) {
 }
 
 func (h *recordingsHandler) handleDeleteRecording(ctx *fasthttp.RequestCtx) {
-	it, ok := h.loadRecording(ctx)
-	if !ok {
-		return
+	if it, ok := h.loadRecording(ctx); ok && h.deleteItem(ctx, it) {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Recording deleted successfully"})
 	}
+}
+
+// deleteItem deletes a recording through the storage controller, or
+// answers why not (409 protected or being written, 403 a file outside
+// storage) and returns false.
+func (h *recordingsHandler) deleteItem(ctx *fasthttp.RequestCtx, it *db.RecordingItem) bool {
 	switch {
 	case it.Protected:
 		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d is protected; unprotect it first", it.ID)
-		return
+		return false
 	case !it.IsComplete:
 		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d is still being written", it.ID)
-		return
+		return false
 	}
 	if err := h.deletable(it); err != nil {
 		writeErrorf(ctx, fasthttp.StatusForbidden, "recording %d: %v", it.ID, err)
-		return
+		return false
 	}
 	n, err := h.deleteIDs(requestContext(ctx), []int64{it.ID})
 	if err != nil {
 		h.fail(ctx, "delete recording", err)
-		return
+		return false
 	}
 	if n == 0 {
 		// Protected or reopened between the check and the move.
 		writeErrorf(ctx, fasthttp.StatusConflict, "recording %d cannot be deleted now (protected or being written)", it.ID)
-		return
+		return false
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Recording deleted successfully"})
+	return true
 }
 
 // deletable refuses rows whose file lies outside the storage directory. A

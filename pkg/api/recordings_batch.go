@@ -226,6 +226,12 @@ func (h *recordingsHandler) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 	if !readJSON(ctx, &body) {
 		return
 	}
+	// A caller restricted by allowed_tags deletes only in the streams they see.
+	var scope db.RecordingFilter
+	if err := limitToVisible(ctx, h.db, &scope); err != nil {
+		h.fail(ctx, "batch delete", err)
+		return
+	}
 	var work func(context.Context, *batchJob, func(func(*batchJob))) error
 	switch {
 	case len(body.IDs) > 0 && body.Filter != nil:
@@ -235,6 +241,10 @@ func (h *recordingsHandler) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 		f, err := body.Filter.toFilter()
 		if err != nil {
 			writeError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		if err := limitToVisible(ctx, h.db, &f); err != nil {
+			h.fail(ctx, "batch delete", err)
 			return
 		}
 		work = func(ctx context.Context, j *batchJob, update func(func(*batchJob))) error {
@@ -249,7 +259,7 @@ func (h *recordingsHandler) handleBatchDelete(ctx *fasthttp.RequestCtx) {
 		work = func(ctx context.Context, j *batchJob, update func(func(*batchJob))) error {
 			update(func(j *batchJob) { j.Total = int64(len(ids)) })
 			for i := 0; i < len(ids); i += batchChunk {
-				if err := h.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids[i:min(i+batchChunk, len(ids))]},
+				if err := h.batchDeleteChunk(ctx, db.RecordingFilter{IDs: ids[i:min(i+batchChunk, len(ids))], Streams: scope.Streams},
 					int64(min(batchChunk, len(ids)-i)), update); err != nil {
 					return err
 				}

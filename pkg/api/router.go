@@ -17,6 +17,7 @@ type route struct {
 	pattern string
 	segs    []string
 	access  auth.Access
+	scope   scopeKind // the stream the route acts on, for allowed_tags
 	handler fasthttp.RequestHandler
 }
 
@@ -36,12 +37,17 @@ func (r *router) add(method, pattern string, access auth.Access, h fasthttp.Requ
 	if access < auth.AccessPublic || access > auth.AccessAdmin {
 		panic("api: route " + method + " " + pattern + " registered without an access level")
 	}
+	segs := splitPath(pattern)
 	for _, rt := range r.routes {
-		if rt.method == method && rt.pattern == pattern {
-			panic("api: route " + method + " " + pattern + " registered twice")
+		// First match wins: a route every path of which an earlier one
+		// already takes (the same pattern, or DELETE /api/recordings/files
+		// after DELETE /api/recordings/{id}) would never be reached.
+		if _, covered := matchSegs(rt.segs, segs); rt.method == method && covered {
+			panic("api: route " + method + " " + pattern + " is shadowed by " + rt.pattern + ": register it first")
 		}
 	}
-	r.routes = append(r.routes, &route{method: method, pattern: pattern, segs: splitPath(pattern), access: access, handler: h})
+	r.routes = append(r.routes, &route{method: method, pattern: pattern, segs: segs, access: access,
+		scope: scopeOf(pattern), handler: h})
 }
 
 // match finds the route for method and path. When the path matches only under other

@@ -107,6 +107,8 @@ type Server struct {
 	system   *systemHandler
 	stop     chan struct{}
 	stopOnce sync.Once
+	// db is where the stream a route acts on is looked up (allowed_tags).
+	db *db.DB
 }
 
 // New builds the server and its route table.
@@ -125,7 +127,7 @@ func New(deps Deps) (*Server, error) {
 	}
 	log := deps.Logger.With("component", "api")
 	s := &Server{failer: failer{log}, auth: deps.Auth, users: deps.Users, tls: deps.TLS,
-		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log), stop: make(chan struct{})}
+		settings: newLiveConfig(deps.Config), recJobs: newBatchJobs(log), stop: make(chan struct{}), db: deps.DB}
 	s.stats.started = time.Now()
 	if deps.Web != nil {
 		s.static = newStaticFiles(deps.Web)
@@ -278,7 +280,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(userValueParams, params)
 	}
 	defer withRequestContext(ctx)()
-	if !s.authorize(ctx, rt) {
+	if !s.authorize(ctx, rt) || !s.inScope(ctx, rt) {
 		return
 	}
 	rt.handler(ctx)

@@ -90,10 +90,12 @@ func (h *streamsHandler) handleListStreams(ctx *fasthttp.RequestCtx) {
 		h.fail(ctx, "list streams", err)
 		return
 	}
-	viewer := isViewer(ctx)
+	viewer, p := isViewer(ctx), PrincipalOf(ctx)
 	out := make([]any, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, h.streamToJSON(r, viewer))
+		if p.MaySee(r.Tags) {
+			out = append(out, h.streamToJSON(r, viewer))
+		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 }

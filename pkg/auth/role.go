@@ -3,6 +3,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,4 +105,22 @@ type Principal struct {
 	Method string
 	// SessionID is set when Method is "session", so logout can end exactly this session.
 	SessionID int64
+	// AllowedTags is users.allowed_tags split: nil when the user may see
+	// every stream.
+	AllowedTags []string
+}
+
+// MaySee reports whether the caller may see a stream with the given tags
+// (its comma-separated tags column): an unrestricted caller sees all, a
+// restricted one only streams sharing at least one tag (as LightNVR).
+func (p *Principal) MaySee(streamTags string) bool {
+	if p == nil || p.AllowedTags == nil {
+		return true
+	}
+	for _, t := range strings.Split(streamTags, ",") {
+		if t = strings.TrimSpace(t); t != "" && slices.Contains(p.AllowedTags, t) {
+			return true
+		}
+	}
+	return false
 }

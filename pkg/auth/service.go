@@ -284,7 +284,11 @@ func (s *Service) allowedFrom(u *db.User, c Client) bool {
 }
 
 func principalOf(u *db.User, method string) *Principal {
-	return &Principal{UserID: u.ID, Username: u.Username, Role: Role(u.Role), Method: method}
+	p := &Principal{UserID: u.ID, Username: u.Username, Role: Role(u.Role), Method: method}
+	if tags := normalizeTags(u.AllowedTags); tags != nil {
+		p.AllowedTags = strings.Split(*tags, ",")
+	}
+	return p
 }
 
 // usable reports whether a stored user may authenticate at all from c.

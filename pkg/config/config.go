@@ -311,8 +311,8 @@ func Default() *Config {
 		Streams: StreamsConfig{MaxStreams: 32, StartTimeoutSeconds: 15, MinAvailableMB: 24},
 		Memory: MemoryConfig{
 			BufferSize: 1024,
-			UseSwap:    true,
-			SwapFile:   "/var/lib/lightnvr/swap",
+			UseSwap:    false,
+			SwapFile:   "", // <[storage] path>/swap
 			SwapSize:   134217728,
 		},
 		Go2RTC: Go2RTCConfig{

@@ -71,7 +71,7 @@ func TestEveryKeyParses(t *testing.T) {
 			WebThreadPoolSize: 127, HTTPSEnabled: true, TLSCertFile: "/etc/lightnvr/cert.pem", TLSKeyFile: "/etc/lightnvr/key.pem",
 		},
 		Streams:  StreamsConfig{MaxStreams: 8, StartTimeoutSeconds: 30, MinAvailableMB: 48},
-		Memory:   MemoryConfig{BufferSize: 512, UseSwap: false, SwapFile: "/mnt/disk/swap", SwapSize: 0},
+		Memory:   MemoryConfig{BufferSize: 512, UseSwap: true, SwapFile: "/mnt/disk/swap", SwapSize: 1048576},
 		Hardware: HardwareConfig{HWAccelEnabled: true, HWAccelDevice: "/dev/dri/renderD128"},
 		Go2RTC: Go2RTCConfig{
 			Enabled: false, Mode: Go2RTCExternal, BinaryPath: "/usr/bin/go2rtc", ConfigDir: "/etc/go2rtc",

@@ -83,13 +83,9 @@ func (v *validator) rules() {
 		v.fail("storage.pressure_critical_pct", "thresholds must satisfy emergency (%g) < critical (%g) < warning (%g)",
 			st.PressureEmergencyPct, st.PressureCriticalPct, st.PressureWarningPct)
 	}
-	if c.Memory.UseSwap {
-		if c.Memory.SwapSize <= 0 {
-			v.fail("memory.swap_size", "must be > 0 when use_swap is on")
-		}
-		if c.Memory.SwapFile == "" {
-			v.fail("memory.swap_file", "must not be empty when use_swap is on")
-		}
+	// An empty swap_file is swap in [storage] path, on the data disk.
+	if c.Memory.UseSwap && c.Memory.SwapSize <= 0 {
+		v.fail("memory.swap_size", "must be > 0 when use_swap is on")
 	}
 	w := &c.Web
 	if w.AuthAbsoluteTimeoutHours < w.AuthTimeoutHours {

@@ -39,14 +39,15 @@ func RecordedStreams(ctx context.Context, q Querier) ([]string, error) {
 // override (retention_override_days) does not keep them: NULL or negative
 // means none, 0 keeps forever, N keeps until start + N days > now. When
 // detection is true only trigger types detection and motion are returned,
-// otherwise only the others.
-func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, limit int) ([]StoredRecording, error) {
+// otherwise only the others. tier ≥ 0 returns only that retention tier.
+func ExpiredRecordings(ctx context.Context, q Querier, stream string, cutoff, now int64, detection bool, tier, limit int) ([]StoredRecording, error) {
 	return queryAll(ctx, q, fmt.Sprintf("expired recordings of %s", stream), scanStored, `SELECT `+storedColumns+` FROM recordings
 		WHERE is_complete = 1 AND stream_name = ? AND start_time < ? AND COALESCE(protected, 0) = 0
 		AND (COALESCE(trigger_type, 'scheduled') IN ('detection', 'motion')) = ?
+		AND (? < 0 OR COALESCE(retention_tier, 2) = ?)
 		AND (retention_override_days IS NULL OR retention_override_days < 0
 			OR (retention_override_days > 0 AND start_time + retention_override_days * 86400 < ?))
-		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, now, limit)
+		ORDER BY start_time, id LIMIT ?`, stream, cutoff, detection, tier, tier, now, limit)
 }
 
 // EvictableRecordings returns up to limit recordings that may be deleted to
@@ -321,4 +322,26 @@ func DailyStats(ctx context.Context, q Querier, since string) ([]DailyStat, erro
 	}), `SELECT date, stream_name, tier, sum(recording_count), sum(total_bytes),
 		sum(deleted_count), sum(deleted_bytes) FROM storage_daily_stats WHERE date >= ?
 		GROUP BY date, stream_name, tier ORDER BY date, stream_name, tier`, since)
+}
+
+// RecordingByPath returns the recording whose file is path;
+// ErrRecordingNotFound when none.
+func RecordingByPath(ctx context.Context, q Querier, path string) (StoredRecording, error) {
+	rows, err := queryAll(ctx, q, "recording of "+path, scanStored, `SELECT `+storedColumns+` FROM recordings
+		WHERE file_path = ? LIMIT 1`, path)
+	if err != nil {
+		return StoredRecording{}, err
+	}
+	if len(rows) == 0 {
+		return StoredRecording{}, fmt.Errorf("file %s: %w", path, ErrRecordingNotFound)
+	}
+	return rows[0], nil
+}
+
+// SetRecordingSize corrects the size of a complete recording.
+func SetRecordingSize(ctx context.Context, q Querier, id, size int64) error {
+	if _, err := q.conn().ExecContext(ctx, `UPDATE recordings SET size_bytes = ? WHERE id = ? AND is_complete = 1`, size, id); err != nil {
+		return fmt.Errorf("set size of recording %d: %w", id, err)
+	}
+	return nil
 }

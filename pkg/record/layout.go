@@ -29,10 +29,26 @@ func StreamDir(storage, stream string) string {
 	return filepath.Join(storage, "mp4", SanitizeStream(stream))
 }
 
-// SegmentDir is the day directory (local time) a segment starting at t goes in.
-func SegmentDir(storage, stream string, t time.Time) string {
+// Directory formats of [storage] mp4_directory_format, as LightNVR's.
+const (
+	DirFlat         = "flat"           // <stream>/
+	DirYearMonth    = "year_month"     // <stream>/YYYY/MM/
+	DirYearMonthDay = "year_month_day" // <stream>/YYYY/MM/DD/, the default
+)
+
+// SegmentDir is the directory a segment starting at t goes in: the
+// stream's directory, then the year, month and day (local time) as far as
+// format asks ("" or unknown is year_month_day).
+func SegmentDir(storage, stream, format string, t time.Time) string {
 	t = t.Local()
-	return filepath.Join(StreamDir(storage, stream), t.Format("2006"), t.Format("01"), t.Format("02"))
+	dir := StreamDir(storage, stream)
+	switch format {
+	case DirFlat:
+		return dir
+	case DirYearMonth:
+		return filepath.Join(dir, t.Format("2006"), t.Format("01"))
+	}
+	return filepath.Join(dir, t.Format("2006"), t.Format("01"), t.Format("02"))
 }
 
 // fileName returns recording_YYYYMMDD_HHMMSS.mp4 (detection_… for

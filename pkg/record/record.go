@@ -58,6 +58,9 @@ type Config struct {
 	Sync func(*os.File) error
 	// NoAudio records video only.
 	NoAudio bool
+	// DirFormat is [storage] mp4_directory_format (DirFlat, DirYearMonth,
+	// DirYearMonthDay; "" is the last).
+	DirFormat string
 	// OnWrite, when set, is called with the bytes of each part (and init)
 	// once written, from the recorder's goroutine; it must not block. The
 	// storage controller's Wrote: it reads the disk again when it fills

@@ -309,7 +309,7 @@ func (s *segment) codecName() string {
 // never a file nobody knows.
 func (s *segment) create() error {
 	cfg := &s.r.cfg
-	s.dir = SegmentDir(cfg.StorageDir, cfg.Stream, s.startWall)
+	s.dir = SegmentDir(cfg.StorageDir, cfg.Stream, cfg.DirFormat, s.startWall)
 	if err := mkdirAllSync(s.dir); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/media/loadgen"
@@ -86,7 +87,7 @@ var fileSeq atomic.Int64
 func addRec(t testing.TB, d *db.DB, dir, stream string, start time.Time, size int, trigger string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	sd := record.SegmentDir(dir, stream, start)
+	sd := record.SegmentDir(dir, stream, "", start)
 	if err := os.MkdirAll(sd, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -301,4 +302,36 @@ func rawSQL(t testing.TB, d *db.DB) *sql.DB {
 	rawPools.Store(k, p)
 	t.Cleanup(func() { rawPools.Delete(k) })
 	return p
+}
+
+// prodController is the controller as the daemon builds it: [storage]
+// defaults with data directory dir, then mod (nil: none) on the result,
+// checked to keep the production heartbeat and pass interval.
+func prodController(t testing.TB, d *db.DB, dir string, mod func(*Config)) *Controller {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Storage.Path = dir
+	sc := FromConfig(cfg, d, quietLogger())
+	if mod != nil {
+		mod(&sc)
+	}
+	c, err := New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.Heartbeat != time.Minute || c.cfg.PassInterval != 5*time.Minute || !c.cfg.AutoDeleteOldest {
+		t.Fatalf("not the production settings: heartbeat %v, pass %v, auto_delete_oldest %v",
+			c.cfg.Heartbeat, c.cfg.PassInterval, c.cfg.AutoDeleteOldest)
+	}
+	return c
+}
+
+// started starts c for the test, which stops it at its end.
+func started(t testing.TB, c *Controller) *Controller {
+	t.Helper()
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	return c
 }

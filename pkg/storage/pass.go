@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"lightnvr/pkg/db"
@@ -24,22 +26,37 @@ type pass struct {
 // rows (every DeepInterval) and the daily statistics. It deletes at most
 // MaxDeletesPerPass recordings. Passes never overlap.
 func (c *Controller) RunPass(ctx context.Context) (PassResult, error) {
-	return c.runPass(ctx, false)
+	return c.runPass(ctx, passFull)
 }
 
 // relieve is the short pass run as soon as a heartbeat finds free space
 // under the trigger: mount check and the free-space floor only.
 func (c *Controller) relieve(ctx context.Context) (PassResult, error) {
-	return c.runPass(ctx, true)
+	return c.runPass(ctx, passFloor)
 }
 
-func (c *Controller) runPass(ctx context.Context, urgent bool) (PassResult, error) {
+// enforceCaps is the short pass run as soon as recorders used up the
+// budget of a quota or of max_size: mount check and the caps only.
+func (c *Controller) enforceCaps(ctx context.Context) (PassResult, error) {
+	return c.runPass(ctx, passCaps)
+}
+
+// passKind says which stages a pass runs.
+type passKind int
+
+const (
+	passFull passKind = iota
+	passFloor
+	passCaps
+)
+
+func (c *Controller) runPass(ctx context.Context, kind passKind) (PassResult, error) {
 	c.passMu.Lock()
 	defer c.passMu.Unlock()
 	start := time.Now()
 	p := &pass{c: c, ctx: ctx, now: c.cfg.Now(), budget: c.cfg.MaxDeletesPerPass,
 		res: &PassResult{Started: c.cfg.Now(), Deleted: map[string]int{}, Freed: map[string]int64{}}}
-	err := p.run(urgent)
+	err := p.run(kind)
 	p.res.Duration = time.Since(start)
 	if err != nil {
 		p.res.Error = err.Error()
@@ -71,7 +88,7 @@ func (c *Controller) runPass(ctx context.Context, urgent bool) (PassResult, erro
 	return res, err
 }
 
-func (p *pass) run(urgent bool) error {
+func (p *pass) run(kind passKind) error {
 	c := p.c
 	if _, err := c.Heartbeat(); err != nil {
 		return err
@@ -85,8 +102,11 @@ func (p *pass) run(urgent bool) error {
 		p.res.Unmounted = true
 		return nil
 	}
-	if urgent {
+	switch kind {
+	case passFloor:
 		return p.floor()
+	case passCaps:
+		return errors.Join(p.quotas(), p.maxSize(), c.resetBudgets(p.ctx))
 	}
 	var errs []error
 	keep := func(err error) bool {
@@ -103,6 +123,7 @@ func (p *pass) run(urgent bool) error {
 			return errors.Join(append(errs, p.ctx.Err())...)
 		}
 	}
+	keep(c.resetBudgets(p.ctx))
 	if c.cfg.Now().Sub(c.lastStatsTime()) >= c.cfg.StatsInterval {
 		if keep(c.updateDailyStats(p.ctx)) {
 			c.mu.Lock()
@@ -186,25 +207,72 @@ func (p *pass) ageRetention() error {
 			if class.days <= 0 {
 				continue
 			}
-			cutoff := p.now.Add(-time.Duration(class.days) * 24 * time.Hour).Unix()
-			for p.budget > 0 && p.ctx.Err() == nil {
-				cands, err := db.ExpiredRecordings(p.ctx, c.cfg.DB, s.Name, cutoff, p.now.Unix(), class.detection,
-					min(c.cfg.BatchSize, p.budget))
-				if err != nil {
+			for _, l := range tierLimits(s, float64(class.days)) {
+				cutoff := p.now.Add(-time.Duration(l.days * float64(24*time.Hour))).Unix()
+				if err := p.expire(s.Name, class.detection, l.tier, cutoff, class.reason); err != nil {
 					errs = append(errs, err)
-					break
-				}
-				if _, _, err := p.remove(class.reason, cands); err != nil {
-					errs = append(errs, err)
-					break
-				}
-				if len(cands) < c.cfg.BatchSize {
-					break
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Retention tiers (recordings.retention_tier), as LightNVR's.
+const (
+	tierCritical = iota
+	tierImportant
+	_ // standard: multiplier 1, the stream's own retention
+	tierEphemeral
+)
+
+type tierLimit struct {
+	tier int // -1: every tier
+	days float64
+}
+
+// tierLimits are the age limits of a stream's recordings given the base
+// days of their class. LightNVR applies two rules: the stream's retention
+// to every tier, and tiered expiry at base days × the tier's multiplier
+// (critical 3, important 2, standard 1, ephemeral 0.25; zero or invalid
+// ones take those defaults). A recording goes at the first limit it
+// passes, so only a multiplier below 1 shortens a tier's life.
+func tierLimits(s *db.Stream, base float64) []tierLimit {
+	out := []tierLimit{{-1, base}}
+	for _, t := range []struct {
+		tier   int
+		m, def float64
+	}{{tierCritical, s.TierCriticalMultiplier, 3}, {tierImportant, s.TierImportantMultiplier, 2},
+		{tierEphemeral, s.TierEphemeralMultiplier, 0.25}} {
+		m := t.m
+		if !(m > 0) || math.IsInf(m, 0) {
+			m = t.def
+		}
+		if m < 1 {
+			out = append(out, tierLimit{t.tier, base * m})
+		}
+	}
+	return out
+}
+
+// expire deletes the recordings of stream, of one class and tier (-1 any),
+// that started before cutoff, batch by batch within the pass's budget.
+func (p *pass) expire(stream string, detection bool, tier int, cutoff int64, reason string) error {
+	c := p.c
+	for p.budget > 0 && p.ctx.Err() == nil {
+		cands, err := db.ExpiredRecordings(p.ctx, c.cfg.DB, stream, cutoff, p.now.Unix(), detection, tier,
+			min(c.cfg.BatchSize, p.budget))
+		if err != nil {
+			return err
+		}
+		if _, _, err := p.remove(reason, cands); err != nil {
+			return err
+		}
+		if len(cands) < c.cfg.BatchSize {
+			return nil
+		}
+	}
+	return nil
 }
 
 // evictOver deletes the oldest evictable recordings of stream ("" = all)
@@ -439,4 +507,51 @@ func (c *Controller) SetRetentionOverride(ctx context.Context, id int64, days in
 		v = &days
 	}
 	return db.SetRecordingRetentionOverride(ctx, c.cfg.DB, id, v)
+}
+
+// allStreams is the budgets key of [storage] max_size.
+const allStreams = ""
+
+// resetBudgets sets, after a pass, how many bytes each capped stream and
+// all recordings may take before the next pass is due (see Wrote). A cap
+// the pass could not get under (protected recordings) waits for another
+// hundredth of it.
+func (c *Controller) resetBudgets(ctx context.Context) error {
+	usage, err := db.UsageByStream(ctx, c.cfg.DB)
+	if err != nil {
+		return err
+	}
+	streams, err := db.ListStreams(ctx, c.cfg.DB)
+	if err != nil {
+		return err
+	}
+	used := map[string]int64{}
+	for _, u := range usage {
+		used[u.StreamName] += u.Bytes
+		used[allStreams] += u.Bytes
+	}
+	caps := map[string]int64{}
+	if c.cfg.MaxSize > 0 {
+		caps[allStreams] = c.cfg.MaxSize
+	}
+	for _, s := range streams {
+		if s.MaxStorageMB > 0 {
+			caps[s.Name] = int64(s.MaxStorageMB) << 20
+		}
+	}
+	c.budgets.Range(func(k, _ any) bool {
+		if _, ok := caps[k.(string)]; !ok {
+			c.budgets.Delete(k)
+		}
+		return true
+	})
+	for k, limit := range caps {
+		left := limit - used[k]
+		if left <= 0 {
+			left = max(limit/100, 1)
+		}
+		b, _ := c.budgets.LoadOrStore(k, new(atomic.Int64))
+		b.(*atomic.Int64).Store(left)
+	}
+	return nil
 }

@@ -178,6 +178,10 @@ type Status struct {
 	// Reported is every byte recorders reported through Wrote since start:
 	// zero while recording means the floor rests on the heartbeat alone.
 	Reported int64 `json:"reported_bytes"`
+	// EstimatedFree is the free space now as the controller reckons it
+	// between two readings of the disk: the last reading less what
+	// recorders reported since.
+	EstimatedFree uint64 `json:"estimated_free_bytes"`
 }
 
 // Controller runs retention for one data directory.
@@ -202,6 +206,10 @@ type Controller struct {
 	written, slack atomic.Int64
 	reported       atomic.Int64
 	check          chan struct{} // Wrote asks for a reading of the disk
+	capCheck       chan struct{} // Wrote asks for the caps to be enforced
+	// budgets maps a stream with a quota, and allStreams under max_size,
+	// to the bytes it may still write before a pass is due (*atomic.Int64).
+	budgets sync.Map
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -219,7 +227,7 @@ func New(cfg Config) (*Controller, error) {
 			cfg.EmergencyPct, cfg.CriticalPct, cfg.WarningPct)
 	}
 	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "storage", "dir", cfg.Dir),
-		kick: make(chan struct{}, 1), check: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
+		kick: make(chan struct{}, 1), check: make(chan struct{}, 1), capCheck: make(chan struct{}, 1), skipFiles: map[string]struct{}{},
 		// Until a pass under pressure has been timed, assume a slow one.
 		reaction: time.Second}
 	c.st.Dir = cfg.Dir
@@ -236,8 +244,15 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err := c.FinishPendingDeletes(ctx); err != nil {
 		return err
 	}
-	if _, err := c.Heartbeat(); err != nil {
+	if sp, err := c.Heartbeat(); err != nil {
 		c.log.Warn("storage not readable yet", "err", err)
+	} else if c.belowTrigger(sp) {
+		// A disk that starts below its floor is relieved before Start
+		// returns, so before the daemon starts its recorders: not a
+		// heartbeat or a pass later.
+		if _, err := c.relieve(ctx); err != nil {
+			c.log.Warn("relieving the disk at start", "err", err)
+		}
 	}
 	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.done = make(chan struct{})
@@ -275,8 +290,23 @@ func (c *Controller) Kick() {
 // eviction trigger, the controller reads the disk again (one statfs) and
 // relieves it at once if needed. Until then Wrote is an atomic add: it
 // never blocks the recorder.
-func (c *Controller) Wrote(n int64) {
+//
+// Each stream with a quota, and all recordings under [storage] max_size,
+// also have a budget: the bytes left under the cap at the last pass. The
+// write that uses one up asks for a short pass of the caps at once, so a
+// cap holds between passes too, within about two segments per stream.
+func (c *Controller) Wrote(stream string, n int64) {
 	c.reported.Add(n)
+	for _, key := range [2]string{stream, allStreams} {
+		if b, ok := c.budgets.Load(key); ok {
+			if left := b.(*atomic.Int64).Add(-n); left <= 0 && left+n > 0 {
+				select {
+				case c.capCheck <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
 	if c.written.Add(n) < c.slack.Load() {
 		return
 	}
@@ -296,6 +326,7 @@ func (c *Controller) Status() Status {
 		st.LastPass = &p
 	}
 	st.Reported = c.reported.Load()
+	st.EstimatedFree = uint64(max(int64(st.Space.Free)-c.written.Load(), 0))
 	return st
 }
 
@@ -313,7 +344,7 @@ func (c *Controller) loop(ctx context.Context) {
 	pass := time.NewTimer(0) // a first pass right away
 	defer pass.Stop()
 	for {
-		urgent, read := false, false
+		urgent, read, caps := false, false, false
 		select {
 		case <-ctx.Done():
 			return
@@ -321,6 +352,8 @@ func (c *Controller) loop(ctx context.Context) {
 			read = true
 		case <-c.check: // recorders wrote a share of the headroom
 			read = true
+		case <-c.capCheck: // recorders used up the budget of a cap
+			urgent, caps = true, true
 		case <-pass.C:
 		case <-c.kick:
 		}
@@ -332,7 +365,10 @@ func (c *Controller) loop(ctx context.Context) {
 			}
 		}
 		run := c.RunPass
-		if urgent {
+		switch {
+		case caps:
+			run = c.enforceCaps
+		case urgent:
 			run = c.relieve
 		}
 		res, err := run(ctx)

@@ -27,11 +27,12 @@ import (
 type RecordingOptions struct {
 	DB         *db.DB
 	StorageDir string // [storage] path
+	DirFormat  string // [storage] mp4_directory_format
 	Logger     *slog.Logger
-	// OnWrite is told the bytes each recorder writes (the storage
-	// controller's Wrote), so a fast-filling disk is noticed between its
-	// heartbeats.
-	OnWrite func(n int64)
+	// OnWrite is told the bytes each recorder writes and its stream (the
+	// storage controller's Wrote), so a fast-filling disk or a stream past
+	// its quota is noticed between heartbeats and passes.
+	OnWrite func(stream string, n int64)
 	// Bus carries the events that open and extend the clips of
 	// detection-mode streams; without it those streams record nothing.
 	Bus *event.Bus
@@ -254,6 +255,10 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 // event clips (TriggerDetection).
 func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *slog.Logger) (*record.Recorder, error) {
 	o := p.owner.opts
+	var onWrite func(int64)
+	if o.OnWrite != nil {
+		onWrite = func(n int64) { o.OnWrite(p.name, n) }
+	}
 	rec, err := record.New(record.Config{
 		Stream:          p.name,
 		StorageDir:      o.StorageDir,
@@ -262,7 +267,8 @@ func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *s
 		Logger:          log,
 		SegmentDuration: time.Duration(cfg.Stream.SegmentDuration) * time.Second,
 		NoAudio:         !cfg.Stream.RecordAudio,
-		OnWrite:         o.OnWrite,
+		OnWrite:         onWrite,
+		DirFormat:       o.DirFormat,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
