@@ -43,6 +43,9 @@ const (
 	// browser, while three other users still get through. LightNVR has no config
 	// key for a per-user share, so it follows proxy_max_inflight.
 	perUserShare = 4
+	// A snapshot or an offer over the user's share waits this long for a slot
+	// before the 429: go2rtc answers those within a few seconds.
+	shortRequestWait = 5 * time.Second
 	// A WebSocket whose 101 has not reached the browser by then never will.
 	wsHandoverTimeout = 15 * time.Second
 	// The browser only sends small control messages (codec lists, SDP, ICE).
@@ -60,6 +63,8 @@ type go2rtcEndpoint struct {
 	stream bool
 	// redact scrubs camera credentials out of a JSON answer.
 	redact bool
+	// shared answers serve identical requests for a moment (sharedAnswers).
+	shared bool
 	params []string
 }
 
@@ -67,7 +72,7 @@ var go2rtcEndpoints = map[string]go2rtcEndpoint{
 	"api/webrtc":     {method: fasthttp.MethodPost, needSrc: true, params: []string{"src"}},
 	"api/ws":         {method: fasthttp.MethodGet, needSrc: true, websocket: true, params: []string{"src"}},
 	"api/stream.mp4": {method: fasthttp.MethodGet, needSrc: true, stream: true, params: []string{"src", "mp4", "duration", "filename"}},
-	"api/frame.jpeg": {method: fasthttp.MethodGet, needSrc: true, params: []string{"src", "width", "height", "rotate", "cache"}},
+	"api/frame.jpeg": {method: fasthttp.MethodGet, needSrc: true, shared: true, params: []string{"src", "width", "height", "rotate", "cache"}},
 	"api/streams":    {method: fasthttp.MethodGet, redact: true, params: []string{"src"}},
 }
 
@@ -100,6 +105,7 @@ type Go2RTCProxy struct {
 	creds    func() go2rtc.Credentials
 	slots    *slotPool
 	wsSlots  *slotPool
+	shared   sharedAnswers
 
 	mu     sync.Mutex
 	conns  map[*wsPair]struct{}
@@ -238,19 +244,25 @@ func filterQuery(args *fasthttp.Args, ep go2rtcEndpoint) (url.Values, error) {
 	return q, nil
 }
 
-// slotPool bounds concurrent proxied requests, in total and per user. Taking a
-// slot never waits: a saturated proxy answers at once, so a grid of cameras
-// cannot queue up behind one slow go2rtc call.
+// slotPool bounds concurrent proxied requests, in total and per user. A
+// long-lived request (a stream, a WebSocket) never waits for a slot: a
+// saturated proxy answers at once, so a grid of cameras cannot queue up behind
+// one slow go2rtc call. A short one (a snapshot, an offer) may wait a moment,
+// because a page asks for a card snapshot per camera all at once and the
+// slots free within seconds.
 type slotPool struct {
 	mu      sync.Mutex
 	total   int
 	perUser int
 	used    int
 	byUser  map[string]int
+	waiting int
+	// freed is closed, and replaced, whenever a slot is released.
+	freed chan struct{}
 }
 
 func newSlotPool(total int) *slotPool {
-	return &slotPool{total: total, perUser: max(1, (total+perUserShare-1)/perUserShare), byUser: map[string]int{}}
+	return &slotPool{total: total, perUser: max(1, (total+perUserShare-1)/perUserShare), byUser: map[string]int{}, freed: make(chan struct{})}
 }
 
 // errSlotsFull and errUserSlotsFull say why acquire refused.
@@ -259,21 +271,65 @@ var (
 	errUserSlotsFull = errors.New("the user's share of slots taken")
 )
 
-// acquire takes a slot for user and returns its release, which may be called
-// any number of times and frees the slot once.
-func (s *slotPool) acquire(user string) (func(), error) {
+// acquire takes a slot for user, waiting up to wait for one to free, and
+// returns its release, which may be called any number of times and frees the
+// slot once. At most total requests wait at a time; more are refused at once.
+func (s *slotPool) acquire(user string, wait time.Duration) (func(), error) {
+	var deadline time.Time
+	for {
+		release, freed, err := s.tryAcquire(user)
+		if err == nil || wait <= 0 {
+			return release, err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(wait)
+			if !s.enterWait() {
+				return nil, err
+			}
+			defer s.leaveWait()
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, err
+		}
+		timer := time.NewTimer(left)
+		select {
+		case <-freed:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (s *slotPool) tryAcquire(user string) (func(), <-chan struct{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byUser[user] >= s.perUser {
-		return nil, errUserSlotsFull
+		return nil, s.freed, errUserSlotsFull
 	}
 	if s.used >= s.total {
-		return nil, errSlotsFull
+		return nil, s.freed, errSlotsFull
 	}
 	s.used++
 	s.byUser[user]++
 	var once sync.Once
-	return func() { once.Do(func() { s.release(user) }) }, nil
+	return func() { once.Do(func() { s.release(user) }) }, nil, nil
+}
+
+func (s *slotPool) enterWait() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting >= s.total {
+		return false
+	}
+	s.waiting++
+	return true
+}
+
+func (s *slotPool) leaveWait() {
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
 }
 
 func (s *slotPool) release(user string) {
@@ -283,6 +339,8 @@ func (s *slotPool) release(user string) {
 	if s.byUser[user]--; s.byUser[user] <= 0 {
 		delete(s.byUser, user)
 	}
+	close(s.freed)
+	s.freed = make(chan struct{})
 }
 
 // slotOwner is whom a request's slot counts against: the user, or with
@@ -315,8 +373,8 @@ func (h *heldSlot) done() {
 
 // takeSlot acquires a slot of pool for the request or answers why not (429 for
 // a user over their share, 503 when the proxy is full).
-func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (*heldSlot, bool) {
-	release, err := pool.acquire(slotOwner(ctx))
+func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string, wait time.Duration) (*heldSlot, bool) {
+	release, err := pool.acquire(slotOwner(ctx), wait)
 	if err == nil {
 		return &heldSlot{release: release}, true
 	}
@@ -331,7 +389,15 @@ func takeSlot(ctx *fasthttp.RequestCtx, pool *slotPool, what string) (*heldSlot,
 }
 
 func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, target string) {
-	slot, ok := takeSlot(ctx, p.slots, "live-video requests")
+	if ep.shared {
+		p.serveShared(ctx, target)
+		return
+	}
+	var wait time.Duration
+	if !ep.stream {
+		wait = shortRequestWait
+	}
+	slot, ok := takeSlot(ctx, p.slots, "live-video requests", wait)
 	if !ok {
 		return
 	}
@@ -478,7 +544,7 @@ func (p *Go2RTCProxy) serveWebSocket(ctx *fasthttp.RequestCtx, target string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
-	slot, ok := takeSlot(ctx, p.wsSlots, "live-video connections")
+	slot, ok := takeSlot(ctx, p.wsSlots, "live-video connections", 0)
 	if !ok {
 		return
 	}

@@ -3,9 +3,17 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestGo2RTCProxyErrorAnswersReleaseSlots is the attack of one viewer on live
@@ -63,5 +71,100 @@ func TestGo2RTCProxyPerUserCap(t *testing.T) {
 	resp, body = proxyGet(t, "GET", base+"/go2rtc/api/streams", "admin")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("another user while viewer is at their cap: %d %s, want 200", resp.StatusCode, body)
+	}
+}
+
+// TestGo2RTCProxyShortRequestsWaitForTheirShare: a page asks for one card
+// snapshot per camera at once. A short request over the user's share waits for
+// a slot to free instead of failing with 429, and is answered.
+func TestGo2RTCProxyShortRequestsWaitForTheirShare(t *testing.T) {
+	const inflight = 4 // one slot per user
+	base := "http://" + startProxyServer(t, startGo2RTC(t), inflight)
+	req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
+	req.Header.Set("X-Test-User", "viewer")
+	held, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 8)
+	if _, err := io.ReadFull(held.Body, head); err != nil || string(head[4:8]) != "ftyp" {
+		t.Fatalf("stream.mp4 head % x err %v", head, err)
+	}
+	type answer struct {
+		status int
+		body   []byte
+		err    error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", base+"/go2rtc/api/streams", nil)
+		req.Header.Set("X-Test-User", "viewer")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		got <- answer{resp.StatusCode, body, err}
+	}()
+	// The stream ends while the short request waits; it then takes the slot.
+	time.Sleep(300 * time.Millisecond)
+	held.Body.Close()
+	a := <-got
+	if a.err != nil {
+		t.Fatalf("short request: %v", a.err)
+	}
+	if a.status != http.StatusOK {
+		t.Fatalf("short request waiting for the viewer's slot: %d %s, want 200", a.status, a.body)
+	}
+}
+
+// TestGo2RTCProxySharesSnapshots: LightNVR's streams page asks for every
+// card's picture at once, and again while it re-renders. Identical snapshot
+// requests share one go2rtc call, so none is refused and go2rtc makes one
+// picture for all of them.
+func TestGo2RTCProxySharesSnapshots(t *testing.T) {
+	g2r := startGo2RTC(t)
+	var upstream atomic.Int32
+	target, _ := url.Parse("http://127.0.0.1:" + strconv.Itoa(g2r))
+	relay := httputil.NewSingleHostReverseProxy(target)
+	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/frame.jpeg") {
+			upstream.Add(1)
+		}
+		relay.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counter.Close)
+	base := "http://" + startProxyServer(t, counter.Listener.Addr().(*net.TCPAddr).Port, 4) // one slot per user
+
+	const n = 20
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", base+"/go2rtc/api/frame.jpeg?src=test", nil)
+			req.Header.Set("X-Test-User", "viewer")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("snapshot request answered %d, want 200", c)
+		}
+	}
+	if got := upstream.Load(); got > 2 {
+		t.Errorf("%d identical snapshot requests made %d go2rtc calls, want them to share one", n, got)
 	}
 }

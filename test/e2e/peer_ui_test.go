@@ -58,9 +58,6 @@ var peerKnownGaps = []*regexp.Regexp{
 	// Recording tags and the timeline: the playback work brings them.
 	regexp.MustCompile(`^400 GET /api/recordings/tags$`),
 	regexp.MustCompile(`^404 GET /api/timeline/segments\?`),
-	// OPEN: the streams page asks go2rtc for several card snapshots at once
-	// and the proxy's per-user share of slots answers some with 429.
-	regexp.MustCompile(`^429 GET /go2rtc/api/frame\.jpeg\?`),
 }
 
 // peerWalk drives one tab of LightNVR's own UI against our daemon.
