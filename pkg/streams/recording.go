@@ -157,7 +157,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	var rec *record.Recorder
 	if mode.continuous() {
 		var err error
-		if rec, err = p.newRecorder(cfg, record.TriggerScheduled, log); err != nil {
+		if rec, err = p.newRecorder(cfg, record.TriggerScheduled, cfg.Stream.RecordOnSchedule, log); err != nil {
 			return err
 		}
 	}
@@ -239,7 +239,9 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 		return nil, fmt.Errorf("pre-event buffer directory: %w", err)
 	}
 	ec, err := newEventClips(p, cfg, o.RingDir, ringbuf.Config{MaxBytes: o.RingMaxBytes, Budget: p.owner.rings},
-		func() (*record.Recorder, error) { return p.newRecorder(cfg, record.TriggerDetection, log) })
+		func() (*record.Recorder, error) {
+			return p.newRecorder(cfg, record.TriggerDetection, cfg.Stream.DetectionRecordOnSchedule, log)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -251,18 +253,20 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 }
 
 // newRecorder is the stream's recorder for segments (TriggerScheduled) or
-// event clips (TriggerDetection).
-func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *slog.Logger) (*record.Recorder, error) {
+// event clips (TriggerDetection); restricted when a recording schedule
+// governs them.
+func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, restricted bool, log *slog.Logger) (*record.Recorder, error) {
 	o := p.owner.opts
 	rec, err := record.New(record.Config{
-		Stream:          p.name,
-		StorageDir:      o.StorageDir,
-		DB:              o.DB,
-		TriggerType:     trigger,
-		Logger:          log,
-		SegmentDuration: time.Duration(cfg.Stream.SegmentDuration) * time.Second,
-		NoAudio:         !cfg.Stream.RecordAudio,
-		OnWrite:         o.OnWrite,
+		Stream:             p.name,
+		StorageDir:         o.StorageDir,
+		DB:                 o.DB,
+		TriggerType:        trigger,
+		ScheduleRestricted: restricted,
+		Logger:             log,
+		SegmentDuration:    time.Duration(cfg.Stream.SegmentDuration) * time.Second,
+		NoAudio:            !cfg.Stream.RecordAudio,
+		OnWrite:            o.OnWrite,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
