@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/detect"
@@ -117,6 +118,42 @@ func (r *Recording) Stats(name string) (PipelineStats, bool) {
 		return PipelineStats{}, false
 	}
 	return p.stats(), true
+}
+
+// openWait is how often OpenRecording looks for the file a trigger opened.
+const openWait = 50 * time.Millisecond
+
+// OpenRecording is the row of the file stream name is writing now: its
+// continuous segment or, in detection mode, its event clip. It waits until
+// ctx ends for one to be on disk (a clip a trigger just opened, a segment
+// waiting for its keyframe), then returns ctx's error.
+func (r *Recording) OpenRecording(ctx context.Context, name string) (int64, error) {
+	for {
+		r.mu.Lock()
+		p := r.running[name]
+		r.mu.Unlock()
+		if p != nil {
+			if id := p.openRecording(); id != 0 {
+				return id, nil
+			}
+		}
+		if err := backoff.Sleep(ctx, openWait); err != nil {
+			return 0, fmt.Errorf("no recording of %s open: %w", name, err)
+		}
+	}
+}
+
+func (p *recordingPipeline) openRecording() int64 {
+	p.mu.Lock()
+	rec, clips := p.rec, p.clips
+	p.mu.Unlock()
+	switch {
+	case rec != nil:
+		return rec.Status().RecordingID
+	case clips != nil:
+		return clips.recordingID()
+	}
+	return 0
 }
 
 type recordingPipeline struct {
