@@ -252,12 +252,13 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hub *media.Hub, log *slog.Logger) {
 	o := p.owner.opts
 	if mc, ok := detect.MotionFor(s); ok {
+		mc.DB = o.DB
 		m, sub := detect.NewMotion(mc), hub.Subscribe("motion", 256)
 		p.run.spawn(func() { _ = m.Run(ctx, sub, o.Bus) })
 		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
 	}
 	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
-		opt.Logger, opt.Snapshots = log, o.Snapshots
+		opt.Logger, opt.Snapshots, opt.DB = log, o.Snapshots, o.DB
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
 		p.run.spawn(func() { _ = p.ext.Run(ctx) })
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
