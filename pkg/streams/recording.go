@@ -257,6 +257,12 @@ func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hu
 		p.run.spawn(func() { _ = m.Run(ctx, sub, o.Bus) })
 		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
 	}
+	if mc, ok := detect.SnapshotMotionFor(s); ok && o.Frames != nil {
+		mc.DB = o.DB
+		m := detect.NewSnapshotMotion(mc, o.Frames, log)
+		p.run.spawn(func() { _ = m.Run(ctx, o.Bus) })
+		log.Info("snapshot motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
+	}
 	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
 		opt.Logger, opt.Snapshots, opt.DB = log, o.Snapshots, o.DB
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
