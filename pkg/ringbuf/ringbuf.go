@@ -83,19 +83,21 @@ type Ring struct {
 	mem  []byte // the whole mapping
 	data []byte // its data area (after the header)
 
-	mu       sync.Mutex
-	closed   bool
-	entries  fifo[entry]
-	keys     fifo[uint64] // numbers of the keyframe entries, oldest first
-	first    uint64       // number of entries.at(0)
-	w        int          // next write offset in data
-	limit    int          // the data area wraps here
-	bytes    int
-	rate     float64 // measured payload bytes per second
-	gop      time.Duration
-	lastKey  time.Time
-	overflow uint64
-	readers  map[*Reader]struct{}
+	mu        sync.Mutex
+	closed    bool
+	entries   fifo[entry]
+	keys      fifo[uint64] // numbers of the keyframe entries, oldest first
+	first     uint64       // number of entries.at(0)
+	w         int          // next write offset in data
+	limit     int          // the data area wraps here
+	bytes     int
+	rate      float64   // measured payload bytes per second
+	rateFrom  time.Time // the keyframe the bytes of rateBytes were written since
+	rateBytes int
+	gop       time.Duration
+	lastKey   time.Time
+	overflow  uint64
+	readers   map[*Reader]struct{}
 }
 
 // Open creates (or rebuilds empty) the ring file at cfg.Path and maps it.

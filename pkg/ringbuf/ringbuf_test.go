@@ -287,3 +287,20 @@ func TestBudgetCapsRingsInTotal(t *testing.T) {
 		t.Fatalf("ring opened after a close: cap %d KiB, want the 256 KiB left", got/kib)
 	}
 }
+
+// A stream whose first second does not fit the smallest data area (1080p
+// at 4 Mbit/s: 500 kB a second against 256 KiB) still has its bitrate
+// measured, and its ring grows to hold the whole window.
+func TestFastStreamFillsItsWindow(t *testing.T) {
+	const gop, size = 25, 4_000_000 / 8 / 25
+	r := open(t, 10*time.Second, 32<<20)
+	for i := range 30 * gop {
+		r.Write(unit(i, gop, size))
+	}
+	if st := r.Stats(); st.Span < 10*time.Second {
+		t.Fatalf("a 10 s ring holds %s of a 4 Mbit/s stream (data area %d bytes)", st.Span, st.Limit)
+	}
+	if seqs := readAll(t, r, 10*time.Second, gop, size); len(seqs) < 10*gop {
+		t.Fatalf("a reader 10 s back got %d units", len(seqs))
+	}
+}

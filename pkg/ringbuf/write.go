@@ -39,6 +39,7 @@ func (r *Ring) Write(u *media.Unit) {
 		r.keys.push(num)
 		r.measure(u.Wall)
 	}
+	r.rateBytes += n
 	r.trim(u.Wall)
 	for rd := range r.readers {
 		rd.poke()
@@ -109,17 +110,22 @@ func (r *Ring) popEntry() {
 	}
 }
 
-// measure updates the bitrate and GOP estimates at a keyframe.
+// measure updates the bitrate and GOP estimates at a keyframe. The rate
+// counts the bytes written since a keyframe at least a second back, not
+// the bytes held: a ring still at its smallest data area may hold less than
+// a second of a fast stream, and must still learn how much it needs.
 func (r *Ring) measure(wall time.Time) {
 	if !r.lastKey.IsZero() && wall.After(r.lastKey) {
 		r.gop = wall.Sub(r.lastKey)
 	}
 	r.lastKey = wall
-	if r.entries.len() < 2 {
+	if r.rateFrom.IsZero() || wall.Before(r.rateFrom) {
+		r.rateFrom, r.rateBytes = wall, 0
 		return
 	}
-	if span := wall.Sub(r.entries.at(0).u.Wall); span >= time.Second {
-		r.rate = float64(r.bytes) / span.Seconds()
+	if span := wall.Sub(r.rateFrom); span >= time.Second {
+		r.rate = float64(r.rateBytes) / span.Seconds()
+		r.rateFrom, r.rateBytes = wall, 0
 	}
 }
 
