@@ -59,8 +59,28 @@ func (r *Ring) wrap(n int) {
 	for r.entries.len() > 0 && r.entries.at(0).off >= r.w {
 		r.popEntry()
 	}
-	r.limit = r.target(n)
+	r.resize(r.target(n), n)
 	r.w = 0
+}
+
+// resize makes the data area want bytes, within what the budget allows; a
+// unit of n bytes always fits.
+func (r *Ring) resize(want, n int) {
+	b := r.cfg.Budget
+	switch {
+	case b == nil:
+		r.limit = want
+	case want < r.limit:
+		b.give(r.limit - want)
+		r.limit, r.starved = want, false
+	case want > r.limit:
+		got := b.take(want-r.limit, false)
+		if r.limit+got < n {
+			got += b.take(n-r.limit-got, true)
+		}
+		r.limit += got
+		r.starved = r.limit < want
+	}
 }
 
 // target is the data area for Window plus a GOP and a second of slack at the
@@ -133,7 +153,8 @@ func (r *Ring) measure(wall time.Time) {
 func (r *Ring) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow, Cap: r.cfg.MaxBytes}
+	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow, Cap: r.cfg.MaxBytes,
+		Starved: r.starved}
 	if n := r.entries.len(); n > 0 {
 		st.Span = r.entries.at(n - 1).u.Wall.Sub(r.entries.at(0).u.Wall)
 	}

@@ -171,6 +171,10 @@ func (ec *eventClips) onEvent(ctx context.Context, e event.Event) {
 		ec.log.Warn("event without a clip: nothing buffered yet", "source", e.Source, "err", err)
 		return
 	}
+	if st := ec.ring.Stats(); st.Starved {
+		ec.log.Warn("pre-event buffers reach their total cap: this clip's pre-event buffer may be short",
+			"ring_bytes", st.Limit, "buffered", st.Span.Round(time.Millisecond))
+	}
 	rec, err := ec.newRec()
 	if err != nil {
 		rd.Close()

@@ -289,10 +289,6 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 	if err != nil {
 		return nil, err
 	}
-	if got := ec.ring.Stats().Cap; got < o.RingMaxBytes {
-		log.Warn("pre-event buffers reach their total cap: this stream's ring is smaller",
-			"ring_bytes", got, "per_stream_cap", o.RingMaxBytes, "total_cap", o.RingTotalBytes)
-	}
 	return ec, nil
 }
 
