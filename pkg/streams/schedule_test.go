@@ -241,7 +241,7 @@ func TestScheduleBoundaryOnRealStreams(t *testing.T) {
 }
 
 // recordings are stream name's recordings in start order.
-func recordings(t *testing.T, r *rig, name string) []*db.Recording {
+func recordings(t testing.TB, r *rig, name string) []*db.Recording {
 	t.Helper()
 	recs, err := db.StreamRecordings(context.Background(), r.db, name)
 	if err != nil {
