@@ -174,34 +174,49 @@ func greyGrid(frame []byte) (grid, error) {
 		return grid{}, fmt.Errorf("snapshot motion: a %dx%d picture is too small", b.Dx(), b.Dy())
 	}
 	g := grid{w: gridWidth, h: max(1, int(math.Round(float64(gridWidth*b.Dy())/float64(b.Dx()))))}
+	// About 8 samples per cell along each axis are plenty for a mean: a
+	// 1080p picture is read at every third pixel of every third row.
+	step := max(1, b.Dx()/(gridWidth*8))
+	cols := make([]int, 0, b.Dx()/step+1)
+	for x := 0; x < b.Dx(); x += step {
+		cols = append(cols, x*g.w/b.Dx())
+	}
 	sums := make([]uint32, g.w*g.h)
 	counts := make([]uint32, g.w*g.h)
-	grey := greyAt(img)
-	for y := range b.Dy() {
-		row := y * g.h / b.Dy() * g.w
-		for x := range b.Dx() {
-			c := row + x*g.w/b.Dx()
-			sums[c] += uint32(grey(b.Min.X+x, b.Min.Y+y))
-			counts[c]++
+	row, line := greyRow(img), make([]uint8, len(cols))
+	for y := 0; y < b.Dy(); y += step {
+		base := y * g.h / b.Dy() * g.w
+		row(b.Min.Y+y, step, line)
+		for i, v := range line {
+			sums[base+cols[i]] += uint32(v)
+			counts[base+cols[i]]++
 		}
 	}
 	g.px = make([]uint8, len(sums))
 	for i := range sums {
-		g.px[i] = uint8(sums[i] / counts[i])
+		g.px[i] = uint8(sums[i] / max(counts[i], 1))
 	}
 	return g, nil
 }
 
-// greyAt reads a pixel's grey level: the luma plane of the YCbCr pictures
-// JPEGs decode to, a conversion for anything else.
-func greyAt(img image.Image) func(x, y int) uint8 {
-	switch p := img.(type) {
-	case *image.YCbCr:
-		return func(x, y int) uint8 { return p.Y[p.YOffset(x, y)] }
-	case *image.Gray:
-		return func(x, y int) uint8 { return p.GrayAt(x, y).Y }
+// greyRow returns a reader of one picture row's grey levels at every
+// step-th pixel into line: the luma plane of the YCbCr pictures JPEGs
+// decode to, read in place, or a conversion for anything else.
+func greyRow(img image.Image) func(y, step int, line []uint8) {
+	b := img.Bounds()
+	if p, ok := img.(*image.YCbCr); ok {
+		return func(y, step int, line []uint8) {
+			src := p.Y[(y-p.Rect.Min.Y)*p.YStride:]
+			for i := range line {
+				line[i] = src[i*step]
+			}
+		}
 	}
-	return func(x, y int) uint8 { return color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y }
+	return func(y, step int, line []uint8) {
+		for i := range line {
+			line[i] = color.GrayModel.Convert(img.At(b.Min.X+i*step, y)).(color.Gray).Y
+		}
+	}
 }
 
 // changed compares g with prev over the cells whose centre lies in an

@@ -67,3 +67,36 @@ func TestSnapshotGridChanges(t *testing.T) {
 		t.Fatalf("a 60 px box (1.6%% of the picture) counted at sensitivity 0 (area %.3f)", low)
 	}
 }
+
+// BenchmarkSnapshotRound is snapshot motion's work on one 1080p picture
+// (decode, shrink, compare), reported per stream-minute at one picture a
+// second. go2rtc's cost of making the JPEG is not in it.
+func BenchmarkSnapshotRound(b *testing.B) {
+	img := image.NewRGBA(image.Rect(0, 0, 1920, 1080)) // encodes as YCbCr, as a camera's picture
+	// Gradients with a little grain, as a scene.
+	for i := range img.Pix {
+		x, y := i/4%1920, i/4/1920
+		img.Pix[i] = uint8((x+2*y)/12 + i%5)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		b.Fatal(err)
+	}
+	frame := buf.Bytes()
+	prev, err := greyGrid(frame)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		g, err := greyGrid(frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.changed(prev, nil, 0.01)
+	}
+	b.StopTimer()
+	perRound := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perRound*60/1e9, "cpu-s/stream-min")
+}

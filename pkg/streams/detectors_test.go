@@ -220,3 +220,37 @@ func TestSnapshotMotionRecordsOneClip(t *testing.T) {
 		t.Fatalf("the still camera wrote %d recordings", len(recs))
 	}
 }
+
+// A still camera (with sensor noise) watched for two minutes by
+// detection-only streams, one per motion model: no motion event, no clip,
+// while the pipelines run all along.
+func TestStillCameraTwoMinutesNoClip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two minutes of camera")
+	}
+	cam := testkit.StartMotionCamera(t, testkit.MotionScene{Noise: 6})
+	var seed []*db.Stream
+	for name, model := range map[string]string{"coded": "motion", "snap": detect.SnapshotMotionModel} {
+		s := stream(name, cam.URL(), 5)
+		s.Record, s.DetectionBasedRecording, s.DetectionModel = false, true, model
+		s.PreDetectionBuffer, s.PostDetectionBuffer, s.MotionMinDuration = 3, 2, 1
+		seed = append(seed, s)
+	}
+	r := newRig(t, rigOpts{seed: seed})
+	events := r.bus.Subscribe(64)
+	defer events.Close()
+	select {
+	case e := <-events.C():
+		t.Fatalf("a still camera triggered %s motion on %s at %s", e.Source, e.Stream, e.Time)
+	case <-time.After(2 * time.Minute):
+	}
+	for _, name := range []string{"coded", "snap"} {
+		ps, ok := r.recording.Stats(name)
+		if !ok || ps.Frames < 2*60*testkit.MotionFPS*9/10 {
+			t.Fatalf("%s: %d frames in two minutes, want about %d: the detector was not fed", name, ps.Frames, 2*60*testkit.MotionFPS)
+		}
+		if recs := recordings(t, r, name); len(recs) != 0 || ps.Clips != 0 {
+			t.Fatalf("%s: %d recordings, %d clips from a still camera", name, len(recs), ps.Clips)
+		}
+	}
+}
