@@ -28,8 +28,10 @@ func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
 	}
 
 	trigger := time.Now()
-	code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "duration_ms": 1000})
-	if code != http.StatusAccepted || !strings.Contains(string(b), `"recording_triggered":true`) {
+	code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "duration_ms": 1000,
+		"tags": []string{"alarm", " zone-3 ", "alarm", ""}})
+	if code != http.StatusAccepted || !strings.Contains(string(b), `"recording_triggered":true`) ||
+		!strings.Contains(string(b), `"tags_applied":2`) {
 		t.Fatalf("trigger: %d %s", code, b)
 	}
 	last := trigger.Add(time.Second) // the pulse is held 1 s
@@ -45,6 +47,10 @@ func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
 	}
 	if rec.TriggerType != "detection" || !strings.HasPrefix(filepath.Base(rec.FilePath), "detection_") {
 		t.Fatalf("clip %s: trigger_type %q", rec.FilePath, rec.TriggerType)
+	}
+	if tags, err := db.RecordingTagsOf(context.Background(), store, []int64{clip.ID}); err != nil ||
+		strings.Join(tags[clip.ID], ",") != "alarm,zone-3" {
+		t.Fatalf("clip tags %v %v, want the trigger's alarm,zone-3", tags[clip.ID], err)
 	}
 	if pr := testkit.FFprobe(t, rec.FilePath); pr.Errors != "" || pr.Duration() <= 0 {
 		t.Fatalf("ffprobe %s: duration %.3f, %s", rec.FilePath, pr.Duration(), pr.Errors)
@@ -72,6 +78,13 @@ func TestDaemonMotionTriggerClipAndModeSwitch(t *testing.T) {
 	seg := p.waitRecording("door", 30*time.Second, func(r recordingRow) bool { return r.ID != clip.ID })
 	if rec, err := db.GetRecording(context.Background(), store, seg.ID); err != nil || rec.TriggerType != "scheduled" {
 		t.Fatalf("after the switch: %+v %v, want a continuous segment", rec, err)
+	}
+	// In annotation mode a trigger's tags go on the open segment.
+	if code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "door", "action": "pulse", "tags": []string{"pir"}}); code != http.StatusAccepted || !strings.Contains(string(b), `"tags_applied":1`) {
+		t.Fatalf("trigger in annotation mode: %d %s", code, b)
+	}
+	if tags, err := db.RecordingTagsOf(context.Background(), store, []int64{seg.ID}); err != nil || strings.Join(tags[seg.ID], ",") != "pir" {
+		t.Fatalf("segment tags %v %v, want pir", tags[seg.ID], err)
 	}
 	if p.Exited() || p.Cmd.Process.Pid != pid {
 		t.Fatal("the daemon restarted for a mode switch")

@@ -176,10 +176,10 @@ func TestDetectionModels(t *testing.T) {
 	for _, m := range out.Models {
 		ids = append(ids, m.ID)
 	}
-	if !slices.Equal(ids, []string{"motion", "api", "onvif", "yolo.tflite"}) || out.Count != 4 {
+	if !slices.Equal(ids, []string{"motion", "motion-snapshot", "api", "onvif", "yolo.tflite"}) || out.Count != 5 {
 		t.Fatalf("models %s", r.body)
 	}
-	if m := out.Models[3]; m.Supported || m.Type != "tflite" || m.Size != 10 || m.UnsupportedReason == "" {
+	if m := out.Models[4]; m.Supported || m.Type != "tflite" || m.Size != 10 || m.UnsupportedReason == "" {
 		t.Errorf("model file %+v", m)
 	}
 }

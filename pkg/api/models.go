@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/detect"
 )
 
 // modelJSON is one detector of /api/detection/models.
@@ -26,6 +28,8 @@ type modelJSON struct {
 var builtinModels = []modelJSON{
 	{ID: "motion", Name: "Motion", Path: "motion", Type: "motion", Supported: true,
 		Description: "Motion measured in the compressed stream, without decoding"},
+	{ID: detect.SnapshotMotionModel, Name: "Snapshot motion", Path: detect.SnapshotMotionModel, Type: "motion", Supported: true,
+		Description: "Motion in go2rtc's pictures of the stream, about one a second, compared as small grey grids inside the zones"},
 	{ID: "api", Name: "External detector", Path: "api", Type: "api", Supported: true,
 		Description: "Frames posted to the HTTP detector of [api_detection] or the stream's detection URL"},
 	{ID: "onvif", Name: "ONVIF events", Path: "onvif", Type: "onvif",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,13 +29,19 @@ const (
 	// motionRepeat re-publishes a held trigger within the recorder's grace
 	// period, so a clip stays open for as long as the trigger is held.
 	motionRepeat = time.Second
+	// motionMaxTags is how many of a trigger's tags are used.
+	motionMaxTags = 16
+	// motionTagWait bounds the wait for the file a trigger's tags go on: a
+	// clip the trigger opens is on disk within a few frames.
+	motionTagWait = 3 * time.Second
 )
 
 // motionHandler publishes triggers and holds the started ones.
 type motionHandler struct {
 	failer
-	db  *db.DB
-	bus *event.Bus
+	db     *db.DB
+	bus    *event.Bus
+	ingest *streams.Recording // nil: tags cannot be applied
 
 	mu    sync.Mutex
 	holds map[string]*motionHold // stream → its held trigger
@@ -43,8 +51,8 @@ var motionRoutes = []endpoint[*motionHandler]{
 	{"POST", "/api/motion/trigger", auth.AccessWriter, (*motionHandler).handleTrigger},
 }
 
-func newMotionHandler(f failer, d *db.DB, bus *event.Bus) *motionHandler {
-	return &motionHandler{failer: f, db: d, bus: bus, holds: map[string]*motionHold{}}
+func newMotionHandler(f failer, d *db.DB, bus *event.Bus, ingest *streams.Recording) *motionHandler {
+	return &motionHandler{failer: f, db: d, bus: bus, ingest: ingest, holds: map[string]*motionHold{}}
 }
 
 type motionRequest struct {
@@ -77,11 +85,43 @@ func (h *motionHandler) handleTrigger(ctx *fasthttp.RequestCtx) {
 			reply.RecordingTriggered = streams.ModeOf(s) == streams.ModeDetection
 			reply.DetectionsStored = len(dets)
 		}
-		if len(req.Tags) > 0 {
-			reply.Warning = "tags are not applied"
+		if tags := triggerTags(req.Tags); len(tags) > 0 {
+			reply.TagsApplied, reply.Warning = h.tag(ctx, s, tags)
 		}
 		writeJSON(ctx, fasthttp.StatusAccepted, reply)
 	}
+}
+
+// triggerTags are the tags of a trigger that are used: trimmed, without
+// empty ones or repeats, at most motionMaxTags.
+func triggerTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if t = strings.TrimSpace(t); t != "" && !slices.Contains(out, t) && len(out) < motionMaxTags {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// tag puts tags on the file stream s is writing: the open continuous
+// segment, or the clip the trigger opened or extended. It returns how many
+// were applied, or a warning saying why none were.
+func (h *motionHandler) tag(ctx *fasthttp.RequestCtx, s *db.Stream, tags []string) (int, string) {
+	if h.ingest == nil || streams.ModeOf(s) == streams.ModeOff {
+		return 0, "tags not applied: the stream is not recording"
+	}
+	wctx, cancel := context.WithTimeout(requestContext(ctx), motionTagWait)
+	defer cancel()
+	id, err := h.ingest.OpenRecording(wctx, s.Name)
+	if err != nil {
+		return 0, "tags not applied: no recording of the stream is open"
+	}
+	if err := db.AddRecordingTags(requestContext(ctx), h.db, id, tags); err != nil {
+		h.log.Error("motion trigger tags", "stream", s.Name, "recording", id, "err", err)
+		return 0, "tags not applied: the database refused them"
+	}
+	return len(tags), ""
 }
 
 // motionReply is LightNVR's answer to a trigger.

@@ -173,7 +173,7 @@ func (s *Server) routes(deps *Deps) {
 	s.detectionRoutes(deps)
 	s.recordingRoutes(deps)
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
-	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events) })
+	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC}
 	})

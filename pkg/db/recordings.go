@@ -27,6 +27,10 @@ type Recording struct {
 	TriggerType string
 	Protected   bool
 	CreatedAt   int64
+	// ScheduleRestricted is written by InsertRecording only: whether the
+	// file was recorded under a recording schedule; nil stores NULL (not
+	// known, as for an adopted orphan file).
+	ScheduleRestricted *bool
 }
 
 const recordingColumns = `id, stream_name, file_path, start_time, COALESCE(end_time, 0), COALESCE(size_bytes, 0),
@@ -47,9 +51,11 @@ func InsertRecording(ctx context.Context, q Querier, r *Recording) (int64, error
 		trigger = "scheduled"
 	}
 	id, err := insert(ctx, q, `INSERT INTO recordings
-		(stream_name, file_path, start_time, size_bytes, width, height, fps, codec, is_complete, trigger_type)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-		r.StreamName, r.FilePath, r.StartTime, r.SizeBytes, r.Width, r.Height, r.FPS, r.Codec, trigger)
+		(stream_name, file_path, start_time, size_bytes, width, height, fps, codec, is_complete, trigger_type,
+		schedule_restricted)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+		r.StreamName, r.FilePath, r.StartTime, r.SizeBytes, r.Width, r.Height, r.FPS, r.Codec, trigger,
+		r.ScheduleRestricted)
 	if err != nil {
 		return 0, fmt.Errorf("insert recording %s: %w", r.FilePath, err)
 	}

@@ -38,6 +38,10 @@ type ExternalOptions struct {
 	Logger  *slog.Logger
 	// Snapshots keeps the frames of the events; nil keeps none.
 	Snapshots *Snapshots
+	// DB holds the stream's zones and object filter, read afresh each
+	// round: only the boxes they keep are published and only a frame with
+	// one is kept. Nil publishes every box at or above the threshold.
+	DB *db.DB
 }
 
 const (
@@ -168,7 +172,9 @@ func (x *External) round(ctx context.Context) (n int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	dets = strongest(dets, x.opt.Threshold)
+	if dets, err = keepByRules(ctx, x.opt.DB, x.opt.Stream, strongest(dets, x.opt.Threshold)); err != nil {
+		return 0, err
+	}
 	if len(dets) > 0 {
 		x.bus.Publish(event.Event{Stream: x.opt.Stream, Time: at, Source: event.SourceDetector, Detections: dets,
 			Snapshot: x.snapshot(at, frame)})

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -310,4 +312,57 @@ func TestExternalFor(t *testing.T) {
 			t.Errorf("model %q: options %+v", c.model, opt)
 		}
 	}
+}
+
+// TestExternalFiltersBeforePublishing: the stream's zones and object filter
+// apply before an event reaches the bus. Boxes a zone excludes publish
+// nothing and keep no snapshot; of a mixed answer only the kept boxes go
+// out, each with its zone, and the frame is kept.
+func TestExternalFiltersBeforePublishing(t *testing.T) {
+	frames := frameSource(t)
+	ctx := context.Background()
+	store := testkit.OpenDB(t, "")
+	if err := db.InsertStream(ctx, store, db.NewStream("front", "rtsp://cam/1")); err != nil {
+		t.Fatal(err)
+	}
+	right := []detect.Point{{X: 0.5, Y: 0}, {X: 1, Y: 0}, {X: 1, Y: 1}, {X: 0.5, Y: 1}}
+	if err := db.ReplaceZones(ctx, store, "front", []db.Zone{{ID: "right", Name: "right half", Enabled: true,
+		Polygon: detect.EncodePolygon(right)}}); err != nil {
+		t.Fatal(err)
+	}
+	storage := t.TempDir()
+	d := &detector{}
+	d.setReply(replyJSON(`{"detections":[{"label":"person","confidence":0.9,
+		"bounding_box":{"x_min":0.1,"y_min":0.2,"x_max":0.4,"y_max":0.8}}]}`)) // centre in the left half
+	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
+	t.Cleanup(d.Close)
+	bus := event.NewBus()
+	sub := bus.Subscribe(8)
+	defer sub.Close()
+	x := detect.NewExternal(detect.ExternalOptions{Stream: "front", URL: d.URL, Threshold: 0.5, Interval: time.Second,
+		Snapshots: detect.NewSnapshots(storage, nil, discard), DB: store}, frames, bus)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = x.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+
+	testkit.WaitFor(t, 30*time.Second, "three rounds answered", func() bool { return d.valid.Load() >= 3 })
+	select {
+	case e := <-sub.C():
+		t.Fatalf("a box outside every zone reached the bus: %+v", e)
+	default:
+	}
+	if entries, _ := os.ReadDir(filepath.Join(storage, "snapshots", "front")); len(entries) != 0 {
+		t.Fatalf("%d snapshots kept of frames whose boxes were all filtered out", len(entries))
+	}
+
+	d.setReply(replyJSON(boxes)) // person (left), car (below the threshold), dog (right)
+	e := nextEvent(t, sub, 30*time.Second)
+	if len(e.Detections) != 1 || e.Detections[0].Label != "dog" || e.Detections[0].ZoneID != "right" {
+		t.Fatalf("published %+v, want only the dog, in zone right", e.Detections)
+	}
+	if e.Snapshot == "" {
+		t.Fatal("an event with a kept box has no snapshot")
+	}
+	decodeSnapshot(t, e.Snapshot)
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type MotionConfig struct {
 	// MinDuration is how long motion must last before it is published
 	// (the stream's motion_min_duration); shorter motion publishes nothing.
 	MinDuration time.Duration
+	// DB holds the stream's zones and object filter, applied to the
+	// whole-frame "motion" detection before it is published; nil publishes
+	// it as it is.
+	DB *db.DB
 }
 
 // motionConfigOf is the motion configuration a stream's fields ask for.
@@ -91,7 +96,7 @@ func (m *Motion) Run(ctx context.Context, sub *media.Subscription, bus *event.Bu
 				return nil
 			}
 			if conf, hot := m.observe(u); hot {
-				bus.Publish(m.event(u, conf))
+				m.publish(ctx, bus, m.event(u, conf))
 			}
 		}
 	}
@@ -121,6 +126,20 @@ func (m *Motion) observe(u *media.Unit) (float64, bool) {
 		return 0, false
 	}
 	return min(1, z/(2*m.threshold)), due
+}
+
+// publish puts e on the bus with the detections the stream's rules keep;
+// none kept (or rules that cannot be read) publishes nothing.
+func (m *Motion) publish(ctx context.Context, bus *event.Bus, e event.Event) {
+	kept, err := keepByRules(ctx, m.cfg.DB, m.cfg.Stream, e.Detections)
+	if err != nil && ctx.Err() == nil {
+		slog.Warn("motion event dropped", "stream", m.cfg.Stream, "err", err)
+	}
+	if len(kept) == 0 {
+		return
+	}
+	e.Detections = kept
+	bus.Publish(e)
 }
 
 // event is what one due frame publishes: motion over the whole picture.

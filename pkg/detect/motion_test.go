@@ -189,3 +189,49 @@ func TestMotionShorterThanMinDurationPublishesNothing(t *testing.T) {
 const noisy = 6
 
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// Motion is a whole-frame detection: the stream's rules apply to it before
+// it is published, so a zone that leaves out the picture's centre, or an
+// object filter that excludes "motion", keeps it off the bus.
+func TestMotionPublishesOnlyWhatRulesKeep(t *testing.T) {
+	ctx := context.Background()
+	d := testkit.OpenDB(t, "")
+	s := db.NewStream("yard", "rtsp://cam/1")
+	if err := db.InsertStream(ctx, d, s); err != nil {
+		t.Fatal(err)
+	}
+	bus := event.NewBus()
+	sub := bus.Subscribe(8)
+	defer sub.Close()
+	m := NewMotion(MotionConfig{Stream: "yard", DB: d})
+	u := &media.Unit{Wall: time.Now()}
+	published := func() bool {
+		m.publish(ctx, bus, m.event(u, 1))
+		select {
+		case <-sub.C():
+			return true
+		default:
+			return false
+		}
+	}
+	if !published() {
+		t.Fatal("motion without zones or filters was not published")
+	}
+	corner := []Point{{X: 0, Y: 0}, {X: 0.3, Y: 0}, {X: 0.3, Y: 0.3}, {X: 0, Y: 0.3}}
+	if err := db.ReplaceZones(ctx, d, "yard", []db.Zone{{ID: "gate", Enabled: true, Polygon: EncodePolygon(corner)}}); err != nil {
+		t.Fatal(err)
+	}
+	if published() {
+		t.Fatal("motion published though the only zone leaves out the picture's centre")
+	}
+	if err := db.ReplaceZones(ctx, d, "yard", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.DetectionObjectFilter, s.DetectionObjectFilterList = "exclude", "motion"
+	if err := db.UpdateStream(ctx, d, s); err != nil {
+		t.Fatal(err)
+	}
+	if published() {
+		t.Fatal(`motion published though the object filter excludes "motion"`)
+	}
+}

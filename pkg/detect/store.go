@@ -36,6 +36,21 @@ func loadRules(ctx context.Context, q db.Querier, stream string) (Rules, error) 
 	return r, nil
 }
 
+// keepByRules is what stream's zones and object filter, read afresh from
+// d, keep of dets: a detector publishes only these, so the live feed, the
+// clips and the snapshots see what the detections table will. A nil d
+// keeps everything.
+func keepByRules(ctx context.Context, d *db.DB, stream string, dets []event.Detection) ([]event.Detection, error) {
+	if d == nil || len(dets) == 0 {
+		return dets, nil
+	}
+	r, err := loadRules(ctx, d, stream)
+	if err != nil {
+		return nil, fmt.Errorf("detection rules: %w", err)
+	}
+	return r.Apply(dets), nil
+}
+
 const (
 	// batchRows and flushEvery bound a batch: one transaction per batch
 	// keeps a burst of detections from taking the write lock per row.

@@ -35,7 +35,11 @@ type Config struct {
 	StorageDir  string // [storage] path; files go under <StorageDir>/mp4/
 	DB          *db.DB
 	TriggerType string // default TriggerScheduled
-	Logger      *slog.Logger
+	// ScheduleRestricted marks the recordings as made under a recording
+	// schedule (recordings.schedule_restricted): LightNVR then reports
+	// scheduled segments as capture_method "scheduled", not "continuous".
+	ScheduleRestricted bool
+	Logger             *slog.Logger
 
 	// SegmentDuration is the minimum length of a segment: a new one starts
 	// at the first keyframe after it. Default 900 s (LightNVR's default).

@@ -328,7 +328,7 @@ func (s *segment) create() error {
 	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 	defer cancel()
 	rec := &db.Recording{StreamName: cfg.Stream, FilePath: s.path, StartTime: s.startWall.Unix(),
-		Codec: s.codecName(), TriggerType: cfg.TriggerType}
+		Codec: s.codecName(), TriggerType: cfg.TriggerType, ScheduleRestricted: &cfg.ScheduleRestricted}
 	if s.video != nil {
 		rec.Width, rec.Height, rec.FPS = s.video.t.Width, s.video.t.Height, int(s.video.t.FPS+0.5)
 	}

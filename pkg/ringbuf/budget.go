@@ -3,10 +3,12 @@ package ringbuf
 import "sync"
 
 // Budget is a byte cap shared by several rings (all streams' pre-event
-// buffers together). A ring opened with one takes its size from what is
-// left and gives it back on Close. The cap is soft at the bottom: a ring
-// always gets at least the smallest data area, so a stream past the total
-// still records, with a shorter pre-event buffer.
+// buffers together). A ring takes from it what its data area grows to as
+// its bitrate is measured (not its per-stream cap), gives back what it
+// shrinks by and everything on Close, so the total goes to the streams that
+// need it. The cap is soft at the bottom: a ring always has at least the
+// smallest data area, so a stream past the total still records, with a
+// shorter pre-event buffer.
 type Budget struct {
 	mu    sync.Mutex
 	total int
@@ -16,11 +18,15 @@ type Budget struct {
 // NewBudget returns a cap of total bytes across rings.
 func NewBudget(total int) *Budget { return &Budget{total: total} }
 
-// take grants up to want bytes (page-rounded, at least minLimit).
-func (b *Budget) take(want int) int {
+// take grants up to want bytes, page-rounded: all of them when force is
+// set (the smallest area, a unit that must fit), else what is left.
+func (b *Budget) take(want int, force bool) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	got := max(min(want, b.total-b.used)/headerSize*headerSize, minLimit)
+	got := want
+	if !force {
+		got = max(0, min(want, b.total-b.used)/headerSize*headerSize)
+	}
 	b.used += got
 	return got
 }

@@ -53,8 +53,8 @@ type Config struct {
 	Window time.Duration
 	// MaxBytes caps the data area (the file is this size plus a page).
 	MaxBytes int
-	// Budget, if set, is the cap shared with other rings: the data area is
-	// then at most what is left of it (see Budget).
+	// Budget, if set, is the cap shared with other rings: the data area
+	// grows only as far as it allows (see Budget).
 	Budget *Budget
 }
 
@@ -65,7 +65,10 @@ type Stats struct {
 	Limit    int           // bytes of the data area in use (follows the bitrate)
 	Span     time.Duration // wall time from the oldest to the newest unit
 	Overflow uint64        // units larger than the whole cap, dropped
-	Cap      int           // the data area's cap (MaxBytes, or less when a Budget ran short)
+	Cap      int           // the data area's cap (MaxBytes)
+	// Starved: the data area is smaller than the bitrate asks for because
+	// the Budget has nothing left; the pre-event buffer is shorter.
+	Starved bool
 }
 
 // entry is one buffered unit: its metadata on the heap, its payload at off.
@@ -83,19 +86,22 @@ type Ring struct {
 	mem  []byte // the whole mapping
 	data []byte // its data area (after the header)
 
-	mu       sync.Mutex
-	closed   bool
-	entries  fifo[entry]
-	keys     fifo[uint64] // numbers of the keyframe entries, oldest first
-	first    uint64       // number of entries.at(0)
-	w        int          // next write offset in data
-	limit    int          // the data area wraps here
-	bytes    int
-	rate     float64 // measured payload bytes per second
-	gop      time.Duration
-	lastKey  time.Time
-	overflow uint64
-	readers  map[*Reader]struct{}
+	mu        sync.Mutex
+	closed    bool
+	entries   fifo[entry]
+	keys      fifo[uint64] // numbers of the keyframe entries, oldest first
+	first     uint64       // number of entries.at(0)
+	w         int          // next write offset in data
+	limit     int          // the data area wraps here
+	bytes     int
+	rate      float64   // measured payload bytes per second
+	rateFrom  time.Time // the keyframe the bytes of rateBytes were written since
+	rateBytes int
+	gop       time.Duration
+	lastKey   time.Time
+	overflow  uint64
+	starved   bool
+	readers   map[*Reader]struct{}
 }
 
 // Open creates (or rebuilds empty) the ring file at cfg.Path and maps it.
@@ -109,12 +115,9 @@ func Open(cfg Config) (*Ring, error) {
 	if err := checkHeader(cfg.Path); err != nil {
 		return nil, err
 	}
-	if cfg.Budget != nil {
-		cfg.MaxBytes = cfg.Budget.take(cfg.MaxBytes)
-	}
 	r, err := mapRing(cfg)
-	if err != nil && cfg.Budget != nil {
-		cfg.Budget.give(cfg.MaxBytes)
+	if err == nil && cfg.Budget != nil {
+		cfg.Budget.take(r.limit, true)
 	}
 	return r, err
 }
@@ -179,7 +182,7 @@ func (r *Ring) Close() error {
 	}
 	r.closed = true
 	if r.cfg.Budget != nil {
-		r.cfg.Budget.give(r.cfg.MaxBytes)
+		r.cfg.Budget.give(r.limit)
 	}
 	for rd := range r.readers {
 		rd.poke()

@@ -238,52 +238,71 @@ func TestRingFromKilledProcessReopens(t *testing.T) {
 	}
 }
 
-// A total cap shared by rings: each ring gets what is left of it (never less
-// than the smallest ring, so a stream past the total still buffers), keeps
-// within that size while written, and gives it back when closed or when its
-// open fails.
+// A total cap shared by rings: each ring takes from it what its measured
+// bitrate asks for (never less than the smallest area, so a stream past the
+// total still buffers, never more than its own cap), a ring that finds
+// nothing left stays short and says so, and a closed ring's share goes to
+// the next one that grows.
 func TestBudgetCapsRingsInTotal(t *testing.T) {
 	const kib = 1 << 10
 	dir := t.TempDir()
-	b := ringbuf.NewBudget(800 * kib)
-	openIn := func(name string, maxBytes int) *ringbuf.Ring {
+	b := ringbuf.NewBudget(1024 * kib)
+	openIn := func(name string) *ringbuf.Ring {
 		t.Helper()
-		r, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, name), Window: 10 * time.Second, MaxBytes: maxBytes, Budget: b})
+		r, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, name), Window: 10 * time.Second, MaxBytes: 512 * kib, Budget: b})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = r.Close() })
 		return r
 	}
-	r1 := openIn("a.ring", 512*kib)
-	r2 := openIn("b.ring", 512*kib)
-	r3 := openIn("c.ring", 512*kib)
-	for i, want := range []int{512 * kib, 288 * kib, 256 * kib} {
-		if got := []*ringbuf.Ring{r1, r2, r3}[i].Stats().Cap; got != want {
-			t.Errorf("ring %d: cap %d KiB, want %d KiB", i+1, got/kib, want/kib)
+	// 8 KiB units at 25 fps: 200 KiB/s, far more than 512 KiB for 10 s.
+	feed := func(r *ringbuf.Ring) ringbuf.Stats {
+		for i := range 750 {
+			r.Write(unit(i, 25, 8*kib))
+			if b.Used() > 1024*kib {
+				t.Fatalf("rings hold %d KiB of a 1024 KiB budget", b.Used()/kib)
+			}
 		}
+		return r.Stats()
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "b.ring")); err != nil || fi.Size() != 4*kib+288*kib {
-		t.Fatalf("b.ring: %v, want a page + 288 KiB", err)
+	r1, r2, r3 := openIn("a.ring"), openIn("b.ring"), openIn("c.ring")
+	if got := b.Used(); got != 768*kib {
+		t.Fatalf("three new rings take %d KiB, want their smallest areas, 768 KiB", got/kib)
 	}
-	// 30 s of 8 KiB units would be 6 MiB: the short ring keeps to its cap.
-	for i := range 750 {
-		r2.Write(unit(i, 25, 8*kib))
+	if st := feed(r1); st.Limit != 512*kib || st.Starved {
+		t.Fatalf("first ring: area %d KiB (starved %v), want its own cap, 512 KiB", st.Limit/kib, st.Starved)
 	}
-	if st := r2.Stats(); st.Bytes > 288*kib || st.Units == 0 {
-		t.Fatalf("shortened ring holds %d bytes in %d units, cap 288 KiB", st.Bytes, st.Units)
+	if st := feed(r2); st.Limit != 256*kib || !st.Starved || st.Bytes > 256*kib || st.Units == 0 {
+		t.Fatalf("second ring with the budget spent: %+v, want 256 KiB and starved", st)
 	}
-
 	if _, err := ringbuf.Open(ringbuf.Config{Path: filepath.Join(dir, "missing", "d.ring"), MaxBytes: 512 * kib, Budget: b}); err == nil {
 		t.Fatal("ring opened in a missing directory")
 	}
 	if err := r1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := b.Used(); got != 544*kib {
-		t.Fatalf("after a failed open and a close: %d KiB in use, want 544", got/kib)
+	if got := b.Used(); got != 512*kib {
+		t.Fatalf("after a failed open and a close: %d KiB in use, want 512", got/kib)
 	}
-	if got := openIn("e.ring", 512*kib).Stats().Cap; got != 256*kib {
-		t.Fatalf("ring opened after a close: cap %d KiB, want the 256 KiB left", got/kib)
+	if st := feed(r3); st.Limit != 512*kib || st.Starved {
+		t.Fatalf("ring grown after a close: area %d KiB, want 512 KiB", st.Limit/kib)
+	}
+}
+
+// A stream whose first second does not fit the smallest data area (1080p
+// at 4 Mbit/s: 500 kB a second against 256 KiB) still has its bitrate
+// measured, and its ring grows to hold the whole window.
+func TestFastStreamFillsItsWindow(t *testing.T) {
+	const gop, size = 25, 4_000_000 / 8 / 25
+	r := open(t, 10*time.Second, 32<<20)
+	for i := range 30 * gop {
+		r.Write(unit(i, gop, size))
+	}
+	if st := r.Stats(); st.Span < 10*time.Second {
+		t.Fatalf("a 10 s ring holds %s of a 4 Mbit/s stream (data area %d bytes)", st.Span, st.Limit)
+	}
+	if seqs := readAll(t, r, 10*time.Second, gop, size); len(seqs) < 10*gop {
+		t.Fatalf("a reader 10 s back got %d units", len(seqs))
 	}
 }

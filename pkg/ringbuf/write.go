@@ -39,6 +39,7 @@ func (r *Ring) Write(u *media.Unit) {
 		r.keys.push(num)
 		r.measure(u.Wall)
 	}
+	r.rateBytes += n
 	r.trim(u.Wall)
 	for rd := range r.readers {
 		rd.poke()
@@ -58,8 +59,28 @@ func (r *Ring) wrap(n int) {
 	for r.entries.len() > 0 && r.entries.at(0).off >= r.w {
 		r.popEntry()
 	}
-	r.limit = r.target(n)
+	r.resize(r.target(n), n)
 	r.w = 0
+}
+
+// resize makes the data area want bytes, within what the budget allows; a
+// unit of n bytes always fits.
+func (r *Ring) resize(want, n int) {
+	b := r.cfg.Budget
+	switch {
+	case b == nil:
+		r.limit = want
+	case want < r.limit:
+		b.give(r.limit - want)
+		r.limit, r.starved = want, false
+	case want > r.limit:
+		got := b.take(want-r.limit, false)
+		if r.limit+got < n {
+			got += b.take(n-r.limit-got, true)
+		}
+		r.limit += got
+		r.starved = r.limit < want
+	}
 }
 
 // target is the data area for Window plus a GOP and a second of slack at the
@@ -109,17 +130,22 @@ func (r *Ring) popEntry() {
 	}
 }
 
-// measure updates the bitrate and GOP estimates at a keyframe.
+// measure updates the bitrate and GOP estimates at a keyframe. The rate
+// counts the bytes written since a keyframe at least a second back, not
+// the bytes held: a ring still at its smallest data area may hold less than
+// a second of a fast stream, and must still learn how much it needs.
 func (r *Ring) measure(wall time.Time) {
 	if !r.lastKey.IsZero() && wall.After(r.lastKey) {
 		r.gop = wall.Sub(r.lastKey)
 	}
 	r.lastKey = wall
-	if r.entries.len() < 2 {
+	if r.rateFrom.IsZero() || wall.Before(r.rateFrom) {
+		r.rateFrom, r.rateBytes = wall, 0
 		return
 	}
-	if span := wall.Sub(r.entries.at(0).u.Wall); span >= time.Second {
-		r.rate = float64(r.bytes) / span.Seconds()
+	if span := wall.Sub(r.rateFrom); span >= time.Second {
+		r.rate = float64(r.rateBytes) / span.Seconds()
+		r.rateFrom, r.rateBytes = wall, 0
 	}
 }
 
@@ -127,7 +153,8 @@ func (r *Ring) measure(wall time.Time) {
 func (r *Ring) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow, Cap: r.cfg.MaxBytes}
+	st := Stats{Units: r.entries.len(), Bytes: r.bytes, Limit: r.limit, Overflow: r.overflow, Cap: r.cfg.MaxBytes,
+		Starved: r.starved}
 	if n := r.entries.len(); n > 0 {
 		st.Span = r.entries.at(n - 1).u.Wall.Sub(r.entries.at(0).u.Wall)
 	}

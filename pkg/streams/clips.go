@@ -53,6 +53,7 @@ type eventClips struct {
 
 // clip is one open event clip; its end moves with every event.
 type clip struct {
+	rec    *record.Recorder
 	mu     sync.Mutex
 	end    time.Time
 	closed bool
@@ -170,13 +171,17 @@ func (ec *eventClips) onEvent(ctx context.Context, e event.Event) {
 		ec.log.Warn("event without a clip: nothing buffered yet", "source", e.Source, "err", err)
 		return
 	}
+	if st := ec.ring.Stats(); st.Starved {
+		ec.log.Warn("pre-event buffers reach their total cap: this clip's pre-event buffer may be short",
+			"ring_bytes", st.Limit, "buffered", st.Span.Round(time.Millisecond))
+	}
 	rec, err := ec.newRec()
 	if err != nil {
 		rd.Close()
 		ec.log.Error("event without a clip", "err", err)
 		return
 	}
-	c := &clip{end: end}
+	c := &clip{rec: rec, end: end}
 	ec.clip = c
 	ec.clips.Add(1)
 	ec.log.Info("event clip started", "source", e.Source)
@@ -228,6 +233,17 @@ func (ec *eventClips) write(ctx context.Context, c *clip, rd *ringbuf.Reader, re
 		}
 		rec.Write(u)
 	}
+}
+
+// recordingID is the row of the open clip's file, 0 while none is on disk.
+func (ec *eventClips) recordingID() int64 {
+	ec.mu.Lock()
+	c := ec.clip
+	ec.mu.Unlock()
+	if c == nil || !c.extend(time.Time{}) {
+		return 0
+	}
+	return c.rec.Status().RecordingID
 }
 
 // state is the stream's event state.

@@ -160,3 +160,97 @@ func TestExternalDetectorAnnotatesContinuousRecording(t *testing.T) {
 		return ps.RecorderState == "recording" && ps.Frames > before.Frames+20
 	})
 }
+
+// Snapshot motion ("motion-snapshot") on a camera whose picture is still,
+// then has a box crossing it: go2rtc's pictures of it differ only while
+// the box moves, so exactly one detection clip is written around the
+// motion, with the box's place on its events. A still camera next to it,
+// watched the same way, publishes nothing and writes nothing.
+func TestSnapshotMotionRecordsOneClip(t *testing.T) {
+	testkit.Need(t, "ffprobe")
+	moving := testkit.StartMotionCamera(t, testkit.MotionScene{From: 14, To: 19})
+	still := testkit.StartMotionCamera(t, testkit.MotionScene{})
+	var seed []*db.Stream
+	for name, url := range map[string]string{"drive": moving.URL(), "porch": still.URL()} {
+		s := stream(name, url, 5)
+		s.Record, s.DetectionBasedRecording, s.DetectionModel = false, true, detect.SnapshotMotionModel
+		s.PreDetectionBuffer, s.PostDetectionBuffer, s.MotionMinDuration = 3, 2, 1
+		seed = append(seed, s)
+	}
+	r := newRig(t, rigOpts{seed: seed})
+	events := r.bus.Subscribe(64)
+	defer events.Close()
+
+	var first, last time.Time
+	deadline := time.After(60 * time.Second)
+	for done := false; !done; {
+		select {
+		case e := <-events.C():
+			if e.Stream != "drive" || e.Source != event.SourceMotion || len(e.Detections) != 1 {
+				t.Fatalf("event %+v: want snapshot motion on drive", e)
+			}
+			// The box runs along y 150..210 of 360: the changed cells lie there.
+			if d := e.Detections[0]; d.Y > 0.45 || d.Y+d.Height < 0.55 || d.Width >= 1 {
+				t.Errorf("motion box %+v: want it around the crossing box, not the whole picture", d)
+			}
+			if first.IsZero() {
+				first = e.Time
+			}
+			last = e.Time
+		case <-time.After(6 * time.Second):
+			done = !first.IsZero() // motion over: no event for 6 s (three keyframes)
+		case <-deadline:
+			t.Fatal("no snapshot motion within 60 s of a camera whose box moves from 14 s to 19 s")
+		}
+	}
+	recs := waitClipClosed(t, r, "drive")
+	if len(recs) != 1 || recs[0].TriggerType != record.TriggerDetection {
+		t.Fatalf("%d recordings, want one detection clip", len(recs))
+	}
+	if pr := testkit.FFprobe(t, recs[0].FilePath); pr.Errors != "" || pr.Duration() <= 0 {
+		t.Fatalf("ffprobe %s: duration %.3f, %s", recs[0].FilePath, pr.Duration(), pr.Errors)
+	}
+	start, end := clipSpan(t, r.db, recs[0])
+	t.Logf("motion events over %s; clip from %s before the first to %s after the last",
+		last.Sub(first).Round(time.Millisecond), first.Sub(start).Round(time.Millisecond), end.Sub(last).Round(time.Millisecond))
+	if ps, ok := r.recording.Stats("porch"); !ok || ps.Frames < 100 {
+		t.Fatalf("the still camera's pipeline did not run (%+v)", ps)
+	}
+	if recs := recordings(t, r, "porch"); len(recs) != 0 {
+		t.Fatalf("the still camera wrote %d recordings", len(recs))
+	}
+}
+
+// A still camera (with sensor noise) watched for two minutes by
+// detection-only streams, one per motion model: no motion event, no clip,
+// while the pipelines run all along.
+func TestStillCameraTwoMinutesNoClip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two minutes of camera")
+	}
+	cam := testkit.StartMotionCamera(t, testkit.MotionScene{Noise: 6})
+	var seed []*db.Stream
+	for name, model := range map[string]string{"coded": "motion", "snap": detect.SnapshotMotionModel} {
+		s := stream(name, cam.URL(), 5)
+		s.Record, s.DetectionBasedRecording, s.DetectionModel = false, true, model
+		s.PreDetectionBuffer, s.PostDetectionBuffer, s.MotionMinDuration = 3, 2, 1
+		seed = append(seed, s)
+	}
+	r := newRig(t, rigOpts{seed: seed})
+	events := r.bus.Subscribe(64)
+	defer events.Close()
+	select {
+	case e := <-events.C():
+		t.Fatalf("a still camera triggered %s motion on %s at %s", e.Source, e.Stream, e.Time)
+	case <-time.After(2 * time.Minute):
+	}
+	for _, name := range []string{"coded", "snap"} {
+		ps, ok := r.recording.Stats(name)
+		if !ok || ps.Frames < 2*60*testkit.MotionFPS*9/10 {
+			t.Fatalf("%s: %d frames in two minutes, want about %d: the detector was not fed", name, ps.Frames, 2*60*testkit.MotionFPS)
+		}
+		if recs := recordings(t, r, name); len(recs) != 0 || ps.Clips != 0 {
+			t.Fatalf("%s: %d recordings, %d clips from a still camera", name, len(recs), ps.Clips)
+		}
+	}
+}

@@ -53,7 +53,7 @@ type rigOpts struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newRig(t *testing.T, o rigOpts) *rig {
+func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
 	testkit.Need(t, "ffmpeg")
 	r := &rig{db: testkit.OpenDB(t, ""), bus: event.NewBus()}
@@ -117,7 +117,7 @@ func (r *rig) create(t *testing.T, s *db.Stream) {
 	}
 }
 
-func (r *rig) start(t *testing.T) {
+func (r *rig) start(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	if err := r.sup.Start(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/detect"
@@ -120,6 +121,42 @@ func (r *Recording) Stats(name string) (PipelineStats, bool) {
 	return p.stats(), true
 }
 
+// openWait is how often OpenRecording looks for the file a trigger opened.
+const openWait = 50 * time.Millisecond
+
+// OpenRecording is the row of the file stream name is writing now: its
+// continuous segment or, in detection mode, its event clip. It waits until
+// ctx ends for one to be on disk (a clip a trigger just opened, a segment
+// waiting for its keyframe), then returns ctx's error.
+func (r *Recording) OpenRecording(ctx context.Context, name string) (int64, error) {
+	for {
+		r.mu.Lock()
+		p := r.running[name]
+		r.mu.Unlock()
+		if p != nil {
+			if id := p.openRecording(); id != 0 {
+				return id, nil
+			}
+		}
+		if err := backoff.Sleep(ctx, openWait); err != nil {
+			return 0, fmt.Errorf("no recording of %s open: %w", name, err)
+		}
+	}
+}
+
+func (p *recordingPipeline) openRecording() int64 {
+	p.mu.Lock()
+	rec, clips := p.rec, p.clips
+	p.mu.Unlock()
+	switch {
+	case rec != nil:
+		return rec.Status().RecordingID
+	case clips != nil:
+		return clips.recordingID()
+	}
+	return 0
+}
+
 type recordingPipeline struct {
 	owner *Recording
 	name  string
@@ -158,7 +195,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	var rec *record.Recorder
 	if mode.continuous() {
 		var err error
-		if rec, err = p.newRecorder(cfg, record.TriggerScheduled, log); err != nil {
+		if rec, err = p.newRecorder(cfg, record.TriggerScheduled, cfg.Stream.RecordOnSchedule, log); err != nil {
 			return err
 		}
 	}
@@ -216,12 +253,19 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hub *media.Hub, log *slog.Logger) {
 	o := p.owner.opts
 	if mc, ok := detect.MotionFor(s); ok {
+		mc.DB = o.DB
 		m, sub := detect.NewMotion(mc), hub.Subscribe("motion", 256)
 		p.run.spawn(func() { _ = m.Run(ctx, sub, o.Bus) })
 		log.Info("motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
 	}
+	if mc, ok := detect.SnapshotMotionFor(s); ok && o.Frames != nil {
+		mc.DB = o.DB
+		m := detect.NewSnapshotMotion(mc, o.Frames, log)
+		p.run.spawn(func() { _ = m.Run(ctx, o.Bus) })
+		log.Info("snapshot motion detection on", "sensitivity", mc.Sensitivity, "min_duration", mc.MinDuration)
+	}
 	if opt, ok := detect.ExternalFor(s, o.APIDetection); ok && o.Frames != nil {
-		opt.Logger, opt.Snapshots = log, o.Snapshots
+		opt.Logger, opt.Snapshots, opt.DB = log, o.Snapshots, o.DB
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
 		p.run.spawn(func() { _ = p.ext.Run(ctx) })
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
@@ -240,35 +284,35 @@ func (p *recordingPipeline) newClips(cfg StreamConfig, log *slog.Logger) (*event
 		return nil, fmt.Errorf("pre-event buffer directory: %w", err)
 	}
 	ec, err := newEventClips(p, cfg, o.RingDir, ringbuf.Config{MaxBytes: o.RingMaxBytes, Budget: p.owner.rings},
-		func() (*record.Recorder, error) { return p.newRecorder(cfg, record.TriggerDetection, log) })
+		func() (*record.Recorder, error) {
+			return p.newRecorder(cfg, record.TriggerDetection, cfg.Stream.DetectionRecordOnSchedule, log)
+		})
 	if err != nil {
 		return nil, err
-	}
-	if got := ec.ring.Stats().Cap; got < o.RingMaxBytes {
-		log.Warn("pre-event buffers reach their total cap: this stream's ring is smaller",
-			"ring_bytes", got, "per_stream_cap", o.RingMaxBytes, "total_cap", o.RingTotalBytes)
 	}
 	return ec, nil
 }
 
 // newRecorder is the stream's recorder for segments (TriggerScheduled) or
-// event clips (TriggerDetection).
-func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, log *slog.Logger) (*record.Recorder, error) {
+// event clips (TriggerDetection); restricted when a recording schedule
+// governs them.
+func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, restricted bool, log *slog.Logger) (*record.Recorder, error) {
 	o := p.owner.opts
 	var onWrite func(int64)
 	if o.OnWrite != nil {
 		onWrite = func(n int64) { o.OnWrite(p.name, n) }
 	}
 	rec, err := record.New(record.Config{
-		Stream:          p.name,
-		StorageDir:      o.StorageDir,
-		DB:              o.DB,
-		TriggerType:     trigger,
-		Logger:          log,
-		SegmentDuration: time.Duration(cfg.Stream.SegmentDuration) * time.Second,
-		NoAudio:         !cfg.Stream.RecordAudio,
-		OnWrite:         onWrite,
-		DirFormat:       o.DirFormat,
+		Stream:             p.name,
+		StorageDir:         o.StorageDir,
+		DB:                 o.DB,
+		TriggerType:        trigger,
+		ScheduleRestricted: restricted,
+		Logger:             log,
+		SegmentDuration:    time.Duration(cfg.Stream.SegmentDuration) * time.Second,
+		NoAudio:            !cfg.Stream.RecordAudio,
+		OnWrite:            onWrite,
+		DirFormat:          o.DirFormat,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)

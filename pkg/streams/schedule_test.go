@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -240,11 +241,59 @@ func TestScheduleBoundaryOnRealStreams(t *testing.T) {
 }
 
 // recordings are stream name's recordings in start order.
-func recordings(t *testing.T, r *rig, name string) []*db.Recording {
+func recordings(t testing.TB, r *rig, name string) []*db.Recording {
 	t.Helper()
 	recs, err := db.StreamRecordings(context.Background(), r.db, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// Files written under a recording schedule say so: schedule_restricted is 1
+// and a scheduled segment is capture_method "scheduled"; without a schedule
+// it is 0 and "continuous". A detection clip stays "detection" either way.
+func TestScheduleRestrictedRecordings(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	plain := stream("plain", cam.URL(), 5)
+	sched := stream("sched", cam.URL(), 5)
+	sched.RecordOnSchedule = true // every hour allowed: still recorded under a schedule
+	clip := stream("clip", cam.URL(), 5)
+	clip.Record, clip.DetectionBasedRecording, clip.PreDetectionBuffer, clip.PostDetectionBuffer = false, true, 1, 1
+	clip.DetectionRecordOnSchedule = true
+	r := newRig(t, rigOpts{seed: []*db.Stream{plain, sched, clip}})
+	testkit.WaitFor(t, 30*time.Second, "video through every pipeline", func() bool {
+		for _, n := range []string{"plain", "sched", "clip"} {
+			if ps, ok := r.recording.Stats(n); !ok || ps.Frames < 30 {
+				return false
+			}
+		}
+		return true
+	})
+	r.bus.Publish(event.Event{Stream: "clip", Time: time.Now(), Source: event.SourceAPI})
+	for _, c := range []struct {
+		name, method string
+		restricted   bool
+	}{{"plain", "continuous", false}, {"sched", "scheduled", true}, {"clip", "detection", true}} {
+		var recs []*db.Recording
+		testkit.WaitFor(t, 30*time.Second, c.name+": a recording row", func() bool {
+			recs = recordings(t, r, c.name)
+			return len(recs) > 0
+		})
+		it, err := db.GetRecordingItem(context.Background(), r.db, recs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.CaptureMethod != c.method || it.ScheduleRestricted == nil || *it.ScheduleRestricted != c.restricted {
+			t.Errorf("%s: capture_method %q, schedule_restricted %v; want %q, %v",
+				c.name, it.CaptureMethod, fmtBool(it.ScheduleRestricted), c.method, c.restricted)
+		}
+	}
+}
+
+func fmtBool(b *bool) string {
+	if b == nil {
+		return "NULL"
+	}
+	return strconv.FormatBool(*b)
 }
