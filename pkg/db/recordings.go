@@ -200,7 +200,7 @@ type IndexedRecording struct {
 // without an index (a segment before its first part) are left out; a
 // segment still being written comes with the parts indexed so far.
 func IndexedRecordingsBetween(ctx context.Context, q Querier, stream string, fromUS, toUS int64) ([]IndexedRecording, error) {
-	// start_time bounds let the (stream_name, start_time) index narrow the
+	// The start_time bound lets the stream_name and start_time indexes narrow the
 	// scan before the exact microsecond test.
 	return queryAll(ctx, q, "indexed recordings", scanFields(func(r *IndexedRecording) []any {
 		ix := &r.Index

@@ -169,7 +169,10 @@ func readPartMoof(f io.ReaderAt, off, partSize int64, buf []byte) ([]byte, error
 	if n < 8 || n > partSize || n > maxMoof {
 		return nil, fmt.Errorf("bad moof size %d at %d", n, off)
 	}
-	buf = append(buf[:0], make([]byte, n)...)
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("read moof at %d: %w", off, err)
 	}
