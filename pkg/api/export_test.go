@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +174,7 @@ func TestExportAcrossSegmentsAndMidnight(t *testing.T) {
 func checkRanges(t *testing.T, e *exportEnv, url string, body []byte, etag string) {
 	t.Helper()
 	n := len(body)
-	for _, r := range [][2]int{{0, 9}, {5, 3000}, {n/3 - 7, n/3 + 100_000}, {n/2, n - 1}, {n - 1, n - 1}} {
+	for _, r := range [][2]int{{0, 9}, {5, 3000}, {n/3 - 7, n/3 + 100_000}, {n / 2, n - 1}, {n - 1, n - 1}} {
 		rs := e.mustGet(t, fasthttp.StatusPartialContent, url, "Range", fmt.Sprintf("bytes=%d-%d", r[0], r[1]))
 		if got, want := rs.Body(), body[r[0]:min(r[1], n-1)+1]; string(got) != string(want) {
 			t.Fatalf("range %v: %d bytes differ from the full body's %d", r, len(got), len(want))
@@ -222,7 +221,7 @@ func TestExportMarksGaps(t *testing.T) {
 // TestExportBadRequests: every wrong request gets a clear 4xx, never 500.
 func TestExportBadRequests(t *testing.T) {
 	e := newExportEnv(t)
-	from, to := strconv.FormatInt(e.at(-20).Unix(), 10), strconv.FormatInt(e.at(-10).Unix(), 10)
+	from, to := fmt.Sprint(e.at(-20).Unix()), fmt.Sprint(e.at(-10).Unix())
 	for _, c := range []struct {
 		path string
 		want int
@@ -233,7 +232,7 @@ func TestExportBadRequests(t *testing.T) {
 		{"/api/export?stream=cam&start=" + to + "&end=" + from, fasthttp.StatusBadRequest},
 		{"/api/export?stream=cam&start=" + from + "&end=" + to + "&format=avi", fasthttp.StatusBadRequest},
 		{"/api/export?stream=nope&start=" + from + "&end=" + to, fasthttp.StatusNotFound},
-		{"/api/export?stream=cam&start=" + from + "&end=" + strconv.FormatInt(e.at(-20).Unix()+400*86400, 10), fasthttp.StatusBadRequest},
+		{"/api/export?stream=cam&start=" + from + "&end=" + fmt.Sprint(e.at(-20).Unix()+400*86400), fasthttp.StatusBadRequest},
 		{e.exportURL(17, 23, "fmp4"), fasthttp.StatusNotFound}, // inside the hole
 		{e.exportURL(-3600, -1800, "mp4"), fasthttp.StatusNotFound},
 		{"/api/export?stream=cam&start=" + from + "&end=" + to + "&format=mp4", fasthttp.StatusOK},
