@@ -22,6 +22,9 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
+// exportGOP is the keyframe interval of the recordings the tests export.
+const exportGOP = time.Second
+
 // exportEnv is a real server over a database holding real recordings of
 // stream "cam": 40 s from 25 s before local midnight in 10 s segments
 // (four segments, in two day directories), then a 10 s hole, then 10 s.
@@ -38,7 +41,7 @@ func newExportEnv(t *testing.T) *exportEnv {
 		t.Fatal(err)
 	}
 	e.midnight = time.Date(2026, 3, 2, 0, 0, 0, 0, time.Local)
-	clip := exporttest.LoadClip(t)
+	clip := exporttest.LoadClip(t, exportGOP)
 	clip.Record(t, e.db, e.cfg.Storage.Path, "cam", 10*time.Second,
 		exporttest.Span{Start: e.at(-25), Length: 40 * time.Second},
 		exporttest.Span{Start: e.at(25), Length: 10 * time.Second})
@@ -137,7 +140,7 @@ func TestExportAcrossSegmentsAndMidnight(t *testing.T) {
 				t.Fatalf("Content-Length %d, body %d bytes", full.Header.ContentLength(), len(body))
 			}
 			start, end := headerTime(t, full, "X-Export-Start"), headerTime(t, full, "X-Export-End")
-			if start.After(e.at(-21.5)) || e.at(-21.5).Sub(start) > exporttest.GOP {
+			if start.After(e.at(-21.5)) || e.at(-21.5).Sub(start) > exportGOP {
 				t.Errorf("export starts at %s, want the keyframe within one GOP before %s", start, e.at(-21.5))
 			}
 			if g := full.Header.Peek("X-Export-Gaps"); len(g) > 0 {
@@ -145,7 +148,7 @@ func TestExportAcrossSegmentsAndMidnight(t *testing.T) {
 			}
 			dur, frames := probeExport(t, body, "export."+format)
 			want := 30.0
-			if math.Abs(dur-want) > exporttest.GOP.Seconds() {
+			if math.Abs(dur-want) > exportGOP.Seconds() {
 				t.Errorf("ffprobe duration %.3f s, want %.1f ± one GOP", dur, want)
 			}
 			if math.Abs(dur-end.Sub(start).Seconds()) > 0.1 {
@@ -212,7 +215,7 @@ func TestExportMarksGaps(t *testing.T) {
 			t.Errorf("%s: gap %q, want about %s/%s", format, gaps, e.at(15).UTC(), e.at(25).UTC())
 		}
 		dur, _ := probeExport(t, rs.Body(), "gap."+format)
-		if math.Abs(dur-20) > exporttest.GOP.Seconds() {
+		if math.Abs(dur-20) > exportGOP.Seconds() {
 			t.Errorf("%s: duration %.3f s over a 10 s gap, want the 20 s of wall time", format, dur)
 		}
 	}

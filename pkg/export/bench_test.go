@@ -21,7 +21,7 @@ var hourStart = time.Date(2026, 3, 1, 23, 30, 0, 0, time.UTC)
 func recordHour(b *testing.B) *db.DB {
 	dir := b.TempDir()
 	d := testkit.OpenDB(b, filepath.Join(dir, "nvr.db"))
-	exporttest.LoadClip(b).Record(b, d, filepath.Join(dir, "storage"), "cam", 15*time.Minute,
+	exporttest.LoadClip(b, time.Second).Record(b, d, filepath.Join(dir, "storage"), "cam", 15*time.Minute,
 		exporttest.Span{Start: hourStart, Length: time.Hour})
 	return d
 }

@@ -17,8 +17,6 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-// GOP is the keyframe interval of the clip: one second.
-const GOP = time.Second
 
 // Span is a stretch of continuous recording.
 type Span struct {
@@ -26,18 +24,20 @@ type Span struct {
 	Length time.Duration
 }
 
-// Clip is the ffmpeg clip the recordings loop: 320x240 H.264 at 25 fps,
-// one keyframe a second, with an AAC track.
+// Clip is the ffmpeg clip the recordings loop: 320x240 H.264 at 25 fps
+// with an AAC track.
 type Clip struct {
 	smp   *loadgen.Sample
 	desc  *media.Desc
 	video [][]byte
 }
 
-// LoadClip makes (once per cache) and loads the clip.
-func LoadClip(t testing.TB) *Clip {
+// LoadClip makes (once per cache) and loads the clip, with a keyframe
+// every gop.
+func LoadClip(t testing.TB, gop time.Duration) *Clip {
 	t.Helper()
-	path := testkit.Sample(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Bitrate: "300k", AAC: true, Seconds: 4})
+	path := testkit.Sample(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: int(gop * 25 / time.Second),
+		Bitrate: "300k", AAC: true, Seconds: 4})
 	smp, err := loadgen.LoadSample(path)
 	if err != nil {
 		t.Fatal(err)
