@@ -17,7 +17,6 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-
 // Span is a stretch of continuous recording.
 type Span struct {
 	Start  time.Time
