@@ -78,6 +78,7 @@ var accessMatrix = map[string]string{
 	"GET /api/recordings/{id}":                        "admin user viewer api",
 	"GET /api/recordings/play/{id}":                   "admin user viewer api",
 	"GET /api/recordings/download/{id}":               "admin user viewer api",
+	"GET /api/export":                                 "admin user viewer api",
 	"PUT /api/recordings/{id}/protect":                "admin user api",
 	"PUT /api/recordings/{id}/retention":              "admin user api",
 	"POST /api/recordings/batch-protect":              "admin user api",

@@ -93,28 +93,42 @@ func (h *recordingsHandler) serveRecording(ctx *fasthttp.RequestCtx, attachment 
 		hdr.Set("Content-Disposition", `attachment; filename="`+downloadName(it.FilePath)+`"`)
 	}
 
-	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagListMatches(string(inm), etag) {
-		ctx.SetStatusCode(fasthttp.StatusNotModified)
+	start, length, done := byteRange(ctx, etag, mtime, size)
+	if done {
 		return
 	}
-
-	start, length, status := int64(0), size, fasthttp.StatusOK
-	if rh := ctx.Request.Header.Peek("Range"); len(rh) > 0 && ifRangeHolds(string(ctx.Request.Header.Peek("If-Range")), etag, mtime) {
-		rs, rl, kind := parseByteRange(string(rh), size)
-		switch kind {
-		case rangeUnsatisfiable:
-			hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-			writeErrorf(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "range %q not satisfiable for %d bytes", string(rh), size)
-			return
-		case rangeOne:
-			start, length, status = rs, rl, fasthttp.StatusPartialContent
-			hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, size))
-		}
-	}
-	ctx.SetStatusCode(status)
 	ctx.SetContentType("video/mp4")
 	handedOff = true
 	ctx.SetBodyStream(&fileSection{SectionReader: io.NewSectionReader(f, start, length), f: f}, int(length))
+}
+
+// byteRange answers If-None-Match with 304 and applies Range (and
+// If-Range) to a body of size bytes validated by etag and mtime (zero when
+// there is no Last-Modified), setting the status and Content-Range. done
+// means the reply is complete (304 or 416).
+func byteRange(ctx *fasthttp.RequestCtx, etag string, mtime time.Time, size int64) (start, length int64, done bool) {
+	if inm := ctx.Request.Header.Peek("If-None-Match"); len(inm) > 0 && etagListMatches(string(inm), etag) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return 0, 0, true
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	rh := ctx.Request.Header.Peek("Range")
+	if len(rh) == 0 || !ifRangeHolds(string(ctx.Request.Header.Peek("If-Range")), etag, mtime) {
+		return 0, size, false
+	}
+	hdr := &ctx.Response.Header
+	rs, rl, kind := parseByteRange(string(rh), size)
+	switch kind {
+	case rangeUnsatisfiable:
+		hdr.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		writeErrorf(ctx, fasthttp.StatusRequestedRangeNotSatisfiable, "range %q not satisfiable for %d bytes", string(rh), size)
+		return 0, 0, true
+	case rangeOne:
+		ctx.SetStatusCode(fasthttp.StatusPartialContent)
+		hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rs, rs+rl-1, size))
+		return rs, rl, false
+	}
+	return 0, size, false
 }
 
 // downloadName is the file's base name with anything that could break

@@ -172,6 +172,7 @@ func (s *Server) routes(deps *Deps) {
 	s.streamRoutes(deps)
 	s.detectionRoutes(deps)
 	s.recordingRoutes(deps)
+	s.exportRoutes(deps)
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {

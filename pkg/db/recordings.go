@@ -194,3 +194,26 @@ func Garbage(ctx context.Context, q Querier) ([]GarbageEntry, error) {
 		return []any{&g.RecordingID, &g.StreamName, &g.FilePath}
 	}), `SELECT recording_id, stream_name, file_path FROM recordings_garbage ORDER BY recording_id`)
 }
+
+// IndexedRecording is a recording's file with its part index.
+type IndexedRecording struct {
+	FilePath string
+	Index    RecordingIndex
+}
+
+// IndexedRecordingsBetween returns the recordings of stream whose part
+// index overlaps [fromUS, toUS) (unix microseconds), in start order. Rows
+// without an index (a segment before its first part) are left out; a
+// segment still being written comes with the parts indexed so far.
+func IndexedRecordingsBetween(ctx context.Context, q Querier, stream string, fromUS, toUS int64) ([]IndexedRecording, error) {
+	// The start_time bound lets the stream_name and start_time indexes narrow the
+	// scan before the exact microsecond test.
+	return queryAll(ctx, q, "indexed recordings", scanFields(func(r *IndexedRecording) []any {
+		ix := &r.Index
+		return []any{&ix.RecordingID, &r.FilePath, &ix.StartUS, &ix.DurationUS, &ix.InitSize, &ix.PartCount, &ix.Parts}
+	}), `SELECT r.id, r.file_path, i.start_us, i.duration_us, i.init_size, i.part_count, i.parts
+		FROM recordings r JOIN recording_index i ON i.recording_id = r.id
+		WHERE r.stream_name = ? AND r.start_time <= ? AND i.part_count > 0
+		AND i.start_us < ? AND i.start_us + i.duration_us > ?
+		ORDER BY i.start_us, r.id`, stream, toUS/1_000_000, toUS, fromUS)
+}
