@@ -261,7 +261,10 @@ func TestAllowedTagsGuardEveryStreamRoute(t *testing.T) {
 			continue
 		}
 		path := strings.NewReplacer("{name}", "kitchen", "{stream}", "kitchen", "{file}", "1.jpg",
-			"{id}", fmt.Sprint(e.recs["kitchen"])).Replace(rt.Pattern)
+			"{id}", fmt.Sprint(e.recs["kitchen"]), "{path...}", "api/frame.jpeg").Replace(rt.Pattern)
+		if scopeOf(rt.Pattern) == scopeQuery {
+			path += "?stream=kitchen&src=kitchen_sub"
+		}
 		r := e.call(e.restricted, rt.Method, path, "{}")
 		if r.status != 403 {
 			t.Errorf("%s %s as a user without the stream's tags: %d %s", rt.Method, path, r.status, r.body)

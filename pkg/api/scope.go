@@ -23,6 +23,7 @@ const (
 	scopeNone      scopeKind = iota
 	scopeStream              // {name} or {stream}: a stream name
 	scopeRecording           // {id} under /api/recordings: a recording
+	scopeQuery               // ?stream= or go2rtc's ?src=: a stream name
 )
 
 // scopeOf classifies a route pattern.
@@ -32,6 +33,9 @@ func scopeOf(pattern string) scopeKind {
 		return scopeStream
 	case strings.HasPrefix(pattern, "/api/recordings/") && strings.Contains(pattern, "{id}"):
 		return scopeRecording
+	case pattern == "/api/export" || strings.HasPrefix(pattern, "/api/timeline/") || strings.HasPrefix(pattern, "/go2rtc/"):
+		// One stream in the query; the lists filter their rows instead.
+		return scopeQuery
 	}
 	return scopeNone
 }
@@ -41,7 +45,19 @@ func scopeOf(pattern string) scopeKind {
 // exist is left to the handler (404), as is a malformed id (400).
 func (s *Server) inScope(ctx *fasthttp.RequestCtx, rt *route) bool {
 	p := PrincipalOf(ctx)
-	if rt.scope == scopeNone || p == nil || p.AllowedTags == nil || s.db == nil {
+	if p == nil || p.AllowedTags == nil || s.db == nil {
+		return true
+	}
+	switch rt.scope {
+	case scopeNone:
+		return true
+	case scopeQuery:
+		// go2rtc's derived sub-stream belongs to its stream.
+		for _, key := range []string{"stream", "src"} {
+			if v := string(ctx.QueryArgs().Peek(key)); v != "" && !allowStream(ctx, s.failer, s.db, strings.TrimSuffix(v, "_sub"), true) {
+				return false
+			}
+		}
 		return true
 	}
 	name := Param(ctx, "name") + Param(ctx, "stream")
