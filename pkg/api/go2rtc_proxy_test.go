@@ -234,17 +234,7 @@ func TestGo2RTCProxy(t *testing.T) {
 		// may hold only a share), then a third request is refused.
 		var held []*http.Response
 		for _, user := range []string{"viewer", "admin"} {
-			req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
-			req.Header.Set("X-Test-User", user)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			head := make([]byte, 8)
-			if _, err := io.ReadFull(resp.Body, head); err != nil || string(head[4:8]) != "ftyp" {
-				t.Fatalf("stream.mp4 head % x err %v", head, err)
-			}
-			held = append(held, resp)
+			held = append(held, holdStream(t, base, user))
 		}
 		resp, body := proxyGet(t, "GET", base+"/go2rtc/api/frame.jpeg?src=test", "viewer2")
 		if resp.StatusCode != http.StatusServiceUnavailable {

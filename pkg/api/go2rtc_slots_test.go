@@ -45,17 +45,8 @@ func TestGo2RTCProxyErrorAnswersReleaseSlots(t *testing.T) {
 func TestGo2RTCProxyPerUserCap(t *testing.T) {
 	const inflight = 4 // one slot per user
 	base := "http://" + startProxyServer(t, startGo2RTC(t), inflight)
-	req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
-	req.Header.Set("X-Test-User", "viewer")
-	held, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	held := holdStream(t, base, "viewer")
 	defer held.Body.Close()
-	head := make([]byte, 8)
-	if _, err := io.ReadFull(held.Body, head); err != nil || string(head[4:8]) != "ftyp" {
-		t.Fatalf("stream.mp4 head % x err %v", head, err)
-	}
 
 	resp, body := proxyGet(t, "GET", base+"/go2rtc/api/streams", "viewer")
 	if resp.StatusCode != http.StatusTooManyRequests {
@@ -80,16 +71,7 @@ func TestGo2RTCProxyPerUserCap(t *testing.T) {
 func TestGo2RTCProxyShortRequestsWaitForTheirShare(t *testing.T) {
 	const inflight = 4 // one slot per user
 	base := "http://" + startProxyServer(t, startGo2RTC(t), inflight)
-	req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
-	req.Header.Set("X-Test-User", "viewer")
-	held, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head := make([]byte, 8)
-	if _, err := io.ReadFull(held.Body, head); err != nil || string(head[4:8]) != "ftyp" {
-		t.Fatalf("stream.mp4 head % x err %v", head, err)
-	}
+	held := holdStream(t, base, "viewer")
 	type answer struct {
 		status int
 		body   []byte
@@ -167,4 +149,22 @@ func TestGo2RTCProxySharesSnapshots(t *testing.T) {
 	if got := upstream.Load(); got > 2 {
 		t.Errorf("%d identical snapshot requests made %d go2rtc calls, want them to share one", n, got)
 	}
+}
+
+// holdStream opens stream.mp4 as user and reads its first box, so the
+// request holds one of the user's proxy slots until its body is closed.
+func holdStream(t *testing.T, base, user string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/go2rtc/api/stream.mp4?src=test", nil)
+	req.Header.Set("X-Test-User", user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 8)
+	if _, err := io.ReadFull(resp.Body, head); err != nil || string(head[4:8]) != "ftyp" {
+		resp.Body.Close()
+		t.Fatalf("stream.mp4 head % x err %v", head, err)
+	}
+	return resp
 }

@@ -176,21 +176,17 @@ func (p *Page) addError(s string) {
 }
 
 // Errors returns the errors seen so far and forgets them.
-func (p *Page) Errors() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.errors
-	p.errors = nil
-	return out
-}
+func (p *Page) Errors() []string { return p.drain(&p.errors) }
 
 // FailedRequests returns "STATUS METHOD URL" for every answer of 400 or more
 // since the last call, and forgets them.
-func (p *Page) FailedRequests() []string {
+func (p *Page) FailedRequests() []string { return p.drain(&p.failed) }
+
+func (p *Page) drain(list *[]string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := p.failed
-	p.failed = nil
+	out := *list
+	*list = nil
 	return out
 }
 
