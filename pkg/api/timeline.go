@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -13,14 +12,6 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
 )
-
-// timelineHandler serves the timeline: which recordings of a stream cover a
-// span of time, where its detections lie, and which recording plays a given
-// moment. Everything comes from the recordings rows and their part index.
-type timelineHandler struct {
-	failer
-	db *db.DB
-}
 
 var timelineRoutes = []endpoint[*timelineHandler]{
 	{"GET", "/api/timeline/segments", auth.AccessViewer, (*timelineHandler).handleSegments},
@@ -42,6 +33,14 @@ const (
 	// localTimeLayout is how LightNVR shows times: server local time.
 	localTimeLayout = "2006-01-02 15:04:05"
 )
+
+// timelineHandler serves the timeline: which recordings of a stream cover a
+// span of time, where its detections lie, and which recording plays a given
+// moment. Everything comes from the recordings rows and their part index.
+type timelineHandler struct {
+	failer
+	db *db.DB
+}
 
 // segmentJSON is LightNVR's timeline segment.
 type segmentJSON struct {
@@ -107,12 +106,12 @@ type timelineQuery struct {
 	start, end int64
 }
 
-// parseTimelineQuery reads stream, start and end. start defaults to
-// defStart, end to now; a date-only end means the end of that day (UTC),
+// parseTimelineQuery reads stream, start and end. start defaults to 24
+// hours before end, end to now; a date-only end means the end of that day (UTC),
 // as in LightNVR. On failure it has replied 400.
-func parseTimelineQuery(ctx *fasthttp.RequestCtx, defStart func(end int64) int64) (timelineQuery, bool) {
+func parseTimelineQuery(ctx *fasthttp.RequestCtx) (timelineQuery, bool) {
 	args := ctx.QueryArgs()
-	q := timelineQuery{stream: strings.TrimSpace(string(args.Peek("stream"))), end: time.Now().Unix()}
+	q := timelineQuery{stream: string(args.Peek("stream")), end: time.Now().Unix()}
 	if q.stream == "" {
 		writeError(ctx, fasthttp.StatusBadRequest, "Missing required parameter: stream")
 		return q, false
@@ -127,7 +126,7 @@ func parseTimelineQuery(ctx *fasthttp.RequestCtx, defStart func(end int64) int64
 			q.end += 86399
 		}
 	}
-	q.start = defStart(q.end)
+	q.start = q.end - 86400
 	if v := string(args.Peek("start")); v != "" {
 		if q.start, err = parseAPITime(v); err != nil {
 			writeErrorf(ctx, fasthttp.StatusBadRequest, "start: %v", err)
@@ -142,12 +141,9 @@ func parseTimelineQuery(ctx *fasthttp.RequestCtx, defStart func(end int64) int64
 }
 
 func isDateOnly(v string) bool {
-	_, err := time.Parse(time.DateOnly, strings.TrimSpace(v))
+	_, err := time.Parse(time.DateOnly, v)
 	return err == nil
 }
-
-// dayBefore is the default start of a segments query: 24 hours before end.
-func dayBefore(end int64) int64 { return end - 86400 }
 
 // knownStream answers 404 unless the stream exists; on failure it has replied.
 func (h *timelineHandler) knownStream(ctx *fasthttp.RequestCtx, name string) bool {
@@ -161,6 +157,17 @@ func (h *timelineHandler) knownStream(ctx *fasthttp.RequestCtx, name string) boo
 		return false
 	}
 	return true
+}
+
+// spanSegments parses a stream/start/end query and reads the recordings
+// overlapping its span, at most limit of them; on failure it has replied.
+func (h *timelineHandler) spanSegments(ctx *fasthttp.RequestCtx, now int64, limit int) (timelineQuery, []*db.TimelineSegment, bool) {
+	q, ok := parseTimelineQuery(ctx)
+	if !ok {
+		return q, nil, false
+	}
+	rows, ok := h.segments(ctx, q, now, limit)
+	return q, rows, ok
 }
 
 // segments reads the recordings of q's stream overlapping q's span, at most
@@ -178,13 +185,9 @@ func (h *timelineHandler) segments(ctx *fasthttp.RequestCtx, q timelineQuery, no
 }
 
 func (h *timelineHandler) handleSegments(ctx *fasthttp.RequestCtx) {
-	q, ok := parseTimelineQuery(ctx, dayBefore)
-	if !ok {
-		return
-	}
 	now := time.Now().Unix()
 	// One more than the cap tells a full answer from a truncated one.
-	rows, ok := h.segments(ctx, q, now, maxTimelineSegments+1)
+	q, rows, ok := h.spanSegments(ctx, now, maxTimelineSegments+1)
 	if !ok {
 		return
 	}
@@ -222,7 +225,12 @@ func mergeSpans(spans []db.Span, from, to, gap int64) []intervalJSON {
 }
 
 func (h *timelineHandler) handleSegmentsByIDs(ctx *fasthttp.RequestCtx) {
-	ids, err := parseIDList(string(ctx.QueryArgs().Peek("ids")))
+	items := csvArg(string(ctx.QueryArgs().Peek("ids")))
+	if len(items) == 0 {
+		writeError(ctx, fasthttp.StatusBadRequest, "Missing required parameter: ids")
+		return
+	}
+	ids, err := parseIDList(items)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
@@ -254,13 +262,9 @@ func (h *timelineHandler) handleSegmentsByIDs(ctx *fasthttp.RequestCtx) {
 	})
 }
 
-// parseIDList reads the ids query of segments-by-ids: a comma list of
+// parseIDList reads the items of the ids query of segments-by-ids:
 // recording ids, at most maxTimelineSegments of them.
-func parseIDList(v string) ([]int64, error) {
-	items := csvArg(v)
-	if len(items) == 0 {
-		return nil, errors.New("Missing required parameter: ids")
-	}
+func parseIDList(items []string) ([]int64, error) {
 	if len(items) > maxTimelineSegments {
 		return nil, fmt.Errorf("%d ids; at most %d per request", len(items), maxTimelineSegments)
 	}
@@ -279,12 +283,8 @@ func parseIDList(v string) ([]int64, error) {
 // longest segment in the span, that plays through /api/timeline/play from
 // the span's start.
 func (h *timelineHandler) handleManifest(ctx *fasthttp.RequestCtx) {
-	q, ok := parseTimelineQuery(ctx, dayBefore)
-	if !ok {
-		return
-	}
 	now := time.Now().Unix()
-	rows, ok := h.segments(ctx, q, now, maxTimelineSegments)
+	q, rows, ok := h.spanSegments(ctx, now, maxTimelineSegments)
 	if !ok {
 		return
 	}
@@ -297,20 +297,18 @@ func (h *timelineHandler) handleManifest(ctx *fasthttp.RequestCtx) {
 		start, end := extent(s, now)
 		longest = max(longest, end-start)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-ALLOW-CACHE:YES\n#EXT-X-TARGETDURATION:%d\n", longest+1)
-	fmt.Fprintf(&b, "#EXTINF:%d.000000,\n/api/timeline/play?stream=%s&start=%d\n#EXT-X-ENDLIST\n",
-		longest, url.QueryEscape(q.stream), q.start)
+	playlist := fmt.Sprintf("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-ALLOW-CACHE:YES\n#EXT-X-TARGETDURATION:%d\n"+
+		"#EXTINF:%d.000000,\n/api/timeline/play?stream=%s&start=%d\n#EXT-X-ENDLIST\n", longest+1, longest, url.QueryEscape(q.stream), q.start)
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.SetContentType("application/vnd.apple.mpegurl")
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetBodyString(b.String())
+	ctx.SetBodyString(playlist)
 }
 
 // handlePlay redirects to the recording covering start (default now), or
 // the nearest one within an hour of it.
 func (h *timelineHandler) handlePlay(ctx *fasthttp.RequestCtx) {
-	stream := strings.TrimSpace(string(ctx.QueryArgs().Peek("stream")))
+	stream := string(ctx.QueryArgs().Peek("stream"))
 	if stream == "" {
 		writeError(ctx, fasthttp.StatusBadRequest, "Missing required parameter: stream")
 		return
