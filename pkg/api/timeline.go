@@ -235,7 +235,7 @@ func (h *timelineHandler) handleSegmentsByIDs(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	rows, err := db.TimelineSegmentsByIDs(requestContext(ctx), h.db, ids)
+	rows, err := db.TimelineSegmentsOf(requestContext(ctx), h.db, db.RecordingFilter{IDs: ids})
 	if err != nil {
 		h.fail(ctx, "timeline segments", err)
 		return

@@ -62,15 +62,14 @@ func TimelineSegments(ctx context.Context, q Querier, stream string, from, to, n
 	return nonNil(out), nil
 }
 
-// TimelineSegmentsByIDs returns the recordings among ids that exist, in
-// start order.
-func TimelineSegmentsByIDs(ctx context.Context, q Querier, ids []int64) ([]*TimelineSegment, error) {
-	if len(ids) == 0 {
+// TimelineSegmentsOf returns the recordings f selects, in start order. f
+// must select by IDs: without them it selects nothing.
+func TimelineSegmentsOf(ctx context.Context, q Querier, f RecordingFilter) ([]*TimelineSegment, error) {
+	if len(f.IDs) == 0 {
 		return []*TimelineSegment{}, nil
 	}
-	in, args := anyOf(ids)
-	out, err := queryAll(ctx, q, "timeline by ids", scanTimelineSegment,
-		timelineSelect+` WHERE r.id IN (`+in+`) ORDER BY r.start_time, r.id`, args...)
+	where, args := f.where()
+	out, err := queryAll(ctx, q, "timeline by ids", scanTimelineSegment, timelineSelect+where+` ORDER BY r.start_time, r.id`, args...)
 	if err != nil {
 		return nil, err
 	}
