@@ -79,6 +79,10 @@ var accessMatrix = map[string]string{
 	"GET /api/recordings/play/{id}":                   "admin user viewer api",
 	"GET /api/recordings/download/{id}":               "admin user viewer api",
 	"GET /api/export":                                 "admin user viewer api",
+	"GET /api/timeline/segments":                      "admin user viewer api", // LightNVR leaves these four public
+	"GET /api/timeline/segments-by-ids":               "admin user viewer api",
+	"GET /api/timeline/manifest":                      "admin user viewer api",
+	"GET /api/timeline/play":                          "admin user viewer api",
 	"PUT /api/recordings/{id}/protect":                "admin user api",
 	"PUT /api/recordings/{id}/retention":              "admin user api",
 	"POST /api/recordings/batch-protect":              "admin user api",

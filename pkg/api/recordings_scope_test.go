@@ -318,3 +318,17 @@ func TestAllowedTagsBatchDelete(t *testing.T) {
 		t.Error("front's recording was not deleted by the filter that covers it")
 	}
 }
+
+// TestAllowedTagsTimelineByIDs: segments by ids name recordings, not a
+// stream; a restricted user gets only those of their streams.
+func TestAllowedTagsTimelineByIDs(t *testing.T) {
+	e := newTagsEnv(t)
+	path := fmt.Sprintf("/api/timeline/segments-by-ids?ids=%d,%d", e.recs["front"], e.recs["kitchen"])
+	for as, want := range map[*req]float64{&e.restricted: 1, &e.free: 2} {
+		r := e.call(*as, "GET", path, "")
+		expectStatus(t, r, 200, "segments by ids")
+		if n := r.json(t)["segment_count"]; n != want {
+			t.Errorf("segment_count %v, want %v", n, want)
+		}
+	}
+}

@@ -55,9 +55,9 @@ func TestPeerUIRunsUnderItsPagePolicy(t *testing.T) {
 var peerKnownGaps = []*regexp.Regexp{
 	// Manual recording state of a live cell: the playback work brings it.
 	regexp.MustCompile(`^404 GET /api/streams/[^/]+/recording$`),
-	// Recording tags and the timeline: the playback work brings them.
+	// Recording tags: the playback work brings them.
 	regexp.MustCompile(`^400 GET /api/recordings/tags$`),
-	regexp.MustCompile(`^404 GET /api/timeline/segments\?`),
+	regexp.MustCompile(`^404 GET /api/recordings/\d+/tags$`), // the timeline's player asks for its segment's tags
 }
 
 // peerWalk drives one tab of LightNVR's own UI against our daemon.
@@ -355,6 +355,20 @@ func TestPeerUIWalk(t *testing.T) {
 			w.t.Errorf("batch delete left %d protected recordings, want 1", n)
 		}
 		w.p.Screenshot(w.t, "recordings")
+	})
+
+	run("timeline", func() {
+		waitRecordings(t, api, 3)
+		w.open("timeline.html")
+		w.choose("#stream-selector", "cam1")
+		w.until("segments drawn", `document.querySelectorAll('.timeline-segments .timeline-segment').length > 0`, 20*time.Second)
+		if ok, _ := testkit.Eval[bool](w.p, 5*time.Second, `document.body.innerText.includes('No recordings found')`); ok {
+			w.t.Error("the timeline says no recordings were found")
+		}
+		w.do("play", 5*time.Second, chromedp.Click("#play-button"))
+		w.until("the timeline plays a segment", `(() => { const v = document.querySelector('#video-player video, video#video-player, video');
+			return !!v && v.readyState >= 2 && v.videoWidth > 0 && v.currentSrc.includes('/api/recordings/play/') })()`, 20*time.Second)
+		w.p.Screenshot(w.t, "timeline")
 	})
 
 	run("settings", func() {

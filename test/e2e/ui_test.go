@@ -247,6 +247,32 @@ func TestWebUI(t *testing.T) {
 		u.checkClean("recordings")
 	})
 
+	t.Run("timeline draws and plays", func(t *testing.T) {
+		u.t = t
+		u.open("#/timeline")
+		u.do("segments drawn", 20*time.Second, chromedp.WaitVisible(`[data-testid=timeline-segment]`))
+		// A click in the middle of the first recording plays it from there.
+		clicked, err := testkit.Eval[bool](u.p, 5*time.Second, `(() => {
+			const s = document.querySelector('[data-testid=timeline-segment]'); const r = s.getBoundingClientRect();
+			s.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2}));
+			return true })()`)
+		if err != nil || !clicked {
+			t.Fatalf("click on the timeline: %v", err)
+		}
+		plays := `new Promise(res => { const t0 = Date.now(); (function w() {
+			const v = document.querySelector('[data-testid=timeline-video]');
+			if (v && v.readyState >= 2 && v.videoWidth > 0) return res(true);
+			if ((v && v.error) || Date.now() - t0 > 15000) return res(false); setTimeout(w, 100); })(); })`
+		if ok, err := testkit.Eval[bool](u.p, 20*time.Second, plays); err != nil || !ok {
+			u.p.Screenshot(t, "04-timeline")
+			state, _ := testkit.Eval[string](u.p, 5*time.Second, `(() => { const v = document.querySelector('[data-testid=timeline-video]');
+				return v ? JSON.stringify({src: v.currentSrc, ready: v.readyState, err: v.error && v.error.message}) : document.querySelector('main').innerText })()`)
+			t.Fatalf("the timeline's recording did not play (%v): %s; browser errors %v", err, state, u.p.Errors())
+		}
+		u.p.Screenshot(t, "04-timeline")
+		u.checkClean("timeline")
+	})
+
 	t.Run("settings and system pages", func(t *testing.T) {
 		u.t = t
 		u.open("#/settings")

@@ -4,6 +4,7 @@ import { get, post, loginRedirect } from './api.js';
 import { Toasts, Loading } from './ui.js';
 import { LivePage } from './pages/live.js';
 import { RecordingsPage } from './pages/recordings.js';
+import { TimelinePage } from './pages/timeline.js';
 import { EventsPage } from './pages/events.js';
 import { StreamsPage } from './pages/streams.js';
 import { UsersPage } from './pages/users.js';
@@ -15,6 +16,7 @@ import { AccountPage } from './pages/account.js';
 const PAGES = [
   { id: 'live', title: 'Live', comp: LivePage, need: 'viewer' },
   { id: 'recordings', title: 'Recordings', comp: RecordingsPage, need: 'viewer' },
+  { id: 'timeline', title: 'Timeline', comp: TimelinePage, need: 'viewer' },
   { id: 'events', title: 'Events', comp: EventsPage, need: 'viewer' },
   { id: 'streams', title: 'Streams', comp: StreamsPage, need: 'writer' },
   { id: 'users', title: 'Users', comp: UsersPage, need: 'admin' },
