@@ -63,8 +63,10 @@ func (m *MQTT) stateMessages(cfg config.MQTTConfig, state string) []message {
 	return msgs
 }
 
-func (m *MQTT) onlineMessages(cfg config.MQTTConfig) []message  { return m.stateMessages(cfg, "online") }
-func (m *MQTT) offlineMessages(cfg config.MQTTConfig) []message { return m.stateMessages(cfg, "offline") }
+func (m *MQTT) onlineMessages(cfg config.MQTTConfig) []message { return m.stateMessages(cfg, "online") }
+func (m *MQTT) offlineMessages(cfg config.MQTTConfig) []message {
+	return m.stateMessages(cfg, "offline")
+}
 
 // detectionJSON is LightNVR's P/detections/S payload.
 type detectionJSON struct {
