@@ -120,8 +120,18 @@ func TestBrokerErrors(t *testing.T) {
 		o := MQTTOptions{Config: brokerConfig(tlsBroker)}
 		o.Config.TLSEnabled, o.Config.TLSCAFile = true, cert.CertFile
 		waitState(t, startMQTT(t, o), BrokerConnected)
-		o = MQTTOptions{Config: brokerConfig(auth)}
-		o.Config.Username, o.Config.Password = "nvr", "right"
-		waitState(t, startMQTT(t, o), BrokerConnected)
+	})
+	// New settings (POST /api/settings) reconnect without a restart.
+	t.Run("password fixed in the settings", func(t *testing.T) {
+		o := MQTTOptions{Config: brokerConfig(auth)}
+		o.Config.Username, o.Config.Password = "nvr", "wrong"
+		m := startMQTT(t, o)
+		waitState(t, m, BrokerDisconnected)
+		o.Config.Password = "right"
+		m.Reconfigure(o.Config)
+		waitState(t, m, BrokerConnected)
+		o.Config.Enabled = false
+		m.Reconfigure(o.Config)
+		waitState(t, m, BrokerDisabled)
 	})
 }
