@@ -128,7 +128,10 @@ func TestTopicsAndPayloads(t *testing.T) {
 			{Label: "person", Confidence: 0.92, X: 0.25, Y: 0.3, Width: 0.15, Height: 0.45, TrackID: -1},
 			{Label: "car", Confidence: 0.5, X: 0.5, Y: 0.5, Width: 0.25, Height: 0.25, TrackID: 7, ZoneID: "drive"},
 		}})
-	got := jsonOf(t, sub.wait(t, "lightnvr/detections/front_door", 1)[0].Payload())
+	// The person again, before the quiet time: Frigate's update.
+	bus.Publish(event.Event{Stream: "front door", Time: time.Unix(1700000001, 0), Source: event.SourceDetector,
+		Detections: []event.Detection{{Label: "person", Confidence: 0.95, X: 0.3, Y: 0.3, Width: 0.15, Height: 0.45, TrackID: -1}}})
+	got := jsonOf(t, sub.wait(t, "lightnvr/detections/front_door", 2)[0].Payload())
 	want := jsonOf(t, []byte(`{"stream":"front door","timestamp":1700000000,"count":2,"snapshot_path":"`+snap+`",
 		"snapshot_url":"/api/snapshots/front_door/1700000000.jpg","snapshot_topic":"lightnvr/detections/front_door/snapshot",
 		"detections":[{"label":"person","confidence":0.92,"x":0.25,"y":0.3,"width":0.15,"height":0.45},
@@ -171,9 +174,9 @@ func TestTopicsAndPayloads(t *testing.T) {
 
 func checkHA(t *testing.T, sub *received) {
 	t.Helper()
-	ms := sub.wait(t, "lightnvr/cameras/front_door/motion", 2)
-	if string(ms[0].Payload()) != "ON" || string(ms[1].Payload()) != "OFF" {
-		t.Errorf("motion %q then %q, want ON then OFF", ms[0].Payload(), ms[1].Payload())
+	ms := sub.wait(t, "lightnvr/cameras/front_door/motion", 3)
+	if string(ms[0].Payload()) != "ON" || string(ms[1].Payload()) != "ON" || string(ms[2].Payload()) != "OFF" {
+		t.Errorf("motion %q, %q, %q; want ON, ON, OFF", ms[0].Payload(), ms[1].Payload(), ms[2].Payload())
 	}
 	if c := string(sub.wait(t, "lightnvr/cameras/front_door/detection_count", 1)[0].Payload()); c != "2" {
 		t.Errorf("detection_count %q", c)
@@ -193,7 +196,7 @@ func checkHA(t *testing.T, sub *received) {
 
 func checkFrigate(t *testing.T, sub *received) {
 	t.Helper()
-	evs := sub.wait(t, "frigate/events", 4) // new person, new car, then both end
+	evs := sub.wait(t, "frigate/events", 5) // new person and car, person update, both end
 	types := map[string][]string{}
 	for _, e := range evs {
 		var fe struct {
@@ -218,17 +221,20 @@ func checkFrigate(t *testing.T, sub *received) {
 		}
 		label := after["label"].(string)
 		types[label] = append(types[label], fe.Type)
+		if before := v["before"].(map[string]any); fe.Type != "new" && before["id"] != after["id"] {
+			t.Errorf("%s changed the id: %s", fe.Type, e.Payload())
+		}
 		if fe.Type == "end" && after["end_time"] == nil {
 			t.Errorf("end without end_time: %s", e.Payload())
 		}
 	}
-	for _, l := range []string{"person", "car"} {
-		if got := strings.Join(types[l], ","); got != "new,end" {
-			t.Errorf("%s events %s, want new,end", l, got)
+	for l, want := range map[string]string{"person": "new,update,end", "car": "new,end"} {
+		if got := strings.Join(types[l], ","); got != want {
+			t.Errorf("%s events %s, want %s", l, got, want)
 		}
 	}
-	if c := sub.wait(t, "frigate/front_door/person", 2); string(c[0].Payload()) != "1" || string(c[1].Payload()) != "0" {
-		t.Errorf("frigate person count %q then %q", c[0].Payload(), c[1].Payload())
+	if c := sub.wait(t, "frigate/front_door/person", 3); string(c[0].Payload()) != "1" || string(c[2].Payload()) != "0" {
+		t.Errorf("frigate person count %q first, %q last; want 1 and 0", c[0].Payload(), c[2].Payload())
 	}
 	if c := sub.wait(t, "frigate/front_door/all", 1); string(c[0].Payload()) != "2" {
 		t.Errorf("frigate all %q", c[0].Payload())
