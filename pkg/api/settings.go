@@ -193,25 +193,25 @@ var settingsTable = []setting{
 	{name: "turn_username", id: "go2rtc.turn_username", private: true},
 	{name: "turn_password", id: "go2rtc.turn_password", secret: true},
 
-	{name: "mqtt_enabled", id: "mqtt.enabled", kind: kindBool, live: true},
-	{name: "mqtt_broker_host", id: "mqtt.broker_host", live: true},
-	{name: "mqtt_broker_port", id: "mqtt.broker_port", kind: kindInt, live: true},
-	{name: "mqtt_username", id: "mqtt.username", private: true, live: true},
-	{name: "mqtt_password", id: "mqtt.password", secret: true, live: true},
-	{name: "mqtt_client_id", id: "mqtt.client_id", live: true},
-	{name: "mqtt_topic_prefix", id: "mqtt.topic_prefix", live: true},
-	{name: "mqtt_tls_enabled", id: "mqtt.tls_enabled", kind: kindBool, live: true},
-	{name: "mqtt_keepalive", id: "mqtt.keepalive", kind: kindInt, live: true},
-	{name: "mqtt_qos", id: "mqtt.qos", kind: kindInt, live: true},
-	{name: "mqtt_retain", id: "mqtt.retain", kind: kindBool, live: true},
-	{name: "mqtt_ha_discovery", id: "mqtt.ha_discovery", kind: kindBool, live: true},
-	{name: "mqtt_ha_discovery_prefix", id: "mqtt.ha_discovery_prefix", live: true},
-	{name: "mqtt_ha_snapshot_interval", id: "mqtt.ha_snapshot_interval", kind: kindInt, live: true},
-	{name: "mqtt_tls_ca_file", id: "mqtt.tls_ca_file", path: pathAbsOrEmpty, live: true, internal: true},
-	{name: "mqtt_tls_cert_file", id: "mqtt.tls_cert_file", path: pathAbsOrEmpty, live: true, internal: true},
-	{name: "mqtt_tls_key_file", id: "mqtt.tls_key_file", path: pathAbsOrEmpty, live: true, internal: true},
-	{name: "mqtt_frigate_compat", id: "mqtt.frigate_compat", kind: kindBool, live: true},
-	{name: "mqtt_outbox_size", id: "mqtt.outbox_size", kind: kindInt, live: true},
+	{name: "mqtt_enabled", id: "mqtt.enabled", kind: kindBool},
+	{name: "mqtt_broker_host", id: "mqtt.broker_host"},
+	{name: "mqtt_broker_port", id: "mqtt.broker_port", kind: kindInt},
+	{name: "mqtt_username", id: "mqtt.username", private: true},
+	{name: "mqtt_password", id: "mqtt.password", secret: true},
+	{name: "mqtt_client_id", id: "mqtt.client_id"},
+	{name: "mqtt_topic_prefix", id: "mqtt.topic_prefix"},
+	{name: "mqtt_tls_enabled", id: "mqtt.tls_enabled", kind: kindBool},
+	{name: "mqtt_keepalive", id: "mqtt.keepalive", kind: kindInt},
+	{name: "mqtt_qos", id: "mqtt.qos", kind: kindInt},
+	{name: "mqtt_retain", id: "mqtt.retain", kind: kindBool},
+	{name: "mqtt_ha_discovery", id: "mqtt.ha_discovery", kind: kindBool},
+	{name: "mqtt_ha_discovery_prefix", id: "mqtt.ha_discovery_prefix"},
+	{name: "mqtt_ha_snapshot_interval", id: "mqtt.ha_snapshot_interval", kind: kindInt},
+	{name: "mqtt_tls_ca_file", id: "mqtt.tls_ca_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_tls_cert_file", id: "mqtt.tls_cert_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_tls_key_file", id: "mqtt.tls_key_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_frigate_compat", id: "mqtt.frigate_compat", kind: kindBool},
+	{name: "mqtt_outbox_size", id: "mqtt.outbox_size", kind: kindInt},
 
 	{name: "onvif_discovery_enabled", id: "onvif.discovery_enabled", kind: kindBool},
 	{name: "onvif_discovery_interval", id: "onvif.discovery_interval", kind: kindInt},
@@ -563,7 +563,7 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 			continue
 		}
 		changed = append(changed, st.name)
-		if !st.live {
+		if !st.live && !h.appliesLive(st) {
 			restart = append(restart, st.name)
 		}
 	}
@@ -601,6 +601,12 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	}
 	h.log.Info("settings saved", "path", path, "changed", strings.Join(changed, ","), "restart_required", reply.RestartRequired)
 	writeJSON(ctx, fasthttp.StatusOK, reply)
+}
+
+// appliesLive reports whether a running part takes st without a restart:
+// the MQTT publisher reconnects with new mqtt_* settings.
+func (h *settingsHandler) appliesLive(st *setting) bool {
+	return h.mqtt != nil && strings.HasPrefix(st.id, "mqtt.")
 }
 
 // applyLiveSettings applies the settings that change without a restart.

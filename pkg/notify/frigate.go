@@ -2,6 +2,7 @@ package notify
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -21,31 +22,36 @@ const frigatePrefix = "frigate"
 // detection until it has been quiet for the quiet time. Boxes are in
 // fractions of the frame.
 type frigateObject struct {
-	ID              string    `json:"id"`
-	Camera          string    `json:"camera"`
-	FrameTime       float64   `json:"frame_time"`
-	SnapshotTime    float64   `json:"snapshot_time"`
-	Label           string    `json:"label"`
-	SubLabel        *string   `json:"sub_label"`
-	TopScore        float64   `json:"top_score"`
-	FalsePositive   bool      `json:"false_positive"`
-	StartTime       float64   `json:"start_time"`
-	EndTime         *float64  `json:"end_time"`
-	Score           float64   `json:"score"`
-	Box             []float64 `json:"box"`
-	Area            float64   `json:"area"`
-	Ratio           float64   `json:"ratio"`
-	Region          []float64 `json:"region"`
-	Stationary      bool      `json:"stationary"`
-	MotionlessCount int       `json:"motionless_count"`
-	PositionChanges int       `json:"position_changes"`
-	CurrentZones    []string  `json:"current_zones"`
-	EnteredZones    []string  `json:"entered_zones"`
-	HasClip         bool      `json:"has_clip"`
-	HasSnapshot     bool      `json:"has_snapshot"`
-	Attributes      struct{}  `json:"attributes"`
-	CurrentAttrs    []string  `json:"current_attributes"`
-	Active          bool      `json:"active"`
+	id, camera, label     string
+	frameTime, start, end float64 // end is 0 while the object is active
+	score, topScore       float64
+	box                   []float64
+	zones, entered        []string
+	positionChanges       int
+	hasSnapshot           bool
+}
+
+// MarshalJSON writes Frigate's field names, with the fields this NVR has
+// no notion of (sub labels, stationary objects, clips) at their neutral values.
+func (o frigateObject) MarshalJSON() ([]byte, error) {
+	var end any
+	if o.end > 0 {
+		end = o.end
+	}
+	w, h := o.box[2]-o.box[0], o.box[3]-o.box[1]
+	ratio := 0.0
+	if h > 0 {
+		ratio = w / h
+	}
+	return json.Marshal(map[string]any{
+		"id": o.id, "camera": o.camera, "label": o.label, "sub_label": nil,
+		"frame_time": o.frameTime, "snapshot_time": o.frameTime, "start_time": o.start, "end_time": end,
+		"score": o.score, "top_score": o.topScore, "false_positive": false,
+		"box": o.box, "region": o.box, "area": w * h, "ratio": ratio,
+		"current_zones": o.zones, "entered_zones": o.entered, "position_changes": o.positionChanges,
+		"stationary": false, "motionless_count": 0, "active": o.end == 0,
+		"has_snapshot": o.hasSnapshot, "has_clip": false, "attributes": map[string]any{}, "current_attributes": []string{},
+	})
 }
 
 // frigateEvent is the payload of frigate/events.
@@ -83,9 +89,9 @@ func (f *frigate) detected(e event.Event, now time.Time, out frigateSink) {
 		before := obj
 		if open {
 			kind, before = "update", *prev
-			obj.ID, obj.StartTime, obj.TopScore = prev.ID, prev.StartTime, max(prev.TopScore, obj.Score)
-			obj.PositionChanges = prev.PositionChanges + 1
-			obj.EnteredZones = union(prev.EnteredZones, obj.CurrentZones)
+			obj.id, obj.start, obj.topScore = prev.id, prev.start, max(prev.topScore, obj.score)
+			obj.positionChanges = prev.positionChanges + 1
+			obj.entered = union(prev.entered, obj.zones)
 		}
 		f.objs[key], f.last[key] = &obj, now
 		out(frigatePrefix+"/events", frigateEvent{Type: kind, Before: before, After: obj})
@@ -113,8 +119,7 @@ func (f *frigate) expire(now time.Time, d time.Duration, out frigateSink) {
 		}
 		before := *f.objs[key]
 		after := before
-		end := unixSeconds(now)
-		after.EndTime, after.Active = &end, false
+		after.end = unixSeconds(now)
 		out(frigatePrefix+"/events", frigateEvent{Type: "end", Before: before, After: after})
 		out(frigatePrefix+"/"+key[0]+"/"+sanitize(key[1]), 0)
 		delete(f.objs, key)
@@ -149,21 +154,13 @@ func bestOf(ds []event.Detection, label string) event.Detection {
 
 func objectOf(cam string, e event.Event, d event.Detection) frigateObject {
 	t := unixSeconds(e.Time)
-	box := []float64{d.X, d.Y, d.X + d.Width, d.Y + d.Height}
-	ratio := 0.0
-	if d.Height > 0 {
-		ratio = d.Width / d.Height
-	}
 	zones := []string{}
 	if d.ZoneID != "" {
 		zones = append(zones, d.ZoneID)
 	}
-	return frigateObject{
-		ID: newEventID(e.Time), Camera: cam, FrameTime: t, SnapshotTime: t, Label: d.Label,
-		TopScore: d.Confidence, StartTime: t, Score: d.Confidence, Box: box, Area: d.Width * d.Height,
-		Ratio: ratio, Region: box, CurrentZones: zones, EnteredZones: slices.Clone(zones),
-		HasSnapshot: e.Snapshot != "", CurrentAttrs: []string{}, Active: true,
-	}
+	return frigateObject{id: newEventID(e.Time), camera: cam, label: d.Label, frameTime: t, start: t,
+		score: d.Confidence, topScore: d.Confidence, box: []float64{d.X, d.Y, d.X + d.Width, d.Y + d.Height},
+		zones: zones, entered: slices.Clone(zones), hasSnapshot: e.Snapshot != ""}
 }
 
 func union(a, b []string) []string {

@@ -79,15 +79,11 @@ type detectionJSON struct {
 	Detections    []detectionItem `json:"detections"`
 }
 
+// detectionItem is a detection as LightNVR sends it: without track_id
+// when the detector does not track (the outer field hides the inner one).
 type detectionItem struct {
-	Label      string  `json:"label"`
-	Confidence float64 `json:"confidence"`
-	X          float64 `json:"x"`
-	Y          float64 `json:"y"`
-	Width      float64 `json:"width"`
-	Height     float64 `json:"height"`
-	TrackID    *int    `json:"track_id,omitempty"`
-	ZoneID     string  `json:"zone_id,omitempty"`
+	event.Detection
+	TrackID *int `json:"track_id,omitempty"`
 }
 
 // handleEvent turns one bus event into its messages; it only queues.
@@ -110,7 +106,7 @@ func (m *MQTT) publishDetection(cfg config.MQTTConfig, e event.Event) {
 	topic := cfg.TopicPrefix + "/detections/" + s
 	body := detectionJSON{Stream: e.Stream, Timestamp: e.Time.Unix(), Count: len(e.Detections), Detections: []detectionItem{}}
 	for _, d := range e.Detections {
-		it := detectionItem{Label: d.Label, Confidence: d.Confidence, X: d.X, Y: d.Y, Width: d.Width, Height: d.Height, ZoneID: d.ZoneID}
+		it := detectionItem{Detection: d}
 		if d.TrackID >= 0 {
 			it.TrackID = &d.TrackID
 		}

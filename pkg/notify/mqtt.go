@@ -168,7 +168,7 @@ func (m *MQTT) Status() MQTTStatus {
 	m.mu.Lock()
 	s := m.status
 	m.mu.Unlock()
-	s.Outbox, s.Dropped = m.out.depth(), m.out.lost()
+	s.Outbox, s.Dropped = m.out.counts()
 	return s
 }
 

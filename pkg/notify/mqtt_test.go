@@ -95,9 +95,7 @@ func waitState(t *testing.T, m *MQTT, state string) MQTTStatus {
 	return m.Status()
 }
 
-func jsonOf(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var v map[string]any
+func jsonOf(t *testing.T, b []byte) (v map[string]any) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("payload %q: %v", b, err)
 	}

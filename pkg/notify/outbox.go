@@ -71,17 +71,11 @@ func (o *outbox) pop(m message) {
 	}
 }
 
-// depth and lost are the queued messages and those dropped so far.
-func (o *outbox) depth() int {
+// counts are the queued messages and those dropped so far.
+func (o *outbox) counts() (depth int, dropped uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.q)
-}
-
-func (o *outbox) lost() uint64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.dropped
+	return len(o.q), o.dropped
 }
 
 // resize changes the bound; a smaller one drops the oldest at the next push.

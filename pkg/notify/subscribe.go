@@ -15,16 +15,8 @@ const busBuffer = 256
 // ctx ends. handle runs on one goroutine and must not wait on the network.
 func consume(ctx context.Context, bus *event.Bus, handle func(event.Event)) {
 	sub := bus.Subscribe(busBuffer)
-	defer sub.Close()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-sub.C():
-			if !ok {
-				return
-			}
-			handle(e)
-		}
+	defer context.AfterFunc(ctx, sub.Close)()
+	for e := range sub.C() {
+		handle(e)
 	}
 }
