@@ -23,6 +23,7 @@ import (
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/notify"
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
@@ -120,6 +121,8 @@ type daemon struct {
 	events *event.Bus
 	// snapshots keeps the pictures of detection events.
 	snapshots *detect.Snapshots
+	// mqtt publishes events and state to the [mqtt] broker.
+	mqtt *notify.MQTT
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -186,7 +189,10 @@ func (d *daemon) run(parent context.Context) error {
 	appCtx, appCancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.shutdown.Register("background", -20, time.Second, func(context.Context) error { appCancel(); return nil })
 
-	sc, err := storage.New(storage.FromConfig(d.cfg, d.db, d.log))
+	d.mqtt = d.newMQTT()
+	scfg := storage.FromConfig(d.cfg, d.db, d.log)
+	scfg.OnLevelChange = d.pressureChanged
+	sc, err := storage.New(scfg)
 	if err != nil {
 		return err
 	}
@@ -206,6 +212,7 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	d.startDetectionStore(store)
+	d.startMQTT()
 
 	srv, ln, err := d.startAPI()
 	if err != nil {
@@ -392,6 +399,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Go2RTCStatus:      d.go2rtcStatus,
 		Go2RTCCredentials: d.go2rtcCreds,
 		Go2RTC:            d.go2rtc,
+		MQTT:              d.mqtt,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -12,6 +12,7 @@ import (
 	"lightnvr/pkg/detect"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/notify"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 )
@@ -45,6 +46,8 @@ type healthResponse struct {
 	Streams        healthStreamCounts   `json:"streams"`
 	Storage        healthStorage        `json:"storage"`
 	StreamsDetail  []healthStreamDetail `json:"streams_detail"`
+	// MQTT is the broker connection and the outbox (ours).
+	MQTT *notify.MQTTStatus `json:"mqtt,omitempty"`
 }
 
 type healthStreamCounts struct {
@@ -99,6 +102,15 @@ type publicHealth struct {
 	Status    string `json:"status"`
 	Uptime    int64  `json:"uptime"`
 	Timestamp string `json:"timestamp"`
+	// MQTT is the broker state and outbox only: the error and the broker's
+	// address are for signed-in callers.
+	MQTT *publicMQTT `json:"mqtt,omitempty"`
+}
+
+type publicMQTT struct {
+	State   string `json:"state"`
+	Outbox  int    `json:"outbox"`
+	Dropped uint64 `json:"dropped"`
 }
 
 func (h *systemHandler) handleHealth(ctx *fasthttp.RequestCtx) {
@@ -110,7 +122,11 @@ func (h *systemHandler) handleHealth(ctx *fasthttp.RequestCtx) {
 	signedIn := PrincipalOf(ctx) != nil
 	resp := h.health(requestContext(ctx), signedIn, sparklines)
 	if !signedIn {
-		writeJSON(ctx, fasthttp.StatusOK, publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp})
+		pub := publicHealth{Healthy: resp.Healthy, Status: resp.Status, Uptime: resp.Uptime, Timestamp: resp.Timestamp}
+		if m := resp.MQTT; m != nil {
+			pub.MQTT = &publicMQTT{State: m.State, Outbox: m.Outbox, Dropped: m.Dropped}
+		}
+		writeJSON(ctx, fasthttp.StatusOK, pub)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, resp)
@@ -140,6 +156,10 @@ func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healt
 		Timestamp:      time.Now().Format("2006-01-02 15:04:05"),
 		Status:         "healthy",
 		StreamsDetail:  []healthStreamDetail{},
+	}
+	if h.mqtt != nil {
+		st := h.mqtt.Status()
+		resp.MQTT = &st
 	}
 	if d, err := host.StatDisk(h.boot.Storage.Path); err == nil {
 		resp.Storage = healthStorage{UsedBytes: d.Used, AvailableBytes: d.Free}

@@ -25,6 +25,7 @@ import (
 	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/notify"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/tlscert"
@@ -79,6 +80,15 @@ type Deps struct {
 	// Events is the bus of detection events: POST /api/motion/trigger
 	// publishes on it, the live event feed reads it; nil answers 503 on both.
 	Events *event.Bus
+	// MQTT is the MQTT publisher: its broker state in /api/health, and
+	// changed mqtt_* settings applied without a restart. nil: none.
+	MQTT MQTTNotifier
+}
+
+// MQTTNotifier is what the API needs of the MQTT publisher.
+type MQTTNotifier interface {
+	Status() notify.MQTTStatus
+	Reconfigure(config.MQTTConfig)
 }
 
 // Server is the HTTP front of lightnvr. The routes are served by one handler
@@ -160,7 +170,7 @@ func (s *Server) routes(deps *Deps) {
 	r, f := &s.router, s.failer
 	s.system = &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
 		streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS, cpu: newCPUSampler(), history: newStreamHistory(),
-		streamGrace: streamFailGrace, players: newPlayerTelemetry()}
+		streamGrace: streamFailGrace, players: newPlayerTelemetry(), mqtt: deps.MQTT}
 	mount(r, systemRoutes, true, nil, func() *systemHandler { return s.system })
 	if deps.Streams != nil && deps.Ingest != nil {
 		go s.system.runHistory(s.stop)
@@ -178,7 +188,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
-		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC}
+		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC, mqtt: deps.MQTT}
 	})
 	ring := logRing(deps)
 	logs := func() *logsHandler { return &logsHandler{failer: f, ring: ring, cfg: s.settings.get} }

@@ -55,6 +55,8 @@ type settingsHandler struct {
 	root *slog.Logger
 	// go2rtc owns go2rtc_config_override; nil when go2rtc is not managed here.
 	go2rtc *go2rtc.Supervisor
+	// mqtt takes changed mqtt_* settings without a restart; nil: none.
+	mqtt MQTTNotifier
 }
 
 var settingsRoutes = []endpoint[*settingsHandler]{
@@ -205,6 +207,11 @@ var settingsTable = []setting{
 	{name: "mqtt_ha_discovery", id: "mqtt.ha_discovery", kind: kindBool},
 	{name: "mqtt_ha_discovery_prefix", id: "mqtt.ha_discovery_prefix"},
 	{name: "mqtt_ha_snapshot_interval", id: "mqtt.ha_snapshot_interval", kind: kindInt},
+	{name: "mqtt_tls_ca_file", id: "mqtt.tls_ca_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_tls_cert_file", id: "mqtt.tls_cert_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_tls_key_file", id: "mqtt.tls_key_file", path: pathAbsOrEmpty, internal: true},
+	{name: "mqtt_frigate_compat", id: "mqtt.frigate_compat", kind: kindBool},
+	{name: "mqtt_outbox_size", id: "mqtt.outbox_size", kind: kindInt},
 
 	{name: "onvif_discovery_enabled", id: "onvif.discovery_enabled", kind: kindBool},
 	{name: "onvif_discovery_interval", id: "onvif.discovery_interval", kind: kindInt},
@@ -556,7 +563,7 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 			continue
 		}
 		changed = append(changed, st.name)
-		if !st.live {
+		if !st.live && !h.appliesLive(st) {
 			restart = append(restart, st.name)
 		}
 	}
@@ -596,11 +603,20 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, reply)
 }
 
+// appliesLive reports whether a running part takes st without a restart:
+// the MQTT publisher reconnects with new mqtt_* settings.
+func (h *settingsHandler) appliesLive(st *setting) bool {
+	return h.mqtt != nil && strings.HasPrefix(st.id, "mqtt.")
+}
+
 // applyLiveSettings applies the settings that change without a restart.
 func (h *settingsHandler) applyLiveSettings(old, cur *config.Config) {
 	if old.General.LogLevel != cur.General.LogLevel {
 		if lh := logx.HandlerOf(h.root); lh != nil {
 			lh.SetLevel(logx.LevelFromLightNVR(cur.General.LogLevel))
 		}
+	}
+	if h.mqtt != nil && old.MQTT != cur.MQTT {
+		h.mqtt.Reconfigure(cur.MQTT)
 	}
 }

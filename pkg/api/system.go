@@ -51,6 +51,8 @@ type systemHandler struct {
 	dbCheck dbWritable
 	// players keeps what browsers report of playing each stream.
 	players *playerTelemetry
+	// mqtt reports the broker connection; nil: no MQTT publisher.
+	mqtt MQTTNotifier
 	// streamGrace is how long a stream may fail before the daemon is
 	// unhealthy (streamFailGrace).
 	streamGrace time.Duration

@@ -247,6 +247,14 @@ type MQTTConfig struct {
 	HADiscovery        bool   `ini:"ha_discovery" alias:"ha_discovery_enabled"`
 	HADiscoveryPrefix  string `ini:"ha_discovery_prefix"`
 	HASnapshotInterval int    `ini:"ha_snapshot_interval" min:"0" max:"300"`
+	// Ours: the broker's CA and an optional client certificate for TLS.
+	TLSCAFile   string `ini:"tls_ca_file"`
+	TLSCertFile string `ini:"tls_cert_file"`
+	TLSKeyFile  string `ini:"tls_key_file"`
+	// FrigateCompat also speaks Frigate's MQTT contract (frigate/...).
+	FrigateCompat bool `ini:"frigate_compat"`
+	// OutboxSize bounds the messages kept while the broker is away.
+	OutboxSize int `ini:"outbox_size" min:"10" max:"100000"`
 }
 
 // Default returns LightNVR's built-in defaults (the values used when the INI
@@ -339,6 +347,7 @@ func Default() *Config {
 			QoS:                1,
 			HADiscoveryPrefix:  "homeassistant",
 			HASnapshotInterval: 30,
+			OutboxSize:         1000,
 		},
 	}
 }

@@ -87,6 +87,8 @@ func TestEveryKeyParses(t *testing.T) {
 			Enabled: true, BrokerHost: "broker.lan", BrokerPort: 8883, Username: "nvr", Password: "pa ss ; word",
 			ClientID: "nvr-1", TopicPrefix: "cams", TLSEnabled: true, Keepalive: 30, QoS: 2, Retain: true,
 			HADiscovery: true, HADiscoveryPrefix: "ha", HASnapshotInterval: 0,
+			TLSCAFile: "/etc/ssl/broker-ca.pem", TLSCertFile: "/etc/ssl/nvr.pem", TLSKeyFile: "/etc/ssl/nvr.key",
+			FrigateCompat: true, OutboxSize: 500,
 		},
 	}
 	got := reflect.ValueOf(c).Elem()

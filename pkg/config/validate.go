@@ -163,6 +163,9 @@ func (v *validator) rules() {
 	if m.Enabled && m.BrokerHost == "" {
 		v.fail("mqtt.broker_host", "must not be empty when mqtt is enabled")
 	}
+	if (m.TLSCertFile == "") != (m.TLSKeyFile == "") {
+		v.fail("mqtt.tls_cert_file", "tls_cert_file and tls_key_file go together")
+	}
 	for _, t := range []struct{ id, val string }{{"mqtt.topic_prefix", m.TopicPrefix}, {"mqtt.ha_discovery_prefix", m.HADiscoveryPrefix}} {
 		if t.val == "" && m.Enabled {
 			v.fail(t.id, "must not be empty when mqtt is enabled")

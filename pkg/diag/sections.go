@@ -279,6 +279,14 @@ type healthReply struct {
 		LastError  string  `json:"last_error"`
 		Recording  bool    `json:"recording_active"`
 	} `json:"streams_detail"`
+	// MQTT is in the answer with and without a login (the error only with one).
+	MQTT *struct {
+		State   string `json:"state"`
+		Broker  string `json:"broker"`
+		Error   string `json:"error"`
+		Outbox  int    `json:"outbox"`
+		Dropped uint64 `json:"dropped"`
+	} `json:"mqtt"`
 }
 
 func (c *collector) daemonHealth(ctx context.Context) (*healthReply, error) {
@@ -305,6 +313,9 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 	// Without a login, /api/health answers liveness only (no streams_detail):
 	// the daemon runs, and the streams come from the database.
 	running := err == nil && h.Streams == nil
+	if err == nil {
+		addMQTT(h, b)
+	}
 	if err == nil && !running {
 		up := 0
 		for _, s := range h.Streams {
@@ -362,6 +373,24 @@ func (c *collector) streams(ctx context.Context, b *builder) error {
 	}
 	b.summary = fmt.Sprintf("%s; %d streams configured", daemon, len(list))
 	return nil
+}
+
+// addMQTT adds the broker connection and the outbox, as the daemon
+// reports them, to the streams section; a broker that is away or lost
+// messages makes it a warning.
+func addMQTT(h *healthReply, b *builder) {
+	m := h.MQTT
+	if m == nil {
+		return
+	}
+	b.add("mqtt", "%s %s", m.State, m.Broker)
+	if m.Error != "" {
+		b.add("mqtt error", "%s", m.Error)
+	}
+	b.add("mqtt outbox", "%d queued, %d dropped", m.Outbox, m.Dropped)
+	if m.State == "disconnected" || m.Dropped > 0 {
+		b.warn()
+	}
 }
 
 func (c *collector) recordings(ctx context.Context, b *builder) error {
