@@ -35,6 +35,8 @@ import (
 // is reported when it is wired.
 type systemHandler struct {
 	failer
+	// liveHLS says whether /hls/ is served (the stream pipelines run).
+	liveHLS bool
 	stats *requestStats
 	// boot is the configuration the daemon started with, cfg the live one.
 	boot    *config.Config

@@ -169,7 +169,7 @@ type hlsHealth struct {
 }
 
 func (h *systemHandler) handleHLSHealth(ctx *fasthttp.RequestCtx) {
-	r := hlsHealth{Status: "unavailable", Served: hlsServed(), Timestamp: time.Now().Format("2006-01-02 15:04:05")}
+	r := hlsHealth{Status: "unavailable", Served: h.liveHLS, Timestamp: time.Now().Format("2006-01-02 15:04:05")}
 	ready := false
 	if h.go2rtc != nil {
 		st := h.go2rtc()
