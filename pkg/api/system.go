@@ -37,7 +37,7 @@ type systemHandler struct {
 	failer
 	// liveHLS says whether /hls/ is served (the stream pipelines run).
 	liveHLS bool
-	stats *requestStats
+	stats   *requestStats
 	// boot is the configuration the daemon started with, cfg the live one.
 	boot    *config.Config
 	cfg     func() *config.Config
