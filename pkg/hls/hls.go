@@ -179,6 +179,15 @@ func (m *muxer) has(msn uint64, part int64) bool {
 	return int64(len(last.parts)) > part || last.complete
 }
 
+// soon says whether segment msn is the open one or the next: only those
+// are worth waiting for.
+func (m *muxer) soon(msn uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.segs)
+	return n > 0 && msn >= m.segs[n-1].msn && msn <= m.segs[n-1].msn+1
+}
+
 // File is one file the playlist names: initN.mp4, segN.m4s or partN.I.m4s,
 // and its Content-Type. A segment or part the playlist announces but that is
 // not finished yet (the preload hint) is waited for.
@@ -194,9 +203,11 @@ func (s *Server) File(ctx context.Context, name, file string) ([]byte, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*s.blockLimit())
-	defer cancel()
-	m.wait(ctx, func() bool { return m.has(msn, part) })
+	if m.soon(msn) {
+		ctx, cancel := context.WithTimeout(ctx, 3*s.blockLimit())
+		defer cancel()
+		m.wait(ctx, func() bool { return m.has(msn, part) })
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seg := m.find(msn)
