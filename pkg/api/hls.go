@@ -1,14 +1,22 @@
 package api
 
 import (
-	"strconv"
-
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
-	"lightnvr/pkg/db"
 	"lightnvr/pkg/hls"
 )
+
+// liveHLSRoutes mounts live HLS when the streams' pipelines run (their hubs
+// are what it is cut from); s.live stays nil otherwise.
+func (s *Server) liveHLSRoutes(deps *Deps) {
+	if deps.Ingest != nil {
+		s.live = hls.New(hls.Config{Hub: deps.Ingest.Hub, Logger: s.log})
+	}
+	mount(&s.router, hlsRoutes, s.live != nil, unavailable("live HLS needs the stream pipelines"), func() *hlsHandler {
+		return &hlsHandler{failer: s.failer, live: s.live}
+	})
+}
 
 // hlsRoutes serve live HLS at LightNVR's address. The stream is in the
 // path, so allowed_tags apply before the handler runs.
@@ -19,28 +27,13 @@ var hlsRoutes = []endpoint[*hlsHandler]{
 // hlsHandler serves live HLS cut in memory from the streams' hubs.
 type hlsHandler struct {
 	failer
-	db   *db.DB
 	live *hls.Server
-}
-
-// liveHLSRoutes mounts live HLS when the streams' pipelines run (their hubs
-// are what it is cut from); s.live stays nil otherwise.
-func (s *Server) liveHLSRoutes(deps *Deps) {
-	if deps.Ingest != nil && deps.DB != nil {
-		s.live = hls.New(hls.Config{Hub: deps.Ingest.Hub, Logger: s.log})
-	}
-	mount(&s.router, hlsRoutes, s.live != nil, unavailable("live HLS needs the stream pipelines"), func() *hlsHandler {
-		return &hlsHandler{failer: s.failer, db: deps.DB, live: s.live}
-	})
 }
 
 func (h *hlsHandler) handleFile(ctx *fasthttp.RequestCtx) {
 	name, file := Param(ctx, "stream"), Param(ctx, "file")
+	// An unknown stream has no running pipeline either: 404.
 	rctx := requestContext(ctx)
-	if _, err := db.StreamByName(rctx, h.db, name); err != nil {
-		h.fail(ctx, "live HLS", err)
-		return
-	}
 	var (
 		body  []byte
 		ctype = "application/vnd.apple.mpegurl"
@@ -69,9 +62,9 @@ func (h *hlsHandler) handleFile(ctx *fasthttp.RequestCtx) {
 // queryInt is a non-negative integer query parameter, -1 when absent or
 // malformed.
 func queryInt(q *fasthttp.Args, key string) int64 {
-	v, err := strconv.ParseInt(string(q.Peek(key)), 10, 64)
-	if err != nil || v < 0 {
+	v, err := q.GetUint(key)
+	if err != nil {
 		return -1
 	}
-	return v
+	return int64(v)
 }

@@ -46,13 +46,13 @@ var (
 
 // Server holds the muxers of the streams being watched.
 type Server struct {
-	cfg    Config
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg Config
+	wg  sync.WaitGroup
 
 	mu     sync.Mutex
+	closed bool
 	muxers map[string]*muxer
+	subs   map[*muxer]*media.Subscription
 }
 
 // New returns a server with no muxer running.
@@ -75,13 +75,17 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, ctx: ctx, cancel: cancel, muxers: map[string]*muxer{}}
+	return &Server{cfg: cfg, muxers: map[string]*muxer{}, subs: map[*muxer]*media.Subscription{}}
 }
 
-// Close stops every muxer and waits for them.
+// Close stops every muxer and waits for them: each sees its subscription end.
 func (s *Server) Close() {
-	s.cancel()
+	s.mu.Lock()
+	s.closed = true
+	for _, sub := range s.subs {
+		sub.Unsubscribe()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -100,7 +104,7 @@ func (s *Server) muxer(name string) (*muxer, error) {
 		m.touch()
 		return m, nil
 	}
-	if s.ctx.Err() != nil {
+	if s.closed {
 		return nil, ErrNotRunning
 	}
 	hub := s.cfg.Hub(name)
@@ -111,15 +115,16 @@ func (s *Server) muxer(name string) (*muxer, error) {
 	// Units wait here while a request holds the muxer's lock: a few
 	// seconds of video at most before the muxer loses some.
 	sub := hub.Subscribe("hls", 256)
-	s.muxers[name] = m
+	s.muxers[name], s.subs[m] = m, sub
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		m.run(s.ctx, sub)
+		m.run(sub)
 		s.mu.Lock()
 		if s.muxers[name] == m {
 			delete(s.muxers, name)
 		}
+		delete(s.subs, m)
 		s.mu.Unlock()
 	}()
 	return m, nil

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +17,7 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = slog.New(slog.DiscardHandler)
 
 // startLive serves live HLS of a real camera, ingested as the pipelines do.
 func startLive(t testing.TB, idle time.Duration) (*hls.Server, *media.Hub) {
@@ -139,15 +137,23 @@ func (p *playlist) validate(t *testing.T) {
 	}
 }
 
-func TestLivePlaylistsAndSegments(t *testing.T) {
-	srv, _ := startLive(t, 30*time.Second)
+// firstPlaylist is the playlist a player starts with.
+func firstPlaylist(t *testing.T, srv *hls.Server) []byte {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := srv.Playlist(ctx, "cam", -1, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := parsePlaylist(t, b)
+	return b
+}
+
+func TestLivePlaylistsAndSegments(t *testing.T) {
+	srv, _ := startLive(t, 30*time.Second)
+	prev := parsePlaylist(t, firstPlaylist(t, srv))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	prev.validate(t)
 	// Blocking reloads, each for the segment after the last one listed:
 	// the media sequence only moves forward and a segment keeps its number.
@@ -190,7 +196,7 @@ func TestLivePlaylistsAndSegments(t *testing.T) {
 	if !strings.Contains(ctype, `codecs="avc1.`) {
 		t.Errorf("init Content-Type %q names no H.264 codec", ctype)
 	}
-	path := filepath.Join(t.TempDir(), "live.mp4")
+	path := t.TempDir() + "/live.mp4"
 	if err := os.WriteFile(path, append(init, seg...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -217,21 +223,16 @@ func fetch(t *testing.T, srv *hls.Server, file string) []byte {
 // A part announced by the preload hint is waited for, then served.
 func TestLivePreloadHint(t *testing.T) {
 	srv, _ := startLive(t, 30*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b, err := srv.Playlist(ctx, "cam", -1, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(b, []byte(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`))
-	if i < 0 {
+	b := firstPlaylist(t, srv)
+	uri := hint(string(b))
+	if uri == "" {
 		t.Fatalf("no preload hint:\n%s", b)
 	}
-	hint := string(b[i+len(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`):])
-	hint = hint[:strings.IndexByte(hint, '"')]
-	if p := fetch(t, srv, hint); !bytes.Contains(p[:16], []byte("moof")) {
-		t.Fatalf("%s is not a moof+mdat", hint)
+	if p := fetch(t, srv, uri); !bytes.Contains(p[:16], []byte("moof")) {
+		t.Fatalf("%s is not a moof+mdat", uri)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if _, _, err := srv.File(ctx, "cam", "seg999999.m4s"); err == nil {
 		t.Fatal("a segment far in the future was served")
 	}
@@ -244,20 +245,14 @@ func TestLivePreloadHint(t *testing.T) {
 // next request starts it again.
 func TestLiveStopsWithoutViewers(t *testing.T) {
 	srv, hub := startLive(t, time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if _, err := srv.Playlist(ctx, "cam", -1, -1); err != nil {
-		t.Fatal(err)
-	}
+	firstPlaylist(t, srv)
 	if srv.Running() != 1 || hub.Subscribers() != 1 {
 		t.Fatalf("running %d, subscribers %d after a request", srv.Running(), hub.Subscribers())
 	}
 	testkit.WaitFor(t, 20*time.Second, "the muxer to stop", func() bool {
 		return srv.Running() == 0 && hub.Subscribers() == 0
 	})
-	if _, err := srv.Playlist(ctx, "cam", -1, -1); err != nil {
-		t.Fatal(err)
-	}
+	firstPlaylist(t, srv)
 	if srv.Running() != 1 {
 		t.Fatal("a new request did not start the muxer again")
 	}

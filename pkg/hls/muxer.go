@@ -77,18 +77,16 @@ func newMuxer(cfg *Config, name string) *muxer {
 
 func (m *muxer) touch() { m.lastUse.Store(time.Now().UnixNano()) }
 
-// run feeds the muxer from sub until ctx ends, the hub closes or nobody
-// asked for anything for IdleTimeout.
-func (m *muxer) run(ctx context.Context, sub *media.Subscription) {
+// run feeds the muxer from sub until sub ends (the hub closed or the
+// server unsubscribed it) or nobody asked for anything for IdleTimeout.
+func (m *muxer) run(sub *media.Subscription) {
 	defer close(m.done)
 	defer sub.Unsubscribe()
-	tick := time.NewTicker(m.cfg.IdleTimeout / 4)
-	defer tick.Stop()
+	idle := time.NewTicker(m.cfg.IdleTimeout / 4)
+	defer idle.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		case <-idle.C:
 			if m.waiting.Load() == 0 && time.Since(time.Unix(0, m.lastUse.Load())) > m.cfg.IdleTimeout {
 				m.log.Debug("live HLS stopped: no viewers")
 				return
