@@ -164,7 +164,7 @@ type hlsHealth struct {
 	// the live streams HLS would be cut from.
 	WatchdogRestartCount int    `json:"watchdogRestartCount"`
 	Timestamp            string `json:"timestamp"`
-	// Served is ours: whether lightnvr passes go2rtc's HLS to browsers.
+	// Served is ours: whether lightnvr serves live HLS (/hls/).
 	Served bool `json:"served"`
 }
 
