@@ -116,6 +116,8 @@ var accessMatrix = map[string]string{
 	"POST /go2rtc/{path...}":  "admin user viewer api",
 	"POST /go2rtc/api/reload": "admin",
 
+	"GET /hls/{stream}/{file}": "admin user viewer api",
+
 	"GET /api/ice-servers":                    "admin user viewer api",
 	"POST /api/settings/go2rtc/validate":      "admin",
 	"GET /api/system/go2rtc/effective-config": "admin",

@@ -10,6 +10,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/hls"
 	"lightnvr/pkg/streams"
 )
 
@@ -99,6 +100,11 @@ func (f failer) fail(ctx *fasthttp.RequestCtx, what string, err error) {
 		writeError(ctx, fasthttp.StatusBadRequest, inv.Error())
 	case errors.Is(err, streams.ErrGo2RTCUnavailable):
 		writeError(ctx, fasthttp.StatusServiceUnavailable, streams.ErrGo2RTCUnavailable.Error())
+	case errors.Is(err, hls.ErrNotRunning), errors.Is(err, hls.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, err.Error())
+	case errors.Is(err, hls.ErrNoVideo):
+		ctx.Response.Header.Set("Retry-After", "2")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		f.log.Warn(what+" timed out", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		writeError(ctx, fasthttp.StatusGatewayTimeout, what+" timed out")

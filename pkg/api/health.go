@@ -349,13 +349,6 @@ func (h *systemHandler) addIngest(d *healthStreamDetail) {
 	d.Detector = ps.Detector
 }
 
-// hlsServed says whether live HLS reaches a browser through lightnvr: only
-// when go2rtc's HLS playlist passes the go2rtc proxy.
-func hlsServed() bool {
-	_, ok := go2rtcEndpoints["api/stream.m3u8"]
-	return ok
-}
-
 // streamHistory keeps each stream's recent fps and bitrate, a fixed ring
 // of historyLen samples a stream, for ?sparklines=1.
 type streamHistory struct {

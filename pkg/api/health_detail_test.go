@@ -62,14 +62,14 @@ func TestHealthStreamDetail(t *testing.T) {
 	_, body := call(e.srv, "admin", "GET", "/api/streams/yard", "")
 	var row struct {
 		FPS int `json:"fps"`
-		// HLS does not pass lightnvr's go2rtc proxy: no client can play it.
+		// The pipeline runs, so lightnvr serves its live HLS.
 		HLS *bool `json:"go2rtc_hls_available"`
 	}
 	if err := json.Unmarshal(body, &row); err != nil || row.FPS <= 0 || d.ConfiguredFPS != row.FPS {
 		t.Errorf("configured_fps %d, want the stream's fps %d (%v)", d.ConfiguredFPS, row.FPS, err)
 	}
-	if row.HLS == nil || *row.HLS {
-		t.Errorf("go2rtc_hls_available %v of a running stream, want false: HLS is not served", row.HLS)
+	if row.HLS == nil || !*row.HLS {
+		t.Errorf("go2rtc_hls_available %v of a running stream, want true: /hls/ serves it", row.HLS)
 	}
 	if d.ConnectionLatency <= 0 {
 		t.Errorf("connection_latency_ms missing or 0, want the time from start to first frame")

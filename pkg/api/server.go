@@ -24,6 +24,7 @@ import (
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/hls"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/notify"
 	"lightnvr/pkg/storage"
@@ -119,6 +120,8 @@ type Server struct {
 	stopOnce sync.Once
 	// db is where the stream a route acts on is looked up (allowed_tags).
 	db *db.DB
+	// live serves live HLS; nil when the stream pipelines are not wired.
+	live *hls.Server
 }
 
 // New builds the server and its route table.
@@ -168,7 +171,8 @@ func (anonymous) Authenticate(*fasthttp.RequestCtx) (*auth.Principal, error) { r
 // patterns overlap (first match wins).
 func (s *Server) routes(deps *Deps) {
 	r, f := &s.router, s.failer
-	s.system = &systemHandler{failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
+	s.liveHLSRoutes(deps)
+	s.system = &systemHandler{liveHLS: s.live != nil, failer: f, stats: &s.stats, boot: deps.Config, cfg: s.settings.get, db: deps.DB, storage: deps.Storage,
 		streams: deps.Streams, ingest: deps.Ingest, go2rtc: deps.Go2RTCStatus, tls: deps.TLS, cpu: newCPUSampler(), history: newStreamHistory(),
 		streamGrace: streamFailGrace, players: newPlayerTelemetry(), mqtt: deps.MQTT}
 	mount(r, systemRoutes, true, nil, func() *systemHandler { return s.system })
@@ -231,7 +235,7 @@ func (s *Server) streamRoutes(deps *Deps) {
 	if mgr != nil {
 		status = mgr.StatusOf
 	}
-	reads := &streamsHandler{failer: f, db: deps.DB, status: status}
+	reads := &streamsHandler{failer: f, db: deps.DB, status: status, liveHLS: s.live != nil}
 	mount(r, streamReadRoutes, deps.DB != nil, unavailable("database is not open"), func() *streamsHandler { return reads })
 	mount(r, streamWriteRoutes, deps.DB != nil && mgr != nil, unavailable("stream manager is not running"),
 		func() *streamWriter {
@@ -354,6 +358,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if err := s.recJobs.close(ctx); err != nil {
 		s.log.Warn("shutdown", "err", err)
+	}
+	if s.live != nil {
+		s.live.Close()
 	}
 	return s.srv.ShutdownWithContext(ctx)
 }

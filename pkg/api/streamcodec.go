@@ -27,6 +27,7 @@ type streamView struct {
 	row    *db.Stream
 	viewer bool
 	st     streams.Status
+	hls    bool // live HLS is served
 }
 
 // streamComputed are the stream object's keys that are not columns, each
@@ -47,7 +48,7 @@ var streamComputed = []struct {
 		}
 		return logx.RedactURL(v.st.Reason)
 	}},
-	{key: "go2rtc_hls_available", value: func(v *streamView) any { return hlsServed() && v.st.State == streams.StateActive }},
+	{key: "go2rtc_hls_available", value: func(v *streamView) any { return v.hls && v.st.State == streams.StateActive }},
 	// Ours, beside LightNVR's: the state machine's own words.
 	{key: "state", value: func(v *streamView) any { return string(v.st.State) }},
 	{key: "state_reason", omitEmpty: true, value: func(v *streamView) any { return logx.RedactURL(v.st.Reason) }},
@@ -83,10 +84,10 @@ func (o jsonObject) MarshalJSON() ([]byte, error) {
 
 // streamObject is the stream object a viewer or a writer may see, st being
 // the stream's state, as a value encoding/json writes in LightNVR's key order.
-func streamObject(row *db.Stream, viewer bool, st streams.Status) any {
+func streamObject(row *db.Stream, viewer bool, st streams.Status, liveHLS bool) any {
 	l := streamLayout()
 	v := reflect.New(l.typ).Elem()
-	for _, m := range encodeStream(row, viewer, st) {
+	for _, m := range encodeStream(row, viewer, st, liveHLS) {
 		v.Field(l.index[m.key]).Set(reflect.ValueOf(m.val))
 	}
 	return v.Addr().Interface()
@@ -101,7 +102,7 @@ var streamLayout = sync.OnceValue(func() (l struct {
 	typ   reflect.Type
 	index map[string]int
 }) {
-	full := encodeStream(db.NewStream("layout", ""), false, streams.Status{State: streams.StateError, Reason: "layout"})
+	full := encodeStream(db.NewStream("layout", ""), false, streams.Status{State: streams.StateError, Reason: "layout"}, true)
 	omit := map[string]bool{}
 	for _, c := range streamComputed {
 		omit[c.key] = c.omitEmpty
@@ -122,8 +123,8 @@ var streamLayout = sync.OnceValue(func() (l struct {
 
 // encodeStream lists the members of the stream object a viewer or a writer
 // may see, st being the stream's state.
-func encodeStream(row *db.Stream, viewer bool, st streams.Status) jsonObject {
-	v := &streamView{row: row, viewer: viewer, st: st}
+func encodeStream(row *db.Stream, viewer bool, st streams.Status, liveHLS bool) jsonObject {
+	v := &streamView{row: row, viewer: viewer, st: st, hls: liveHLS}
 	if !viewer {
 		shown := *row
 		shown.URL = streams.FormURL(row)

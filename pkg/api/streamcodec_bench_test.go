@@ -22,7 +22,7 @@ func BenchmarkStreamObject(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := json.Marshal(streamObject(row, viewer, st)); err != nil {
+				if _, err := json.Marshal(streamObject(row, viewer, st, true)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -24,6 +24,8 @@ type streamsHandler struct {
 	db *db.DB
 	// status is a stream's state: the manager's, or inactive without one.
 	status func(name string) streams.Status
+	// liveHLS says whether /hls/ is served, for go2rtc_hls_available.
+	liveHLS bool
 }
 
 // streamWriter serves changing the streams, through the stream manager.
@@ -76,7 +78,7 @@ func (h *streamsHandler) streamToJSON(row *db.Stream, viewer bool) any {
 	if row.Enabled {
 		st = h.status(row.Name)
 	}
-	return streamObject(row, viewer, st)
+	return streamObject(row, viewer, st, h.liveHLS)
 }
 
 func isViewer(ctx *fasthttp.RequestCtx) bool {

@@ -35,7 +35,9 @@ import (
 // is reported when it is wired.
 type systemHandler struct {
 	failer
-	stats *requestStats
+	// liveHLS says whether /hls/ is served (the stream pipelines run).
+	liveHLS bool
+	stats   *requestStats
 	// boot is the configuration the daemon started with, cfg the live one.
 	boot    *config.Config
 	cfg     func() *config.Config

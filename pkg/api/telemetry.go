@@ -164,12 +164,12 @@ type hlsHealth struct {
 	// the live streams HLS would be cut from.
 	WatchdogRestartCount int    `json:"watchdogRestartCount"`
 	Timestamp            string `json:"timestamp"`
-	// Served is ours: whether lightnvr passes go2rtc's HLS to browsers.
+	// Served is ours: whether lightnvr serves live HLS (/hls/).
 	Served bool `json:"served"`
 }
 
 func (h *systemHandler) handleHLSHealth(ctx *fasthttp.RequestCtx) {
-	r := hlsHealth{Status: "unavailable", Served: hlsServed(), Timestamp: time.Now().Format("2006-01-02 15:04:05")}
+	r := hlsHealth{Status: "unavailable", Served: h.liveHLS, Timestamp: time.Now().Format("2006-01-02 15:04:05")}
 	ready := false
 	if h.go2rtc != nil {
 		st := h.go2rtc()

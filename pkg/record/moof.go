@@ -2,7 +2,29 @@ package record
 
 import (
 	"encoding/binary"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 )
+
+// PartTrack is one track's samples of a part, for AppendPart.
+type PartTrack struct {
+	ID      int
+	Base    int64 // decode time of the first sample, in the track's timescale
+	Samples []fmp4.Sample
+}
+
+// AppendPart appends to buf the moof+mdat of one part of at most two tracks,
+// exactly as the recorder writes its parts, so live HLS serves the same parts.
+func AppendPart(buf []byte, seq uint32, tracks ...PartTrack) []byte {
+	var tws [2]trackW
+	var ptrs [2]*trackW
+	n := min(len(tracks), len(tws))
+	for i := range n {
+		tws[i] = trackW{id: tracks[i].ID, partBase: tracks[i].Base, samples: tracks[i].Samples}
+		ptrs[i] = &tws[i]
+	}
+	return appendPart(buf, seq, ptrs[:n])
+}
 
 // appendPart appends one moof+mdat for tracks to buf, in the layout
 // mediacommon's fmp4.Part.Marshal writes (tfhd default-base-is-moof, tfdt

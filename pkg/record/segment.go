@@ -372,25 +372,34 @@ func (s *segment) init() (*fmp4.Init, error) {
 		if tw == nil {
 			continue
 		}
-		t := tw.t
-		it := &fmp4.InitTrack{ID: tw.id, TimeScale: uint32(tw.clock)}
-		switch t.Codec {
-		case media.CodecH264:
-			it.Codec = &codecs.H264{SPS: t.SPS, PPS: t.PPS}
-		case media.CodecH265:
-			it.Codec = &codecs.H265{VPS: t.VPS, SPS: t.SPS, PPS: t.PPS}
-		case media.CodecAAC:
-			it.Codec = &codecs.MPEG4Audio{Config: *t.AACConfig}
-		case media.CodecOpus:
-			it.Codec = &codecs.Opus{ChannelCount: max(t.Channels, 1)}
-		case media.CodecLPCM:
-			it.Codec = &codecs.LPCM{BitDepth: 16, SampleRate: t.SampleRate, ChannelCount: max(t.Channels, 1)}
-		default:
-			return nil, fmt.Errorf("codec %s cannot be recorded", t.Codec)
+		it, err := InitTrack(tw.id, tw.t)
+		if err != nil {
+			return nil, err
 		}
 		init.Tracks = append(init.Tracks, it)
 	}
 	return init, nil
+}
+
+// InitTrack is the init segment's entry for track t with id: the recorder's
+// sample entries, shared by live HLS.
+func InitTrack(id int, t *media.Track) (*fmp4.InitTrack, error) {
+	it := &fmp4.InitTrack{ID: id, TimeScale: uint32(t.ClockRate)}
+	switch t.Codec {
+	case media.CodecH264:
+		it.Codec = &codecs.H264{SPS: t.SPS, PPS: t.PPS}
+	case media.CodecH265:
+		it.Codec = &codecs.H265{VPS: t.VPS, SPS: t.SPS, PPS: t.PPS}
+	case media.CodecAAC:
+		it.Codec = &codecs.MPEG4Audio{Config: *t.AACConfig}
+	case media.CodecOpus:
+		it.Codec = &codecs.Opus{ChannelCount: max(t.Channels, 1)}
+	case media.CodecLPCM:
+		it.Codec = &codecs.LPCM{BitDepth: 16, SampleRate: t.SampleRate, ChannelCount: max(t.Channels, 1)}
+	default:
+		return nil, fmt.Errorf("codec %s cannot be recorded", t.Codec)
+	}
+	return it, nil
 }
 
 // findMvhd returns the offset of the mvhd box in an init segment.

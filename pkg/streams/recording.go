@@ -121,6 +121,20 @@ func (r *Recording) Stats(name string) (PipelineStats, bool) {
 	return p.stats(), true
 }
 
+// Hub is the media hub of stream name's running pipeline, nil when it is
+// not running: live viewers subscribe to it.
+func (r *Recording) Hub(name string) *media.Hub {
+	r.mu.Lock()
+	p := r.running[name]
+	r.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hub
+}
+
 // openWait is how often OpenRecording looks for the file a trigger opened.
 const openWait = 50 * time.Millisecond
 

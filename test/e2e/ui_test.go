@@ -138,8 +138,9 @@ func TestWebUI(t *testing.T) {
 	})
 
 	// The UI's player against go2rtc through lightnvr's proxy, for each transport
-	// on its own (the live view's automatic choice may hide a broken one).
-	for _, mode := range []string{"mse", "webrtc"} {
+	// on its own (the live view's automatic choice may hide a broken one); hls
+	// is lightnvr's own live HLS, fed to a MediaSource.
+	for _, mode := range []string{"mse", "webrtc", "hls"} {
 		t.Run("player over "+mode, func(t *testing.T) {
 			u.t = t
 			u.open("#/account")

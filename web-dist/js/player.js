@@ -1,5 +1,7 @@
 // Live player for one camera: WebRTC through the /go2rtc proxy first (lowest
-// latency), and go2rtc's MSE-over-WebSocket protocol when WebRTC cannot connect.
+// latency), go2rtc's MSE-over-WebSocket protocol when WebRTC cannot connect,
+// and lightnvr's live HLS (/hls/<stream>/index.m3u8) when neither plays: its
+// fMP4 segments fed to a MediaSource, or natively where there is none (iOS).
 //
 // MSE protocol (go2rtc): the client sends {"type":"mse","value":"<codecs it can
 // play>"}, go2rtc answers {"type":"mse","value":"<mime type>"} and then sends the
@@ -29,7 +31,7 @@ export class LivePlayer {
 
   async start() {
     this.onState('connecting');
-    if (this.mode !== 'mse' && 'RTCPeerConnection' in window) {
+    if (this.mode !== 'mse' && this.mode !== 'hls' && 'RTCPeerConnection' in window) {
       try {
         await this.startWebRTC();
         return;
@@ -40,8 +42,70 @@ export class LivePlayer {
       }
     }
     if (this.stopped) return;
-    if (!('MediaSource' in window)) { this.onState('error', 'This browser cannot play live video (no WebRTC or MSE)'); return; }
+    if (this.mode === 'hls' || !('MediaSource' in window)) { this.startHLS(); return; }
     this.startMSE();
+  }
+
+  // fallBack leaves a transport that never played for live HLS.
+  fallBack(why) {
+    if (this.stopped) return;
+    if (this.transport || this.mode !== 'auto') { this.onState('error', why); return; }
+    this.closeMSE();
+    this.startHLS();
+  }
+
+  startHLS() {
+    const url = '/hls/' + encodeURIComponent(this.src) + '/index.m3u8';
+    const onPlaying = () => { this.transport = 'hls'; this.onState('playing', 'HLS'); };
+    this.video.addEventListener('playing', onPlaying, { once: true });
+    // MediaSource first: Chromium claims native HLS but cannot parse fMP4 segments.
+    if ('MediaSource' in window) {
+      this.hlsOverMSE(url).catch(e => { if (!this.stopped) this.onState('error', 'HLS: ' + e.message); });
+      return;
+    }
+    if (!this.video.canPlayType('application/vnd.apple.mpegurl')) { this.onState('error', 'This browser cannot play live video (no WebRTC, MSE or HLS)'); return; }
+    this.video.src = url;
+    this.play();
+  }
+
+  // hlsOverMSE plays the playlist's complete segments from the newest on,
+  // waiting for each next one with a blocking reload (_HLS_msn).
+  async hlsOverMSE(url) {
+    const base = url.slice(0, url.lastIndexOf('/') + 1);
+    const ms = new MediaSource();
+    this.ms = ms;
+    this.video.src = URL.createObjectURL(ms);
+    await new Promise(resolve => ms.addEventListener('sourceopen', resolve, { once: true }));
+    this.play();
+    let sb = null, map = null, next = -1;
+    const get = async u => {
+      const r = await fetch(base + u, { credentials: 'same-origin' });
+      if (r.status === 401) location.assign('/login.html?auth_required=true&reason=session_expired');
+      if (!r.ok) throw new Error(u + ': ' + r.status);
+      return r;
+    };
+    const append = buf => new Promise((resolve, reject) => {
+      sb.addEventListener('updateend', resolve, { once: true });
+      sb.addEventListener('error', () => reject(new Error('append failed')), { once: true });
+      sb.appendBuffer(buf);
+    });
+    while (!this.stopped && this.ms === ms) {
+      const text = await (await get('index.m3u8' + (next >= 0 ? '?_HLS_msn=' + next : ''))).text();
+      const segs = hlsSegments(text);
+      for (const s of next < 0 ? segs.slice(-1) : segs.filter(s => s.msn >= next)) {
+        if (this.stopped || this.ms !== ms) return;
+        if (s.map !== map) {
+          const r = await get(s.map);
+          const type = r.headers.get('Content-Type');
+          if (!sb) sb = ms.addSourceBuffer(type); else sb.changeType(type);
+          await append(await r.arrayBuffer());
+          map = s.map;
+        }
+        await append(await (await get(s.uri)).arrayBuffer());
+        keepLive(this.video, sb);
+        next = s.msn + 1;
+      }
+    }
   }
 
   async startWebRTC() {
@@ -93,14 +157,7 @@ export class LivePlayer {
       if (!sb || sb.updating || !queue.length || ms.readyState !== 'open') return;
       try { sb.appendBuffer(queue.shift()); } catch (e) { this.onState('error', 'MSE append: ' + e.message); }
     };
-    const trim = () => {
-      if (!sb || sb.updating || !sb.buffered.length) return;
-      const end = sb.buffered.end(sb.buffered.length - 1);
-      const start = sb.buffered.start(0);
-      // Stay near the live edge; drop what is far behind so memory stays flat.
-      if (this.video.currentTime < end - 3) this.video.currentTime = end - 0.5;
-      if (end - start > KEEP_SECONDS * 2) { try { sb.remove(start, end - KEEP_SECONDS); } catch { /* retried on the next update */ } }
-    };
+    const trim = () => { if (sb) keepLive(this.video, sb); };
     ms.addEventListener('sourceopen', () => {
       const ws = new WebSocket(wsURL('/go2rtc/api/ws?src=' + encodeURIComponent(this.src)));
       this.ws = ws;
@@ -128,7 +185,7 @@ export class LivePlayer {
         if (queue.length > 60) queue.splice(0, queue.length - 60);
         pump();
       };
-      ws.onclose = () => { if (!this.stopped) this.onState('error', 'live stream closed'); };
+      ws.onclose = () => this.fallBack('live stream closed');
     }, { once: true });
     this.video.src = URL.createObjectURL(ms);
     const onPlaying = () => { this.transport = 'mse'; this.onState('playing', 'MSE'); };
@@ -142,9 +199,7 @@ export class LivePlayer {
     if (p && p.catch) p.catch(() => { /* autoplay waits for data; 'playing' reports success */ });
   }
 
-  stop() {
-    this.stopped = true;
-    this.closeWebRTC();
+  closeMSE() {
     if (this.ws) { this.ws.onclose = null; this.ws.onmessage = null; this.ws.close(); this.ws = null; }
     if (this.ms) {
       const url = this.video.src;
@@ -153,8 +208,39 @@ export class LivePlayer {
       if (url && url.startsWith('blob:')) URL.revokeObjectURL(url);
       this.ms = null;
     }
+  }
+
+  stop() {
+    this.stopped = true;
+    this.closeWebRTC();
+    this.closeMSE();
+    if (this.video.getAttribute('src')) { this.video.removeAttribute('src'); this.video.load(); }
     this.onState('stopped');
   }
+}
+
+// keepLive stays near the live edge of sb and drops what is far behind, so
+// memory stays flat.
+function keepLive(video, sb) {
+  if (sb.updating || !sb.buffered.length) return;
+  const end = sb.buffered.end(sb.buffered.length - 1);
+  const start = sb.buffered.start(0);
+  if (video.currentTime < end - 3 || video.currentTime < start) video.currentTime = Math.max(start, end - 0.5);
+  if (end - start > KEEP_SECONDS * 2) { try { sb.remove(start, end - KEEP_SECONDS); } catch { /* retried on the next update */ } }
+}
+
+// hlsSegments lists the complete segments of a media playlist with their
+// media sequence number and init segment.
+function hlsSegments(text) {
+  const out = [];
+  let msn = 0, map = null;
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (l.startsWith('#EXT-X-MEDIA-SEQUENCE:')) msn = parseInt(l.slice(22), 10);
+    else if (l.startsWith('#EXT-X-MAP:')) map = (l.match(/URI="([^"]+)"/) || [])[1];
+    else if (l && !l.startsWith('#')) out.push({ msn: msn++, uri: l, map });
+  }
+  return out;
 }
 
 // The ICE servers go2rtc uses (GET /api/ice-servers), so both ends gather
