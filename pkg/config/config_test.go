@@ -88,6 +88,11 @@ func TestEveryKeyParses(t *testing.T) {
 			ClientID: "nvr-1", TopicPrefix: "cams", TLSEnabled: true, Keepalive: 30, QoS: 2, Retain: true,
 			HADiscovery: true, HADiscoveryPrefix: "ha", HASnapshotInterval: 0,
 		},
+		Webhooks: WebhooksConfig{
+			Enabled: true, DetectionURL: "https://hooks.example.com/lightnvr/detection",
+			StorageURL: "http://192.168.1.20:8123/api/webhook/nvr-storage", Secret: "0123456789abcdef-secret",
+			Timeout: 5, Retries: 2, QueueSize: 500,
+		},
 	}
 	got := reflect.ValueOf(c).Elem()
 	w := reflect.ValueOf(&want).Elem()
