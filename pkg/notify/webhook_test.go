@@ -164,7 +164,7 @@ func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	bus := event.NewBus()
 	w := start(t, bus, WebhookOptions{URLs: map[Kind]string{KindDetection: rc.URL}, Queue: 5, Timeout: time.Hour})
 	bus.Publish(event.Event{Stream: "s0"})
-	<-rc.seen // the worker now waits on the receiver
+	<-rc.seen     // the worker now waits on the receiver
 	const n = 200 // far more than the subscription's buffer
 	for i := 1; i <= n; i++ {
 		bus.Publish(event.Event{Stream: fmt.Sprintf("s%d", i)})
