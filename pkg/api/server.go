@@ -25,6 +25,7 @@ import (
 	"lightnvr/pkg/event"
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/notify"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/tlscert"
@@ -79,6 +80,8 @@ type Deps struct {
 	// Events is the bus of detection events: POST /api/motion/trigger
 	// publishes on it, the live event feed reads it; nil answers 503 on both.
 	Events *event.Bus
+	// Webhooks sends the signed webhooks; nil answers 503 on their routes.
+	Webhooks *notify.Webhooks
 }
 
 // Server is the HTTP front of lightnvr. The routes are served by one handler
@@ -174,6 +177,8 @@ func (s *Server) routes(deps *Deps) {
 	s.recordingRoutes(deps)
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events) })
+	mount(r, webhookRoutes, deps.Webhooks != nil, unavailable("webhooks are not running"),
+		func() *webhooksHandler { return &webhooksHandler{hooks: deps.Webhooks, live: s.settings} })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC}
 	})
