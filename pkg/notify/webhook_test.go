@@ -163,6 +163,9 @@ func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	})
 	bus := event.NewBus()
 	w := start(t, bus, WebhookOptions{URLs: map[Kind]string{KindDetection: rc.URL}, Queue: 5, Timeout: time.Hour})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before Stop, so a failed test does not hang on the receiver
 	bus.Publish(event.Event{Stream: "s0"})
 	<-rc.seen     // the worker now waits on the receiver
 	const n = 200 // far more than the subscription's buffer
@@ -179,7 +182,7 @@ func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	if st := w.Status(); st.Queued != 5 || st.Dropped != n-5 {
 		t.Fatalf("queued %d, dropped %d; want 5 and %d", st.Queued, st.Dropped, n-5)
 	}
-	close(release)
+	free()
 	waitFor(t, "the queue sent", func() bool { return w.Status().Delivered == 6 })
 	var streams []string
 	for _, r := range rc.requests() {
