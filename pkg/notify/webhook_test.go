@@ -65,7 +65,13 @@ func start(t *testing.T, bus *event.Bus, opt WebhookOptions) *Webhooks {
 	}
 	w := NewWebhooks(opt)
 	w.Start(bus)
-	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := w.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
 	return w
 }
 
