@@ -1,13 +1,8 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -19,16 +14,7 @@ import (
 func TestDaemonSendsDetectionWebhook(t *testing.T) {
 	endToEnd(t)
 	const secret = "daemon-webhook-secret-0123"
-	type hit struct {
-		body []byte
-		sig  string
-	}
-	hits := make(chan hit, 16)
-	rc := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		hits <- hit{b, r.Header.Get("X-LightNVR-Signature")}
-	}))
-	defer rc.Close()
+	rc := testkit.StartHookReceiver(t, nil)
 	cam := testkit.StartCamera(t)
 	d := testkit.NewDaemon(t, daemonTestPassword)
 	d.Set("webhooks", "enabled", "true")
@@ -42,16 +28,14 @@ func TestDaemonSendsDetectionWebhook(t *testing.T) {
 	if code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "gate", "action": "pulse", "duration_ms": 100, "label": "car"}); code != http.StatusAccepted {
 		t.Fatalf("trigger: %d %s", code, b)
 	}
-	var h hit
 	select {
-	case h = <-hits:
+	case <-rc.Seen:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no webhook arrived")
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(h.body)
-	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); h.sig != want {
-		t.Fatalf("signature %q, want %q", h.sig, want)
+	h := rc.Requests()[0]
+	if ok, want := h.SignedWith(secret); !ok {
+		t.Fatalf("signature %q, want %q", h.Header.Get("X-LightNVR-Signature"), want)
 	}
 	var b struct {
 		Type string `json:"type"`
@@ -63,9 +47,9 @@ func TestDaemonSendsDetectionWebhook(t *testing.T) {
 			} `json:"detections"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(h.body, &b); err != nil || b.Type != "detection" || b.Data.Stream != "gate" ||
+	if err := json.Unmarshal(h.Body, &b); err != nil || b.Type != "detection" || b.Data.Stream != "gate" ||
 		b.Data.Source != "api" || len(b.Data.Detections) != 1 || b.Data.Detections[0].Label != "car" {
-		t.Fatalf("body %s (%v)", h.body, err)
+		t.Fatalf("body %s (%v)", h.Body, err)
 	}
 	code, st := p.call("GET", "/api/notify/webhooks/status", nil)
 	var status struct {

@@ -1,43 +1,15 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"lightnvr/pkg/notify"
+	"lightnvr/pkg/testkit"
 )
-
-// hookReceiver is a real HTTP server that answers every request with status
-// and keeps the bodies and signatures it got.
-type hookReceiver struct {
-	*httptest.Server
-	mu         sync.Mutex
-	bodies     [][]byte
-	signatures []string
-	status     int
-}
-
-func newHookReceiver(t *testing.T) *hookReceiver {
-	rc := &hookReceiver{status: http.StatusOK}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		rc.bodies = append(rc.bodies, b)
-		rc.signatures = append(rc.signatures, r.Header.Get("X-LightNVR-Signature"))
-		w.WriteHeader(rc.status)
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
 
 // The settings page saves the webhook settings through POST /api/settings
 // (refused with a message per field when wrong) and its Test button posts a
@@ -45,7 +17,9 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 // shows in the status.
 func TestWebhookSettingsAndTestRoute(t *testing.T) {
 	const secret = "0123456789abcdef-webhooks"
-	rc := newHookReceiver(t)
+	var status atomic.Int32 // the receiver's answer
+	status.Store(http.StatusOK)
+	rc := testkit.StartHookReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) })
 	e := newSettingsEnvWith(t, func(d *Deps) { d.Webhooks = notify.NewWebhooks(notify.WebhookOptionsFrom(d.Config.Webhooks)) })
 
 	code, body := call(e.srv, "admin", "POST", "/api/notify/webhooks/test", "")
@@ -79,21 +53,15 @@ func TestWebhookSettingsAndTestRoute(t *testing.T) {
 	if !reply.Success || len(reply.Results) != 1 || reply.Results[0].Status != 200 || reply.Results[0].URL != rc.URL {
 		t.Fatalf("test reply %s", body)
 	}
-	rc.mu.Lock()
-	got, sig := rc.bodies, rc.signatures
-	rc.mu.Unlock()
-	if len(got) != 1 || !strings.Contains(string(got[0]), `"type":"test"`) {
-		t.Fatalf("receiver got %q", got)
+	got := rc.Requests()
+	if len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"test"`) {
+		t.Fatalf("receiver got %+v", got)
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(got[0])
-	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); sig[0] != want {
-		t.Fatalf("signature %q, want %q", sig[0], want)
+	if ok, want := got[0].SignedWith(secret); !ok {
+		t.Fatalf("signature %q, want %q", got[0].Header.Get("X-LightNVR-Signature"), want)
 	}
 
-	rc.mu.Lock()
-	rc.status = http.StatusInternalServerError
-	rc.mu.Unlock()
+	status.Store(http.StatusInternalServerError)
 	_, body = call(e.srv, "admin", "POST", "/api/notify/webhooks/test", "")
 	if !strings.Contains(string(body), `"success":false`) || !strings.Contains(string(body), "receiver answered 500") {
 		t.Fatalf("test against a failing receiver: %s", body)

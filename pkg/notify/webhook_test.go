@@ -2,14 +2,9 @@ package notify
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -17,45 +12,10 @@ import (
 
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/event"
+	"lightnvr/pkg/testkit"
 )
 
 const testSecret = "a-secret-of-24-characters"
-
-// received is one request as the receiver saw it.
-type received struct {
-	header http.Header
-	body   []byte
-}
-
-// receiver is a real HTTP server that answers with reply(n) to its n-th
-// request (from 1) and keeps every request.
-type receiver struct {
-	*httptest.Server
-	mu   sync.Mutex
-	got  []received
-	seen chan struct{}
-}
-
-func newReceiver(t *testing.T, reply func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
-	rc := &receiver{seen: make(chan struct{}, 1000)}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.got = append(rc.got, received{r.Header.Clone(), b})
-		n := len(rc.got)
-		rc.mu.Unlock()
-		rc.seen <- struct{}{}
-		reply(n, w, r)
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) requests() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]received(nil), rc.got...)
-}
 
 func start(t *testing.T, bus *event.Bus, opt WebhookOptions) *Webhooks {
 	opt.Enabled = true
@@ -91,7 +51,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the same signed body each time, and the status shows one delivery that
 // took three attempts.
 func TestWebhookRetriedUntilDeliveredAndSigned(t *testing.T) {
-	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+	rc := testkit.StartHookReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 		if n <= 2 {
 			http.Error(w, "not yet", http.StatusServiceUnavailable)
 		}
@@ -108,17 +68,15 @@ func TestWebhookRetriedUntilDeliveredAndSigned(t *testing.T) {
 	if st.Delivered != 1 || st.Failed != 0 || len(rs) != 1 || !rs[0].OK || rs[0].Attempts != 3 || rs[0].Status != 200 {
 		t.Fatalf("status %+v; want one delivery, ok after 3 attempts", st)
 	}
-	got := rc.requests()
+	got := rc.Requests()
 	if len(got) != 3 {
 		t.Fatalf("receiver got %d requests, want 3", len(got))
 	}
 	for i, r := range got {
-		mac := hmac.New(sha256.New, []byte(testSecret))
-		mac.Write(r.body)
-		if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); r.header.Get("X-LightNVR-Signature") != want {
-			t.Fatalf("attempt %d: signature %q does not verify (want %q)", i+1, r.header.Get("X-LightNVR-Signature"), want)
+		if ok, want := r.SignedWith(testSecret); !ok {
+			t.Fatalf("attempt %d: signature %q does not verify (want %q)", i+1, r.Header.Get("X-LightNVR-Signature"), want)
 		}
-		if string(r.body) != string(got[0].body) || r.header.Get("X-LightNVR-Delivery") != rs[0].ID {
+		if string(r.Body) != string(got[0].Body) || r.Header.Get("X-LightNVR-Delivery") != rs[0].ID {
 			t.Fatalf("attempt %d is not the same delivery", i+1)
 		}
 	}
@@ -128,22 +86,22 @@ func TestWebhookRetriedUntilDeliveredAndSigned(t *testing.T) {
 		Time time.Time   `json:"time"`
 		Data event.Event `json:"data"`
 	}
-	if err := json.Unmarshal(got[0].body, &b); err != nil {
+	if err := json.Unmarshal(got[0].Body, &b); err != nil {
 		t.Fatal(err)
 	}
 	if b.Type != "detection" || b.ID != rs[0].ID || !b.Time.Equal(when) || b.Data.Stream != "front" ||
 		len(b.Data.Detections) != 1 || b.Data.Detections[0].Label != "person" {
-		t.Fatalf("body %s", got[0].body)
+		t.Fatalf("body %s", got[0].Body)
 	}
-	if got[0].header.Get("X-LightNVR-Event") != "detection" || got[0].header.Get("Content-Type") != "application/json" {
-		t.Fatalf("headers %v", got[0].header)
+	if got[0].Header.Get("X-LightNVR-Event") != "detection" || got[0].Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("headers %v", got[0].Header)
 	}
 }
 
 // A receiver that never answers costs each attempt its timeout; the delivery
 // is retried and then recorded as failed.
 func TestWebhookHangingReceiverTimesOutAndRetries(t *testing.T) {
-	rc := newReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	rc := testkit.StartHookReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	w := start(t, nil, WebhookOptions{URLs: map[Kind]string{KindStorage: rc.URL}, Retries: 2, Timeout: 50 * time.Millisecond})
 	w.Send(KindStorage, time.Now(), map[string]string{"current": "critical"})
 
@@ -152,7 +110,7 @@ func TestWebhookHangingReceiverTimesOutAndRetries(t *testing.T) {
 	if len(rs) != 1 || rs[0].OK || rs[0].Attempts != 3 || !strings.Contains(rs[0].Error, "no reply within 50ms") {
 		t.Fatalf("results %+v; want one failure after 3 timed-out attempts", rs)
 	}
-	if n := len(rc.requests()); n != 3 {
+	if n := len(rc.Requests()); n != 3 {
 		t.Fatalf("receiver got %d requests, want 3", n)
 	}
 }
@@ -161,7 +119,7 @@ func TestWebhookHangingReceiverTimesOutAndRetries(t *testing.T) {
 // whose oldest entries are dropped and counted; the bus never loses one.
 func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	release := make(chan struct{})
-	rc := newReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+	rc := testkit.StartHookReceiver(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -173,7 +131,7 @@ func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before Stop, so a failed test does not hang on the receiver
 	bus.Publish(event.Event{Stream: "s0"})
-	<-rc.seen     // the worker now waits on the receiver
+	<-rc.Seen     // the worker now waits on the receiver
 	const n = 200 // far more than the subscription's buffer
 	for i := 1; i <= n; i++ {
 		bus.Publish(event.Event{Stream: fmt.Sprintf("s%d", i)})
@@ -191,9 +149,9 @@ func TestWebhookQueueBoundDropsOldestNeverTheBus(t *testing.T) {
 	free()
 	waitFor(t, "the queue sent", func() bool { return w.Status().Delivered == 6 })
 	var streams []string
-	for _, r := range rc.requests() {
+	for _, r := range rc.Requests() {
 		var b struct{ Data event.Event }
-		if err := json.Unmarshal(r.body, &b); err != nil {
+		if err := json.Unmarshal(r.Body, &b); err != nil {
 			t.Fatal(err)
 		}
 		streams = append(streams, b.Data.Stream)

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +13,7 @@ import (
 // The settings page's Test button posts a test event to the saved webhook
 // URL through the real daemon and shows the receiver's answer.
 func TestWebhookTestButton(t *testing.T) {
-	got := make(chan string, 4)
-	rc := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- string(b)
-	}))
-	defer rc.Close()
+	rc := testkit.StartHookReceiver(t, nil)
 	d := testkit.NewDaemon(t, adminPassword)
 	d.Set("webhooks", "detection_url", rc.URL+"/nvr")
 	d.Set("webhooks", "secret", "e2e-webhook-secret-123")
@@ -44,13 +36,8 @@ func TestWebhookTestButton(t *testing.T) {
 	if text := u.waitText(`[data-testid=webhook-test-result]`, want, 10*time.Second); strings.TrimSpace(text) != want {
 		t.Fatalf("test result shows %q", text)
 	}
-	select {
-	case body := <-got:
-		if !strings.Contains(body, `"type":"test"`) {
-			t.Fatalf("receiver got %s", body)
-		}
-	default:
-		t.Fatal("the receiver got nothing")
+	if got := rc.Requests(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"test"`) {
+		t.Fatalf("receiver got %+v", got)
 	}
 	row, _ := testkit.Eval[string](u.p, 5*time.Second, `document.querySelector('[data-testid=webhook-status-table] tbody tr').textContent`)
 	if !strings.Contains(row, "delivered") || !strings.Contains(row, rc.URL) {
