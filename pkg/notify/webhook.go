@@ -178,11 +178,11 @@ func (w *Webhooks) Stop(ctx context.Context) error {
 	}
 	w.cancel()
 	select {
-	case <-w.done:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop webhooks: %w", ctx.Err())
+	case <-w.done:
 	}
+	return nil
 }
 
 // follow queues the bus's events until the subscription closes.

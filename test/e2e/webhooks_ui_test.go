@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"lightnvr/pkg/testkit"
 )
+
+// clickButton clicks the first element of selector %q whose text is %q,
+// waiting up to 10 s for it to appear.
+const clickButton = `new Promise((res, rej) => { const t0 = Date.now(); (function poll() {
+	const b = [...document.querySelectorAll(%q)].find(b => b.textContent.trim() === %q);
+	if (b) { b.click(); res(true); } else if (Date.now() - t0 > 10000) rej(new Error('no button %s')); else setTimeout(poll, 100); })(); })`
 
 // The settings page's Test button posts a test event to the saved webhook
 // URL through the real daemon and shows the receiver's answer.
@@ -24,16 +29,18 @@ func TestWebhookTestButton(t *testing.T) {
 	u.waitLoggedIn("admin")
 
 	u.open("#/settings")
-	u.do("settings tabs", 10*time.Second, chromedp.WaitVisible(`.tabs`))
-	if ok, err := testkit.Eval[bool](u.p, 5*time.Second, `(() => { const b = [...document.querySelectorAll('.tabs button')]
-		.find(b => b.textContent.trim() === 'Webhooks'); if (b) b.click(); return !!b; })()`); err != nil || !ok {
-		t.Fatalf("no Webhooks tab (%v)", err)
+	// As a user would, once the settings have loaded: the Webhooks tab, then
+	// Test on its panel.
+	for _, b := range [][2]string{{".tabs button", "Webhooks"}, {"[data-testid=webhook-test]", "Test"}} {
+		if _, err := testkit.Eval[bool](u.p, 15*time.Second, fmt.Sprintf(clickButton, b[0], b[1], b[1])); err != nil {
+			u.p.Screenshot(t, "failed-webhook-"+b[1])
+			t.Fatalf("press %s: %v", b[1], err)
+		}
 	}
-	u.do("press Test", 10*time.Second, chromedp.WaitVisible(`[data-testid=webhook-test]`), chromedp.Click(`[data-testid=webhook-test]`),
-		chromedp.WaitVisible(`[data-testid=webhook-test-table] tbody tr`))
-	u.p.Screenshot(t, "webhook-test")
 	want := "Every receiver accepted the test event."
-	if text := u.waitText(`[data-testid=webhook-test-result]`, want, 10*time.Second); strings.TrimSpace(text) != want {
+	text := u.waitText(`[data-testid=webhook-test-result]`, want, 15*time.Second)
+	u.p.Screenshot(t, "webhook-test")
+	if text != want {
 		t.Fatalf("test result shows %q", text)
 	}
 	if got := rc.Requests(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"test"`) {
