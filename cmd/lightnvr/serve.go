@@ -123,6 +123,8 @@ type daemon struct {
 	snapshots *detect.Snapshots
 	// mqtt publishes events and state to the [mqtt] broker.
 	mqtt *notify.MQTT
+	// webhooks posts the bus's events and the storage pressure changes.
+	webhooks *notify.Webhooks
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -190,8 +192,12 @@ func (d *daemon) run(parent context.Context) error {
 	d.shutdown.Register("background", -20, time.Second, func(context.Context) error { appCancel(); return nil })
 
 	d.mqtt = d.newMQTT()
+	d.startWebhooks()
 	scfg := storage.FromConfig(d.cfg, d.db, d.log)
-	scfg.OnLevelChange = d.pressureChanged
+	scfg.OnLevelChange = func(c storage.LevelChange) {
+		d.pressureChanged(c)
+		d.storagePressure(c)
+	}
 	sc, err := storage.New(scfg)
 	if err != nil {
 		return err
@@ -379,19 +385,40 @@ func (d *daemon) startDetectionStore(store *detect.Store) {
 	})
 }
 
+// startWebhooks subscribes the webhooks to the bus before any detector runs;
+// they stop with the API, after the recorders.
+func (d *daemon) startWebhooks() {
+	opt := notify.WebhookOptionsFrom(d.cfg.Webhooks)
+	opt.Logger = d.log
+	d.webhooks = notify.NewWebhooks(opt)
+	d.webhooks.Start(d.events)
+	d.shutdown.Register("webhooks", lifecycle.PriorityAPI, 5*time.Second, d.webhooks.Stop)
+}
+
+// storagePressure sends a pressure level change as a webhook (docs/notify.md).
+func (d *daemon) storagePressure(c storage.LevelChange) {
+	d.webhooks.Send(notify.KindStorage, time.Now(), struct {
+		Previous storage.Level `json:"previous"`
+		Current  storage.Level `json:"current"`
+		FreePct  float64       `json:"free_pct"`
+		storage.Space
+	}{c.Previous, c.Current, c.Space.FreePct(), c.Space})
+}
+
 func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 	srv, err := api.New(api.Deps{
-		TLS:     d.cert,
-		Config:  d.cfg,
-		DB:      d.db,
-		Logger:  d.log,
-		Web:     webFS(d.cfg, d.log),
-		Streams: d.streams,
-		Users:   d.users,
-		Storage: d.storage,
-		Ingest:  d.recording,
-		Logs:    d.ring,
-		Events:  d.events,
+		TLS:      d.cert,
+		Config:   d.cfg,
+		DB:       d.db,
+		Logger:   d.log,
+		Web:      webFS(d.cfg, d.log),
+		Streams:  d.streams,
+		Users:    d.users,
+		Storage:  d.storage,
+		Ingest:   d.recording,
+		Logs:     d.ring,
+		Events:   d.events,
+		Webhooks: d.webhooks,
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:           func() { d.stop(errRestart) },
 		Shutdown:          func() { d.stop(errShutdown) },

@@ -13,6 +13,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
+	"lightnvr/pkg/notify"
 )
 
 // accessMatrix says, for every route, which roles may use it. It is written
@@ -72,6 +73,9 @@ var accessMatrix = map[string]string{
 	"GET /api/snapshots/{stream}/{file}":   "admin user viewer api",
 	"GET /api/events":                      "admin user viewer api",
 	"POST /api/motion/trigger":             "admin user api",
+
+	"GET /api/notify/webhooks/status": "admin",
+	"POST /api/notify/webhooks/test":  "admin",
 
 	"GET /api/recordings":                             "admin user viewer api",
 	"GET /api/recordings/protected":                   "admin user viewer api",
@@ -164,7 +168,8 @@ func matrixPath(pattern string, self int64) string {
 
 func matrixEnv(t *testing.T) *authEnv {
 	// Every cell signs in afresh; the login limiter is tested elsewhere.
-	return newAuthEnv(t, envOpts{cfg: func(c *config.Config) { c.Web.LoginRateLimitEnabled = false }})
+	return newAuthEnv(t, envOpts{cfg: func(c *config.Config) { c.Web.LoginRateLimitEnabled = false },
+		deps: func(d *Deps) { d.Webhooks = notify.NewWebhooks(notify.WebhookOptions{}) }})
 }
 
 func TestAccessMatrixCoversEveryRoute(t *testing.T) {

@@ -84,6 +84,8 @@ type Deps struct {
 	// MQTT is the MQTT publisher: its broker state in /api/health, and
 	// changed mqtt_* settings applied without a restart. nil: none.
 	MQTT MQTTNotifier
+	// Webhooks sends the signed webhooks; nil answers 503 on their routes.
+	Webhooks *notify.Webhooks
 }
 
 // MQTTNotifier is what the API needs of the MQTT publisher.
@@ -191,6 +193,8 @@ func (s *Server) routes(deps *Deps) {
 		func() *timelineHandler { return &timelineHandler{failer: f, db: deps.DB} })
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
+	mount(r, webhookRoutes, deps.Webhooks != nil, unavailable("webhooks are not running"),
+		func() *webhooksHandler { return &webhooksHandler{hooks: deps.Webhooks, live: s.settings} })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC, mqtt: deps.MQTT}
 	})

@@ -213,6 +213,14 @@ var settingsTable = []setting{
 	{name: "mqtt_frigate_compat", id: "mqtt.frigate_compat", kind: kindBool},
 	{name: "mqtt_outbox_size", id: "mqtt.outbox_size", kind: kindInt},
 
+	{name: "webhooks_enabled", id: "webhooks.enabled", kind: kindBool},
+	{name: "webhooks_detection_url", id: "webhooks.detection_url", private: true},
+	{name: "webhooks_storage_url", id: "webhooks.storage_url", private: true},
+	{name: "webhooks_secret", id: "webhooks.secret", secret: true},
+	{name: "webhooks_timeout", id: "webhooks.timeout", kind: kindInt},
+	{name: "webhooks_retries", id: "webhooks.retries", kind: kindInt},
+	{name: "webhooks_queue_size", id: "webhooks.queue_size", kind: kindInt},
+
 	{name: "onvif_discovery_enabled", id: "onvif.discovery_enabled", kind: kindBool},
 	{name: "onvif_discovery_interval", id: "onvif.discovery_interval", kind: kindInt},
 	{name: "onvif_discovery_network", id: "onvif.discovery_network"},

@@ -57,7 +57,10 @@ type settingsEnv struct {
 	ring *logx.Ring
 }
 
-func newSettingsEnv(t *testing.T) *settingsEnv {
+func newSettingsEnv(t *testing.T) *settingsEnv { t.Helper(); return newSettingsEnvWith(t, nil) }
+
+// newSettingsEnvWith is newSettingsEnv with more parts added to the server's Deps.
+func newSettingsEnvWith(t *testing.T, more func(*Deps)) *settingsEnv {
 	t.Helper()
 	dir := t.TempDir()
 	storage := filepath.Join(dir, "recordings")
@@ -74,7 +77,11 @@ func newSettingsEnv(t *testing.T) *settingsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Deps{Config: cfg, Logger: logger, Auth: streamTestAuth{}})
+	deps := Deps{Config: cfg, Logger: logger, Auth: streamTestAuth{}}
+	if more != nil {
+		more(&deps)
+	}
+	srv, err := New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

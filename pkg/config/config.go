@@ -41,6 +41,7 @@ type Config struct {
 	Go2RTC          Go2RTCConfig          `ini:"go2rtc"`
 	ONVIF           ONVIFConfig           `ini:"onvif"`
 	MQTT            MQTTConfig            `ini:"mqtt"`
+	Webhooks        WebhooksConfig        `ini:"webhooks"`
 
 	// path is the file Load read ("" when none was found).
 	path string
@@ -257,6 +258,22 @@ type MQTTConfig struct {
 	OutboxSize int `ini:"outbox_size" min:"10" max:"100000"`
 }
 
+// WebhooksConfig is [webhooks] (our own): HTTP POSTs of events, one URL per
+// event type, signed with Secret.
+type WebhooksConfig struct {
+	Enabled      bool   `ini:"enabled"`
+	DetectionURL string `ini:"detection_url"`
+	StorageURL   string `ini:"storage_url"`
+	Secret       string `ini:"secret" secret:"true"`
+	Timeout      int    `ini:"timeout" min:"1" max:"60"`
+	Retries      int    `ini:"retries" min:"0" max:"10"`
+	QueueSize    int    `ini:"queue_size" min:"1" max:"10000"`
+}
+
+// WebhookSecretMinLen is the shortest [webhooks] secret accepted: a receiver
+// checks signatures with it, so it must not be guessable.
+const WebhookSecretMinLen = 16
+
 // Default returns LightNVR's built-in defaults (the values used when the INI
 // does not set a key).
 func Default() *Config {
@@ -349,6 +366,7 @@ func Default() *Config {
 			HASnapshotInterval: 30,
 			OutboxSize:         1000,
 		},
+		Webhooks: WebhooksConfig{Timeout: 10, Retries: 3, QueueSize: 100},
 	}
 }
 

@@ -90,6 +90,11 @@ func TestEveryKeyParses(t *testing.T) {
 			TLSCAFile: "/etc/ssl/broker-ca.pem", TLSCertFile: "/etc/ssl/nvr.pem", TLSKeyFile: "/etc/ssl/nvr.key",
 			FrigateCompat: true, OutboxSize: 500,
 		},
+		Webhooks: WebhooksConfig{
+			Enabled: true, DetectionURL: "https://hooks.example.com/lightnvr/detection",
+			StorageURL: "http://192.168.1.20:8123/api/webhook/nvr-storage", Secret: "0123456789abcdef-secret",
+			Timeout: 5, Retries: 2, QueueSize: 500,
+		},
 	}
 	got := reflect.ValueOf(c).Elem()
 	w := reflect.ValueOf(&want).Elem()

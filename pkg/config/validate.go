@@ -113,12 +113,7 @@ func (v *validator) rules() {
 	if !validFacility(c.General.SyslogFacility) {
 		v.fail("general.syslog_facility", "%q is not a syslog facility (LOG_USER, LOG_DAEMON, LOG_LOCAL0..7, … or 0–23)", c.General.SyslogFacility)
 	}
-	if u := c.APIDetection.URL; u != "" {
-		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			v.fail("api_detection.url", "%q is not an http(s) URL", u)
-		}
-	}
+	v.httpURL("api_detection.url", c.APIDetection.URL)
 	if s := c.Detection.PrebufferPath; s != "" && !filepath.IsAbs(s) {
 		v.fail("detection.prebuffer_path", "%q must be an absolute path", s)
 	}
@@ -159,6 +154,7 @@ func (v *validator) rules() {
 			v.fail("go2rtc.turn_server_url", "must not be empty when turn_enabled is on")
 		}
 	}
+	v.webhooks(&c.Webhooks)
 	m := &c.MQTT
 	if m.Enabled && m.BrokerHost == "" {
 		v.fail("mqtt.broker_host", "must not be empty when mqtt is enabled")
@@ -173,6 +169,31 @@ func (v *validator) rules() {
 		if strings.ContainsAny(t.val, "+#") {
 			v.fail(t.id, "%q must not contain MQTT wildcards + or #", t.val)
 		}
+	}
+}
+
+// httpURL refuses a value of id that is set but not an http(s) URL with a host.
+func (v *validator) httpURL(id, u string) {
+	if u == "" {
+		return
+	}
+	pu, err := url.Parse(u)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		v.fail(id, "%q is not an http(s) URL", u)
+	}
+}
+
+func (v *validator) webhooks(w *WebhooksConfig) {
+	v.httpURL("webhooks.detection_url", w.DetectionURL)
+	v.httpURL("webhooks.storage_url", w.StorageURL)
+	if !w.Enabled {
+		return
+	}
+	if w.DetectionURL == "" && w.StorageURL == "" {
+		v.fail("webhooks.detection_url", "set at least one of detection_url and storage_url when webhooks are enabled")
+	}
+	if len(w.Secret) < WebhookSecretMinLen {
+		v.fail("webhooks.secret", "must be at least %d characters when webhooks are enabled (receivers verify the signature with it)", WebhookSecretMinLen)
 	}
 }
 

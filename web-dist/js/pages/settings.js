@@ -3,6 +3,7 @@
 import { html, useState, useEffect } from '../lib.js';
 import { get, post } from '../api.js';
 import { Field, Loading, ErrorBanner, Spinner, toast } from '../ui.js';
+import { WebhookPanel } from './webhooks.js';
 
 // [key, label, type, {min, max, options, hint}]
 const GROUPS = [
@@ -53,6 +54,14 @@ const GROUPS = [
     ['mqtt_tls_enabled', 'TLS', 'checkbox'], ['mqtt_keepalive', 'Keepalive (s)', 'number', { min: 5, max: 3600 }], ['mqtt_qos', 'QoS', 'select', { options: [[0, '0'], [1, '1'], [2, '2']] }],
     ['mqtt_retain', 'Retain', 'checkbox'], ['mqtt_ha_discovery', 'Home Assistant discovery', 'checkbox'], ['mqtt_ha_discovery_prefix', 'Discovery prefix', 'text'],
     ['mqtt_ha_snapshot_interval', 'Snapshot interval (s)', 'number', { min: 0, max: 300 }],
+  ]],
+  ['Webhooks', [
+    ['webhooks_enabled', 'Webhooks', 'checkbox', { restart: true }],
+    ['webhooks_detection_url', 'Detection URL', 'text', { hint: 'http(s); every detection event' }],
+    ['webhooks_storage_url', 'Storage pressure URL', 'text', { hint: 'http(s); storage pressure level changes' }],
+    ['webhooks_secret', 'Signing secret', 'password', { hint: 'At least 16 characters; signs the X-LightNVR-Signature header' }],
+    ['webhooks_timeout', 'Timeout (s)', 'number', { min: 1, max: 60 }], ['webhooks_retries', 'Retries', 'number', { min: 0, max: 10 }],
+    ['webhooks_queue_size', 'Queue size', 'number', { min: 1, max: 10000 }],
   ]],
   ['Security', [
     ['web_auth_enabled', 'Require login', 'checkbox'], ['auth_timeout_hours', 'Idle timeout (h)', 'number', { min: 1 }],
@@ -152,5 +161,6 @@ export function SettingsPage() {
           onInput=${nv => { if (type === 'select' && typeof orig[key] === 'number') nv = Number(nv); setVals(x => ({ ...x, [key]: nv })); setErrors(x => ({ ...x, [key]: undefined })); }} />`;
       })}
       <button type="submit" hidden></button>
-    </form>`;
+    </form>
+    ${cur[0] === 'Webhooks' && html`<${WebhookPanel} dirty=${changed.some(k => k.startsWith('webhooks_'))} />`}`;
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/testkit"
+)
+
+// The real daemon posts a motion trigger's event, signed, to the detection
+// webhook, and shows the delivery in its status.
+func TestDaemonSendsDetectionWebhook(t *testing.T) {
+	endToEnd(t)
+	const secret = "daemon-webhook-secret-0123"
+	rc := testkit.StartHookReceiver(t, nil)
+	cam := testkit.StartCamera(t)
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	d.Set("webhooks", "enabled", "true")
+	d.Set("webhooks", "detection_url", rc.URL+"/hook")
+	d.Set("webhooks", "secret", secret)
+	p := start(t, d)
+	stream := map[string]any{"name": "gate", "url": cam.URL(), "record": false, "record_audio": false}
+	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
+		t.Fatalf("add stream: %d %s", code, b)
+	}
+	if code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "gate", "action": "pulse", "duration_ms": 100, "label": "car"}); code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", code, b)
+	}
+	select {
+	case <-rc.Seen:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no webhook arrived")
+	}
+	h := rc.Requests()[0]
+	if ok, want := h.SignedWith(secret); !ok {
+		t.Fatalf("signature %q, want %q", h.Header.Get("X-LightNVR-Signature"), want)
+	}
+	var b struct {
+		Type string `json:"type"`
+		Data struct {
+			Stream     string `json:"stream"`
+			Source     string `json:"source"`
+			Detections []struct {
+				Label string `json:"label"`
+			} `json:"detections"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(h.Body, &b); err != nil || b.Type != "detection" || b.Data.Stream != "gate" ||
+		b.Data.Source != "api" || len(b.Data.Detections) != 1 || b.Data.Detections[0].Label != "car" {
+		t.Fatalf("body %s (%v)", h.Body, err)
+	}
+	code, st := p.call("GET", "/api/notify/webhooks/status", nil)
+	var status struct {
+		Enabled bool `json:"enabled"`
+	}
+	if err := json.Unmarshal(st, &status); err != nil || code != 200 || !status.Enabled {
+		t.Fatalf("status: %d %s", code, st)
+	}
+}

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/testkit"
+)
+
+// clickButton clicks the first element of selector %q whose text is %q,
+// waiting up to 10 s for it to appear.
+const clickButton = `new Promise((res, rej) => { const t0 = Date.now(); (function poll() {
+	const b = [...document.querySelectorAll(%q)].find(b => b.textContent.trim() === %q);
+	if (b) { b.click(); res(true); } else if (Date.now() - t0 > 10000) rej(new Error('no button %s')); else setTimeout(poll, 100); })(); })`
+
+// The settings page's Test button posts a test event to the saved webhook
+// URL through the real daemon and shows the receiver's answer.
+func TestWebhookTestButton(t *testing.T) {
+	rc := testkit.StartHookReceiver(t, nil)
+	d := testkit.NewDaemon(t, adminPassword)
+	d.Set("webhooks", "detection_url", rc.URL+"/nvr")
+	d.Set("webhooks", "secret", "e2e-webhook-secret-123")
+	d.Start()
+	b := testkit.StartChromium(t, 1280, 800)
+	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
+	u.login("admin", adminPassword)
+	u.waitLoggedIn("admin")
+
+	u.open("#/settings")
+	// As a user would, once the settings have loaded: the Webhooks tab, then
+	// Test on its panel.
+	for _, b := range [][2]string{{".tabs button", "Webhooks"}, {"[data-testid=webhook-test]", "Test"}} {
+		if _, err := testkit.Eval[bool](u.p, 15*time.Second, fmt.Sprintf(clickButton, b[0], b[1], b[1])); err != nil {
+			u.p.Screenshot(t, "failed-webhook-"+b[1])
+			t.Fatalf("press %s: %v", b[1], err)
+		}
+	}
+	want := "Every receiver accepted the test event."
+	text := u.waitText(`[data-testid=webhook-test-result]`, want, 15*time.Second)
+	u.p.Screenshot(t, "webhook-test")
+	if text != want {
+		t.Fatalf("test result shows %q", text)
+	}
+	if got := rc.Requests(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"type":"test"`) {
+		t.Fatalf("receiver got %+v", got)
+	}
+	row, _ := testkit.Eval[string](u.p, 5*time.Second, `document.querySelector('[data-testid=webhook-status-table] tbody tr').textContent`)
+	if !strings.Contains(row, "delivered") || !strings.Contains(row, rc.URL) {
+		t.Fatalf("deliveries table shows %q", row)
+	}
+	u.checkClean("settings")
+}
