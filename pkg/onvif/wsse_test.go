@@ -88,4 +88,3 @@ type getSystemHostname struct {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
