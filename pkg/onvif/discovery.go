@@ -26,6 +26,9 @@ const (
 	defaultParallel = 64
 )
 
+// ErrBadRange is returned for a range Range will not probe.
+var ErrBadRange = errors.New("onvif: unusable probe range")
+
 // Found is one device that answered a probe.
 type Found struct {
 	Endpoint string   // the endpoint reference address (urn:uuid:…)
@@ -120,10 +123,10 @@ func multicastSource(ifc net.Interface) (netip.Addr, bool) {
 func (p Prober) Range(ctx context.Context, prefix netip.Prefix) ([]Found, error) {
 	prefix = prefix.Masked()
 	if !prefix.Addr().Is4() {
-		return nil, fmt.Errorf("onvif: %s is not an IPv4 range", prefix)
+		return nil, fmt.Errorf("%w: %s is not an IPv4 range", ErrBadRange, prefix)
 	}
 	if bits := 32 - prefix.Bits(); bits > 12 {
-		return nil, fmt.Errorf("onvif: %s has more than %d addresses", prefix, maxRangeHosts)
+		return nil, fmt.Errorf("%w: %s has more than %d addresses", ErrBadRange, prefix, maxRangeHosts)
 	}
 	parallel := p.Parallel
 	if parallel <= 0 {
