@@ -9,14 +9,16 @@ import (
 )
 
 // Profile is one media profile: a video source with its encoder settings.
+// The JSON names are LightNVR's profile object.
 type Profile struct {
-	Token            string
-	Name             string
-	VideoSourceToken string
-	Encoding         string
-	Width, Height    int
-	FPS              int
-	Bitrate          int // kbit/s, as ONVIF's BitrateLimit
+	Token            string `json:"token"`
+	Name             string `json:"name"`
+	VideoSourceToken string `json:"video_source_token"`
+	Encoding         string `json:"encoding"`
+	Width            int    `json:"width"`
+	Height           int    `json:"height"`
+	FPS              int    `json:"fps"`
+	Bitrate          int    `json:"bitrate"` // kbit/s, as ONVIF's BitrateLimit
 }
 
 type getProfiles struct {

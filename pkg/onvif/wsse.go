@@ -10,13 +10,8 @@ import (
 	"time"
 )
 
-const (
-	nsWSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-	nsWSU  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-
-	passwordDigestType = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
-	base64EncodingType = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-)
+// wssBase prefixes the OASIS WS-Security namespaces and type URIs.
+const wssBase = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-"
 
 type security struct {
 	XMLName        xml.Name `xml:"wsse:Security"`
@@ -51,11 +46,11 @@ func newSecurity(user, pass string, now time.Time) *security {
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails on supported platforms
 	created := now.UTC().Format("2006-01-02T15:04:05.000Z")
-	s := &security{NSWSSE: nsWSSE, NSWSU: nsWSU, MustUnderstand: "1"}
+	s := &security{NSWSSE: wssBase + "wssecurity-secext-1.0.xsd", NSWSU: wssBase + "wssecurity-utility-1.0.xsd", MustUnderstand: "1"}
 	s.Token.Username = user
-	s.Token.Password.Type = passwordDigestType
+	s.Token.Password.Type = wssBase + "username-token-profile-1.0#PasswordDigest"
 	s.Token.Password.Value = PasswordDigest(nonce, created, pass)
-	s.Token.Nonce.EncodingType = base64EncodingType
+	s.Token.Nonce.EncodingType = wssBase + "soap-message-security-1.0#Base64Binary"
 	s.Token.Nonce.Value = base64.StdEncoding.EncodeToString(nonce)
 	s.Token.Created = created
 	return s

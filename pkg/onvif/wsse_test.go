@@ -65,6 +65,9 @@ func TestSyncClockShiftsCreated(t *testing.T) {
 	if _, err := c.SyncClock(context.Background(), srv.URL); err != nil {
 		t.Fatal(err)
 	}
+	if off := c.ClockOffset(); off < 119*time.Minute || off > 121*time.Minute {
+		t.Fatalf("clock offset %v, want about 2h", off)
+	}
 	if err := c.Call(context.Background(), srv.URL, getSystemHostname{NS: NSDevice}, nil); err != nil {
 		t.Fatal(err)
 	}
