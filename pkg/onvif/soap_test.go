@@ -31,7 +31,7 @@ func TestCallFaultBecomesError(t *testing.T) {
 
 func TestCallRejectsHostileBodies(t *testing.T) {
 	cases := map[string]string{
-		"huge":      `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>` + strings.Repeat("A", MaxResponseBytes+10) + `</env:Body></env:Envelope>`,
+		"huge":      `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><R><X>` + strings.Repeat("A", MaxResponseBytes) + `</X></R></env:Body></env:Envelope>`,
 		"deep":      `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>` + strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000) + `</env:Body></env:Envelope>`,
 		"namespace": `<Envelope xmlns="urn:not-soap"><Body><x/></Body></Envelope>`,
 		"truncated": `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><x>`,
@@ -42,8 +42,12 @@ func TestCallRejectsHostileBodies(t *testing.T) {
 			srv := serve(200, body)
 			defer srv.Close()
 			var out struct{ X string }
-			if err := NewClient("", "").Call(context.Background(), srv.URL, getSystemHostname{NS: NSDevice}, &out); err == nil {
+			err := NewClient("", "").Call(context.Background(), srv.URL, getSystemHostname{NS: NSDevice}, &out)
+			if err == nil {
 				t.Fatal("hostile body accepted")
+			}
+			if name == "huge" && !strings.Contains(err.Error(), "larger than") {
+				t.Fatalf("huge body refused for another reason: %v", err)
 			}
 		})
 	}
