@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/onvif"
 	"lightnvr/pkg/testkit"
@@ -168,4 +169,25 @@ func TestONVIFBadRequests(t *testing.T) {
 	if code, body := e.do(t, "viewer", "GET", "/api/onvif/discovery/status", ""); code != 200 || !strings.Contains(string(body), `"network":"auto"`) {
 		t.Errorf("status: %d %s", code, body)
 	}
+}
+
+// With [onvif] discovery_enabled the daemon scans discovery_network by
+// itself: the device shows up in the list without anyone asking for a scan.
+func TestONVIFBackgroundDiscovery(t *testing.T) {
+	const device = "http://127.0.0.1:1/onvif/device_service" // answers probes, not SOAP: listed all the same
+	ip := answerProbes(t, device)
+	d := testkit.OpenDB(t, "")
+	_, mgr := startStreamStack(t, d)
+	cfg := config.Default()
+	cfg.ONVIF.DiscoveryEnabled = true
+	cfg.ONVIF.DiscoveryNetwork = ip + "/32"
+	srv, err := New(Deps{Config: cfg, DB: d, Logger: quietLog, Auth: streamTestAuth{}, Streams: mgr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	testkit.WaitFor(t, 20*time.Second, "the background scan to list the device", func() bool {
+		code, body := call(srv, "admin", "GET", "/api/onvif/devices", "")
+		return code == 200 && strings.Contains(string(body), device) && strings.Contains(string(body), `"online":true`)
+	})
 }
