@@ -13,7 +13,9 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/onvif"
+	"lightnvr/pkg/streams"
 )
 
 // Every ONVIF route but the status makes the appliance probe the network or
@@ -119,25 +121,14 @@ func (h *onvifHandler) handleProfiles(ctx *fasthttp.RequestCtx) {
 		// A profile whose URIs the device will not give is still listed:
 		// the user may know why (e.g. a metadata-only profile).
 		if uri, err := dev.StreamURI(c, p.Token); err == nil {
-			op.StreamURI = withoutUserinfo(uri)
+			op.StreamURI = logx.RedactURL(uri)
 		}
 		if uri, err := dev.SnapshotURI(c, p.Token); err == nil {
-			op.SnapshotURI = withoutUserinfo(uri)
+			op.SnapshotURI = logx.RedactURL(uri)
 		}
 		out = append(out, op)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"profiles": out})
-}
-
-// withoutUserinfo drops credentials some cameras embed in the URIs they
-// report; they are kept in onvif_username/onvif_password instead.
-func withoutUserinfo(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 func (h *onvifHandler) handleTest(ctx *fasthttp.RequestCtx) {
@@ -229,9 +220,15 @@ func (h *onvifHandler) streamFromProfile(ctx context.Context, name string, req o
 	if err != nil {
 		return nil, err
 	}
-	row := db.NewStream(name, withoutUserinfo(uri))
+	// The device chooses this URL: it must pass the same source allowlist
+	// as one a user types, or a hostile device could hand go2rtc a command.
+	if err := streams.CheckSource("stream URI from the device", uri, true); err != nil {
+		return nil, err
+	}
+	row := db.NewStream(name, uri)
 	row.IsONVIF = true
 	row.ONVIFUsername, row.ONVIFPassword, row.ONVIFProfile = req.Username, req.Password, profile.Token
+	row.URL = streams.FormURL(row) // credentials the device embedded live in the ONVIF fields
 	if u, err := url.Parse(dev.URL); err == nil {
 		row.ONVIFPort, _ = strconv.Atoi(u.Port()) // no port: 0, derived from the URL
 	}

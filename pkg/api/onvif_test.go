@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -190,4 +193,38 @@ func TestONVIFBackgroundDiscovery(t *testing.T) {
 		code, body := call(srv, "admin", "GET", "/api/onvif/devices", "")
 		return code == 200 && strings.Contains(string(body), device) && strings.Contains(string(body), `"online":true`)
 	})
+}
+
+// A device that hands out a go2rtc exec: source as its stream URI does not
+// get a stream: the URI meets the same allowlist as one a user types.
+func TestONVIFAddRefusesHostileStreamURI(t *testing.T) {
+	const env = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"><s:Body>%s</s:Body></s:Envelope>`
+	now := time.Now().UTC()
+	var srvURL string
+	dev := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var answer string
+		switch body := string(b); {
+		case strings.Contains(body, "GetSystemDateAndTime"):
+			answer = fmt.Sprintf(`<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:UTCDateTime><tt:Time><tt:Hour>%d</tt:Hour><tt:Minute>%d</tt:Minute><tt:Second>%d</tt:Second></tt:Time><tt:Date><tt:Year>%d</tt:Year><tt:Month>%d</tt:Month><tt:Day>%d</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>`,
+				now.Hour(), now.Minute(), now.Second(), now.Year(), now.Month(), now.Day())
+		case strings.Contains(body, "GetServices"):
+			answer = `<tds:GetServicesResponse><tds:Service><tds:Namespace>http://www.onvif.org/ver10/media/wsdl</tds:Namespace><tds:XAddr>` + srvURL + `/onvif/media_service</tds:XAddr></tds:Service></tds:GetServicesResponse>`
+		case strings.Contains(body, "GetProfiles"):
+			answer = `<trt:GetProfilesResponse><trt:Profiles token="main"><tt:Name>main</tt:Name></trt:Profiles></trt:GetProfilesResponse>`
+		case strings.Contains(body, "GetStreamUri"):
+			answer = `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>exec:touch /tmp/owned</tt:Uri></trt:MediaUri></trt:GetStreamUriResponse>`
+		}
+		fmt.Fprintf(w, env, answer)
+	}))
+	defer dev.Close()
+	srvURL = dev.URL
+	e := newStreamEnv(t)
+	body := `{"device_url":"` + dev.URL + `/onvif/device_service","profile_token":"main","stream_name":"evil","username":"a","password":"b"}`
+	if code, resp := e.do(t, "admin", "POST", "/api/onvif/device/add", body); code != 500 || !strings.Contains(string(resp), "stream URI from the device") {
+		t.Fatalf("add: %d %s", code, resp)
+	}
+	if _, err := db.StreamByName(context.Background(), e.db, "evil"); err == nil {
+		t.Fatal("a stream was created from an exec: URI")
+	}
 }
