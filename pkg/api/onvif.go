@@ -18,19 +18,6 @@ import (
 	"lightnvr/pkg/streams"
 )
 
-// Every ONVIF route but the status makes the appliance probe the network or
-// call a device with credentials the caller supplies, or lists cameras not
-// added yet, so they need a role that may change things; LightNVR left them
-// all public.
-var onvifRoutes = []endpoint[*onvifHandler]{
-	{"GET", "/api/onvif/discovery/status", auth.AccessViewer, (*onvifHandler).handleStatus},
-	{"POST", "/api/onvif/discovery/discover", auth.AccessWriter, (*onvifHandler).handleDiscover},
-	{"GET", "/api/onvif/devices", auth.AccessWriter, (*onvifHandler).handleDevices},
-	{"GET", "/api/onvif/device/profiles", auth.AccessWriter, (*onvifHandler).handleProfiles},
-	{"POST", "/api/onvif/device/test", auth.AccessWriter, (*onvifHandler).handleTest},
-	{"POST", "/api/onvif/device/add", auth.AccessWriter, (*onvifHandler).handleAdd},
-}
-
 // onvifHandler serves ONVIF discovery and adding streams from profiles.
 type onvifHandler struct {
 	failer
@@ -66,6 +53,14 @@ func (h *onvifHandler) handleDiscover(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"devices": found})
+}
+
+// The device routes call a device with credentials the caller supplies, so
+// they need a role that may change things; LightNVR left them public.
+var onvifDeviceRoutes = []endpoint[*onvifHandler]{
+	{"GET", "/api/onvif/device/profiles", auth.AccessWriter, (*onvifHandler).handleProfiles},
+	{"POST", "/api/onvif/device/test", auth.AccessWriter, (*onvifHandler).handleTest},
+	{"POST", "/api/onvif/device/add", auth.AccessWriter, (*onvifHandler).handleAdd},
 }
 
 // failDevice answers an error reaching a device: a refusal the caller chose

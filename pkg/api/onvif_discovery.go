@@ -13,6 +13,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/onvif"
 )
@@ -74,6 +75,15 @@ func (d *onvifDevices) record(seen []onvifDevice) {
 	for _, v := range seen {
 		d.devices[v.DeviceService] = v
 	}
+}
+
+// Scanning probes the network and the device list shows cameras not added
+// yet, so both need a role that may change things (LightNVR left them
+// public); the status is part of the settings.
+var onvifDiscoveryRoutes = []endpoint[*onvifHandler]{
+	{"GET", "/api/onvif/discovery/status", auth.AccessViewer, (*onvifHandler).handleStatus},
+	{"POST", "/api/onvif/discovery/discover", auth.AccessWriter, (*onvifHandler).handleDiscover},
+	{"GET", "/api/onvif/devices", auth.AccessWriter, (*onvifHandler).handleDevices},
 }
 
 // discover probes network ("auto" or "": multicast on every interface; a

@@ -246,7 +246,8 @@ func (s *Server) streamRoutes(deps *Deps) {
 // discovery_enabled is on, until Shutdown.
 func (s *Server) onvifRoutes(deps *Deps, writer *streamWriter) {
 	h := &onvifHandler{failer: s.failer, streams: writer, cfg: s.settings.get, found: newONVIFDevices()}
-	mount(&s.router, onvifRoutes, true, nil, func() *onvifHandler { return h })
+	mount(&s.router, onvifDiscoveryRoutes, true, nil, func() *onvifHandler { return h })
+	mount(&s.router, onvifDeviceRoutes, true, nil, func() *onvifHandler { return h })
 	if writer != nil {
 		go h.found.runDiscovery(s.stop, s.settings.get, s.log)
 	}
