@@ -53,6 +53,13 @@ var accessMatrix = map[string]string{
 	"POST /api/auth/users/{id}/totp/verify":         "admin user viewer api self",
 	"POST /api/auth/users/{id}/totp/disable":        "admin user viewer api self",
 
+	"GET /api/onvif/discovery/status":    "admin user viewer api",
+	"POST /api/onvif/discovery/discover": "admin user api", // probes the network
+	"GET /api/onvif/devices":             "admin user api", // addresses of cameras not added yet
+	"GET /api/onvif/device/profiles":     "admin user api", // calls a device with the caller's credentials
+	"POST /api/onvif/device/test":        "admin user api",
+	"POST /api/onvif/device/add":         "admin user api",
+
 	"GET /api/streams":                  "admin user viewer api",
 	"POST /api/streams":                 "admin user api",
 	"POST /api/streams/test":            "admin user api",

@@ -241,10 +241,24 @@ func (s *Server) streamRoutes(deps *Deps) {
 	}
 	reads := &streamsHandler{failer: f, db: deps.DB, status: status, liveHLS: s.live != nil}
 	mount(r, streamReadRoutes, deps.DB != nil, unavailable("database is not open"), func() *streamsHandler { return reads })
-	mount(r, streamWriteRoutes, deps.DB != nil && mgr != nil, unavailable("stream manager is not running"),
-		func() *streamWriter {
-			return &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
-		})
+	var writer *streamWriter
+	if deps.DB != nil && mgr != nil {
+		writer = &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
+	}
+	mount(r, streamWriteRoutes, writer != nil, unavailable("stream manager is not running"), func() *streamWriter { return writer })
+	s.onvifRoutes(deps, writer)
+}
+
+// onvifRoutes mounts ONVIF discovery and adding streams from profiles; the
+// daemon (a stream manager) also scans in the background while [onvif]
+// discovery_enabled is on, until Shutdown.
+func (s *Server) onvifRoutes(deps *Deps, writer *streamWriter) {
+	h := &onvifHandler{failer: s.failer, streams: writer, cfg: s.settings.get, found: newONVIFDevices()}
+	mount(&s.router, onvifDiscoveryRoutes, true, nil, func() *onvifHandler { return h })
+	mount(&s.router, onvifDeviceRoutes, true, nil, func() *onvifHandler { return h })
+	if writer != nil {
+		go h.found.runDiscovery(s.stop, s.settings.get, s.log)
+	}
 }
 
 // recordingRoutes mounts the recording routes.

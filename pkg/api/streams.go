@@ -135,7 +135,6 @@ func decodeStreamRequest(ctx *fasthttp.RequestCtx) (*streamRequest, bool) {
 }
 
 func (h *streamWriter) handleCreateStream(ctx *fasthttp.RequestCtx) {
-	c := requestContext(ctx)
 	req, ok := decodeStreamRequest(ctx)
 	if !ok {
 		return
@@ -161,20 +160,29 @@ func (h *streamWriter) handleCreateStream(ctx *fasthttp.RequestCtx) {
 	if !req.sets("isOnvif") {
 		row.IsONVIF = strings.Contains(strings.ToLower(row.URL), "onvif")
 	}
+	if h.create(ctx, row) {
+		writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true})
+	}
+}
+
+// create adds row within the stream limit; false means it answered the
+// error itself.
+func (h *streamWriter) create(ctx *fasthttp.RequestCtx, row *db.Stream) bool {
+	c := requestContext(ctx)
 	full, err := h.mgr.MaxStreamsReached(c, h.maxStreams)
 	if err != nil {
 		h.fail(ctx, "count streams", err)
-		return
+		return false
 	}
 	if full {
 		writeErrorf(ctx, fasthttp.StatusConflict, "stream limit reached: [streams] max_streams is %d", h.maxStreams)
-		return
+		return false
 	}
 	if err := h.mgr.Create(c, row); err != nil {
 		h.fail(ctx, "create stream", err)
-		return
+		return false
 	}
-	writeJSON(ctx, fasthttp.StatusCreated, map[string]any{"success": true})
+	return true
 }
 
 func (h *streamWriter) handleUpdateStream(ctx *fasthttp.RequestCtx) {
