@@ -33,7 +33,7 @@ var builtinModels = []modelJSON{
 	{ID: "api", Name: "External detector", Path: "api", Type: "api", Supported: true,
 		Description: "Frames posted to the HTTP detector of [api_detection] or the stream's detection URL"},
 	{ID: "onvif", Name: "ONVIF events", Path: "onvif", Type: "onvif",
-		UnsupportedReason: "ONVIF event subscription is not available yet",
+		Supported: true,
 		Description:       "The camera's own motion and analytics events"},
 }
 

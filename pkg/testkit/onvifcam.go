@@ -61,9 +61,9 @@ func (c ONVIFCall) Decode(v any) error { return xml.Unmarshal([]byte(c.Body), v)
 
 // Namespaces of the ONVIF wire format.
 const (
-	nsEnv  = "http://www.w3.org/2003/05/soap-envelope"
-	nsTT   = "http://www.onvif.org/ver10/schema"
-	nsTER  = "http://www.onvif.org/ver10/error"
+	nsEnv = "http://www.w3.org/2003/05/soap-envelope"
+	nsTT  = "http://www.onvif.org/ver10/schema"
+	nsTER = "http://www.onvif.org/ver10/error"
 )
 
 // authWindow is how far a UsernameToken's Created may be from the device's
