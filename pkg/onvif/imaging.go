@@ -48,9 +48,9 @@ type imagingRead struct {
 }
 
 type imagingRequest struct {
-	XMLName  xml.Name
-	NS       string           `xml:"xmlns:timg,attr"`
-	NSTT     string           `xml:"xmlns:tt,attr"`
+	XMLName xml.Name
+	Attr    []xml.Attr `xml:",any,attr"`
+	// Source is the video source token.
 	Source   string           `xml:"timg:VideoSourceToken"`
 	Settings *ImagingSettings `xml:"timg:ImagingSettings,omitempty"`
 	Persist  *bool            `xml:"timg:ForcePersistence,omitempty"`
@@ -60,7 +60,7 @@ func (d *Device) imaging(ctx context.Context, action, source string, fill func(*
 	if d.Services.Imaging == "" {
 		return errNoImaging
 	}
-	req := imagingRequest{XMLName: xml.Name{Local: "timg:" + action}, NS: NSImaging, NSTT: NSSchema, Source: source}
+	req := imagingRequest{XMLName: xml.Name{Local: "timg:" + action}, Attr: declare("timg", NSImaging), Source: source}
 	if fill != nil {
 		fill(&req)
 	}

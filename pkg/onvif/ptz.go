@@ -47,8 +47,6 @@ func (d *Device) PTZ(ctx context.Context, profile string) (*PTZ, error) {
 	return &PTZ{dev: d, profile: profile}, nil
 }
 
-const nsPTZ = NSPTZ
-
 type ptzVec struct {
 	PanTilt *struct {
 		X float64 `xml:"x,attr"`
@@ -85,21 +83,31 @@ func deref(f *float64) float64 {
 // ptzRequest is every PTZ request: the action's element with the profile
 // and the fields that action takes.
 type ptzRequest struct {
-	XMLName     xml.Name
-	NS          string  `xml:"xmlns:tptz,attr"`
-	NSTT        string  `xml:"xmlns:tt,attr"`
-	Profile     string  `xml:"tptz:ProfileToken"`
+	XMLName xml.Name
+	Attr    []xml.Attr `xml:",any,attr"`
+	Profile string     `xml:"tptz:ProfileToken"`
+	ptzMoves
+	// Stop's axes.
+	PanTilt *bool `xml:"tptz:PanTilt,omitempty"`
+	Zoom    *bool `xml:"tptz:Zoom,omitempty"`
+	ptzPresetRef
+}
+
+// ptzMoves are the vectors of the three moves, one set per request.
+type ptzMoves struct {
 	Velocity    *ptzVec `xml:"tptz:Velocity,omitempty"`
 	Translation *ptzVec `xml:"tptz:Translation,omitempty"`
 	Position    *ptzVec `xml:"tptz:Position,omitempty"`
-	PanTilt     *bool   `xml:"tptz:PanTilt,omitempty"`
-	Zoom        *bool   `xml:"tptz:Zoom,omitempty"`
-	PresetName  string  `xml:"tptz:PresetName,omitempty"`
-	PresetToken string  `xml:"tptz:PresetToken,omitempty"`
+}
+
+// ptzPresetRef names a preset to store or go to.
+type ptzPresetRef struct {
+	PresetName  string `xml:"tptz:PresetName,omitempty"`
+	PresetToken string `xml:"tptz:PresetToken,omitempty"`
 }
 
 func (p *PTZ) call(ctx context.Context, action string, fill func(*ptzRequest), resp any) error {
-	req := ptzRequest{XMLName: xml.Name{Local: "tptz:" + action}, NS: nsPTZ, NSTT: NSSchema, Profile: p.profile}
+	req := ptzRequest{XMLName: xml.Name{Local: "tptz:" + action}, Attr: declare("tptz", NSPTZ), Profile: p.profile}
 	if fill != nil {
 		fill(&req)
 	}
@@ -168,4 +176,10 @@ func (p *PTZ) SetPreset(ctx context.Context, name string) (string, error) {
 // GotoPreset moves to the stored position token.
 func (p *PTZ) GotoPreset(ctx context.Context, token string) error {
 	return p.call(ctx, "GotoPreset", func(r *ptzRequest) { r.PresetToken = token }, nil)
+}
+
+// declare is the namespace declarations of a request element of the
+// service whose prefix is prefix, with the schema's tt.
+func declare(prefix, ns string) []xml.Attr {
+	return []xml.Attr{{Name: xml.Name{Local: "xmlns:" + prefix}, Value: ns}, {Name: xml.Name{Local: "xmlns:tt"}, Value: NSSchema}}
 }

@@ -117,11 +117,8 @@ func (c *ONVIFCamera) ptzCall(call ONVIFCall) (string, error) {
 			`</tptz:PTZConfiguration></tptz:GetConfigurationsResponse>`, nil
 	}
 	var req ptzRequest
-	if err := call.Decode(&req); err != nil {
-		return "", invalidArg(err.Error())
-	}
-	if req.ProfileToken != ONVIFProfileToken {
-		return "", &soapFault{http.StatusBadRequest, "env:Sender", "ter:NoProfile", "no profile " + strconv.Quote(req.ProfileToken)}
+	if err := decodeFor(call, &req, &req.ProfileToken, ONVIFProfileToken, "ter:NoProfile"); err != nil {
+		return "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -203,13 +200,15 @@ const ptzNode = `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name
 
 // imagingSettings is the part of ONVIF's ImagingSettings20 the device keeps.
 type imagingSettings struct {
-	Backlight       *modeLevel `xml:"BacklightCompensation"`
-	Brightness      *float64   `xml:"Brightness"`
-	ColorSaturation *float64   `xml:"ColorSaturation"`
-	Contrast        *float64   `xml:"Contrast"`
-	IrCutFilter     *string    `xml:"IrCutFilter"`
-	Sharpness       *float64   `xml:"Sharpness"`
-	WDR             *modeLevel `xml:"WideDynamicRange"`
+	Backlight   *modeLevel `xml:"BacklightCompensation"`
+	WDR         *modeLevel `xml:"WideDynamicRange"`
+	IrCutFilter *string    `xml:"IrCutFilter"`
+	levels
+}
+
+// levels are the settings that take a number from 0 to 100.
+type levels struct {
+	Brightness, ColorSaturation, Contrast, Sharpness *float64
 }
 
 type modeLevel struct {
@@ -220,8 +219,8 @@ type modeLevel struct {
 func defaultImaging() imagingSettings {
 	f := func(v float64) *float64 { return &v }
 	auto := "AUTO"
-	return imagingSettings{Backlight: &modeLevel{"OFF", f(0)}, Brightness: f(50), ColorSaturation: f(50), Contrast: f(50),
-		IrCutFilter: &auto, Sharpness: f(50), WDR: &modeLevel{"OFF", f(50)}}
+	return imagingSettings{Backlight: &modeLevel{"OFF", f(0)}, IrCutFilter: &auto, WDR: &modeLevel{"OFF", f(50)},
+		levels: levels{Brightness: f(50), ColorSaturation: f(50), Contrast: f(50), Sharpness: f(50)}}
 }
 
 // ONVIFIrCutFilter is the device's IR cut filter mode: ON, OFF or AUTO.
@@ -282,11 +281,8 @@ func (c *ONVIFCamera) imagingCall(call ONVIFCall) (string, error) {
 		VideoSourceToken string          `xml:"VideoSourceToken"`
 		Settings         imagingSettings `xml:"ImagingSettings"`
 	}
-	if err := call.Decode(&req); err != nil {
-		return "", invalidArg(err.Error())
-	}
-	if req.VideoSourceToken != ONVIFVideoSourceToken {
-		return "", &soapFault{http.StatusBadRequest, "env:Sender", "ter:NoSource", "no video source " + strconv.Quote(req.VideoSourceToken)}
+	if err := decodeFor(call, &req, &req.VideoSourceToken, ONVIFVideoSourceToken, "ter:NoSource"); err != nil {
+		return "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -323,4 +319,16 @@ func sortedItems(m map[string]string) string {
 		fmt.Fprintf(&sb, `<tt:SimpleItem Name="%s" Value="%s"/>`, escape(n), escape(m[n]))
 	}
 	return sb.String()
+}
+
+// decodeFor decodes call into v and checks that the token it names (a
+// field of v) is the device's want, else faults with subcode.
+func decodeFor(call ONVIFCall, v any, token *string, want, subcode string) error {
+	if err := call.Decode(v); err != nil {
+		return invalidArg(err.Error())
+	}
+	if *token != want {
+		return &soapFault{http.StatusBadRequest, "env:Sender", subcode, "unknown token " + strconv.Quote(*token)}
+	}
+	return nil
 }
