@@ -280,34 +280,33 @@ func detectionTopic(topic string) bool {
 	return false
 }
 
-// labelOf maps words of camera topics and object classes to LightNVR's
-// labels.
-var labelOf = map[string]string{
-	"face":   "face",
-	"person": "person", "people": "person", "human": "person", "pedestrian": "person", "body": "person",
-	"bicycle": "bicycle", "bike": "bicycle", "cyclist": "bicycle",
-	"vehicle": "vehicle", "car": "vehicle", "truck": "vehicle", "bus": "vehicle", "plate": "vehicle", "motorcycle": "vehicle",
-	"animal": "animal", "dog": "animal", "cat": "animal", "pet": "animal", "bird": "animal",
+// labelWords lists, for each of LightNVR's labels, the words of camera
+// topics and object classes that mean it, the most specific label first: an
+// event naming several classes takes the first.
+var labelWords = []struct {
+	label string
+	words []string
+}{
+	{"face", []string{"face"}},
+	{"person", []string{"person", "people", "human", "pedestrian", "body"}},
+	{"bicycle", []string{"bicycle", "bike", "cyclist"}},
+	{"vehicle", []string{"vehicle", "car", "truck", "bus", "plate", "motorcycle"}},
+	{"animal", []string{"animal", "dog", "cat", "pet", "bird"}},
 }
 
-// labelOrder settles events naming several classes: the most specific wins.
-var labelOrder = []string{"face", "person", "bicycle", "vehicle", "animal"}
-
 // NormaliseLabel maps the words of a camera event (topic, data names and
-// values; CamelCase is split) to person, vehicle, bicycle, face, animal,
-// else motion.
+// values; CamelCase is split; plurals count) to person, vehicle, bicycle,
+// face, animal, else motion.
 func NormaliseLabel(text string) string {
-	found := map[string]bool{}
+	said := map[string]bool{}
 	for _, w := range splitWords(text) {
-		if l, ok := labelOf[w]; ok {
-			found[l] = true
-		} else if l, ok := labelOf[strings.TrimSuffix(w, "s")]; ok {
-			found[l] = true
-		}
+		said[w], said[strings.TrimSuffix(w, "s")] = true, true
 	}
-	for _, l := range labelOrder {
-		if found[l] {
-			return l
+	for _, l := range labelWords {
+		for _, w := range l.words {
+			if said[w] {
+				return l.label
+			}
 		}
 	}
 	return "motion"

@@ -10,12 +10,14 @@ import (
 	"time"
 )
 
-const (
-	nsWSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-	nsWSU  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+// oasis is the common stem of the WS-Security 1.0 schema and profile URIs.
+const oasis = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-"
 
-	passwordDigestType = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
-	base64EncodingType = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+const (
+	nsWSSE             = oasis + "wss-wssecurity-secext-1.0.xsd"
+	nsWSU              = oasis + "wss-wssecurity-utility-1.0.xsd"
+	passwordDigestType = oasis + "wss-username-token-profile-1.0#PasswordDigest"
+	base64EncodingType = oasis + "wss-soap-message-security-1.0#Base64Binary"
 )
 
 type security struct {
