@@ -155,6 +155,20 @@ func (h *ptzHandler) ptzCamera(ctx *fasthttp.RequestCtx, s *db.Stream) (*camera,
 	return c, p, true
 }
 
+// onPTZ runs do on the stream's PTZ head, answering a camera failure; it
+// returns the camera, nil once the reply is written.
+func (h *ptzHandler) onPTZ(ctx *fasthttp.RequestCtx, s *db.Stream, what string, do func(*onvif.PTZ, context.Context) error) *camera {
+	c, p, ok := h.ptzCamera(ctx, s)
+	if !ok {
+		return nil
+	}
+	if err := do(p, requestContext(ctx)); err != nil {
+		h.failed(ctx, c, what, err)
+		return nil
+	}
+	return c
+}
+
 // ptzAction runs one PTZ command on the stream's camera and answers
 // LightNVR's {success, message}; body, when not nil, is read first.
 func (h *ptzHandler) ptzAction(ctx *fasthttp.RequestCtx, body func() bool, what, done string, act func(*onvif.PTZ, context.Context) error) {
@@ -162,15 +176,9 @@ func (h *ptzHandler) ptzAction(ctx *fasthttp.RequestCtx, body func() bool, what,
 	if !ok || (body != nil && !body()) {
 		return
 	}
-	c, p, ok := h.ptzCamera(ctx, s)
-	if !ok {
-		return
+	if h.onPTZ(ctx, s, what, act) != nil {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": done})
 	}
-	if err := act(p, requestContext(ctx)); err != nil {
-		h.failed(ctx, c, what, err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": done})
 }
 
 // readVector reads {pan?, tilt?, zoom?}, each in -1..1, at least one given.
@@ -257,20 +265,27 @@ func (h *ptzHandler) handleGotoPreset(ctx *fasthttp.RequestCtx) {
 
 func (h *ptzHandler) handleSetPreset(ctx *fasthttp.RequestCtx) {
 	s, ok := h.loadStream(ctx)
-	var name string
+	var name, token string
 	if !ok || !readPresetField(ctx, "name", &name) {
 		return
 	}
-	c, p, ok := h.ptzCamera(ctx, s)
-	if !ok {
-		return
+	if h.onPTZ(ctx, s, "ptz set preset", func(p *onvif.PTZ, c context.Context) (err error) {
+		token, err = p.SetPreset(c, name)
+		return err
+	}) != nil {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Preset saved", "token": token})
 	}
-	token, err := p.SetPreset(requestContext(ctx), name)
-	if err != nil {
-		h.failed(ctx, c, "ptz set preset", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "message": "Preset saved", "token": token})
+}
+
+// listPresets reads the stream's camera's presets; nil camera once the
+// reply is written.
+func (h *ptzHandler) listPresets(ctx *fasthttp.RequestCtx, s *db.Stream, what string) (*camera, []onvif.Preset) {
+	var presets []onvif.Preset
+	c := h.onPTZ(ctx, s, what, func(p *onvif.PTZ, c context.Context) (err error) {
+		presets, err = p.Presets(c)
+		return err
+	})
+	return c, presets
 }
 
 func (h *ptzHandler) handlePresets(ctx *fasthttp.RequestCtx) {
@@ -278,16 +293,9 @@ func (h *ptzHandler) handlePresets(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	c, p, ok := h.ptzCamera(ctx, s)
-	if !ok {
-		return
+	if c, presets := h.listPresets(ctx, s, "ptz presets"); c != nil {
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"presets": presets, "count": len(presets)})
 	}
-	presets, err := p.Presets(requestContext(ctx))
-	if err != nil {
-		h.failed(ctx, c, "ptz presets", err)
-		return
-	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"presets": presets, "count": len(presets)})
 }
 
 // axisRange is one axis's range in ONVIF's generic spaces.
@@ -296,56 +304,41 @@ type axisRange struct {
 	Max float64 `json:"max"`
 }
 
-// ptzCapabilities is LightNVR's capabilities answer.
-type ptzCapabilities struct {
-	Enabled           bool      `json:"ptz_enabled"`
-	Queried           bool      `json:"onvif_queried"`
-	ServiceURL        string    `json:"ptz_service_url"`
-	HasPanTilt        bool      `json:"has_pan_tilt"`
-	HasZoom           bool      `json:"has_zoom"`
-	HasContinuousMove bool      `json:"has_continuous_move"`
-	HasAbsoluteMove   bool      `json:"has_absolute_move"`
-	HasRelativeMove   bool      `json:"has_relative_move"`
-	HasHomePosition   bool      `json:"has_home_position"`
-	HasPresets        bool      `json:"has_presets"`
-	MaxPresets        int       `json:"max_presets"`
-	PanRange          axisRange `json:"pan_range"`
-	TiltRange         axisRange `json:"tilt_range"`
-	ZoomRange         axisRange `json:"zoom_range"`
-	MaxX              int       `json:"max_x"`
-	MaxY              int       `json:"max_y"`
-	MaxZ              int       `json:"max_z"`
-	HasHome           bool      `json:"has_home"`
+// ptzOffers are the capabilities LightNVR reports as has_*; an ONVIF PTZ
+// service offers each, so all follow whether the camera was queried.
+var ptzOffers = []string{"has_pan_tilt", "has_zoom", "has_continuous_move", "has_absolute_move",
+	"has_relative_move", "has_home_position", "has_presets"}
+
+// ptzCapabilities is LightNVR's capabilities answer: the stream's PTZ
+// fields and, when its camera was queried (serviceURL set), its PTZ
+// service in ONVIF's generic spaces and how many presets it holds.
+func ptzCapabilities(s *db.Stream, serviceURL string, presets int) map[string]any {
+	queried := serviceURL != ""
+	caps := map[string]any{"ptz_enabled": s.PTZEnabled, "onvif_queried": queried, "ptz_service_url": serviceURL,
+		"max_presets": presets, "max_x": s.PTZMaxX, "max_y": s.PTZMaxY, "max_z": s.PTZMaxZ, "has_home": s.PTZHasHome,
+		"pan_range": axisRange{}, "tilt_range": axisRange{}, "zoom_range": axisRange{}}
+	for _, k := range ptzOffers {
+		caps[k] = queried
+	}
+	if queried {
+		caps["pan_range"], caps["tilt_range"], caps["zoom_range"] = axisRange{-1, 1}, axisRange{-1, 1}, axisRange{0, 1}
+	}
+	return caps
 }
 
-// handleCapabilities answers the stream's PTZ fields and, when PTZ is
-// enabled, what its camera offers: the moves of an ONVIF PTZ service in
-// its generic spaces, and presets when the camera lists them.
+// handleCapabilities asks the camera only when the stream has PTZ enabled.
 func (h *ptzHandler) handleCapabilities(ctx *fasthttp.RequestCtx) {
 	s, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
-	caps := ptzCapabilities{Enabled: s.PTZEnabled, MaxX: s.PTZMaxX, MaxY: s.PTZMaxY, MaxZ: s.PTZMaxZ, HasHome: s.PTZHasHome}
 	if !s.PTZEnabled {
-		writeJSON(ctx, fasthttp.StatusOK, caps)
+		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, "", 0))
 		return
 	}
-	c, p, ok := h.ptzCamera(ctx, s)
-	if !ok {
-		return
+	if c, presets := h.listPresets(ctx, s, "ptz capabilities"); c != nil {
+		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, c.dev.Services.PTZ, len(presets)))
 	}
-	presets, err := p.Presets(requestContext(ctx))
-	if err != nil {
-		h.failed(ctx, c, "ptz capabilities", err)
-		return
-	}
-	caps.Queried, caps.ServiceURL = true, c.dev.Services.PTZ
-	caps.HasPanTilt, caps.HasZoom, caps.HasContinuousMove, caps.HasAbsoluteMove, caps.HasRelativeMove = true, true, true, true, true
-	caps.HasHomePosition, caps.HasPresets = true, true
-	caps.MaxPresets = len(presets)
-	caps.PanRange, caps.TiltRange, caps.ZoomRange = axisRange{-1, 1}, axisRange{-1, 1}, axisRange{0, 1}
-	writeJSON(ctx, fasthttp.StatusOK, caps)
 }
 
 // imagingCamera loads the stream, its camera and the video source its

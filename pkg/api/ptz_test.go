@@ -61,17 +61,18 @@ func (e *ptzEnv) ok(method, path string, body any) map[string]any {
 	return r.json(e.t)
 }
 
-// ptzWire is a PTZ request as it arrives at the camera.
+// ptzPoint is an x/y pair as ONVIF sends it in attributes (zoom uses x).
+type ptzPoint struct {
+	X float64 `xml:"x,attr"`
+	Y float64 `xml:"y,attr"`
+}
+
+// ptzWire is a PTZ request as it arrives at the camera: the move's vector
+// (Velocity, Translation or Position) is whichever other element it holds.
 type ptzWire struct {
 	Profile string `xml:"ProfileToken"`
 	Vectors struct {
-		PanTilt *struct {
-			X float64 `xml:"x,attr"`
-			Y float64 `xml:"y,attr"`
-		} `xml:"PanTilt"`
-		Zoom *struct {
-			X float64 `xml:"x,attr"`
-		} `xml:"Zoom"`
+		PanTilt, Zoom *ptzPoint
 	} `xml:",any"`
 	PanTilt     string `xml:"PanTilt"`
 	PresetName  string `xml:"PresetName"`
