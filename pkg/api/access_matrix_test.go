@@ -74,6 +74,21 @@ var accessMatrix = map[string]string{
 	"POST /api/streams/{name}/zones":    "admin user api",
 	"DELETE /api/streams/{name}/zones":  "admin user api",
 
+	"GET /api/streams/{name}/ptz/capabilities": "admin user viewer api",
+	"GET /api/streams/{name}/ptz/presets":      "admin user viewer api",
+	"POST /api/streams/{name}/ptz/move":        "admin user api", // moving the camera changes what is recorded
+	"POST /api/streams/{name}/ptz/stop":        "admin user api",
+	"POST /api/streams/{name}/ptz/absolute":    "admin user api",
+	"POST /api/streams/{name}/ptz/relative":    "admin user api",
+	"POST /api/streams/{name}/ptz/home":        "admin user api",
+	"POST /api/streams/{name}/ptz/set-home":    "admin user api",
+	"POST /api/streams/{name}/ptz/goto-preset": "admin user api",
+	"PUT /api/streams/{name}/ptz/preset":       "admin user api",
+	"GET /api/streams/{name}/imaging/settings": "admin user viewer api",
+	"PUT /api/streams/{name}/imaging/settings": "admin user api",
+	"GET /api/streams/{name}/daynight":         "admin user viewer api",
+	"PUT /api/streams/{name}/daynight":         "admin user api",
+
 	"GET /api/detection/results/{stream}":  "admin user viewer api",
 	"GET /api/detection/models":            "admin user viewer api",
 	"GET /api/recordings/detection-labels": "admin user viewer api",

@@ -191,6 +191,7 @@ func (s *Server) routes(deps *Deps) {
 	s.exportRoutes(deps)
 	mount(r, timelineRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *timelineHandler { return &timelineHandler{failer: f, db: deps.DB} })
+	mount(r, ptzRoutes, deps.DB != nil, unavailable("database is not available"), func() *ptzHandler { return newPTZHandler(f, deps.DB) })
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, webhookRoutes, deps.Webhooks != nil, unavailable("webhooks are not running"),

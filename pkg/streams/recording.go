@@ -19,6 +19,7 @@ import (
 	"lightnvr/pkg/go2rtc"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/media"
+	"lightnvr/pkg/onvif"
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/ringbuf"
 )
@@ -283,6 +284,11 @@ func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hu
 		p.ext = detect.NewExternal(opt, o.Frames, o.Bus)
 		p.run.spawn(func() { _ = p.ext.Run(ctx) })
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
+	}
+	if opt, ok := onvif.EventsFor(s); ok {
+		opt.Bus, opt.Logger = o.Bus, log
+		p.run.spawn(func() { _ = onvif.RunEvents(ctx, opt) })
+		log.Info("camera (ONVIF) events on", "device", opt.DeviceURL)
 	}
 }
 
