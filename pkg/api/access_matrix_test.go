@@ -88,6 +88,10 @@ var accessMatrix = map[string]string{
 	"GET /api/recordings/files/check":                 "admin user viewer api",
 	"DELETE /api/recordings/files":                    "admin user", // LightNVR left it public and unlinked any path
 	"POST /api/recordings/sync":                       "admin user api",
+	"GET /api/recordings/tags":                        "admin user viewer api",
+	"POST /api/recordings/batch-tags":                 "admin user api",
+	"GET /api/recordings/{id}/tags":                   "admin user viewer api",
+	"PUT /api/recordings/{id}/tags":                   "admin user api",
 
 	"GET /api/storage":          "admin user viewer api",
 	"GET /api/storage/health":   "admin user viewer api",

@@ -55,8 +55,7 @@ func TestPeerUIRunsUnderItsPagePolicy(t *testing.T) {
 var peerKnownGaps = []*regexp.Regexp{
 	// Manual recording state of a live cell: the playback work brings it.
 	regexp.MustCompile(`^404 GET /api/streams/[^/]+/recording$`),
-	// Recording tags and the timeline: the playback work brings them.
-	regexp.MustCompile(`^400 GET /api/recordings/tags$`),
+	// The timeline: the playback work brings it.
 	regexp.MustCompile(`^404 GET /api/timeline/segments\?`),
 }
 
@@ -344,6 +343,13 @@ func TestPeerUIWalk(t *testing.T) {
 		}
 		before := countRecordings(t, api, "")
 		w.do("select all", 5*time.Second, chromedp.Click(`input[aria-label^="Select all"]`))
+		w.click("Manage Tags")
+		w.fill(`input[placeholder="Add new tag..."]`, "walked\r")
+		w.see(`Tag "walked" added to`, 10*time.Second)
+		w.do("close the tags", 5*time.Second, chromedp.KeyEvent("\x1b"))
+		if n := countRecordings(t, api, "tag=walked"); n == 0 {
+			w.t.Error("no recording tagged through the page")
+		}
 		w.click("Delete Selected")
 		w.until("confirm", `(() => {
 			const b = [...document.querySelectorAll('#batch-delete-modal button')].find(b => b.textContent.trim().startsWith('Delete'));
