@@ -225,6 +225,8 @@ func (s *Server) streamRoutes(deps *Deps) {
 		func() *streamWriter {
 			return &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
 		})
+	mount(r, manualRoutes, deps.DB != nil && deps.Ingest != nil, unavailable("recording is not running"),
+		func() *manualHandler { return &manualHandler{streamsHandler: reads, rec: deps.Ingest} })
 }
 
 // recordingRoutes mounts the recording routes.

@@ -53,8 +53,6 @@ func TestPeerUIRunsUnderItsPagePolicy(t *testing.T) {
 // lands, its line goes, so this list only ever shrinks. A failed request not
 // matched here fails the walk.
 var peerKnownGaps = []*regexp.Regexp{
-	// Manual recording state of a live cell: the playback work brings it.
-	regexp.MustCompile(`^404 GET /api/streams/[^/]+/recording$`),
 	// The timeline: the playback work brings it.
 	regexp.MustCompile(`^404 GET /api/timeline/segments\?`),
 }
