@@ -238,6 +238,8 @@ func (s *Server) recordingRoutes(deps *Deps) {
 	reads := &recordingsHandler{failer: s.failer, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
 	mount(&s.router, recordingChangeRoutes, deps.DB != nil && deps.Storage != nil, unavailable("storage controller not running"),
 		func() *recordingWriter { return &recordingWriter{recordingsHandler: reads, store: deps.Storage} })
+	mount(&s.router, batchDownloadRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *batchDownloads { return newBatchDownloads(reads) })
 	mount(&s.router, recordingTagRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *recordingTagsHandler { return &recordingTagsHandler{failer: s.failer, db: deps.DB} })
 	mount(&s.router, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler { return reads })
