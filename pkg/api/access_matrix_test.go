@@ -90,6 +90,7 @@ var accessMatrix = map[string]string{
 	"GET /api/recordings/files/check":                   "admin user viewer api",
 	"DELETE /api/recordings/files":                      "admin user", // LightNVR left it public and unlinked any path
 	"POST /api/recordings/sync":                         "admin user api",
+	"GET /api/recordings/thumbnail/{id}/{idx}":          "admin user viewer api",
 	"GET /api/recordings/tags":                          "admin user viewer api",
 	"POST /api/recordings/batch-download":               "admin user viewer api",
 	"GET /api/recordings/batch-download/status/{token}": "admin user viewer api",
