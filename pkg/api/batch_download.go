@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -93,7 +92,7 @@ func zipName(filename string) string {
 	if name == "" || name == "." {
 		name = "recordings"
 	}
-	if filepath.Ext(name) != ".zip" {
+	if path.Ext(name) != ".zip" {
 		name += ".zip"
 	}
 	return name
@@ -210,7 +209,7 @@ func (b *batchDownloads) entry(it *db.RecordingItem) (downloadEntry, error) {
 		return downloadEntry{}, fmt.Errorf("recording file %s is not a regular file", p)
 	}
 	// One folder per stream: two streams' files may share a name.
-	name := path.Join(record.SanitizeStream(it.StreamName), filepath.Base(p))
+	name := path.Join(record.SanitizeStream(it.StreamName), path.Base(p))
 	return downloadEntry{path: p, name: name, size: st.Size(), mtime: st.ModTime()}, nil
 }
 

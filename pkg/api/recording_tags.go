@@ -11,18 +11,18 @@ import (
 	"lightnvr/pkg/db"
 )
 
+// recordingTagsHandler serves the free-form tags users put on recordings.
+type recordingTagsHandler struct {
+	failer
+	db *db.DB
+}
+
 // Limits of a recording's tags. A comma cannot be in a tag: the list's
 // tag filter takes a comma-separated list.
 const (
 	maxRecordingTags  = 32
 	maxRecordingTagLn = 64
 )
-
-// recordingTagsHandler serves the free-form tags users put on recordings.
-type recordingTagsHandler struct {
-	failer
-	db *db.DB
-}
 
 // recordingTagRoutes go before /api/recordings/{id}, which would take
 // /api/recordings/tags. Changing tags is a write, as protecting is.

@@ -164,17 +164,17 @@ func (p *recordingPipeline) writeManual(ctx context.Context, m *manualClip, sub 
 	defer timer.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return
-		case <-m.wake:
-		case <-timer.C:
-			timer.Reset(time.Until(m.until()) + time.Second)
 		case u, ok := <-sub.C():
 			if !ok || !m.admit(u.Wall) {
 				return
 			}
 			m.rec.Write(u)
 			continue
+		case <-timer.C:
+			timer.Reset(time.Until(m.until()) + time.Second)
+		case <-m.wake:
+		case <-ctx.Done():
+			return
 		}
 		if !m.admit(time.Now()) {
 			return
