@@ -111,21 +111,14 @@ func TestBatchDownloadMissingFiles(t *testing.T) {
 
 func TestBatchDownloadBadInput(t *testing.T) {
 	e, _ := newRecordedEnv(t, 1)
-	for _, c := range []struct {
-		method, path, body string
-		want               int
-	}{
+	e.expectRefused("viewer", []refusal{
 		{"POST", "/api/recordings/batch-download", `{"ids":[]}`, 400},
 		{"POST", "/api/recordings/batch-download", `{"ids":[0]}`, 400},
 		{"POST", "/api/recordings/batch-download", `{"ids":"1"}`, 400},
 		{"POST", "/api/recordings/batch-download", ``, 400},
 		{"GET", "/api/recordings/batch-download/status/nothing", ``, 404},
 		{"GET", "/api/recordings/batch-download/result/nothing", ``, 404},
-	} {
-		r := e.as("viewer", req{method: c.method, path: c.path, body: c.body})
-		expectStatus(t, r, c.want, c.method+" "+c.path+" "+c.body)
-		expectErrorBody(t, r)
-	}
+	})
 }
 
 // TestBatchDownloadScope: a user limited by allowed_tags gets only the

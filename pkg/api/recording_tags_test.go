@@ -84,10 +84,7 @@ func TestRecordingTags(t *testing.T) {
 func TestRecordingTagsBadInput(t *testing.T) {
 	e, recs := newRecordedEnv(t, 1)
 	path := fmt.Sprintf("/api/recordings/%d/tags", recs[0].ID)
-	for _, c := range []struct {
-		method, path, body string
-		want               int
-	}{
+	e.expectRefused("admin", []refusal{
 		{"PUT", path, `{}`, 400},
 		{"PUT", path, `{"tags":"car"}`, 400},
 		{"PUT", path, `{"tags":["a,b"]}`, 400},
@@ -97,10 +94,23 @@ func TestRecordingTagsBadInput(t *testing.T) {
 		{"GET", "/api/recordings/x/tags", ``, 400},
 		{"POST", "/api/recordings/batch-tags", `{"ids":[],"add":["a"]}`, 400},
 		{"POST", "/api/recordings/batch-tags", fmt.Sprintf(`{"ids":[%d]}`, recs[0].ID), 400},
-	} {
-		r := e.as("admin", req{method: c.method, path: c.path, body: c.body})
-		expectStatus(t, r, c.want, c.method+" "+c.path+" "+c.body)
-		expectErrorBody(t, r)
+	})
+}
+
+// refusal is a request that must be refused with status want.
+type refusal struct {
+	method, path, body string
+	want               int
+}
+
+// expectRefused sends each request as role and checks its status and
+// that the reply is an error object.
+func (e *recEnv) expectRefused(role string, cases []refusal) {
+	e.t.Helper()
+	for _, c := range cases {
+		r := e.as(role, req{method: c.method, path: c.path, body: c.body})
+		expectStatus(e.t, r, c.want, c.method+" "+c.path+" "+c.body)
+		expectErrorBody(e.t, r)
 	}
 }
 
