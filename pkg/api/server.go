@@ -112,6 +112,8 @@ type Server struct {
 	proxy *Go2RTCProxy
 	// recJobs runs batch deletions of recordings.
 	recJobs *batchJobs
+	// thumbs makes the recordings' thumbnails (nil without a database).
+	thumbs *thumbnailsHandler
 	// hosts is the Host header allowlist (DNS rebinding).
 	hosts hostAllowlist
 	stats requestStats
@@ -247,6 +249,8 @@ func (s *Server) streamRoutes(deps *Deps) {
 		writer = &streamWriter{streamsHandler: reads, mgr: mgr, maxStreams: deps.Config.Streams.MaxStreams}
 	}
 	mount(r, streamWriteRoutes, writer != nil, unavailable("stream manager is not running"), func() *streamWriter { return writer })
+	mount(r, manualRoutes, deps.DB != nil && deps.Ingest != nil, unavailable("recording is not running"),
+		func() *manualHandler { return &manualHandler{streamsHandler: reads, rec: deps.Ingest} })
 	s.onvifRoutes(deps, writer)
 }
 
@@ -271,6 +275,17 @@ func (s *Server) recordingRoutes(deps *Deps) {
 	reads := &recordingsHandler{failer: s.failer, db: deps.DB, storagePath: deps.Config.Storage.Path, deleteIDs: deleteIDs, jobs: s.recJobs}
 	mount(&s.router, recordingChangeRoutes, deps.DB != nil && deps.Storage != nil, unavailable("storage controller not running"),
 		func() *recordingWriter { return &recordingWriter{recordingsHandler: reads, store: deps.Storage} })
+	mount(&s.router, thumbnailRoutes, deps.DB != nil, unavailable("database is not available"), func() *thumbnailsHandler {
+		s.thumbs = newThumbnails(reads, func() (bool, int) {
+			st := s.settings.get().Storage
+			return st.GenerateThumbnails, st.ThumbnailsPerRecording
+		})
+		return s.thumbs
+	})
+	mount(&s.router, batchDownloadRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *batchDownloads { return newBatchDownloads(reads) })
+	mount(&s.router, recordingTagRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *recordingTagsHandler { return &recordingTagsHandler{failer: s.failer, db: deps.DB} })
 	mount(&s.router, recordingRoutes, deps.DB != nil, unavailable("database is not available"), func() *recordingsHandler { return reads })
 	mount(&s.router, batchProgressRoutes, true, nil, func() *batchJobs { return s.recJobs })
 }

@@ -90,12 +90,20 @@ func (c *Controller) unlinkGarbage(ctx context.Context, entries []db.GarbageEntr
 	return len(gone), errors.Join(errs...)
 }
 
-// removeThumbnails removes <dir>/thumbnails/<id>_<n>.jpg, LightNVR's lazily
-// made thumbnails; missing ones are fine.
+// ThumbnailsPerRecording is how many thumbnails a recording can have.
+const ThumbnailsPerRecording = 3
+
+// ThumbnailPath is where thumbnail idx of recording id is kept under the
+// storage directory dir: LightNVR's <dir>/thumbnails/<id>_<idx>.jpg.
+func ThumbnailPath(dir string, id int64, idx int) string {
+	return filepath.Join(dir, "thumbnails", strconv.FormatInt(id, 10)+"_"+strconv.Itoa(idx)+".jpg")
+}
+
+// removeThumbnails removes the lazily made thumbnails of recording id;
+// missing ones are fine.
 func (c *Controller) removeThumbnails(id int64) {
-	base := filepath.Join(c.cfg.Dir, "thumbnails", strconv.FormatInt(id, 10)+"_")
-	for _, n := range []string{"0", "1", "2"} {
-		_ = os.Remove(base + n + ".jpg")
+	for idx := range ThumbnailsPerRecording {
+		_ = os.Remove(ThumbnailPath(c.cfg.Dir, id, idx))
 	}
 }
 

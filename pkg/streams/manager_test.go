@@ -49,6 +49,8 @@ type rigOpts struct {
 	ready bool
 	// location is the local time of recording schedules; default time.Local.
 	location *time.Location
+	// manualMax ends manual recordings; default one hour.
+	manualMax time.Duration
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -84,7 +86,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	}
 	// The daemon's pipelines: ingest from go2rtc and continuous recording.
 	r.recording = streams.NewRecording(streams.RecordingOptions{DB: r.db, StorageDir: t.TempDir(), Logger: quietLogger(),
-		Bus: r.bus, Frames: sup.Client(), Location: o.location})
+		Bus: r.bus, Frames: sup.Client(), Location: o.location, ManualMax: o.manualMax})
 	factory := r.recording.Factory()
 	mgr, err = streams.NewManager(streams.Options{
 		DB: r.db, Go2RTC: sup, Logger: quietLogger(), StartTimeout: 8 * time.Second,

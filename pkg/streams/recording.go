@@ -58,6 +58,8 @@ type RecordingOptions struct {
 	// Snapshots keeps the frames of the external detector's events; nil
 	// keeps none.
 	Snapshots *detect.Snapshots
+	// ManualMax ends a manual recording nobody stops; default one hour.
+	ManualMax time.Duration
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -187,6 +189,12 @@ type recordingPipeline struct {
 	mode   Mode
 	clips  *eventClips
 	ext    *detect.External
+	// ctx and cfg are the running pipeline's, for manual recordings;
+	// stopped is set when Stop begins (see startManual).
+	ctx     context.Context
+	cfg     StreamConfig
+	stopped bool
+	manual  *manualClip
 }
 
 func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
@@ -232,6 +240,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.src, p.hub, p.rec, p.mode, p.clips = src, hub, rec, mode, clips
+	p.ctx, p.cfg = pctx, cfg
 	if clips != nil {
 		// Subscribed before ingest starts: no event and no unit is missed.
 		ring, events := hub.Subscribe("ring", 512), o.Bus.Subscribe(64)
@@ -354,6 +363,9 @@ func (p *recordingPipeline) Stop(ctx context.Context) error {
 		delete(p.owner.running, p.name)
 	}
 	p.owner.mu.Unlock()
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
 
 	if launched, err := p.run.stop(ctx, "pipeline "+p.name); !launched || err != nil {
 		return err
