@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -169,14 +168,11 @@ func TestPlaybackUI(t *testing.T) {
 		testkit.WaitFor(t, 30*time.Second, "cam2's manual recording to be listed", func() bool { return len(u.recordings("cam2")) > 0 })
 		u.do("stop recording", 10*time.Second, chromedp.Click(rec))
 		u.waitJS("the button to show idle", `document.querySelector('`+rec+`').dataset.manual === 'false'`, 20*time.Second)
-		testkit.WaitFor(t, 30*time.Second, "a finished manual recording of cam2", func() bool {
-			for _, r := range u.recordings("cam2") {
-				if r.IsComplete && r.TriggerType == "manual" && r.CaptureMethod == "manual" && r.SizeBytes > 0 {
-					return true
-				}
-			}
-			return false
-		})
+		u.waitRecording("cam2", "manual", 30*time.Second)
+		// cam2 records nothing else: its newest recording is the manual one.
+		if got := u.recordings("cam2")[0]; got.CaptureMethod != "manual" || got.SizeBytes == 0 {
+			t.Errorf("the manual recording is %+v, want capture_method manual and some media", got)
+		}
 		u.checkClean("live record")
 	})
 
@@ -210,8 +206,7 @@ func probeExport(t *testing.T, url string) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		t.Fatalf("export answered %d %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
-	path := filepath.Join(t.TempDir(), "export.mp4")
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(t.TempDir(), "export-*.mp4")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +216,7 @@ func probeExport(t *testing.T, url string) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	p := testkit.FFprobe(t, path)
+	p := testkit.FFprobe(t, f.Name())
 	if p.Errors != "" || p.Duration() < 6 || len(p.Streams) == 0 || p.Streams[0].CodecType != "video" {
 		j, _ := json.Marshal(p)
 		t.Fatalf("ffprobe of the export: %s (%s)", j, p.Errors)
