@@ -213,6 +213,7 @@ const ICONS = {
   plus: 'M12 5v14 M5 12h14',
   lock: 'M6 11h12v9H6z M8 11V8a4 4 0 0 1 8 0v3',
   play: 'M7 5l12 7-12 7z',
+  record: 'M12 6a6 6 0 1 0 0 12 6 6 0 0 0 0-12z',
 };
 export function Icon({ name }) {
   return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d=${ICONS[name]} /></svg>`;

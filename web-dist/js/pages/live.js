@@ -1,6 +1,7 @@
-// Live view: a 1/4/9/16 grid of cameras, each playing through the go2rtc proxy.
+// Live view: a 1/4/9/16 grid of cameras, each playing through the go2rtc proxy
+// (or lightnvr's live HLS), each with a manual record button.
 import { html, useState, useEffect, useRef } from '../lib.js';
-import { get, enc } from '../api.js';
+import { get, post, enc } from '../api.js';
 import { Loading, ErrorBanner, Icon, toast } from '../ui.js';
 import { LivePlayer } from '../player.js';
 
@@ -13,6 +14,46 @@ function statusClass(s) {
     case 'error': return 'bad';
     default: return 'off';
   }
+}
+
+// REC_POLL is how often (ms) a cell asks what its stream records: a manual
+// recording ends by itself after an hour, or when another user stops it.
+const REC_POLL = 10000;
+
+const REC_REASON = {
+  continuous_recording: 'This stream records continuously: there is nothing to start',
+  read_only: 'Your role may not start recordings',
+};
+
+// RecordButton starts and stops a manual recording of the stream, and says
+// why it cannot when the server does not allow it.
+function RecordButton({ name }) {
+  const [st, setSt] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const path = `/api/streams/${enc(name)}/recording`;
+  const load = () => get(path).then(setSt).catch(() => setSt(null));
+  useEffect(() => {
+    load();
+    const t = setInterval(load, REC_POLL);
+    return () => clearInterval(t);
+  }, [name]);
+  if (!st) return '';
+  const manual = st.capture_method === 'manual' && st.recording_active;
+  const toggle = async () => {
+    setBusy(true);
+    try {
+      await post(path, { action: manual ? 'stop' : 'start' });
+      toast(manual ? 'Recording stopped' : 'Recording started', 'ok');
+    } catch (e) { toast(e.message, 'error'); }
+    await load();
+    setBusy(false);
+  };
+  const why = st.manual_control_allowed ? '' : (REC_REASON[st.manual_control_reason] || 'Manual recording is not available');
+  const label = manual ? `Stop recording ${name}` : `Record ${name}`;
+  return html`<button class=${'small' + (manual ? ' rec-on' : '')} onClick=${toggle} disabled=${busy || !st.manual_control_allowed}
+    data-testid="live-record" data-state=${st.state} data-manual=${manual ? 'true' : 'false'} data-reason=${st.manual_control_reason || ''}
+    aria-pressed=${manual ? 'true' : 'false'} aria-label=${why ? label + ' (' + why + ')' : label} title=${why || (manual ? 'Stop recording' : 'Record now')}>
+    <${Icon} name="record" />${manual ? (st.state === 'starting' ? ' Starting' : ' REC') : ''}</button>`;
 }
 
 function LiveCell({ stream, small, mode, webrtcTimeoutMs }) {
@@ -53,6 +94,7 @@ function LiveCell({ stream, small, mode, webrtcTimeoutMs }) {
       <span class="name" title=${stream.name}>${stream.name}</span>
       <span class=${'badge ' + badge[0]} data-testid="live-badge" title=${'Stream status: ' + (stream.status || 'unknown')}>${badge[1]}</span>
       ${state.s === 'error' && html`<button class="small" onClick=${() => setGen(g => g + 1)} aria-label=${'Reconnect ' + stream.name} title="Reconnect"><${Icon} name="reload" /></button>`}
+      <${RecordButton} name=${stream.name} />
       <button class="small" onClick=${snapshot} aria-label=${'Snapshot of ' + stream.name} title="Snapshot"><${Icon} name="camera" /></button>
       <button class="small" onClick=${fullscreen} aria-label=${'Fullscreen ' + stream.name} title="Fullscreen"><${Icon} name="fullscreen" /></button>
     </div>
@@ -90,9 +132,10 @@ export function LivePage() {
       </div>
       <label class="sr-only" for="livemode">Transport</label>
       <select id="livemode" value=${mode} onChange=${e => setMode(e.target.value)} title="Transport">
-        <option value="auto">Auto (WebRTC, MSE fallback)</option>
+        <option value="auto">Auto (WebRTC, then MSE, then HLS)</option>
         <option value="webrtc">WebRTC only</option>
         <option value="mse">MSE only</option>
+        <option value="hls">HLS only</option>
       </select>
       ${pages > 1 && html`<span class="pager" style="margin:0">
         <button class="small" disabled=${page === 0} onClick=${() => setPage(page - 1)} aria-label="Previous cameras">‹</button>

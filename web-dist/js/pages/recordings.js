@@ -1,5 +1,7 @@
-// Recordings: filter, page through, play with seeking (Range), download, protect, delete.
-import { html, useState, useEffect } from '../lib.js';
+// Recordings: filter, page through, play with seeking (Range), download, protect,
+// delete; a thumbnail per row and the recording's tags.
+import { html, useState, useEffect, useRef } from '../lib.js';
+import { allowed } from '../app.js';
 import { get, put, del, enc } from '../api.js';
 import { Modal, Loading, ErrorBanner, Spinner, Icon, toast, confirmDialog, fmtTime, fmtDuration } from '../ui.js';
 
@@ -43,20 +45,96 @@ function Kind({ r }) {
       : r.has_detection && html` <span class="badge label">detections</span>`}`;
 }
 
+// THUMB_TRIES bounds how often a thumbnail still being made is asked for again.
+const THUMB_TRIES = 8;
+
+// Thumb shows a recording's first frame once its row is on screen. The server
+// answers 503 with Retry-After while it makes the picture, and 404 when there
+// is none to make (file gone, thumbnails off): then a placeholder stays.
+function Thumb({ rec }) {
+  const box = useRef(null);
+  const [st, setSt] = useState({ s: rec.is_complete === false ? 'writing' : 'waiting' });
+  useEffect(() => {
+    if (rec.is_complete === false) return;
+    let url = '', timer = 0, stopped = false;
+    const ctl = new AbortController();
+    const load = async tries => {
+      try {
+        const r = await fetch(`/api/recordings/thumbnail/${rec.id}/0`, { credentials: 'same-origin', signal: ctl.signal });
+        if (r.status === 503 && tries > 1) {
+          const wait = Math.min(Math.max(Number(r.headers.get('Retry-After')) || 2, 1), 30);
+          setSt({ s: 'making' });
+          timer = setTimeout(() => load(tries - 1), wait * 1000);
+          return;
+        }
+        if (!r.ok) { setSt({ s: r.status === 404 ? 'none' : 'failed' }); return; }
+        const blob = await r.blob();
+        if (stopped) return;
+        url = URL.createObjectURL(blob);
+        setSt({ s: 'ok', url });
+      } catch (e) { if (!stopped) setSt({ s: 'failed' }); }
+    };
+    const seen = new IntersectionObserver(es => {
+      if (es.some(e => e.isIntersecting)) { seen.disconnect(); load(THUMB_TRIES); }
+    });
+    seen.observe(box.current);
+    return () => { stopped = true; seen.disconnect(); ctl.abort(); clearTimeout(timer); if (url) URL.revokeObjectURL(url); };
+  }, [rec.id, rec.is_complete]);
+  if (st.s === 'ok') return html`<img ref=${box} class="rec-thumb" data-testid="rec-thumb" src=${st.url} alt=${'First frame of recording ' + rec.id} />`;
+  const text = { writing: 'recording', making: '…', none: 'no preview', failed: 'no preview' }[st.s] || '';
+  return html`<div ref=${box} class="rec-thumb" data-testid="rec-thumb-placeholder" data-state=${st.s} aria-hidden="true">${text}</div>`;
+}
+
+// Tags lists a recording's tags as chips; a writer adds and removes them,
+// each change saved as the recording's whole list.
+function Tags({ rec, canEdit, onSaved }) {
+  const [tags, setTags] = useState(rec.tags || []);
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setTags(rec.tags || []), [rec.id, (rec.tags || []).join()]);
+  const save = async next => {
+    setBusy(true);
+    try {
+      const r = await put(`/api/recordings/${rec.id}/tags`, { tags: next });
+      setTags(r.tags || []);
+      setText('');
+      onSaved();
+    } catch (e) { toast(e.message, 'error'); }
+    setBusy(false);
+  };
+  const add = e => {
+    e.preventDefault();
+    const t = text.trim();
+    if (t && !tags.includes(t)) save([...tags, t]);
+  };
+  if (!canEdit && tags.length === 0) return '';
+  return html`<div class="chips" data-testid="rec-tags">
+    ${tags.map(t => html`<span class="chip" data-tag=${t}>${t}${canEdit && html`<button type="button" disabled=${busy}
+      onClick=${() => save(tags.filter(x => x !== t))} aria-label=${`Remove tag ${t} from recording ${rec.id}`}>×</button>`}</span>`)}
+    ${canEdit && html`<form onSubmit=${add} style="display:contents">
+      <input value=${text} onInput=${e => setText(e.target.value)} placeholder="+ tag" maxlength="64" disabled=${busy}
+        data-testid="rec-tag-input" aria-label=${'Add a tag to recording ' + rec.id} /></form>`}
+  </div>`;
+}
+
 export function RecordingsPage({ me }) {
   const [streams, setStreams] = useState([]);
-  const [filters, setFilters] = useState({ stream: '', from: '', to: '', type: '', detection: '', label: '', protected: '' });
+  const [filters, setFilters] = useState({ stream: '', from: '', to: '', type: '', detection: '', label: '', protected: '', tag: '' });
   const [labels, setLabels] = useState([]);
+  const [tagList, setTagList] = useState([]);
   const [page, setPage] = useState(1);
   const [limit, setLimit] = useState(20);
   const [state, setState] = useState({ loading: true, data: null, error: null });
   const [playing, setPlaying] = useState(null);
   const [busy, setBusy] = useState(0);
   const canDelete = me.role === 'admin' || me.role === 'user';
+  const canTag = allowed(me.role, 'writer');
+  const loadTags = () => get('/api/recordings/tags').then(r => setTagList((r && r.tags) || [])).catch(() => {});
 
   useEffect(() => {
     get('/api/streams').then(l => setStreams(Array.isArray(l) ? l : [])).catch(() => {});
     get('/api/recordings/detection-labels').then(r => setLabels((r && r.labels) || [])).catch(() => {});
+    loadTags();
   }, []);
   const load = async () => {
     setState(s => ({ ...s, loading: true, error: null }));
@@ -68,6 +146,7 @@ export function RecordingsPage({ me }) {
     if (filters.detection) q.set('has_detection', filters.detection);
     if (filters.label) q.set('detection_label', filters.label);
     if (filters.protected) q.set('protected', filters.protected);
+    if (filters.tag) q.set('tag', filters.tag);
     try {
       const data = await get('/api/recordings?' + q);
       setState({ loading: false, data, error: null });
@@ -112,15 +191,20 @@ export function RecordingsPage({ me }) {
       <div class="field"><label for="rf-prot">Protected</label>
         <select id="rf-prot" value=${filters.protected} onChange=${setFilter('protected')}>
           <option value="">Any</option><option value="1">Protected only</option><option value="0">Unprotected</option></select></div>
+      <div class="field"><label for="rf-tag">Tag</label>
+        <select id="rf-tag" value=${filters.tag} onChange=${setFilter('tag')}>
+          <option value="">Any tag</option>${tagList.map(t => html`<option value=${t}>${t}</option>`)}</select></div>
     </form>
     <${ErrorBanner} error=${state.error && (state.error.status === 404 ? new Error('The recordings API is not available on this server (' + state.error.message + ')') : state.error)} retry=${load} />
     ${!state.data && state.loading ? html`<${Loading} what="Loading recordings" />` : state.data && html`
     <div class="table-wrap"><table data-testid="recordings-table">
-      <thead><tr><th>Stream</th><th>Start</th><th class="opt">Duration</th><th class="opt">Size</th><th class="opt">Type</th><th>Actions</th></tr></thead>
+      <thead><tr><th class="opt"><span class="sr-only">Preview</span></th><th>Stream</th><th>Start</th><th class="opt">Duration</th><th class="opt">Size</th><th class="opt">Type</th><th>Actions</th></tr></thead>
       <tbody>
-        ${recs.length === 0 && html`<tr><td colspan="6" class="muted">No recordings match these filters.</td></tr>`}
+        ${recs.length === 0 && html`<tr><td colspan="7" class="muted">No recordings match these filters.</td></tr>`}
         ${recs.map(r => html`<tr key=${r.id} data-recording=${r.id} data-complete=${r.is_complete === false ? 'false' : 'true'} data-trigger=${r.trigger_type || ''}>
-          <td>${r.stream}${r.protected && html` <span class="badge warn" title="Protected from retention"><${Icon} name="lock" /> protected</span>`}</td>
+          <td class="opt"><${Thumb} rec=${r} /></td>
+          <td>${r.stream}${r.protected && html` <span class="badge warn" title="Protected from retention"><${Icon} name="lock" /> protected</span>`}
+            <${Tags} rec=${r} canEdit=${canTag} onSaved=${loadTags} /></td>
           <td>${fmtTime(r.start_time_unix || r.start_time)}</td>
           <td class="opt">${fmtDuration(r.duration)}</td>
           <td class="opt">${sizeOf(r)}</td>
