@@ -117,7 +117,7 @@ func TestDetectionUI(t *testing.T) {
 	d := testkit.NewDaemon(t, adminPassword)
 	proc := d.Start()
 	b := testkit.StartChromium(t, 1280, 900)
-	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
+	u := newUI(t, d.Base, b)
 	// A snapshot is stored about a second after its event: the feed's first
 	// try may come too early, and the page tries again.
 	u.p.IgnoreErrors(`status of 404 .*/api/snapshots/`)

@@ -27,7 +27,7 @@ func TestSystemPageShowsFingerprint(t *testing.T) {
 
 	// The certificate is self-signed: the browser is told to accept it.
 	b := testkit.StartChromium(t, 1280, 800, chromedp.Flag("ignore-certificate-errors", true))
-	u := &ui{t: t, base: base, p: b.NewPage(t)}
+	u := newUI(t, base, b)
 	u.login("admin", adminPassword)
 	u.waitLoggedIn("admin")
 	u.open("#/system")

@@ -25,7 +25,7 @@ func TestPlayerUsesICEServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Start()
-	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
+	u := newUI(t, d.Base, b)
 	u.login("admin", adminPassword)
 	u.waitLoggedIn("admin")
 	js := `(async () => {

@@ -157,6 +157,9 @@ func (w *peerWalk) clean(page string) {
 	for _, f := range w.p.FailedRequests() {
 		status, method, rawURL := splitFailed(f)
 		path := strings.TrimPrefix(rawURL, w.base)
+		if status == "503" && strings.HasPrefix(path, "/api/recordings/thumbnail/") {
+			continue // still being made: LightNVR's contract, the page asks again
+		}
 		w.t.Errorf("%s: request failed: %s %s %s", page, status, method, path)
 	}
 	for _, e := range w.p.Errors() {

@@ -67,7 +67,7 @@ func TestPlaybackUI(t *testing.T) {
 	d := testkit.NewDaemon(t, adminPassword)
 	d.Start()
 	b := testkit.StartChromium(t, 1280, 900)
-	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
+	u := newUI(t, d.Base, b)
 	u.login("admin", adminPassword)
 	u.waitLoggedIn("admin")
 
@@ -121,8 +121,6 @@ func TestPlaybackUI(t *testing.T) {
 
 	t.Run("thumbnails and tags", func(t *testing.T) {
 		u.t = t
-		// A thumbnail still being made answers 503 and is asked for again.
-		u.p.IgnoreErrors(`status of 503 .*/api/recordings/thumbnail/`)
 		u.open("#/recordings")
 		u.waitJS("a thumbnail", `[...document.querySelectorAll('[data-testid=rec-thumb]')].some(i => i.complete && i.naturalWidth > 0)`, 60*time.Second)
 		row := `tr[data-recording][data-complete="true"]`

@@ -24,7 +24,7 @@ func TestWebhookTestButton(t *testing.T) {
 	d.Set("webhooks", "secret", "e2e-webhook-secret-123")
 	d.Start()
 	b := testkit.StartChromium(t, 1280, 800)
-	u := &ui{t: t, base: d.Base, p: b.NewPage(t)}
+	u := newUI(t, d.Base, b)
 	u.login("admin", adminPassword)
 	u.waitLoggedIn("admin")
 
