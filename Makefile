@@ -16,9 +16,9 @@ INGENIC_UNAME ?= 3.10.14__isvp_swan_1.0__
 DATA_DIR  ?= $(CURDIR)/data
 FUZZTIME  ?= 5s
 MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
-# SQLite is Go translated from C: inlining its code costs 2 MB of binary and
-# buys little on the appliance, so the mipsle build turns it off there only.
-MIPSLE_GCFLAGS := -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
+# Inlining only where every access unit passes (scripts/mipsle-gcflags.sh says
+# why): the rest of the appliance's code is cold, and the binary has a budget.
+MIPSLE_GCFLAGS := $(shell scripts/mipsle-gcflags.sh)
 
 .PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 

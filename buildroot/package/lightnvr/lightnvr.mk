@@ -14,9 +14,9 @@ LIGHTNVR_LICENSE = MIT
 LIGHTNVR_LICENSE_FILES = LICENSE
 LIGHTNVR_GOMOD = lightnvr
 LIGHTNVR_BUILD_TARGETS = cmd/lightnvr
-# Same flags as `make mipsle`: SQLite's translated code built without inlining
-# keeps the stripped binary within the 20 MB budget (DESIGN.md §5).
-LIGHTNVR_BUILD_OPTS = -gcflags=github.com/ncruces/go-sqlite3-wasm/v6=-l
+# Same flags as `make mipsle` (inlining only on the media path) keep the
+# stripped binary within the 20 MB budget (DESIGN.md §5).
+LIGHTNVR_BUILD_OPTS = $(shell $(BR2_EXTERNAL_NVR_PATH)/../scripts/mipsle-gcflags.sh)
 LIGHTNVR_LDFLAGS = \
 	-s -w \
 	-X lightnvr/pkg/version.Version=$(LIGHTNVR_VERSION) \
