@@ -81,7 +81,7 @@ type MQTTStatus struct {
 type MQTT struct {
 	opts MQTTOptions
 	log  *slog.Logger
-	out  *outbox
+	out  *queue[message]
 
 	mu     sync.Mutex
 	cfg    config.MQTTConfig
@@ -111,7 +111,7 @@ func NewMQTT(opts MQTTOptions) *MQTT {
 	if size <= 0 {
 		size = config.Default().MQTT.OutboxSize
 	}
-	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newOutbox(size, outboxBytes),
+	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newQueue(size, outboxBytes, messageSize),
 		cfg: opts.Config, reconf: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
 	m.status = MQTTStatus{State: BrokerDisabled, Since: time.Now()}
 	return m
@@ -125,7 +125,8 @@ func (m *MQTT) Start(ctx context.Context) {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); f(ctx) }()
 	}
-	run(func(ctx context.Context) { consume(ctx, m.opts.Bus, m.handleEvent) })
+	_, events := follow(ctx, m.opts.Bus, busBuffer, m.handleEvent)
+	run(func(context.Context) { events() })
 	run(m.session)
 	run(m.pollStreams)
 	run(m.sweep)
@@ -345,7 +346,7 @@ func tlsConfig(cfg config.MQTTConfig) (*tls.Config, error) {
 // the next, until ctx ends or the connection fails.
 func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig, lost <-chan error) error {
 	for {
-		msg, ok := m.out.peek()
+		it, ok := m.out.peek()
 		if !ok {
 			select {
 			case <-ctx.Done():
@@ -358,6 +359,7 @@ func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig
 			}
 			continue
 		}
+		msg := it.v
 		tok := c.Publish(msg.topic, msg.qos, msg.retain, msg.payload)
 		select {
 		case <-ctx.Done():
@@ -371,7 +373,7 @@ func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("publish %s: %w", msg.topic, err)
 		}
-		m.out.pop(msg)
+		m.out.pop(it)
 	}
 }
 
