@@ -59,3 +59,62 @@ func TestDaemonSendsDetectionWebhook(t *testing.T) {
 		t.Fatalf("status: %d %s", code, st)
 	}
 }
+
+// The real daemon tells the stream webhook when a stream comes online and
+// starts recording, and when its camera goes away: one watch of the
+// streams' state feeds it (and MQTT).
+func TestDaemonSendsStreamStateWebhooks(t *testing.T) {
+	endToEnd(t)
+	const secret = "daemon-webhook-secret-0123"
+	rc := testkit.StartHookReceiver(t, nil)
+	cam := testkit.StartCamera(t)
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	d.Set("webhooks", "enabled", "true")
+	d.Set("webhooks", "stream_url", rc.URL+"/stream")
+	d.Set("webhooks", "secret", secret)
+	p := start(t, d)
+	stream := map[string]any{"name": "gate", "url": cam.URL(), "record": true, "record_audio": false}
+	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
+		t.Fatalf("add stream: %d %s", code, b)
+	}
+	waitStreamChange(t, rc, secret, "online")
+	waitStreamChange(t, rc, secret, "recording_started")
+	cam.Kill()
+	waitStreamChange(t, rc, secret, "offline")
+}
+
+// waitStreamChange waits for a signed stream_state body of stream gate
+// telling change.
+func waitStreamChange(t *testing.T, rc *testkit.HookReceiver, secret, change string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		for _, h := range rc.Requests() {
+			var b struct {
+				Type string `json:"type"`
+				Data struct {
+					Stream, Change string
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(h.Body, &b); err != nil {
+				t.Fatalf("body %s: %v", h.Body, err)
+			}
+			if b.Type != "stream_state" || b.Data.Stream != "gate" || b.Data.Change != change {
+				continue
+			}
+			if ok, want := h.SignedWith(secret); !ok {
+				t.Fatalf("signature %q, want %q", h.Header.Get("X-LightNVR-Signature"), want)
+			}
+			return
+		}
+		select {
+		case <-rc.Seen:
+		case <-deadline:
+			var got []string
+			for _, h := range rc.Requests() {
+				got = append(got, string(h.Body))
+			}
+			t.Fatalf("no %q stream webhook; got %v", change, got)
+		}
+	}
+}

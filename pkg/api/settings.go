@@ -216,6 +216,7 @@ var settingsTable = []setting{
 	{name: "webhooks_enabled", id: "webhooks.enabled", kind: kindBool},
 	{name: "webhooks_detection_url", id: "webhooks.detection_url", private: true},
 	{name: "webhooks_storage_url", id: "webhooks.storage_url", private: true},
+	{name: "webhooks_stream_url", id: "webhooks.stream_url", private: true},
 	{name: "webhooks_secret", id: "webhooks.secret", secret: true},
 	{name: "webhooks_timeout", id: "webhooks.timeout", kind: kindInt},
 	{name: "webhooks_retries", id: "webhooks.retries", kind: kindInt},

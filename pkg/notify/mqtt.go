@@ -38,13 +38,6 @@ const (
 	connectTimeout = 10 * time.Second
 )
 
-// StreamState is what the daemon reports of one stream.
-type StreamState struct {
-	Name      string
-	Online    bool
-	Recording bool
-}
-
 // MQTTOptions configure an MQTT publisher. Zero values take the defaults noted.
 type MQTTOptions struct {
 	Config config.MQTTConfig
@@ -52,7 +45,8 @@ type MQTTOptions struct {
 	Logger *slog.Logger
 	// Frame returns a stream's current JPEG, for ha_snapshot_interval; nil: none.
 	Frame func(ctx context.Context, stream string) ([]byte, error)
-	// Streams reports every stream's state; it is polled. nil: none.
+	// Streams reports every stream's state; it is polled. nil: none, or
+	// the caller runs WatchStreams with StreamsChanged.
 	Streams func() []StreamState
 	// Quiet is how long without detections turns motion OFF and ends a
 	// Frigate event (30 s, LightNVR's and Frigate's delay).
@@ -128,7 +122,9 @@ func (m *MQTT) Start(ctx context.Context) {
 	_, events := follow(ctx, m.opts.Bus, busBuffer, m.handleEvent)
 	run(func(context.Context) { events() })
 	run(m.session)
-	run(m.pollStreams)
+	if m.opts.Streams != nil {
+		run(func(ctx context.Context) { WatchStreams(ctx, m.opts.Poll, m.opts.Streams, m.StreamsChanged) })
+	}
 	run(m.sweep)
 	run(m.snapshots)
 }

@@ -28,6 +28,7 @@ type Kind string
 const (
 	KindDetection Kind = "detection"        // an event of the event bus
 	KindStorage   Kind = "storage_pressure" // the storage pressure level changed
+	KindStream    Kind = "stream_state"     // a stream went online or offline, or its recording started or stopped
 	KindTest      Kind = "test"             // the settings page's Test button
 )
 
@@ -63,7 +64,7 @@ type WebhookOptions struct {
 func WebhookOptionsFrom(c config.WebhooksConfig) WebhookOptions {
 	return WebhookOptions{
 		Enabled: c.Enabled,
-		URLs:    map[Kind]string{KindDetection: c.DetectionURL, KindStorage: c.StorageURL},
+		URLs:    map[Kind]string{KindDetection: c.DetectionURL, KindStorage: c.StorageURL, KindStream: c.StreamURL},
 		Secret:  c.Secret,
 		Timeout: time.Duration(c.Timeout) * time.Second,
 		Retries: c.Retries,
@@ -336,7 +337,7 @@ func (w *Webhooks) Test(ctx context.Context, opt WebhookOptions) []Result {
 	opt.defaults()
 	t := &Webhooks{opt: opt, client: w.client, results: map[string][]Result{}}
 	out := []Result{}
-	for _, kind := range []Kind{KindDetection, KindStorage} {
+	for _, kind := range []Kind{KindDetection, KindStorage, KindStream} {
 		url := opt.URLs[kind]
 		if url == "" {
 			continue
@@ -350,4 +351,31 @@ func (w *Webhooks) Test(ctx context.Context, opt WebhookOptions) []Result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// streamChange is the data of a KindStream body.
+type streamChange struct {
+	Stream    string `json:"stream"`
+	Change    string `json:"change"`
+	Online    bool   `json:"online"`
+	Recording bool   `json:"recording"`
+}
+
+// StreamsChanged sends each change, online/offline first, then recording.
+// A stream seen the first time comes from offline and not recording, so
+// the receiver learns of the streams that are up at start. It is a StreamSink.
+func (w *Webhooks) StreamsChanged(_ []string, changes []StreamChange) {
+	now := time.Now()
+	for _, c := range changes {
+		cur := c.Current
+		send := func(change string) {
+			w.Send(KindStream, now, streamChange{Stream: cur.Name, Change: change, Online: cur.Online, Recording: cur.Recording})
+		}
+		if cur.Online != c.Previous.Online {
+			send(onOff(cur.Online, "online", "offline"))
+		}
+		if cur.Recording != c.Previous.Recording {
+			send(onOff(cur.Recording, "recording_started", "recording_stopped"))
+		}
+	}
 }

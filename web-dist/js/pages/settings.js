@@ -59,6 +59,7 @@ const GROUPS = [
     ['webhooks_enabled', 'Webhooks', 'checkbox', { restart: true }],
     ['webhooks_detection_url', 'Detection URL', 'text', { hint: 'http(s); every detection event' }],
     ['webhooks_storage_url', 'Storage pressure URL', 'text', { hint: 'http(s); storage pressure level changes' }],
+    ['webhooks_stream_url', 'Stream state URL', 'text', { hint: 'http(s); streams going online/offline, recording starting/stopping' }],
     ['webhooks_secret', 'Signing secret', 'password', { hint: 'At least 16 characters; signs the X-LightNVR-Signature header' }],
     ['webhooks_timeout', 'Timeout (s)', 'number', { min: 1, max: 60 }], ['webhooks_retries', 'Retries', 'number', { min: 0, max: 10 }],
     ['webhooks_queue_size', 'Queue size', 'number', { min: 1, max: 10000 }],
