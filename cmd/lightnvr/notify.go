@@ -41,20 +41,8 @@ const statePoll = 2 * time.Second
 func (d *daemon) startMQTT() {
 	d.mqtt.Start(context.Background())
 	d.shutdown.Register("mqtt", lifecycle.PriorityAPI, 5*time.Second, d.mqtt.Stop)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	d.runUntilStop("stream state", lifecycle.PriorityAPI, time.Second, func(ctx context.Context) {
 		notify.WatchStreams(ctx, statePoll, d.streamStates, d.mqtt.StreamsChanged, d.webhooks.StreamsChanged)
-	}()
-	d.shutdown.Register("stream state", lifecycle.PriorityAPI, time.Second, func(stop context.Context) error {
-		cancel()
-		select {
-		case <-done:
-			return nil
-		case <-stop.Done():
-			return stop.Err()
-		}
 	})
 }
 

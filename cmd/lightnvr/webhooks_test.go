@@ -12,19 +12,7 @@ import (
 // The real daemon posts a motion trigger's event, signed, to the detection
 // webhook, and shows the delivery in its status.
 func TestDaemonSendsDetectionWebhook(t *testing.T) {
-	endToEnd(t)
-	const secret = "daemon-webhook-secret-0123"
-	rc := testkit.StartHookReceiver(t, nil)
-	cam := testkit.StartCamera(t)
-	d := testkit.NewDaemon(t, daemonTestPassword)
-	d.Set("webhooks", "enabled", "true")
-	d.Set("webhooks", "detection_url", rc.URL+"/hook")
-	d.Set("webhooks", "secret", secret)
-	p := start(t, d)
-	stream := map[string]any{"name": "gate", "url": cam.URL(), "record": false, "record_audio": false}
-	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
-		t.Fatalf("add stream: %d %s", code, b)
-	}
+	rc, _, p := startWithHook(t, "detection_url", false)
 	if code, b := p.call("POST", "/api/motion/trigger", map[string]any{"stream": "gate", "action": "pulse", "duration_ms": 100, "label": "car"}); code != http.StatusAccepted {
 		t.Fatalf("trigger: %d %s", code, b)
 	}
@@ -64,28 +52,38 @@ func TestDaemonSendsDetectionWebhook(t *testing.T) {
 // starts recording, and when its camera goes away: one watch of the
 // streams' state feeds it (and MQTT).
 func TestDaemonSendsStreamStateWebhooks(t *testing.T) {
+	rc, cam, _ := startWithHook(t, "stream_url", true)
+	waitStreamChange(t, rc, "online")
+	waitStreamChange(t, rc, "recording_started")
+	cam.Kill()
+	waitStreamChange(t, rc, "offline")
+}
+
+const secret = "daemon-webhook-secret-0123"
+
+// startWithHook starts a receiver, a camera and the daemon with webhooks
+// signed with secret posting to the receiver as [webhooks] urlKey, and adds
+// the camera as stream gate.
+func startWithHook(t *testing.T, urlKey string, record bool) (*testkit.HookReceiver, *testkit.Camera, *daemonProc) {
+	t.Helper()
 	endToEnd(t)
-	const secret = "daemon-webhook-secret-0123"
 	rc := testkit.StartHookReceiver(t, nil)
 	cam := testkit.StartCamera(t)
 	d := testkit.NewDaemon(t, daemonTestPassword)
 	d.Set("webhooks", "enabled", "true")
-	d.Set("webhooks", "stream_url", rc.URL+"/stream")
+	d.Set("webhooks", urlKey, rc.URL+"/hook")
 	d.Set("webhooks", "secret", secret)
 	p := start(t, d)
-	stream := map[string]any{"name": "gate", "url": cam.URL(), "record": true, "record_audio": false}
+	stream := map[string]any{"name": "gate", "url": cam.URL(), "record": record, "record_audio": false}
 	if code, b := p.call("POST", "/api/streams", stream); code/100 != 2 {
 		t.Fatalf("add stream: %d %s", code, b)
 	}
-	waitStreamChange(t, rc, secret, "online")
-	waitStreamChange(t, rc, secret, "recording_started")
-	cam.Kill()
-	waitStreamChange(t, rc, secret, "offline")
+	return rc, cam, p
 }
 
-// waitStreamChange waits for a signed stream_state body of stream gate
-// telling change.
-func waitStreamChange(t *testing.T, rc *testkit.HookReceiver, secret, change string) {
+// waitStreamChange waits for a stream_state body of stream gate telling
+// change, signed with secret.
+func waitStreamChange(t *testing.T, rc *testkit.HookReceiver, change string) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
