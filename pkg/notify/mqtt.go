@@ -255,7 +255,7 @@ func (m *MQTT) waitReconf(ctx context.Context, b *backoff.Backoff) bool {
 
 // connect dials the broker and announces this client online.
 func (m *MQTT) connect(cfg config.MQTTConfig) (paho.Client, <-chan error, error) {
-	opts, err := m.clientOptions(cfg)
+	opts, err := clientOptions(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -288,7 +288,7 @@ func (m *MQTT) connect(cfg config.MQTTConfig) (paho.Client, <-chan error, error)
 	return c, lost, nil
 }
 
-func (m *MQTT) clientOptions(cfg config.MQTTConfig) (*paho.ClientOptions, error) {
+func clientOptions(cfg config.MQTTConfig) (*paho.ClientOptions, error) {
 	scheme := "tcp://"
 	opts := paho.NewClientOptions()
 	if cfg.TLSEnabled {
