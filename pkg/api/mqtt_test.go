@@ -19,7 +19,7 @@ import (
 func TestMQTTTestRoute(t *testing.T) {
 	b := testkit.StartMosquitto(t, testkit.MosquittoOptions{Users: map[string]string{"nvr": "right"}})
 	got := make(chan string, 4)
-	opts := paho.NewClientOptions().AddBroker("tcp://"+b.Addr()).SetClientID("watcher").SetUsername("nvr").SetPassword("right")
+	opts := paho.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("watcher").SetUsername("nvr").SetPassword("right")
 	c := paho.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber connect: %v", tok.Error())
