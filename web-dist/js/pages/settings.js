@@ -4,6 +4,7 @@ import { html, useState, useEffect } from '../lib.js';
 import { get, post } from '../api.js';
 import { Field, Loading, ErrorBanner, Spinner, toast } from '../ui.js';
 import { WebhookPanel } from './webhooks.js';
+import { MQTTPanel } from './mqtt.js';
 
 // [key, label, type, {min, max, options, hint}]
 const GROUPS = [
@@ -163,5 +164,6 @@ export function SettingsPage() {
       })}
       <button type="submit" hidden></button>
     </form>
-    ${cur[0] === 'Webhooks' && html`<${WebhookPanel} dirty=${changed.some(k => k.startsWith('webhooks_'))} />`}`;
+    ${cur[0] === 'Webhooks' && html`<${WebhookPanel} dirty=${changed.some(k => k.startsWith('webhooks_'))} />`}
+    ${cur[0] === 'MQTT' && html`<${MQTTPanel} settings=${Object.fromEntries(cur[1].map(f => [f[0], vals[f[0]]]))} />`}`;
 }
