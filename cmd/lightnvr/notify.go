@@ -22,7 +22,6 @@ func (d *daemon) newMQTT() *notify.MQTT {
 		Bus:     d.events,
 		Logger:  d.log,
 		Version: version.Version,
-		Streams: d.streamStates,
 		Frame: func(ctx context.Context, stream string) ([]byte, error) {
 			if d.go2rtc == nil {
 				return nil, errors.New("go2rtc is disabled")
@@ -32,14 +31,22 @@ func (d *daemon) newMQTT() *notify.MQTT {
 	})
 }
 
-// startMQTT runs the publisher once the streams it polls exist. It only
-// reads the bus, so it stops with the API and says offline on the way.
+// statePoll is how often the streams' online and recording state is read
+// for the notifiers.
+const statePoll = 2 * time.Second
+
+// startMQTT runs the publisher, and the one watch of the streams' state that
+// feeds it and the webhooks, once the streams exist. Both only read, so they
+// stop with the API; MQTT says offline on the way.
 func (d *daemon) startMQTT() {
 	d.mqtt.Start(context.Background())
 	d.shutdown.Register("mqtt", lifecycle.PriorityAPI, 5*time.Second, d.mqtt.Stop)
+	d.runUntilStop("stream state", lifecycle.PriorityAPI, time.Second, func(ctx context.Context) {
+		notify.WatchStreams(ctx, statePoll, d.streamStates, d.mqtt.StreamsChanged, d.webhooks.StreamsChanged)
+	})
 }
 
-// streamStates is each stream's online and recording state for MQTT.
+// streamStates is each stream's online and recording state for the notifiers.
 func (d *daemon) streamStates() []notify.StreamState {
 	if d.streams == nil {
 		return nil

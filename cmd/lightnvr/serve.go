@@ -371,10 +371,16 @@ func (d *daemon) startStreams(ctx context.Context) error {
 // closes, writing its last batch.
 func (d *daemon) startDetectionStore(store *detect.Store) {
 	store.KeepSnapshots(d.snapshots)
+	d.runUntilStop("detections", lifecycle.PriorityRecorders, 10*time.Second, store.Run)
+}
+
+// runUntilStop runs run on its own goroutine until the coordinator stops
+// it, at priority, waiting up to grace for it to return.
+func (d *daemon) runUntilStop(name string, priority int, grace time.Duration, run func(context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); store.Run(ctx) }()
-	d.shutdown.Register("detections", lifecycle.PriorityRecorders, 10*time.Second, func(stop context.Context) error {
+	go func() { defer close(done); run(ctx) }()
+	d.shutdown.Register(name, priority, grace, func(stop context.Context) error {
 		cancel()
 		select {
 		case <-done:

@@ -100,6 +100,7 @@ var accessMatrix = map[string]string{
 
 	"GET /api/notify/webhooks/status": "admin",
 	"POST /api/notify/webhooks/test":  "admin",
+	"POST /api/notify/mqtt/test":      "admin",
 
 	"GET /api/recordings":                               "admin user viewer api",
 	"GET /api/recordings/protected":                     "admin user viewer api",

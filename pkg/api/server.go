@@ -198,6 +198,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, webhookRoutes, deps.Webhooks != nil, unavailable("webhooks are not running"),
 		func() *webhooksHandler { return &webhooksHandler{hooks: deps.Webhooks, live: s.settings} })
+	mount(r, mqttRoutes, true, nil, func() *mqttHandler { return &mqttHandler{live: s.settings} })
 	mount(r, settingsRoutes, true, nil, func() *settingsHandler {
 		return &settingsHandler{failer: f, live: s.settings, configPath: deps.ConfigPath, root: deps.Logger, go2rtc: deps.Go2RTC, mqtt: deps.MQTT}
 	})

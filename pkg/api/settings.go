@@ -216,6 +216,7 @@ var settingsTable = []setting{
 	{name: "webhooks_enabled", id: "webhooks.enabled", kind: kindBool},
 	{name: "webhooks_detection_url", id: "webhooks.detection_url", private: true},
 	{name: "webhooks_storage_url", id: "webhooks.storage_url", private: true},
+	{name: "webhooks_stream_url", id: "webhooks.stream_url", private: true},
 	{name: "webhooks_secret", id: "webhooks.secret", secret: true},
 	{name: "webhooks_timeout", id: "webhooks.timeout", kind: kindInt},
 	{name: "webhooks_retries", id: "webhooks.retries", kind: kindInt},
@@ -520,32 +521,7 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 			fields[overrideSetting] = msg
 		}
 	}
-	for name, raw := range body {
-		st := settingByName[name]
-		if st == nil {
-			if readOnlySettings[name] {
-				fields[name] = "is read-only"
-			} else {
-				fields[name] = "is not a known setting"
-			}
-			continue
-		}
-		val, keep, err := st.parseSetting(raw)
-		if err != nil {
-			fields[name] = err.Error()
-			continue
-		}
-		if keep || name == "go2rtc_api_port" && val == strconv.Itoa(browserGo2RTCPort(ctx)) {
-			continue
-		}
-		if err := next.Set(st.id, val); err != nil {
-			msg := err.Error()
-			if m := validateLine.FindStringSubmatch(msg); m != nil {
-				msg = m[3]
-			}
-			fields[name] = msg
-		}
-	}
+	setSettings(ctx, &next, body, fields)
 	if len(fields) > 0 {
 		writeSettingsError(ctx, fields)
 		return
@@ -609,6 +585,37 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 	}
 	h.log.Info("settings saved", "path", path, "changed", strings.Join(changed, ","), "restart_required", reply.RestartRequired)
 	writeJSON(ctx, fasthttp.StatusOK, reply)
+}
+
+// setSettings sets each setting of body on next, each value checked on its
+// own; fields gets why for those it could not set.
+func setSettings(ctx *fasthttp.RequestCtx, next *config.Config, body map[string]json.RawMessage, fields map[string]string) {
+	for name, raw := range body {
+		st := settingByName[name]
+		if st == nil {
+			if readOnlySettings[name] {
+				fields[name] = "is read-only"
+			} else {
+				fields[name] = "is not a known setting"
+			}
+			continue
+		}
+		val, keep, err := st.parseSetting(raw)
+		if err != nil {
+			fields[name] = err.Error()
+			continue
+		}
+		if keep || name == "go2rtc_api_port" && val == strconv.Itoa(browserGo2RTCPort(ctx)) {
+			continue
+		}
+		if err := next.Set(st.id, val); err != nil {
+			msg := err.Error()
+			if m := validateLine.FindStringSubmatch(msg); m != nil {
+				msg = m[3]
+			}
+			fields[name] = msg
+		}
+	}
 }
 
 // appliesLive reports whether a running part takes st without a restart:

@@ -264,6 +264,7 @@ type WebhooksConfig struct {
 	Enabled      bool   `ini:"enabled"`
 	DetectionURL string `ini:"detection_url"`
 	StorageURL   string `ini:"storage_url"`
+	StreamURL    string `ini:"stream_url"`
 	Secret       string `ini:"secret" secret:"true"`
 	Timeout      int    `ini:"timeout" min:"1" max:"60"`
 	Retries      int    `ini:"retries" min:"0" max:"10"`

@@ -92,7 +92,8 @@ func TestEveryKeyParses(t *testing.T) {
 		},
 		Webhooks: WebhooksConfig{
 			Enabled: true, DetectionURL: "https://hooks.example.com/lightnvr/detection",
-			StorageURL: "http://192.168.1.20:8123/api/webhook/nvr-storage", Secret: "0123456789abcdef-secret",
+			StorageURL: "http://192.168.1.20:8123/api/webhook/nvr-storage",
+			StreamURL:  "http://192.168.1.20:8123/api/webhook/nvr-stream", Secret: "0123456789abcdef-secret",
 			Timeout: 5, Retries: 2, QueueSize: 500,
 		},
 	}

@@ -62,7 +62,7 @@ func TestBadValues(t *testing.T) {
 		{"[webhooks]\ndetection_url = ftp://nas/hook\n", `:2: [webhooks] detection_url: "ftp://nas/hook" is not an http(s) URL`},
 		{"[webhooks]\nstorage_url = hooks.lan/x\n", `:2: [webhooks] storage_url: "hooks.lan/x" is not an http(s) URL`},
 		{"[webhooks]\nenabled = true\ndetection_url = http://hooks.lan/x\nsecret = short\n", `:4: [webhooks] secret: must be at least 16 characters when webhooks are enabled`},
-		{"[webhooks]\nenabled = true\nsecret = 0123456789abcdef\n", `: [webhooks] detection_url: set at least one of detection_url and storage_url when webhooks are enabled`},
+		{"[webhooks]\nenabled = true\nsecret = 0123456789abcdef\n", `: [webhooks] detection_url: set at least one of detection_url, storage_url and stream_url when webhooks are enabled`},
 		{"[webhooks]\nqueue_size = 0\n", `:2: [webhooks] queue_size: 0 is out of range 1–10000`},
 		{"[database]\npost_backup_script = backup.sh\n", `:2: [database] post_backup_script: "backup.sh" must be an absolute path`},
 		{"[detection]\nprebuffer_path = prebuffer\n", `:2: [detection] prebuffer_path: "prebuffer" must be an absolute path`},

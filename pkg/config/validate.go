@@ -186,11 +186,12 @@ func (v *validator) httpURL(id, u string) {
 func (v *validator) webhooks(w *WebhooksConfig) {
 	v.httpURL("webhooks.detection_url", w.DetectionURL)
 	v.httpURL("webhooks.storage_url", w.StorageURL)
+	v.httpURL("webhooks.stream_url", w.StreamURL)
 	if !w.Enabled {
 		return
 	}
-	if w.DetectionURL == "" && w.StorageURL == "" {
-		v.fail("webhooks.detection_url", "set at least one of detection_url and storage_url when webhooks are enabled")
+	if w.DetectionURL == "" && w.StorageURL == "" && w.StreamURL == "" {
+		v.fail("webhooks.detection_url", "set at least one of detection_url, storage_url and stream_url when webhooks are enabled")
 	}
 	if len(w.Secret) < WebhookSecretMinLen {
 		v.fail("webhooks.secret", "must be at least %d characters when webhooks are enabled (receivers verify the signature with it)", WebhookSecretMinLen)

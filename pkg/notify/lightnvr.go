@@ -196,36 +196,18 @@ func (m *MQTT) Pressure(p Pressure) {
 	}
 }
 
-// pollStreams publishes each stream's online and recording state when it
-// changes (retained), and announces new streams to Home Assistant.
-func (m *MQTT) pollStreams(ctx context.Context) {
-	if m.opts.Streams == nil {
-		return
-	}
-	last := map[string]StreamState{}
-	tick := time.NewTicker(m.opts.Poll)
-	defer tick.Stop()
-	for {
-		cfg := m.config()
-		now := m.opts.Streams()
-		names := make([]string, 0, len(now))
-		for _, st := range now {
-			names = append(names, st.Name)
-			prev, seen := last[st.Name]
-			if cfg.Enabled && (!seen || prev != st) {
-				m.publishStreamState(cfg, st, !seen)
-			}
-			last[st.Name] = st
-		}
-		m.mu.Lock()
-		m.known = names
-		m.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+// StreamsChanged publishes each stream's online and recording state when it
+// changes (retained), and announces new streams to Home Assistant. It is a
+// StreamSink.
+func (m *MQTT) StreamsChanged(names []string, changes []StreamChange) {
+	if cfg := m.config(); cfg.Enabled {
+		for _, c := range changes {
+			m.publishStreamState(cfg, c.Current, c.First)
 		}
 	}
+	m.mu.Lock()
+	m.known = names
+	m.mu.Unlock()
 }
 
 func (m *MQTT) publishStreamState(cfg config.MQTTConfig, st StreamState, first bool) {

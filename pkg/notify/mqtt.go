@@ -38,13 +38,6 @@ const (
 	connectTimeout = 10 * time.Second
 )
 
-// StreamState is what the daemon reports of one stream.
-type StreamState struct {
-	Name      string
-	Online    bool
-	Recording bool
-}
-
 // MQTTOptions configure an MQTT publisher. Zero values take the defaults noted.
 type MQTTOptions struct {
 	Config config.MQTTConfig
@@ -52,7 +45,8 @@ type MQTTOptions struct {
 	Logger *slog.Logger
 	// Frame returns a stream's current JPEG, for ha_snapshot_interval; nil: none.
 	Frame func(ctx context.Context, stream string) ([]byte, error)
-	// Streams reports every stream's state; it is polled. nil: none.
+	// Streams reports every stream's state; it is polled. nil: none, or
+	// the caller runs WatchStreams with StreamsChanged.
 	Streams func() []StreamState
 	// Quiet is how long without detections turns motion OFF and ends a
 	// Frigate event (30 s, LightNVR's and Frigate's delay).
@@ -81,7 +75,7 @@ type MQTTStatus struct {
 type MQTT struct {
 	opts MQTTOptions
 	log  *slog.Logger
-	out  *outbox
+	out  *queue[message]
 
 	mu     sync.Mutex
 	cfg    config.MQTTConfig
@@ -111,7 +105,7 @@ func NewMQTT(opts MQTTOptions) *MQTT {
 	if size <= 0 {
 		size = config.Default().MQTT.OutboxSize
 	}
-	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newOutbox(size, outboxBytes),
+	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newQueue(size, outboxBytes, messageSize),
 		cfg: opts.Config, reconf: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
 	m.status = MQTTStatus{State: BrokerDisabled, Since: time.Now()}
 	return m
@@ -125,9 +119,12 @@ func (m *MQTT) Start(ctx context.Context) {
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); f(ctx) }()
 	}
-	run(func(ctx context.Context) { consume(ctx, m.opts.Bus, m.handleEvent) })
+	_, events := follow(ctx, m.opts.Bus, busBuffer, m.handleEvent)
+	run(func(context.Context) { events() })
 	run(m.session)
-	run(m.pollStreams)
+	if m.opts.Streams != nil {
+		run(func(ctx context.Context) { WatchStreams(ctx, m.opts.Poll, m.opts.Streams, m.StreamsChanged) })
+	}
 	run(m.sweep)
 	run(m.snapshots)
 }
@@ -258,7 +255,7 @@ func (m *MQTT) waitReconf(ctx context.Context, b *backoff.Backoff) bool {
 
 // connect dials the broker and announces this client online.
 func (m *MQTT) connect(cfg config.MQTTConfig) (paho.Client, <-chan error, error) {
-	opts, err := m.clientOptions(cfg)
+	opts, err := clientOptions(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -291,7 +288,7 @@ func (m *MQTT) connect(cfg config.MQTTConfig) (paho.Client, <-chan error, error)
 	return c, lost, nil
 }
 
-func (m *MQTT) clientOptions(cfg config.MQTTConfig) (*paho.ClientOptions, error) {
+func clientOptions(cfg config.MQTTConfig) (*paho.ClientOptions, error) {
 	scheme := "tcp://"
 	opts := paho.NewClientOptions()
 	if cfg.TLSEnabled {
@@ -345,7 +342,7 @@ func tlsConfig(cfg config.MQTTConfig) (*tls.Config, error) {
 // the next, until ctx ends or the connection fails.
 func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig, lost <-chan error) error {
 	for {
-		msg, ok := m.out.peek()
+		it, ok := m.out.peek()
 		if !ok {
 			select {
 			case <-ctx.Done():
@@ -358,6 +355,7 @@ func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig
 			}
 			continue
 		}
+		msg := it.v
 		tok := c.Publish(msg.topic, msg.qos, msg.retain, msg.payload)
 		select {
 		case <-ctx.Done():
@@ -371,7 +369,7 @@ func (m *MQTT) deliver(ctx context.Context, c paho.Client, cfg config.MQTTConfig
 		if err := tok.Error(); err != nil {
 			return fmt.Errorf("publish %s: %w", msg.topic, err)
 		}
-		m.out.pop(msg)
+		m.out.pop(it)
 	}
 }
 

@@ -28,6 +28,7 @@ type Kind string
 const (
 	KindDetection Kind = "detection"        // an event of the event bus
 	KindStorage   Kind = "storage_pressure" // the storage pressure level changed
+	KindStream    Kind = "stream_state"     // a stream went online or offline, or its recording started or stopped
 	KindTest      Kind = "test"             // the settings page's Test button
 )
 
@@ -63,7 +64,7 @@ type WebhookOptions struct {
 func WebhookOptionsFrom(c config.WebhooksConfig) WebhookOptions {
 	return WebhookOptions{
 		Enabled: c.Enabled,
-		URLs:    map[Kind]string{KindDetection: c.DetectionURL, KindStorage: c.StorageURL},
+		URLs:    map[Kind]string{KindDetection: c.DetectionURL, KindStorage: c.StorageURL, KindStream: c.StreamURL},
 		Secret:  c.Secret,
 		Timeout: time.Duration(c.Timeout) * time.Second,
 		Retries: c.Retries,
@@ -126,14 +127,13 @@ type Webhooks struct {
 	opt    WebhookOptions
 	client *http.Client
 
+	queue   *queue[delivery]
 	mu      sync.Mutex
-	queue   []delivery // oldest first, at most opt.Queue
 	results map[string][]Result
-	wake    chan struct{}
 
-	dropped, delivered, failed atomic.Uint64
+	delivered, failed atomic.Uint64
 
-	sub    *event.Subscription
+	sub    *event.Subscription // the bus's detections; nil: none
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -145,7 +145,7 @@ func NewWebhooks(opt WebhookOptions) *Webhooks {
 		opt:     opt,
 		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		results: map[string][]Result{},
-		wake:    make(chan struct{}, 1),
+		queue:   newQueue[delivery](opt.Queue, 0, nil),
 	}
 }
 
@@ -159,9 +159,10 @@ func (w *Webhooks) Start(bus *event.Bus) {
 	w.cancel, w.done = cancel, make(chan struct{})
 	var wg sync.WaitGroup
 	if bus != nil && w.opt.URLs[KindDetection] != "" {
-		w.sub = bus.Subscribe(64)
+		var events func()
+		w.sub, events = follow(ctx, bus, 64, func(e event.Event) { w.Send(KindDetection, e.Time, e) })
 		wg.Add(1)
-		go func() { defer wg.Done(); w.follow(w.sub) }()
+		go func() { defer wg.Done(); events() }()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); w.work(ctx) }()
@@ -173,9 +174,6 @@ func (w *Webhooks) Stop(ctx context.Context) error {
 	if w.done == nil {
 		return nil
 	}
-	if w.sub != nil {
-		w.sub.Close()
-	}
 	w.cancel()
 	select {
 	case <-ctx.Done():
@@ -183,13 +181,6 @@ func (w *Webhooks) Stop(ctx context.Context) error {
 	case <-w.done:
 	}
 	return nil
-}
-
-// follow queues the bus's events until the subscription closes.
-func (w *Webhooks) follow(sub *event.Subscription) {
-	for e := range sub.C() {
-		w.Send(KindDetection, e.Time, e)
-	}
 }
 
 // Send queues data as an event of kind that happened at t. It never
@@ -204,17 +195,7 @@ func (w *Webhooks) Send(kind Kind, t time.Time, data any) {
 		w.opt.Logger.Error("webhook body", "type", kind, "err", err)
 		return
 	}
-	w.mu.Lock()
-	if len(w.queue) >= w.opt.Queue {
-		w.queue = w.queue[1:]
-		w.dropped.Add(1)
-	}
-	w.queue = append(w.queue, d)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.queue.push(d)
 }
 
 // body is the JSON every receiver gets.
@@ -240,12 +221,12 @@ func newDelivery(kind Kind, url string, t time.Time, data any) (delivery, error)
 // work sends the queue, oldest first, until ctx ends.
 func (w *Webhooks) work(ctx context.Context) {
 	for {
-		d, ok := w.pop()
+		d, ok := w.queue.take()
 		if !ok {
 			select {
 			case <-ctx.Done():
 				return
-			case <-w.wake:
+			case <-w.queue.ready:
 				continue
 			}
 		}
@@ -260,17 +241,6 @@ func (w *Webhooks) work(ctx context.Context) {
 			w.opt.Logger.Warn("webhook not delivered", "type", d.kind, "url", d.url, "attempts", r.Attempts, "err", r.Error)
 		}
 	}
-}
-
-func (w *Webhooks) pop() (delivery, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.queue) == 0 {
-		return delivery{}, false
-	}
-	d := w.queue[0]
-	w.queue = w.queue[1:]
-	return d, true
 }
 
 // deliver tries d up to 1+retries times and records the result.
@@ -346,11 +316,12 @@ func (w *Webhooks) record(r Result) {
 
 // Status is the queue and the last results of each URL.
 func (w *Webhooks) Status() Status {
+	queued, dropped := w.queue.counts()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := Status{
-		Enabled: w.opt.Enabled, Queued: len(w.queue), QueueSize: w.opt.Queue,
-		Dropped: w.dropped.Load(), Delivered: w.delivered.Load(), Failed: w.failed.Load(),
+		Enabled: w.opt.Enabled, Queued: queued, QueueSize: w.opt.Queue,
+		Dropped: dropped, Delivered: w.delivered.Load(), Failed: w.failed.Load(),
 		Results: make(map[string][]Result, len(w.results)),
 	}
 	for u, rs := range w.results {
@@ -366,7 +337,7 @@ func (w *Webhooks) Test(ctx context.Context, opt WebhookOptions) []Result {
 	opt.defaults()
 	t := &Webhooks{opt: opt, client: w.client, results: map[string][]Result{}}
 	out := []Result{}
-	for _, kind := range []Kind{KindDetection, KindStorage} {
+	for _, kind := range []Kind{KindDetection, KindStorage, KindStream} {
 		url := opt.URLs[kind]
 		if url == "" {
 			continue
@@ -380,4 +351,31 @@ func (w *Webhooks) Test(ctx context.Context, opt WebhookOptions) []Result {
 		out = append(out, r)
 	}
 	return out
+}
+
+// streamChange is the data of a KindStream body.
+type streamChange struct {
+	Stream    string `json:"stream"`
+	Change    string `json:"change"`
+	Online    bool   `json:"online"`
+	Recording bool   `json:"recording"`
+}
+
+// StreamsChanged sends each change, online/offline first, then recording.
+// A stream seen the first time comes from offline and not recording, so
+// the receiver learns of the streams that are up at start. It is a StreamSink.
+func (w *Webhooks) StreamsChanged(_ []string, changes []StreamChange) {
+	now := time.Now()
+	for _, c := range changes {
+		cur := c.Current
+		send := func(change string) {
+			w.Send(KindStream, now, streamChange{Stream: cur.Name, Change: change, Online: cur.Online, Recording: cur.Recording})
+		}
+		if cur.Online != c.Previous.Online {
+			send(onOff(cur.Online, "online", "offline"))
+		}
+		if cur.Recording != c.Previous.Recording {
+			send(onOff(cur.Recording, "recording_started", "recording_stopped"))
+		}
+	}
 }

@@ -15,6 +15,28 @@ const clickButton = `new Promise((res, rej) => { const t0 = Date.now(); (functio
 	const b = [...document.querySelectorAll(%q)].find(b => b.textContent.trim() === %q);
 	if (b) { b.click(); res(true); } else if (Date.now() - t0 > 10000) rej(new Error('no button %s')); else setTimeout(poll, 100); })(); })`
 
+// openSettings starts d and a browser signed in as admin on the settings page.
+func openSettings(t *testing.T, d *testkit.Daemon) *ui {
+	t.Helper()
+	d.Start()
+	b := testkit.StartChromium(t, 1280, 800)
+	u := newUI(t, d.Base, b)
+	u.login("admin", adminPassword)
+	u.waitLoggedIn("admin")
+	u.open("#/settings")
+	return u
+}
+
+// press clicks the button of selector sel labelled label, as a user would
+// once it shows.
+func (u *ui) press(sel, label string) {
+	u.t.Helper()
+	if _, err := testkit.Eval[bool](u.p, 15*time.Second, fmt.Sprintf(clickButton, sel, label, label)); err != nil {
+		u.p.Screenshot(u.t, "failed-press-"+label)
+		u.t.Fatalf("press %s: %v", label, err)
+	}
+}
+
 // The settings page's Test button posts a test event to the saved webhook
 // URL through the real daemon and shows the receiver's answer.
 func TestWebhookTestButton(t *testing.T) {
@@ -22,21 +44,11 @@ func TestWebhookTestButton(t *testing.T) {
 	d := testkit.NewDaemon(t, adminPassword)
 	d.Set("webhooks", "detection_url", rc.URL+"/nvr")
 	d.Set("webhooks", "secret", "e2e-webhook-secret-123")
-	d.Start()
-	b := testkit.StartChromium(t, 1280, 800)
-	u := newUI(t, d.Base, b)
-	u.login("admin", adminPassword)
-	u.waitLoggedIn("admin")
-
-	u.open("#/settings")
+	u := openSettings(t, d)
 	// As a user would, once the settings have loaded: the Webhooks tab, then
 	// Test on its panel.
-	for _, b := range [][2]string{{".tabs button", "Webhooks"}, {"[data-testid=webhook-test]", "Test"}} {
-		if _, err := testkit.Eval[bool](u.p, 15*time.Second, fmt.Sprintf(clickButton, b[0], b[1], b[1])); err != nil {
-			u.p.Screenshot(t, "failed-webhook-"+b[1])
-			t.Fatalf("press %s: %v", b[1], err)
-		}
-	}
+	u.press(".tabs button", "Webhooks")
+	u.press("[data-testid=webhook-test]", "Test")
 	want := "Every receiver accepted the test event."
 	text := u.waitText(`[data-testid=webhook-test-result]`, want, 15*time.Second)
 	u.p.Screenshot(t, "webhook-test")

@@ -4,6 +4,7 @@ import { html, useState, useEffect } from '../lib.js';
 import { get, post } from '../api.js';
 import { Field, Loading, ErrorBanner, Spinner, toast } from '../ui.js';
 import { WebhookPanel } from './webhooks.js';
+import { MQTTPanel } from './mqtt.js';
 
 // [key, label, type, {min, max, options, hint}]
 const GROUPS = [
@@ -59,6 +60,7 @@ const GROUPS = [
     ['webhooks_enabled', 'Webhooks', 'checkbox', { restart: true }],
     ['webhooks_detection_url', 'Detection URL', 'text', { hint: 'http(s); every detection event' }],
     ['webhooks_storage_url', 'Storage pressure URL', 'text', { hint: 'http(s); storage pressure level changes' }],
+    ['webhooks_stream_url', 'Stream state URL', 'text', { hint: 'http(s); streams going online/offline, recording starting/stopping' }],
     ['webhooks_secret', 'Signing secret', 'password', { hint: 'At least 16 characters; signs the X-LightNVR-Signature header' }],
     ['webhooks_timeout', 'Timeout (s)', 'number', { min: 1, max: 60 }], ['webhooks_retries', 'Retries', 'number', { min: 0, max: 10 }],
     ['webhooks_queue_size', 'Queue size', 'number', { min: 1, max: 10000 }],
@@ -162,5 +164,6 @@ export function SettingsPage() {
       })}
       <button type="submit" hidden></button>
     </form>
-    ${cur[0] === 'Webhooks' && html`<${WebhookPanel} dirty=${changed.some(k => k.startsWith('webhooks_'))} />`}`;
+    ${cur[0] === 'Webhooks' && html`<${WebhookPanel} dirty=${changed.some(k => k.startsWith('webhooks_'))} />`}
+    ${cur[0] === 'MQTT' && html`<${MQTTPanel} settings=${Object.fromEntries(cur[1].map(f => [f[0], vals[f[0]]]))} />`}`;
 }
