@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -225,13 +226,17 @@ func TestRestoreRefusesBadArchives(t *testing.T) {
 	good := readTar(t, r.body)
 	dbData := good[2].data
 
-	corrupt := bytes.Clone(dbData)
-	pageSize := 4096
-	if len(corrupt) < 4*pageSize {
-		t.Fatalf("database snapshot is only %d bytes", len(corrupt))
+	// A database whose pages are all readable but whose index on
+	// users.api_key now claims to index usernames: only PRAGMA
+	// integrity_check notices.
+	mismatch := filepath.Join(t.TempDir(), "mismatch.db")
+	if err := os.WriteFile(mismatch, dbData, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	for i := 2 * pageSize; i < len(corrupt); i += 7 {
-		corrupt[i] ^= 0x5a
+	editSchema(t, mismatch, `UPDATE sqlite_master SET sql = 'CREATE INDEX idx_users_api_key ON users (username)' WHERE name = 'idx_users_api_key'`)
+	corrupt, err := os.ReadFile(mismatch)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Another program's SQLite file (rollback journal: the table is in the file).
 	foreign := filepath.Join(t.TempDir(), "other.db")
@@ -248,7 +253,7 @@ func TestRestoreRefusesBadArchives(t *testing.T) {
 		name, want string
 		body       []byte
 	}{
-		{"corrupted database", "not a usable LightNVR database", writeTar(t, replaced(good, backupDBName, corrupt))},
+		{"corrupted database", "integrity check", writeTar(t, replaced(good, backupDBName, corrupt))},
 		{"another program's database", "no schema_migrations", writeTar(t, replaced(good, backupDBName, foreignData))},
 		{"bad ini", "lightnvr.ini does not load", writeTar(t, replaced(good, backupConfigName, []byte("[web]\nport = eighty\n")))},
 		{"truncated archive", "not a complete backup archive", full[:len(full)/2]},
@@ -280,5 +285,25 @@ func TestRestoreRefusesBadArchives(t *testing.T) {
 	}
 	if applied, err := ApplyPendingRestore(dst.dbPath); applied || err != nil {
 		t.Errorf("a refused restore was applied at start: %v %v", applied, err)
+	}
+}
+
+// editSchema runs stmt on the database at path with the schema writable,
+// then closes it (the WAL is folded back into the file).
+func editSchema(t *testing.T, path, stmt string) {
+	t.Helper()
+	ctx := context.Background()
+	pool := testkit.SQL(t, path)
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`PRAGMA writable_schema=ON`, stmt, `PRAGMA writable_schema=OFF`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := errors.Join(conn.Close(), pool.Close()); err != nil {
+		t.Fatal(err)
 	}
 }
