@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/record"
 	"lightnvr/pkg/version"
 )
 
@@ -27,13 +27,11 @@ import (
 // the configuration with its secrets, so both routes are admin-only.
 type backupHandler struct {
 	failer
-	db   *db.DB
-	live *liveConfig
-	// configPath is Deps.ConfigPath (where a restored configuration goes
-	// when none was loaded from a file).
-	configPath string
 	// commit serialises restores: one staged restore at a time.
-	commit sync.Mutex
+	commit     sync.Mutex
+	db         *db.DB
+	live       *liveConfig
+	configPath string // Deps.ConfigPath: where a restored configuration goes when no file was loaded
 }
 
 var backupRoutes = []endpoint[*backupHandler]{
@@ -50,21 +48,6 @@ const (
 	backupFormatV1     = 1
 )
 
-// maxRestoreBody bounds the uploaded archive (it is held in memory while it
-// is checked); maxBackupINI bounds its configuration entry.
-const (
-	maxRestoreBody = 128 << 20
-	maxBackupINI   = 1 << 20
-)
-
-// pendingRestoreDir, beside the database, holds a checked restore until the
-// next start applies it; restorePlanName inside it names the targets and is
-// written last.
-const (
-	pendingRestoreDir = "restore-pending"
-	restorePlanName   = "restore.json"
-)
-
 type backupManifest struct {
 	Format    string `json:"format"`
 	Version   int    `json:"version"`
@@ -72,23 +55,12 @@ type backupManifest struct {
 	CreatedAt string `json:"created_at"`
 }
 
-// restorePlan says where the staged files go.
-type restorePlan struct {
-	Config   string `json:"config"`
-	Database string `json:"database"`
-}
-
 // handleBackup answers a tar of the manifest, the configuration file and a
 // snapshot of the database made with SQLite's online backup. The snapshot is
 // a temporary file in the data directory (never under the web root), removed
 // before the reply starts: the open descriptor keeps it readable.
 func (h *backupHandler) handleBackup(ctx *fasthttp.RequestCtx) {
-	ini, err := h.configText()
-	if err != nil {
-		h.fail(ctx, "backup", err)
-		return
-	}
-	snap, err := h.snapshot(ctx)
+	ini, snap, err := h.contents(ctx)
 	if err != nil {
 		h.fail(ctx, "backup", err)
 		return
@@ -105,6 +77,16 @@ func (h *backupHandler) handleBackup(ctx *fasthttp.RequestCtx) {
 			h.log.Warn("backup download cut short", "err", err)
 		}
 	})
+}
+
+// contents are the configuration text and the database snapshot.
+func (h *backupHandler) contents(ctx *fasthttp.RequestCtx) ([]byte, *os.File, error) {
+	ini, err := h.configText()
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := h.snapshot(ctx)
+	return ini, snap, err
 }
 
 // configText is the configuration file as saved, or, when the daemon runs
@@ -174,6 +156,27 @@ func writeBackup(w io.Writer, manifest, ini []byte, snap *os.File) error {
 		}
 	}
 	return tw.Close()
+}
+
+// maxRestoreBody bounds the uploaded archive (it is held in memory while it
+// is checked); maxBackupINI bounds its configuration entry.
+const (
+	maxRestoreBody = 128 << 20
+	maxBackupINI   = 1 << 20
+)
+
+// pendingRestoreDir, beside the database, holds a checked restore until the
+// next start applies it; restorePlanName inside it names the targets and is
+// written last.
+const (
+	pendingRestoreDir = "restore-pending"
+	restorePlanName   = "restore.json"
+)
+
+// restorePlan says where the staged files go.
+type restorePlan struct {
+	Config   string `json:"config"`
+	Database string `json:"database"`
 }
 
 // handleRestore checks an uploaded backup and stages it; the next start
@@ -317,7 +320,7 @@ func (h *backupHandler) commitRestore(stage, pending string) error {
 	if err := os.Rename(stage, pending); err != nil {
 		return fmt.Errorf("stage restore: %w", err)
 	}
-	return syncDir(filepath.Dir(pending))
+	return record.SyncDir(filepath.Dir(pending))
 }
 
 // ApplyPendingRestore installs a restore staged by POST /api/system/restore,
@@ -391,19 +394,6 @@ func writeStaged(path string, r io.Reader) error {
 	return errors.Join(err, f.Close())
 }
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer func() { _ = d.Close() }()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -412,8 +402,8 @@ func fileExists(path string) bool {
 // bodyLimit raises the request body limit for the one route that takes a
 // large upload, the restore archive; every other route keeps maxJSONBody.
 func bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
-	if h.IsPost() && path == "/api/system/restore" {
+	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
+	if h.IsPost() && string(path) == "/api/system/restore" {
 		return fasthttp.RequestConfig{MaxRequestBodySize: maxRestoreBody}
 	}
 	return fasthttp.RequestConfig{}
