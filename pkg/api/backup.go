@@ -1,7 +1,7 @@
 package api
 
 import (
-	"archive/tar"
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -55,7 +55,7 @@ type backupManifest struct {
 	CreatedAt string `json:"created_at"`
 }
 
-// handleBackup answers a tar of the manifest, the configuration file and a
+// handleBackup answers a zip of the manifest, the configuration file and a
 // snapshot of the database made with SQLite's online backup. The snapshot is
 // a temporary file in the data directory (never under the web root), removed
 // before the reply starts: the open descriptor keeps it readable.
@@ -68,8 +68,8 @@ func (h *backupHandler) handleBackup(ctx *fasthttp.RequestCtx) {
 	now := time.Now().UTC()
 	manifest, _ := json.Marshal(backupManifest{Format: backupFormat, Version: backupFormatV1, LightNVR: version.Version, CreatedAt: now.Format(time.RFC3339)})
 	h.log.Info("backup made", "by", PrincipalOf(ctx).Username)
-	ctx.SetContentType("application/x-tar")
-	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="lightnvr-backup-`+now.Format("20060102-150405")+`.tar"`)
+	ctx.SetContentType("application/zip")
+	ctx.Response.Header.Set("Content-Disposition", `attachment; filename="lightnvr-backup-`+now.Format("20060102-150405")+`.zip"`)
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer func() { _ = snap.Close() }()
@@ -133,29 +133,28 @@ func (h *backupHandler) snapshot(ctx *fasthttp.RequestCtx) (*os.File, error) {
 }
 
 func writeBackup(w io.Writer, manifest, ini []byte, snap *os.File) error {
-	st, err := snap.Stat()
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(w)
+	// A zip (stored, not compressed: the snapshot is the bulk and SQLite
+	// pages barely compress) rather than a tar: batch downloads already
+	// link the zip code, and the appliance's binary has a size budget.
+	zw := zip.NewWriter(w)
 	mod := time.Now()
 	for _, e := range []struct {
 		name string
-		size int64
 		r    io.Reader
 	}{
-		{backupManifestName, int64(len(manifest)), bytes.NewReader(manifest)},
-		{backupConfigName, int64(len(ini)), bytes.NewReader(ini)},
-		{backupDBName, st.Size(), snap},
+		{backupManifestName, bytes.NewReader(manifest)},
+		{backupConfigName, bytes.NewReader(ini)},
+		{backupDBName, snap},
 	} {
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o600, Size: e.size, ModTime: mod, Typeflag: tar.TypeReg}); err != nil {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Store, Modified: mod})
+		if err != nil {
 			return err
 		}
-		if _, err := io.CopyN(tw, e.r, e.size); err != nil {
+		if _, err := io.Copy(fw, e.r); err != nil {
 			return fmt.Errorf("write %s: %w", e.name, err)
 		}
 	}
-	return tw.Close()
+	return zw.Close()
 }
 
 // maxRestoreBody bounds the uploaded archive (it is held in memory while it
@@ -185,7 +184,7 @@ type restorePlan struct {
 func (h *backupHandler) handleRestore(ctx *fasthttp.RequestCtx) {
 	body := ctx.PostBody()
 	if len(body) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "request body is empty; send the backup archive (application/x-tar)")
+		writeError(ctx, fasthttp.StatusBadRequest, "request body is empty; send the backup archive (application/zip)")
 		return
 	}
 	dir := filepath.Dir(h.db.Path())
@@ -264,37 +263,17 @@ func unpackBackup(body []byte, dbPath string) (backupManifest, []byte, error) {
 	var m backupManifest
 	var ini []byte
 	seen := map[string]bool{}
-	tr := tar.NewReader(bytes.NewReader(body))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return m, nil, badArchive("not a complete backup archive (zip): %v", err)
+	}
+	for _, f := range zr.File {
+		if seen[f.Name] {
+			return m, nil, badArchive("the archive holds %s twice", f.Name)
 		}
-		if err != nil {
-			return m, nil, badArchive("not a complete backup archive (tar): %v", err)
-		}
-		if seen[hdr.Name] {
-			return m, nil, badArchive("the archive holds %s twice", hdr.Name)
-		}
-		seen[hdr.Name] = true
-		switch hdr.Name {
-		case backupManifestName:
-			err = json.NewDecoder(io.LimitReader(tr, maxBackupINI)).Decode(&m)
-		case backupConfigName:
-			ini, err = io.ReadAll(io.LimitReader(tr, maxBackupINI+1))
-			if err == nil && len(ini) > maxBackupINI {
-				return m, nil, badArchive("its %s is larger than %d bytes", backupConfigName, maxBackupINI)
-			}
-		case backupDBName:
-			err = writeStaged(dbPath, tr)
-		default:
-			return m, nil, badArchive("unexpected entry %q (a backup holds %s, %s and %s)", hdr.Name, backupManifestName, backupConfigName, backupDBName)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return m, nil, badArchive("not a complete backup archive: %s is cut short", hdr.Name)
-		}
-		if err != nil {
-			return m, nil, badArchive("reading %s: %v", hdr.Name, err)
+		seen[f.Name] = true
+		if err := unpackEntry(f, &m, &ini, dbPath); err != nil {
+			return m, nil, err
 		}
 	}
 	for _, name := range []string{backupManifestName, backupConfigName, backupDBName} {
@@ -306,6 +285,36 @@ func unpackBackup(body []byte, dbPath string) (backupManifest, []byte, error) {
 		return m, nil, badArchive("%s is not a version %d %s manifest", backupManifestName, backupFormatV1, backupFormat)
 	}
 	return m, ini, nil
+}
+
+// unpackEntry reads one entry of a backup archive: the manifest into m, the
+// configuration into ini, the database into dbPath.
+func unpackEntry(f *zip.File, m *backupManifest, ini *[]byte, dbPath string) error {
+	rc, err := f.Open()
+	if err != nil {
+		return badArchive("reading %s: %v", f.Name, err)
+	}
+	defer rc.Close()
+	switch f.Name {
+	case backupManifestName:
+		err = json.NewDecoder(io.LimitReader(rc, maxBackupINI)).Decode(m)
+	case backupConfigName:
+		*ini, err = io.ReadAll(io.LimitReader(rc, maxBackupINI+1))
+		if err == nil && len(*ini) > maxBackupINI {
+			return badArchive("its %s is larger than %d bytes", backupConfigName, maxBackupINI)
+		}
+	case backupDBName:
+		err = writeStaged(dbPath, rc)
+	default:
+		return badArchive("unexpected entry %q (a backup holds %s, %s and %s)", f.Name, backupManifestName, backupConfigName, backupDBName)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, zip.ErrChecksum) {
+		return badArchive("not a complete backup archive: %s is cut short or damaged", f.Name)
+	}
+	if err != nil {
+		return badArchive("reading %s: %v", f.Name, err)
+	}
+	return nil
 }
 
 // commitRestore makes the checked stage the pending restore, replacing one
@@ -400,11 +409,18 @@ func fileExists(path string) bool {
 }
 
 // bodyLimit raises the request body limit for the one route that takes a
-// large upload, the restore archive; every other route keeps maxJSONBody.
-func bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+// large upload, the restore archive, and only for an admin: the body is read
+// before the handler runs, so an anonymous client must never get a server on
+// a 256 MB box to hold 128 MiB for it. Every other request keeps maxJSONBody.
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
-	if h.IsPost() && string(path) == "/api/system/restore" {
-		return fasthttp.RequestConfig{MaxRequestBodySize: maxRestoreBody}
+	if !h.IsPost() || string(path) != "/api/system/restore" {
+		return fasthttp.RequestConfig{}
 	}
-	return fasthttp.RequestConfig{}
+	var probe fasthttp.RequestCtx
+	h.CopyTo(&probe.Request.Header)
+	if p, err := s.auth.Authenticate(&probe); err != nil || p == nil || p.Role != auth.RoleAdmin {
+		return fasthttp.RequestConfig{}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: maxRestoreBody}
 }

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -48,58 +48,61 @@ func newBackupSite(t *testing.T, extraINI string) *backupSite {
 func (s *backupSite) post(path string, body []byte) *resp {
 	s.t.Helper()
 	r := s.admin
-	r.method, r.path, r.body, r.contentType = "POST", path, string(body), "application/x-tar"
+	r.method, r.path, r.body, r.contentType = "POST", path, string(body), "application/zip"
 	// What the UI's fetch sends: a cookie request needs it (CSRF).
 	r.headers = map[string]string{"X-Requested-With": "XMLHttpRequest"}
 	return s.do(r)
 }
 
-type tarEntry struct {
+type archiveEntry struct {
 	name string
 	data []byte
 }
 
-func readTar(t *testing.T, b []byte) []tarEntry {
+func readArchive(t *testing.T, b []byte) []archiveEntry {
 	t.Helper()
-	var out []tarEntry
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("backup is not a tar: %v", err)
-		}
-		data, err := io.ReadAll(tr)
+	var out []archiveEntry
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("backup is not a zip: %v", err)
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, tarEntry{h.Name, data})
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, archiveEntry{f.Name, data})
 	}
+	return out
 }
 
-func writeTar(t *testing.T, entries []tarEntry) []byte {
+func writeArchive(t *testing.T, entries []archiveEntry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	zw := zip.NewWriter(&buf)
 	for _, e := range entries {
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o600, Size: int64(len(e.data))}); err != nil {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Store})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write(e.data); err != nil {
+		if _, err := w.Write(e.data); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
 }
 
 // replaced returns entries with name's data swapped for data.
-func replaced(entries []tarEntry, name string, data []byte) []tarEntry {
-	out := make([]tarEntry, len(entries))
+func replaced(entries []archiveEntry, name string, data []byte) []archiveEntry {
+	out := make([]archiveEntry, len(entries))
 	copy(out, entries)
 	for i := range out {
 		if out[i].name == name {
@@ -153,10 +156,10 @@ func TestBackupRestoresIntoAnotherDataDirectory(t *testing.T) {
 
 	r := src.post("/api/system/backup", nil)
 	expectStatus(t, r, 200, "backup")
-	if ct := string(r.header.ContentType()); ct != "application/x-tar" {
+	if ct := string(r.header.ContentType()); ct != "application/zip" {
 		t.Errorf("backup content type %q", ct)
 	}
-	entries := readTar(t, r.body)
+	entries := readArchive(t, r.body)
 	if len(entries) != 3 || entries[0].name != backupManifestName || entries[1].name != backupConfigName || entries[2].name != backupDBName {
 		t.Fatalf("backup entries: %v", entries)
 	}
@@ -223,7 +226,7 @@ func TestRestoreRefusesBadArchives(t *testing.T) {
 	src := newBackupSite(t, "")
 	r := src.post("/api/system/backup", nil)
 	expectStatus(t, r, 200, "backup")
-	good := readTar(t, r.body)
+	good := readArchive(t, r.body)
 	dbData := good[2].data
 
 	// A database whose pages are all readable but whose index on
@@ -248,17 +251,17 @@ func TestRestoreRefusesBadArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	full := writeTar(t, good)
+	full := writeArchive(t, good)
 	cases := []struct {
 		name, want string
 		body       []byte
 	}{
-		{"corrupted database", "integrity check", writeTar(t, replaced(good, backupDBName, corrupt))},
-		{"another program's database", "no schema_migrations", writeTar(t, replaced(good, backupDBName, foreignData))},
-		{"bad ini", "lightnvr.ini does not load", writeTar(t, replaced(good, backupConfigName, []byte("[web]\nport = eighty\n")))},
+		{"corrupted database", "integrity check", writeArchive(t, replaced(good, backupDBName, corrupt))},
+		{"another program's database", "no schema_migrations", writeArchive(t, replaced(good, backupDBName, foreignData))},
+		{"bad ini", "lightnvr.ini does not load", writeArchive(t, replaced(good, backupConfigName, []byte("[web]\nport = eighty\n")))},
 		{"truncated archive", "not a complete backup archive", full[:len(full)/2]},
-		{"archive cut before the database", "has no lightnvr.db", writeTar(t, good[:2])},
-		{"not a tar", "not a complete backup archive", bytes.Repeat([]byte("not a backup "), 100)},
+		{"archive cut before the database", "has no lightnvr.db", writeArchive(t, good[:2])},
+		{"not a zip", "not a complete backup archive", bytes.Repeat([]byte("not a backup "), 100)},
 	}
 	dst := newBackupSite(t, "[web]\nport = 8124\n")
 	if err := db.InsertStream(context.Background(), dst.db, &db.Stream{Name: "keep", URL: "rtsp://192.0.2.8/live", Enabled: true}); err != nil {

@@ -161,7 +161,7 @@ func New(deps Deps) (*Server, error) {
 		NoDefaultDate:         false,
 		Logger:                fasthttpLogger{s.log},
 		ReduceMemoryUsage:     true,
-		HeaderReceived:        bodyLimit,
+		HeaderReceived:        s.bodyLimit,
 	}
 	return s, nil
 }
