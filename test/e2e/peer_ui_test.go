@@ -272,10 +272,12 @@ func TestPeerUIWalk(t *testing.T) {
 
 	run("live", func() {
 		w.open("index.html")
-		w.until("WebRTC video plays", videoPlays, 30*time.Second)
+		// Generous deadlines: under a loaded CI machine go2rtc needs a while
+		// for the first keyframe of a new consumer; these are liveness checks.
+		w.until("WebRTC video plays", videoPlays, 60*time.Second)
 		w.p.Screenshot(w.t, "live-webrtc")
 		w.click("MSE")
-		w.until("MSE video plays", videoPlays, 30*time.Second)
+		w.until("MSE video plays", videoPlays, 60*time.Second)
 	})
 
 	run("streams", func() {
