@@ -74,6 +74,13 @@ var go2rtcEndpoints = map[string]go2rtcEndpoint{
 	"api/stream.mp4": {method: fasthttp.MethodGet, needSrc: true, stream: true, params: []string{"src", "mp4", "duration", "filename"}},
 	"api/frame.jpeg": {method: fasthttp.MethodGet, needSrc: true, shared: true, params: []string{"src", "width", "height", "rotate", "cache"}},
 	"api/streams":    {method: fasthttp.MethodGet, redact: true, params: []string{"src"}},
+	// go2rtc's HLS, which LightNVR's own UI plays in its HLS view: the
+	// playlist names a session id that the later requests carry.
+	"api/stream.m3u8":       {method: fasthttp.MethodGet, needSrc: true, params: []string{"src", "mp4"}},
+	"api/hls/playlist.m3u8": {method: fasthttp.MethodGet, params: []string{"id"}},
+	"api/hls/segment.ts":    {method: fasthttp.MethodGet, params: []string{"id", "n"}},
+	"api/hls/init.mp4":      {method: fasthttp.MethodGet, params: []string{"id"}},
+	"api/hls/segment.m4s":   {method: fasthttp.MethodGet, params: []string{"id", "n"}},
 }
 
 // streamNameRE is LightNVR's rule for stream names (plus the `_sub` names it

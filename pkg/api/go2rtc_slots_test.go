@@ -8,12 +8,15 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"lightnvr/pkg/go2rtc"
 )
 
 // TestGo2RTCProxyErrorAnswersReleaseSlots is the attack of one viewer on live
@@ -167,4 +170,52 @@ func holdStream(t *testing.T, base, user string) *http.Response {
 		t.Fatalf("stream.mp4 head % x err %v", head, err)
 	}
 	return resp
+}
+
+// TestGo2RTCProxyHLS: LightNVR's own UI plays go2rtc's HLS through /go2rtc/:
+// the stream playlist, the session playlist it names and the segments that
+// one names all pass, with a login.
+func TestGo2RTCProxyHLS(t *testing.T) {
+	base := "http://" + startProxyServer(t, startGo2RTC(t), 16) + "/go2rtc/api/"
+	if resp, _ := proxyGet(t, "GET", base+"stream.m3u8?src=test", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("anonymous HLS: %d, want 401", resp.StatusCode)
+	}
+	// Each playlist names the next request relative to itself.
+	next := func(playlist []byte, suffix string) string {
+		for _, line := range strings.Split(string(playlist), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") && strings.Contains(line, suffix) {
+				return line
+			}
+		}
+		return ""
+	}
+	resp, master := proxyGet(t, "GET", base+"stream.m3u8?src=test", "viewer")
+	if resp.StatusCode != http.StatusOK || next(master, "playlist.m3u8") == "" {
+		t.Fatalf("stream.m3u8: %d %q", resp.StatusCode, master)
+	}
+	var media []byte
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		resp, media = proxyGet(t, "GET", base+next(master, "playlist.m3u8"), "viewer")
+		if resp.StatusCode == http.StatusOK && next(media, "segment") != "" {
+			break
+		}
+	}
+	seg := next(media, "segment")
+	if seg == "" {
+		t.Fatalf("session playlist names no segment: %q", media)
+	}
+	resp, body := proxyGet(t, "GET", base+"hls/"+strings.TrimPrefix(seg, "hls/"), "viewer")
+	if resp.StatusCode != http.StatusOK || len(body) == 0 {
+		t.Fatalf("segment %s: %d, %d bytes", seg, resp.StatusCode, len(body))
+	}
+}
+
+// Every endpoint the proxy passes must be on go2rtc's allow_paths list, or
+// go2rtc answers 404 for it as if it did not exist.
+func TestGo2RTCProxyEndpointsAreAllowed(t *testing.T) {
+	for name := range go2rtcEndpoints {
+		if !slices.Contains(go2rtc.APIPaths, name) {
+			t.Errorf("proxy passes %s, which go2rtc's allow_paths (go2rtc.APIPaths) leave out", name)
+		}
+	}
 }

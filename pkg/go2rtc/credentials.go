@@ -31,7 +31,8 @@ const CredentialsUser = "lightnvr"
 // relative to base_path. go2rtc registers no other handler when allow_paths is
 // set, so config, exec, restart and the rest do not exist even for a local
 // process that learned the password.
-var APIPaths = []string{"api", "api/streams", "api/frame.jpeg", "api/stream.mp4", "api/webrtc", "api/ws"}
+var APIPaths = []string{"api", "api/streams", "api/frame.jpeg", "api/stream.mp4", "api/webrtc", "api/ws",
+	"api/stream.m3u8", "api/hls/playlist.m3u8", "api/hls/segment.ts", "api/hls/init.mp4", "api/hls/segment.m4s"}
 
 // Credentials authenticate lightnvr to go2rtc (HTTP basic auth on the API,
 // RTSP auth on the restream).
