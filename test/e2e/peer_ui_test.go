@@ -280,6 +280,13 @@ func TestPeerUIWalk(t *testing.T) {
 		w.until("MSE video plays", videoPlays, 60*time.Second)
 	})
 
+	run("hls view", func() {
+		// LightNVR's HLS page plays go2rtc's HLS through our /go2rtc/ proxy.
+		w.open("hls.html")
+		w.until("HLS video plays", videoPlays, 60*time.Second)
+		w.p.Screenshot(w.t, "live-hls")
+	})
+
 	run("streams", func() {
 		w.open("streams.html")
 		w.see("cam1", 10*time.Second)
