@@ -60,8 +60,11 @@ func (u *ui) fill(sel, text string) chromedp.Action[chromedp.Void] {
 
 // choose picks a select's option and fires change, as a user's pick does.
 func (u *ui) choose(sel, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q;
-		s.dispatchEvent(new Event('change', {bubbles: true})); })()`, sel, value))
+	// The page may still be rendering the control: wait for it (the
+	// action's deadline bounds the wait).
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => { let s;
+		while (!(s = document.querySelector(%q))) await new Promise(r => setTimeout(r, 50));
+		s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })()`, sel, value), chromedp.EvalAwaitPromise)
 }
 
 // waitJS waits until the expression is true.

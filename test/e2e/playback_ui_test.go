@@ -153,7 +153,7 @@ func TestPlaybackUI(t *testing.T) {
 		u.t = t
 		u.apiJSON("POST", "/api/streams", map[string]any{"name": "cam2", "url": cam.URL(), "record": false, "record_audio": false}, nil)
 		u.open("#/live")
-		u.do("four cells", 10*time.Second, u.choose("#livemode", "auto"), chromedp.Click(`button[title="4 cameras"]`))
+		u.do("four cells", 20*time.Second, u.choose("#livemode", "auto"), chromedp.Click(`button[title="4 cameras"]`))
 		cont := `.cell[data-stream=cam1] [data-testid=live-record]`
 		u.waitJS("cam1's button to say it records continuously", `(() => { const b = document.querySelector('`+cont+`');
 			return !!b && b.disabled && b.dataset.reason === 'continuous_recording'; })()`, 20*time.Second)
