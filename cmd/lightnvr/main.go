@@ -19,6 +19,7 @@ Commands:
   config check       load and validate the configuration, print the effective values
   user ...           manage users from the console (add, passwd, list, disable)
   diag [--json|--brief] print the diagnostics report for the serial console
+  ota ...            verify, install and confirm signed firmware bundles
   version            print the version
 
 Global flags:
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runUserCmd(ctx, g, rest, stdout, stderr)
 	case "diag":
 		err = runDiag(ctx, g, rest, stdout, stderr)
+	case "ota":
+		err = runOTA(ctx, g, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,6 +1,9 @@
 package ota
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Status is what the UI and diag show about the A/B slots.
 type Status struct {
@@ -63,4 +66,23 @@ func (s *System) MarkGood() (bool, error) {
 		return false, nil
 	}
 	return true, s.Env.Update(map[string]string{varUpgrade: "0", varBootCount: "0"})
+}
+
+// Summary is the status in one line, for the console and diag.
+func Summary(st *Status) string {
+	s := fmt.Sprintf("running %s; a=%s b=%s; next boot %s", st.Running, orUnknown(st.Versions["a"]), orUnknown(st.Versions["b"]), st.BootSlot)
+	if st.Pending {
+		s += fmt.Sprintf("; on trial, bootcount %d of %d", st.BootCount, st.BootLimit)
+	}
+	if st.Result != "" {
+		s += fmt.Sprintf("; last update %s %s", st.ResultVersion, st.Result)
+	}
+	return s
+}
+
+func orUnknown(v string) string {
+	if v == "" {
+		return "unknown"
+	}
+	return v
 }
