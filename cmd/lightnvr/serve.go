@@ -224,6 +224,7 @@ func (d *daemon) run(parent context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.confirmUpdate(appCtx)
 	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(d.stdout, "LightNVR %s is running: open %s\n", version.Version, webURL(d.cfg, ln.Addr()))
 	if d.cert != nil {

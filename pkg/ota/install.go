@@ -119,6 +119,9 @@ func (s *System) admit(m *Manifest, env *Env, running, target string) (map[strin
 	if floor := env.Get(varFloor + running); floor != "" && CompareVersions(m.Version, floor) < 0 {
 		return nil, refuse("downgrade: version %s is below %s, the minimum the running firmware allows", m.Version, floor)
 	}
+	if len(m.Keys) > 0 && s.KeysFile == "" {
+		return nil, refuse("the bundle rotates keys but this device has no [ota] keys_file")
+	}
 	devs := map[string]string{}
 	for _, im := range m.Images {
 		path, ok := s.Slots[target][im.Target]
