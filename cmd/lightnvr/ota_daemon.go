@@ -8,9 +8,10 @@ import (
 	"lightnvr/pkg/ota"
 )
 
-// confirmUpdate starts the mark-good watch when [ota] is configured: an
-// updated slot on trial is confirmed after healthy_minutes of good health.
-func (d *daemon) confirmUpdate(ctx context.Context) {
+// startOTA sets up updates when [ota] is configured and starts the
+// mark-good watch: an updated slot on trial is confirmed after
+// healthy_minutes of good health.
+func (d *daemon) startOTA(ctx context.Context) {
 	sys, err := ota.FromConfig(d.cfg.OTA)
 	if errors.Is(err, ota.ErrOff) {
 		return
@@ -19,6 +20,7 @@ func (d *daemon) confirmUpdate(ctx context.Context) {
 		d.log.Warn("ota: [ota] is unusable; an update on trial will not be confirmed", "err", err)
 		return
 	}
+	d.ota = sys
 	window := time.Duration(d.cfg.OTA.HealthyMinutes) * time.Minute
 	go sys.ConfirmWhenHealthy(ctx, window, 30*time.Second, d.healthyForOTA, d.log)
 }

@@ -218,3 +218,23 @@ func (e *Env) encode(size int) ([]byte, error) {
 	copy(out, b.Bytes())
 	return out, nil
 }
+
+// Create writes a fresh environment holding vars ("name=value") into the
+// first copy, as mkenvimage would; a redundant second copy is left as it is
+// and loses to it only if its own CRC fails or its flag is older.
+func (s *EnvStore) Create(vars ...string) error {
+	e := &Env{vals: map[string]string{}}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		e.Set(k, v)
+	}
+	data, err := e.encode(s.Copies[0].Size - s.header())
+	if err != nil {
+		return err
+	}
+	buf := binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(data))
+	if s.redundant() {
+		buf = append(buf, 1)
+	}
+	return writeAt(s.Copies[0].Path, s.Copies[0].Offset, append(buf, data...))
+}

@@ -65,9 +65,6 @@ func (k *KeyRing) lookup(id string) (ed25519.PublicKey, bool) {
 	return nil, false
 }
 
-// Len is the number of trusted keys.
-func (k *KeyRing) Len() int { return len(k.keys) }
-
 // installKeys replaces the key file with list, atomically: a power cut leaves
 // either the old list or the new one.
 func installKeys(file string, list []string) error {

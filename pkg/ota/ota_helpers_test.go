@@ -79,10 +79,13 @@ func newTestSystem(t *testing.T, key ed25519.PrivateKey) *testSystem {
 	}
 	cfg := filepath.Join(dir, "fw_env.config")
 	writeFile(t, cfg, []byte(filepath.Join(dir, "env1")+" 0x0 0x4000\n"+filepath.Join(dir, "env2")+" 0x0 0x4000\n"))
-	writeFile(t, filepath.Join(dir, "env1"), envImage(t, true, 1, "bootslot=a", "upgrade_available=0", "bootcount=0", "bootlimit=3"))
+	writeFile(t, filepath.Join(dir, "env1"), make([]byte, envSize))
 	writeFile(t, filepath.Join(dir, "env2"), make([]byte, envSize))
 	store, err := ParseEnvConfig(cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Create("bootslot=a", "upgrade_available=0", "bootcount=0", "bootlimit=3"); err != nil {
 		t.Fatal(err)
 	}
 	s.Env = store
