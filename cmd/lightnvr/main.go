@@ -106,6 +106,19 @@ func parseGlobal(args []string, stderr io.Writer) (globalOpts, []string, error) 
 	return g, fs.Args(), nil
 }
 
+// commandHelp answers a command group called without a subcommand (usage,
+// errUsage) or with help (usage, nil); handled false means run the subcommand.
+func commandHelp(args []string, usage string, stdout io.Writer) (handled bool, err error) {
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		return false, nil
+	}
+	fmt.Fprint(stdout, usage)
+	if len(args) == 0 {
+		return true, errUsage
+	}
+	return true, nil
+}
+
 // newFlagSet gives each command a --help that prints its own usage line.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("lightnvr "+name, flag.ContinueOnError)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,12 +32,8 @@ Bundle format, key rotation and the boot contract: docs/ota.md.
 
 // runOTA is 'lightnvr ota ...'.
 func runOTA(_ context.Context, g globalOpts, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, otaUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+	if handled, err := commandHelp(args, otaUsage, stdout); handled {
+		return err
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -96,12 +93,7 @@ func otaVerify(g globalOpts, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	m, err := ota.Verify(f, keys)
+	m, err := withBundle(fs.Arg(0), func(r io.Reader) (*ota.Manifest, error) { return ota.Verify(r, keys) })
 	if err != nil {
 		return err
 	}
@@ -122,6 +114,16 @@ func otaVerify(g globalOpts, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// withBundle hands the bundle file to read, a streaming check or install.
+func withBundle(path string, read func(io.Reader) (*ota.Manifest, error)) (*ota.Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return read(f)
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -129,25 +131,26 @@ func orDash(s string) string {
 	return s
 }
 
+// otaOnDevice parses a device subcommand's flags, wants nargs arguments and
+// opens the [ota] system it acts on.
+func otaOnDevice(g globalOpts, fs *flag.FlagSet, args []string, nargs int) (*ota.System, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != nargs {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return otaSystem(g)
+}
+
 func otaInstall(g globalOpts, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ota install", "ota install FILE", stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	sys, err := otaSystem(g)
+	sys, err := otaOnDevice(g, fs, args, 1)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	m, err := sys.Install(f)
+	m, err := withBundle(fs.Arg(0), sys.Install)
 	if err != nil {
 		return err
 	}
@@ -158,18 +161,15 @@ func otaInstall(g globalOpts, args []string, stdout, stderr io.Writer) error {
 func otaStatus(g globalOpts, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ota status", "ota status [--json]", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	sys, err := otaSystem(g)
+	sys, err := otaOnDevice(g, fs, args, 0)
 	if err != nil {
 		return err
 	}
 	st, err := sys.Status()
-	if err != nil {
+	switch {
+	case err != nil:
 		return err
-	}
-	if *asJSON {
+	case *asJSON:
 		return json.NewEncoder(stdout).Encode(st)
 	}
 	fmt.Fprintln(stdout, ota.Summary(st))
@@ -177,24 +177,15 @@ func otaStatus(g globalOpts, args []string, stdout, stderr io.Writer) error {
 }
 
 func otaMarkGood(g globalOpts, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("ota mark-good", "ota mark-good", stderr)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	sys, err := otaSystem(g)
+	sys, err := otaOnDevice(g, newFlagSet("ota mark-good", "ota mark-good", stderr), args, 0)
 	if err != nil {
 		return err
 	}
 	wrote, err := sys.MarkGood()
-	if err != nil {
-		return err
+	if err == nil {
+		fmt.Fprintln(stdout, map[bool]string{true: "running slot marked good", false: "no update on trial: nothing to mark"}[wrote])
 	}
-	if wrote {
-		fmt.Fprintln(stdout, "running slot marked good")
-	} else {
-		fmt.Fprintln(stdout, "no update on trial: nothing to mark")
-	}
-	return nil
+	return err
 }
 
 func otaPack(args []string, stdout, stderr io.Writer) error {

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -14,17 +12,16 @@ import (
 	"lightnvr/pkg/ota"
 )
 
-var otaRoutes = []endpoint[*otaHandler]{
-	{"POST", "/api/system/ota", auth.AccessAdmin, (*otaHandler).handleUpload},
-	{"GET", "/api/system/ota/status", auth.AccessAdmin, (*otaHandler).handleStatus},
-}
-
 // streamedRoutes read their request body as a stream, past maxJSONBody;
 // every other route gets it whole and bounded (see boundBody).
 var streamedRoutes = map[string]bool{"POST /api/system/ota": true}
 
 func (s *Server) otaRoutes(deps *Deps) {
-	mount(&s.router, otaRoutes, deps.OTA != nil, unavailable("OTA is not configured ([ota] env_config is empty)"),
+	routes := []endpoint[*otaHandler]{
+		{"POST", "/api/system/ota", auth.AccessAdmin, (*otaHandler).handleUpload},
+		{"GET", "/api/system/ota/status", auth.AccessAdmin, (*otaHandler).handleStatus},
+	}
+	mount(&s.router, routes, deps.OTA != nil, unavailable("OTA is not configured ([ota] env_config is empty)"),
 		func() *otaHandler { return &otaHandler{failer: s.failer, sys: deps.OTA} })
 }
 
@@ -39,11 +36,19 @@ type otaHandler struct {
 
 // otaUpload is the running or last upload, as the status route shows it.
 type otaUpload struct {
-	State    string    `json:"state"` // "", installing, installed, refused, failed
-	Version  string    `json:"version,omitempty"`
+	// State is "" (none yet), installing, installed, refused or failed.
+	State   string `json:"state"`
+	Version string `json:"version,omitempty"`
+	// Error is the refusal, or that the install failed (details in the log).
+	Error string `json:"error,omitempty"`
+	otaProgress
+}
+
+// otaProgress is how far an upload got: Written of Total image bytes are in
+// the inactive slot; Finished is zero while it runs.
+type otaProgress struct {
 	Written  int64     `json:"written"`
 	Total    int64     `json:"total"`
-	Error    string    `json:"error,omitempty"`
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
 }
@@ -54,7 +59,7 @@ func (h *otaHandler) begin() bool {
 	if h.last.State == "installing" {
 		return false
 	}
-	h.last = otaUpload{State: "installing", Started: time.Now()}
+	h.last = otaUpload{State: "installing", otaProgress: otaProgress{Started: time.Now()}}
 	return true
 }
 
@@ -67,13 +72,18 @@ func (h *otaHandler) update(f func(*otaUpload)) {
 // handleUpload installs the request body, a bundle, while it arrives: it is
 // never held in memory, and the admin follows the progress on the status route.
 func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
+	body := ctx.RequestBodyStream()
+	if body == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, "send the bundle as the request body")
+		return
+	}
 	if !h.begin() {
 		writeError(ctx, fasthttp.StatusConflict, "an update is already being installed")
 		return
 	}
 	sys := *h.sys
 	sys.Progress = func(w, total int64) { h.update(func(u *otaUpload) { u.Written, u.Total = w, total }) }
-	m, err := sys.Install(requestBody(ctx))
+	m, err := sys.Install(body)
 	h.update(func(u *otaUpload) {
 		u.Finished = time.Now()
 		switch {
@@ -94,21 +104,13 @@ func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"success": true, "version": m.Version,
-		"message": fmt.Sprintf("version %s installed; reboot to start it", m.Version),
+		"message": "version " + m.Version + " installed; reboot to start it",
 	})
 }
 
 func isRefusal(err error) bool {
 	var r *ota.Refusal
 	return errors.As(err, &r)
-}
-
-// requestBody is the upload as a reader: the stream when fasthttp streams it.
-func requestBody(ctx *fasthttp.RequestCtx) io.Reader {
-	if r := ctx.RequestBodyStream(); r != nil {
-		return r
-	}
-	return bytes.NewReader(ctx.PostBody())
 }
 
 func (h *otaHandler) handleStatus(ctx *fasthttp.RequestCtx) {

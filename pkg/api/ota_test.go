@@ -66,7 +66,7 @@ func (f *otaFixture) bundle(t *testing.T, version string, n int) ([]byte, []byte
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := ota.Pack(&b, ota.Manifest{Version: version, Board: f.sys.Board}, f.key, []ota.PackImage{{Name: "rootfs", Target: "rootfs", Path: p}}); err != nil {
+	if err := ota.Pack(&b, ota.Manifest{Release: ota.Release{Version: version, Board: f.sys.Board}}, f.key, []ota.PackImage{{Name: "rootfs", Target: "rootfs", Path: p}}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes(), img

@@ -28,14 +28,21 @@ const maxManifest = 64 << 10
 // Manifest describes a bundle. It is signed as the exact bytes that follow the
 // header, so its JSON is never re-encoded before verification.
 type Manifest struct {
-	Version    string  `json:"version"`
-	Board      string  `json:"board"`
-	MinVersion string  `json:"min_version,omitempty"`
-	KeyID      string  `json:"key_id"`
-	Images     []Image `json:"images"`
+	Release
+	// KeyID names the signing key (see KeyID).
+	KeyID  string  `json:"key_id"`
+	Images []Image `json:"images"`
 	// Keys, when present, is the new list of trusted public keys (base64) that
 	// replaces the installed one once the images are written (key rotation).
 	Keys []string `json:"keys,omitempty"`
+}
+
+// Release is what a bundle installs: its version, the board it is for and
+// the anti-rollback floor (MinVersion) it sets once it runs.
+type Release struct {
+	Version    string `json:"version"`
+	Board      string `json:"board"`
+	MinVersion string `json:"min_version,omitempty"`
 }
 
 // Image is one payload, written to the partition named Target in the inactive slot.

@@ -12,7 +12,7 @@ import (
 func onTrial(t *testing.T) *testSystem {
 	key := newKey(t)
 	s := newTestSystem(t, key)
-	if _, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Version: "3.0"}, map[string][]byte{"kernel": {7}}))); err != nil {
+	if _, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Release: Release{Version: "3.0"}}, map[string][]byte{"kernel": {7}}))); err != nil {
 		t.Fatal(err)
 	}
 	s.boot("b")

@@ -13,7 +13,7 @@ func TestInstallWritesInactiveSlotThenFlipsEnv(t *testing.T) {
 	key := newKey(t)
 	s := newTestSystem(t, key)
 	kernel, rootfs := randomBytes(t, 100_000), randomBytes(t, 200_001)
-	bundle := s.bundle(t, key, Manifest{Version: "1.2.0", MinVersion: "1.1.0"}, map[string][]byte{"kernel": kernel, "rootfs": rootfs})
+	bundle := s.bundle(t, key, Manifest{Release: Release{Version: "1.2.0", MinVersion: "1.1.0"}}, map[string][]byte{"kernel": kernel, "rootfs": rootfs})
 	before := s.snapshot(t)
 	var progress int64
 	s.Progress = func(w, total int64) { progress = w }
@@ -73,7 +73,7 @@ func TestInstallWritesInactiveSlotThenFlipsEnv(t *testing.T) {
 func TestRollbackIsReported(t *testing.T) {
 	key := newKey(t)
 	s := newTestSystem(t, key)
-	if _, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Version: "2.0"}, map[string][]byte{"kernel": {1, 2, 3}}))); err != nil {
+	if _, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Release: Release{Version: "2.0"}}, map[string][]byte{"kernel": {1, 2, 3}}))); err != nil {
 		t.Fatal(err)
 	}
 	// What altbootcmd does past bootlimit: back to a, counting off.
@@ -100,43 +100,43 @@ func TestRefusalsLeaveRunningSystemUntouched(t *testing.T) {
 		want string
 	}{
 		{"bad signature", func(t *testing.T, s *testSystem) []byte {
-			b := s.bundle(t, key, Manifest{Version: "1.0"}, images(t))
+			b := s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t))
 			headerEnd := bytes.Index(b, []byte(`]}`)) + 2
 			b[headerEnd+3] ^= 0x40 // inside the signature
 			return b
 		}, "bad signature"},
 		{"tampered manifest", func(t *testing.T, s *testSystem) []byte {
-			return bytes.Replace(s.bundle(t, key, Manifest{Version: "1.0"}, images(t)), []byte(`"1.0"`), []byte(`"9.0"`), 1)
+			return bytes.Replace(s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t)), []byte(`"1.0"`), []byte(`"9.0"`), 1)
 		}, "bad signature"},
 		{"unknown key", func(t *testing.T, s *testSystem) []byte {
-			return s.bundle(t, stranger, Manifest{Version: "1.0"}, images(t))
+			return s.bundle(t, stranger, Manifest{Release: Release{Version: "1.0"}}, images(t))
 		}, "unknown key"},
 		{"wrong board", func(t *testing.T, s *testSystem) []byte {
-			return s.bundle(t, key, Manifest{Version: "1.0", Board: "other-board"}, images(t))
+			return s.bundle(t, key, Manifest{Release: Release{Version: "1.0", Board: "other-board"}}, images(t))
 		}, "wrong board"},
 		{"downgrade", func(t *testing.T, s *testSystem) []byte {
 			if err := s.Env.Update(map[string]string{"ota_floor_a": "1.5"}); err != nil {
 				t.Fatal(err)
 			}
-			return s.bundle(t, key, Manifest{Version: "1.4.9"}, images(t))
+			return s.bundle(t, key, Manifest{Release: Release{Version: "1.4.9"}}, images(t))
 		}, "downgrade"},
 		{"truncated download", func(t *testing.T, s *testSystem) []byte {
-			b := s.bundle(t, key, Manifest{Version: "1.0"}, images(t))
+			b := s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t))
 			return b[:len(b)-100]
 		}, "truncated download"},
 		{"truncated header", func(t *testing.T, s *testSystem) []byte {
-			return s.bundle(t, key, Manifest{Version: "1.0"}, images(t))[:50]
+			return s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t))[:50]
 		}, "truncated manifest"},
 		{"not enough space", func(t *testing.T, s *testSystem) []byte {
-			return s.bundle(t, key, Manifest{Version: "1.0"}, map[string][]byte{"rootfs": randomBytes(t, slotSize+1)})
+			return s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, map[string][]byte{"rootfs": randomBytes(t, slotSize+1)})
 		}, "not enough space"},
 		{"sha mismatch", func(t *testing.T, s *testSystem) []byte {
-			b := s.bundle(t, key, Manifest{Version: "1.0"}, images(t))
+			b := s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t))
 			b[len(b)-10] ^= 1
 			return b
 		}, "sha256 mismatch"},
 		{"trailing data", func(t *testing.T, s *testSystem) []byte {
-			return append(s.bundle(t, key, Manifest{Version: "1.0"}, images(t)), 0)
+			return append(s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t)), 0)
 		}, "trailing data"},
 	}
 	for _, c := range cases {
@@ -174,14 +174,14 @@ func mustKeys(t *testing.T, s *testSystem) *KeyRing {
 func TestKeyRotation(t *testing.T) {
 	oldKey, newK := newKey(t), newKey(t)
 	s := newTestSystem(t, oldKey)
-	rotate := s.bundle(t, oldKey, Manifest{Version: "1.1", Keys: []string{pubB64(newK)}}, map[string][]byte{"kernel": {1}})
+	rotate := s.bundle(t, oldKey, Manifest{Release: Release{Version: "1.1"}, Keys: []string{pubB64(newK)}}, map[string][]byte{"kernel": {1}})
 	if _, err := s.Install(bytes.NewReader(rotate)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Install(bytes.NewReader(s.bundle(t, oldKey, Manifest{Version: "1.2"}, map[string][]byte{"kernel": {2}}))); err == nil || !strings.Contains(err.Error(), "unknown key") {
+	if _, err := s.Install(bytes.NewReader(s.bundle(t, oldKey, Manifest{Release: Release{Version: "1.2"}}, map[string][]byte{"kernel": {2}}))); err == nil || !strings.Contains(err.Error(), "unknown key") {
 		t.Fatalf("old key after rotation: %v, want unknown key", err)
 	}
-	if _, err := s.Install(bytes.NewReader(s.bundle(t, newK, Manifest{Version: "1.2"}, map[string][]byte{"kernel": {2}}))); err != nil {
+	if _, err := s.Install(bytes.NewReader(s.bundle(t, newK, Manifest{Release: Release{Version: "1.2"}}, map[string][]byte{"kernel": {2}}))); err != nil {
 		t.Fatalf("new key after rotation: %v", err)
 	}
 }
@@ -191,7 +191,7 @@ func TestKeyRotation(t *testing.T) {
 func TestOpenReadsOnlyTheHeader(t *testing.T) {
 	key := newKey(t)
 	s := newTestSystem(t, key)
-	b := s.bundle(t, key, Manifest{Version: "1.0"}, map[string][]byte{"rootfs": randomBytes(t, 200_000)})
+	b := s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, map[string][]byte{"rootfs": randomBytes(t, 200_000)})
 	pr, pw := io.Pipe()
 	headerLen := len(b) - 200_000
 	go func() { _, _ = pw.Write(b[:headerLen]) }()

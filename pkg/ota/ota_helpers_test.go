@@ -33,10 +33,15 @@ func writeFile(t *testing.T, path string, data []byte) {
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
+	noErr(t, err)
+	return b
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
 }
 
 // randomBytes stands in for a kernel or a rootfs image.
