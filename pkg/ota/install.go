@@ -143,9 +143,9 @@ func (s *System) admit(m *Manifest, env *Env, running, target string) (map[strin
 }
 
 func (s *System) writeImages(b *Reader, devs map[string]string) error {
-	var total, written int64
+	pr := &progress{report: s.Progress}
 	for _, im := range b.Manifest.Images {
-		total += im.Size
+		pr.total += im.Size
 	}
 	for {
 		im, ir, err := b.Next()
@@ -155,23 +155,38 @@ func (s *System) writeImages(b *Reader, devs map[string]string) error {
 		if err != nil {
 			return err
 		}
-		path := devs[im.Target]
-		if err := writeOne(path, im, ir); err != nil {
+		pr.r = ir
+		if err := writeOne(devs[im.Target], im, ir, pr); err != nil {
 			return err
-		}
-		written += im.Size
-		if s.Progress != nil {
-			s.Progress(written, total)
 		}
 	}
 }
 
-func writeOne(path string, im *Image, ir *ImageReader) error {
+// progress counts image bytes as they stream to flash, for the upload's
+// progress bar.
+type progress struct {
+	r              io.Reader
+	written, total int64
+	report         func(written, total int64)
+}
+
+func (p *progress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.written += int64(n)
+	if p.report != nil && n > 0 {
+		p.report(p.written, p.total)
+	}
+	return n, err
+}
+
+// writeOne streams one image from src (which reads ir) to its partition,
+// then checks the stream (ir) and reads the partition back.
+func writeOne(path string, im *Image, ir *ImageReader, src io.Reader) error {
 	d, err := openDevice(path)
 	if err != nil {
 		return err
 	}
-	werr := d.writeImage(ir, im.Size)
+	werr := d.writeImage(src, im.Size)
 	cerr := d.f.Close()
 	if err := ir.Check(); err != nil {
 		return err
