@@ -12,15 +12,16 @@ import (
 // (nothing to confirm), or when ctx ends. If it never marks, U-Boot's boot
 // counter decides after the next reboots.
 func (s *System) ConfirmWhenHealthy(ctx context.Context, window, every time.Duration, healthy func(context.Context) bool, log *slog.Logger) {
-	st, err := s.Status()
+	env, err := s.Env.Read()
 	if err != nil {
 		log.Warn("ota: cannot read the U-Boot environment; the running slot stays unconfirmed", "err", err)
 		return
 	}
-	if !st.Pending || st.BootSlot != st.Running {
+	slot, ok := s.onTrial(env)
+	if !ok {
 		return
 	}
-	log.Info("ota: running an update on trial; confirming once healthy", "slot", st.Running, "version", st.Versions[st.Running], "window", window)
+	log.Info("ota: running an update on trial; confirming once healthy", "slot", slot, "version", env.Get(varVersion+slot), "window", window)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var since time.Time
@@ -43,7 +44,7 @@ func (s *System) ConfirmWhenHealthy(ctx context.Context, window, every time.Dura
 				log.Error("ota: mark the running slot good", "err", err)
 				continue
 			}
-			log.Info("ota: running slot marked good", "slot", st.Running)
+			log.Info("ota: running slot marked good", "slot", slot)
 			return
 		}
 	}

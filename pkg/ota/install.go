@@ -46,8 +46,10 @@ func otherSlot(s string) string {
 	return "a"
 }
 
-// RunningSlot is the slot this system booted from.
-func (s *System) RunningSlot(env *Env) string {
+// RunningSlot is the slot this system booted from, and whether the kernel
+// command line said so; otherwise it is the env's bootslot, which an update
+// installed but not yet booted has already changed.
+func (s *System) RunningSlot(env *Env) (string, bool) {
 	path := s.CmdlineFile
 	if path == "" {
 		path = "/proc/cmdline"
@@ -55,14 +57,14 @@ func (s *System) RunningSlot(env *Env) string {
 	if raw, err := os.ReadFile(path); err == nil {
 		for _, f := range strings.Fields(string(raw)) {
 			if v, ok := strings.CutPrefix(f, "lightnvr.slot="); ok && (v == "a" || v == "b") {
-				return v
+				return v, true
 			}
 		}
 	}
 	if v := env.Get(varBootSlot); v == "b" {
-		return v
+		return v, false
 	}
-	return "a"
+	return "a", false
 }
 
 // Install checks a bundle stream and writes it into the inactive slot, then
@@ -82,7 +84,10 @@ func (s *System) Install(r io.Reader) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	running := s.RunningSlot(env)
+	running, known := s.RunningSlot(env)
+	if !known && env.Get(varUpgrade) == "1" {
+		return nil, refuse("cannot tell the running slot (no lightnvr.slot= on the kernel command line) while an update is pending: reboot first")
+	}
 	target := otherSlot(running)
 	m := &b.Manifest
 	devs, err := s.admit(m, env, running, target)

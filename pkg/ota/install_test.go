@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -203,4 +204,30 @@ func TestOpenReadsOnlyTheHeader(t *testing.T) {
 		t.Fatalf("manifest: %+v", r.Manifest)
 	}
 	pw.Close()
+}
+
+// TestPendingUpdateWithoutSlotOnCmdline: when the kernel does not say which
+// slot it booted, an update installed but not yet booted is neither confirmed
+// (that would disarm the rollback before the new slot ever ran) nor written
+// over (the env's bootslot may name the running slot's partner or itself).
+func TestPendingUpdateWithoutSlotOnCmdline(t *testing.T) {
+	key := newKey(t)
+	s := newTestSystem(t, key)
+	if _, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Release: Release{Version: "5.0"}}, map[string][]byte{"kernel": {5}}))); err != nil {
+		t.Fatal(err)
+	}
+	noErr(t, os.WriteFile(s.CmdlineFile, []byte("console=ttyS1\n"), 0o644))
+	if ok, err := s.MarkGood(); ok || err != nil {
+		t.Fatalf("MarkGood on an unbooted update: %v %v", ok, err)
+	}
+	before := s.snapshot(t)
+	_, err := s.Install(bytes.NewReader(s.bundle(t, key, Manifest{Release: Release{Version: "5.1"}}, map[string][]byte{"kernel": {6}})))
+	if err == nil || !strings.Contains(err.Error(), "cannot tell the running slot") {
+		t.Fatalf("second install: %v", err)
+	}
+	for path, data := range s.snapshot(t) {
+		if !bytes.Equal(data, before[path]) {
+			t.Errorf("%s changed", path)
+		}
+	}
 }

@@ -26,8 +26,9 @@ func (s *System) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	running, _ := s.RunningSlot(env)
 	st := &Status{
-		Running:  s.RunningSlot(env),
+		Running:  running,
 		BootSlot: env.Get(varBootSlot),
 		Versions: map[string]string{"a": env.Get(varVersion + "a"), "b": env.Get(varVersion + "b")},
 		Pending:  env.Get(varUpgrade) == "1",
@@ -62,10 +63,18 @@ func (s *System) MarkGood() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if env.Get(varUpgrade) != "1" || env.Get(varBootSlot) != s.RunningSlot(env) {
+	if _, ok := s.onTrial(env); !ok {
 		return false, nil
 	}
 	return true, s.Env.Update(map[string]string{varUpgrade: "0", varBootCount: "0"})
+}
+
+// onTrial is the running slot when it is an update U-Boot is counting boots
+// of. Only the kernel command line proves the new slot was booted: without
+// it, an update installed but not yet booted must not be confirmed.
+func (s *System) onTrial(env *Env) (string, bool) {
+	running, known := s.RunningSlot(env)
+	return running, known && env.Get(varUpgrade) == "1" && env.Get(varBootSlot) == running
 }
 
 // Summary is the status in one line, for the console and diag.
