@@ -11,6 +11,7 @@ import (
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/diag"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/ota"
 )
 
 // runDiag prints the diagnostics report. It must work on a box whose daemon is
@@ -56,6 +57,9 @@ func diagOptions(cfg *config.Config, timeout time.Duration, asJSON, brief bool) 
 		Timeout:     timeout,
 		JSON:        asJSON,
 		Brief:       brief,
+	}
+	if sys, err := ota.FromConfig(cfg.OTA); err == nil {
+		opt.OTA = sys
 	}
 	if cfg.Go2RTC.Enabled {
 		opt.Go2RTCAPI = go2rtc.SettingsFromConfig(cfg).APIURL()

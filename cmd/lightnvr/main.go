@@ -19,6 +19,7 @@ Commands:
   config check       load and validate the configuration, print the effective values
   user ...           manage users from the console (add, passwd, list, disable)
   diag [--json|--brief] print the diagnostics report for the serial console
+  ota ...            verify, install and confirm signed firmware bundles
   version            print the version
 
 Global flags:
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runUserCmd(ctx, g, rest, stdout, stderr)
 	case "diag":
 		err = runDiag(ctx, g, rest, stdout, stderr)
+	case "ota":
+		err = runOTA(ctx, g, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -101,6 +104,19 @@ func parseGlobal(args []string, stderr io.Writer) (globalOpts, []string, error) 
 		return g, nil, err
 	}
 	return g, fs.Args(), nil
+}
+
+// commandHelp answers a command group called without a subcommand (usage,
+// errUsage) or with help (usage, nil); handled false means run the subcommand.
+func commandHelp(args []string, usage string, stdout io.Writer) (handled bool, err error) {
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		return false, nil
+	}
+	fmt.Fprint(stdout, usage)
+	if len(args) == 0 {
+		return true, errUsage
+	}
+	return true, nil
 }
 
 // newFlagSet gives each command a --help that prints its own usage line.

@@ -24,6 +24,7 @@ import (
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/notify"
+	"lightnvr/pkg/ota"
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
@@ -125,6 +126,8 @@ type daemon struct {
 	mqtt *notify.MQTT
 	// webhooks posts the bus's events and the storage pressure changes.
 	webhooks *notify.Webhooks
+	// ota installs and confirms firmware updates; nil without [ota].
+	ota *ota.System
 }
 
 func (d *daemon) run(parent context.Context) error {
@@ -220,6 +223,7 @@ func (d *daemon) run(parent context.Context) error {
 	d.startDetectionStore(store)
 	d.startMQTT()
 
+	d.startOTA(appCtx)
 	srv, ln, err := d.startAPI()
 	if err != nil {
 		return err
@@ -433,6 +437,7 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Go2RTCCredentials: d.go2rtcCreds,
 		Go2RTC:            d.go2rtc,
 		MQTT:              d.mqtt,
+		OTA:               d.ota,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -51,12 +51,8 @@ func runUser(ctx context.Context, cfg *config.Config, args []string, stdout, std
 }
 
 func userCommand(ctx context.Context, cfg *config.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, userUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+	if handled, err := commandHelp(args, userUsage, stdout); handled {
+		return err
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("lightnvr user "+cmd, flag.ContinueOnError)

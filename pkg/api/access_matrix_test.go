@@ -147,6 +147,8 @@ var accessMatrix = map[string]string{
 	"GET /api/system/logs":        "admin",
 	"POST /api/system/logs/clear": "admin",
 	"POST /api/system/restart":    "admin",
+	"POST /api/system/ota":        "admin",
+	"GET /api/system/ota/status":  "admin",
 	"POST /api/system/shutdown":   "admin",
 
 	"GET /go2rtc/{path...}":   "admin user viewer api",

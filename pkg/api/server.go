@@ -27,6 +27,7 @@ import (
 	"lightnvr/pkg/hls"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/notify"
+	"lightnvr/pkg/ota"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
 	"lightnvr/pkg/tlscert"
@@ -81,6 +82,9 @@ type Deps struct {
 	// Events is the bus of detection events: POST /api/motion/trigger
 	// publishes on it, the live event feed reads it; nil answers 503 on both.
 	Events *event.Bus
+	// OTA installs firmware bundles into the inactive slot; nil (no [ota]
+	// env_config) answers 503 on the OTA routes.
+	OTA *ota.System
 	// MQTT is the MQTT publisher: its broker state in /api/health, and
 	// changed mqtt_* settings applied without a restart. nil: none.
 	MQTT MQTTNotifier
@@ -151,12 +155,15 @@ func New(deps Deps) (*Server, error) {
 	}
 	s.routes(&deps)
 	s.srv = &fasthttp.Server{
-		Handler:               s.Handle,
-		Name:                  "lightnvr",
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          0, // recordings stream for as long as the client reads
-		IdleTimeout:           120 * time.Second,
-		MaxRequestBodySize:    maxJSONBody,
+		Handler:            s.Handle,
+		Name:               "lightnvr",
+		ReadTimeout:        60 * time.Second,
+		WriteTimeout:       0, // recordings stream for as long as the client reads
+		IdleTimeout:        120 * time.Second,
+		MaxRequestBodySize: maxJSONBody,
+		// Firmware uploads stream past MaxRequestBodySize; boundBody keeps
+		// every other route's body whole and bounded.
+		StreamRequestBody:     true,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
 		Logger:                fasthttpLogger{s.log},
@@ -208,6 +215,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, clearLogsRoutes, ring != nil, clearLogsUnavailable, logs)
 	mountLifecycle(r, s.log, "/api/system/restart", deps.Restart, "restart", "Restarting LightNVR")
 	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
+	s.otaRoutes(deps)
 	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
 }
@@ -332,7 +340,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetUserValue(userValueParams, params)
 	}
 	defer withRequestContext(ctx)()
-	if !s.authorize(ctx, rt) || !s.inScope(ctx, rt) {
+	if !s.authorize(ctx, rt) || !s.inScope(ctx, rt) || !boundBody(ctx, rt) {
 		return
 	}
 	rt.handler(ctx)

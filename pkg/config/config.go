@@ -42,6 +42,7 @@ type Config struct {
 	ONVIF           ONVIFConfig           `ini:"onvif"`
 	MQTT            MQTTConfig            `ini:"mqtt"`
 	Webhooks        WebhooksConfig        `ini:"webhooks"`
+	OTA             OTAConfig             `ini:"ota"`
 
 	// path is the file Load read ("" when none was found).
 	path string
@@ -271,6 +272,17 @@ type WebhooksConfig struct {
 	QueueSize    int    `ini:"queue_size" min:"1" max:"10000"`
 }
 
+// OTAConfig is [ota] (our own): where the A/B slots and the U-Boot
+// environment are. OTA is off while EnvConfig is empty.
+type OTAConfig struct {
+	EnvConfig      string `ini:"env_config"`
+	Board          string `ini:"board"`
+	SlotA          string `ini:"slot_a"`
+	SlotB          string `ini:"slot_b"`
+	KeysFile       string `ini:"keys_file"`
+	HealthyMinutes int    `ini:"healthy_minutes" min:"1" max:"1440"`
+}
+
 // WebhookSecretMinLen is the shortest [webhooks] secret accepted: a receiver
 // checks signatures with it, so it must not be guessable.
 const WebhookSecretMinLen = 16
@@ -368,6 +380,7 @@ func Default() *Config {
 			OutboxSize:         1000,
 		},
 		Webhooks: WebhooksConfig{Timeout: 10, Retries: 3, QueueSize: 100},
+		OTA:      OTAConfig{HealthyMinutes: 5},
 	}
 }
 

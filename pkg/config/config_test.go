@@ -96,6 +96,10 @@ func TestEveryKeyParses(t *testing.T) {
 			StreamURL:  "http://192.168.1.20:8123/api/webhook/nvr-stream", Secret: "0123456789abcdef-secret",
 			Timeout: 5, Retries: 2, QueueSize: 500,
 		},
+		OTA: OTAConfig{
+			EnvConfig: "/etc/fw_env.config", Board: "ingenic-a1-nor", KeysFile: "/data/ota-keys", HealthyMinutes: 10,
+			SlotA: "kernel=/dev/mtd3,rootfs=/dev/mtd4", SlotB: "kernel=/dev/mtd5,rootfs=/dev/mtd6",
+		},
 	}
 	got := reflect.ValueOf(c).Elem()
 	w := reflect.ValueOf(&want).Elem()

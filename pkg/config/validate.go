@@ -155,6 +155,7 @@ func (v *validator) rules() {
 		}
 	}
 	v.webhooks(&c.Webhooks)
+	v.ota(&c.OTA)
 	m := &c.MQTT
 	if m.Enabled && m.BrokerHost == "" {
 		v.fail("mqtt.broker_host", "must not be empty when mqtt is enabled")
@@ -195,6 +196,17 @@ func (v *validator) webhooks(w *WebhooksConfig) {
 	}
 	if len(w.Secret) < WebhookSecretMinLen {
 		v.fail("webhooks.secret", "must be at least %d characters when webhooks are enabled (receivers verify the signature with it)", WebhookSecretMinLen)
+	}
+}
+
+func (v *validator) ota(o *OTAConfig) {
+	if o.EnvConfig == "" {
+		return
+	}
+	for _, t := range []struct{ id, val string }{{"ota.board", o.Board}, {"ota.slot_a", o.SlotA}, {"ota.slot_b", o.SlotB}} {
+		if t.val == "" {
+			v.fail(t.id, "must not be empty when env_config is set")
+		}
 	}
 }
 

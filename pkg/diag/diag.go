@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/logx"
+	"lightnvr/pkg/ota"
 )
 
 // Options are the report's inputs: plain values from the configuration, so that
@@ -42,8 +43,10 @@ type Options struct {
 	ProcRoot string
 	// ReleaseFile names the firmware release file; "" means /etc/lightnvr-release.
 	ReleaseFile string
-	JSON        bool // Run writes the report as JSON
-	Brief       bool // Run writes one line per section
+	// OTA is the A/B layout ([ota]); nil leaves the slots out of the report.
+	OTA   *ota.System
+	JSON  bool // Run writes the report as JSON
+	Brief bool // Run writes one line per section
 }
 
 // Default section time limits, for Options.Timeout and Options.DBTimeout.

@@ -22,6 +22,7 @@ import (
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/ota"
 	"lightnvr/pkg/version"
 )
 
@@ -94,7 +95,27 @@ func (c *collector) version(ctx context.Context, b *builder) error {
 		cfg = "built-in defaults"
 	}
 	b.add("config", "%s", cfg)
+	c.slots(b)
 	return nil
+}
+
+// slots adds both firmware slots' versions and the boot counter. A rolled
+// back update is a warning: the version shown failed to come up.
+func (c *collector) slots(b *builder) {
+	if c.opt.OTA == nil {
+		return
+	}
+	st, err := c.opt.OTA.Status()
+	if err != nil {
+		b.add("slots", "U-Boot environment unreadable: %v", err)
+		b.warn()
+		return
+	}
+	b.add("slots", "%s", ota.Summary(st))
+	b.add("bootcount", "%d (limit %d, upgrade_available %t)", st.BootCount, st.BootLimit, st.Pending)
+	if st.Result == "rolled-back" {
+		b.warn()
+	}
 }
 
 func (c *collector) uptime(ctx context.Context, b *builder) error {
