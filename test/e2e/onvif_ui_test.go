@@ -57,6 +57,7 @@ type cameraCall struct {
 	Settings    struct {
 		Brightness *float64 `xml:"Brightness"`
 	} `xml:"ImagingSettings"`
+	body string // the call as sent, for messages
 }
 
 // waitCall waits until the camera has received n calls of action and
@@ -67,7 +68,7 @@ func waitCall(t *testing.T, cam *testkit.ONVIFCamera, action string, n int) came
 		return len(cam.CallsOf(action)) >= n
 	})
 	calls := cam.CallsOf(action)
-	var c cameraCall
+	c := cameraCall{body: calls[len(calls)-1].Body}
 	if err := calls[len(calls)-1].Decode(&c); err != nil {
 		t.Fatalf("%s: %v", action, err)
 	}
@@ -219,7 +220,7 @@ func TestONVIFUI(t *testing.T) {
 		u.do("move the brightness slider", 10*time.Second, chromedp.WaitVisible("#cam-brightness"), u.fill("#cam-brightness", "73"),
 			chromedp.Click(`[data-testid=imaging-save]`))
 		if c := waitCall(t, ptz, "SetImagingSettings", 1); c.Settings.Brightness == nil || *c.Settings.Brightness != 73 {
-			t.Fatalf("SetImagingSettings brightness %v, want 73", c.Settings.Brightness)
+			t.Fatalf("the camera got %s, want brightness 73", c.body)
 		}
 		if got := u.waitText(`[data-testid=imaging-saved]`, "Saved", 10*time.Second); got != "Saved" {
 			t.Fatalf("after saving the panel shows %q", got)
