@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,37 +10,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"lightnvr/pkg/onvif"
+	"lightnvr/pkg/onvif/onviftest"
 	"lightnvr/pkg/testkit"
 )
-
-// probeResponder answers WS-Discovery probes for a device that does not
-// (go2rtc's ONVIF server), on UDP port 3702 of a loopback address of its
-// own, with a ProbeMatch pointing at xaddr. It returns that address.
-func probeResponder(t *testing.T, xaddr string) string {
-	t.Helper()
-	for range 20 {
-		ip := net.IPv4(127, 1, byte(rand.IntN(250)+1), byte(rand.IntN(250)+2)).String()
-		conn, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "3702"))
-		if err != nil {
-			continue
-		}
-		served := make(chan error, 1)
-		go func() {
-			served <- onvif.ServeProbes(conn, "urn:uuid:0e7d3c52-8f4a-4b8e-9d21-5a6c7b8e9f01", []string{xaddr},
-				[]string{"onvif://www.onvif.org/name/porchcam"})
-		}()
-		t.Cleanup(func() {
-			conn.Close()
-			if err := <-served; err != nil {
-				t.Errorf("probe responder: %v", err)
-			}
-		})
-		return ip
-	}
-	t.Fatal("no loopback address free for port 3702")
-	return ""
-}
 
 // cameraCall is the part of a PTZ or imaging request the checks below read.
 type cameraCall struct {
@@ -98,7 +68,8 @@ func (u *ui) mouse(sel string, kind input.DispatchMouseEventType) {
 func TestONVIFUI(t *testing.T) {
 	cam := testkit.StartCamera(t)
 	device := fmt.Sprintf("http://127.0.0.1:%d/onvif/device_service", cam.APIPort)
-	ip := probeResponder(t, device)
+	// go2rtc answers no probes: a responder points the scan at it.
+	ip := onviftest.AnswerProbes(t, "urn:uuid:0e7d3c52-8f4a-4b8e-9d21-5a6c7b8e9f01", device, "onvif://www.onvif.org/name/porchcam")
 	ptz := testkit.StartONVIFCamera(t, testkit.ONVIFCameraOptions{User: "onvif", Password: "secret", Skew: time.Hour})
 	d := testkit.NewDaemon(t, adminPassword)
 	d.Start()
