@@ -88,6 +88,7 @@ var accessMatrix = map[string]string{
 	"PUT /api/streams/{name}/ptz/preset":       "admin user api",
 	"GET /api/streams/{name}/imaging/settings": "admin user viewer api",
 	"PUT /api/streams/{name}/imaging/settings": "admin user api",
+	"GET /api/streams/{name}/imaging/options":  "admin user viewer api",
 	"GET /api/streams/{name}/daynight":         "admin user viewer api",
 	"PUT /api/streams/{name}/daynight":         "admin user api",
 

@@ -50,6 +50,7 @@ var ptzRoutes = []endpoint[*ptzHandler]{
 	{"PUT", "/api/streams/{name}/ptz/preset", auth.AccessWriter, (*ptzHandler).handleSetPreset},
 	{"GET", "/api/streams/{name}/imaging/settings", auth.AccessViewer, (*ptzHandler).handleGetImaging},
 	{"PUT", "/api/streams/{name}/imaging/settings", auth.AccessWriter, (*ptzHandler).handleSetImaging},
+	{"GET", "/api/streams/{name}/imaging/options", auth.AccessViewer, (*ptzHandler).handleImagingOptions},
 	{"GET", "/api/streams/{name}/daynight", auth.AccessViewer, (*ptzHandler).handleGetDayNight},
 	{"PUT", "/api/streams/{name}/daynight", auth.AccessWriter, (*ptzHandler).handleSetDayNight},
 }
@@ -392,6 +393,33 @@ func (h *ptzHandler) handleGetImaging(ctx *fasthttp.RequestCtx) {
 	if _, source, set, ok := h.readImaging(ctx); ok {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "video_source_token": source, "settings": set})
 	}
+}
+
+// handleImagingOptions answers the ranges the camera accepts, LightNVR's
+// {success, options: {<setting>: {min, max}, ir_cut_filter_modes,
+// video_source_token}}.
+func (h *ptzHandler) handleImagingOptions(ctx *fasthttp.RequestCtx) {
+	s, ok := h.loadStream(ctx)
+	if !ok {
+		return
+	}
+	c, source, ok := h.imagingCamera(ctx, s)
+	if !ok {
+		return
+	}
+	opts, err := c.dev.ImagingOptionsOf(requestContext(ctx), source)
+	if err != nil {
+		h.failed(ctx, c, "imaging options", err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "options": imagingOptionsJSON{opts, source}})
+}
+
+// imagingOptionsJSON is the options object: the camera's ranges with the
+// video source they belong to.
+type imagingOptionsJSON struct {
+	onvif.ImagingOptions
+	VideoSourceToken string `json:"video_source_token"`
 }
 
 // writeImaging loads the stream and its camera, then writes set.

@@ -185,6 +185,39 @@ func TestImagingSettingsRoundTrip(t *testing.T) {
 	}
 }
 
+// The options are the camera's own ranges (no two alike on the test
+// camera), from its GetOptions answer for the profile's video source.
+func TestImagingOptionsComeFromTheCamera(t *testing.T) {
+	e := newPTZEnv(t)
+	got := e.ok("GET", "/api/streams/cam/imaging/options", nil)
+	opts, _ := got["options"].(map[string]any)
+	rg := testkit.ONVIFImagingRanges
+	for key, want := range map[string][2]float64{"brightness": rg.Brightness, "color_saturation": rg.ColorSaturation,
+		"contrast": rg.Contrast, "sharpness": rg.Sharpness, "backlight_compensation": rg.BacklightLevel, "wide_dynamic_range": rg.WDRLevel} {
+		r, _ := opts[key].(map[string]any)
+		if r["min"] != want[0] || r["max"] != want[1] {
+			t.Errorf("%s: %v, want the camera's %v", key, opts[key], want)
+		}
+	}
+	modes, _ := opts["ir_cut_filter_modes"].([]any)
+	if got["success"] != true || opts["video_source_token"] != testkit.ONVIFVideoSourceToken || len(modes) != 3 || modes[2] != "AUTO" {
+		t.Errorf("options: %v", got)
+	}
+	var wire struct {
+		Source string `xml:"VideoSourceToken"`
+	}
+	if calls := e.cam.CallsOf("GetOptions"); len(calls) != 1 || calls[0].Decode(&wire) != nil || wire.Source != testkit.ONVIFVideoSourceToken {
+		t.Errorf("GetOptions reached the camera %d times (source %q)", len(calls), wire.Source)
+	}
+	e.addStream("plain", e.cam.Port, nil)
+	e.addStream("down", testkit.FreePort(t), func(s *db.Stream) { s.IsONVIF = true })
+	expectCameraError(t, e.call("user", "GET", "/api/streams/plain/imaging/options", nil), 400, "plain stream", "not an ONVIF camera")
+	expectCameraError(t, e.call("user", "GET", "/api/streams/nosuch/imaging/options", nil), 404, "unknown stream", "not found")
+	expectCameraError(t, e.call("user", "GET", "/api/streams/down/imaging/options", nil), 502, "camera down", "not reachable")
+	expectStatus(t, e.call("viewer", "GET", "/api/streams/cam/imaging/options", nil), 200, "viewer reads the options")
+	expectStatus(t, e.do(req{method: "GET", path: "/api/streams/cam/imaging/options"}), 401, "nobody reads the options")
+}
+
 func TestDayNightSwitchSetsIrCutFilter(t *testing.T) {
 	e := newPTZEnv(t)
 	got := e.ok("GET", "/api/streams/cam/daynight", nil)

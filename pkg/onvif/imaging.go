@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -113,3 +114,95 @@ func IrCutFor(mode string) (string, bool) {
 	}
 	return "", false
 }
+
+// Range is the span a camera accepts for one setting; Modes are the modes
+// of a setting that has them (backlight compensation, wide dynamic range).
+type Range struct {
+	Min   float64  `json:"min"`
+	Max   float64  `json:"max"`
+	Modes []string `json:"modes,omitempty"`
+}
+
+// ImagingOptions are what a video source's settings may be set to; ranges
+// the camera does not report are nil.
+type ImagingOptions struct {
+	Backlight        *Range   `json:"backlight_compensation,omitempty"`
+	Brightness       *Range   `json:"brightness,omitempty"`
+	ColorSaturation  *Range   `json:"color_saturation,omitempty"`
+	Contrast         *Range   `json:"contrast,omitempty"`
+	Sharpness        *Range   `json:"sharpness,omitempty"`
+	WDR              *Range   `json:"wide_dynamic_range,omitempty"`
+	IrCutFilterModes []string `json:"ir_cut_filter_modes"`
+}
+
+// wireRange is an ONVIF FloatRange, by local name.
+type wireRange struct {
+	Min float64 `xml:"Min"`
+	Max float64 `xml:"Max"`
+}
+
+// wireModeRange is a setting with modes and a level range.
+type wireModeRange struct {
+	Modes []string  `xml:"Mode"`
+	Level wireRange `xml:"Level"`
+}
+
+type imagingOptionsResponse struct {
+	O struct {
+		Backlight        *wireModeRange `xml:"BacklightCompensation"`
+		Brightness       *wireRange     `xml:"Brightness"`
+		ColorSaturation  *wireRange     `xml:"ColorSaturation"`
+		Contrast         *wireRange     `xml:"Contrast"`
+		IrCutFilterModes []string       `xml:"IrCutFilterModes"`
+		Sharpness        *wireRange     `xml:"Sharpness"`
+		WDR              *wireModeRange `xml:"WideDynamicRange"`
+	} `xml:"ImagingOptions"`
+}
+
+// ImagingOptionsOf reads the ranges and modes video source source accepts.
+func (d *Device) ImagingOptionsOf(ctx context.Context, source string) (ImagingOptions, error) {
+	var resp imagingOptionsResponse
+	if err := d.imaging(ctx, "GetOptions", source, nil, &resp); err != nil {
+		return ImagingOptions{}, err
+	}
+	return resp.options(), nil
+}
+
+// options turns the wire answer into ranges, dropping any whose bounds are
+// reversed or not numbers a JSON answer can carry.
+func (r imagingOptionsResponse) options() ImagingOptions {
+	o := r.O
+	out := ImagingOptions{Brightness: o.Brightness.span(nil), ColorSaturation: o.ColorSaturation.span(nil),
+		Contrast: o.Contrast.span(nil), Sharpness: o.Sharpness.span(nil),
+		Backlight: o.Backlight.span(), WDR: o.WDR.span(), IrCutFilterModes: []string{}}
+	for _, m := range o.IrCutFilterModes {
+		if m = strings.TrimSpace(m); m != "" {
+			out.IrCutFilterModes = append(out.IrCutFilterModes, m)
+		}
+	}
+	return out
+}
+
+func (w *wireRange) span(modes []string) *Range {
+	if w == nil || !finite(w.Min) || !finite(w.Max) || w.Min > w.Max {
+		return nil
+	}
+	return &Range{Min: w.Min, Max: w.Max, Modes: modes}
+}
+
+func (w *wireModeRange) span() *Range {
+	if w == nil {
+		return nil
+	}
+	var modes []string
+	for _, m := range w.Modes {
+		if m = strings.TrimSpace(m); m != "" {
+			modes = append(modes, m)
+		}
+	}
+	return w.Level.span(modes)
+}
+
+// finite is false for NaN and ±Inf, which encoding/xml accepts and
+// encoding/json refuses.
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -198,6 +198,33 @@ const ptzNode = `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name
 	`<tt:ContinuousZoomVelocitySpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:ContinuousZoomVelocitySpace>` +
 	`</tt:SupportedPTZSpaces><tt:MaximumNumberOfPresets>16</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
 
+// imagingRanges are the ranges the device accepts, each [min, max].
+type imagingRanges struct {
+	Brightness, ColorSaturation, Contrast, Sharpness, BacklightLevel, WDRLevel [2]float64
+}
+
+// ONVIFImagingRanges are what the device's GetOptions reports and its
+// SetImagingSettings enforces; no two alike, so a test can tell which range
+// an answer came from.
+var ONVIFImagingRanges = imagingRanges{Brightness: [2]float64{0, 255}, ColorSaturation: [2]float64{0, 100},
+	Contrast: [2]float64{10, 90}, Sharpness: [2]float64{0, 64}, BacklightLevel: [2]float64{0, 10}, WDRLevel: [2]float64{1, 99}}
+
+// xml is the GetOptions answer, ImagingOptions20 on the wire.
+func (r imagingRanges) xml() string {
+	rg := func(name string, v [2]float64) string {
+		return fmt.Sprintf(`<tt:%s><tt:Min>%g</tt:Min><tt:Max>%g</tt:Max></tt:%s>`, name, v[0], v[1], name)
+	}
+	modes := `<tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode>`
+	return `<timg:GetOptionsResponse><timg:ImagingOptions>` +
+		`<tt:BacklightCompensation>` + modes + rg("Level", r.BacklightLevel) + `</tt:BacklightCompensation>` +
+		rg("Brightness", r.Brightness) + rg("ColorSaturation", r.ColorSaturation) + rg("Contrast", r.Contrast) +
+		`<tt:Exposure><tt:Mode>AUTO</tt:Mode><tt:Mode>MANUAL</tt:Mode><tt:MinExposureTime><tt:Min>10</tt:Min><tt:Max>40000</tt:Max></tt:MinExposureTime></tt:Exposure>` +
+		`<tt:IrCutFilterModes>ON</tt:IrCutFilterModes><tt:IrCutFilterModes>OFF</tt:IrCutFilterModes><tt:IrCutFilterModes>AUTO</tt:IrCutFilterModes>` +
+		rg("Sharpness", r.Sharpness) +
+		`<tt:WideDynamicRange>` + modes + rg("Level", r.WDRLevel) + `</tt:WideDynamicRange>` +
+		`</timg:ImagingOptions></timg:GetOptionsResponse>`
+}
+
 // imagingSettings is the part of ONVIF's ImagingSettings20 the device keeps.
 type imagingSettings struct {
 	Backlight   *modeLevel `xml:"BacklightCompensation"`
@@ -248,9 +275,13 @@ func (s imagingSettings) xml() string {
 
 // merge takes every field set in n, refusing values out of the options.
 func (s *imagingSettings) merge(n imagingSettings) error {
-	for _, v := range []*float64{n.Brightness, n.ColorSaturation, n.Contrast, n.Sharpness} {
-		if v != nil && (*v < 0 || *v > 100) {
-			return invalidArg(fmt.Sprintf("%g is out of 0..100", *v))
+	for _, c := range []struct {
+		v *float64
+		r [2]float64
+	}{{n.Brightness, ONVIFImagingRanges.Brightness}, {n.ColorSaturation, ONVIFImagingRanges.ColorSaturation},
+		{n.Contrast, ONVIFImagingRanges.Contrast}, {n.Sharpness, ONVIFImagingRanges.Sharpness}} {
+		if c.v != nil && (*c.v < c.r[0] || *c.v > c.r[1]) {
+			return invalidArg(fmt.Sprintf("%g is out of %g..%g", *c.v, c.r[0], c.r[1]))
 		}
 	}
 	if n.IrCutFilter != nil && *n.IrCutFilter != "ON" && *n.IrCutFilter != "OFF" && *n.IrCutFilter != "AUTO" {
@@ -295,14 +326,7 @@ func (c *ONVIFCamera) imagingCall(call ONVIFCall) (string, error) {
 		}
 		return `<timg:SetImagingSettingsResponse/>`, nil
 	case "GetOptions":
-		r := `<tt:Min>0</tt:Min><tt:Max>100</tt:Max>`
-		return `<timg:GetOptionsResponse><timg:ImagingOptions>` +
-			`<tt:BacklightCompensation><tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode><tt:Level>` + r + `</tt:Level></tt:BacklightCompensation>` +
-			`<tt:Brightness>` + r + `</tt:Brightness><tt:ColorSaturation>` + r + `</tt:ColorSaturation><tt:Contrast>` + r + `</tt:Contrast>` +
-			`<tt:IrCutFilterModes>ON</tt:IrCutFilterModes><tt:IrCutFilterModes>OFF</tt:IrCutFilterModes><tt:IrCutFilterModes>AUTO</tt:IrCutFilterModes>` +
-			`<tt:Sharpness>` + r + `</tt:Sharpness>` +
-			`<tt:WideDynamicRange><tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode><tt:Level>` + r + `</tt:Level></tt:WideDynamicRange>` +
-			`</timg:ImagingOptions></timg:GetOptionsResponse>`, nil
+		return ONVIFImagingRanges.xml(), nil
 	}
 	return "", unsupported(call)
 }
