@@ -148,14 +148,38 @@ func TestPTZRoutesReachTheCamera(t *testing.T) {
 		t.Errorf("GotoPreset reached the camera with token %q, want %q", got, token)
 	}
 
-	caps := e.ok("GET", "/api/streams/cam/ptz/capabilities", nil)
-	if caps["ptz_enabled"] != true || caps["onvif_queried"] != true || caps["max_presets"] != float64(1) ||
-		!strings.HasSuffix(caps["ptz_service_url"].(string), "/onvif/ptz_service") {
-		t.Errorf("capabilities: %v", caps)
-	}
 	// The camera was reached once; later requests reuse it.
 	if n := len(e.cam.CallsOf("GetSystemDateAndTime")); n != 1 {
 		t.Errorf("the camera's clock was asked %d times, want once", n)
+	}
+}
+
+// The capabilities are what the camera's PTZ node reports (GetNodes): its
+// generic position ranges, which the test camera narrows, its preset limit
+// and its home position.
+func TestPTZCapabilitiesComeFromTheCamera(t *testing.T) {
+	e := newPTZEnv(t)
+	caps := e.ok("GET", "/api/streams/cam/ptz/capabilities", nil)
+	n := testkit.ONVIFPTZNode
+	for key, want := range map[string][2]float64{"pan_range": n.Pan, "tilt_range": n.Tilt, "zoom_range": n.Zoom} {
+		r, _ := caps[key].(map[string]any)
+		if r["min"] != want[0] || r["max"] != want[1] {
+			t.Errorf("%s: %v, want the camera's %v", key, caps[key], want)
+		}
+	}
+	if caps["max_presets"] != float64(n.MaxPresets) || caps["has_home_position"] != true || caps["has_presets"] != true {
+		t.Errorf("presets and home: %v", caps)
+	}
+	for _, k := range []string{"ptz_enabled", "onvif_queried", "has_pan_tilt", "has_zoom", "has_continuous_move", "has_absolute_move", "has_relative_move"} {
+		if caps[k] != true {
+			t.Errorf("%s is %v", k, caps[k])
+		}
+	}
+	if url, _ := caps["ptz_service_url"].(string); !strings.HasSuffix(url, "/onvif/ptz_service") {
+		t.Errorf("ptz_service_url %q", url)
+	}
+	if len(e.cam.CallsOf("GetNodes")) != 1 {
+		t.Errorf("GetNodes reached the camera %d times", len(e.cam.CallsOf("GetNodes")))
 	}
 }
 

@@ -28,3 +28,32 @@ func FuzzImagingOptions(f *testing.F) {
 		}
 	})
 }
+
+const seedNodes = `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tptz="http://www.onvif.org/ver20/ptz/wsdl"><env:Body><tptz:GetNodesResponse><tptz:PTZNode token="n"><tt:SupportedPTZSpaces><tt:AbsolutePanTiltPositionSpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:AbsolutePanTiltPositionSpace><tt:ContinuousZoomVelocitySpace><tt:URI>x</tt:URI><tt:XRange><tt:Min>1</tt:Min><tt:Max>0</tt:Max></tt:XRange></tt:ContinuousZoomVelocitySpace></tt:SupportedPTZSpaces><tt:MaximumNumberOfPresets>-3</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode></tptz:GetNodesResponse></env:Body></env:Envelope>`
+
+// FuzzPTZNodes: whatever GetNodes answers, every node decodes to ordered
+// ranges and a preset count within bounds.
+func FuzzPTZNodes(f *testing.F) {
+	f.Add([]byte(seedNodes))
+	f.Add([]byte(`<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><GetNodesResponse><PTZNode><MaximumNumberOfPresets>99999999999</MaximumNumberOfPresets></PTZNode></GetNodesResponse></e:Body></e:Envelope>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var resp getNodesResponse
+		if decodeResponse(data, 200, &resp) != nil {
+			return
+		}
+		for _, w := range resp.Nodes {
+			n := w.node()
+			for _, r := range []*Range{n.Pan, n.Tilt, n.Zoom} {
+				if r != nil && r.Min > r.Max {
+					t.Fatalf("range %+v reversed", r)
+				}
+			}
+			if n.MaxPresets < 0 || n.MaxPresets > maxPresetsBound {
+				t.Fatalf("max presets %d", n.MaxPresets)
+			}
+			if _, err := json.Marshal(n); err != nil {
+				t.Fatalf("node does not encode: %v", err)
+			}
+		}
+	})
+}

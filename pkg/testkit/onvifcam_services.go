@@ -109,7 +109,7 @@ type ptzRequest struct {
 func (c *ONVIFCamera) ptzCall(call ONVIFCall) (string, error) {
 	switch call.Action {
 	case "GetNodes":
-		return `<tptz:GetNodesResponse>` + ptzNode + `</tptz:GetNodesResponse>`, nil
+		return `<tptz:GetNodesResponse>` + ptzNode() + `</tptz:GetNodesResponse>`, nil
 	case "GetConfigurations":
 		return `<tptz:GetConfigurationsResponse><tptz:PTZConfiguration token="ptz_1"><tt:Name>ptz</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>node_1</tt:NodeToken>` +
 			`<tt:PanTiltLimits><tt:Range><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:Range></tt:PanTiltLimits>` +
@@ -189,14 +189,41 @@ func (v *ptzVector) set(d ptzVector, relative bool) {
 	}
 }
 
-const ptzNode = `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name>node</tt:Name><tt:SupportedPTZSpaces>` +
-	`<tt:AbsolutePanTiltPositionSpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:AbsolutePanTiltPositionSpace>` +
-	`<tt:AbsoluteZoomPositionSpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>0</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:AbsoluteZoomPositionSpace>` +
-	`<tt:RelativePanTiltTranslationSpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/TranslationGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:RelativePanTiltTranslationSpace>` +
-	`<tt:RelativeZoomTranslationSpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/TranslationGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:RelativeZoomTranslationSpace>` +
-	`<tt:ContinuousPanTiltVelocitySpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:ContinuousPanTiltVelocitySpace>` +
-	`<tt:ContinuousZoomVelocitySpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:ContinuousZoomVelocitySpace>` +
-	`</tt:SupportedPTZSpaces><tt:MaximumNumberOfPresets>16</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
+// ONVIFPTZNode is what the device's PTZ node reports: position ranges
+// narrower than ONVIF's generic defaults and a preset limit of its own, so
+// a test can tell the camera's answer from an assumption.
+var ONVIFPTZNode = struct {
+	Pan, Tilt, Zoom [2]float64
+	MaxPresets      int
+}{Pan: [2]float64{-0.5, 0.75}, Tilt: [2]float64{-0.25, 0.5}, Zoom: [2]float64{0, 0.8}, MaxPresets: 24}
+
+// ptzNode is the GetNodes answer: a degree space before each generic one,
+// as cameras that support both list them.
+func ptzNode() string {
+	const pt, zs = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/", "http://www.onvif.org/ver10/tptz/ZoomSpaces/"
+	rg := func(name string, v [2]float64) string {
+		return fmt.Sprintf(`<tt:%s><tt:Min>%g</tt:Min><tt:Max>%g</tt:Max></tt:%s>`, name, v[0], v[1], name)
+	}
+	space := func(name, uri string, x [2]float64, y *[2]float64) string {
+		s := `<tt:` + name + `><tt:URI>` + uri + `</tt:URI>` + rg("XRange", x)
+		if y != nil {
+			s += rg("YRange", *y)
+		}
+		return s + `</tt:` + name + `>`
+	}
+	n, one, unit := ONVIFPTZNode, [2]float64{-1, 1}, [2]float64{0, 1}
+	return `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name>node</tt:Name><tt:SupportedPTZSpaces>` +
+		space("AbsolutePanTiltPositionSpace", pt+"SphericalPositionSpaceDegrees", [2]float64{-180, 180}, &[2]float64{-90, 90}) +
+		space("AbsolutePanTiltPositionSpace", pt+"PositionGenericSpace", n.Pan, &n.Tilt) +
+		space("AbsoluteZoomPositionSpace", zs+"PositionGenericSpace", n.Zoom, nil) +
+		space("RelativePanTiltTranslationSpace", pt+"TranslationGenericSpace", one, &one) +
+		space("RelativeZoomTranslationSpace", zs+"TranslationGenericSpace", one, nil) +
+		space("ContinuousPanTiltVelocitySpace", pt+"VelocityGenericSpace", one, &one) +
+		space("ContinuousZoomVelocitySpace", zs+"VelocityGenericSpace", one, nil) +
+		space("PanTiltSpeedSpace", pt+"GenericSpeedSpace", unit, nil) +
+		`</tt:SupportedPTZSpaces>` + fmt.Sprintf(`<tt:MaximumNumberOfPresets>%d</tt:MaximumNumberOfPresets>`, n.MaxPresets) +
+		`<tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
+}
 
 // imagingRanges are the ranges the device accepts, each [min, max].
 type imagingRanges struct {
