@@ -59,6 +59,7 @@ var accessMatrix = map[string]string{
 	"GET /api/onvif/device/profiles":     "admin user api", // calls a device with the caller's credentials
 	"POST /api/onvif/device/test":        "admin user api",
 	"POST /api/onvif/device/add":         "admin user api",
+	"POST /api/onvif/notify/{token}":     "public", // cameras push events here; the per-subscription token admits them
 
 	"GET /api/streams":                   "admin user viewer api",
 	"POST /api/streams":                  "admin user api",

@@ -57,3 +57,24 @@ func FuzzPTZNodes(f *testing.F) {
 		}
 	})
 }
+
+const seedNotify = `<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:wsa="http://www.w3.org/2005/08/addressing"><env:Header><wsa:Action>http://docs.oasis-open.org/wsn/bw-2/NotificationConsumer/Notify</wsa:Action></env:Header><env:Body><wsnt:Notify><wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">tns1:RuleEngine/CellMotionDetector/Motion</wsnt:Topic><wsnt:Message><tt:Message UtcTime="2026-01-01T00:00:00Z" PropertyOperation="Changed"><tt:Data><tt:SimpleItem Name="IsMotion" Value="true"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage></wsnt:Notify></env:Body></env:Envelope>`
+
+// FuzzParseNotify: a pushed body is a Notify whose messages turn into
+// events for the stream they were pushed for, or an error; never a panic.
+func FuzzParseNotify(f *testing.F) {
+	f.Add([]byte(seedNotify))
+	f.Add([]byte(`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><Notify><NotificationMessage><Topic>x/Alarm</Topic></NotificationMessage></Notify></Body></Envelope>`))
+	f.Add([]byte(`<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><PullMessagesResponse/></env:Body></env:Envelope>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msgs, err := parseNotify(data)
+		if err != nil {
+			return
+		}
+		for _, m := range msgs {
+			if e, ok := m.event("s", 0); ok && (e.Stream != "s" || len(e.Detections) != 1) {
+				t.Fatalf("event %+v", e)
+			}
+		}
+	})
+}

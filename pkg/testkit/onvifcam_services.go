@@ -24,7 +24,7 @@ func (c *ONVIFCamera) device(call ONVIFCall) (string, error) {
 		b := c.base() + "/onvif/"
 		return `<tds:GetCapabilitiesResponse><tds:Capabilities>` +
 			`<tt:Device><tt:XAddr>` + b + `device_service</tt:XAddr></tt:Device>` +
-			`<tt:Events><tt:XAddr>` + b + `events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
+			`<tt:Events><tt:XAddr>` + b + `events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>` + strconv.FormatBool(!c.opt.BasicNotification) + `</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
 			`<tt:Imaging><tt:XAddr>` + b + `imaging_service</tt:XAddr></tt:Imaging>` +
 			`<tt:Media><tt:XAddr>` + b + `media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
 			`<tt:PTZ><tt:XAddr>` + b + `ptz_service</tt:XAddr></tt:PTZ>` +
