@@ -395,14 +395,11 @@ func (h *ptzHandler) handleImagingOptions(ctx *fasthttp.RequestCtx) {
 		h.failed(ctx, c, "imaging options", err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "options": imagingOptionsJSON{opts, source}})
-}
-
-// imagingOptionsJSON is the options object: the camera's ranges with the
-// video source they belong to.
-type imagingOptionsJSON struct {
-	onvif.ImagingOptions
-	VideoSourceToken string `json:"video_source_token"`
+	options := map[string]any{"ir_cut_filter_modes": opts.IrCutFilterModes, "video_source_token": source}
+	for name, r := range opts.Ranges {
+		options[name] = r
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "options": options})
 }
 
 // writeImaging loads the stream and its camera, then writes set.

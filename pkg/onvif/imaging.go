@@ -123,16 +123,14 @@ type Range struct {
 	Modes []string `json:"modes,omitempty"`
 }
 
-// ImagingOptions are what a video source's settings may be set to; ranges
-// the camera does not report are nil.
+// ImagingOptions are what a video source's settings may be set to: the
+// range of each setting the camera reports, by LightNVR's setting name
+// (brightness, contrast, color_saturation, sharpness, and the level of
+// backlight_compensation and wide_dynamic_range with their modes), and the
+// IR cut filter modes it offers.
 type ImagingOptions struct {
-	Backlight        *Range   `json:"backlight_compensation,omitempty"`
-	Brightness       *Range   `json:"brightness,omitempty"`
-	ColorSaturation  *Range   `json:"color_saturation,omitempty"`
-	Contrast         *Range   `json:"contrast,omitempty"`
-	Sharpness        *Range   `json:"sharpness,omitempty"`
-	WDR              *Range   `json:"wide_dynamic_range,omitempty"`
-	IrCutFilterModes []string `json:"ir_cut_filter_modes"`
+	Ranges           map[string]Range
+	IrCutFilterModes []string
 }
 
 // wireRange is an ONVIF FloatRange, by local name.
@@ -172,12 +170,32 @@ func (d *Device) ImagingOptionsOf(ctx context.Context, source string) (ImagingOp
 // reversed or not numbers a JSON answer can carry.
 func (r imagingOptionsResponse) options() ImagingOptions {
 	o := r.O
-	out := ImagingOptions{Brightness: o.Brightness.span(nil), ColorSaturation: o.ColorSaturation.span(nil),
-		Contrast: o.Contrast.span(nil), Sharpness: o.Sharpness.span(nil),
-		Backlight: o.Backlight.span(), WDR: o.WDR.span(), IrCutFilterModes: []string{}}
-	for _, m := range o.IrCutFilterModes {
+	out := ImagingOptions{Ranges: map[string]Range{}, IrCutFilterModes: trimmed(o.IrCutFilterModes)}
+	levels := map[string]*wireRange{"brightness": o.Brightness, "color_saturation": o.ColorSaturation, "contrast": o.Contrast, "sharpness": o.Sharpness}
+	modes := map[string]*wireModeRange{"backlight_compensation": o.Backlight, "wide_dynamic_range": o.WDR}
+	for name, w := range levels {
+		if rg := w.span(nil); rg != nil {
+			out.Ranges[name] = *rg
+		}
+	}
+	for name, w := range modes {
+		if w == nil {
+			continue
+		}
+		if rg := w.Level.span(trimmed(w.Modes)); rg != nil {
+			out.Ranges[name] = *rg
+		}
+	}
+	return out
+}
+
+// trimmed is list without blank entries, the others trimmed; never nil, so
+// that JSON shows an empty list.
+func trimmed(list []string) []string {
+	out := []string{}
+	for _, m := range list {
 		if m = strings.TrimSpace(m); m != "" {
-			out.IrCutFilterModes = append(out.IrCutFilterModes, m)
+			out = append(out, m)
 		}
 	}
 	return out
@@ -188,19 +206,6 @@ func (w *wireRange) span(modes []string) *Range {
 		return nil
 	}
 	return &Range{Min: w.Min, Max: w.Max, Modes: modes}
-}
-
-func (w *wireModeRange) span() *Range {
-	if w == nil {
-		return nil
-	}
-	var modes []string
-	for _, m := range w.Modes {
-		if m = strings.TrimSpace(m); m != "" {
-			modes = append(modes, m)
-		}
-	}
-	return w.Level.span(modes)
 }
 
 // finite is false for NaN and ±Inf, which encoding/xml accepts and

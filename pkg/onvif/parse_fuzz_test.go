@@ -18,9 +18,9 @@ func FuzzImagingOptions(f *testing.F) {
 			return
 		}
 		o := resp.options()
-		for _, r := range []*Range{o.Backlight, o.Brightness, o.ColorSaturation, o.Contrast, o.Sharpness, o.WDR} {
-			if r != nil && r.Min > r.Max {
-				t.Fatalf("range %+v reversed", r)
+		for name, r := range o.Ranges {
+			if r.Min > r.Max {
+				t.Fatalf("%s: range %+v reversed", name, r)
 			}
 		}
 		if _, err := json.Marshal(o); err != nil {
