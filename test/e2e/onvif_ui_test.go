@@ -188,7 +188,14 @@ func TestONVIFUI(t *testing.T) {
 
 	t.Run("picture settings", func(t *testing.T) {
 		u.t = t
-		u.do("move the brightness slider", 10*time.Second, chromedp.WaitVisible("#cam-brightness"), u.fill("#cam-brightness", "73"),
+		// The sliders span what the camera's imaging options report.
+		u.do("the sliders", 10*time.Second, chromedp.WaitVisible("#cam-brightness"))
+		r := testkit.ONVIFImagingRanges
+		want := fmt.Sprintf("%g..%g %g..%g", r.Brightness[0], r.Brightness[1], r.Contrast[0], r.Contrast[1])
+		if got, _ := testkit.Eval[string](u.p, 5*time.Second, `['#cam-brightness', '#cam-contrast'].map(s => document.querySelector(s)).map(e => e.min + '..' + e.max).join(' ')`); got != want {
+			t.Fatalf("slider ranges %q, want the camera's %q", got, want)
+		}
+		u.do("move the brightness slider", 10*time.Second, u.fill("#cam-brightness", "73"),
 			chromedp.Click(`[data-testid=imaging-save]`))
 		if c := waitCall(t, ptz, "SetImagingSettings", 1); c.Settings.Brightness == nil || *c.Settings.Brightness != 73 {
 			t.Fatalf("the camera got %s, want brightness 73", c.body)
