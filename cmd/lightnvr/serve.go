@@ -24,6 +24,7 @@ import (
 	"lightnvr/pkg/lifecycle"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/notify"
+	"lightnvr/pkg/onvif"
 	"lightnvr/pkg/ota"
 	"lightnvr/pkg/record"
 	"lightnvr/pkg/storage"
@@ -117,6 +118,8 @@ type daemon struct {
 	go2rtc       *go2rtc.Supervisor
 	// cert is the HTTPS certificate; nil while HTTPS is off.
 	cert *tlscert.Cert
+	// onvifNotify takes the events cameras push to our web port.
+	onvifNotify *onvif.Consumers
 	// events is the one bus from the detectors and triggers to their
 	// consumers: event clips, the detections table, the API's live feed.
 	events *event.Bus
@@ -162,6 +165,11 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	d.cert = cert
+	scheme := "http"
+	if cert != nil {
+		scheme = "https" // plain HTTP on the port only redirects then
+	}
+	d.onvifNotify = onvif.NewConsumers(scheme, d.cfg.Web.Port)
 	if err := os.MkdirAll(d.cfg.Storage.Path, 0o755); err != nil {
 		// Not fatal: the disk may be mounted later; storage reports it until then.
 		d.log.Error("create storage directory", "path", d.cfg.Storage.Path, "err", err)
@@ -343,7 +351,8 @@ func (d *daemon) startStreams(ctx context.Context) error {
 	d.recording = streams.NewRecording(streams.RecordingOptions{DB: d.db, StorageDir: d.cfg.Storage.Path,
 		DirFormat: d.cfg.Storage.MP4DirectoryFormat, Logger: d.log,
 		OnWrite: d.storage.Wrote, Bus: d.events, Frames: sup.Client(), APIDetection: d.cfg.APIDetection, Snapshots: d.snapshots,
-		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20})
+		RingDir: det.PrebufferPath, RingMaxBytes: det.PrebufferMaxMBPerStream << 20, RingTotalBytes: det.PrebufferMaxMBTotal << 20,
+		ONVIFNotify: d.onvifNotify})
 	mgr, err = streams.NewManager(streams.Options{
 		DB:             d.db,
 		Go2RTC:         sup,
@@ -429,6 +438,8 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		Logs:     d.ring,
 		Events:   d.events,
 		Webhooks: d.webhooks,
+		// Cameras without a PullPoint push their events to this server.
+		ONVIFNotify: d.onvifNotify,
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:           func() { d.stop(errRestart) },
 		Shutdown:          func() { d.stop(errShutdown) },

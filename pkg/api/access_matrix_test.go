@@ -59,6 +59,7 @@ var accessMatrix = map[string]string{
 	"GET /api/onvif/device/profiles":     "admin user api", // calls a device with the caller's credentials
 	"POST /api/onvif/device/test":        "admin user api",
 	"POST /api/onvif/device/add":         "admin user api",
+	"POST /api/onvif/notify/{token}":     "public", // cameras push events here; the per-subscription token admits them
 
 	"GET /api/streams":                   "admin user viewer api",
 	"POST /api/streams":                  "admin user api",
@@ -88,6 +89,7 @@ var accessMatrix = map[string]string{
 	"PUT /api/streams/{name}/ptz/preset":       "admin user api",
 	"GET /api/streams/{name}/imaging/settings": "admin user viewer api",
 	"PUT /api/streams/{name}/imaging/settings": "admin user api",
+	"GET /api/streams/{name}/imaging/options":  "admin user viewer api",
 	"GET /api/streams/{name}/daynight":         "admin user viewer api",
 	"PUT /api/streams/{name}/daynight":         "admin user api",
 

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,36 +16,15 @@ import (
 
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
-	"lightnvr/pkg/onvif"
+	"lightnvr/pkg/onvif/onviftest"
 	"lightnvr/pkg/testkit"
 )
 
-// answerProbes stands in for the WS-Discovery responder go2rtc lacks: it
-// listens on port 3702 of a loopback address of its own and answers every
-// probe with a ProbeMatch pointing at xaddr. It returns the address.
+// answerProbes stands in for the WS-Discovery responder go2rtc lacks and
+// returns the address it answers on.
 func answerProbes(t *testing.T, xaddr string) string {
-	t.Helper()
-	for range 20 {
-		ip := fmt.Sprintf("127.0.%d.%d", rand.IntN(250)+1, rand.IntN(250)+2)
-		conn, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "3702"))
-		if err != nil {
-			continue // taken: try another address
-		}
-		done := make(chan error, 1)
-		go func() {
-			done <- onvif.ServeProbes(conn, "urn:uuid:6f1c2a9e-0d4b-4c1e-9a57-3b8f2e6d7c10", []string{xaddr},
-				[]string{"onvif://www.onvif.org/name/go2rtc", "onvif://www.onvif.org/hardware/testbox"})
-		}()
-		t.Cleanup(func() {
-			conn.Close()
-			if err := <-done; err != nil {
-				t.Errorf("probe responder: %v", err)
-			}
-		})
-		return ip
-	}
-	t.Fatal("no free loopback address for port 3702")
-	return ""
+	return onviftest.AnswerProbes(t, "urn:uuid:6f1c2a9e-0d4b-4c1e-9a57-3b8f2e6d7c10", xaddr,
+		"onvif://www.onvif.org/name/go2rtc", "onvif://www.onvif.org/hardware/testbox")
 }
 
 func (e *streamEnv) onvifProfiles(t *testing.T, device, user, pass string) (int, []byte) {

@@ -50,6 +50,7 @@ var ptzRoutes = []endpoint[*ptzHandler]{
 	{"PUT", "/api/streams/{name}/ptz/preset", auth.AccessWriter, (*ptzHandler).handleSetPreset},
 	{"GET", "/api/streams/{name}/imaging/settings", auth.AccessViewer, (*ptzHandler).handleGetImaging},
 	{"PUT", "/api/streams/{name}/imaging/settings", auth.AccessWriter, (*ptzHandler).handleSetImaging},
+	{"GET", "/api/streams/{name}/imaging/options", auth.AccessViewer, (*ptzHandler).handleImagingOptions},
 	{"GET", "/api/streams/{name}/daynight", auth.AccessViewer, (*ptzHandler).handleGetDayNight},
 	{"PUT", "/api/streams/{name}/daynight", auth.AccessWriter, (*ptzHandler).handleSetDayNight},
 }
@@ -277,53 +278,32 @@ func (h *ptzHandler) handleSetPreset(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// listPresets reads the stream's camera's presets; nil camera once the
-// reply is written.
-func (h *ptzHandler) listPresets(ctx *fasthttp.RequestCtx, s *db.Stream, what string) (*camera, []onvif.Preset) {
-	var presets []onvif.Preset
-	c := h.onPTZ(ctx, s, what, func(p *onvif.PTZ, c context.Context) (err error) {
-		presets, err = p.Presets(c)
-		return err
-	})
-	return c, presets
-}
-
 func (h *ptzHandler) handlePresets(ctx *fasthttp.RequestCtx) {
 	s, ok := h.loadStream(ctx)
 	if !ok {
 		return
 	}
-	if c, presets := h.listPresets(ctx, s, "ptz presets"); c != nil {
+	var presets []onvif.Preset
+	if h.onPTZ(ctx, s, "ptz presets", func(p *onvif.PTZ, c context.Context) (err error) {
+		presets, err = p.Presets(c)
+		return err
+	}) != nil {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"presets": presets, "count": len(presets)})
 	}
 }
 
-// axisRange is one axis's range in ONVIF's generic spaces.
-type axisRange struct {
-	Min float64 `json:"min"`
-	Max float64 `json:"max"`
-}
-
-// ptzOffers are the capabilities LightNVR reports as has_*; an ONVIF PTZ
-// service offers each, so all follow whether the camera was queried.
-var ptzOffers = []string{"has_pan_tilt", "has_zoom", "has_continuous_move", "has_absolute_move",
-	"has_relative_move", "has_home_position", "has_presets"}
-
 // ptzCapabilities is LightNVR's capabilities answer: the stream's PTZ
-// fields and, when its camera was queried (serviceURL set), its PTZ
-// service in ONVIF's generic spaces and how many presets it holds.
-func ptzCapabilities(s *db.Stream, serviceURL string, presets int) map[string]any {
-	queried := serviceURL != ""
-	caps := map[string]any{"ptz_enabled": s.PTZEnabled, "onvif_queried": queried, "ptz_service_url": serviceURL,
-		"max_presets": presets, "max_x": s.PTZMaxX, "max_y": s.PTZMaxY, "max_z": s.PTZMaxZ, "has_home": s.PTZHasHome,
-		"pan_range": axisRange{}, "tilt_range": axisRange{}, "zoom_range": axisRange{}}
-	for _, k := range ptzOffers {
-		caps[k] = queried
-	}
-	if queried {
-		caps["pan_range"], caps["tilt_range"], caps["zoom_range"] = axisRange{-1, 1}, axisRange{-1, 1}, axisRange{0, 1}
-	}
-	return caps
+// fields and, when its camera was queried (serviceURL set), what its PTZ
+// node reports: the axes' ranges, the moves, presets and home.
+func ptzCapabilities(s *db.Stream, serviceURL string, n onvif.PTZNode) map[string]any {
+	none := onvif.Range{}
+	r := func(v *onvif.Range) onvif.Range { return *cmp.Or(v, &none) }
+	return map[string]any{"ptz_enabled": s.PTZEnabled, "onvif_queried": serviceURL != "", "ptz_service_url": serviceURL,
+		"max_presets": n.MaxPresets, "max_x": s.PTZMaxX, "max_y": s.PTZMaxY, "max_z": s.PTZMaxZ, "has_home": s.PTZHasHome,
+		"pan_range": r(n.Pan), "tilt_range": r(n.Tilt), "zoom_range": r(n.Zoom),
+		"has_pan_tilt": n.Pan != nil || n.Tilt != nil, "has_zoom": n.Zoom != nil,
+		"has_continuous_move": n.Continuous, "has_absolute_move": n.Absolute, "has_relative_move": n.Relative,
+		"has_home_position": n.HomeSupported, "has_presets": n.MaxPresets > 0}
 }
 
 // handleCapabilities asks the camera only when the stream has PTZ enabled.
@@ -333,11 +313,15 @@ func (h *ptzHandler) handleCapabilities(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !s.PTZEnabled {
-		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, "", 0))
+		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, "", onvif.PTZNode{}))
 		return
 	}
-	if c, presets := h.listPresets(ctx, s, "ptz capabilities"); c != nil {
-		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, c.dev.Services.PTZ, len(presets)))
+	var node onvif.PTZNode
+	if c := h.onPTZ(ctx, s, "ptz capabilities", func(p *onvif.PTZ, c context.Context) (err error) {
+		node, err = p.Node(c)
+		return err
+	}); c != nil {
+		writeJSON(ctx, fasthttp.StatusOK, ptzCapabilities(s, c.dev.Services.PTZ, node))
 	}
 }
 
@@ -392,6 +376,30 @@ func (h *ptzHandler) handleGetImaging(ctx *fasthttp.RequestCtx) {
 	if _, source, set, ok := h.readImaging(ctx); ok {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "video_source_token": source, "settings": set})
 	}
+}
+
+// handleImagingOptions answers the ranges the camera accepts, LightNVR's
+// {success, options: {<setting>: {min, max}, ir_cut_filter_modes,
+// video_source_token}}.
+func (h *ptzHandler) handleImagingOptions(ctx *fasthttp.RequestCtx) {
+	s, ok := h.loadStream(ctx)
+	if !ok {
+		return
+	}
+	c, source, ok := h.imagingCamera(ctx, s)
+	if !ok {
+		return
+	}
+	opts, err := c.dev.ImagingOptionsOf(requestContext(ctx), source)
+	if err != nil {
+		h.failed(ctx, c, "imaging options", err)
+		return
+	}
+	options := map[string]any{"ir_cut_filter_modes": opts.IrCutFilterModes, "video_source_token": source}
+	for name, r := range opts.Ranges {
+		options[name] = r
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"success": true, "options": options})
 }
 
 // writeImaging loads the stream and its camera, then writes set.

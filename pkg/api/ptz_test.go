@@ -148,14 +148,38 @@ func TestPTZRoutesReachTheCamera(t *testing.T) {
 		t.Errorf("GotoPreset reached the camera with token %q, want %q", got, token)
 	}
 
-	caps := e.ok("GET", "/api/streams/cam/ptz/capabilities", nil)
-	if caps["ptz_enabled"] != true || caps["onvif_queried"] != true || caps["max_presets"] != float64(1) ||
-		!strings.HasSuffix(caps["ptz_service_url"].(string), "/onvif/ptz_service") {
-		t.Errorf("capabilities: %v", caps)
-	}
 	// The camera was reached once; later requests reuse it.
 	if n := len(e.cam.CallsOf("GetSystemDateAndTime")); n != 1 {
 		t.Errorf("the camera's clock was asked %d times, want once", n)
+	}
+}
+
+// The capabilities are what the camera's PTZ node reports (GetNodes): its
+// generic position ranges, which the test camera narrows, its preset limit
+// and its home position.
+func TestPTZCapabilitiesComeFromTheCamera(t *testing.T) {
+	e := newPTZEnv(t)
+	caps := e.ok("GET", "/api/streams/cam/ptz/capabilities", nil)
+	n := testkit.ONVIFPTZNode
+	for key, want := range map[string][2]float64{"pan_range": n.Pan, "tilt_range": n.Tilt, "zoom_range": n.Zoom} {
+		r, _ := caps[key].(map[string]any)
+		if r["min"] != want[0] || r["max"] != want[1] {
+			t.Errorf("%s: %v, want the camera's %v", key, caps[key], want)
+		}
+	}
+	if caps["max_presets"] != float64(n.MaxPresets) || caps["has_home_position"] != true || caps["has_presets"] != true {
+		t.Errorf("presets and home: %v", caps)
+	}
+	for _, k := range []string{"ptz_enabled", "onvif_queried", "has_pan_tilt", "has_zoom", "has_continuous_move", "has_absolute_move", "has_relative_move"} {
+		if caps[k] != true {
+			t.Errorf("%s is %v", k, caps[k])
+		}
+	}
+	if url, _ := caps["ptz_service_url"].(string); !strings.HasSuffix(url, "/onvif/ptz_service") {
+		t.Errorf("ptz_service_url %q", url)
+	}
+	if len(e.cam.CallsOf("GetNodes")) != 1 {
+		t.Errorf("GetNodes reached the camera %d times", len(e.cam.CallsOf("GetNodes")))
 	}
 }
 
@@ -183,6 +207,39 @@ func TestImagingSettingsRoundTrip(t *testing.T) {
 		wdr["mode"] != "ON" || wdr["level"] != float64(80) {
 		t.Errorf("settings after: %v", after)
 	}
+}
+
+// The options are the camera's own ranges (no two alike on the test
+// camera), from its GetOptions answer for the profile's video source.
+func TestImagingOptionsComeFromTheCamera(t *testing.T) {
+	e := newPTZEnv(t)
+	got := e.ok("GET", "/api/streams/cam/imaging/options", nil)
+	opts, _ := got["options"].(map[string]any)
+	rg := testkit.ONVIFImagingRanges
+	for key, want := range map[string][2]float64{"brightness": rg.Brightness, "color_saturation": rg.ColorSaturation,
+		"contrast": rg.Contrast, "sharpness": rg.Sharpness, "backlight_compensation": rg.BacklightLevel, "wide_dynamic_range": rg.WDRLevel} {
+		r, _ := opts[key].(map[string]any)
+		if r["min"] != want[0] || r["max"] != want[1] {
+			t.Errorf("%s: %v, want the camera's %v", key, opts[key], want)
+		}
+	}
+	modes, _ := opts["ir_cut_filter_modes"].([]any)
+	if got["success"] != true || opts["video_source_token"] != testkit.ONVIFVideoSourceToken || len(modes) != 3 || modes[2] != "AUTO" {
+		t.Errorf("options: %v", got)
+	}
+	var wire struct {
+		Source string `xml:"VideoSourceToken"`
+	}
+	if calls := e.cam.CallsOf("GetOptions"); len(calls) != 1 || calls[0].Decode(&wire) != nil || wire.Source != testkit.ONVIFVideoSourceToken {
+		t.Errorf("GetOptions reached the camera %d times (source %q)", len(calls), wire.Source)
+	}
+	e.addStream("plain", e.cam.Port, nil)
+	e.addStream("down", testkit.FreePort(t), func(s *db.Stream) { s.IsONVIF = true })
+	expectCameraError(t, e.call("user", "GET", "/api/streams/plain/imaging/options", nil), 400, "plain stream", "not an ONVIF camera")
+	expectCameraError(t, e.call("user", "GET", "/api/streams/nosuch/imaging/options", nil), 404, "unknown stream", "not found")
+	expectCameraError(t, e.call("user", "GET", "/api/streams/down/imaging/options", nil), 502, "camera down", "not reachable")
+	expectStatus(t, e.call("viewer", "GET", "/api/streams/cam/imaging/options", nil), 200, "viewer reads the options")
+	expectStatus(t, e.do(req{method: "GET", path: "/api/streams/cam/imaging/options"}), 401, "nobody reads the options")
 }
 
 func TestDayNightSwitchSetsIrCutFilter(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"lightnvr/pkg/hls"
 	"lightnvr/pkg/logx"
 	"lightnvr/pkg/notify"
+	"lightnvr/pkg/onvif"
 	"lightnvr/pkg/ota"
 	"lightnvr/pkg/storage"
 	"lightnvr/pkg/streams"
@@ -90,6 +91,9 @@ type Deps struct {
 	MQTT MQTTNotifier
 	// Webhooks sends the signed webhooks; nil answers 503 on their routes.
 	Webhooks *notify.Webhooks
+	// ONVIFNotify takes the events cameras push to us (ONVIF Basic
+	// Notification); nil answers 503 on its route.
+	ONVIFNotify *onvif.Consumers
 }
 
 // MQTTNotifier is what the API needs of the MQTT publisher.
@@ -201,6 +205,8 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, timelineRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *timelineHandler { return &timelineHandler{failer: f, db: deps.DB} })
 	mount(r, ptzRoutes, deps.DB != nil, unavailable("database is not available"), func() *ptzHandler { return newPTZHandler(f, deps.DB) })
+	mount(r, onvifNotifyRoutes, deps.ONVIFNotify != nil, unavailable("camera notifications are not taken"),
+		func() *onvifNotifyHandler { return &onvifNotifyHandler{failer: f, consumers: deps.ONVIFNotify} })
 	mount(r, snapshotRoutes, true, nil, func() *snapshotsHandler { return &snapshotsHandler{failer: f, storage: deps.Config.Storage.Path} })
 	mount(r, motionRoutes, deps.DB != nil && deps.Events != nil, unavailable("the event bus is not running"), func() *motionHandler { return newMotionHandler(f, deps.DB, deps.Events, deps.Ingest) })
 	mount(r, webhookRoutes, deps.Webhooks != nil, unavailable("webhooks are not running"),

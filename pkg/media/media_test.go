@@ -69,7 +69,11 @@ func collect(ctx context.Context, sub *media.Subscription, c *collected) {
 	}
 }
 
-func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *collected) {
+// runSource runs a source over url until the units collected are enough
+// (polled) or within has passed. Waiting for what a test needs rather than
+// a fixed time keeps it correct on a loaded machine, where connecting can
+// take seconds.
+func runSource(t *testing.T, url string, within time.Duration, enough func([]*media.Unit) bool) (*media.Source, *collected) {
 	t.Helper()
 	hub := media.NewHub()
 	src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: hub, Backoff: backoff.Backoff{Min: 100 * time.Millisecond}})
@@ -80,18 +84,39 @@ func runSource(t *testing.T, url string, d time.Duration) (*media.Source, *colle
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = src.Run(ctx) }()
 	go func() { defer wg.Done(); collect(ctx, sub, c) }()
-	time.Sleep(d)
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		c.mu.Lock()
+		done := enough(c.units)
+		c.mu.Unlock()
+		if done {
+			break
+		}
+	}
 	cancel()
 	wg.Wait()
 	return src, c
 }
+
+// videoUnits counts the video units in units.
+func videoUnits(units []*media.Unit) int {
+	n := 0
+	for _, u := range units {
+		if u.IsVideo() {
+			n++
+		}
+	}
+	return n
+}
+
+// twoSeconds is enough for a 25 fps stream: two seconds of video.
+func twoSeconds(units []*media.Unit) bool { return videoUnits(units) >= 50 }
 
 // ingestCodec runs a source over a loadgen stream of spec and asserts the
 // codec and picture size it reports and the unit invariants.
 func ingestCodec(t *testing.T, spec testkit.SampleSpec, audio string, want media.Codec) *collected {
 	t.Helper()
 	lg := testkit.Loadgen(t, spec, loadgen.Config{Streams: 1, Audio: audio})
-	src, c := runSource(t, lg.URL(0), 3*time.Second)
+	src, c := runSource(t, lg.URL(0), 30*time.Second, twoSeconds)
 	st := src.Stats()
 	if st.Codec != want || st.Width != 320 || st.Height != 240 {
 		t.Fatalf("stats %+v", st)
@@ -135,7 +160,14 @@ func TestSourceH265G711(t *testing.T) {
 func TestSourceReconnects(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4},
 		loadgen.Config{Streams: 1, Faults: map[int]loadgen.Faults{0: {DisconnectEvery: 1500 * time.Millisecond}}})
-	src, c := runSource(t, lg.URL(0), 4*time.Second)
+	// Enough once a second session has delivered video.
+	src, c := runSource(t, lg.URL(0), 30*time.Second, func(units []*media.Unit) bool {
+		descs := map[*media.Desc]bool{}
+		for _, u := range units {
+			descs[u.Desc] = true
+		}
+		return len(descs) >= 2 && videoUnits(units) >= 50
+	})
 	st := src.Stats()
 	if st.Reconnects == 0 {
 		t.Fatalf("no reconnect: %+v", st)
@@ -213,7 +245,7 @@ func TestSourceStateAcrossCameraDrop(t *testing.T) {
 func TestSourceWaitsForParameterSets(t *testing.T) {
 	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4},
 		loadgen.Config{Streams: 1, Faults: map[int]loadgen.Faults{0: {StripParamsFor: 1500 * time.Millisecond}}})
-	_, c := runSource(t, lg.URL(0), 3500*time.Millisecond)
+	_, c := runSource(t, lg.URL(0), 30*time.Second, twoSeconds)
 	if len(c.units) == 0 {
 		t.Fatal("no unit after the parameter sets appeared")
 	}

@@ -26,6 +26,9 @@ type EventOptions struct {
 	// Lifetime is the subscription lifetime asked for; renewed at half of
 	// what the camera grants.
 	Lifetime time.Duration
+	// Consumers takes the messages of cameras that only push (Basic
+	// Notification); nil follows PullPoint cameras only.
+	Consumers *Consumers
 }
 
 const (
@@ -40,11 +43,12 @@ const (
 var errNoEvents = errors.New("onvif: device has no event service")
 
 // RunEvents follows the camera's events until ctx ends: it holds one
-// PullPoint subscription, renews it before it expires and, when the camera
-// fails or reboots, subscribes again after a backoff. Every active
-// detection event is published on the bus with normalised labels.
-// Cameras without a PullPoint service (Basic Notification only) are not
-// followed: the session fails and is retried.
+// subscription, renews it before it expires and, when the camera fails or
+// reboots, subscribes again after a backoff. Every active detection event
+// is published on the bus with normalised labels. The subscription is a
+// PullPoint; a camera without one (its event capabilities say so, or it
+// refuses CreatePullPointSubscription with a fault) gets a Basic
+// Notification subscription that pushes to opt.Consumers.
 func RunEvents(ctx context.Context, opt EventOptions) error {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -55,11 +59,11 @@ func RunEvents(ctx context.Context, opt EventOptions) error {
 	log := opt.Logger.With("stream", opt.Stream, "onvif", "events")
 	b := opt.Retry.Or(backoff.Backoff{Min: time.Second, Max: 30 * time.Second})
 	for {
-		pulled, err := runSession(ctx, opt, log)
+		progressed, err := runSession(ctx, opt, log)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if pulled {
+		if progressed {
 			b.Reset()
 		}
 		log.Warn("camera event subscription ended; subscribing again", "err", err)
@@ -69,17 +73,18 @@ func RunEvents(ctx context.Context, opt EventOptions) error {
 	}
 }
 
-// pullPoint is one live subscription.
-type pullPoint struct {
+// subscription is one live subscription, pulled or pushed.
+type subscription struct {
 	dev     *Device
 	addr    string
 	expires time.Time // local clock
 	granted time.Duration
 }
 
-// runSession connects, subscribes and pulls until an error; pulled says a
-// pull succeeded, so the next failure starts the backoff afresh.
-func runSession(ctx context.Context, opt EventOptions, log *slog.Logger) (pulled bool, err error) {
+// runSession connects, subscribes and follows until an error; progressed
+// says a pull, renewal or pushed message succeeded, so the next failure
+// starts the backoff afresh.
+func runSession(ctx context.Context, opt EventOptions, log *slog.Logger) (progressed bool, err error) {
 	dev, err := Connect(ctx, opt.DeviceURL, opt.Username, opt.Password)
 	if err != nil {
 		return false, err
@@ -87,7 +92,15 @@ func runSession(ctx context.Context, opt EventOptions, log *slog.Logger) (pulled
 	if dev.Services.Events == "" {
 		return false, errNoEvents
 	}
+	if !dev.pullPointSupported(ctx) {
+		return runPushed(ctx, opt, dev, log)
+	}
 	pp, err := subscribe(ctx, dev, opt.Lifetime)
+	var fault *Fault
+	if errors.As(err, &fault) && !IsAuthFault(err) {
+		log.Info("camera refused a PullPoint subscription; asking it to push", "err", err)
+		return runPushed(ctx, opt, dev, log)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -96,21 +109,51 @@ func runSession(ctx context.Context, opt EventOptions, log *slog.Logger) (pulled
 	for {
 		if time.Until(pp.expires) < pp.granted/2 {
 			if err := pp.renew(ctx, opt.Lifetime); err != nil {
-				return pulled, err
+				return progressed, err
 			}
 		}
 		msgs, err := pp.pull(ctx, min(pullWait, pp.granted/4))
 		if err != nil {
-			return pulled, err
+			return progressed, err
 		}
-		pulled = true
-		for _, m := range msgs {
-			if e, ok := m.event(opt.Stream, dev.ClockOffset()); ok {
-				log.Debug("camera event", "topic", m.Topic, "labels", e.Detections)
-				opt.Bus.Publish(e)
-			}
+		progressed = true
+		publish(opt, dev, msgs, log)
+	}
+}
+
+// publish puts the active detections among msgs on the bus.
+func publish(opt EventOptions, dev *Device, msgs []notification, log *slog.Logger) {
+	for _, m := range msgs {
+		if e, ok := m.event(opt.Stream, dev.ClockOffset()); ok {
+			log.Debug("camera event", "topic", m.Topic, "labels", e.Detections)
+			opt.Bus.Publish(e)
 		}
 	}
+}
+
+type getEventCapabilities struct {
+	XMLName xml.Name `xml:"tev:GetServiceCapabilities"`
+	NS      string   `xml:"xmlns:tev,attr"`
+}
+
+type eventCapabilitiesResponse struct {
+	Capabilities struct {
+		PullPoint string `xml:"WSPullPointSupport,attr"`
+	} `xml:"Capabilities"`
+}
+
+// pullPointSupported is false only when the event service says it has no
+// PullPoint; a camera that does not answer is tried.
+func (d *Device) pullPointSupported(ctx context.Context) bool {
+	var resp eventCapabilitiesResponse
+	if d.Call(ctx, d.Services.Events, getEventCapabilities{NS: NSEvents}, &resp) != nil {
+		return true
+	}
+	switch strings.ToLower(strings.TrimSpace(resp.Capabilities.PullPoint)) {
+	case "false", "0":
+		return false
+	}
+	return true
 }
 
 type createPullPointSubscription struct {
@@ -125,24 +168,30 @@ type createPullPointSubscriptionResponse struct {
 	Termination string `xml:"TerminationTime"`
 }
 
-func subscribe(ctx context.Context, dev *Device, lifetime time.Duration) (*pullPoint, error) {
-	var resp createPullPointSubscriptionResponse
+func subscribe(ctx context.Context, dev *Device, lifetime time.Duration) (*subscription, error) {
 	req := createPullPointSubscription{NS: NSEvents, Initial: xsdDuration(lifetime)}
+	return openSubscription(ctx, dev, "create pull point subscription", req, lifetime)
+}
+
+// openSubscription sends req, a request that creates a subscription, to
+// the event service and reads the subscription's address and lifetime.
+func openSubscription(ctx context.Context, dev *Device, what string, req any, lifetime time.Duration) (*subscription, error) {
+	var resp createPullPointSubscriptionResponse
 	if err := dev.Call(ctx, dev.Services.Events, req, &resp); err != nil {
-		return nil, fmt.Errorf("create pull point subscription: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	addr := dev.sameHost(strings.TrimSpace(resp.Address))
 	if addr == "" {
 		return nil, errors.New("onvif: subscription without an address")
 	}
-	pp := &pullPoint{dev: dev, addr: addr}
-	pp.extend(resp.CurrentTime, resp.Termination, lifetime)
-	return pp, nil
+	sub := &subscription{dev: dev, addr: addr}
+	sub.extend(resp.CurrentTime, resp.Termination, lifetime)
+	return sub, nil
 }
 
 // extend sets the expiry from the device's current and termination times,
 // which are on its own clock: only their difference is used.
-func (pp *pullPoint) extend(current, termination string, asked time.Duration) {
+func (pp *subscription) extend(current, termination string, asked time.Duration) {
 	cur, err1 := time.Parse(time.RFC3339Nano, strings.TrimSpace(current))
 	end, err2 := time.Parse(time.RFC3339Nano, strings.TrimSpace(termination))
 	granted := asked
@@ -166,7 +215,7 @@ type renewResponse struct {
 
 const nsNotification = "http://docs.oasis-open.org/wsn/b-2"
 
-func (pp *pullPoint) renew(ctx context.Context, lifetime time.Duration) error {
+func (pp *subscription) renew(ctx context.Context, lifetime time.Duration) error {
 	var resp renewResponse
 	if err := pp.dev.Call(ctx, pp.addr, renew{NS: nsNotification, Termination: xsdDuration(lifetime)}, &resp); err != nil {
 		return fmt.Errorf("renew subscription: %w", err)
@@ -186,7 +235,7 @@ type pullMessagesResponse struct {
 	Messages []notification `xml:"NotificationMessage"`
 }
 
-func (pp *pullPoint) pull(ctx context.Context, wait time.Duration) ([]notification, error) {
+func (pp *subscription) pull(ctx context.Context, wait time.Duration) ([]notification, error) {
 	var resp pullMessagesResponse
 	if err := pp.dev.Call(ctx, pp.addr, pullMessages{NS: NSEvents, Timeout: xsdDuration(wait), Limit: maxMessages}, &resp); err != nil {
 		return nil, fmt.Errorf("pull messages: %w", err)
@@ -201,7 +250,7 @@ type unsubscribe struct {
 
 // unsubscribe ends the subscription, best effort: a camera that went away
 // drops it when it expires.
-func (pp *pullPoint) unsubscribe() {
+func (pp *subscription) unsubscribe() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = pp.dev.Call(ctx, pp.addr, unsubscribe{NS: nsNotification}, nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -113,3 +114,100 @@ func IrCutFor(mode string) (string, bool) {
 	}
 	return "", false
 }
+
+// Range is the span a camera accepts for one setting; Modes are the modes
+// of a setting that has them (backlight compensation, wide dynamic range).
+type Range struct {
+	Min   float64  `json:"min"`
+	Max   float64  `json:"max"`
+	Modes []string `json:"modes,omitempty"`
+}
+
+// ImagingOptions are what a video source's settings may be set to: the
+// range of each setting the camera reports, by LightNVR's setting name
+// (brightness, contrast, color_saturation, sharpness, and the level of
+// backlight_compensation and wide_dynamic_range with their modes), and the
+// IR cut filter modes it offers.
+type ImagingOptions struct {
+	Ranges           map[string]Range
+	IrCutFilterModes []string
+}
+
+// wireRange is an ONVIF FloatRange, by local name.
+type wireRange struct {
+	Min float64 `xml:"Min"`
+	Max float64 `xml:"Max"`
+}
+
+// wireModeRange is a setting with modes and a level range.
+type wireModeRange struct {
+	Modes []string  `xml:"Mode"`
+	Level wireRange `xml:"Level"`
+}
+
+type imagingOptionsResponse struct {
+	O struct {
+		Backlight        *wireModeRange `xml:"BacklightCompensation"`
+		Brightness       *wireRange     `xml:"Brightness"`
+		ColorSaturation  *wireRange     `xml:"ColorSaturation"`
+		Contrast         *wireRange     `xml:"Contrast"`
+		IrCutFilterModes []string       `xml:"IrCutFilterModes"`
+		Sharpness        *wireRange     `xml:"Sharpness"`
+		WDR              *wireModeRange `xml:"WideDynamicRange"`
+	} `xml:"ImagingOptions"`
+}
+
+// ImagingOptionsOf reads the ranges and modes video source source accepts.
+func (d *Device) ImagingOptionsOf(ctx context.Context, source string) (ImagingOptions, error) {
+	var resp imagingOptionsResponse
+	if err := d.imaging(ctx, "GetOptions", source, nil, &resp); err != nil {
+		return ImagingOptions{}, err
+	}
+	return resp.options(), nil
+}
+
+// options turns the wire answer into ranges, dropping any whose bounds are
+// reversed or not numbers a JSON answer can carry.
+func (r imagingOptionsResponse) options() ImagingOptions {
+	o := r.O
+	out := ImagingOptions{Ranges: map[string]Range{}, IrCutFilterModes: trimmed(o.IrCutFilterModes)}
+	levels := map[string]*wireRange{"brightness": o.Brightness, "color_saturation": o.ColorSaturation, "contrast": o.Contrast, "sharpness": o.Sharpness}
+	modes := map[string]*wireModeRange{"backlight_compensation": o.Backlight, "wide_dynamic_range": o.WDR}
+	for name, w := range levels {
+		if rg := w.span(nil); rg != nil {
+			out.Ranges[name] = *rg
+		}
+	}
+	for name, w := range modes {
+		if w == nil {
+			continue
+		}
+		if rg := w.Level.span(trimmed(w.Modes)); rg != nil {
+			out.Ranges[name] = *rg
+		}
+	}
+	return out
+}
+
+// trimmed is list without blank entries, the others trimmed; never nil, so
+// that JSON shows an empty list.
+func trimmed(list []string) []string {
+	out := []string{}
+	for _, m := range list {
+		if m = strings.TrimSpace(m); m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (w *wireRange) span(modes []string) *Range {
+	if w == nil || !finite(w.Min) || !finite(w.Max) || w.Min > w.Max {
+		return nil
+	}
+	return &Range{Min: w.Min, Max: w.Max, Modes: modes}
+}
+
+// finite is false for NaN and ±Inf, which encoding/xml accepts and
+// encoding/json refuses.
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -225,7 +225,17 @@ func TestRecordH265G711(t *testing.T) {
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
 	p := startPipeline(t, lg.URL(0), Config{Stream: "cam", StorageDir: storage, DB: d, SegmentDuration: 2 * time.Second})
-	time.Sleep(5 * time.Second)
+	// Until two segments are complete, however long connecting takes here.
+	testkit.WaitFor(t, 30*time.Second, "two complete segments", func() bool {
+		recs, err := db.StreamRecordings(context.Background(), d, "cam")
+		n := 0
+		for _, r := range recs {
+			if r.IsComplete {
+				n++
+			}
+		}
+		return err == nil && n >= 2
+	})
 	p.stop()
 	segs := checkRecordings(t, d, storage, "cam")
 	if len(segs) < 2 {

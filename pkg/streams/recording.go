@@ -60,6 +60,9 @@ type RecordingOptions struct {
 	Snapshots *detect.Snapshots
 	// ManualMax ends a manual recording nobody stops; default one hour.
 	ManualMax time.Duration
+	// ONVIFNotify takes the events of cameras that push them (no PullPoint);
+	// nil follows PullPoint cameras only.
+	ONVIFNotify *onvif.Consumers
 }
 
 // Recording builds ingest+record pipelines and keeps the running ones so the
@@ -295,7 +298,7 @@ func (p *recordingPipeline) startDetectors(ctx context.Context, s *db.Stream, hu
 		log.Info("external detector on", "url", logx.RedactURL(opt.URL), "interval", opt.Interval)
 	}
 	if opt, ok := onvif.EventsFor(s); ok {
-		opt.Bus, opt.Logger = o.Bus, log
+		opt.Bus, opt.Logger, opt.Consumers = o.Bus, log, o.ONVIFNotify
 		p.run.spawn(func() { _ = onvif.RunEvents(ctx, opt) })
 		log.Info("camera (ONVIF) events on", "device", opt.DeviceURL)
 	}

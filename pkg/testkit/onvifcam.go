@@ -18,8 +18,8 @@ import (
 )
 
 // ONVIFCamera is an ONVIF device for tests, for the services go2rtc's own
-// ONVIF server lacks: device, media (one profile), PTZ, imaging and PullPoint
-// events. It speaks SOAP 1.2 over HTTP as cameras do and checks every
+// ONVIF server lacks: device, media (one profile), PTZ, imaging and events
+// (PullPoint, or pushed Notify messages with BasicNotification). It speaks SOAP 1.2 over HTTP as cameras do and checks every
 // request's WS-Security UsernameToken digest against its own clock, which
 // runs Skew ahead of the host's: a wrong password, a replayed nonce or a
 // Created too far from the device's time get a ter:NotAuthorized fault.
@@ -47,6 +47,16 @@ type ONVIFCameraOptions struct {
 	// MaxTermination caps the lifetime the device grants a subscription
 	// (default one minute), so tests can watch renewals.
 	MaxTermination time.Duration
+	// BasicNotification makes the event service push instead of being
+	// pulled, as cameras without a PullPoint do: its capabilities say
+	// WSPullPointSupport false, CreatePullPointSubscription is refused with
+	// ter:ActionNotSupported, and a WS-BaseNotification Subscribe makes
+	// Emit POST a Notify to the subscription's consumer address.
+	BasicNotification bool
+	// HideEventCapabilities refuses the event service's
+	// GetServiceCapabilities too, so a client learns that the PullPoint is
+	// missing only from CreatePullPointSubscription's fault.
+	HideEventCapabilities bool
 }
 
 // ONVIFCall is one SOAP request the camera received.

@@ -22,12 +22,14 @@ type ONVIFEvent struct {
 	Time time.Time
 }
 
-// pullSub is one PullPoint subscription.
+// pullSub is one subscription: a PullPoint, or a Basic Notification one
+// when consumer is set.
 type pullSub struct {
-	queue   []ONVIFEvent
-	wake    chan struct{} // a message was queued
-	gone    chan struct{} // the device rebooted
-	expires time.Time     // device clock
+	queue    []ONVIFEvent
+	wake     chan struct{} // a message was queued
+	gone     chan struct{} // the device rebooted
+	expires  time.Time     // device clock
+	consumer string        // where Notify messages are pushed
 }
 
 func (s *pullSub) end() { close(s.gone) }
@@ -45,16 +47,22 @@ func (c *ONVIFCamera) Subscriptions() int {
 	return n
 }
 
-// Emit queues ev on every live subscription and returns how many it reached.
+// Emit queues ev on every live PullPoint subscription and posts it to the
+// consumer of every live pushed one; it returns how many took it (a
+// consumer takes it when it answers 2xx).
 func (c *ONVIFCamera) Emit(ev ONVIFEvent) int {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	n := 0
-	for _, s := range c.subs {
-		if c.now().Before(s.expires) {
+	var push []string
+	for id, s := range c.subs {
+		switch {
+		case !c.now().Before(s.expires):
+		case s.consumer != "":
+			push = append(push, id)
+		default:
 			s.queue = append(s.queue, ev)
 			select {
 			case s.wake <- struct{}{}:
@@ -63,13 +71,37 @@ func (c *ONVIFCamera) Emit(ev ONVIFEvent) int {
 			n++
 		}
 	}
+	c.mu.Unlock()
+	for _, id := range push {
+		if c.push(id, ev) == nil {
+			n++
+		}
+	}
 	return n
 }
 
 func (c *ONVIFCamera) events(call ONVIFCall) (string, error) {
-	if call.Action != "CreatePullPointSubscription" {
-		return "", unsupported(call)
+	switch {
+	case call.Action == "GetServiceCapabilities" && !c.opt.HideEventCapabilities:
+		return fmt.Sprintf(`<tev:GetServiceCapabilitiesResponse><tev:Capabilities WSSubscriptionPolicySupport="false" WSPullPointSupport="%t" WSPausableSubscriptionManagerInterfaceSupport="false" MaxNotificationProducers="4" MaxPullPoints="4"/></tev:GetServiceCapabilitiesResponse>`,
+			!c.opt.BasicNotification), nil
+	case call.Action == "CreatePullPointSubscription" && !c.opt.BasicNotification:
+		return c.subscribe(call, "tev:CreatePullPointSubscriptionResponse", "tev:SubscriptionReference", "")
+	case call.Action == "Subscribe":
+		var req struct {
+			Consumer string `xml:"ConsumerReference>Address"`
+		}
+		if err := call.Decode(&req); err != nil || !strings.HasPrefix(req.Consumer, "http") {
+			return "", invalidArg("Subscribe needs a ConsumerReference http(s) address")
+		}
+		return c.subscribe(call, "wsnt:SubscribeResponse", "wsnt:SubscriptionReference", strings.TrimSpace(req.Consumer))
 	}
+	return "", unsupported(call)
+}
+
+// subscribe makes a subscription, pushed to consumer when set, and answers
+// with its reference in the response element resp.
+func (c *ONVIFCamera) subscribe(call ONVIFCall, resp, ref, consumer string) (string, error) {
 	var req struct {
 		Initial string `xml:"InitialTerminationTime"`
 	}
@@ -80,12 +112,14 @@ func (c *ONVIFCamera) events(call ONVIFCall) (string, error) {
 	c.mu.Lock()
 	c.nextSub++
 	id := strconv.Itoa(c.nextSub)
-	s := &pullSub{wake: make(chan struct{}, 1), gone: make(chan struct{}), expires: c.termination(now, req.Initial)}
+	s := &pullSub{wake: make(chan struct{}, 1), gone: make(chan struct{}), expires: c.termination(now, req.Initial), consumer: consumer}
 	c.subs[id] = s
 	c.mu.Unlock()
-	return fmt.Sprintf(`<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>%s/onvif/subscription/%s</wsa:Address></tev:SubscriptionReference><wsnt:CurrentTime>%s</wsnt:CurrentTime><wsnt:TerminationTime>%s</wsnt:TerminationTime></tev:CreatePullPointSubscriptionResponse>`,
-		c.base(), id, stamp(now), stamp(s.expires)), nil
+	return fmt.Sprintf(`<%[1]s><%[2]s><wsa:Address>%[3]s</wsa:Address></%[2]s><wsnt:CurrentTime>%[4]s</wsnt:CurrentTime><wsnt:TerminationTime>%[5]s</wsnt:TerminationTime></%[1]s>`,
+		resp, ref, c.subAddress(id), stamp(now), stamp(s.expires)), nil
 }
+
+func (c *ONVIFCamera) subAddress(id string) string { return c.base() + "/onvif/subscription/" + id }
 
 // termination is the end the device grants for a requested one (an
 // xsd:duration or dateTime), capped at MaxTermination.
@@ -195,9 +229,18 @@ func (c *ONVIFCamera) pullResponse(msgs []ONVIFEvent, exp time.Time) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<tev:PullMessagesResponse><tev:CurrentTime>%s</tev:CurrentTime><tev:TerminationTime>%s</tev:TerminationTime>`, stamp(c.now()), stamp(exp))
 	for _, m := range msgs {
-		fmt.Fprintf(&sb, `<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">%s</wsnt:Topic><wsnt:Message><tt:Message UtcTime="%s" PropertyOperation="Changed"><tt:Source>%s</tt:Source><tt:Data>%s</tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage>`,
-			escape(m.Topic), stamp(m.Time.Add(c.opt.Skew)), sortedItems(m.Source), sortedItems(m.Data))
+		sb.WriteString(c.message(m, ""))
 	}
 	sb.WriteString(`</tev:PullMessagesResponse>`)
 	return sb.String()
+}
+
+// message is ev as a wsnt:NotificationMessage, naming the subscription it
+// is sent for when ref is set (pushed messages do).
+func (c *ONVIFCamera) message(ev ONVIFEvent, ref string) string {
+	if ref != "" {
+		ref = `<wsnt:SubscriptionReference><wsa:Address>` + escape(ref) + `</wsa:Address></wsnt:SubscriptionReference>`
+	}
+	return fmt.Sprintf(`<wsnt:NotificationMessage>%s<wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">%s</wsnt:Topic><wsnt:ProducerReference><wsa:Address>%s</wsa:Address></wsnt:ProducerReference><wsnt:Message><tt:Message UtcTime="%s" PropertyOperation="Changed"><tt:Source>%s</tt:Source><tt:Data>%s</tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage>`,
+		ref, escape(ev.Topic), c.base()+"/onvif/events_service", stamp(ev.Time.Add(c.opt.Skew)), sortedItems(ev.Source), sortedItems(ev.Data))
 }

@@ -24,7 +24,7 @@ func (c *ONVIFCamera) device(call ONVIFCall) (string, error) {
 		b := c.base() + "/onvif/"
 		return `<tds:GetCapabilitiesResponse><tds:Capabilities>` +
 			`<tt:Device><tt:XAddr>` + b + `device_service</tt:XAddr></tt:Device>` +
-			`<tt:Events><tt:XAddr>` + b + `events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
+			`<tt:Events><tt:XAddr>` + b + `events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>` + strconv.FormatBool(!c.opt.BasicNotification) + `</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
 			`<tt:Imaging><tt:XAddr>` + b + `imaging_service</tt:XAddr></tt:Imaging>` +
 			`<tt:Media><tt:XAddr>` + b + `media_service</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
 			`<tt:PTZ><tt:XAddr>` + b + `ptz_service</tt:XAddr></tt:PTZ>` +
@@ -109,7 +109,7 @@ type ptzRequest struct {
 func (c *ONVIFCamera) ptzCall(call ONVIFCall) (string, error) {
 	switch call.Action {
 	case "GetNodes":
-		return `<tptz:GetNodesResponse>` + ptzNode + `</tptz:GetNodesResponse>`, nil
+		return `<tptz:GetNodesResponse>` + ptzNode() + `</tptz:GetNodesResponse>`, nil
 	case "GetConfigurations":
 		return `<tptz:GetConfigurationsResponse><tptz:PTZConfiguration token="ptz_1"><tt:Name>ptz</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>node_1</tt:NodeToken>` +
 			`<tt:PanTiltLimits><tt:Range><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:Range></tt:PanTiltLimits>` +
@@ -189,14 +189,68 @@ func (v *ptzVector) set(d ptzVector, relative bool) {
 	}
 }
 
-const ptzNode = `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name>node</tt:Name><tt:SupportedPTZSpaces>` +
-	`<tt:AbsolutePanTiltPositionSpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:AbsolutePanTiltPositionSpace>` +
-	`<tt:AbsoluteZoomPositionSpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace</tt:URI><tt:XRange><tt:Min>0</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:AbsoluteZoomPositionSpace>` +
-	`<tt:RelativePanTiltTranslationSpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/TranslationGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:RelativePanTiltTranslationSpace>` +
-	`<tt:RelativeZoomTranslationSpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/TranslationGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:RelativeZoomTranslationSpace>` +
-	`<tt:ContinuousPanTiltVelocitySpace><tt:URI>http://www.onvif.org/ver10/tptz/PanTiltSpaces/VelocityGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange><tt:YRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:YRange></tt:ContinuousPanTiltVelocitySpace>` +
-	`<tt:ContinuousZoomVelocitySpace><tt:URI>http://www.onvif.org/ver10/tptz/ZoomSpaces/VelocityGenericSpace</tt:URI><tt:XRange><tt:Min>-1</tt:Min><tt:Max>1</tt:Max></tt:XRange></tt:ContinuousZoomVelocitySpace>` +
-	`</tt:SupportedPTZSpaces><tt:MaximumNumberOfPresets>16</tt:MaximumNumberOfPresets><tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
+// ONVIFPTZNode is what the device's PTZ node reports: position ranges
+// narrower than ONVIF's generic defaults and a preset limit of its own, so
+// a test can tell the camera's answer from an assumption.
+var ONVIFPTZNode = struct {
+	Pan, Tilt, Zoom [2]float64
+	MaxPresets      int
+}{Pan: [2]float64{-0.5, 0.75}, Tilt: [2]float64{-0.25, 0.5}, Zoom: [2]float64{0, 0.8}, MaxPresets: 24}
+
+// ptzNode is the GetNodes answer: a degree space before each generic one,
+// as cameras that support both list them.
+func ptzNode() string {
+	const pt, zs = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/", "http://www.onvif.org/ver10/tptz/ZoomSpaces/"
+	rg := func(name string, v [2]float64) string {
+		return fmt.Sprintf(`<tt:%s><tt:Min>%g</tt:Min><tt:Max>%g</tt:Max></tt:%s>`, name, v[0], v[1], name)
+	}
+	space := func(name, uri string, x [2]float64, y *[2]float64) string {
+		s := `<tt:` + name + `><tt:URI>` + uri + `</tt:URI>` + rg("XRange", x)
+		if y != nil {
+			s += rg("YRange", *y)
+		}
+		return s + `</tt:` + name + `>`
+	}
+	n, one, unit := ONVIFPTZNode, [2]float64{-1, 1}, [2]float64{0, 1}
+	return `<tptz:PTZNode token="node_1" FixedHomePosition="false"><tt:Name>node</tt:Name><tt:SupportedPTZSpaces>` +
+		space("AbsolutePanTiltPositionSpace", pt+"SphericalPositionSpaceDegrees", [2]float64{-180, 180}, &[2]float64{-90, 90}) +
+		space("AbsolutePanTiltPositionSpace", pt+"PositionGenericSpace", n.Pan, &n.Tilt) +
+		space("AbsoluteZoomPositionSpace", zs+"PositionGenericSpace", n.Zoom, nil) +
+		space("RelativePanTiltTranslationSpace", pt+"TranslationGenericSpace", one, &one) +
+		space("RelativeZoomTranslationSpace", zs+"TranslationGenericSpace", one, nil) +
+		space("ContinuousPanTiltVelocitySpace", pt+"VelocityGenericSpace", one, &one) +
+		space("ContinuousZoomVelocitySpace", zs+"VelocityGenericSpace", one, nil) +
+		space("PanTiltSpeedSpace", pt+"GenericSpeedSpace", unit, nil) +
+		`</tt:SupportedPTZSpaces>` + fmt.Sprintf(`<tt:MaximumNumberOfPresets>%d</tt:MaximumNumberOfPresets>`, n.MaxPresets) +
+		`<tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode>`
+}
+
+// imagingRanges are the ranges the device accepts, each [min, max].
+type imagingRanges struct {
+	Brightness, ColorSaturation, Contrast, Sharpness, BacklightLevel, WDRLevel [2]float64
+}
+
+// ONVIFImagingRanges are what the device's GetOptions reports and its
+// SetImagingSettings enforces; no two alike, so a test can tell which range
+// an answer came from.
+var ONVIFImagingRanges = imagingRanges{Brightness: [2]float64{0, 255}, ColorSaturation: [2]float64{0, 100},
+	Contrast: [2]float64{10, 90}, Sharpness: [2]float64{0, 64}, BacklightLevel: [2]float64{0, 10}, WDRLevel: [2]float64{1, 99}}
+
+// xml is the GetOptions answer, ImagingOptions20 on the wire.
+func (r imagingRanges) xml() string {
+	rg := func(name string, v [2]float64) string {
+		return fmt.Sprintf(`<tt:%s><tt:Min>%g</tt:Min><tt:Max>%g</tt:Max></tt:%s>`, name, v[0], v[1], name)
+	}
+	modes := `<tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode>`
+	return `<timg:GetOptionsResponse><timg:ImagingOptions>` +
+		`<tt:BacklightCompensation>` + modes + rg("Level", r.BacklightLevel) + `</tt:BacklightCompensation>` +
+		rg("Brightness", r.Brightness) + rg("ColorSaturation", r.ColorSaturation) + rg("Contrast", r.Contrast) +
+		`<tt:Exposure><tt:Mode>AUTO</tt:Mode><tt:Mode>MANUAL</tt:Mode><tt:MinExposureTime><tt:Min>10</tt:Min><tt:Max>40000</tt:Max></tt:MinExposureTime></tt:Exposure>` +
+		`<tt:IrCutFilterModes>ON</tt:IrCutFilterModes><tt:IrCutFilterModes>OFF</tt:IrCutFilterModes><tt:IrCutFilterModes>AUTO</tt:IrCutFilterModes>` +
+		rg("Sharpness", r.Sharpness) +
+		`<tt:WideDynamicRange>` + modes + rg("Level", r.WDRLevel) + `</tt:WideDynamicRange>` +
+		`</timg:ImagingOptions></timg:GetOptionsResponse>`
+}
 
 // imagingSettings is the part of ONVIF's ImagingSettings20 the device keeps.
 type imagingSettings struct {
@@ -248,9 +302,13 @@ func (s imagingSettings) xml() string {
 
 // merge takes every field set in n, refusing values out of the options.
 func (s *imagingSettings) merge(n imagingSettings) error {
-	for _, v := range []*float64{n.Brightness, n.ColorSaturation, n.Contrast, n.Sharpness} {
-		if v != nil && (*v < 0 || *v > 100) {
-			return invalidArg(fmt.Sprintf("%g is out of 0..100", *v))
+	for _, c := range []struct {
+		v *float64
+		r [2]float64
+	}{{n.Brightness, ONVIFImagingRanges.Brightness}, {n.ColorSaturation, ONVIFImagingRanges.ColorSaturation},
+		{n.Contrast, ONVIFImagingRanges.Contrast}, {n.Sharpness, ONVIFImagingRanges.Sharpness}} {
+		if c.v != nil && (*c.v < c.r[0] || *c.v > c.r[1]) {
+			return invalidArg(fmt.Sprintf("%g is out of %g..%g", *c.v, c.r[0], c.r[1]))
 		}
 	}
 	if n.IrCutFilter != nil && *n.IrCutFilter != "ON" && *n.IrCutFilter != "OFF" && *n.IrCutFilter != "AUTO" {
@@ -295,14 +353,7 @@ func (c *ONVIFCamera) imagingCall(call ONVIFCall) (string, error) {
 		}
 		return `<timg:SetImagingSettingsResponse/>`, nil
 	case "GetOptions":
-		r := `<tt:Min>0</tt:Min><tt:Max>100</tt:Max>`
-		return `<timg:GetOptionsResponse><timg:ImagingOptions>` +
-			`<tt:BacklightCompensation><tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode><tt:Level>` + r + `</tt:Level></tt:BacklightCompensation>` +
-			`<tt:Brightness>` + r + `</tt:Brightness><tt:ColorSaturation>` + r + `</tt:ColorSaturation><tt:Contrast>` + r + `</tt:Contrast>` +
-			`<tt:IrCutFilterModes>ON</tt:IrCutFilterModes><tt:IrCutFilterModes>OFF</tt:IrCutFilterModes><tt:IrCutFilterModes>AUTO</tt:IrCutFilterModes>` +
-			`<tt:Sharpness>` + r + `</tt:Sharpness>` +
-			`<tt:WideDynamicRange><tt:Mode>OFF</tt:Mode><tt:Mode>ON</tt:Mode><tt:Level>` + r + `</tt:Level></tt:WideDynamicRange>` +
-			`</timg:ImagingOptions></timg:GetOptionsResponse>`, nil
+		return ONVIFImagingRanges.xml(), nil
 	}
 	return "", unsupported(call)
 }

@@ -24,6 +24,8 @@ export async function api(method, path, body, opts = {}) {
     init.body = JSON.stringify(body);
   }
   if (opts.signal) init.signal = opts.signal;
+  // Some routes take secrets in headers, so they stay out of URLs and logs.
+  if (opts.headers) Object.assign(init.headers, opts.headers);
   let resp;
   try {
     resp = await fetch(path, init);

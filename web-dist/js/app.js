@@ -7,6 +7,7 @@ import { RecordingsPage } from './pages/recordings.js';
 import { TimelinePage } from './pages/timeline.js';
 import { EventsPage } from './pages/events.js';
 import { StreamsPage } from './pages/streams.js';
+import { OnvifPage } from './pages/onvif.js';
 import { UsersPage } from './pages/users.js';
 import { SettingsPage } from './pages/settings.js';
 import { SystemPage } from './pages/system.js';
@@ -19,6 +20,7 @@ const PAGES = [
   { id: 'timeline', title: 'Timeline', comp: TimelinePage, need: 'viewer' },
   { id: 'events', title: 'Events', comp: EventsPage, need: 'viewer' },
   { id: 'streams', title: 'Streams', comp: StreamsPage, need: 'writer' },
+  { id: 'onvif', title: 'ONVIF', comp: OnvifPage, need: 'admin' },
   { id: 'users', title: 'Users', comp: UsersPage, need: 'admin' },
   { id: 'settings', title: 'Settings', comp: SettingsPage, need: 'admin' },
   { id: 'system', title: 'System', comp: SystemPage, need: 'admin' },

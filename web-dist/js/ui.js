@@ -214,6 +214,7 @@ const ICONS = {
   lock: 'M6 11h12v9H6z M8 11V8a4 4 0 0 1 8 0v3',
   play: 'M7 5l12 7-12 7z',
   record: 'M12 6a6 6 0 1 0 0 12 6 6 0 0 0 0-12z',
+  ptz: 'M12 3l3 3h-6z M12 21l3-3h-6z M3 12l3-3v6z M21 12l-3-3v6z M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6',
 };
 export function Icon({ name }) {
   return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d=${ICONS[name]} /></svg>`;

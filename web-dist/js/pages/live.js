@@ -4,6 +4,8 @@ import { html, useState, useEffect, useRef } from '../lib.js';
 import { get, post, enc } from '../api.js';
 import { Loading, ErrorBanner, Icon, toast } from '../ui.js';
 import { LivePlayer } from '../player.js';
+import { CameraPanel, hasControls } from '../camera.js';
+import { allowed } from '../app.js';
 
 const LAYOUTS = [1, 4, 9, 16];
 
@@ -56,7 +58,7 @@ function RecordButton({ name }) {
     <${Icon} name="record" />${manual ? (st.state === 'starting' ? ' Starting' : ' REC') : ''}</button>`;
 }
 
-function LiveCell({ stream, small, mode, webrtcTimeoutMs }) {
+function LiveCell({ stream, small, mode, webrtcTimeoutMs, onControls }) {
   const video = useRef(null);
   const cell = useRef(null);
   const [state, setState] = useState({ s: 'connecting', detail: '' });
@@ -95,19 +97,23 @@ function LiveCell({ stream, small, mode, webrtcTimeoutMs }) {
       <span class=${'badge ' + badge[0]} data-testid="live-badge" title=${'Stream status: ' + (stream.status || 'unknown')}>${badge[1]}</span>
       ${state.s === 'error' && html`<button class="small" onClick=${() => setGen(g => g + 1)} aria-label=${'Reconnect ' + stream.name} title="Reconnect"><${Icon} name="reload" /></button>`}
       <${RecordButton} name=${stream.name} />
+      ${onControls && html`<button class="small" onClick=${onControls} aria-label=${'Camera controls of ' + stream.name} title="Camera controls" data-testid="live-controls"><${Icon} name="ptz" /></button>`}
       <button class="small" onClick=${snapshot} aria-label=${'Snapshot of ' + stream.name} title="Snapshot"><${Icon} name="camera" /></button>
       <button class="small" onClick=${fullscreen} aria-label=${'Fullscreen ' + stream.name} title="Fullscreen"><${Icon} name="fullscreen" /></button>
     </div>
   </div>`;
 }
 
-export function LivePage() {
+export function LivePage({ me }) {
   const [streams, setStreams] = useState(null);
   const [error, setError] = useState(null);
   const [layout, setLayout] = useState(() => Number(localStorage.getItem('lightnvr.layout')) || 4);
   const [mode, setMode] = useState(() => localStorage.getItem('lightnvr.livemode') || 'auto');
   const [page, setPage] = useState(0);
   const [timeoutMs, setTimeoutMs] = useState(8000);
+  const [controls, setControls] = useState(null); // the stream whose camera panel is open
+  // Viewers see no controls: moving a camera or changing its picture takes a writer.
+  const canControl = allowed(me && me.role, 'writer');
 
   const load = () => get('/api/streams').then(list => { setStreams(Array.isArray(list) ? list : (list.streams || [])); setError(null); }).catch(setError);
   useEffect(() => {
@@ -124,6 +130,7 @@ export function LivePage() {
   const live = streams.filter(s => s.enabled !== false && s.streaming_enabled !== false);
   const pages = Math.max(1, Math.ceil(live.length / layout));
   const shown = live.slice(page * layout, page * layout + layout);
+  const panel = canControl && controls && live.find(s => s.name === controls && hasControls(s));
   return html`
     <div class="toolbar">
       <h1 style="margin:0" class="grow">Live view</h1>
@@ -145,7 +152,9 @@ export function LivePage() {
     <${ErrorBanner} error=${error} />
     ${live.length === 0 ? html`<div class="card"><p>No cameras yet.</p><a class="btn primary" href="#/streams">Add a stream</a></div>` : html`
       <div class=${'live-grid g' + layout}>
-        ${shown.map(s => html`<${LiveCell} key=${s.name + mode} stream=${s} small=${layout > 1} mode=${mode} webrtcTimeoutMs=${timeoutMs} />`)}
+        ${shown.map(s => html`<${LiveCell} key=${s.name + mode} stream=${s} small=${layout > 1} mode=${mode} webrtcTimeoutMs=${timeoutMs}
+          onControls=${canControl && hasControls(s) ? () => setControls(c => (c === s.name ? null : s.name)) : null} />`)}
         ${Array.from({ length: Math.max(0, Math.min(layout, live.length > layout ? layout : 0) - shown.length) }).map((_, i) => html`<div key=${'e' + i} class="cell empty">–</div>`)}
-      </div>`}`;
+      </div>`}
+    ${panel && html`<${CameraPanel} key=${panel.name} stream=${panel} onClose=${() => setControls(null)} />`}`;
 }

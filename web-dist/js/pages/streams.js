@@ -11,6 +11,8 @@ const DEFAULTS = {
   name: '', url: '', enabled: true, streaming_enabled: true, priority: 5, record: true, segment_duration: 30,
   record_audio: true, detection_based_recording: false, pre_detection_buffer: 5, post_detection_buffer: 5,
   protocol: 0, retention_days: -1, sub_stream_url: '', tags: '', ...DETECTION_DEFAULTS,
+  // isOnvif left unset: the server guesses it from the URL until it is ticked.
+  isOnvif: undefined, ptz_enabled: false, onvif_port: 0, onvif_username: '', onvif_password: '', onvif_profile: '',
 };
 const EDITABLE = Object.keys(DEFAULTS);
 
@@ -33,6 +35,7 @@ function validate(f, isNew) {
   if (!(f.retention_days >= -1 && f.retention_days <= 365)) e.retention_days = '-1 (inherit), 0 (keep) or up to 365 days';
   if (!(f.pre_detection_buffer >= 0 && f.pre_detection_buffer <= 60)) e.pre_detection_buffer = '0–60 seconds';
   if (!(f.post_detection_buffer >= 0 && f.post_detection_buffer <= 300)) e.post_detection_buffer = '0–300 seconds';
+  if (!(f.onvif_port >= 0 && f.onvif_port <= 65535)) e.onvif_port = '0 (port 80) up to 65535';
   return validateDetection(f, e);
 }
 
@@ -87,6 +90,17 @@ function StreamForm({ initial, onClose, onSaved }) {
         <${Field} id="stream-retention" label="Retention (days)" type="number" min="-1" max="365" value=${f.retention_days} onInput=${set('retention_days')} error=${errors.retention_days} hint="-1 = global setting, 0 = keep forever" />
       </div>
       <${DetectionFields} f=${f} set=${set} setMany=${setMany} errors=${errors} />
+      <h2>ONVIF and PTZ</h2>
+      <div class="grid-form">
+        <${Field} type="checkbox" id="stream-onvif" label="ONVIF camera" value=${f.isOnvif} onInput=${set('isOnvif')} hint="Picture settings on the live view" />
+        <${Field} type="checkbox" id="stream-ptz" label="PTZ (pan, tilt, zoom)" value=${f.ptz_enabled} onInput=${set('ptz_enabled')} hint="Camera controls on the live view" />
+      </div>
+      <div class="grid-form">
+        <${Field} id="stream-onvif-port" label="ONVIF port" type="number" min="0" max="65535" value=${f.onvif_port} onInput=${set('onvif_port')} error=${errors.onvif_port} hint="0 = port 80 on the camera's host" />
+        <${Field} id="stream-onvif-user" label="ONVIF username" value=${f.onvif_username} onInput=${set('onvif_username')} autocomplete="off" hint="Empty: the source URL's" />
+        <${Field} id="stream-onvif-pass" label="ONVIF password" type="password" value=${f.onvif_password} onInput=${set('onvif_password')} autocomplete="new-password" />
+        <${Field} id="stream-onvif-profile" label="ONVIF profile token" value=${f.onvif_profile} onInput=${set('onvif_profile')} hint="Empty: the camera's first" />
+      </div>
       <button type="submit" hidden></button>
     </form>
   <//>`;
