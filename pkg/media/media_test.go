@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/media/loadgen"
@@ -261,5 +264,19 @@ func checkUnits(t *testing.T, units []*media.Unit, wantAudio bool) {
 	}
 	if wantAudio && audio < 10 {
 		t.Fatalf("only %d audio units", audio)
+	}
+}
+
+func TestFormatNameAndAACChannels(t *testing.T) {
+	for f, want := range map[format.Format]string{&format.H264{}: "H264", &format.H265{}: "H265",
+		&format.MJPEG{}: "M-JPEG", &format.VP9{PayloadTyp: 96}: "VP9"} {
+		if got := media.FormatName(f); got != want {
+			t.Errorf("FormatName(%T) = %q, want %q", f, got, want)
+		}
+	}
+	for cfg, want := range map[uint8]int{0: 0, 1: 1, 2: 2, 6: 6, 7: 8, 9: 0} {
+		if got := media.AACChannels(&mpeg4audio.AudioSpecificConfig{ChannelConfig: cfg}); got != want {
+			t.Errorf("AACChannels(config %d) = %d, want %d", cfg, got, want)
+		}
 	}
 }
