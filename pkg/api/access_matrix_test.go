@@ -148,6 +148,7 @@ var accessMatrix = map[string]string{
 	"POST /api/system/logs/clear": "admin",
 	"POST /api/system/restart":    "admin",
 	"POST /api/system/shutdown":   "admin",
+	"GET /api/debug/pprof/{name}": "admin",
 
 	"GET /go2rtc/{path...}":   "admin user viewer api",
 	"POST /go2rtc/{path...}":  "admin user viewer api",
