@@ -1,45 +1,31 @@
 package media
 
 import (
-	"strings"
+	"reflect"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
+// formatNames are the names that differ from the format's Go type name.
+var formatNames = map[string]string{
+	"MJPEG": "M-JPEG", "MPEG4Video": "MPEG-4 Video", "MPEG1Video": "MPEG-1/2 Video",
+	"MPEG4Audio": "MPEG-4 Audio", "MPEG4AudioLATM": "MPEG-4 Audio LATM", "MPEG1Audio": "MPEG-1/2 Audio",
+	"AC3": "AC-3", "MPEGTS": "MPEG-TS",
+}
+
 // FormatName names an RTSP format the way logs and the probe report it
 // ("H264", "MPEG-4 Audio", ...). gortsplib's own name is deprecated, so the
-// names live here; an unknown format is named by its SDP encoding.
+// names live here: its type's name, spelled out where that is an acronym.
 func FormatName(f format.Format) string {
-	switch f.(type) {
-	case *format.H264:
-		return "H264"
-	case *format.H265:
-		return "H265"
-	case *format.MJPEG:
-		return "M-JPEG"
-	case *format.MPEG4Video:
-		return "MPEG-4 Video"
-	case *format.MPEG1Video:
-		return "MPEG-1/2 Video"
-	case *format.MPEG4Audio:
-		return "MPEG-4 Audio"
-	case *format.MPEG4AudioLATM:
-		return "MPEG-4 Audio LATM"
-	case *format.MPEG1Audio:
-		return "MPEG-1/2 Audio"
-	case *format.AC3:
-		return "AC-3"
-	case *format.G711:
-		return "G711"
-	case *format.LPCM:
-		return "LPCM"
+	t := reflect.TypeOf(f)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	name, _, _ := strings.Cut(f.RTPMap(), "/")
-	if name == "" {
-		return "Generic"
+	if n, ok := formatNames[t.Name()]; ok {
+		return n
 	}
-	return name
+	return t.Name()
 }
 
 // AACChannels is the channel count an AudioSpecificConfig declares, 0 when
