@@ -216,6 +216,7 @@ func (s *Server) routes(deps *Deps) {
 	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
 	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
+	mount(r, pprofRoutes, deps.Config.Web.PprofEnabled, pprofOff, func() pprofHandler { return pprofHandler{} })
 }
 
 // accountRoutes mounts logging in and out and the user accounts.
