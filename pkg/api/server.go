@@ -161,6 +161,7 @@ func New(deps Deps) (*Server, error) {
 		NoDefaultDate:         false,
 		Logger:                fasthttpLogger{s.log},
 		ReduceMemoryUsage:     true,
+		HeaderReceived:        s.bodyLimit,
 	}
 	return s, nil
 }
@@ -210,6 +211,10 @@ func (s *Server) routes(deps *Deps) {
 	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
 	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
+	mount(r, backupRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *backupHandler {
+			return &backupHandler{failer: f, db: deps.DB, live: s.settings, configPath: deps.ConfigPath}
+		})
 }
 
 // accountRoutes mounts logging in and out and the user accounts.
