@@ -162,6 +162,7 @@ func New(deps Deps) (*Server, error) {
 		Logger:                fasthttpLogger{s.log},
 		ReduceMemoryUsage:     true,
 		HeaderReceived:        s.bodyLimit,
+		ErrorHandler:          unreadableRequest,
 	}
 	return s, nil
 }
