@@ -152,6 +152,8 @@ var accessMatrix = map[string]string{
 	"POST /api/system/restart":    "admin",
 	"POST /api/system/shutdown":   "admin",
 	"GET /api/debug/pprof/{name}": "admin",
+	"POST /api/system/backup":     "admin", // the archive holds the configuration's secrets
+	"POST /api/system/restore":    "admin",
 
 	"GET /go2rtc/{path...}":   "admin user viewer api",
 	"POST /go2rtc/{path...}":  "admin user viewer api",
