@@ -66,8 +66,14 @@ func (p *daemonProc) call(method, path string, body any) (int, []byte) {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
+	return p.send(method, path, rd, "application/json")
+}
+
+// send is call with a body of any type.
+func (p *daemonProc) send(method, path string, rd io.Reader, contentType string) (int, []byte) {
+	p.t.Helper()
 	req, _ := http.NewRequest(method, p.d.Base+path, rd)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Requested-With", "XMLHttpRequest")
 	resp, err := p.client.Do(req)
 	if err != nil {

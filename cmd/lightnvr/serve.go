@@ -57,6 +57,17 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 			return nil
 		}
 	}
+	// A restore staged over the API replaces the configuration and the
+	// database now, before either is used; the configuration is read again.
+	restored, err := api.ApplyPendingRestore(cfg.Database.Path)
+	if err != nil {
+		return err
+	}
+	if restored {
+		if cfg, err = loadConfig(g.configPath); err != nil {
+			return fmt.Errorf("load the restored configuration: %w", err)
+		}
+	}
 	opts := logOptions(cfg, stderr)
 	if g.daemon && opts.File != "" {
 		// The daemon's stderr already goes to the log file.
@@ -67,6 +78,9 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 		return fmt.Errorf("set up logging: %w", err)
 	}
 	slog.SetDefault(logger)
+	if restored {
+		logger.Warn("applied the restore staged from a backup", "database", cfg.Database.Path)
+	}
 	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath, events: event.NewBus()}
 	return d.run(ctx)
 }

@@ -113,3 +113,22 @@ func (f failer) fail(ctx *fasthttp.RequestCtx, what string, err error) {
 		writeError(ctx, fasthttp.StatusInternalServerError, what+" failed")
 	}
 }
+
+// unreadableRequest answers a request fasthttp could not read. A body over
+// the route's limit is a 413, answered from its Content-Length before the
+// body is read (the restore route's larger limit is the admin's alone);
+// everything else keeps fasthttp's answers.
+func unreadableRequest(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request header too large")
+	case errors.As(err, &ne) && ne.Timeout():
+		writeError(ctx, fasthttp.StatusRequestTimeout, "request timeout")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "error when parsing request")
+	}
+}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/httpclient"
 	"lightnvr/pkg/logx"
 )
 
@@ -106,7 +106,7 @@ type Go2RTCProxy struct {
 	upstream string
 	basePath string
 	log      *slog.Logger
-	client   *http.Client
+	client   *httpclient.Client
 	dialer   *websocket.Dialer
 	upgrader websocket.FastHTTPUpgrader
 	creds    func() go2rtc.Credentials
@@ -132,23 +132,18 @@ func NewGo2RTCProxy(opts Go2RTCProxyOptions) *Go2RTCProxy {
 	if base != "" && !strings.HasPrefix(base, "/") {
 		base = "/" + base
 	}
-	transport := &http.Transport{
-		Proxy:                 nil, // loopback: an environment proxy must never see camera traffic
-		DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   opts.MaxInflight,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second, // a cold camera takes a few seconds for its first frame
-		DisableCompression:    true,
-	}
 	return &Go2RTCProxy{
 		upstream: opts.Upstream,
 		basePath: base,
 		log:      opts.Logger.With("component", "go2rtc-proxy"),
-		client: &http.Client{
-			Transport: transport,
-			// go2rtc does not redirect on these endpoints; following one would leave the allowlist.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// No redirect is followed (one would leave the allowlist) and no proxy
+		// sees camera traffic. No deadline either: stream.mp4 runs as long as
+		// the viewer watches; go2rtc falling silent for Silence ends it.
+		client: httpclient.New(httpclient.Options{
+			DialTimeout: 3 * time.Second,
+			Silence:     30 * time.Second, // a cold camera takes a few seconds for its first frame
+			MaxBody:     maxStreamsBody,
+		}),
 		dialer: &websocket.Dialer{
 			NetDialContext:   (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
 			HandshakeTimeout: 5 * time.Second,
@@ -412,73 +407,97 @@ func (p *Go2RTCProxy) serveHTTP(ctx *fasthttp.RequestCtx, ep go2rtcEndpoint, tar
 	// body, which frees it when fasthttp closes that body.
 	defer slot.done()
 
-	reqCtx, cancel := context.WithCancel(context.Background())
-	var body io.Reader
-	if b := ctx.PostBody(); len(b) > 0 {
-		body = bytes.NewReader(b)
-	}
-	method := string(ctx.Method())
-	req, err := http.NewRequestWithContext(reqCtx, method, target, body)
-	if err != nil {
-		cancel()
-		writeErrorf(ctx, fasthttp.StatusInternalServerError, "build go2rtc request: %v", err)
-		return
-	}
-	if a := p.upstreamAuth(); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	for _, h := range []string{"Content-Type", "Accept"} {
+	req, resp := p.upstreamRequest(ctx, target), new(fasthttp.Response)
+	for _, h := range []string{fasthttp.HeaderContentType, fasthttp.HeaderAccept} {
 		if v := ctx.Request.Header.Peek(h); len(v) > 0 {
-			req.Header.Set(h, string(v))
+			req.Header.SetBytesV(h, v)
 		}
 	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		cancel()
-		p.log.Warn("go2rtc request failed", "url", logx.RedactURL(target), "err", err)
-		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc is not reachable")
+	req.SetBody(ctx.PostBody())
+	resp.StreamBody = ep.stream
+	if status, msg := p.roundTrip(req, resp, target); status != 0 {
+		writeError(ctx, status, msg)
 		return
 	}
-	ctx.SetStatusCode(resp.StatusCode)
+	ctx.SetStatusCode(resp.StatusCode())
 	for _, h := range []string{"Content-Type", "Cache-Control", "Content-Disposition", "Last-Modified", "ETag"} {
-		if v := resp.Header.Get(h); v != "" {
-			ctx.Response.Header.Set(h, v)
+		if v := resp.Header.Peek(h); len(v) > 0 {
+			ctx.Response.Header.SetBytesV(h, v)
 		}
 	}
-	if ep.stream && resp.StatusCode == http.StatusOK {
+	if ep.stream && resp.StatusCode() == fasthttp.StatusOK && resp.BodyStream() != nil {
 		// fasthttp closes the body stream when the client goes away or the copy
 		// ends; that frees the slot and the upstream connection.
-		release := slot.handOff()
-		ctx.SetBodyStream(&streamBody{rc: resp.Body, done: func() { cancel(); release() }}, -1)
+		ctx.SetBodyStream(&streamBody{resp: resp, done: slot.handOff()}, -1)
 		return
 	}
-	defer cancel()
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStreamsBody+1))
+	data, err := answerBody(resp)
 	if err != nil {
 		writeErrorf(ctx, fasthttp.StatusBadGateway, "read go2rtc answer: %v", err)
 		return
 	}
-	if len(data) > maxStreamsBody {
-		writeError(ctx, fasthttp.StatusBadGateway, "go2rtc answer too large")
-		return
-	}
-	if ep.redact && resp.StatusCode == http.StatusOK {
+	if ep.redact && resp.StatusCode() == fasthttp.StatusOK {
 		data = redactJSON(data)
 	}
 	ctx.SetBody(data)
 }
 
+// upstreamRequest is a request for target with go2rtc's credentials and the
+// method of the browser's request.
+func (p *Go2RTCProxy) upstreamRequest(ctx *fasthttp.RequestCtx, target string) *fasthttp.Request {
+	req := new(fasthttp.Request)
+	req.Header.SetMethodBytes(ctx.Method())
+	req.SetRequestURI(target)
+	if a := p.upstreamAuth(); a != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, a)
+	}
+	return req
+}
+
+// roundTrip sends req to go2rtc; without an answer it returns the status and
+// message the browser gets instead (status 0: an answer came).
+func (p *Go2RTCProxy) roundTrip(req *fasthttp.Request, resp *fasthttp.Response, target string) (int, string) {
+	err := p.client.Do(context.Background(), req, resp)
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return fasthttp.StatusBadGateway, "go2rtc answer too large"
+	}
+	p.log.Warn("go2rtc request failed", "url", logx.RedactURL(target), "err", err)
+	return fasthttp.StatusBadGateway, "go2rtc is not reachable"
+}
+
+// answerBody is resp's whole body; a streamed one (a refusal of a stream
+// endpoint) is read up to the same bound as any other answer.
+func answerBody(resp *fasthttp.Response) ([]byte, error) {
+	s := resp.BodyStream()
+	if s == nil {
+		return resp.Body(), nil
+	}
+	defer resp.CloseBodyStream()
+	data, err := io.ReadAll(io.LimitReader(s, maxStreamsBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxStreamsBody {
+		return nil, errors.New("go2rtc answer too large")
+	}
+	return data, nil
+}
+
+// streamBody is go2rtc's streamed answer on its way to the browser; closing
+// it drops the upstream connection (unless the stream ended) and frees the slot.
 type streamBody struct {
-	rc   io.ReadCloser
+	resp *fasthttp.Response
 	once sync.Once
 	done func()
 }
 
-func (b *streamBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b *streamBody) Read(p []byte) (int, error) { return b.resp.BodyStream().Read(p) }
 
 func (b *streamBody) Close() error {
-	err := b.rc.Close()
+	err := b.resp.CloseBodyStream()
 	b.once.Do(b.done)
 	return err
 }
@@ -688,5 +707,5 @@ func (p *Go2RTCProxy) Close() {
 		// its handler; do not hold shutdown hostage to it.
 		p.log.Warn("websocket pumps still running after close")
 	}
-	p.client.CloseIdleConnections()
+	p.client.CloseIdle()
 }

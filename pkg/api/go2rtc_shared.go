@@ -2,14 +2,10 @@ package api
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"lightnvr/pkg/logx"
 )
 
 // sharedFor is how long a snapshot answer serves later identical requests. A
@@ -101,34 +97,16 @@ func (p *Go2RTCProxy) fetchShared(ctx *fasthttp.RequestCtx, c *sharedCall, targe
 		return
 	}
 	defer release()
-	req, err := http.NewRequest(http.MethodGet, target, nil)
-	if err != nil {
-		c.fail(fasthttp.StatusInternalServerError, "build go2rtc request: %v", err)
+	req, resp := p.upstreamRequest(ctx, target), new(fasthttp.Response)
+	req.Header.SetMethod(fasthttp.MethodGet)
+	if status, msg := p.roundTrip(req, resp, target); status != 0 {
+		c.fail(status, "%s", msg)
 		return
 	}
-	if a := p.upstreamAuth(); a != "" {
-		req.Header.Set("Authorization", a)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		p.log.Warn("go2rtc request failed", "url", logx.RedactURL(target), "err", err)
-		c.fail(fasthttp.StatusBadGateway, "go2rtc is not reachable")
-		return
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStreamsBody+1))
-	switch {
-	case err != nil:
-		c.fail(fasthttp.StatusBadGateway, "read go2rtc answer: %v", err)
-		return
-	case len(data) > maxStreamsBody:
-		c.fail(fasthttp.StatusBadGateway, "go2rtc answer too large")
-		return
-	}
-	c.status, c.body = resp.StatusCode, data
+	c.status, c.body = resp.StatusCode(), resp.Body()
 	for _, h := range []string{"Content-Type", "Cache-Control", "Last-Modified", "ETag"} {
-		if v := resp.Header.Get(h); v != "" {
-			c.header = append(c.header, [2]string{h, v})
+		if v := resp.Header.Peek(h); len(v) > 0 {
+			c.header = append(c.header, [2]string{h, string(v)})
 		}
 	}
 }

@@ -172,6 +172,8 @@ func New(deps Deps) (*Server, error) {
 		NoDefaultDate:         false,
 		Logger:                fasthttpLogger{s.log},
 		ReduceMemoryUsage:     true,
+		HeaderReceived:        s.bodyLimit,
+		ErrorHandler:          unreadableRequest,
 	}
 	return s, nil
 }
@@ -224,6 +226,11 @@ func (s *Server) routes(deps *Deps) {
 	s.otaRoutes(deps)
 	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })
+	mount(r, pprofRoutes, deps.Config.Web.PprofEnabled, pprofOff, func() pprofHandler { return pprofHandler{} })
+	mount(r, backupRoutes, deps.DB != nil, unavailable("database is not available"),
+		func() *backupHandler {
+			return &backupHandler{failer: f, db: deps.DB, live: s.settings, configPath: deps.ConfigPath}
+		})
 }
 
 // accountRoutes mounts logging in and out and the user accounts.

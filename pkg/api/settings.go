@@ -479,14 +479,15 @@ type settingsSaveReply struct {
 	ConfigPath             string   `json:"config_path,omitempty"`
 }
 
-// configSavePath is where settings are written: the loaded file, else
-// Deps.ConfigPath, else lightnvr.ini beside the database.
-func (h *settingsHandler) configSavePath(cur *config.Config) string {
+// configSavePath is where settings are written (and a restored
+// configuration goes): the loaded file, else Deps.ConfigPath (configPath),
+// else lightnvr.ini beside the database.
+func configSavePath(cur *config.Config, configPath string) string {
 	if p := cur.Path(); p != "" {
 		return p
 	}
-	if h.configPath != "" {
-		return h.configPath
+	if configPath != "" {
+		return configPath
 	}
 	return filepath.Join(filepath.Dir(cur.Database.Path), "lightnvr.ini")
 }
@@ -561,7 +562,7 @@ func (h *settingsHandler) handlePostSettings(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	path := h.configSavePath(cur)
+	path := configSavePath(cur, h.configPath)
 	if err := next.Save(path); err != nil {
 		h.fail(ctx, "save settings", fmt.Errorf("save %s: %w", path, err))
 		return

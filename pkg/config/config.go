@@ -170,6 +170,8 @@ type WebConfig struct {
 	// a self-signed certificate generated in the data directory.
 	TLSCertFile string `ini:"tls_cert_file"`
 	TLSKeyFile  string `ini:"tls_key_file"`
+	// PprofEnabled serves the Go runtime's profiles to administrators.
+	PprofEnabled bool `ini:"pprof_enabled"`
 }
 
 // StreamsConfig is [streams]. Streams themselves live in the database.

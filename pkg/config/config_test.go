@@ -69,6 +69,7 @@ func TestEveryKeyParses(t *testing.T) {
 			TrustedDeviceDays: 0, TrustedProxyCIDRs: "10.0.0.0/8, 192.168.1.1", AllowedHosts: "nvr.example.com, cams.lan", DemoMode: true, ForceMFAOnLogin: true,
 			LoginRateLimitEnabled: false, LoginRateLimitMaxAttempts: 10, LoginRateLimitWindowSeconds: 60,
 			WebThreadPoolSize: 127, HTTPSEnabled: true, TLSCertFile: "/etc/lightnvr/cert.pem", TLSKeyFile: "/etc/lightnvr/key.pem",
+			PprofEnabled: true,
 		},
 		Streams:  StreamsConfig{MaxStreams: 8, StartTimeoutSeconds: 30, MinAvailableMB: 48},
 		Memory:   MemoryConfig{BufferSize: 512, UseSwap: true, SwapFile: "/mnt/disk/swap", SwapSize: 1048576},

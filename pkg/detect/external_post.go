@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -18,7 +16,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fasthttp"
+
 	"lightnvr/pkg/event"
+	"lightnvr/pkg/httpclient"
 	"lightnvr/pkg/logx"
 )
 
@@ -46,17 +47,13 @@ type poster struct {
 	endpoint string
 	err      error // a URL that cannot be posted to fails every round
 	timeout  time.Duration
-	hc       *http.Client
+	hc       *httpclient.Client
 }
 
 func newPoster(opt ExternalOptions) *poster {
 	p := &poster{
 		timeout: opt.Timeout,
-		hc: &http.Client{Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: 1,
-			IdleConnTimeout:     time.Minute,
-		}},
+		hc:      httpclient.New(httpclient.Options{MaxBody: maxReply}),
 	}
 	p.endpoint, p.err = endpoint(opt)
 	return p
@@ -77,7 +74,7 @@ func endpoint(opt ExternalOptions) (string, error) {
 	return u.String(), nil
 }
 
-func (p *poster) close() { p.hc.CloseIdleConnections() }
+func (p *poster) close() { p.hc.CloseIdle() }
 
 // detect posts one JPEG and returns the detector's boxes.
 func (p *poster) detect(ctx context.Context, jpeg []byte) ([]event.Detection, error) {
@@ -90,44 +87,35 @@ func (p *poster) detect(ctx context.Context, jpeg []byte) ([]event.Detection, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, body)
-	if err != nil {
-		return nil, fmt.Errorf("detector request: %w", err)
-	}
-	req.Header.Set("Content-Type", ctype)
-	req.Header.Set("Accept", "application/json")
-	resp, err := p.hc.Do(req)
-	if err != nil {
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(p.endpoint)
+	req.Header.SetContentType(ctype)
+	req.Header.Set(fasthttp.HeaderAccept, "application/json")
+	req.SetBody(body)
+	if err := p.hc.Do(ctx, req, resp); err != nil {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			return nil, fmt.Errorf("detector reply larger than %d bytes", maxReply)
+		}
 		return nil, p.transportError(ctx, err)
 	}
-	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
-	if err != nil {
-		return nil, p.transportError(ctx, err)
-	}
-	if len(reply) > maxReply {
-		return nil, fmt.Errorf("detector reply larger than %d bytes", maxReply)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("detector answered %d: %s", resp.StatusCode, excerpt(reply))
+	reply := resp.Body()
+	if status := resp.StatusCode(); status/100 != 2 {
+		return nil, fmt.Errorf("detector answered %d: %s", status, excerpt(reply))
 	}
 	return parseReply(reply)
 }
 
-// transportError names a timeout as one; url.Error would quote the URL,
+// transportError names a timeout as one; the error never quotes the URL,
 // which may carry a password.
 func (p *poster) transportError(ctx context.Context, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("detector did not answer within %s", p.timeout)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
 	}
 	return fmt.Errorf("detector: %w", err)
 }
 
-func multipartFrame(jpeg []byte) (io.Reader, string, error) {
+func multipartFrame(jpeg []byte) ([]byte, string, error) {
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
 	h := textproto.MIMEHeader{}
@@ -143,7 +131,7 @@ func multipartFrame(jpeg []byte) (io.Reader, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("detector request body: %w", err)
 	}
-	return &b, w.FormDataContentType(), nil
+	return b.Bytes(), w.FormDataContentType(), nil
 }
 
 // excerpt is the start of a reply fit for a status line: one line, valid

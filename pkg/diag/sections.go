@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,10 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/host"
+	"lightnvr/pkg/httpclient"
 	"lightnvr/pkg/ota"
 	"lightnvr/pkg/version"
 )
@@ -30,7 +31,7 @@ import (
 // opened database and the daemon's /api/health answer (fetched once).
 type collector struct {
 	opt    Options
-	client *http.Client
+	client *httpclient.Client
 
 	dbOnce sync.Once
 	db     *db.DB
@@ -48,12 +49,12 @@ func newCollector(opt Options) *collector {
 	if opt.ReleaseFile == "" {
 		opt.ReleaseFile = "/etc/lightnvr-release"
 	}
-	// No proxies, no keep-alive: the report talks to loopback once per endpoint.
-	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true}
-	return &collector{opt: opt, client: &http.Client{Transport: tr}}
+	return &collector{opt: opt, client: httpclient.New(httpclient.Options{})}
 }
 
 func (c *collector) close() {
+	// The report talks to loopback once per endpoint: nothing to keep alive.
+	c.client.CloseIdle()
 	if c.db != nil {
 		_ = c.db.Close()
 	}
@@ -511,26 +512,19 @@ func (c *collector) getJSON(ctx context.Context, url string, v any) error {
 
 // getJSONAuth is getJSON with HTTP basic auth when user or pass is set.
 func (c *collector) getJSONAuth(ctx context.Context, url, user, pass string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	req.SetRequestURI(url)
 	if user != "" || pass != "" {
-		req.SetBasicAuth(user, pass)
+		req.URI().SetUsername(user) // sent as basic auth
+		req.URI().SetPassword(pass)
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
+	if err := c.client.Do(ctx, req, resp); err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	if status := resp.StatusCode(); status != fasthttp.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, status, fasthttp.StatusMessage(status))
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := json.Unmarshal(resp.Body(), v); err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	return nil

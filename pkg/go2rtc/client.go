@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/httpclient"
 	"lightnvr/pkg/logx"
 )
 
@@ -23,7 +24,7 @@ const maxReply = 16 << 20
 // Client talks to go2rtc's HTTP API.
 type Client struct {
 	base  string
-	hc    *http.Client
+	hc    *httpclient.Client
 	creds func() Credentials
 }
 
@@ -40,19 +41,15 @@ func NewClientWithAuth(baseURL string, creds func() Credentials) *Client {
 	return &Client{
 		creds: creds,
 		base:  strings.TrimRight(baseURL, "/"),
-		hc: &http.Client{
+		hc: httpclient.New(httpclient.Options{
 			Timeout: 30 * time.Second, // frame.jpeg may run ffmpeg
-			Transport: &http.Transport{
-				Proxy:               nil, // loopback only; never through an environment proxy
-				MaxIdleConnsPerHost: 4,
-				IdleConnTimeout:     30 * time.Second,
-			},
-		},
+			MaxBody: maxReply,
+		}),
 	}
 }
 
 // CloseIdle drops kept-alive connections, e.g. after go2rtc restarted.
-func (c *Client) CloseIdle() { c.hc.CloseIdleConnections() }
+func (c *Client) CloseIdle() { c.hc.CloseIdle() }
 
 // Info is GET /api.
 type Info struct {
@@ -113,7 +110,7 @@ type APIError struct {
 func (e *APIError) Error() string {
 	msg := strings.TrimSpace(e.Body)
 	if msg == "" {
-		msg = http.StatusText(e.Status)
+		msg = fasthttp.StatusMessage(e.Status)
 	}
 	return fmt.Sprintf("go2rtc %s %s: %d %s", e.Method, e.Path, e.Status, logx.RedactURL(msg))
 }
@@ -121,13 +118,13 @@ func (e *APIError) Error() string {
 // IsUnauthorized reports whether go2rtc refused our credentials (or their absence).
 func IsUnauthorized(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
+	return errors.As(err, &ae) && ae.Status == fasthttp.StatusUnauthorized
 }
 
 // IsNotFound reports whether err is go2rtc's 404.
 func IsNotFound(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+	return errors.As(err, &ae) && ae.Status == fasthttp.StatusNotFound
 }
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
@@ -140,34 +137,24 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values) 
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
-	}
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	req.Header.SetMethod(method)
+	req.SetRequestURI(u)
 	if c.creds != nil {
 		if a := c.creds().Authorization(); a != "" {
-			req.Header.Set("Authorization", a)
+			req.Header.Set(fasthttp.HeaderAuthorization, a)
 		}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		// url.Error quotes the whole URL, query included: that holds camera passwords.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
+	// The error never quotes the URL, whose query may hold camera passwords.
+	if err := c.hc.Do(ctx, req, resp); err != nil {
 		return nil, fmt.Errorf("go2rtc %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
-	if err != nil {
-		return nil, fmt.Errorf("go2rtc %s %s: read reply: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	body := resp.Body()
+	if status := resp.StatusCode(); status < 200 || status > 299 {
 		if len(body) > 512 {
 			body = body[:512]
 		}
-		return nil, &APIError{Method: method, Path: path, Status: resp.StatusCode, Body: string(body)}
+		return nil, &APIError{Method: method, Path: path, Status: status, Body: string(body)}
 	}
 	return body, nil
 }
@@ -175,7 +162,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values) 
 // Info fetches GET /api; it doubles as the health check.
 func (c *Client) Info(ctx context.Context) (Info, error) {
 	var info Info
-	body, err := c.do(ctx, http.MethodGet, "/api", nil)
+	body, err := c.do(ctx, fasthttp.MethodGet, "/api", nil)
 	if err != nil {
 		return info, err
 	}
@@ -187,7 +174,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 
 // Streams lists every stream go2rtc knows.
 func (c *Client) Streams(ctx context.Context) (map[string]StreamInfo, error) {
-	body, err := c.do(ctx, http.MethodGet, "/api/streams", nil)
+	body, err := c.do(ctx, fasthttp.MethodGet, "/api/streams", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +188,7 @@ func (c *Client) Streams(ctx context.Context) (map[string]StreamInfo, error) {
 // Stream fetches one stream; IsNotFound(err) when go2rtc does not know it.
 func (c *Client) Stream(ctx context.Context, name string) (StreamInfo, error) {
 	var si StreamInfo
-	body, err := c.do(ctx, http.MethodGet, "/api/streams", url.Values{"src": {name}})
+	body, err := c.do(ctx, fasthttp.MethodGet, "/api/streams", url.Values{"src": {name}})
 	if err != nil {
 		return si, err
 	}
@@ -218,7 +205,7 @@ func (c *Client) PutStream(ctx context.Context, name string, sources []string) e
 		return fmt.Errorf("go2rtc PUT stream %q: no source", name)
 	}
 	q := url.Values{"name": {name}, "src": sources}
-	if _, err := c.do(ctx, http.MethodPut, "/api/streams", q); err != nil {
+	if _, err := c.do(ctx, fasthttp.MethodPut, "/api/streams", q); err != nil {
 		return fmt.Errorf("register stream %q: %w", name, err)
 	}
 	return nil
@@ -226,7 +213,7 @@ func (c *Client) PutStream(ctx context.Context, name string, sources []string) e
 
 // DeleteStream removes stream name; removing an unknown name is not an error.
 func (c *Client) DeleteStream(ctx context.Context, name string) error {
-	if _, err := c.do(ctx, http.MethodDelete, "/api/streams", url.Values{"src": {name}}); err != nil {
+	if _, err := c.do(ctx, fasthttp.MethodDelete, "/api/streams", url.Values{"src": {name}}); err != nil {
 		return fmt.Errorf("unregister stream %q: %w", name, err)
 	}
 	return nil
@@ -236,7 +223,7 @@ func (c *Client) DeleteStream(ctx context.Context, name string) error {
 // /api/frame.jpeg); go2rtc decodes a keyframe for it, so a stream nobody
 // reads yet answers only after its source connected.
 func (c *Client) Frame(ctx context.Context, name string) ([]byte, error) {
-	body, err := c.do(ctx, http.MethodGet, "/api/frame.jpeg", url.Values{"src": {name}})
+	body, err := c.do(ctx, fasthttp.MethodGet, "/api/frame.jpeg", url.Values{"src": {name}})
 	if err != nil {
 		return nil, fmt.Errorf("frame of %q: %w", name, err)
 	}

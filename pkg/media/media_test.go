@@ -2,11 +2,16 @@ package media_test
 
 import (
 	"context"
+	"io"
 	"math"
+	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
@@ -293,5 +298,67 @@ func checkUnits(t *testing.T, units []*media.Unit, wantAudio bool) {
 	}
 	if wantAudio && audio < 10 {
 		t.Fatalf("only %d audio units", audio)
+	}
+}
+
+func TestFormatNameAndAACChannels(t *testing.T) {
+	for f, want := range map[format.Format]string{&format.H264{}: "H264", &format.H265{}: "H265",
+		&format.MJPEG{}: "M-JPEG", &format.VP9{PayloadTyp: 96}: "VP9"} {
+		if got := media.FormatName(f); got != want {
+			t.Errorf("FormatName(%T) = %q, want %q", f, got, want)
+		}
+	}
+	for cfg, want := range map[uint8]int{0: 0, 1: 1, 2: 2, 6: 6, 7: 8, 9: 0} {
+		if got := media.AACChannels(&mpeg4audio.AudioSpecificConfig{ChannelConfig: cfg}); got != want {
+			t.Errorf("AACChannels(config %d) = %d, want %d", cfg, got, want)
+		}
+	}
+}
+
+// TestDialBufferedTakesAFrameInOneRead: a frame's worth of bytes that is
+// already on the socket must come out of one socket read, however small
+// the reads gortsplib makes. A read served from the buffer ignores an
+// expired deadline; a read that reaches the socket does not.
+func TestDialBufferedTakesAFrameInOneRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const frame = 32 << 10
+	sent, done := make(chan error, 1), make(chan struct{})
+	defer close(done)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			sent <- err
+			return
+		}
+		defer c.Close()
+		_, err = c.Write(make([]byte, frame))
+		sent <- err
+		<-done
+	}()
+	c, err := media.DialBuffered(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // loopback: the whole frame reaches the socket buffer
+	buf := make([]byte, 4096)
+	if _, err := io.ReadFull(c, buf[:1]); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(-time.Second))
+	got := 1
+	for got < frame {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("read %d of %d bytes from the buffer, then the socket: %v", got, frame, err)
+		}
+		got += n
 	}
 }

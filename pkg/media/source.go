@@ -298,7 +298,7 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 		if err != nil {
 			return nil, nil, fmt.Errorf("h264 decoder: %w", err)
 		}
-		sps, pps := h264f.SafeParams()
+		sps, pps := h264f.SPS, h264f.PPS
 		d.Video = &Track{Codec: CodecH264, ClockRate: h264f.ClockRate()}
 		setVideoParams(d.Video, nil, sps, pps)
 		ing.videoMedia, ing.videoFormat, ing.videoDec = m, h264f, dec.Decode
@@ -308,7 +308,7 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 		if err != nil {
 			return nil, nil, fmt.Errorf("h265 decoder: %w", err)
 		}
-		vps, sps, pps := h265f.SafeParams()
+		vps, sps, pps := h265f.VPS, h265f.SPS, h265f.PPS
 		d.Video = &Track{Codec: CodecH265, ClockRate: h265f.ClockRate()}
 		setVideoParams(d.Video, vps, sps, pps)
 		ing.videoMedia, ing.videoFormat, ing.videoDec = m, h265f, dec.Decode
@@ -347,7 +347,7 @@ func (ing *ingest) pickAudio(desc *description.Session, d *Desc) error {
 			return fmt.Errorf("aac decoder: %w", err)
 		}
 		d.Audio = &Track{Codec: CodecAAC, ClockRate: aac.ClockRate(), AACConfig: aac.Config,
-			SampleRate: aac.Config.SampleRate, Channels: aac.Config.ChannelCount}
+			SampleRate: aac.Config.SampleRate, Channels: AACChannels(aac.Config)}
 		ing.audioMedia, ing.audioFormat, ing.audioDec = m, aac, dec.Decode
 	case desc.FindFormat(&opus) != nil:
 		m := desc.FindFormat(&opus)
@@ -386,7 +386,7 @@ func (ing *ingest) pickAudio(desc *description.Session, d *Desc) error {
 				// track is ignored, video goes on.
 				if !ing.s.audioWarn {
 					ing.s.audioWarn = true
-					ing.s.log.Info("audio track not supported, ignored", "codec", m.Formats[0].Codec())
+					ing.s.log.Info("audio track not supported, ignored", "codec", FormatName(m.Formats[0]))
 				}
 				break
 			}

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,16 +9,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/event"
+	"lightnvr/pkg/httpclient"
 )
 
 // Kind is the type of a webhook event; each kind has its own URL.
@@ -125,7 +125,7 @@ type delivery struct {
 // that hangs holds up only the webhooks, never who sent the event.
 type Webhooks struct {
 	opt    WebhookOptions
-	client *http.Client
+	client *httpclient.Client
 
 	queue   *queue[delivery]
 	mu      sync.Mutex
@@ -143,7 +143,7 @@ func NewWebhooks(opt WebhookOptions) *Webhooks {
 	opt.defaults()
 	return &Webhooks{
 		opt:     opt,
-		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client:  httpclient.New(httpclient.Options{}),
 		results: map[string][]Result{},
 		queue:   newQueue[delivery](opt.Queue, 0, nil),
 	}
@@ -267,37 +267,34 @@ func (w *Webhooks) deliver(ctx context.Context, d delivery, retries int) Result 
 // retryable: the receiver may answer differently next time (it was not
 // reached, or it said so); other refusals will not change.
 func retryable(status int) bool {
-	return status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+	return status == 0 || status == fasthttp.StatusRequestTimeout || status == fasthttp.StatusTooManyRequests || status >= 500
 }
 
 // post makes one attempt; a reply other than 2xx is an error.
 func (w *Webhooks) post(ctx context.Context, d delivery) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opt.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
-	if err != nil {
-		return 0, fmt.Errorf("webhook request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "LightNVR-Webhook")
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(d.url)
+	req.Header.SetContentType("application/json")
+	req.Header.SetUserAgent("LightNVR-Webhook")
 	req.Header.Set(HeaderEvent, string(d.kind))
 	req.Header.Set(HeaderDelivery, d.id)
 	if w.opt.Secret != "" {
 		req.Header.Set(HeaderSignature, Sign(w.opt.Secret, d.body))
 	}
-	resp, err := w.client.Do(req)
-	if err != nil {
+	req.SetBody(d.body)
+	if err := w.client.Do(ctx, req, resp); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return 0, fmt.Errorf("no reply within %s", w.opt.Timeout)
 		}
 		return 0, fmt.Errorf("post: %w", err)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("receiver answered %s", resp.Status)
+	if status := resp.StatusCode(); status/100 != 2 {
+		return status, fmt.Errorf("receiver answered %d %s", status, fasthttp.StatusMessage(status))
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode(), nil
 }
 
 // Sign is the value of HeaderSignature for body.

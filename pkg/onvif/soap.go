@@ -12,10 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/httpclient"
 )
 
 // MaxResponseBytes caps every SOAP response body; ONVIF answers a recorder
@@ -60,12 +63,12 @@ func (f *Fault) Error() string {
 func IsAuthFault(err error) bool {
 	var f *Fault
 	if errors.As(err, &f) {
-		return f.Status == http.StatusUnauthorized ||
+		return f.Status == fasthttp.StatusUnauthorized ||
 			strings.Contains(f.Subcode, "NotAuthorized") ||
 			strings.Contains(f.Subcode, "FailedAuthentication")
 	}
 	var h *HTTPError
-	return errors.As(err, &h) && h.Status == http.StatusUnauthorized
+	return errors.As(err, &h) && h.Status == fasthttp.StatusUnauthorized
 }
 
 // HTTPError is a non-200 answer that carried no SOAP fault.
@@ -76,7 +79,7 @@ func (e *HTTPError) Error() string { return fmt.Sprintf("onvif: http status %d",
 // Client calls ONVIF services of one device. The zero value is not usable;
 // make one with NewClient. A Client is safe for concurrent use.
 type Client struct {
-	HTTP     *http.Client
+	HTTP     *httpclient.Client
 	Username string
 	Password string
 
@@ -89,19 +92,9 @@ type Client struct {
 // empty: then no WS-Security header is sent.
 func NewClient(username, password string) *Client {
 	return &Client{
-		HTTP: &http.Client{
-			Timeout: DefaultTimeout,
-			Transport: &http.Transport{
-				Proxy:                 nil,
-				ResponseHeaderTimeout: DefaultTimeout,
-				TLSHandshakeTimeout:   5 * time.Second,
-				MaxIdleConnsPerHost:   2,
-				IdleConnTimeout:       30 * time.Second,
-			},
-			// A SOAP endpoint never legitimately redirects; following one
-			// would resend credentials to another host.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// The client follows no redirect: a SOAP endpoint never legitimately
+		// redirects, and following one would resend credentials to another host.
+		HTTP:     httpclient.New(httpclient.Options{Timeout: DefaultTimeout, MaxBody: MaxResponseBytes}),
 		Username: username,
 		Password: password,
 		now:      time.Now,
@@ -136,21 +129,15 @@ func (c *Client) Call(ctx context.Context, url string, body any, resp any) error
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
-	if err != nil {
-		return fmt.Errorf("onvif: request %s: %w", url, err)
-	}
-	req.Header.Set("Content-Type", `application/soap+xml; charset=utf-8`)
-	res, err := c.HTTP.Do(req)
-	if err != nil {
+	req, res := new(fasthttp.Request), new(fasthttp.Response)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(url)
+	req.Header.SetContentType(`application/soap+xml; charset=utf-8`)
+	req.SetBody(payload)
+	if err := c.HTTP.Do(ctx, req, res); err != nil {
 		return fmt.Errorf("onvif: call %s: %w", url, err)
 	}
-	defer res.Body.Close()
-	data, err := readBounded(res.Body)
-	if err != nil {
-		return fmt.Errorf("onvif: read %s: %w", url, err)
-	}
-	if err := decodeResponse(data, res.StatusCode, resp); err != nil {
+	if err := decodeResponse(res.Body(), res.StatusCode(), resp); err != nil {
 		return fmt.Errorf("onvif: %s: %w", url, err)
 	}
 	return nil
@@ -167,20 +154,6 @@ func (c *Client) marshal(body any) ([]byte, error) {
 		return nil, fmt.Errorf("onvif: marshal request: %w", err)
 	}
 	return append([]byte(xml.Header), out...), nil
-}
-
-// readBounded reads at most MaxResponseBytes and fails beyond it rather
-// than truncating, since a cut XML document would only fail later and less
-// clearly.
-func readBounded(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxResponseBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxResponseBytes {
-		return nil, fmt.Errorf("response larger than %d bytes", MaxResponseBytes)
-	}
-	return data, nil
 }
 
 // responseEnvelope captures the raw Body so that the fault check and the
@@ -216,7 +189,7 @@ func decodeResponse(data []byte, status int, resp any) error {
 	}
 	var env responseEnvelope
 	if err := xml.Unmarshal(data, &env); err != nil {
-		if status != http.StatusOK {
+		if status != fasthttp.StatusOK {
 			return &HTTPError{Status: status}
 		}
 		return fmt.Errorf("decode envelope: %w", err)
@@ -228,7 +201,7 @@ func decodeResponse(data []byte, status int, resp any) error {
 	if f := parseFault(inner, status); f != nil {
 		return f
 	}
-	if status != http.StatusOK {
+	if status != fasthttp.StatusOK {
 		return &HTTPError{Status: status}
 	}
 	if resp == nil {

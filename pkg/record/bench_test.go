@@ -14,7 +14,7 @@ import (
 
 // benchUnits turns one loop of a 1080p 4 Mbit/s sample into units as
 // ingest would publish them.
-func benchUnits(b *testing.B) ([]media.Unit, int64) {
+func benchUnits(b testing.TB) ([]media.Unit, int64) {
 	smp, err := loadgen.LoadSample(testkit.Sample(b, testkit.SampleSpec{Size: "1920x1080", FPS: 25, GOP: 50,
 		Bitrate: "4M", Seconds: 10}))
 	if err != nil {
@@ -75,3 +75,41 @@ func BenchmarkHubToRecorder(b *testing.B) { benchmarkHubToRecorder(b, true) }
 
 // BenchmarkHubToRecorderSync adds the per-part fdatasync of production.
 func BenchmarkHubToRecorderSync(b *testing.B) { benchmarkHubToRecorder(b, false) }
+
+// TestWriteAllocatesNothingPerUnit: between part flushes the recorder
+// takes a unit without allocating (the flush's own allocations, once a
+// second, average out below one per unit).
+func TestWriteAllocatesNothingPerUnit(t *testing.T) {
+	units, _ := benchUnits(t)
+	dir := t.TempDir()
+	rec, err := New(Config{Stream: "allocs", StorageDir: filepath.Join(dir, "s"),
+		DB: testkit.OpenDB(t, filepath.Join(dir, "nvr.db")), SegmentDuration: time.Minute, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	// Units are made up front, as ingest would have made them.
+	start := time.Now()
+	loop := units[len(units)-1].DTS + 3600
+	feed := make([]media.Unit, 4*len(units)+2)
+	for i := range feed {
+		u := &feed[i]
+		*u = units[i%len(units)]
+		off := int64(i/len(units)) * loop
+		u.DTS += off
+		u.PTS += off
+		u.Seq = uint64(i + 1)
+		u.Wall = start.Add(u.Time(u.DTS))
+	}
+	i := 0
+	write := func() {
+		rec.Write(&feed[i])
+		i++
+	}
+	for range len(units) { // open the segment, flush its first parts
+		write()
+	}
+	if n := testing.AllocsPerRun(3*len(units), write); n != 0 {
+		t.Fatalf("%v allocations per unit, want 0", n)
+	}
+}

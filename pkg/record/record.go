@@ -162,13 +162,15 @@ func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
 func (r *Recorder) Status() Status { return *r.status.Load() }
 
 // publish replaces the status snapshot when it changed; called with r.mu held.
+// It runs for every unit, so only a change allocates a snapshot.
 func (r *Recorder) publish() {
 	st := Status{State: r.state, Err: r.err, ErrSince: r.errSince, Segments: r.segments, Dropped: r.dropped}
 	if r.seg != nil {
 		st.RecordingID, st.Path = r.seg.id, r.seg.path
 	}
 	if cur := r.status.Load(); cur == nil || !cur.same(st) {
-		r.status.Store(&st)
+		snap := st
+		r.status.Store(&snap)
 	}
 }
 

@@ -62,7 +62,7 @@ func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 	medias := desc.Medias
 	if video != nil {
 		medias = []*description.Media{video}
-		res.Codec = video.Formats[0].Codec()
+		res.Codec = media.FormatName(video.Formats[0])
 		res.Width, res.Height, res.FPS = spsInfo(video.Formats[0])
 	}
 	if err := c.SetupAll(desc.BaseURL, medias); err != nil {

@@ -33,12 +33,7 @@ func NewDaemon(t testing.TB, password string) *Daemon {
 	t.Helper()
 	Need(t, "ffmpeg")
 	d := &Daemon{t: t, Dir: t.TempDir(), Password: password}
-	d.Bin = filepath.Join(d.Dir, "lightnvr")
-	build := exec.Command("go", "build", "-o", d.Bin, "./cmd/lightnvr")
-	build.Dir = RepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build lightnvr: %v\n%s", err, out)
-	}
+	d.Bin = BuildLightnvr(t, d.Dir)
 	webPort := FreePort(t)
 	d.APIPort, d.RTSPPort = FreePort(t), FreePort(t)
 	d.Base = fmt.Sprintf("http://127.0.0.1:%d", webPort)
@@ -69,6 +64,19 @@ external_ip = 127.0.0.1
 		t.Fatal(err)
 	}
 	return d
+}
+
+// BuildLightnvr builds cmd/lightnvr for this machine into dir and returns
+// the binary's path.
+func BuildLightnvr(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "lightnvr")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/lightnvr")
+	build.Dir = RepoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build lightnvr: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // Set writes key = value into section of the daemon's configuration, before

@@ -44,7 +44,7 @@ func LoadClip(t testing.TB, gop time.Duration) *Clip {
 	c := &Clip{smp: smp}
 	v := &media.Track{Codec: media.CodecH264, ClockRate: 90000, SPS: smp.SPS, PPS: smp.PPS, Width: 320, Height: 240, FPS: 25}
 	a := &media.Track{Codec: media.CodecAAC, ClockRate: smp.AACConfig.SampleRate, AACConfig: smp.AACConfig,
-		SampleRate: smp.AACConfig.SampleRate, Channels: smp.AACConfig.ChannelCount}
+		SampleRate: smp.AACConfig.SampleRate, Channels: media.AACChannels(smp.AACConfig)}
 	c.desc = &media.Desc{Gen: 1, Video: v, Audio: a}
 	for _, au := range smp.Video {
 		p, err := h264.AVCC(au.AU).Marshal()

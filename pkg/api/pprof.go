@@ -1,0 +1,68 @@
+package api
+
+import (
+	"context"
+	"runtime/pprof"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"lightnvr/pkg/auth"
+)
+
+// pprofRoutes serve the Go runtime's profiles when web.pprof_enabled is set:
+// the daemon profiled under its real load, in the format `go tool pprof` reads.
+var pprofRoutes = []endpoint[pprofHandler]{
+	{"GET", "/api/debug/pprof/{name}", auth.AccessAdmin, pprofHandler.serve},
+}
+
+// cpuProfileMax bounds ?seconds= of a CPU profile: within the request's
+// deadline, so the profile always ends by its own clock.
+const cpuProfileMax = int64(requestTimeout/time.Second) - 5
+
+type pprofHandler struct{}
+
+// pprofOff answers while profiling is off: as for a route that is not there.
+func pprofOff(ctx *fasthttp.RequestCtx) {
+	writeError(ctx, fasthttp.StatusNotFound, "profiling is off (web.pprof_enabled)")
+}
+
+// serve writes the profile the path names: "profile" is CPU for ?seconds=
+// (default 10), anything else a runtime profile (heap, allocs, goroutine ...).
+func (pprofHandler) serve(ctx *fasthttp.RequestCtx) {
+	name := Param(ctx, "name")
+	if name == "profile" {
+		serveCPUProfile(ctx)
+		return
+	}
+	p := pprof.Lookup(name)
+	if p == nil {
+		writeErrorf(ctx, fasthttp.StatusNotFound, "no profile %q", name)
+		return
+	}
+	ctx.SetContentType("application/octet-stream")
+	if err := p.WriteTo(ctx, 0); err != nil {
+		writeErrorf(ctx, fasthttp.StatusInternalServerError, "profile %s: %v", name, err)
+	}
+}
+
+func serveCPUProfile(ctx *fasthttp.RequestCtx) {
+	secs := queryInt(ctx.QueryArgs(), "seconds")
+	if secs < 1 {
+		secs = 10
+	}
+	if secs > cpuProfileMax {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "seconds must be 1-%d", cpuProfileMax)
+		return
+	}
+	ctx.SetContentType("application/octet-stream")
+	if err := pprof.StartCPUProfile(ctx); err != nil {
+		ctx.ResetBody()
+		writeError(ctx, fasthttp.StatusConflict, "a CPU profile is already running")
+		return
+	}
+	wait, cancel := context.WithTimeout(requestContext(ctx), time.Duration(secs)*time.Second)
+	defer cancel()
+	<-wait.Done()
+	pprof.StopCPUProfile()
+}

@@ -1,0 +1,4 @@
+package media
+
+// DialBuffered lets the external tests reach the RTSP dialer.
+var DialBuffered = dialBuffered
