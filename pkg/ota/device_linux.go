@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -21,8 +22,8 @@ func (d *device) probe() error {
 	}
 	name := filepath.Base(d.f.Name())
 	if raw, err := os.ReadFile(filepath.Join("/sys/class/ubi", name, "data_bytes")); err == nil && strings.HasPrefix(name, "ubi") && strings.Contains(name, "_") {
-		var n int64
-		if _, err := fmt.Sscan(string(raw), &n); err != nil {
+		n, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
+		if err != nil {
 			return fmt.Errorf("ubi volume size: %w", err)
 		}
 		d.kind, d.capacity = kindUBI, n
