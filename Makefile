@@ -16,9 +16,10 @@ INGENIC_UNAME ?= 3.10.14__isvp_swan_1.0__
 DATA_DIR  ?= $(CURDIR)/data
 FUZZTIME  ?= 5s
 MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
-# Inlining only where every access unit passes (scripts/mipsle-gcflags.sh says
-# why): the rest of the appliance's code is cold, and the binary has a budget.
-MIPSLE_GCFLAGS := $(shell scripts/mipsle-gcflags.sh)
+# Inlining only where every access unit passes, segments aligned to the
+# kernel's 4 KiB pages (scripts/mipsle-buildflags.sh says why): the binary has a budget.
+MIPSLE_GCFLAGS := $(shell scripts/mipsle-buildflags.sh)
+MIPSLE_LDFLAGS := $(shell scripts/mipsle-buildflags.sh ld)
 
 .PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
 
@@ -28,7 +29,7 @@ bin/lightnvr: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/lightnvr
 
 mipsle: FORCE
-	$(MIPSLE_ENV) $(GO) build -trimpath $(MIPSLE_GCFLAGS) -ldflags '$(LDFLAGS)' -o bin/mipsle/lightnvr ./cmd/lightnvr
+	$(MIPSLE_ENV) $(GO) build -trimpath $(MIPSLE_GCFLAGS) -ldflags '$(LDFLAGS) $(MIPSLE_LDFLAGS)' -o bin/mipsle/lightnvr ./cmd/lightnvr
 	@size=$$(stat -c %s bin/mipsle/lightnvr); echo "bin/mipsle/lightnvr: $$size bytes (budget 20000000)"; \
 	if [ $$size -gt 20000000 ]; then echo "mipsle binary over the 20 MB budget"; exit 1; fi
 

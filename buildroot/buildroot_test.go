@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,4 +169,42 @@ func readLines(t *testing.T, path string) []string {
 		t.Fatalf("read %s: %v", path, err)
 	}
 	return lines
+}
+
+// TestKernelPagesFitTheLinkAlignment keeps the appliance binary loadable:
+// it is linked with segments aligned to fewer bytes than Go's mips default
+// (scripts/mipsle-buildflags.sh), which only works on a kernel whose page
+// size divides that alignment. Every kernel fragment we ship must pin such a
+// page size rather than inherit whatever its base config picks.
+func TestKernelPagesFitTheLinkAlignment(t *testing.T) {
+	root := testkit.RepoRoot(t)
+	out, err := exec.Command("sh", filepath.Join(root, "scripts", "mipsle-buildflags.sh"), "ld").Output()
+	if err != nil {
+		t.Fatalf("mipsle linker flags: %v", err)
+	}
+	m := regexp.MustCompile(`-R (0x[0-9a-fA-F]+|[0-9]+)`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("the mipsle linker flags %q set no segment alignment (-R)", out)
+	}
+	align, err := strconv.ParseInt(m[1], 0, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fragments, err := filepath.Glob(filepath.Join(root, "board", "*", "linux*.fragment"))
+	if err != nil || len(fragments) == 0 {
+		t.Fatalf("no kernel fragments under board/ (%v)", err)
+	}
+	page := regexp.MustCompile(`^CONFIG_PAGE_SIZE_([0-9]+)KB=y$`)
+	for _, f := range fragments {
+		var size int64
+		for _, line := range readLines(t, f) {
+			if m := page.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+				size, _ = strconv.ParseInt(m[1], 10, 64)
+				size *= 1024
+			}
+		}
+		if size == 0 || align%size != 0 {
+			t.Errorf("%s: kernel page size %d bytes does not divide the binary's segment alignment %d (pin CONFIG_PAGE_SIZE_4KB=y)", f, size, align)
+		}
+	}
 }

@@ -14,10 +14,12 @@ LIGHTNVR_LICENSE = MIT
 LIGHTNVR_LICENSE_FILES = LICENSE
 LIGHTNVR_GOMOD = lightnvr
 LIGHTNVR_BUILD_TARGETS = cmd/lightnvr
-# Same flags as `make mipsle` (inlining only on the media path) keep the
-# stripped binary within the 20 MB budget (DESIGN.md §5).
-LIGHTNVR_BUILD_OPTS = $(shell $(BR2_EXTERNAL_NVR_PATH)/../scripts/mipsle-gcflags.sh)
+# Same flags as `make mipsle` (inlining only on the media path, 4 KiB
+# segment alignment) keep the stripped binary within the 20 MB budget
+# (DESIGN.md §5).
+LIGHTNVR_BUILD_OPTS = $(shell $(BR2_EXTERNAL_NVR_PATH)/../scripts/mipsle-buildflags.sh)
 LIGHTNVR_LDFLAGS = \
+	$(shell $(BR2_EXTERNAL_NVR_PATH)/../scripts/mipsle-buildflags.sh ld) \
 	-s -w \
 	-X lightnvr/pkg/version.Version=$(LIGHTNVR_VERSION) \
 	-X lightnvr/pkg/version.Commit=$(shell git -C $(BR2_EXTERNAL_NVR_PATH)/.. rev-parse --short HEAD 2>/dev/null || echo unknown)
