@@ -157,10 +157,11 @@ func writeBackup(w io.Writer, manifest, ini []byte, snap *os.File) error {
 	return zw.Close()
 }
 
-// maxRestoreBody bounds the uploaded archive (it is held in memory while it
-// is checked); maxBackupINI bounds its configuration entry.
+// maxRestoreBody bounds the uploaded archive (it is received to the data
+// disk, so the bound is there to keep a runaway upload from filling it);
+// maxBackupINI bounds its configuration entry.
 const (
-	maxRestoreBody = 128 << 20
+	maxRestoreBody = 1 << 30
 	maxBackupINI   = 1 << 20
 )
 
@@ -182,12 +183,13 @@ type restorePlan struct {
 // applies it. Every check runs on a staged copy in the data directory, so a
 // refusal leaves the running system as it was.
 func (h *backupHandler) handleRestore(ctx *fasthttp.RequestCtx) {
-	body := ctx.PostBody()
-	if len(body) == 0 {
-		writeError(ctx, fasthttp.StatusBadRequest, "request body is empty; send the backup archive (application/zip)")
+	dir := filepath.Dir(h.db.Path())
+	archive, size, err := receiveArchive(ctx, dir)
+	if err != nil {
+		h.fail(ctx, "restore", err)
 		return
 	}
-	dir := filepath.Dir(h.db.Path())
+	defer archive.Close()
 	stage, err := os.MkdirTemp(dir, ".restore-")
 	if err != nil {
 		h.fail(ctx, "restore", fmt.Errorf("stage restore: %w", err))
@@ -199,7 +201,7 @@ func (h *backupHandler) handleRestore(ctx *fasthttp.RequestCtx) {
 			_ = os.RemoveAll(stage)
 		}
 	}()
-	m, err := h.stageRestore(ctx, body, stage)
+	m, err := h.stageRestore(ctx, archive, size, stage)
 	if err != nil {
 		h.fail(ctx, "restore", err)
 		return
@@ -219,14 +221,39 @@ func (h *backupHandler) handleRestore(ctx *fasthttp.RequestCtx) {
 	})
 }
 
+// receiveArchive copies the uploaded archive into an unlinked file in dir,
+// up to maxRestoreBody: it is checked from there, never held in memory (the
+// board has 256 MB), and it is gone with the handle whatever happens.
+func receiveArchive(ctx *fasthttp.RequestCtx, dir string) (*os.File, int64, error) {
+	f, err := os.CreateTemp(dir, ".restore-upload-")
+	if err != nil {
+		return nil, 0, fmt.Errorf("receive restore: %w", err)
+	}
+	_ = os.Remove(f.Name())
+	n, err := io.Copy(f, io.LimitReader(requestBody(ctx), maxRestoreBody+1))
+	switch {
+	case err != nil:
+		err = fmt.Errorf("receive restore: %w", err)
+	case n == 0:
+		err = &statusError{status: fasthttp.StatusBadRequest, msg: "request body is empty; send the backup archive (application/zip)"}
+	case n > maxRestoreBody:
+		err = &statusError{status: fasthttp.StatusRequestEntityTooLarge, msg: fmt.Sprintf("backup archive is larger than %d bytes", int64(maxRestoreBody))}
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, n, nil
+}
+
 // badArchive is the 400 of a refused restore.
 func badArchive(format string, args ...any) error {
 	return &statusError{status: fasthttp.StatusBadRequest, msg: "restore refused, nothing was changed: " + fmt.Sprintf(format, args...)}
 }
 
 // stageRestore unpacks the archive into stage and checks both files.
-func (h *backupHandler) stageRestore(ctx *fasthttp.RequestCtx, body []byte, stage string) (backupManifest, error) {
-	m, ini, err := unpackBackup(body, filepath.Join(stage, backupDBName))
+func (h *backupHandler) stageRestore(ctx *fasthttp.RequestCtx, archive io.ReaderAt, size int64, stage string) (backupManifest, error) {
+	m, ini, err := unpackBackup(archive, size, filepath.Join(stage, backupDBName))
 	if err != nil {
 		return m, err
 	}
@@ -259,11 +286,11 @@ func (h *backupHandler) stageRestore(ctx *fasthttp.RequestCtx, body []byte, stag
 
 // unpackBackup reads the archive: the manifest and configuration into
 // memory, the database into dbPath.
-func unpackBackup(body []byte, dbPath string) (backupManifest, []byte, error) {
+func unpackBackup(archive io.ReaderAt, size int64, dbPath string) (backupManifest, []byte, error) {
 	var m backupManifest
 	var ini []byte
 	seen := map[string]bool{}
-	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	zr, err := zip.NewReader(archive, size)
 	if err != nil {
 		return m, nil, badArchive("not a complete backup archive (zip): %v", err)
 	}
@@ -406,21 +433,4 @@ func writeStaged(path string, r io.Reader) error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// bodyLimit raises the request body limit for the one route that takes a
-// large upload, the restore archive, and only for an admin: the body is read
-// before the handler runs, so an anonymous client must never get a server on
-// a 256 MB box to hold 128 MiB for it. Every other request keeps maxJSONBody.
-func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
-	if !h.IsPost() || string(path) != "/api/system/restore" {
-		return fasthttp.RequestConfig{}
-	}
-	var probe fasthttp.RequestCtx
-	h.CopyTo(&probe.Request.Header)
-	if p, err := s.auth.Authenticate(&probe); err != nil || p == nil || p.Role != auth.RoleAdmin {
-		return fasthttp.RequestConfig{}
-	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: maxRestoreBody}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"sync"
@@ -14,7 +15,7 @@ import (
 
 // streamedRoutes read their request body as a stream, past maxJSONBody;
 // every other route gets it whole and bounded (see boundBody).
-var streamedRoutes = map[string]bool{"POST /api/system/ota": true}
+var streamedRoutes = map[string]bool{"POST /api/system/ota": true, "POST /api/system/restore": true}
 
 func (s *Server) otaRoutes(deps *Deps) {
 	routes := []endpoint[*otaHandler]{
@@ -72,11 +73,7 @@ func (h *otaHandler) update(f func(*otaUpload)) {
 // handleUpload installs the request body, a bundle, while it arrives: it is
 // never held in memory, and the admin follows the progress on the status route.
 func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
-	body := ctx.RequestBodyStream()
-	if body == nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "send the bundle as the request body")
-		return
-	}
+	body := requestBody(ctx)
 	if !h.begin() {
 		writeError(ctx, fasthttp.StatusConflict, "an update is already being installed")
 		return
@@ -126,6 +123,15 @@ func (h *otaHandler) handleStatus(ctx *fasthttp.RequestCtx) {
 		*ota.Status
 		Upload otaUpload `json:"upload"`
 	}{st, last})
+}
+
+// requestBody reads a streamed route's body: fasthttp streams it only when
+// it did not arrive with the headers.
+func requestBody(ctx *fasthttp.RequestCtx) io.Reader {
+	if r := ctx.RequestBodyStream(); r != nil {
+		return r
+	}
+	return bytes.NewReader(ctx.PostBody())
 }
 
 // boundBody gives a route that is not streamed its body whole, refusing one

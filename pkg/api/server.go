@@ -165,14 +165,14 @@ func New(deps Deps) (*Server, error) {
 		WriteTimeout:       0, // recordings stream for as long as the client reads
 		IdleTimeout:        120 * time.Second,
 		MaxRequestBodySize: maxJSONBody,
-		// Firmware uploads stream past MaxRequestBodySize; boundBody keeps
-		// every other route's body whole and bounded.
+		// Firmware and restore uploads stream past MaxRequestBodySize (to
+		// flash or disk, never whole in memory, and only once the caller is
+		// authorized); boundBody keeps every other route's body whole and bounded.
 		StreamRequestBody:     true,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
 		Logger:                fasthttpLogger{s.log},
 		ReduceMemoryUsage:     true,
-		HeaderReceived:        s.bodyLimit,
 		ErrorHandler:          unreadableRequest,
 	}
 	return s, nil
