@@ -6,12 +6,9 @@
 package ingenica1_test
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -100,35 +97,6 @@ func checkFillsFlash(t *testing.T, parts []partition, flashSize int64) {
 	}
 }
 
-// checkMtdparts: the kernel learns the layout from mtdparts in the U-Boot env,
-// so it must name the genimage partitions in order with their sizes (the last
-// one as "-", the rest of the flash).
-func checkMtdparts(t *testing.T, parts []partition, envFile string) {
-	t.Helper()
-	data, err := os.ReadFile(envFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^mtdparts=[^:]+:(.*)$`).FindSubmatch(data)
-	if m == nil {
-		t.Fatalf("%s: no mtdparts", envFile)
-	}
-	var want []string
-	for i, p := range parts {
-		size := fmt.Sprintf("%dk", p.size>>10)
-		if p.size%(1<<20) == 0 {
-			size = fmt.Sprintf("%dm", p.size>>20)
-		}
-		if i == len(parts)-1 {
-			size = "-"
-		}
-		want = append(want, size+"("+p.name+")")
-	}
-	if got := string(m[1]); got != strings.Join(want, ",") {
-		t.Errorf("%s: mtdparts %s, genimage says %s", filepath.Base(envFile), got, strings.Join(want, ","))
-	}
-}
-
 // buildImages assembles the firmware root from the real binaries, splits it
 // for NOR and packs both images; it returns each image's size by file name.
 func buildImages(t *testing.T, root, board string) map[string]int64 {
@@ -173,162 +141,4 @@ func run(t *testing.T, dir, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out)
-}
-
-// readLayout parses a genimage config (libconfuse syntax: sections
-// `kind [title] { ... }`, `key = value` options) and returns the partitions of
-// flashImage in order and the size of its flash type (pebsize × numpebs).
-func readLayout(t *testing.T, path string) ([]partition, int64) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := parseSections(tokenize(string(data)))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	img := find(top, "image", flashImage)
-	if img == nil {
-		t.Fatalf("%s: no image %s", path, flashImage)
-	}
-	var parts []partition
-	for _, s := range img.children {
-		if s.kind != "partition" {
-			continue
-		}
-		size, err := parseSize(s.options["size"])
-		if err != nil {
-			t.Fatalf("%s: partition %s: %v", path, s.title, err)
-		}
-		parts = append(parts, partition{name: s.title, image: s.options["image"], size: size})
-	}
-	flash := find(top, "flash", img.options["flashtype"])
-	if flash == nil {
-		t.Fatalf("%s: no flash %q", path, img.options["flashtype"])
-	}
-	peb, err1 := parseSize(flash.options["pebsize"])
-	n, err2 := parseSize(flash.options["numpebs"])
-	if err1 != nil || err2 != nil {
-		t.Fatalf("%s: flash %s: pebsize %v, numpebs %v", path, flash.title, err1, err2)
-	}
-	return parts, peb * n
-}
-
-type section struct {
-	kind, title string
-	options     map[string]string
-	children    []*section
-}
-
-func find(list []*section, kind, title string) *section {
-	for _, s := range list {
-		if s.kind == kind && s.title == title {
-			return s
-		}
-	}
-	return nil
-}
-
-var tokenRe = regexp.MustCompile(`"[^"]*"|[{}=]|[^\s{}="]+`)
-
-// tokenize splits the config into words, quoted strings (unquoted here) and
-// the punctuation { } =, dropping # comments.
-func tokenize(text string) []string {
-	var toks []string
-	for _, line := range strings.Split(text, "\n") {
-		if i := strings.IndexByte(line, '#'); i >= 0 && !strings.Contains(line[:i], `"`) {
-			line = line[:i]
-		}
-		toks = append(toks, tokenRe.FindAllString(line, -1)...)
-	}
-	return toks
-}
-
-// parseSections reads sections and options until the end or a closing brace.
-func parseSections(toks []string) ([]*section, error) {
-	p := &parser{toks: toks}
-	top, err := p.body(&section{options: map[string]string{}})
-	if err == nil && p.i < len(p.toks) {
-		err = fmt.Errorf("unexpected %q", p.toks[p.i])
-	}
-	return top.children, err
-}
-
-type parser struct {
-	toks []string
-	i    int
-}
-
-func (p *parser) next() string {
-	if p.i >= len(p.toks) {
-		return ""
-	}
-	p.i++
-	return p.toks[p.i-1]
-}
-
-func (p *parser) peek() string {
-	if p.i >= len(p.toks) {
-		return ""
-	}
-	return p.toks[p.i]
-}
-
-func (p *parser) body(s *section) (*section, error) {
-	for p.peek() != "" && p.peek() != "}" {
-		key := p.next()
-		switch p.peek() {
-		case "=":
-			p.next()
-			s.options[key] = strings.Trim(p.next(), `"`)
-		case "{":
-			p.next()
-			child, err := p.block(key, "")
-			if err != nil {
-				return s, err
-			}
-			s.children = append(s.children, child)
-		default:
-			title := strings.Trim(p.next(), `"`)
-			if p.next() != "{" {
-				return s, fmt.Errorf("section %s %s: want {", key, title)
-			}
-			child, err := p.block(key, title)
-			if err != nil {
-				return s, err
-			}
-			s.children = append(s.children, child)
-		}
-	}
-	return s, nil
-}
-
-func (p *parser) block(kind, title string) (*section, error) {
-	s, err := p.body(&section{kind: kind, title: title, options: map[string]string{}})
-	if err != nil {
-		return s, err
-	}
-	if p.next() != "}" {
-		return s, fmt.Errorf("section %s %s: missing }", kind, title)
-	}
-	return s, nil
-}
-
-// parseSize reads genimage sizes: a number with an optional k/K, M or G suffix.
-func parseSize(v string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(v, "K"), strings.HasSuffix(v, "k"):
-		mult, v = 1<<10, v[:len(v)-1]
-	case strings.HasSuffix(v, "M"):
-		mult, v = 1<<20, v[:len(v)-1]
-	case strings.HasSuffix(v, "G"):
-		mult, v = 1<<30, v[:len(v)-1]
-	}
-	n, err := strconv.ParseInt(v, 0, 64)
-	if err != nil {
-		return 0, fmt.Errorf("size %q: %w", v, err)
-	}
-	return n * mult, nil
 }
