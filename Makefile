@@ -33,9 +33,10 @@ mipsle: FORCE
 	@size=$$(stat -c %s bin/mipsle/lightnvr); echo "bin/mipsle/lightnvr: $$size bytes (budget 20000000)"; \
 	if [ $$size -gt 20000000 ]; then echo "mipsle binary over the 20 MB budget"; exit 1; fi
 
-# go2rtc is built from source once and cached in bin/.
+# go2rtc is built from source once and cached in bin/ (again when its build
+# changes); the mipsle one is the appliance's slim main.
 go2rtc: bin/go2rtc bin/mipsle/go2rtc
-bin/go2rtc bin/mipsle/go2rtc &:
+bin/go2rtc bin/mipsle/go2rtc &: scripts/build-go2rtc.sh buildroot/package/go2rtc/_slim/main.go
 	GO2RTC_VERSION=$(GO2RTC_VERSION) scripts/build-go2rtc.sh bin/go2rtc bin/mipsle/go2rtc
 
 # The newcomer's command: everything under ./data, go2rtc managed, Ctrl-C stops all.
@@ -89,7 +90,8 @@ staticcheck:
 # skip means something was not checked.
 TESTGATE := $(GO) run ./cmd/nvr-testgate -allow .ci/allowed-skips
 LARGE_DB_TESTS := ^(TestRecordingListFiltersAndPages|TestRecordingListAPI)$$
-unit: go2rtc
+# mipsle: board/ingenic-a1's test packs the flash images from bin/mipsle.
+unit: go2rtc mipsle
 	set -o pipefail; $(GO) test -json -race -count=1 -timeout 20m ./... | $(TESTGATE)
 	set -o pipefail; $(GO) test -json -count=1 -run '$(LARGE_DB_TESTS)' ./pkg/db ./pkg/api | $(TESTGATE)
 

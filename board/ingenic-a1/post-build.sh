@@ -1,8 +1,13 @@
 #!/bin/sh
-# Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT), $1 = target dir:
-# the steps every board shares (board/post-build.sh), then the A1's own.
+# Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT), $1 = target dir,
+# $2 = flash layout (nor16m | nand128m, from BR2_ROOTFS_POST_SCRIPT_ARGS): the
+# steps every board shares (board/post-build.sh), then the A1's own.
 set -eu
 board_dir="$(dirname "$0")"
 . "$board_dir/../post-build.sh"
 # Docs and headers have no place on 16 MiB of flash.
 rm -rf "$target/usr/share/man" "$target/usr/share/doc" "$target/usr/include"
+# NOR: lightnvr goes to the per-slot app image, which post-image.sh packs.
+if [ "${2:-nand128m}" = nor16m ]; then
+	"$board_dir/nor16m-app.sh" "$target" "$BINARIES_DIR/app"
+fi
