@@ -7,7 +7,17 @@ GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS   := -s -w -X lightnvr/pkg/version.Version=$(VERSION) -X lightnvr/pkg/version.Commit=$(COMMIT) -X lightnvr/pkg/version.Date=$(DATE)
+# OTA keys (docs/ota.md, "Building a bundle"): OTA_PUBKEYS, base64 ed25519 public
+# keys, comma separated, are built into lightnvr as the keys an update must be
+# signed with; empty (the default for `make build mipsle`) = none. `make
+# firmware` signs its bundle with the private key OTA_KEY and, unless
+# OTA_PUBKEYS is given, bakes in OTA_KEY's public key (OTA_KEY.pub). The
+# default OTA_KEY is a development key generated on first use under build/,
+# which is never committed. OTA_MIN_VERSION is the bundle's min-version.
+OTA_KEY         ?= build/ota-dev.key
+OTA_PUBKEYS     ?=
+OTA_MIN_VERSION ?=
+LDFLAGS   := -s -w -X lightnvr/pkg/version.Version=$(VERSION) -X lightnvr/pkg/version.Commit=$(COMMIT) -X lightnvr/pkg/version.Date=$(DATE) $(if $(OTA_PUBKEYS),-X lightnvr/pkg/ota.bakedKeys=$(OTA_PUBKEYS))
 GO2RTC_VERSION ?= v1.9.14
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 QEMU_USER ?= qemu-mipsel-static
@@ -90,8 +100,9 @@ staticcheck:
 # skip means something was not checked.
 TESTGATE := $(GO) run ./cmd/nvr-testgate -allow .ci/allowed-skips
 LARGE_DB_TESTS := ^(TestRecordingListFiltersAndPages|TestRecordingListAPI)$$
-# mipsle: board/ingenic-a1's test packs the flash images from bin/mipsle.
-unit: go2rtc mipsle
+# mipsle: board/ingenic-a1's tests pack the flash images from bin/mipsle and
+# sign and install an OTA bundle with bin/lightnvr.
+unit: build go2rtc mipsle
 	set -o pipefail; $(GO) test -json -race -count=1 -timeout 20m ./... | $(TESTGATE)
 	set -o pipefail; $(GO) test -json -count=1 -run '$(LARGE_DB_TESTS)' ./pkg/db ./pkg/api | $(TESTGATE)
 
@@ -108,12 +119,26 @@ mipsle-start: mipsle
 	scripts/mipsle-start-check.sh bin/mipsle/lightnvr "$(QEMU_USER)" "$(INGENIC_UNAME)"
 
 # Firmware without Buildroot (see board/, rootfs-overlay/, buildroot/README.md).
+# The rootfs's lightnvr trusts OTA_PUBKEYS (or OTA_KEY's public key), so the
+# image accepts the bundles signed for it.
 BOARD ?= qemu-malta
-rootfs: mipsle go2rtc
+rootfs: build go2rtc | $(OTA_KEY)
+	@keys='$(OTA_PUBKEYS)'; \
+	if [ -z "$$keys" ]; then keys="$$(cat '$(OTA_KEY).pub')" || { echo "no $(OTA_KEY).pub: give OTA_PUBKEYS"; exit 1; }; fi; \
+	$(MAKE) --no-print-directory mipsle OTA_PUBKEYS="$$keys"
 	scripts/firmware-rootfs.sh $(BOARD) build/rootfs/$(BOARD) bin/mipsle/lightnvr bin/mipsle/go2rtc $(VERSION)
 
+# build/firmware/$(BOARD)/: the squashfs image(s) and lightnvr-update.bundle,
+# the signed OTA bundle of this build.
 firmware: rootfs
-	scripts/firmware-image.sh build/rootfs/$(BOARD) build/firmware/$(BOARD)/rootfs.squashfs
+	scripts/firmware-bundle.sh $(BOARD) build/rootfs/$(BOARD) build/firmware/$(BOARD) bin/lightnvr $(OTA_KEY) $(VERSION) $(OTA_MIN_VERSION)
+	@# The image's own lightnvr (the one rootfs built) must trust the bundle.
+	$(QEMU_USER) bin/mipsle/lightnvr -c /dev/null ota verify -board $(BOARD) build/firmware/$(BOARD)/lightnvr-update.bundle
+
+# The development signing key, made once; OTA_KEY.pub is its public key.
+build/ota-dev.key: | bin/lightnvr
+	@mkdir -p $(@D)
+	bin/lightnvr ota keygen $@ > $@.pub.tmp && mv $@.pub.tmp $@.pub
 
 # Boots the firmware in qemu Malta and checks the appliance end to end.
 qemu-test: mipsle go2rtc
