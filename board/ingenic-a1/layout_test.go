@@ -42,6 +42,9 @@ func checkMtdparts(t *testing.T, parts []partition, envFile string) {
 	}
 }
 
+// mtdDevice is the kernel's name for the i-th partition of mtdparts.
+func mtdDevice(i int) string { return fmt.Sprintf("mtd%d", i) }
+
 // readLayout parses a genimage config (libconfuse syntax: sections
 // `kind [title] { ... }`, `key = value` options) and returns the partitions of
 // flashImage in order and the size of its flash type (pebsize × numpebs).

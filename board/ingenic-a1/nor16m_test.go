@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -168,7 +167,7 @@ func TestNOR16MOTAConfig(t *testing.T) {
 	mtd := func(name string) string {
 		for i, p := range parts {
 			if p.name == name {
-				return "/dev/mtd" + strconv.Itoa(i)
+				return "/dev/" + mtdDevice(i)
 			}
 		}
 		t.Fatalf("genimage-nor16m.cfg has no partition %s", name)
@@ -269,13 +268,13 @@ func fileFlash(t *testing.T, root, dir, rootfs, pub string) (map[string]string, 
 	run(t, root, "mkenvimage", "-r", "-s", "0x10000", "-o", envImg, filepath.Join(board, "uboot", "uboot-env-nor.txt"))
 	flash := map[string]string{}
 	for i, p := range parts {
-		path := filepath.Join(dir, "dev", "mtd"+strconv.Itoa(i))
+		path := filepath.Join(dir, "dev", mtdDevice(i))
 		flash[p.name] = path
 		var content []byte
 		if p.name == "env" || p.name == "env2" {
 			content = readFile(t, envImg)
 		}
-		writeTree(t, dir, map[string][]byte{filepath.Join("dev", "mtd"+strconv.Itoa(i)): content})
+		writeTree(t, dir, map[string][]byte{filepath.Join("dev", mtdDevice(i)): content})
 		if err := os.Truncate(path, p.size); err != nil {
 			t.Fatal(err)
 		}
