@@ -212,12 +212,12 @@ func (st schemaState) unknownApplied(migs []Migration) []string {
 
 // MigrateFS is Migrate over another set of migration files (tests, tools).
 func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
-	return d.migrate(ctx, fsys, "")
+	return d.migrate(ctx, fsys, nil)
 }
 
 // migrate applies fsys's migrations; a new database is first built from
 // snapshot when there is one (see applySnapshot).
-func (d *DB) migrate(ctx context.Context, fsys fs.FS, snapshot string) ([]string, error) {
+func (d *DB) migrate(ctx context.Context, fsys fs.FS, snapshot []byte) ([]string, error) {
 	migs, err := LoadMigrations(fsys)
 	if err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ func (d *DB) migrate(ctx context.Context, fsys fs.FS, snapshot string) ([]string
 	}
 
 	var applied []string
-	if snapshot != "" && !st.hasTable && st.legacy == 0 {
+	if snapshot != nil && !st.hasTable && st.legacy == 0 {
 		if applied, err = d.applySnapshot(ctx, snapshot, migs); err != nil {
 			return nil, fmt.Errorf("migrate %s: %w", d.path, err)
 		}

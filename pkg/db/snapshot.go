@@ -1,9 +1,12 @@
 package db
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	_ "embed"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -15,9 +18,23 @@ import (
 // migrations (go test ./pkg/db -run TestSchemaSnapshot -update) and that
 // test fails when it is stale; migrations newer than the snapshot are then
 // applied after it as usual, so a stale snapshot is slower, never wrong.
+// It is kept gzipped: the binary has little room to spare.
 //
-//go:embed schema_snapshot.sql
-var schemaSnapshot string
+//go:embed schema_snapshot.sql.gz
+var schemaSnapshot []byte
+
+// readSnapshot returns the script a gzipped snapshot holds.
+func readSnapshot(gz []byte) (string, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return "", fmt.Errorf("schema snapshot: %w", err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		return "", fmt.Errorf("schema snapshot: %w", err)
+	}
+	return string(b), nil
+}
 
 // snapshotVersionsLine starts the snapshot's line listing the migrations it holds.
 const snapshotVersionsLine = "-- versions:"
@@ -32,10 +49,14 @@ func snapshotVersions(snapshot string) []string {
 	return nil
 }
 
-// applySnapshot builds the schema from snapshot when the database holds
-// nothing at all, and returns the versions it recorded (none otherwise, or
-// when the snapshot names a migration migs does not have).
-func (d *DB) applySnapshot(ctx context.Context, snapshot string, migs []Migration) ([]string, error) {
+// applySnapshot builds the schema from the gzipped snapshot when the
+// database holds nothing at all, and returns the versions it recorded (none
+// otherwise, or when the snapshot names a migration migs does not have).
+func (d *DB) applySnapshot(ctx context.Context, gz []byte, migs []Migration) ([]string, error) {
+	snapshot, err := readSnapshot(gz)
+	if err != nil {
+		return nil, err
+	}
 	versions := snapshotVersions(snapshot)
 	known := map[string]bool{}
 	for _, m := range migs {
@@ -50,7 +71,7 @@ func (d *DB) applySnapshot(ctx context.Context, snapshot string, migs []Migratio
 		return nil, nil
 	}
 	var applied []string
-	err := d.inTx(ctx, func(q Querier) error {
+	err = d.inTx(ctx, func(q Querier) error {
 		// Checked under the write lock: another process may be migrating.
 		n, err := queryValue[int](ctx, q, `SELECT count(*) FROM sqlite_master`)
 		if err != nil || n > 0 {

@@ -1,11 +1,12 @@
 package db
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,22 +20,22 @@ var updateSnapshot = flag.Bool("update", false, "rewrite schema_snapshot.sql fro
 // database; a new database built from it holds the same schema and rows.
 func TestSchemaSnapshot(t *testing.T) {
 	ctx := context.Background()
-	migrated := openFresh(t)
+	migrated := openTemp(t, "fresh.db")
 	if _, err := migrated.MigrateFS(ctx, migrations.FS); err != nil {
 		t.Fatal(err)
 	}
 	want := dumpSnapshot(t, migrated)
 	if *updateSnapshot {
-		if err := os.WriteFile("schema_snapshot.sql", []byte(want), 0o644); err != nil {
+		schemaSnapshot = gzipped(t, want)
+		if err := os.WriteFile("schema_snapshot.sql.gz", schemaSnapshot, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		schemaSnapshot = want
 	}
-	if schemaSnapshot != want {
-		t.Fatalf("schema_snapshot.sql is stale: run go test ./pkg/db -run TestSchemaSnapshot -update")
+	if got, err := readSnapshot(schemaSnapshot); err != nil || got != want {
+		t.Fatalf("schema_snapshot.sql.gz is stale (%v): run go test ./pkg/db -run TestSchemaSnapshot -update", err)
 	}
 
-	built := openFresh(t)
+	built := openTemp(t, "fresh.db")
 	applied, err := built.Migrate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -53,14 +54,14 @@ func TestSchemaSnapshot(t *testing.T) {
 	}
 }
 
-func openFresh(t *testing.T) *DB {
+func gzipped(t *testing.T, s string) []byte {
 	t.Helper()
-	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "fresh.db"))
-	if err != nil {
-		t.Fatal(err)
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if _, err := zw.Write([]byte(s)); err != nil || zw.Close() != nil {
+		t.Fatal("gzip the snapshot")
 	}
-	t.Cleanup(func() { _ = d.Close() })
-	return d
+	return b.Bytes()
 }
 
 // dumpSnapshot writes d's schema and rows as the script applySnapshot runs:
@@ -124,7 +125,11 @@ func firstDiff(a, b string) string {
 // anything is migrated step by step.
 func TestSnapshotOnlyForEmptyDatabase(t *testing.T) {
 	ctx := context.Background()
-	marked := schemaSnapshot + "CREATE TABLE snapshot_marker (x);\n"
+	script, err := readSnapshot(schemaSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := gzipped(t, script+"CREATE TABLE snapshot_marker (x);\n")
 	hasMarker := func(d *DB) bool {
 		n, err := queryValue[int](ctx, d, `SELECT count(*) FROM sqlite_master WHERE name = 'snapshot_marker'`)
 		if err != nil {
@@ -132,14 +137,14 @@ func TestSnapshotOnlyForEmptyDatabase(t *testing.T) {
 		}
 		return n == 1
 	}
-	empty := openFresh(t)
+	empty := openTemp(t, "fresh.db")
 	if _, err := empty.migrate(ctx, migrations.FS, marked); err != nil {
 		t.Fatal(err)
 	}
 	if !hasMarker(empty) {
 		t.Error("an empty database was not built from the snapshot")
 	}
-	used := openFresh(t)
+	used := openTemp(t, "fresh.db")
 	mustExec(t, used, `CREATE TABLE notes (x)`)
 	if _, err := used.migrate(ctx, migrations.FS, marked); err != nil {
 		t.Fatal(err)

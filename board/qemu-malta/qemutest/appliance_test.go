@@ -263,19 +263,26 @@ func changeOwnPassword(t *testing.T, client *http.Client, base, old, pw string) 
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &me) != nil || me.ID == 0 {
 		t.Fatalf("GET /api/auth/verify: %d %s", code, body)
 	}
-	b, _ := json.Marshal(map[string]string{"old_password": old, "new_password": pw})
-	req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/api/auth/users/%d/password", base, me.ID), bytes.NewReader(b))
+	url := fmt.Sprintf("%s/api/auth/users/%d/password", base, me.ID)
+	if code, b := sendJSON(t, client, "PUT", url, map[string]string{"old_password": old, "new_password": pw}); code != http.StatusOK {
+		t.Fatalf("change password: %d %s", code, b)
+	}
+}
+
+// sendJSON sends body as JSON and returns the answer's status and body.
+func sendJSON(t *testing.T, client *http.Client, method, url string, body any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Requested-With", "XMLHttpRequest")
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("change password: %d %s", resp.StatusCode, rb)
-	}
+	return resp.StatusCode, rb
 }
 
 // firstLine is the first line of console output, without the terminal's CR.
@@ -309,17 +316,10 @@ const (
 
 func addStream(t *testing.T, client *http.Client, base, name, url string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": segmentSeconds})
-	req, _ := http.NewRequest("POST", base+"/api/streams", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /api/streams: %d %s", resp.StatusCode, b)
+	code, b := sendJSON(t, client, "POST", base+"/api/streams",
+		map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": segmentSeconds})
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("POST /api/streams: %d %s", code, b)
 	}
 	code, list := get(t, client, base+"/api/streams")
 	if code != http.StatusOK || !strings.Contains(list, `"`+name+`"`) {
