@@ -35,6 +35,7 @@ import (
 )
 
 func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr io.Writer) error {
+	phases := newStartPhases()
 	fs := newFlagSet("serve", "serve [--demo]", stderr)
 	demo := fs.Bool("demo", false, "add a 'demo' test-pattern stream when there are no streams (needs ffmpeg)")
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +82,8 @@ func runServe(ctx context.Context, g globalOpts, args []string, stdout, stderr i
 	if restored {
 		logger.Warn("applied the restore staged from a backup", "database", cfg.Database.Path)
 	}
-	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath, events: event.NewBus()}
+	phases.done("config")
+	d := &daemon{cfg: cfg, log: logger, ring: ring, stdout: stdout, demo: *demo, configArg: g.configPath, events: event.NewBus(), phases: phases}
 	return d.run(ctx)
 }
 
@@ -145,10 +147,14 @@ type daemon struct {
 	webhooks *notify.Webhooks
 	// ota installs and confirms firmware updates; nil without [ota].
 	ota *ota.System
+	// gate holds the web port from the start; it answers "starting" until
+	// the API is up.
+	gate   *api.Gate
+	web    fs.FS
+	phases *startPhases
 }
 
 func (d *daemon) run(parent context.Context) error {
-	start := time.Now()
 	sigCtx, stopSignals := lifecycle.SignalContext(parent, d.log)
 	defer stopSignals()
 	ctx, cancel := context.WithCancelCause(sigCtx)
@@ -169,9 +175,6 @@ func (d *daemon) run(parent context.Context) error {
 		d.shutdown.Register("pidfile", -10, time.Second, func(context.Context) error { return release() })
 	}
 
-	if err := d.openDatabase(ctx); err != nil {
-		return err
-	}
 	// Before anything slow starts: a certificate that does not load stops
 	// start-up at once, with the file named.
 	cert, err := d.loadCertificate()
@@ -179,6 +182,19 @@ func (d *daemon) run(parent context.Context) error {
 		return err
 	}
 	d.cert = cert
+	// The port answers from here on: the UI's page at once, the API (and
+	// health) once everything below is up.
+	ln, err := d.listen()
+	if err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- d.gate.Serve(ln) }()
+	d.phases.done("listen")
+
+	if err := d.openDatabase(ctx); err != nil {
+		return err
+	}
 	scheme := "http"
 	if cert != nil {
 		scheme = "https" // plain HTTP on the port only redirects then
@@ -199,6 +215,7 @@ func (d *daemon) run(parent context.Context) error {
 		d.log.Info("recovered recordings after an unclean stop", "completed", rep.Completed, "removed", rep.Removed,
 			"bytes_truncated", rep.BytesTruncated)
 	}
+	d.phases.done("recover")
 
 	if err := auth.Bootstrap(ctx, d.db, d.cfg, filepath.Dir(d.cfg.Database.Path), d.stdout); err != nil {
 		return err
@@ -209,6 +226,7 @@ func (d *daemon) run(parent context.Context) error {
 	}
 	authOpts.Logger = d.log
 	d.users = auth.New(d.db, authOpts)
+	d.phases.done("users")
 
 	// Long-lived parts run on a context that a signal does not cancel: the
 	// coordinator stops them one by one, in priority order, so recorders close
@@ -238,26 +256,29 @@ func (d *daemon) run(parent context.Context) error {
 	} else if swap != "" {
 		d.log.Info("swap file enabled", "path", swap)
 	}
+	d.phases.done("storage")
 	store := detect.NewStore(d.db, d.events, d.log) // subscribed before any detector runs
 	if err := d.startStreams(appCtx); err != nil {
 		return err
 	}
+	d.phases.done("streams")
 	d.startDetectionStore(store)
 	d.startMQTT()
 
 	d.startOTA(appCtx)
-	srv, ln, err := d.startAPI()
+	srv, err := d.newAPI()
 	if err != nil {
 		return err
 	}
-	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(start).Round(time.Millisecond))
+	d.gate.Open(srv)
+	d.phases.done("api")
+	d.phases.log(d.log)
+	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(d.phases.started).Round(time.Millisecond))
 	fmt.Fprintf(d.stdout, "LightNVR %s is running: open %s\n", version.Version, webURL(d.cfg, ln.Addr()))
 	if d.cert != nil {
 		fmt.Fprintf(d.stdout, "HTTPS certificate SHA-256 fingerprint: %s\n", d.cert.Fingerprint)
 	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 		d.log.Info("shutting down", "reason", context.Cause(ctx))
@@ -318,11 +339,13 @@ func (d *daemon) openDatabase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.phases.done("db_open")
 	// Migrate logs what it applied.
 	if _, err := conn.Migrate(ctx); err != nil {
 		conn.Close()
 		return err
 	}
+	d.phases.done("migrations")
 	d.db = conn
 	// The database closes after everything that writes to it.
 	d.shutdown.Register("database", -5, 5*time.Second, func(context.Context) error { return conn.Close() })
@@ -438,13 +461,27 @@ func (d *daemon) storagePressure(c storage.LevelChange) {
 	}{c.Previous, c.Current, c.Space.FreePct(), c.Space})
 }
 
-func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
-	srv, err := api.New(api.Deps{
+// listen takes the web port and starts the gate on it.
+func (d *daemon) listen() (net.Listener, error) {
+	addr := net.JoinHostPort(d.cfg.Web.BindIP, strconv.Itoa(d.cfg.Web.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the web UI on %s: %w", addr, err)
+	}
+	d.web = webFS(d.cfg, d.log)
+	d.gate = api.NewGate(d.cfg, d.cert, d.web, d.log)
+	d.shutdown.Register("http", lifecycle.PriorityAPI, 5*time.Second, d.gate.Shutdown)
+	return ln, nil
+}
+
+// newAPI builds the API server the gate hands requests to.
+func (d *daemon) newAPI() (*api.Server, error) {
+	return api.New(api.Deps{
 		TLS:      d.cert,
 		Config:   d.cfg,
 		DB:       d.db,
 		Logger:   d.log,
-		Web:      webFS(d.cfg, d.log),
+		Web:      d.web,
 		Streams:  d.streams,
 		Users:    d.users,
 		Storage:  d.storage,
@@ -464,16 +501,6 @@ func (d *daemon) startAPI() (*api.Server, net.Listener, error) {
 		MQTT:              d.mqtt,
 		OTA:               d.ota,
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := net.JoinHostPort(d.cfg.Web.BindIP, strconv.Itoa(d.cfg.Web.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen for the web UI on %s: %w", addr, err)
-	}
-	d.shutdown.Register("http", lifecycle.PriorityAPI, 5*time.Second, srv.Shutdown)
-	return srv, ln, nil
 }
 
 // webFS serves [web] root when it is a directory holding an index.html, and the

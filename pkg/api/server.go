@@ -158,8 +158,15 @@ func New(deps Deps) (*Server, error) {
 		s.static = newStaticFiles(deps.Web)
 	}
 	s.routes(&deps)
-	s.srv = &fasthttp.Server{
-		Handler:            s.Handle,
+	s.srv = newHTTPServer(s.Handle, s.log)
+	return s, nil
+}
+
+// newHTTPServer is the web port's fasthttp server, whether it runs a Server
+// or a Gate.
+func newHTTPServer(h fasthttp.RequestHandler, log *slog.Logger) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            h,
 		Name:               "lightnvr",
 		ReadTimeout:        60 * time.Second,
 		WriteTimeout:       0, // recordings stream for as long as the client reads
@@ -171,11 +178,10 @@ func New(deps Deps) (*Server, error) {
 		StreamRequestBody:     true,
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         false,
-		Logger:                fasthttpLogger{s.log},
+		Logger:                fasthttpLogger{log},
 		ReduceMemoryUsage:     true,
 		ErrorHandler:          unreadableRequest,
 	}
-	return s, nil
 }
 
 // anonymous is the Authenticator without one: every caller is nobody.
@@ -395,11 +401,14 @@ func setSecurityHeaders(ctx *fasthttp.RequestCtx) {
 
 // Serve answers requests on ln until Shutdown; with Deps.TLS, both HTTPS and
 // HTTP on it.
-func (s *Server) Serve(ln net.Listener) error {
-	if s.tls != nil {
-		ln = newSniffListener(ln, tlsConfig(s.tls), s.srv.ReadTimeout)
+func (s *Server) Serve(ln net.Listener) error { return serve(s.srv, s.tls, ln) }
+
+// serve runs srv on ln; with cert, both HTTPS and HTTP on it.
+func serve(srv *fasthttp.Server, cert *tlscert.Cert, ln net.Listener) error {
+	if cert != nil {
+		ln = newSniffListener(ln, tlsConfig(cert), srv.ReadTimeout)
 	}
-	if err := s.srv.Serve(ln); err != nil {
+	if err := srv.Serve(ln); err != nil {
 		return fmt.Errorf("serve http on %s: %w", ln.Addr(), err)
 	}
 	return nil

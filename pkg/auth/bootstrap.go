@@ -16,6 +16,12 @@ import (
 // InitialPasswordFile is where Bootstrap leaves a generated admin password.
 const InitialPasswordFile = "initial-admin-password"
 
+// generatedHashParams hash the generated first-boot password. It is 16
+// random characters (95 bits): stretching adds nothing to that, and the
+// full argon2id cost would be a second of the first boot on the board. The
+// first login with it stores it with the Service's parameters (rehash).
+var generatedHashParams = HashParams{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
 // Bootstrap prepares the users table at start:
 //   - API keys LightNVR stored in clear are replaced by their hashes (the keys
 //     keep working; the clear copies are gone);
@@ -41,11 +47,11 @@ func Bootstrap(ctx context.Context, d *db.DB, cfg *config.Config, dataDir string
 	if err := ValidateUsername(name); err != nil {
 		return fmt.Errorf("[web] username %q: %w", name, err)
 	}
-	password, generated := cfg.Web.Password, false
+	password, generated, params := cfg.Web.Password, false, DefaultHashParams
 	if password == "" {
-		password, generated = NewToken()[:16], true
+		password, generated, params = NewToken()[:16], true, generatedHashParams
 	}
-	h, err := HashPassword(password, DefaultHashParams)
+	h, err := HashPassword(password, params)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type Options struct {
 	Window           time.Duration
 	TrustedProxies   []netip.Prefix
 	Hash             HashParams
+	// InitialPasswordFile is where Bootstrap leaves a generated admin
+	// password; it is removed once that user's password is changed.
+	InitialPasswordFile string
 	// Now is the clock; tests move it to expire sessions.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -88,6 +92,8 @@ func OptionsFromConfig(cfg *config.Config) (Options, error) {
 		Window:           time.Duration(max(w.LoginRateLimitWindowSeconds, 10)) * time.Second,
 		TrustedProxies:   proxies,
 		Hash:             DefaultHashParams,
+		// Bootstrap writes it beside the database (cmd/lightnvr serve).
+		InitialPasswordFile: filepath.Join(filepath.Dir(cfg.Database.Path), InitialPasswordFile),
 	}, nil
 }
 

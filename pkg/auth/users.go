@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"lightnvr/pkg/db"
@@ -355,7 +356,35 @@ func (s *Service) setPassword(ctx context.Context, id int64, password string, ke
 	if err := s.db.DeleteUserSessions(ctx, id, keepSession); err != nil {
 		return err
 	}
-	return s.db.DeleteUserTrustedDevices(ctx, id)
+	if err := s.db.DeleteUserTrustedDevices(ctx, id); err != nil {
+		return err
+	}
+	s.forgetInitialPassword(ctx, id)
+	return nil
+}
+
+// forgetInitialPassword removes the file holding the generated first-boot
+// password once the user it names has a new one: a stale copy of a
+// password would only mislead, and a live one must not outlast its use.
+func (s *Service) forgetInitialPassword(ctx context.Context, id int64) {
+	file := s.opt.InitialPasswordFile
+	if file == "" {
+		return
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return // none, or not ours to read: nothing to forget
+	}
+	name, _, _ := strings.Cut(string(b), ":")
+	u, err := s.db.UserByID(ctx, id)
+	if err != nil || u.Username != name {
+		return
+	}
+	if err := os.Remove(file); err != nil {
+		s.log.Warn("remove the initial admin password file", "file", file, "err", err)
+		return
+	}
+	s.log.Info("removed the initial admin password file: the password was changed", "user", name, "file", file)
 }
 
 // SetPasswordLock sets whether the user may change their own password.

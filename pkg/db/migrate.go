@@ -140,7 +140,7 @@ func migrationMarker(line string) string {
 // Migrate applies the embedded migrations that the database lacks, in
 // order, and returns the versions it applied (none when up to date).
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
-	return d.MigrateFS(ctx, migrations.FS)
+	return d.migrate(ctx, migrations.FS, schemaSnapshot)
 }
 
 // Status reports every embedded migration and whether it is applied.
@@ -212,6 +212,12 @@ func (st schemaState) unknownApplied(migs []Migration) []string {
 
 // MigrateFS is Migrate over another set of migration files (tests, tools).
 func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
+	return d.migrate(ctx, fsys, nil)
+}
+
+// migrate applies fsys's migrations; a new database is first built from
+// snapshot when there is one (see applySnapshot).
+func (d *DB) migrate(ctx context.Context, fsys fs.FS, snapshot []byte) ([]string, error) {
 	migs, err := LoadMigrations(fsys)
 	if err != nil {
 		return nil, err
@@ -229,6 +235,16 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 			d.path, ErrSchemaTooNew, word, strings.Join(unknown, ", "))
 	}
 
+	var applied []string
+	if snapshot != nil && !st.hasTable && st.legacy == 0 {
+		if applied, err = d.applySnapshot(ctx, snapshot, migs); err != nil {
+			return nil, fmt.Errorf("migrate %s: %w", d.path, err)
+		}
+		for _, v := range applied {
+			st.applied[v], st.hasTable = 0, true
+		}
+	}
+
 	// A legacy counter N means 0001..N are in the schema already.
 	var legacy []string
 	var pending []Migration
@@ -243,7 +259,8 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 		pending = append(pending, m)
 	}
 	if len(legacy) == 0 && len(pending) == 0 {
-		return nil, nil
+		logMigrated(d.path, applied)
+		return applied, nil
 	}
 
 	if !st.hasTable {
@@ -261,7 +278,6 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 		slog.Info("database: mapped legacy schema_version", "path", d.path, "version", st.legacy, "migrations", len(legacy))
 	}
 
-	var applied []string
 	for _, m := range pending {
 		did, err := d.apply(ctx, m)
 		if err != nil {
@@ -272,10 +288,14 @@ func (d *DB) MigrateFS(ctx context.Context, fsys fs.FS) ([]string, error) {
 			slog.Debug("database: applied migration", "path", d.path, "version", m.Version, "name", m.Name)
 		}
 	}
-	if len(applied) > 0 {
-		slog.Info("database: migrated", "path", d.path, "applied", len(applied), "from", applied[0], "to", applied[len(applied)-1])
-	}
+	logMigrated(d.path, applied)
 	return applied, nil
+}
+
+func logMigrated(path string, applied []string) {
+	if len(applied) > 0 {
+		slog.Info("database: migrated", "path", path, "applied", len(applied), "from", applied[0], "to", applied[len(applied)-1])
+	}
 }
 
 func (d *DB) recordLegacy(ctx context.Context, versions []string) error {
