@@ -196,6 +196,12 @@ func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healt
 	return resp
 }
 
+// Unhealthy is /api/health's verdict without the response: why the daemon
+// cannot do its job, "" when it can. The hardware watchdog is fed on it.
+func (s *Server) Unhealthy(ctx context.Context) string {
+	return s.system.unhealthy(ctx, s.system.streamHealth())
+}
+
 // unhealthy says why the daemon cannot do its job though it answers HTTP:
 // its database cannot be written, its data disk is gone, failing or in
 // emergency, go2rtc is down for longer than a restart takes, or a stream

@@ -43,6 +43,7 @@ type Config struct {
 	MQTT            MQTTConfig            `ini:"mqtt"`
 	Webhooks        WebhooksConfig        `ini:"webhooks"`
 	OTA             OTAConfig             `ini:"ota"`
+	Watchdog        WatchdogConfig        `ini:"watchdog"`
 
 	// path is the file Load read ("" when none was found).
 	path string
@@ -285,6 +286,13 @@ type OTAConfig struct {
 	HealthyMinutes int    `ini:"healthy_minutes" min:"1" max:"1440"`
 }
 
+// WatchdogConfig is [watchdog] (our own): the hardware watchdog lightnvr
+// feeds while healthy. Off while Device is empty.
+type WatchdogConfig struct {
+	Device  string `ini:"device"`
+	Timeout int    `ini:"timeout" min:"3" max:"600"`
+}
+
 // WebhookSecretMinLen is the shortest [webhooks] secret accepted: a receiver
 // checks signatures with it, so it must not be guessable.
 const WebhookSecretMinLen = 16
@@ -383,6 +391,7 @@ func Default() *Config {
 		},
 		Webhooks: WebhooksConfig{Timeout: 10, Retries: 3, QueueSize: 100},
 		OTA:      OTAConfig{HealthyMinutes: 5},
+		Watchdog: WatchdogConfig{Timeout: 30},
 	}
 }
 

@@ -101,6 +101,7 @@ func TestEveryKeyParses(t *testing.T) {
 			EnvConfig: "/etc/fw_env.config", Board: "ingenic-a1-nor", KeysFile: "/data/ota-keys", HealthyMinutes: 10,
 			SlotA: "kernel=/dev/mtd3,rootfs=/dev/mtd4", SlotB: "kernel=/dev/mtd5,rootfs=/dev/mtd6",
 		},
+		Watchdog: WatchdogConfig{Device: "/dev/watchdog0", Timeout: 45},
 	}
 	got := reflect.ValueOf(c).Elem()
 	w := reflect.ValueOf(&want).Elem()
