@@ -9,19 +9,19 @@ import (
 )
 
 // watchdogGrace is how long after the API is up the watchdog is fed
-// whatever health says: go2rtc and the cameras come up in that time, and
-// it is the longest a stream may already fail before health turns.
+// whatever the daemon's state: go2rtc comes up in that time on a slow board.
 const watchdogGrace = 2 * time.Minute
 
-// startWatchdog feeds [watchdog] device while the API's health verdict is
-// good. It is disarmed first on shutdown, before the parts its verdict reads
+// startWatchdog feeds [watchdog] device while nothing a reset can mend is
+// broken (api.Server.Broken: the database and go2rtc, not the cameras or the
+// disk). It is disarmed first on shutdown, before the parts its verdict reads
 // go away; a shutdown that hangs after that is the supervisor's to kill.
 func (d *daemon) startWatchdog(srv *api.Server) {
 	wd := d.cfg.Watchdog
 	if wd.Device == "" {
 		return
 	}
-	dog, err := watchdog.Start(wd.Device, time.Duration(wd.Timeout)*time.Second, watchdogGrace, srv.Unhealthy, d.log)
+	dog, err := watchdog.Start(wd.Device, time.Duration(wd.Timeout)*time.Second, watchdogGrace, srv.Broken, d.log)
 	if err != nil {
 		d.log.Error("running without the hardware watchdog", "err", err)
 		return

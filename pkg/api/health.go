@@ -196,10 +196,22 @@ func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healt
 	return resp
 }
 
-// Unhealthy is /api/health's verdict without the response: why the daemon
-// cannot do its job, "" when it can. The hardware watchdog is fed on it.
-func (s *Server) Unhealthy(ctx context.Context) string {
-	return s.system.unhealthy(ctx, s.system.streamHealth())
+// Broken is the part of /api/health's verdict a reset can mend: the
+// database cannot be written, or go2rtc stays down or failed. An unplugged
+// camera or a full or missing data disk make the daemon unhealthy too, but a
+// reboot mends neither, and the board would reset every few minutes for as
+// long as they last; so the hardware watchdog is fed on this, not on the
+// whole verdict. "" when nothing is broken.
+func (s *Server) Broken(ctx context.Context) string { return s.system.broken(ctx) }
+
+func (h *systemHandler) broken(ctx context.Context) string {
+	if err := h.dbCheck.writable(ctx, h.db); err != nil {
+		return "database: " + err.Error()
+	}
+	if h.go2rtc != nil {
+		return go2rtcUnhealthy(h.go2rtc())
+	}
+	return ""
 }
 
 // unhealthy says why the daemon cannot do its job though it answers HTTP:
@@ -207,8 +219,8 @@ func (s *Server) Unhealthy(ctx context.Context) string {
 // emergency, go2rtc is down for longer than a restart takes, or a stream
 // has delivered no video for longer than streamFailGrace. "" when healthy.
 func (h *systemHandler) unhealthy(ctx context.Context, detail []healthStreamDetail) string {
-	if err := h.dbCheck.writable(ctx, h.db); err != nil {
-		return "database: " + err.Error()
+	if why := h.broken(ctx); why != "" {
+		return why
 	}
 	if h.storage != nil {
 		st := h.storage.Status()
@@ -217,11 +229,6 @@ func (h *systemHandler) unhealthy(ctx context.Context, detail []healthStreamDeta
 		}
 		if st.Level == storage.LevelEmergency {
 			return fmt.Sprintf("storage: %.1f%% free, in emergency", st.FreePct)
-		}
-	}
-	if h.go2rtc != nil {
-		if why := go2rtcUnhealthy(h.go2rtc()); why != "" {
-			return why
 		}
 	}
 	for _, d := range detail {

@@ -128,6 +128,10 @@ func TestHealthStreamFailingBeyondGrace(t *testing.T) {
 	if h = e.health(t, ""); h.Healthy || h.Status != "critical" {
 		t.Fatalf("a stream failing beyond its grace: healthy %v status %q", h.Healthy, h.Status)
 	}
+	// A reboot does not bring a camera back: the watchdog's verdict ignores it.
+	if why := e.srv.Broken(context.Background()); why != "" {
+		t.Fatalf("a dead camera counts as broken for the watchdog: %s", why)
+	}
 }
 
 // A database that cannot take a write makes the daemon unhealthy, though
@@ -147,6 +151,9 @@ func TestHealthFalseWhenDatabaseNotWritable(t *testing.T) {
 	}
 	if ok, st := publicHealthOf(t, e); ok || st != "critical" {
 		t.Fatalf("database write-locked: healthy=%v status=%q", ok, st)
+	}
+	if why := e.srv.Broken(context.Background()); !strings.HasPrefix(why, "database") {
+		t.Fatalf("a write-locked database is not broken for the watchdog: %q", why)
 	}
 	if _, err := conn.ExecContext(context.Background(), `ROLLBACK`); err != nil {
 		t.Fatal(err)
@@ -170,5 +177,8 @@ func TestHealthFalseInStorageEmergency(t *testing.T) {
 	}
 	if ok, st := publicHealthOf(t, e); ok || st != "critical" {
 		t.Fatalf("storage in emergency: healthy=%v status=%q", ok, st)
+	}
+	if why := e.srv.Broken(context.Background()); why != "" {
+		t.Fatalf("a full disk counts as broken for the watchdog (a reboot does not empty it): %s", why)
 	}
 }
