@@ -5,13 +5,12 @@ import (
 	"errors"
 	"time"
 
+	"lightnvr/pkg/api"
 	"lightnvr/pkg/ota"
 )
 
-// startOTA sets up updates when [ota] is configured and starts the
-// mark-good watch: an updated slot on trial is confirmed after
-// healthy_minutes of good health.
-func (d *daemon) startOTA(ctx context.Context) {
+// startOTA sets up updates when [ota] is configured; nil d.ota without it.
+func (d *daemon) startOTA() {
 	sys, err := ota.FromConfig(d.cfg.OTA)
 	if errors.Is(err, ota.ErrOff) {
 		return
@@ -21,17 +20,17 @@ func (d *daemon) startOTA(ctx context.Context) {
 		return
 	}
 	d.ota = sys
-	window := time.Duration(d.cfg.OTA.HealthyMinutes) * time.Minute
-	go sys.ConfirmWhenHealthy(ctx, window, 30*time.Second, d.healthyForOTA, d.log)
 }
 
-// healthyForOTA is what must hold for the whole window: the database
-// answers and, when lightnvr uses go2rtc, go2rtc is up.
-func (d *daemon) healthyForOTA(ctx context.Context) bool {
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := d.db.Ping(pctx); err != nil {
-		return false
+// confirmOTA starts the mark-good watch once the API is up: an updated slot
+// on trial is confirmed after healthy_minutes in which /api/health's verdict
+// (srv.Unhealthy: database, disk, go2rtc, every stream delivering video)
+// held at every check, so an update that stops recording is never confirmed.
+func (d *daemon) confirmOTA(ctx context.Context, srv *api.Server) {
+	if d.ota == nil {
+		return
 	}
-	return d.go2rtcStatus == nil || d.go2rtcStatus().Ready()
+	window := time.Duration(d.cfg.OTA.HealthyMinutes) * time.Minute
+	healthy := func(ctx context.Context) bool { return srv.Unhealthy(ctx) == "" }
+	go d.ota.ConfirmWhenHealthy(ctx, window, 30*time.Second, healthy, d.log)
 }

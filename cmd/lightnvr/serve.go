@@ -265,7 +265,7 @@ func (d *daemon) run(parent context.Context) error {
 	d.startDetectionStore(store)
 	d.startMQTT()
 
-	d.startOTA(appCtx)
+	d.startOTA()
 	srv, err := d.newAPI()
 	if err != nil {
 		return err
@@ -273,6 +273,7 @@ func (d *daemon) run(parent context.Context) error {
 	d.gate.Open(srv)
 	d.phases.done("api")
 	d.startWatchdog(srv)
+	d.confirmOTA(appCtx, srv)
 	d.phases.log(d.log)
 	d.log.Info("ready", "url", webURL(d.cfg, ln.Addr()), "startup", time.Since(d.phases.started).Round(time.Millisecond))
 	fmt.Fprintf(d.stdout, "LightNVR %s is running: open %s\n", version.Version, webURL(d.cfg, ln.Addr()))

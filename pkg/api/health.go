@@ -196,6 +196,12 @@ func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healt
 	return resp
 }
 
+// Unhealthy is /api/health's verdict: why the daemon cannot do its job, ""
+// when it can. An update on trial is confirmed on it.
+func (s *Server) Unhealthy(ctx context.Context) string {
+	return s.system.unhealthy(ctx, s.system.streamHealth())
+}
+
 // Broken is the part of /api/health's verdict a reset can mend: the
 // database cannot be written, or go2rtc stays down or failed. An unplugged
 // camera or a full or missing data disk make the daemon unhealthy too, but a
