@@ -1,8 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -37,15 +40,17 @@ const (
 
 // healthResponse is LightNVR's /api/health shape.
 type healthResponse struct {
-	Healthy        bool                 `json:"healthy"`
-	Uptime         int64                `json:"uptime"`
-	TotalRequests  uint64               `json:"totalRequests"`
-	FailedRequests uint64               `json:"failedRequests"`
-	Timestamp      string               `json:"timestamp"`
-	Status         string               `json:"status"`
-	Streams        healthStreamCounts   `json:"streams"`
-	Storage        healthStorage        `json:"storage"`
-	StreamsDetail  []healthStreamDetail `json:"streams_detail"`
+	Healthy        bool   `json:"healthy"`
+	Uptime         int64  `json:"uptime"`
+	TotalRequests  uint64 `json:"totalRequests"`
+	FailedRequests uint64 `json:"failedRequests"`
+	Timestamp      string `json:"timestamp"`
+	Status         string `json:"status"`
+	// Reason says why healthy is false (ours; signed-in callers only).
+	Reason        string               `json:"reason,omitempty"`
+	Streams       healthStreamCounts   `json:"streams"`
+	Storage       healthStorage        `json:"storage"`
+	StreamsDetail []healthStreamDetail `json:"streams_detail"`
 	// MQTT is the broker connection and the outbox (ours).
 	MQTT *notify.MQTTStatus `json:"mqtt,omitempty"`
 }
@@ -189,10 +194,11 @@ func (h *systemHandler) health(ctx context.Context, full, sparklines bool) healt
 	if resp.Streams.Total > 0 && resp.Streams.Up == 0 {
 		resp.Status = "critical"
 	}
-	if why := h.unhealthy(ctx, resp.StreamsDetail); why != "" {
-		resp.Healthy, resp.Status = false, "critical"
-		h.log.Debug("health check failed", "reason", why)
+	why := h.unhealthy(ctx, resp.StreamsDetail)
+	if why != "" {
+		resp.Healthy, resp.Status, resp.Reason = false, "critical", why
 	}
+	h.verdict.note(h.log, why)
 	return resp
 }
 
@@ -243,6 +249,27 @@ func (h *systemHandler) unhealthy(ctx context.Context, detail []healthStreamDeta
 		}
 	}
 	return ""
+}
+
+// verdictLog logs each change of the health verdict once: why it turned
+// unhealthy, and when it is healthy again.
+type verdictLog struct {
+	mu   sync.Mutex
+	last string
+}
+
+func (v *verdictLog) note(log *slog.Logger, why string) {
+	v.mu.Lock()
+	was := v.last
+	v.last = why
+	v.mu.Unlock()
+	switch {
+	case why == was:
+	case why != "":
+		log.Warn("health: unhealthy", "reason", why)
+	default:
+		log.Info("health: healthy again", "was", was)
+	}
 }
 
 // go2rtcUnhealthy says why go2rtc makes the daemon unhealthy: it failed for
@@ -315,14 +342,29 @@ func (h *systemHandler) addRecordingFigures(ctx context.Context, detail []health
 // dbWritable runs the database write check for one caller at a time:
 // health is public and polled, and each check takes the write lock, so
 // callers that arrive during a check share its verdict.
+//
+// A check that only timed out waiting for the write lock means the database
+// is busy, not broken: at start-up, or on a loaded board, one writer can
+// hold it for seconds. That counts against health only once the database
+// has been busy for longer than the grace; an error from SQLite itself (a
+// read-only or failing disk, a closed database) counts at once.
 type dbWritable struct {
-	mu      sync.Mutex
-	running chan struct{} // closed when the check in flight ends
-	err     error
+	// wait is how long one check waits for the write lock (2 s), grace how
+	// long the database may stay busy before it is unhealthy
+	// (dbBusyGrace).
+	wait, grace time.Duration
+
+	mu        sync.Mutex
+	running   chan struct{} // closed when the check in flight ends
+	err       error
+	busySince time.Time // first of the checks that have timed out since the last success
 }
 
-// writable checks d (nil: nothing to check), waiting up to 2 s for the
-// write lock.
+// dbBusyGrace is how long the database may stay too busy to take a write
+// before the daemon reports itself unhealthy.
+const dbBusyGrace = 30 * time.Second
+
+// writable checks d (nil: nothing to check).
 func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 	if d == nil {
 		return nil
@@ -337,11 +379,27 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 	}
 	ch := make(chan struct{})
 	c.running = ch
+	wait, grace := cmp.Or(c.wait, 2*time.Second), cmp.Or(c.grace, dbBusyGrace)
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	checkCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	err := d.CheckWritable(ctx)
+	err := d.CheckWritable(checkCtx)
+	busy := err != nil && ctx.Err() == nil && errors.Is(checkCtx.Err(), context.DeadlineExceeded)
+	now := time.Now()
 	c.mu.Lock()
+	switch {
+	case err == nil:
+		c.busySince = time.Time{}
+	case busy:
+		if c.busySince.IsZero() {
+			c.busySince = now
+		}
+		if d := now.Sub(c.busySince); d < grace {
+			err = nil
+		} else {
+			err = fmt.Errorf("busy for %s: %w", d.Round(time.Second), err)
+		}
+	}
 	c.err, c.running = err, nil
 	c.mu.Unlock()
 	close(ch)

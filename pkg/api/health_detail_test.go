@@ -14,6 +14,7 @@ import (
 type healthBody struct {
 	Healthy bool   `json:"healthy"`
 	Status  string `json:"status"`
+	Reason  string `json:"reason"`
 	Streams struct {
 		Total, Up, Degraded, Down int
 	} `json:"streams"`
@@ -128,16 +129,20 @@ func TestHealthStreamFailingBeyondGrace(t *testing.T) {
 	if h = e.health(t, ""); h.Healthy || h.Status != "critical" {
 		t.Fatalf("a stream failing beyond its grace: healthy %v status %q", h.Healthy, h.Status)
 	}
+	if !strings.HasPrefix(h.Reason, "stream gone has delivered no video") {
+		t.Errorf("reason %q, want the stream that failed", h.Reason)
+	}
 	// A reboot does not bring a camera back: the watchdog's verdict ignores it.
 	if why := e.srv.Broken(context.Background()); why != "" {
 		t.Fatalf("a dead camera counts as broken for the watchdog: %s", why)
 	}
 }
 
-// A database that cannot take a write makes the daemon unhealthy, though
-// it still answers reads.
+// A database that cannot take a write for longer than its grace makes the
+// daemon unhealthy, though it still answers reads.
 func TestHealthFalseWhenDatabaseNotWritable(t *testing.T) {
 	e := newAuthEnv(t, envOpts{})
+	e.srv.system.dbCheck.wait = 100 * time.Millisecond
 	if ok, _ := publicHealthOf(t, e); !ok {
 		t.Fatal("fresh daemon unhealthy")
 	}
@@ -149,8 +154,13 @@ func TestHealthFalseWhenDatabaseNotWritable(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
+	if ok, st := publicHealthOf(t, e); !ok {
+		t.Fatalf("database write-locked for a moment: healthy=%v status=%q, want healthy within the grace", ok, st)
+	}
+	e.srv.system.dbCheck.grace = 50 * time.Millisecond
+	time.Sleep(60 * time.Millisecond)
 	if ok, st := publicHealthOf(t, e); ok || st != "critical" {
-		t.Fatalf("database write-locked: healthy=%v status=%q", ok, st)
+		t.Fatalf("database write-locked past the grace: healthy=%v status=%q", ok, st)
 	}
 	if why := e.srv.Broken(context.Background()); !strings.HasPrefix(why, "database") {
 		t.Fatalf("a write-locked database is not broken for the watchdog: %q", why)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,58 @@ func TestHealthFalseWhenGo2RTCFailed(t *testing.T) {
 	}
 	if ok, st := publicHealthOf(t, e); ok || st != "critical" {
 		t.Fatalf("go2rtc failed: healthy=%v status=%q, want false and critical", ok, st)
+	}
+}
+
+// A database too busy to take the health check's write within its wait is
+// busy, not broken: healthy until it has been busy for longer than the
+// grace, then unhealthy saying so, and healthy again once the writer is
+// done. A start-up writer on a loaded board must not fail an OTA trial or
+// starve the watchdog.
+func TestHealthDatabaseBusyHasGrace(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	ctx := context.Background()
+	check := &dbWritable{wait: 50 * time.Millisecond, grace: 400 * time.Millisecond}
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("idle database: %v", err)
+	}
+	tx, err := e.db.Begin(ctx) // holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("database busy for a moment: %v, want healthy within the grace", err)
+	}
+	time.Sleep(450 * time.Millisecond)
+	err = check.writable(ctx, e.db)
+	if err == nil || !strings.Contains(err.Error(), "busy for") {
+		t.Fatalf("database busy past the grace: %v, want an error saying it is busy", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("writer done: %v, want healthy again", err)
+	}
+	// The grace starts again after a success.
+	if tx, err = e.db.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("busy again after a success: %v, want healthy within a new grace", err)
+	}
+}
+
+// A database that cannot be written for a reason other than a busy writer
+// is unhealthy at once, grace or not.
+func TestHealthDatabaseErrorHasNoGrace(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	check := &dbWritable{grace: time.Hour}
+	if err := e.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := check.writable(context.Background(), e.db); err == nil {
+		t.Fatal("closed database: healthy, want an error at once")
 	}
 }

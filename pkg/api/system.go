@@ -58,6 +58,9 @@ type systemHandler struct {
 	// streamGrace is how long a stream may fail before the daemon is
 	// unhealthy (streamFailGrace).
 	streamGrace time.Duration
+	// verdict is the last reason health gave, so a change is logged once,
+	// not on every poll.
+	verdict verdictLog
 }
 
 var systemRoutes = []endpoint[*systemHandler]{
