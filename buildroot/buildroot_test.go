@@ -6,6 +6,9 @@ package buildroot_test
 
 import (
 	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -42,6 +45,7 @@ func TestDefconfigsAcceptedByBuildroot(t *testing.T) {
 			for _, pkg := range []string{"lightnvr", "go2rtc"} {
 				checkShowInfo(t, brMake(t, src, "O="+out, pkg+"-show-info"), pkg)
 			}
+			checkOTAKeys(t, src, out, path)
 			checkHostTools(t, src, out)
 		})
 	}
@@ -114,12 +118,13 @@ func checkKept(t *testing.T, defconfig, config string) {
 var externalPath = regexp.MustCompile(`\$\(BR2_EXTERNAL_NVR_PATH\)/\.\./([^" ]+)`)
 
 // checkReferencedFiles fails when a defconfig names a repository file that
-// does not exist. dl/ holds the vendor sources a builder provides.
+// does not exist. dl/ holds the vendor sources a builder provides, build/
+// what the repository's own make creates (the development OTA key).
 func checkReferencedFiles(t *testing.T, root, defconfig string) {
 	t.Helper()
 	for _, line := range readLines(t, defconfig) {
 		for _, m := range externalPath.FindAllStringSubmatch(line, -1) {
-			if strings.HasPrefix(m[1], "dl/") {
+			if strings.HasPrefix(m[1], "dl/") || strings.HasPrefix(m[1], "build/") {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(root, m[1])); err != nil {
@@ -141,6 +146,37 @@ func checkShowInfo(t *testing.T, out, pkg string) {
 	}
 	if p, ok := info[pkg]; !ok || p.Type != "target" || p.Version == "" {
 		t.Errorf("%s-show-info: want a target package with a version, got %s", pkg, out)
+	}
+}
+
+// checkOTAKeys checks that the OTA public key option reaches the package: the
+// defconfig names a key list, and the list's keys are what the package links
+// into lightnvr (LIGHTNVR_LDFLAGS, as Buildroot itself evaluates it).
+func checkOTAKeys(t *testing.T, src, out, defconfig string) {
+	t.Helper()
+	const option = "BR2_PACKAGE_LIGHTNVR_OTA_PUBKEYS="
+	named := false
+	for _, line := range readLines(t, defconfig) {
+		named = named || (strings.HasPrefix(line, option) && line != option+`""`)
+	}
+	if !named {
+		t.Errorf("%s names no OTA key list (%s): its image would refuse every update", filepath.Base(defconfig), option)
+	}
+	var keys []string
+	for range 2 {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, base64.StdEncoding.EncodeToString(pub))
+	}
+	file := filepath.Join(t.TempDir(), "ota-keys")
+	if err := os.WriteFile(file, []byte(strings.Join(keys, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := brMake(t, src, "O="+out, "printvars", "VARS=LIGHTNVR_LDFLAGS", option+file)
+	if want := "-X lightnvr/pkg/ota.bakedKeys=" + strings.Join(keys, ","); !strings.Contains(vars, want) {
+		t.Errorf("with %s%s, want %q in the package's link flags, got:\n%s", option, file, want, vars)
 	}
 }
 

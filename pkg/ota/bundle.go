@@ -81,6 +81,11 @@ type Reader struct {
 // Open reads the header and manifest and checks the signature against keys.
 // Nothing past the signature has been read when it returns.
 func Open(r io.Reader, keys *KeyRing) (*Reader, error) {
+	if len(keys.keys) == 0 {
+		// A build without OTA public keys must say so, not look like a
+		// wrong signature.
+		return nil, refuse("this firmware trusts no signing key (built without OTA public keys, and no key file): it installs no bundle")
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head := make([]byte, len(Magic)+4)
 	if _, err := io.ReadFull(br, head); err != nil {

@@ -112,6 +112,10 @@ func TestRefusalsLeaveRunningSystemUntouched(t *testing.T) {
 		{"unknown key", func(t *testing.T, s *testSystem) []byte {
 			return s.bundle(t, stranger, Manifest{Release: Release{Version: "1.0"}}, images(t))
 		}, "unknown key"},
+		{"no trusted key", func(t *testing.T, s *testSystem) []byte {
+			writeFile(t, s.KeysFile, nil) // and bakedKeys is empty in tests
+			return s.bundle(t, key, Manifest{Release: Release{Version: "1.0"}}, images(t))
+		}, "trusts no signing key"},
 		{"wrong board", func(t *testing.T, s *testSystem) []byte {
 			return s.bundle(t, key, Manifest{Release: Release{Version: "1.0", Board: "other-board"}}, images(t))
 		}, "wrong board"},

@@ -25,6 +25,25 @@ LIGHTNVR_LDFLAGS = \
 	-X lightnvr/pkg/version.Commit=$(shell git -C $(BR2_EXTERNAL_NVR_PATH)/.. rev-parse --short HEAD 2>/dev/null || echo unknown)
 LIGHTNVR_GO_ENV = $(NVR_GO_ENV)
 
+# The OTA keys (docs/ota.md), built in as `make firmware` does with
+# OTA_PUBKEYS: the file's keys joined by commas. A missing file or a word that
+# is not a key fails the build, so no image ships trusting something else
+# than what was asked for.
+LIGHTNVR_OTA_PUBKEYS_FILE = $(call qstrip,$(BR2_PACKAGE_LIGHTNVR_OTA_PUBKEYS))
+ifneq ($(LIGHTNVR_OTA_PUBKEYS_FILE),)
+LIGHTNVR_OTA_PUBKEYS = $(subst $(space),$(comma),$(strip $(if $(wildcard $(LIGHTNVR_OTA_PUBKEYS_FILE)),$(shell cat $(LIGHTNVR_OTA_PUBKEYS_FILE)))))
+LIGHTNVR_LDFLAGS += -X lightnvr/pkg/ota.bakedKeys=$(LIGHTNVR_OTA_PUBKEYS)
+define LIGHTNVR_CHECK_OTA_PUBKEYS
+	$(Q)test -r $(LIGHTNVR_OTA_PUBKEYS_FILE) || { \
+		echo "BR2_PACKAGE_LIGHTNVR_OTA_PUBKEYS: $(LIGHTNVR_OTA_PUBKEYS_FILE) is missing (make build/ota-dev.key in the repository creates the development key)"; exit 1; }
+	$(Q)for k in $$(cat $(LIGHTNVR_OTA_PUBKEYS_FILE)); do \
+		echo "$$k" | grep -Eq '^[A-Za-z0-9+/]{43}=$$' || { \
+			echo "BR2_PACKAGE_LIGHTNVR_OTA_PUBKEYS: $$k in $(LIGHTNVR_OTA_PUBKEYS_FILE) is not a base64 ed25519 public key"; exit 1; }; \
+	done
+endef
+LIGHTNVR_PRE_BUILD_HOOKS += LIGHTNVR_CHECK_OTA_PUBKEYS
+endif
+
 # Init scripts, inittab and the appliance configuration come from
 # rootfs-overlay/ through BR2_ROOTFS_OVERLAY (applied after every package, so
 # it wins over busybox's default inittab): the same files `make rootfs` uses.
