@@ -129,11 +129,16 @@ rootfs: build go2rtc | $(OTA_KEY)
 	scripts/firmware-rootfs.sh $(BOARD) build/rootfs/$(BOARD) bin/mipsle/lightnvr bin/mipsle/go2rtc $(VERSION)
 
 # build/firmware/$(BOARD)/: the squashfs image(s) and lightnvr-update.bundle,
-# the signed OTA bundle of this build.
+# the signed OTA bundle of this build. FLASH_LAYOUT picks another layout than
+# the board's (ingenic-a1: nand128m, into build/firmware/ingenic-a1-nand128m/,
+# with the kernel UIMAGE if given).
+FLASH_LAYOUT ?=
+UIMAGE       ?=
+FIRMWARE_DIR := build/firmware/$(BOARD)$(if $(FLASH_LAYOUT),-$(FLASH_LAYOUT))
 firmware: rootfs
-	scripts/firmware-bundle.sh $(BOARD) build/rootfs/$(BOARD) build/firmware/$(BOARD) bin/lightnvr $(OTA_KEY) $(VERSION) $(OTA_MIN_VERSION)
+	FLASH_LAYOUT=$(FLASH_LAYOUT) UIMAGE=$(UIMAGE) scripts/firmware-bundle.sh $(BOARD) build/rootfs/$(BOARD) $(FIRMWARE_DIR) bin/lightnvr $(OTA_KEY) $(VERSION) $(OTA_MIN_VERSION)
 	@# The image's own lightnvr (the one rootfs built) must trust the bundle.
-	$(QEMU_USER) bin/mipsle/lightnvr -c /dev/null ota verify -board $(BOARD) build/firmware/$(BOARD)/lightnvr-update.bundle
+	$(QEMU_USER) bin/mipsle/lightnvr -c /dev/null ota verify -board $(BOARD) $(FIRMWARE_DIR)/lightnvr-update.bundle
 
 # The development signing key, made once; OTA_KEY.pub is its public key.
 build/ota-dev.key: | bin/lightnvr

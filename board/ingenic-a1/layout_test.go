@@ -47,32 +47,11 @@ func mtdDevice(i int) string { return fmt.Sprintf("mtd%d", i) }
 
 // readLayout parses a genimage config (libconfuse syntax: sections
 // `kind [title] { ... }`, `key = value` options) and returns the partitions of
-// flashImage in order and the size of its flash type (pebsize × numpebs).
-func readLayout(t *testing.T, path string) ([]partition, int64) {
+// the flash image in order and the size of its flash type (pebsize × numpebs).
+func readLayout(t *testing.T, path, image string) ([]partition, int64) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := parseSections(tokenize(string(data)))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	img := find(top, "image", flashImage)
-	if img == nil {
-		t.Fatalf("%s: no image %s", path, flashImage)
-	}
-	var parts []partition
-	for _, s := range img.children {
-		if s.kind != "partition" {
-			continue
-		}
-		size, err := parseSize(s.options["size"])
-		if err != nil {
-			t.Fatalf("%s: partition %s: %v", path, s.title, err)
-		}
-		parts = append(parts, partition{name: s.title, image: s.options["image"], size: size})
-	}
+	top := readGenimage(t, path)
+	parts, img := imagePartitions(t, path, top, image)
 	flash := find(top, "flash", img.options["flashtype"])
 	if flash == nil {
 		t.Fatalf("%s: no flash %q", path, img.options["flashtype"])
@@ -83,6 +62,45 @@ func readLayout(t *testing.T, path string) ([]partition, int64) {
 		t.Fatalf("%s: flash %s: pebsize %v, numpebs %v", path, flash.title, err1, err2)
 	}
 	return parts, peb * n
+}
+
+func readGenimage(t *testing.T, path string) []*section {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := parseSections(tokenize(string(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return top
+}
+
+// imagePartitions returns the partitions of image in order (for a ubi image,
+// its volumes, numbered in this order); one without a size (an autoresize
+// volume) has size 0.
+func imagePartitions(t *testing.T, path string, top []*section, image string) ([]partition, *section) {
+	t.Helper()
+	img := find(top, "image", image)
+	if img == nil {
+		t.Fatalf("%s: no image %s", path, image)
+	}
+	var parts []partition
+	for _, s := range img.children {
+		if s.kind != "partition" {
+			continue
+		}
+		var size int64
+		if v, ok := s.options["size"]; ok {
+			var err error
+			if size, err = parseSize(v); err != nil {
+				t.Fatalf("%s: partition %s: %v", path, s.title, err)
+			}
+		}
+		parts = append(parts, partition{name: s.title, image: s.options["image"], size: size})
+	}
+	return parts, img
 }
 
 type section struct {

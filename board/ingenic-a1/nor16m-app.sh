@@ -3,8 +3,7 @@
 # 16 MiB NOR layout. lightnvr moves from TARGET_DIR/usr/bin into APP_DIR, the
 # tree of the per-slot app image (app_a/app_b); /usr/bin/lightnvr becomes a link
 # into /app, where S03app mounts the booted slot's app partition. It also gives
-# the tree the layout's OTA settings: the env partitions as /etc/fw_env.config
-# and the [ota] section (ota-nor16m.ini) in the default lightnvr.ini. Run by
+# the tree the layout's OTA settings (ota-settings.sh, ota-nor16m.ini). Run by
 # post-build.sh (Buildroot), scripts/firmware-bundle.sh (`make firmware`) and
 # the board's tests; running it again on a split tree leaves it as it is.
 set -eu
@@ -17,8 +16,4 @@ if [ -f "$target/usr/bin/lightnvr" ] && [ ! -L "$target/usr/bin/lightnvr" ]; the
 fi
 [ -x "$app/lightnvr" ] || { echo "nor16m-app: no lightnvr in $target/usr/bin or $app" >&2; exit 1; }
 ln -sfn /app/lightnvr "$target/usr/bin/lightnvr"
-install -D -m 0644 "$board_dir/uboot/fw_env-nor.config" "$target/etc/fw_env.config"
-ini="$target/etc/lightnvr/lightnvr.ini"
-if [ -f "$ini" ] && ! grep -q '^\[ota\]' "$ini"; then
-	cat "$board_dir/ota-nor16m.ini" >>"$ini"
-fi
+"$board_dir/ota-settings.sh" "$target" nor16m

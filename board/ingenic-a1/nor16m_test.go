@@ -36,7 +36,7 @@ type partition struct {
 func TestNOR16MImagesFit(t *testing.T) {
 	root := testkit.RepoRoot(t)
 	board := filepath.Join(root, "board", "ingenic-a1")
-	parts, flashSize := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"))
+	parts, flashSize := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"), flashImage)
 	checkFillsFlash(t, parts, flashSize)
 	checkMtdparts(t, parts, filepath.Join(board, "uboot", "uboot-env-nor.txt"))
 
@@ -104,18 +104,8 @@ func checkFillsFlash(t *testing.T, parts []partition, flashSize int64) {
 // for NOR and packs both images; it returns each image's size by file name.
 func buildImages(t *testing.T, root, board string) map[string]int64 {
 	t.Helper()
-	for _, tool := range []string{"mksquashfs", "qemu-mipsel-static", "dpkg-deb", "file", "openssl"} {
-		testkit.Need(t, tool)
-	}
-	for _, bin := range []string{"lightnvr", "go2rtc"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", "mipsle", bin)); err != nil {
-			testkit.Missing(t, "bin/mipsle/"+bin+" is missing: run `make mipsle go2rtc`")
-		}
-	}
 	dir := t.TempDir()
-	rootfs, app := filepath.Join(dir, "rootfs"), filepath.Join(dir, "app")
-	run(t, root, filepath.Join(root, "scripts", "firmware-rootfs.sh"), "ingenic-a1", rootfs,
-		"bin/mipsle/lightnvr", "bin/mipsle/go2rtc", "nor16m-test")
+	rootfs, app := buildRootfs(t, root, dir), filepath.Join(dir, "app")
 	run(t, root, filepath.Join(board, "nor16m-app.sh"), rootfs, app)
 	args := strings.Fields(run(t, root, filepath.Join(board, "squashfs-args.sh"),
 		filepath.Join(root, "buildroot", "configs", "ingenic_a1_lightnvr_defconfig")))
@@ -131,6 +121,24 @@ func buildImages(t *testing.T, root, board string) map[string]int64 {
 	}
 	t.Logf("packed with mksquashfs %s (the defconfig's rootfs compression)", strings.Join(args, " "))
 	return sizes
+}
+
+// buildRootfs assembles the A1's firmware root from the real mipsle binaries
+// (scripts/firmware-rootfs.sh, as `make rootfs` does) in dir/rootfs.
+func buildRootfs(t *testing.T, root, dir string) string {
+	t.Helper()
+	for _, tool := range []string{"mksquashfs", "qemu-mipsel-static", "dpkg-deb", "file", "openssl"} {
+		testkit.Need(t, tool)
+	}
+	for _, bin := range []string{"lightnvr", "go2rtc"} {
+		if _, err := os.Stat(filepath.Join(root, "bin", "mipsle", bin)); err != nil {
+			testkit.Missing(t, "bin/mipsle/"+bin+" is missing: run `make mipsle go2rtc`")
+		}
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	run(t, root, filepath.Join(root, "scripts", "firmware-rootfs.sh"), boardName, rootfs,
+		"bin/mipsle/lightnvr", "bin/mipsle/go2rtc", "firmware-test")
+	return rootfs
 }
 
 func run(t *testing.T, dir, name string, args ...string) string {
@@ -155,7 +163,7 @@ const boardName = "ingenic-a1"
 func TestNOR16MOTAConfig(t *testing.T) {
 	root := testkit.RepoRoot(t)
 	board := filepath.Join(root, "board", boardName)
-	parts, _ := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"))
+	parts, _ := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"), flashImage)
 	tree := t.TempDir()
 	writeTree(t, tree, map[string][]byte{
 		"usr/bin/lightnvr":          []byte("#!/bin/sh\n"),
@@ -263,7 +271,7 @@ func TestFirmwareBundle(t *testing.T) {
 func fileFlash(t *testing.T, root, dir, rootfs, pub string) (map[string]string, string) {
 	t.Helper()
 	board := filepath.Join(root, "board", boardName)
-	parts, _ := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"))
+	parts, _ := readLayout(t, filepath.Join(board, "genimage-nor16m.cfg"), flashImage)
 	envImg := filepath.Join(dir, "env.bin")
 	run(t, root, "mkenvimage", "-r", "-s", "0x10000", "-o", envImg, filepath.Join(board, "uboot", "uboot-env-nor.txt"))
 	flash := map[string]string{}
@@ -279,6 +287,14 @@ func fileFlash(t *testing.T, root, dir, rootfs, pub string) (map[string]string, 
 			t.Fatal(err)
 		}
 	}
+	return flash, movedOTAConfig(t, dir, rootfs, pub)
+}
+
+// movedOTAConfig writes dir/lightnvr.ini, the firmware's own (from rootfs)
+// with /dev/ and /etc/fw_env.config moved under dir, its keys_file in dir
+// trusting pub, and returns its path.
+func movedOTAConfig(t *testing.T, dir, rootfs, pub string) string {
+	t.Helper()
 	moved := strings.NewReplacer("/dev/", filepath.Join(dir, "dev")+"/", "/etc/fw_env.config", filepath.Join(dir, "fw_env.config"))
 	ini := moved.Replace(string(readFile(t, filepath.Join(rootfs, "etc", "lightnvr", "lightnvr.ini"))))
 	oc := loadOTA(t, filepath.Join(rootfs, "etc", "lightnvr", "lightnvr.ini"))
@@ -288,7 +304,7 @@ func fileFlash(t *testing.T, root, dir, rootfs, pub string) (map[string]string, 
 		"lightnvr.ini":  []byte(ini),
 		"keys":          []byte(pub + "\n"),
 	})
-	return flash, filepath.Join(dir, "lightnvr.ini")
+	return filepath.Join(dir, "lightnvr.ini")
 }
 
 func loadOTA(t *testing.T, ini string) config.OTAConfig {
