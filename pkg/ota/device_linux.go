@@ -53,7 +53,7 @@ func (d *device) prepare(off, n int64) error {
 			return fmt.Errorf("a UBI volume is written whole")
 		}
 		size := n
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), ubiIOCVOLUP(), uintptr(unsafe.Pointer(&size))); e != 0 {
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), ubiIOCVOLUP(runtime.GOARCH), uintptr(unsafe.Pointer(&size))); e != 0 {
 			return fmt.Errorf("UBI volume update: %w", e)
 		}
 	}
@@ -62,9 +62,9 @@ func (d *device) prepare(off, n int64) error {
 
 // ubiIOCVOLUP is _IOW('O', 0, __s64). x/sys has no UBI constants and the
 // write-direction bits differ between architectures.
-func ubiIOCVOLUP() uintptr {
+func ubiIOCVOLUP(goarch string) uintptr {
 	dir := uintptr(1) << 30
-	switch runtime.GOARCH {
+	switch goarch {
 	case "mips", "mipsle", "mips64", "mips64le", "ppc64", "ppc64le":
 		dir = uintptr(4) << 29
 	}
