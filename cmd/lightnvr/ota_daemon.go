@@ -23,14 +23,14 @@ func (d *daemon) startOTA() {
 }
 
 // confirmOTA starts the mark-good watch once the API is up: an updated slot
-// on trial is confirmed after healthy_minutes in which /api/health's verdict
+// on trial is confirmed after healthy_minutes (or healthy_for) in which /api/health's verdict
 // (srv.Unhealthy: database, disk, go2rtc, every stream delivering video)
 // held at every check, so an update that stops recording is never confirmed.
 func (d *daemon) confirmOTA(ctx context.Context, srv *api.Server) {
 	if d.ota == nil {
 		return
 	}
-	window := time.Duration(d.cfg.OTA.HealthyMinutes) * time.Minute
+	window := d.cfg.OTA.HealthyWindow()
 	healthy := func(ctx context.Context) bool { return srv.Unhealthy(ctx) == "" }
-	go d.ota.ConfirmWhenHealthy(ctx, window, 30*time.Second, healthy, d.log)
+	go d.ota.ConfirmWhenHealthy(ctx, window, min(30*time.Second, window/4), healthy, d.log)
 }

@@ -22,6 +22,7 @@ package config
 
 import (
 	"runtime"
+	"time"
 )
 
 // Config is the whole configuration. A *Config returned by Load or Default is
@@ -284,6 +285,21 @@ type OTAConfig struct {
 	SlotB          string `ini:"slot_b"`
 	KeysFile       string `ini:"keys_file"`
 	HealthyMinutes int    `ini:"healthy_minutes" min:"1" max:"1440"`
+	// HealthyFor, a Go duration, replaces HealthyMinutes when set: the
+	// window can then be shorter than a minute (tests, a bench).
+	HealthyFor string `ini:"healthy_for"`
+	// CmdlineFile is where the booted slot (lightnvr.slot=) is read; empty
+	// means /proc/cmdline.
+	CmdlineFile string `ini:"cmdline_file"`
+}
+
+// HealthyWindow is how long an updated slot must stay healthy before it is
+// marked good: healthy_for when set, else healthy_minutes.
+func (o OTAConfig) HealthyWindow() time.Duration {
+	if d, err := time.ParseDuration(o.HealthyFor); err == nil {
+		return d
+	}
+	return time.Duration(o.HealthyMinutes) * time.Minute
 }
 
 // WatchdogConfig is [watchdog] (our own): the hardware watchdog lightnvr

@@ -48,6 +48,8 @@ func TestBadValues(t *testing.T) {
 		{"[mqtt]\nenabled = true\nbroker_host =\n", `:3: [mqtt] broker_host: must not be empty when mqtt is enabled`},
 		{"[mqtt]\ntopic_prefix = cams/#\n", `:2: [mqtt] topic_prefix: "cams/#" must not contain MQTT wildcards`},
 		{"[streams]\nmax_streams = 257\n", `:2: [streams] max_streams: 257 is out of range 1–256`},
+		{"[ota]\nhealthy_for = 5\n", `:2: [ota] healthy_for: must be a duration from 1s to 24h, such as 90s or 5m`},
+		{"[ota]\nhealthy_for = 500ms\n", `:2: [ota] healthy_for: must be a duration from 1s to 24h, such as 90s or 5m`},
 		{"[general]\nlog_level = 4\n", `:2: [general] log_level: 4 is out of range 0–3`},
 		{"[general]\nlog_format = xml\n", `:2: [general] log_format: "xml" is not one of text, json`},
 		{"[general]\nsyslog_facility = LOG_NOPE\n", `:2: [general] syslog_facility: "LOG_NOPE" is not a syslog facility`},

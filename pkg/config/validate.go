@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Validate checks ranges and the rules between keys. Every problem is
@@ -200,6 +201,11 @@ func (v *validator) webhooks(w *WebhooksConfig) {
 }
 
 func (v *validator) ota(o *OTAConfig) {
+	if o.HealthyFor != "" {
+		if d, err := time.ParseDuration(o.HealthyFor); err != nil || d < time.Second || d > 24*time.Hour {
+			v.fail("ota.healthy_for", "must be a duration from 1s to 24h, such as 90s or 5m")
+		}
+	}
 	if o.EnvConfig == "" {
 		return
 	}

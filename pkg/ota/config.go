@@ -20,7 +20,7 @@ func FromConfig(c config.OTAConfig) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &System{Board: c.Board, Env: env, KeysFile: c.KeysFile, Slots: map[string]map[string]string{}}
+	s := &System{Board: c.Board, Env: env, KeysFile: c.KeysFile, CmdlineFile: c.CmdlineFile, Slots: map[string]map[string]string{}}
 	for slot, spec := range map[string]string{"a": c.SlotA, "b": c.SlotB} {
 		if s.Slots[slot], err = parseSlot(spec); err != nil {
 			return nil, fmt.Errorf("[ota] slot_%s: %w", slot, err)
