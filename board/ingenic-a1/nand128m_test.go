@@ -2,18 +2,14 @@ package ingenica1_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"lightnvr/pkg/testkit"
 )
-
-const nandFlashImage = "flash-nand128m.bin"
 
 // TestNAND128MBundle runs the bundle step of `make firmware
 // FLASH_LAYOUT=nand128m` (scripts/firmware-bundle.sh) on the root filesystem
@@ -43,13 +39,10 @@ func TestNAND128MBundle(t *testing.T) {
 	key := filepath.Join(dir, "dev.key")
 	pub := strings.TrimSpace(run(t, root, host, "ota", "keygen", key))
 	uimage := filepath.Join(dir, "uImage.in")
-	writeTree(t, dir, map[string][]byte{"uImage.in": randomImage(t, 2<<20)})
+	writeTree(t, dir, map[string][]byte{"uImage.in": bytes.Repeat([]byte("kernel stand-in."), 128<<10)})
 	out := filepath.Join(dir, "firmware")
-	bundleCmd := exec.Command(filepath.Join(root, "scripts", "firmware-bundle.sh"), boardName, rootfs, out, host, key, "2.0.0")
-	bundleCmd.Env = append(os.Environ(), "FLASH_LAYOUT=nand128m", "UIMAGE="+uimage)
-	if msg, err := bundleCmd.CombinedOutput(); err != nil {
-		t.Fatalf("firmware-bundle.sh (nand128m): %v\n%s", err, msg)
-	}
+	run(t, root, "env", "FLASH_LAYOUT=nand128m", "UIMAGE="+uimage,
+		filepath.Join(root, "scripts", "firmware-bundle.sh"), boardName, rootfs, out, host, key, "2.0.0")
 	checkVolumesHold(t, volumes, out)
 
 	oc := loadOTA(t, filepath.Join(rootfs, "etc", "lightnvr", "lightnvr.ini"))
@@ -149,6 +142,9 @@ func fileVolumes(t *testing.T, root, dir string, volumes, parts []partition) map
 	return out
 }
 
+// nandFlashImage is the whole-flash image of genimage-nand128m.cfg.
+const nandFlashImage = "flash-nand128m.bin"
+
 func partIndex(t *testing.T, parts []partition, name string) int {
 	t.Helper()
 	for i, p := range parts {
@@ -158,14 +154,4 @@ func partIndex(t *testing.T, parts []partition, name string) int {
 	}
 	t.Fatalf("%s has no partition %s", nandFlashImage, name)
 	return -1
-}
-
-// randomImage stands in for a kernel image.
-func randomImage(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

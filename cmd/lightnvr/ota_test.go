@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"lightnvr/pkg/ota"
+	"lightnvr/pkg/testkit"
 )
 
 // TestOTAVerifyCommand builds a bundle with the CLI (keygen, pack) and checks
@@ -63,4 +69,124 @@ func TestOTAVerifyCommand(t *testing.T) {
 			t.Errorf("verify %v: exit %d, want a refusal mentioning %q:\n%s", c.args, code, c.want, out)
 		}
 	}
+}
+
+// otaTrialWindow is [ota] healthy_for in the daemon tests below.
+const otaTrialWindow = 2 * time.Second
+
+// TestDaemonConfirmsUpdateOnceHealthy runs the real daemon booted from slot b
+// with an update on trial (upgrade_available=1, bootcount=1) in a file-backed
+// U-Boot env: once /api/health has been good for healthy_for, the daemon
+// clears upgrade_available and bootcount.
+func TestDaemonConfirmsUpdateOnceHealthy(t *testing.T) {
+	d, env := otaTrialDaemon(t)
+	p := d.Start()
+	testkit.WaitFor(t, 60*time.Second, "the slot marked good", func() bool {
+		e := readEnv(t, env)
+		return e.Get("upgrade_available") == "0" && e.Get("bootcount") == "0"
+	})
+	if e := readEnv(t, env); e.Get("bootslot") != "b" {
+		t.Errorf("bootslot = %q after mark-good, want b (the running slot)", e.Get("bootslot"))
+	}
+	if !strings.Contains(p.Log.String(), "running slot marked good") {
+		t.Errorf("the daemon did not log the mark-good:\n%s", p.Log.String())
+	}
+}
+
+// TestDaemonKeepsUnhealthyUpdateOnTrial: the same update on trial, but the
+// data disk is in storage emergency from the start (every threshold above the
+// free space), so /api/health says unhealthy: however long that lasts, the
+// slot is not marked good, and U-Boot's boot counter keeps the rollback armed.
+func TestDaemonKeepsUnhealthyUpdateOnTrial(t *testing.T) {
+	d, env := otaTrialDaemon(t)
+	d.Set("storage", "pressure_warning_pct", "99.999")
+	d.Set("storage", "pressure_critical_pct", "99.998")
+	d.Set("storage", "pressure_emergency_pct", "99.997")
+	p := d.Start()
+	testkit.WaitFor(t, 30*time.Second, "the trial watch to start", func() bool {
+		return strings.Contains(p.Log.String(), "confirming once healthy")
+	})
+	if healthy := publicHealthy(t, d); healthy {
+		t.Fatalf("/api/health says healthy with the disk in emergency; the test needs an unhealthy daemon")
+	}
+	// Many times the window, checked every quarter of it: an unhealthy
+	// verdict ignored would have confirmed the slot long before the end.
+	deadline := time.Now().Add(5 * otaTrialWindow)
+	for time.Now().Before(deadline) {
+		if e := readEnv(t, env); e.Get("upgrade_available") != "1" || e.Get("bootcount") != "1" {
+			t.Fatalf("an unhealthy daemon marked its slot good: upgrade_available=%s bootcount=%s",
+				e.Get("upgrade_available"), e.Get("bootcount"))
+		}
+		time.Sleep(otaTrialWindow / 4)
+	}
+	if publicHealthy(t, d) {
+		t.Fatalf("/api/health turned healthy during the check")
+	}
+}
+
+// otaTrialDaemon is a daemon whose [ota] points at files: a redundant env
+// holding an update on trial in slot b, slot partitions, and a kernel
+// command line saying slot b booted.
+func otaTrialDaemon(t *testing.T) (*testkit.Daemon, *ota.EnvStore) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("daemon test")
+	}
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"env1": make([]byte, 0x4000), "env2": make([]byte, 0x4000),
+		"rootfs_a": make([]byte, 4096), "rootfs_b": make([]byte, 4096),
+		"cmdline":       []byte("console=ttyS1 lightnvr.slot=b\n"),
+		"fw_env.config": []byte(filepath.Join(dir, "env1") + " 0x0 0x4000\n" + filepath.Join(dir, "env2") + " 0x0 0x4000\n"),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := ota.ParseEnvConfig(filepath.Join(dir, "fw_env.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Create("bootslot=b", "upgrade_available=1", "bootcount=1", "bootlimit=3"); err != nil {
+		t.Fatal(err)
+	}
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	for key, value := range map[string]string{
+		"env_config":   filepath.Join(dir, "fw_env.config"),
+		"board":        "test-board",
+		"slot_a":       "rootfs=" + filepath.Join(dir, "rootfs_a"),
+		"slot_b":       "rootfs=" + filepath.Join(dir, "rootfs_b"),
+		"cmdline_file": filepath.Join(dir, "cmdline"),
+		"healthy_for":  otaTrialWindow.String(),
+	} {
+		d.Set("ota", key, value)
+	}
+	return d, env
+}
+
+func readEnv(t *testing.T, s *ota.EnvStore) *ota.Env {
+	t.Helper()
+	e, err := s.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// publicHealthy is /api/health's verdict as a monitor sees it.
+func publicHealthy(t *testing.T, d *testkit.Daemon) bool {
+	t.Helper()
+	resp, err := http.Get(d.Base + "/api/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Healthy bool `json:"healthy"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("/api/health: %v", err)
+	}
+	return h.Healthy
 }
