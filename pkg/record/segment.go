@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
@@ -27,7 +28,8 @@ const dbTimeout = 10 * time.Second
 type scratch struct {
 	buf  seekablebuffer.Buffer // init segments
 	moof []byte                // moof and mdat header of a part
-	iov  [][]byte              // what one writev sends: moof, then the payloads
+	bufs [][]byte              // what one writev sends: moof, then the payloads
+	iov  []unix.Iovec
 	idx  []byte
 }
 
@@ -239,14 +241,14 @@ func (s *segment) flushPart() error {
 	s.seq++
 	sc := &s.r.scratch
 	sc.moof = appendMoof(sc.moof[:0], s.seq, tracks[:n])
-	sc.iov = append(sc.iov[:0], sc.moof)
+	sc.bufs = append(sc.bufs[:0], sc.moof)
 	for _, tw := range tracks[:n] {
 		for i := range tw.samples {
-			sc.iov = append(sc.iov, tw.samples[i].Payload)
+			sc.bufs = append(sc.bufs, tw.samples[i].Payload)
 		}
 	}
 	info := partInfo{}
-	for _, b := range sc.iov {
+	for _, b := range sc.bufs {
 		info.size += int64(len(b))
 	}
 	if pr := s.primary; len(pr.samples) > 0 {
@@ -257,8 +259,9 @@ func (s *segment) flushPart() error {
 		info.dur = media.TicksToDuration(d, int(pr.clock))
 		info.key = !pr.samples[0].IsNonSyncSample
 	}
-	err := writeAll(s.f, sc.iov)
-	clear(sc.iov) // let the units' buffers go
+	var err error
+	sc.iov, err = writeAll(int(s.f.Fd()), sc.bufs, sc.iov)
+	clear(sc.bufs) // let the units' buffers go
 	for _, tw := range []*trackW{s.video, s.audio} {
 		if tw != nil {
 			tw.reset()
