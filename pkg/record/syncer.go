@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,12 +30,20 @@ type Syncer struct {
 	round sync.Mutex
 
 	mu      sync.Mutex
-	dirty   map[*os.File]*db.RecordingIndex // written since the last round; the index to save after, or nil
-	failed  map[*os.File]error              // sync errors not yet seen by their recorder
-	running bool                            // loop is on
+	pending []syncEntry // files written since the last round, and failed syncs not yet reported
+	running bool        // loop is on
 
-	files []*os.File // one round's files, reused
+	taken []syncEntry // one round's files, reused
 	ixs   []*db.RecordingIndex
+}
+
+// syncEntry is a file to sync and the index to save once it is durable
+// (nil: none), or, with err set, a failed sync its recorder has not seen.
+// A Syncer holds a few per recorder at most: slices beat maps here.
+type syncEntry struct {
+	f   *os.File
+	ix  *db.RecordingIndex
+	err error
 }
 
 // NewSyncer returns a Syncer writing indexes to d; sync makes a file
@@ -46,8 +55,7 @@ func NewSyncer(d *db.DB, sync func(*os.File) error, log *slog.Logger) *Syncer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Syncer{db: d, sync: sync, log: log,
-		dirty: map[*os.File]*db.RecordingIndex{}, failed: map[*os.File]error{}}
+	return &Syncer{db: d, sync: sync, log: log}
 }
 
 // loop runs rounds every SyncEvery while recorders write; it ends after a
@@ -68,14 +76,23 @@ func (s *Syncer) loop() {
 func (s *Syncer) written(f *os.File, ix *db.RecordingIndex) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.failed[f]; err != nil {
-		delete(s.failed, f)
-		return err
+	queued := -1
+	for i, e := range s.pending {
+		switch {
+		case e.f != f:
+		case e.err != nil:
+			s.pending = slices.Delete(s.pending, i, i+1)
+			return e.err
+		default:
+			queued = i
+		}
 	}
-	if ix == nil {
-		ix = s.dirty[f] // keep an index queued earlier in this round
+	switch {
+	case queued < 0:
+		s.pending = append(s.pending, syncEntry{f: f, ix: ix})
+	case ix != nil: // else keep the index queued earlier in this round
+		s.pending[queued].ix = ix
 	}
-	s.dirty[f] = ix
 	if !s.running {
 		s.running = true
 		go s.loop()
@@ -89,8 +106,7 @@ func (s *Syncer) forget(f *os.File) {
 	defer s.round.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.dirty, f)
-	delete(s.failed, f)
+	s.pending = slices.DeleteFunc(s.pending, func(e syncEntry) bool { return e.f == f })
 }
 
 // Flush runs one round: it syncs every file written since the last one and
@@ -100,29 +116,31 @@ func (s *Syncer) Flush() bool {
 	s.round.Lock()
 	defer s.round.Unlock()
 	s.mu.Lock()
-	if len(s.dirty) == 0 {
+	taken, left := s.taken[:0], s.pending[:0]
+	for _, e := range s.pending {
+		if e.err != nil {
+			left = append(left, e)
+		} else {
+			taken = append(taken, e)
+		}
+	}
+	clear(s.pending[len(left):])
+	s.pending = left
+	if len(taken) == 0 {
 		s.running = false
 		s.mu.Unlock()
 		return false
 	}
-	files, ixs := s.files[:0], s.ixs[:0]
-	for f, ix := range s.dirty {
-		files = append(files, f)
-		ixs = append(ixs, ix)
-	}
-	clear(s.dirty)
 	s.mu.Unlock()
 
-	saved := ixs[:0]
-	for i, f := range files {
-		if err := s.sync(f); err != nil {
+	saved := s.ixs[:0]
+	for _, e := range taken {
+		if err := s.sync(e.f); err != nil {
 			s.mu.Lock()
-			s.failed[f] = err
+			s.pending = append(s.pending, syncEntry{f: e.f, err: err})
 			s.mu.Unlock()
-			continue
-		}
-		if ixs[i] != nil {
-			saved = append(saved, ixs[i])
+		} else if e.ix != nil {
+			saved = append(saved, e.ix)
 		}
 	}
 	if len(saved) > 0 {
@@ -133,8 +151,8 @@ func (s *Syncer) Flush() bool {
 		}
 		cancel()
 	}
-	clear(files)
-	clear(ixs)
-	s.files, s.ixs = files[:0], ixs[:0]
+	clear(taken)
+	clear(saved)
+	s.taken, s.ixs = taken[:0], saved[:0]
 	return true
 }
