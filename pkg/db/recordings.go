@@ -150,15 +150,43 @@ type RecordingIndex struct {
 
 // PutRecordingIndex inserts or replaces the index of a recording.
 func PutRecordingIndex(ctx context.Context, q Querier, ix *RecordingIndex) error {
+	return putIndex(ctx, q, `INSERT INTO recording_index
+		(recording_id, start_us, duration_us, init_size, part_count, parts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+		ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us, duration_us = excluded.duration_us,
+		init_size = excluded.init_size, part_count = excluded.part_count, parts = excluded.parts`, ix)
+}
+
+// PutOpenRecordingIndexes writes the indexes of recordings still being
+// written, all in one transaction. A recording completed or deleted
+// meanwhile is skipped, and an index never replaces one with more parts:
+// what FinishRecording or recovery wrote stays.
+func PutOpenRecordingIndexes(ctx context.Context, d *DB, ixs []*RecordingIndex) error {
+	return d.inTx(ctx, func(q Querier) error {
+		for _, ix := range ixs {
+			err := putIndex(ctx, q, `INSERT INTO recording_index
+				(recording_id, start_us, duration_us, init_size, part_count, parts)
+				SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS
+					(SELECT 1 FROM recordings WHERE id = ?1 AND COALESCE(is_complete, 0) = 0)
+				ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us,
+					duration_us = excluded.duration_us, init_size = excluded.init_size,
+					part_count = excluded.part_count, parts = excluded.parts
+				WHERE excluded.part_count > recording_index.part_count`, ix)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// putIndex runs query, an upsert of recording_index taking the index's
+// columns as ?1 to ?6.
+func putIndex(ctx context.Context, q Querier, query string, ix *RecordingIndex) error {
 	parts := ix.Parts
 	if parts == nil {
 		parts = []byte{}
 	}
-	_, err := q.conn().ExecContext(ctx, `INSERT INTO recording_index
-		(recording_id, start_us, duration_us, init_size, part_count, parts) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us, duration_us = excluded.duration_us,
-		init_size = excluded.init_size, part_count = excluded.part_count, parts = excluded.parts`,
-		ix.RecordingID, ix.StartUS, ix.DurationUS, ix.InitSize, ix.PartCount, parts)
+	_, err := q.conn().ExecContext(ctx, query, ix.RecordingID, ix.StartUS, ix.DurationUS, ix.InitSize, ix.PartCount, parts)
 	if err != nil {
 		return fmt.Errorf("put recording index %d: %w", ix.RecordingID, err)
 	}

@@ -31,6 +31,19 @@ func AppendPart(buf []byte, seq uint32, tracks ...PartTrack) []byte {
 // v1, trun v1 with per-sample duration and size), without its reflection-
 // based marshalling: no allocation once buf has grown to a part's size.
 func appendPart(buf []byte, seq uint32, tracks []*trackW) []byte {
+	buf = appendMoof(buf, seq, tracks)
+	for _, tw := range tracks {
+		for j := range tw.samples {
+			buf = append(buf, tw.samples[j].Payload...)
+		}
+	}
+	return buf
+}
+
+// appendMoof appends the part's moof and its mdat header: the samples'
+// payloads follow in track order. The recorder writes them from the units'
+// own buffers (writev), so a part is never copied whole.
+func appendMoof(buf []byte, seq uint32, tracks []*trackW) []byte {
 	be := binary.BigEndian
 	start := len(buf)
 	buf = be.AppendUint32(buf, 0) // moof size, patched below
@@ -108,7 +121,6 @@ func appendPart(buf []byte, seq uint32, tracks []*trackW) []byte {
 	for i, tw := range tracks {
 		be.PutUint32(buf[offPos[i]:], uint32(off))
 		for j := range tw.samples {
-			buf = append(buf, tw.samples[j].Payload...)
 			off += len(tw.samples[j].Payload)
 		}
 	}

@@ -60,6 +60,11 @@ type Config struct {
 	// Sync makes a written part durable; fdatasync when nil. Tests set it
 	// to hold a write inside the sync, as a slow disk does.
 	Sync func(*os.File) error
+	// Syncer, when set, makes the parts after a segment's first durable
+	// and saves their index, once per tick for every recorder sharing it,
+	// instead of Sync after every part (Sync still makes a segment's first
+	// part durable, and its close syncs the file).
+	Syncer *Syncer
 	// NoAudio records video only.
 	NoAudio bool
 	// DirFormat is [storage] mp4_directory_format (DirFlat, DirYearMonth,

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
+	"golang.org/x/sys/unix"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
@@ -25,7 +27,9 @@ const dbTimeout = 10 * time.Second
 // scratch holds buffers reused by every part of every segment.
 type scratch struct {
 	buf  seekablebuffer.Buffer // init segments
-	part []byte                // moof+mdat
+	moof []byte                // moof and mdat header of a part
+	bufs [][]byte              // what one writev sends: moof, then the payloads
+	iov  []unix.Iovec
 	idx  []byte
 }
 
@@ -235,9 +239,18 @@ func (s *segment) flushPart() error {
 		}
 	}
 	s.seq++
-	s.r.scratch.part = appendPart(s.r.scratch.part[:0], s.seq, tracks[:n])
-	buf := s.r.scratch.part
-	info := partInfo{size: int64(len(buf))}
+	sc := &s.r.scratch
+	sc.moof = appendMoof(sc.moof[:0], s.seq, tracks[:n])
+	sc.bufs = append(sc.bufs[:0], sc.moof)
+	for _, tw := range tracks[:n] {
+		for i := range tw.samples {
+			sc.bufs = append(sc.bufs, tw.samples[i].Payload)
+		}
+	}
+	info := partInfo{}
+	for _, b := range sc.bufs {
+		info.size += int64(len(b))
+	}
 	if pr := s.primary; len(pr.samples) > 0 {
 		var d int64
 		for i := range pr.samples {
@@ -246,12 +259,15 @@ func (s *segment) flushPart() error {
 		info.dur = media.TicksToDuration(d, int(pr.clock))
 		info.key = !pr.samples[0].IsNonSyncSample
 	}
+	var err error
+	sc.iov, err = writeAll(int(s.f.Fd()), sc.bufs, sc.iov)
+	clear(sc.bufs) // let the units' buffers go
 	for _, tw := range []*trackW{s.video, s.audio} {
 		if tw != nil {
 			tw.reset()
 		}
 	}
-	if _, err := s.f.Write(buf); err != nil {
+	if err != nil {
 		return fmt.Errorf("write %s: %w", s.path, err)
 	}
 	s.size += info.size
@@ -262,6 +278,19 @@ func (s *segment) flushPart() error {
 			n += s.initSize
 		}
 		s.r.cfg.OnWrite(n)
+	}
+	if syncer := s.r.cfg.Syncer; syncer != nil && !first && !s.r.cfg.NoSync {
+		// The Syncer's next round makes the part durable, then saves the index.
+		var ix *db.RecordingIndex
+		if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
+			ix = s.index()
+			ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is reused before the round
+			s.lastIndex = time.Now()
+		}
+		if err := syncer.written(s.f, ix); err != nil {
+			return fmt.Errorf("sync %s: %w", s.path, err)
+		}
+		return nil
 	}
 	if !s.r.cfg.NoSync {
 		if err := s.r.cfg.Sync(s.f); err != nil {
@@ -285,6 +314,16 @@ func (s *segment) flushPart() error {
 		s.lastIndex = time.Now()
 	}
 	return nil
+}
+
+// closeFile closes the segment's file, which the Syncer then leaves alone.
+func (s *segment) closeFile() error {
+	if s.r.cfg.Syncer != nil {
+		s.r.cfg.Syncer.forget(s.f)
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
 }
 
 func (s *segment) duration() time.Duration {
@@ -459,10 +498,9 @@ func (s *segment) finish(endDTS int64) error {
 	if err == nil {
 		err = s.f.Sync()
 	}
-	if cerr := s.f.Close(); err == nil && cerr != nil {
+	if cerr := s.closeFile(); err == nil && cerr != nil {
 		err = cerr
 	}
-	s.f = nil
 	if err == nil {
 		err = SyncDir(s.dir)
 	}
@@ -492,8 +530,7 @@ func (s *segment) complete() error {
 // as writing works again, or at the next start.
 func (s *segment) abandon() {
 	if s.f != nil {
-		_ = s.f.Close()
-		s.f = nil
+		_ = s.closeFile()
 	}
 	if s.id != 0 {
 		s.r.abandoned = append(s.r.abandoned, s.id)

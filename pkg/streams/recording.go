@@ -71,6 +71,7 @@ type Recording struct {
 	opts  RecordingOptions
 	log   *slog.Logger
 	rings *ringbuf.Budget // RingTotalBytes
+	sync  *record.Syncer  // every recorder's parts made durable in one round per tick
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
@@ -91,7 +92,7 @@ func NewRecording(opts RecordingOptions) *Recording {
 		opts.RingTotalBytes = 128 << 20
 	}
 	return &Recording{opts: opts, log: opts.Logger, rings: ringbuf.NewBudget(opts.RingTotalBytes),
-		running: map[string]*recordingPipeline{}}
+		sync: record.NewSyncer(opts.DB, nil, opts.Logger), running: map[string]*recordingPipeline{}}
 }
 
 // Factory is the Manager's PipelineFactory.
@@ -345,6 +346,7 @@ func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, restri
 		NoAudio:            !cfg.Stream.RecordAudio,
 		OnWrite:            onWrite,
 		DirFormat:          o.DirFormat,
+		Syncer:             p.owner.sync,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
