@@ -61,7 +61,7 @@ type Config struct {
 	// to hold a write inside the sync, as a slow disk does.
 	Sync func(*os.File) error
 	// Syncer, when set, makes the parts after a segment's first durable
-	// and saves their index, once per tick for every recorder sharing it,
+	// and saves their index, in rounds shared by every recorder using it,
 	// instead of Sync after every part (Sync still makes a segment's first
 	// part durable, and its close syncs the file).
 	Syncer *Syncer

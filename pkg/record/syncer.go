@@ -6,20 +6,20 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
 	"lightnvr/pkg/db"
 )
 
-// SyncEvery is how often a Syncer makes the recorders' writes durable: a
-// part written is on disk, and indexed, within this time.
-const SyncEvery = time.Second
-
-// Syncer makes the parts of many recorders durable together, once per
-// tick: one goroutine fdatasyncs every file written since the last tick,
-// then writes the part indexes queued meanwhile in one transaction, so a
-// saved index never names a part that is not on disk yet. Recorders hand
-// it their files instead of syncing after every part themselves.
+// Syncer makes the parts of many recorders durable together, as a group
+// commit: one goroutine fdatasyncs every file written since its last
+// round, then writes the part indexes queued meanwhile in one transaction,
+// so a saved index never names a part that is not on disk yet; whatever
+// arrives during a round waits for the next, which starts at once.
+// Recorders hand it their files instead of syncing after every part
+// themselves, so a slow disk stalls no recorder, and under load many
+// streams' index rows share one commit. There is no tick to wait for: a
+// part is durable as soon as one round after it ends, and a power cut loses
+// at most the part being buffered and the round in flight.
 type Syncer struct {
 	db   *db.DB
 	sync func(*os.File) error
@@ -58,15 +58,10 @@ func NewSyncer(d *db.DB, sync func(*os.File) error, log *slog.Logger) *Syncer {
 	return &Syncer{db: d, sync: sync, log: log}
 }
 
-// loop runs rounds every SyncEvery while recorders write; it ends after a
+// loop runs rounds back to back while recorders write; it ends after a
 // round with nothing to do, and written starts it again.
 func (s *Syncer) loop() {
-	t := time.NewTicker(SyncEvery)
-	defer t.Stop()
-	for range t.C {
-		if !s.Flush() {
-			return
-		}
+	for s.Flush() {
 	}
 }
 

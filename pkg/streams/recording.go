@@ -71,7 +71,7 @@ type Recording struct {
 	opts  RecordingOptions
 	log   *slog.Logger
 	rings *ringbuf.Budget // RingTotalBytes
-	sync  *record.Syncer  // every recorder's parts made durable in one round per tick
+	sync  *record.Syncer  // every recorder's parts made durable in shared rounds
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
