@@ -31,6 +31,12 @@ func (d *daemon) confirmOTA(ctx context.Context, srv *api.Server) {
 		return
 	}
 	window := time.Duration(d.cfg.OTA.HealthyMinutes) * time.Minute
+	if s := d.cfg.OTA.HealthySeconds; s > 0 {
+		window = time.Duration(s) * time.Second
+	}
+	// A short window is checked more often than every 30 s, or it would
+	// be confirmed only after its first check anyway.
+	every := min(30*time.Second, max(window/5, time.Second))
 	healthy := func(ctx context.Context) bool { return srv.Unhealthy(ctx) == "" }
-	go d.ota.ConfirmWhenHealthy(ctx, window, 30*time.Second, healthy, d.log)
+	go d.ota.ConfirmWhenHealthy(ctx, window, every, healthy, d.log)
 }

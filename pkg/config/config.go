@@ -284,6 +284,9 @@ type OTAConfig struct {
 	SlotB          string `ini:"slot_b"`
 	KeysFile       string `ini:"keys_file"`
 	HealthyMinutes int    `ini:"healthy_minutes" min:"1" max:"1440"`
+	// HealthySeconds, when set, replaces HealthyMinutes: a test bench
+	// cannot wait minutes per boot.
+	HealthySeconds int `ini:"healthy_seconds" min:"0" max:"86400"`
 }
 
 // WatchdogConfig is [watchdog] (our own): the hardware watchdog lightnvr
