@@ -3,7 +3,8 @@
 # prepare the board (kernel, initramfs, fresh data disk) and run the appliance test
 # (boot, web UI, login, stream, recordings, serial console diag, poweroff) and
 # the A/B update test (signed bundles, boot counter, watchdog rollback).
-# QEMU_TEST_RUN=TestOTA runs one of them (go test -run).
+# QEMU_TEST_RUN=TestOTA runs one of them (go test -run); LIGHTNVR_QEMU_POWER_CUTS=N
+# cuts the power during N installs instead of one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -29,6 +30,7 @@ scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-good" "$ota/good" bin/lightnv
 cp -a build/rootfs/qemu-malta "$ota/rootfs-broken"
 sed -i "s|$version|$version.1|g" "$ota/rootfs-broken/etc/lightnvr-release"
 printf '#!/bin/sh\necho "lightnvr: this build exits at start" >&2\nexit 1\n' > "$ota/rootfs-broken/usr/bin/lightnvr"
+rm "$ota/rootfs-broken/usr/bin/go2rtc" # not needed to fail; a smaller image packs faster
 scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-broken" "$ota/broken" bin/lightnvr "${OTA_KEY:-build/ota-dev.key}" "$version.1"
 rm -rf "$ota"/rootfs-*
 LIGHTNVR_QEMU_IMAGES="$root/build" LIGHTNVR_QEMU_CONSOLE_LOG="$root/build/qemu-malta/console.log" \

@@ -98,7 +98,7 @@ func TestEveryKeyParses(t *testing.T) {
 			Timeout: 5, Retries: 2, QueueSize: 500,
 		},
 		OTA: OTAConfig{
-			EnvConfig: "/etc/fw_env.config", Board: "ingenic-a1-nor", KeysFile: "/data/ota-keys", HealthyMinutes: 10,
+			EnvConfig: "/etc/fw_env.config", Board: "ingenic-a1-nor", KeysFile: "/data/ota-keys", HealthyMinutes: 10, HealthySeconds: 30,
 			SlotA: "kernel=/dev/mtd3,rootfs=/dev/mtd4", SlotB: "kernel=/dev/mtd5,rootfs=/dev/mtd6",
 		},
 		Watchdog: WatchdogConfig{Device: "/dev/watchdog0", Timeout: 45},

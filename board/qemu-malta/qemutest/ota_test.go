@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +31,22 @@ const (
 	healthySeconds = 10
 )
 
+// powerCuts is how many installs the test cuts short: 1, or
+// LIGHTNVR_QEMU_POWER_CUTS (each costs a boot).
+func powerCuts() int {
+	n, err := strconv.Atoi(os.Getenv("LIGHTNVR_QEMU_POWER_CUTS"))
+	if err != nil || n < 0 {
+		return 1
+	}
+	return n
+}
+
 // otaMachine is an A/B board booted from fresh disks.
 type otaMachine struct {
 	*Machine
+	img    Images
+	opt    Options
+	boots  int           // qemu launches so far
 	env    *ota.EnvStore // the env disk, read from the host
 	base   string
 	client *http.Client
@@ -85,7 +99,10 @@ func TestOTA(t *testing.T) {
 	m.Send("reboot\n")
 	m.expect(ctx, t, `initramfs: booting slot b`)
 	trialAt := time.Now()
-	m.expect(ctx, t, `bootsel: slot b failed 2 boots \(bootlimit 1\): altbootcmd, back to slot a`)
+	// Bounded: without the fallback the board would cycle on slot B until ctx ends.
+	rollback, cancelRollback := context.WithTimeout(ctx, 3*time.Minute)
+	m.expect(rollback, t, `bootsel: slot b failed 2 boots \(bootlimit 1\): altbootcmd, back to slot a`)
+	cancelRollback()
 	t.Logf("broken slot B: booted %.1f s after reboot, reset by the watchdog %.1f s later", trialAt.Sub(rebootAt).Seconds(), time.Since(trialAt).Seconds())
 	resetAt := time.Now()
 	m.waitBoot(ctx, t, "a")
@@ -104,7 +121,16 @@ func TestOTA(t *testing.T) {
 		t.Errorf("lightnvr ota status does not name the failed version %s.1:\n%s", versionX, out)
 	}
 
-	// 3. A good bundle: slot B runs version Y and is marked good once healthy.
+	// 3. Power cuts at random points of an install leave slot A booting.
+	seed := time.Now().UnixNano()
+	t.Logf("power cut seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	for range powerCuts() {
+		m.powerCutDuringInstall(ctx, t, good, rng)
+		m.loginAdmin(ctx, t)
+	}
+
+	// 4. A good bundle: slot B runs version Y and is marked good once healthy.
 	m.install(t, good)
 	rebootAt = time.Now()
 	m.Send("reboot\n")
@@ -127,7 +153,7 @@ func TestOTA(t *testing.T) {
 		t.Errorf("lightnvr diag does not show slot B confirmed:\n%s", out)
 	}
 
-	// 4. Going back below the running version's floor is refused.
+	// 5. Going back below the running version's floor is refused.
 	before = m.envDump(t)
 	if code, body := m.upload(t, broken); code != http.StatusUnprocessableEntity || !strings.Contains(body, "downgrade") {
 		t.Errorf("downgrade bundle: %d %s, want 422 downgrade", code, body)
@@ -165,30 +191,56 @@ func bootAB(t *testing.T, dir string) *otaMachine {
 	env := factoryEnv(t, img.EnvDisk)
 
 	webPort := testkit.FreePort(t)
-	consoleLog, err := os.Create(filepath.Join(tmp, "console.log"))
-	if err != nil {
-		t.Fatal(err)
+	m := &otaMachine{img: img, env: env, base: fmt.Sprintf("http://127.0.0.1:%d", webPort), client: sessionClient(5 * time.Minute),
+		opt: Options{MemoryMB: 160, Forward: map[int]int{webPort: 8080}, Reboot: true,
+			Append: fmt.Sprintf("softdog.soft_active_on_boot=1 softdog.soft_margin=%d", wdMargin)}}
+	m.powerOn(t)
+	return m
+}
+
+// powerOn starts qemu on the machine's disks (again after a power cut).
+func (m *otaMachine) powerOn(t *testing.T) {
+	t.Helper()
+	suffix := "-ota"
+	if m.boots > 0 {
+		suffix = fmt.Sprintf("-ota-%d", m.boots)
 	}
-	if keep := os.Getenv("LIGHTNVR_QEMU_CONSOLE_LOG"); keep != "" {
-		if consoleLog, err = os.Create(strings.TrimSuffix(keep, ".log") + "-ota.log"); err != nil {
-			t.Fatal(err)
+	m.boots++
+	m.Machine = bootForTest(t, m.img, m.opt, suffix)
+}
+
+// powerCutDuringInstall uploads bundle and kills qemu once a random share
+// of its image has reached the inactive slot; the machine must then boot
+// the old slot with the env as it was. It returns logged in on the console.
+func (m *otaMachine) powerCutDuringInstall(ctx context.Context, t *testing.T, bundle string, rng *rand.Rand) {
+	t.Helper()
+	before := m.envDump(t)
+	cutAt := 0.05 + 0.95*rng.Float64()
+	go m.postBundle(bundle) // fails when qemu dies; its answer is not needed
+	var written, total int64
+	for total == 0 || float64(written) < cutAt*float64(total) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("install never reached %.0f%%: %d of %d bytes", cutAt*100, written, total)
+		case <-time.After(100 * time.Millisecond):
 		}
-	}
-	t.Cleanup(func() { consoleLog.Close() })
-	m, err := Boot(img, Options{MemoryMB: 160, Forward: map[int]int{webPort: 8080}, Console: consoleLog, Reboot: true,
-		Append: fmt.Sprintf("softdog.soft_active_on_boot=1 softdog.soft_margin=%d", wdMargin)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("serial console (last 4000 bytes):\n%s", tailString(m.Console(), 4000))
+		var st struct {
+			Upload struct{ Written, Total int64 } `json:"upload"`
 		}
-	})
-	jar, _ := cookiejar.New(nil)
-	return &otaMachine{Machine: m, env: env, base: fmt.Sprintf("http://127.0.0.1:%d", webPort),
-		client: &http.Client{Timeout: 5 * time.Minute, Jar: jar}}
+		if code, body := get(t, m.client, m.base+"/api/system/ota/status"); code == http.StatusOK {
+			_ = json.Unmarshal([]byte(body), &st)
+		}
+		written, total = st.Upload.Written, st.Upload.Total
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.Exited()
+	t.Logf("power cut at %d of %d image bytes (%.0f%%)", written, total, 100*float64(written)/float64(total))
+	if after := m.envDump(t); after != before {
+		t.Errorf("a power cut during the install changed the env:\nbefore %s\nafter  %s", before, after)
+	}
+	m.powerOn(t)
+	m.waitBoot(ctx, t, "a")
+	consoleLogin(ctx, t, m.Machine)
 }
 
 // factoryEnv writes board/qemu-malta/env.txt into the env disk at the
@@ -329,23 +381,34 @@ func consoleLogin(ctx context.Context, t *testing.T, m *Machine) {
 // upload posts a bundle to the API and returns the answer.
 func (m *otaMachine) upload(t *testing.T, bundle string) (int, string) {
 	t.Helper()
-	f, err := os.Open(bundle)
+	code, body, err := m.postBundle(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return code, body
+}
+
+func (m *otaMachine) postBundle(bundle string) (int, string, error) {
+	f, err := os.Open(bundle)
+	if err != nil {
+		return 0, "", err
+	}
 	defer f.Close()
-	fi, _ := f.Stat()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, "", err
+	}
 	req, _ := http.NewRequest("POST", m.base+"/api/system/ota", f)
 	req.ContentLength = fi.Size()
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("X-Requested-With", "XMLHttpRequest")
 	resp, err := m.client.Do(req)
 	if err != nil {
-		t.Fatalf("POST /api/system/ota: %v", err)
+		return 0, "", fmt.Errorf("POST /api/system/ota: %w", err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), nil
 }
 
 // install uploads a bundle that must be accepted.
