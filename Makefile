@@ -31,7 +31,7 @@ MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 MIPSLE_GCFLAGS := $(shell scripts/mipsle-buildflags.sh)
 MIPSLE_LDFLAGS := $(shell scripts/mipsle-buildflags.sh ld)
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean rootfs firmware qemu-test
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean mipsle-keyed rootfs firmware qemu-test
 
 build: bin/lightnvr
 
@@ -122,10 +122,12 @@ mipsle-start: mipsle
 # The rootfs's lightnvr trusts OTA_PUBKEYS (or OTA_KEY's public key), so the
 # image accepts the bundles signed for it.
 BOARD ?= qemu-malta
-rootfs: build go2rtc | $(OTA_KEY)
+mipsle-keyed: build go2rtc | $(OTA_KEY)
 	@keys='$(OTA_PUBKEYS)'; \
 	if [ -z "$$keys" ]; then keys="$$(cat '$(OTA_KEY).pub')" || { echo "no $(OTA_KEY).pub: give OTA_PUBKEYS"; exit 1; }; fi; \
 	$(MAKE) --no-print-directory mipsle OTA_PUBKEYS="$$keys"
+
+rootfs: mipsle-keyed
 	scripts/firmware-rootfs.sh $(BOARD) build/rootfs/$(BOARD) bin/mipsle/lightnvr bin/mipsle/go2rtc $(VERSION)
 
 # build/firmware/$(BOARD)/: the squashfs image(s) and lightnvr-update.bundle,
@@ -145,9 +147,10 @@ build/ota-dev.key: | bin/lightnvr
 	@mkdir -p $(@D)
 	bin/lightnvr ota keygen $@ > $@.pub.tmp && mv $@.pub.tmp $@.pub
 
-# Boots the firmware in qemu Malta and checks the appliance end to end.
-qemu-test: mipsle go2rtc
-	VERSION=$(VERSION) scripts/qemu-test.sh
+# Boots the firmware in qemu Malta and checks the appliance end to end, then
+# its A/B updates with bundles signed by OTA_KEY (the image trusts that key).
+qemu-test: mipsle-keyed
+	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) scripts/qemu-test.sh
 
 # Recording cost against `ffmpeg -c copy` on the same synthetic streams, idle RSS
 # (native and mipsle under qemu-user) and allocations per access unit. Prints

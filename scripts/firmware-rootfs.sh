@@ -46,6 +46,8 @@ install -m 0755 "$go2rtc" usr/bin/go2rtc
 cp -a "$root/rootfs-overlay/." .
 if [ -d "$board_dir/rootfs-overlay" ]; then cp -a "$board_dir/rootfs-overlay/." .; fi
 sed -i "s/@CONSOLE@/${CONSOLE}/g" etc/inittab
+# A board whose slots are whole root filesystems names them in its ota.ini.
+if [ -f "$board_dir/ota.ini" ]; then cat "$board_dir/ota.ini" >> etc/lightnvr/lightnvr.ini; fi
 ln -sf /run/resolv.conf etc/resolv.conf
 ln -sf /proc/mounts etc/mtab
 

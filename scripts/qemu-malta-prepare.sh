@@ -2,7 +2,8 @@
 # qemu-malta-prepare.sh OUT_DIR: the parts of the emulated board that are not the
 # firmware: Debian bookworm's Malta kernel (mipsel; downloaded, unpacked, never
 # installed), an initramfs holding the kernel modules the board needs plus a tiny
-# /init that switches to the squashfs root, and an empty ext4 data disk labelled
+# /init that switches to the squashfs root (of the slot bootsel picks when the
+# machine has an env disk), and an empty ext4 data disk labelled
 # like the appliance's recordings disk.
 set -euo pipefail
 out="$(realpath -m "$1")"
@@ -18,7 +19,10 @@ kpkg="$(apt-cache depends linux-image-4kc-malta:mipsel 2>/dev/null | awk '/Depen
 [ -n "$kpkg" ] || { echo "qemu-prepare: no linux-image-*-4kc-malta:mipsel in the apt lists" >&2; exit 1; }
 kdeb="$("$fetch" "$cache" "$kpkg:mipsel")"
 bbdeb="$("$fetch" "$cache" busybox-static:mipsel)"
-stamp="$out/.prepared-$(basename "$kdeb")-$(basename "$bbdeb")-$(sha256sum "$0" "$root/board/qemu-malta/initramfs-init" | sha256sum | cut -c1-12)"
+# bootsel, the board's boot loader stand-in, runs in the initramfs (mipsle, static).
+board="$root/board/qemu-malta"
+(cd "$root" && CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat go build -trimpath -ldflags "-s -w" -o "$out/bootsel" ./board/qemu-malta/bootsel)
+stamp="$out/.prepared-$(basename "$kdeb")-$(basename "$bbdeb")-$(sha256sum "$0" "$board/initramfs-init" "$out/bootsel" "$board/rootfs-overlay/etc/fw_env.config" | sha256sum | cut -c1-12)"
 if [ -f "$stamp" ] && [ -f "$out/vmlinuz" ] && [ -f "$out/initramfs.cpio.gz" ]; then
   echo "qemu-prepare: $out up to date ($kpkg)"
 else
@@ -51,7 +55,9 @@ else
   for m in $want; do add "$m"; done
   install -m 0755 "$tmp/bb/bin/busybox" "$ir/bin/busybox"
   for a in sh mount umount insmod switch_root usleep cat mkdir echo; do ln -s busybox "$ir/bin/$a"; done
-  install -m 0755 "$root/board/qemu-malta/initramfs-init" "$ir/init"
+  install -m 0755 "$board/initramfs-init" "$ir/init"
+  install -m 0755 "$out/bootsel" "$ir/bin/bootsel"
+  install -D -m 0644 "$board/rootfs-overlay/etc/fw_env.config" "$ir/etc/fw_env.config"
   (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -9) > "$out/initramfs.cpio.gz"
   cp "$tmp/k/boot/vmlinuz-$kver" "$out/vmlinuz"
   rm -f "$out"/.prepared-*

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # qemu-test.sh: build the qemu Malta firmware from bin/mipsle/{lightnvr,go2rtc},
 # prepare the board (kernel, initramfs, fresh data disk) and run the appliance test
-# (boot, web UI, login, stream, recordings, serial console diag, poweroff).
+# (boot, web UI, login, stream, recordings, serial console diag, poweroff) and
+# the A/B update test (signed bundles, boot counter, watchdog rollback).
+# QEMU_TEST_RUN=TestOTA runs one of them (go test -run); LIGHTNVR_QEMU_POWER_CUTS=N
+# cuts the power during N installs instead of one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -15,5 +18,20 @@ done
 scripts/firmware-rootfs.sh qemu-malta build/rootfs/qemu-malta bin/mipsle/lightnvr bin/mipsle/go2rtc "$version"
 scripts/firmware-image.sh build/rootfs/qemu-malta build/firmware/qemu-malta/rootfs.squashfs
 scripts/qemu-malta-prepare.sh build/qemu-malta
+# The OTA test's bundles, packed and signed by the script `make firmware` runs:
+# "good" is this system one version up, and forbids going back below itself;
+# "broken" is one whose lightnvr exits at start, so nothing feeds the watchdog.
+ota=build/qemu-malta/ota
+rm -rf "$ota"
+mkdir -p "$ota"
+cp -a build/rootfs/qemu-malta "$ota/rootfs-good"
+sed -i "s|$version|$version.2|g" "$ota/rootfs-good/etc/lightnvr-release"
+scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-good" "$ota/good" bin/lightnvr "${OTA_KEY:-build/ota-dev.key}" "$version.2" "$version.2"
+cp -a build/rootfs/qemu-malta "$ota/rootfs-broken"
+sed -i "s|$version|$version.1|g" "$ota/rootfs-broken/etc/lightnvr-release"
+printf '#!/bin/sh\necho "lightnvr: this build exits at start" >&2\nexit 1\n' > "$ota/rootfs-broken/usr/bin/lightnvr"
+rm "$ota/rootfs-broken/usr/bin/go2rtc" # not needed to fail; a smaller image packs faster
+scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-broken" "$ota/broken" bin/lightnvr "${OTA_KEY:-build/ota-dev.key}" "$version.1"
+rm -rf "$ota"/rootfs-*
 LIGHTNVR_QEMU_IMAGES="$root/build" LIGHTNVR_QEMU_CONSOLE_LOG="$root/build/qemu-malta/console.log" \
-  go test -count=1 -v -timeout 10m ./board/qemu-malta/qemutest/
+  go test -count=1 -v -timeout 15m ${QEMU_TEST_RUN:+-run "$QEMU_TEST_RUN"} ./board/qemu-malta/qemutest/

@@ -52,31 +52,11 @@ func TestAppliance(t *testing.T) {
 	src := startRTSPSource(t)
 
 	webPort := testkit.FreePort(t)
-	consoleLog, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if keep := os.Getenv("LIGHTNVR_QEMU_CONSOLE_LOG"); keep != "" {
-		if consoleLog, err = os.Create(keep); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { consoleLog.Close() })
 	start := time.Now()
-	m, err := Boot(img, Options{MemoryMB: 160, Forward: map[int]int{webPort: 8080}, Console: consoleLog, Append: "rcs.timing"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Stop)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("serial console (last 4000 bytes):\n%s", tailString(m.Console(), 4000))
-		}
-	})
+	m := bootForTest(t, img, Options{MemoryMB: 160, Forward: map[int]int{webPort: 8080}, Append: "rcs.timing"}, "")
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", webPort)
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	client := sessionClient(10 * time.Second)
 
 	// 1. The web UI comes up by itself: init, data disk, go2rtc, lightnvr.
 	// Its page answers while the daemon still starts; health only once it is up.
@@ -201,6 +181,40 @@ func TestAppliance(t *testing.T) {
 	if out, err := exec.Command("debugfs", "-R", "stat /db/lightnvr.db", img.DataDisk).CombinedOutput(); err != nil || !strings.Contains(string(out), "Size:") {
 		t.Errorf("database not on the data disk: %v\n%s", err, out)
 	}
+}
+
+// bootForTest boots a machine for t: its console goes to a file (kept as
+// LIGHTNVR_QEMU_CONSOLE_LOG with suffix before ".log" when that is set), it
+// is stopped when t ends, and a failed t prints the console's tail.
+func bootForTest(t *testing.T, img Images, opt Options, suffix string) *Machine {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "console.log")
+	if keep := os.Getenv("LIGHTNVR_QEMU_CONSOLE_LOG"); keep != "" {
+		path = strings.TrimSuffix(keep, ".log") + suffix + ".log"
+	}
+	consoleLog, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { consoleLog.Close() })
+	opt.Console = consoleLog
+	m, err := Boot(img, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serial console (last 4000 bytes):\n%s", tailString(m.Console(), 4000))
+		}
+	})
+	return m
+}
+
+// sessionClient keeps the session cookie of a login.
+func sessionClient(timeout time.Duration) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Timeout: timeout, Jar: jar}
 }
 
 // waitOK polls url until it answers 200 and returns the body.

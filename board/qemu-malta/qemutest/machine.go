@@ -21,8 +21,13 @@ import (
 type Images struct {
 	Kernel    string // Malta vmlinuz (an ELF qemu loads directly)
 	Initramfs string // modules + /init that switches to the squashfs root
-	RootFS    string // the firmware's squashfs
+	RootFS    string // the firmware's squashfs (slot A, /dev/vda)
 	DataDisk  string // ext4 labelled nvrdata; written by the guest
+	// With EnvDisk (the U-Boot env, /dev/vdd) the machine is an A/B board:
+	// the initramfs's bootsel boots RootFS or SlotB (/dev/vdc), and both
+	// slots are writable. Without it RootFS is the read-only root.
+	SlotB   string
+	EnvDisk string
 }
 
 // Options tune one boot.
@@ -31,6 +36,9 @@ type Options struct {
 	Forward  map[int]int // host loopback port -> guest TCP port
 	Append   string      // extra kernel command line
 	Console  io.Writer   // copy of everything the serial console prints (optional)
+	// Reboot lets a guest reset (reboot, watchdog) boot again instead of
+	// ending qemu.
+	Reboot bool
 }
 
 // Machine is one running qemu. Its serial console is qemu's stdio.
@@ -59,17 +67,29 @@ func Boot(img Images, opt Options) (*Machine, error) {
 	}
 	args := []string{
 		"-M", "malta", "-cpu", "24Kf", "-m", strconv.Itoa(opt.MemoryMB),
-		"-nographic", "-vga", "none", "-monitor", "none", "-no-reboot",
+		"-nographic", "-vga", "none", "-monitor", "none",
 		"-kernel", img.Kernel, "-initrd", img.Initramfs,
 		"-append", "console=ttyS0 root=/dev/vda quiet " + opt.Append,
-		"-drive", "file=" + img.RootFS + ",if=none,format=raw,id=root,readonly=on",
-		"-device", "virtio-blk-pci,drive=root",
-		"-drive", "file=" + img.DataDisk + ",if=none,format=raw,id=data",
-		"-device", "virtio-blk-pci,drive=data",
-		"-netdev", netdev,
-		// romfile= : without it qemu wants efi-pcnet.rom from ipxe-qemu.
-		"-device", "pcnet,netdev=n0,romfile=",
 	}
+	if !opt.Reboot {
+		args = append(args, "-no-reboot")
+	}
+	// virtio disks are named in this order: vda, vdb, vdc, vdd.
+	root := img.RootFS + ",readonly=on"
+	if img.EnvDisk != "" {
+		root = img.RootFS
+	}
+	args = append(args, disk("root", root)...)
+	args = append(args, disk("data", img.DataDisk)...)
+	if img.EnvDisk != "" {
+		args = append(args, disk("slotb", img.SlotB)...)
+		args = append(args, disk("env", img.EnvDisk)...)
+	}
+	args = append(args, "-netdev", netdev,
+		// romfile= : without it qemu wants efi-pcnet.rom from ipxe-qemu.
+		// Slot 11 is the Malta's own Ethernet: Linux routes an interrupt
+		// there, and to only four more slots, which the disks take.
+		"-device", "pcnet,netdev=n0,romfile=,addr=0x0b")
 	m := &Machine{changed: make(chan struct{}), done: make(chan struct{})}
 	m.cmd = exec.Command("qemu-system-mipsel", args...)
 	var err error
@@ -114,6 +134,11 @@ func Boot(img Images, opt Options) (*Machine, error) {
 		close(m.done)
 	}()
 	return m, nil
+}
+
+// disk is one raw virtio disk; file may carry drive options (",readonly=on").
+func disk(id, file string) []string {
+	return []string{"-drive", "file=" + file + ",if=none,format=raw,id=" + id, "-device", "virtio-blk-pci,drive=" + id}
 }
 
 type lockedWriter struct {
