@@ -29,22 +29,7 @@ const imagesEnv = "LIGHTNVR_QEMU_IMAGES"
 var diagSections = []string{"version", "uptime", "memory", "storage", "network", "go2rtc", "streams", "recordings", "database", "logs"}
 
 func TestAppliance(t *testing.T) {
-	dir := os.Getenv(imagesEnv)
-	if dir == "" {
-		t.Skipf("%s not set: run `make qemu-test`", imagesEnv)
-	}
-	need(t, "qemu-system-mipsel", "qemu-system-mips")
-	img := Images{
-		Kernel:    filepath.Join(dir, "qemu-malta", "vmlinuz"),
-		Initramfs: filepath.Join(dir, "qemu-malta", "initramfs.cpio.gz"),
-		RootFS:    filepath.Join(dir, "firmware", "qemu-malta", "rootfs.squashfs"),
-		DataDisk:  filepath.Join(dir, "qemu-malta", "data.img"),
-	}
-	for _, f := range []string{img.Kernel, img.Initramfs, img.RootFS, img.DataDisk} {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("image missing (make qemu-test builds them): %v", err)
-		}
-	}
+	img := applianceImages(t)
 	rootPassword := envOr("LIGHTNVR_QEMU_ROOT_PASSWORD", "lightnvr")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -94,21 +79,10 @@ func TestAppliance(t *testing.T) {
 	}
 
 	// 2. The serial console: getty login as root, the banner runs diag --brief.
-	if _, err := m.Expect(ctx, regexp.MustCompile(`login: `)); err != nil {
-		t.Fatal(err)
-	}
-	m.Send("root\n")
-	if _, err := m.Expect(ctx, regexp.MustCompile(`Password: `)); err != nil {
-		t.Fatal(err)
-	}
-	m.Send(rootPassword + "\n")
-	banner, err := m.Expect(ctx, regexp.MustCompile(`(?s)^(.*?)Full report: lightnvr diag.*?# `))
-	if err != nil {
-		t.Fatal(err)
-	}
+	banner := consoleLogin(ctx, t, m, rootPassword)
 	for _, s := range diagSections {
-		if !regexp.MustCompile(`(?m)^` + s + `\s*:`).MatchString(banner[1]) {
-			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner[1])
+		if !regexp.MustCompile(`(?m)^` + s + `\s*:`).MatchString(banner) {
+			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner)
 		}
 	}
 	// Checked once the console is open, so a failure can say why from the
@@ -118,8 +92,8 @@ func TestAppliance(t *testing.T) {
 		t.Fatalf("/api/health says not healthy: %v\nthe daemon's log:\n%s", health, why)
 	}
 	// diag (as root) reaches the locked go2rtc with the password from its file.
-	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner[1]) {
-		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner[1])
+	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner) {
+		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner)
 	}
 
 	// 3. First boot made an admin with a random password, kept on the data disk

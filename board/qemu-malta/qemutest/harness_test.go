@@ -1,0 +1,51 @@
+package qemutest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// applianceImages returns the images `make qemu-test` built (it points
+// LIGHTNVR_QEMU_IMAGES at them); the test is skipped when that is unset.
+func applianceImages(t *testing.T) Images {
+	t.Helper()
+	dir := os.Getenv(imagesEnv)
+	if dir == "" {
+		t.Skipf("%s not set: run `make qemu-test`", imagesEnv)
+	}
+	need(t, "qemu-system-mipsel", "qemu-system-mips")
+	img := Images{
+		Kernel:    filepath.Join(dir, "qemu-malta", "vmlinuz"),
+		Initramfs: filepath.Join(dir, "qemu-malta", "initramfs.cpio.gz"),
+		RootFS:    filepath.Join(dir, "firmware", "qemu-malta", "rootfs.squashfs"),
+		DataDisk:  filepath.Join(dir, "qemu-malta", "data.img"),
+	}
+	for _, f := range []string{img.Kernel, img.Initramfs, img.RootFS, img.DataDisk} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("image missing (make qemu-test builds them): %v", err)
+		}
+	}
+	return img
+}
+
+// consoleLogin logs in as root on the serial console's getty and returns
+// the login banner (diag --brief) printed before the shell's prompt.
+func consoleLogin(ctx context.Context, t *testing.T, m *Machine, rootPassword string) string {
+	t.Helper()
+	if _, err := m.Expect(ctx, regexp.MustCompile(`login: `)); err != nil {
+		t.Fatal(err)
+	}
+	m.Send("root\n")
+	if _, err := m.Expect(ctx, regexp.MustCompile(`Password: `)); err != nil {
+		t.Fatal(err)
+	}
+	m.Send(rootPassword + "\n")
+	banner, err := m.Expect(ctx, regexp.MustCompile(`(?s)^(.*?)Full report: lightnvr diag.*?# `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return banner[1]
+}
