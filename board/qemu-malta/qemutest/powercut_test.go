@@ -87,7 +87,7 @@ func TestPowerCutWhileRecording(t *testing.T) {
 	for _, rec := range r.recordings() {
 		rest[rec.ID] = rec
 	}
-	r.checkPlayable(rest, math.MaxInt64, (offset - r.offset).Abs() <= steadyClock)
+	r.checkPlayable(rest, math.MaxInt64, (offset-r.offset).Abs() <= steadyClock)
 
 	// The last boot ends cleanly: the kernel has replayed and unmounted the
 	// disk, so the disk itself (no copy) must check clean.
