@@ -383,25 +383,7 @@ func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.
 func probeDownload(t *testing.T, client *http.Client, url string) {
 	t.Helper()
 	need(t, "ffprobe", "ffmpeg")
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
-	}
-	f := filepath.Join(t.TempDir(), "recording.mp4")
-	out, err := os.Create(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := io.Copy(out, resp.Body)
-	out.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, n := download(t, client, url)
 	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height:format=duration", "-of", "json", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe of the downloaded recording (%d bytes): %v\n%s", n, err, probe)

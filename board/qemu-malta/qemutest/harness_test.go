@@ -2,6 +2,8 @@ package qemutest
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,4 +50,29 @@ func consoleLogin(ctx context.Context, t *testing.T, m *Machine, rootPassword st
 		t.Fatal(err)
 	}
 	return banner[1]
+}
+
+// download saves the answer to GET url, which must be 200, in a new file
+// and returns the file and its size.
+func download(t *testing.T, client *http.Client, url string) (string, int64) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "download-*.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	n, err := io.Copy(out, resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return out.Name(), n
 }

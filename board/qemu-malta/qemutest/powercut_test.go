@@ -48,9 +48,9 @@ func TestPowerCutWhileRecording(t *testing.T) {
 	img := applianceImages(t)
 	need(t, "e2fsck", "e2fsprogs")
 	need(t, "debugfs", "e2fsprogs")
-	// Its own disk: TestAppliance's stays as `make qemu-test` made it.
+	// A disk of its own, never booted (TestAppliance boots data.img).
 	img.DataDisk = filepath.Join(t.TempDir(), "data.img")
-	copySparse(t, filepath.Join(os.Getenv(imagesEnv), "qemu-malta", "data.img"), img.DataDisk)
+	copySparse(t, filepath.Join(os.Getenv(imagesEnv), "qemu-malta", "blank-data.img"), img.DataDisk)
 
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("LIGHTNVR_POWERCUT_SEED"); s != "" {
@@ -501,25 +501,8 @@ func (r *cutRig) checkPlayable(recs map[int64]cutRecording, maxID int64, steady 
 
 // download fetches a recording through the daemon's API into a file.
 func (r *cutRig) download(id int64) string {
-	t := r.t
-	resp, err := r.client.Get(fmt.Sprintf("%s/api/recordings/download/%d", r.base, id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("download recording %d: %d %s", id, resp.StatusCode, b)
-	}
-	f, err := os.CreateTemp(t.TempDir(), "recording-*.mp4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		t.Fatalf("download recording %d: %v", id, err)
-	}
-	return f.Name()
+	f, _ := download(r.t, r.client, fmt.Sprintf("%s/api/recordings/download/%d", r.base, id))
+	return f
 }
 
 // checkFilesHaveRows lists the recordings on the guest's disk: every file
