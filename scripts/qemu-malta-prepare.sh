@@ -68,4 +68,6 @@ fi
 rm -f "$out/data.img"
 truncate -s 1G "$out/data.img"
 mkfs.ext4 -q -F -L nvrdata -m 1 -i 1048576 "$out/data.img"
+# A never-booted copy for tests that need a disk of their own (the power-cut test).
+cp --sparse=always "$out/data.img" "$out/blank-data.img"
 echo "qemu-prepare: $out ready (vmlinuz, initramfs.cpio.gz $(stat -c %s "$out/initramfs.cpio.gz") B, data.img)"

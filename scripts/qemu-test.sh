@@ -2,7 +2,8 @@
 # qemu-test.sh: build the qemu Malta firmware from bin/mipsle/{lightnvr,go2rtc},
 # prepare the board (kernel, initramfs, fresh data disk) and run the appliance test
 # (boot, web UI, login, stream, recordings, serial console diag, poweroff) and
-# the A/B update test (signed bundles, boot counter, watchdog rollback).
+# the A/B update test (signed bundles, boot counter, watchdog rollback) and the
+# power-cut test (qemu killed while two streams record, five times).
 # QEMU_TEST_RUN=TestOTA runs one of them (go test -run); LIGHTNVR_QEMU_POWER_CUTS=N
 # cuts the power during N installs instead of one.
 set -euo pipefail
@@ -34,4 +35,5 @@ rm "$ota/rootfs-broken/usr/bin/go2rtc" # not needed to fail; a smaller image pac
 scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-broken" "$ota/broken" bin/lightnvr "${OTA_KEY:-build/ota-dev.key}" "$version.1"
 rm -rf "$ota"/rootfs-*
 LIGHTNVR_QEMU_IMAGES="$root/build" LIGHTNVR_QEMU_CONSOLE_LOG="$root/build/qemu-malta/console.log" \
-  go test -count=1 -v -timeout 15m ${QEMU_TEST_RUN:+-run "$QEMU_TEST_RUN"} ./board/qemu-malta/qemutest/
+  go test -count=1 -v -timeout 25m ${QEMU_TEST_RUN:+-run "$QEMU_TEST_RUN"} ./board/qemu-malta/qemutest/
+

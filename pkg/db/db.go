@@ -43,7 +43,10 @@ type DB struct {
 }
 
 // Open opens (creating if absent) the database at path, with WAL journaling,
-// synchronous=NORMAL, foreign keys and a busy timeout on every connection.
+// synchronous=FULL, foreign keys and a busy timeout on every connection.
+// FULL because in WAL mode NORMAL syncs only at checkpoints: a power cut
+// then loses every commit since the last one (streams just added, the rows
+// of recordings whose files did survive), the database merely consistent.
 // A new database also gets auto_vacuum=INCREMENTAL, which only takes effect
 // before the first table exists.
 //
@@ -108,7 +111,7 @@ func initConn(c *sqlite3.Conn) error {
 	}
 	for _, p := range []string{
 		`PRAGMA journal_mode=WAL`,
-		`PRAGMA synchronous=NORMAL`,
+		`PRAGMA synchronous=FULL`,
 		`PRAGMA foreign_keys=ON`,
 	} {
 		if err := c.Exec(p); err != nil {

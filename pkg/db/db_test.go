@@ -36,7 +36,7 @@ func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
 	}()
 	want := map[string]string{
 		"journal_mode": "wal",
-		"synchronous":  "1", // NORMAL
+		"synchronous":  "2", // FULL: a commit survives a power cut
 		"foreign_keys": "1",
 		"busy_timeout": "5000",
 		"auto_vacuum":  "2", // INCREMENTAL

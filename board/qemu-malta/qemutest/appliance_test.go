@@ -29,23 +29,7 @@ const imagesEnv = "LIGHTNVR_QEMU_IMAGES"
 var diagSections = []string{"version", "uptime", "memory", "storage", "network", "go2rtc", "streams", "recordings", "database", "logs"}
 
 func TestAppliance(t *testing.T) {
-	dir := os.Getenv(imagesEnv)
-	if dir == "" {
-		t.Skipf("%s not set: run `make qemu-test`", imagesEnv)
-	}
-	need(t, "qemu-system-mipsel", "qemu-system-mips")
-	img := Images{
-		Kernel:    filepath.Join(dir, "qemu-malta", "vmlinuz"),
-		Initramfs: filepath.Join(dir, "qemu-malta", "initramfs.cpio.gz"),
-		RootFS:    filepath.Join(dir, "firmware", "qemu-malta", "rootfs.squashfs"),
-		DataDisk:  filepath.Join(dir, "qemu-malta", "data.img"),
-	}
-	for _, f := range []string{img.Kernel, img.Initramfs, img.RootFS, img.DataDisk} {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("image missing (make qemu-test builds them): %v", err)
-		}
-	}
-	rootPassword := envOr("LIGHTNVR_QEMU_ROOT_PASSWORD", "lightnvr")
+	img := applianceImages(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
@@ -74,21 +58,10 @@ func TestAppliance(t *testing.T) {
 	}
 
 	// 2. The serial console: getty login as root, the banner runs diag --brief.
-	if _, err := m.Expect(ctx, regexp.MustCompile(`login: `)); err != nil {
-		t.Fatal(err)
-	}
-	m.Send("root\n")
-	if _, err := m.Expect(ctx, regexp.MustCompile(`Password: `)); err != nil {
-		t.Fatal(err)
-	}
-	m.Send(rootPassword + "\n")
-	banner, err := m.Expect(ctx, regexp.MustCompile(`(?s)^(.*?)Full report: lightnvr diag.*?# `))
-	if err != nil {
-		t.Fatal(err)
-	}
+	banner := consoleLogin(ctx, t, m)
 	for _, s := range diagSections {
-		if !regexp.MustCompile(`(?m)^` + s + `\s*:`).MatchString(banner[1]) {
-			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner[1])
+		if !regexp.MustCompile(`(?m)^` + s + `\s*:`).MatchString(banner) {
+			t.Errorf("login banner (diag --brief) has no %q line:\n%s", s, banner)
 		}
 	}
 	// Checked once the console is open, so a failure can say why from the
@@ -98,8 +71,8 @@ func TestAppliance(t *testing.T) {
 		t.Fatalf("/api/health says not healthy: %v\nthe daemon's log:\n%s", health, why)
 	}
 	// diag (as root) reaches the locked go2rtc with the password from its file.
-	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner[1]) {
-		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner[1])
+	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner) {
+		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner)
 	}
 
 	// 3. First boot made an admin with a random password, kept on the data disk
@@ -423,25 +396,7 @@ func checkRecording(ctx context.Context, t *testing.T, m *Machine, client *http.
 func probeDownload(t *testing.T, client *http.Client, url string) {
 	t.Helper()
 	need(t, "ffprobe", "ffmpeg")
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
-	}
-	f := filepath.Join(t.TempDir(), "recording.mp4")
-	out, err := os.Create(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := io.Copy(out, resp.Body)
-	out.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, n := download(t, client, url)
 	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height:format=duration", "-of", "json", f).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe of the downloaded recording (%d bytes): %v\n%s", n, err, probe)

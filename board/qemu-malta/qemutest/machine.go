@@ -265,6 +265,19 @@ func (m *Machine) Stop() {
 	}
 }
 
+// Kill ends qemu with SIGKILL and waits until it is gone: the guest gets no
+// shutdown, its page cache and whatever qemu had not yet written to the disk
+// images are lost, as in a power cut.
+func (m *Machine) Kill() {
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.done
+}
+
 func lastLines(s string, n int) string {
 	lines := bytes.Split(bytes.TrimSpace([]byte(s)), []byte("\n"))
 	if len(lines) > n {

@@ -31,9 +31,9 @@ const (
 	healthyFor = 10 * time.Second
 )
 
-// powerCuts is how many installs the test cuts short: 1, or
+// installCuts is how many installs the test cuts short: 1, or
 // LIGHTNVR_QEMU_POWER_CUTS (each costs a boot).
-func powerCuts() int {
+func installCuts() int {
 	n := 1
 	if v := os.Getenv("LIGHTNVR_QEMU_POWER_CUTS"); v != "" {
 		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
@@ -127,7 +127,7 @@ func TestOTA(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("power cut seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	for range powerCuts() {
+	for range installCuts() {
 		m.powerCutDuringInstall(ctx, t, good, rng)
 		m.loginAdmin(ctx, t)
 	}
@@ -367,23 +367,6 @@ func (m *otaMachine) loginAdmin(ctx context.Context, t *testing.T) {
 		t.Fatalf("initial-admin-password is not user:password:\n%s", out)
 	}
 	login(t, m.client, m.base, up[1], up[2])
-}
-
-// consoleLogin logs in as root on the serial console of a fresh boot.
-func consoleLogin(ctx context.Context, t *testing.T, m *Machine) {
-	t.Helper()
-	for _, step := range []struct{ want, send string }{
-		{`login: `, "root\n"},
-		{`Password: `, envOr("LIGHTNVR_QEMU_ROOT_PASSWORD", "lightnvr") + "\n"},
-		{`(?s)Full report: lightnvr diag.*?# `, ""},
-	} {
-		if _, err := m.Expect(ctx, regexp.MustCompile(step.want)); err != nil {
-			t.Fatal(err)
-		}
-		if step.send != "" {
-			m.Send(step.send)
-		}
-	}
 }
 
 // upload posts a bundle to the API and returns the answer.
