@@ -107,3 +107,27 @@ func TestKill9DuringDelete(t *testing.T) {
 		})
 	}
 }
+
+// A stop that cancels a deletion after its files are unlinked does not
+// leave it for the next start: the garbage rows and the day's statistics
+// are still written.
+func TestCancelAfterUnlinkFinishesTheDeletion(t *testing.T) {
+	dir := plainDir(t)
+	d := testkit.OpenDB(t, "")
+	addStream(t, d, "cam", -1, -1, 0)
+	ids := []int64{
+		addRec(t, d, dir, "cam", time.Now().Add(-2*time.Hour), 1000, "scheduled"),
+		addRec(t, d, dir, "cam", time.Now().Add(-time.Hour), 1000, "scheduled"),
+	}
+	c := newController(t, d, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	afterUnlink = cancel
+	t.Cleanup(func() { afterUnlink = nil })
+	if n, err := c.Delete(ctx, ids); err != nil || n != 2 {
+		t.Fatalf("delete cancelled after the unlink: %d deleted, %v; want 2, no error", n, err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the hook did not cancel the deletion")
+	}
+	checkConsistent(t, d, dir)
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/record"
@@ -46,6 +47,10 @@ func (c *Controller) deleteRecordings(ctx context.Context, ids []int64) ([]db.De
 	for i := range moved {
 		entries[i] = moved[i].GarbageEntry
 	}
+	// From here the deletion only moves forward: a stop that cancels ctx
+	// must not leave it half done for the next start to finish.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
 	done, err := c.unlinkGarbage(ctx, entries)
 	c.countDeleted(ctx, moved)
 	if err == nil && done < len(moved) {
@@ -53,6 +58,10 @@ func (c *Controller) deleteRecordings(ctx context.Context, ids []int64) ([]db.De
 	}
 	return moved, err
 }
+
+// finishTimeout bounds the bookkeeping of a deletion whose files are being
+// removed, which a stop does not cancel.
+const finishTimeout = 10 * time.Second
 
 // unlinkGarbage removes the files of garbage entries (and their
 // thumbnails), syncs their directories once each, then removes the

@@ -68,7 +68,8 @@ func TestOTA(t *testing.T) {
 	need(t, "mkfs.ext4", "e2fsprogs")
 	good := filepath.Join(dir, "qemu-malta", "ota", "good", "lightnvr-update.bundle")
 	broken := filepath.Join(dir, "qemu-malta", "ota", "broken", "lightnvr-update.bundle")
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	// Each further power cut is one more boot of slot A.
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute+time.Duration(installCuts()-1)*45*time.Second)
 	defer cancel()
 
 	m := bootAB(t, dir)
