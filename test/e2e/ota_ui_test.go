@@ -180,4 +180,22 @@ func TestOTAUI(t *testing.T) {
 	close(release)
 	result("pull "+url, "Installed: reboot to start version 2.1.0.")
 	u.checkClean("system")
+
+	// Without [ota] the section gives the API's reason instead of the controls.
+	plain := testkit.NewDaemon(t, adminPassword)
+	plain.Start()
+	// A browser of its own: cookies are per host, not per port.
+	u = newUI(t, plain.Base, testkit.StartChromium(t, 1280, 900))
+	u.p.IgnoreErrors(`status of 503 .*/api/system/ota/status`)
+	u.login("admin", adminPassword)
+	u.waitLoggedIn("admin")
+	u.open("#/system")
+	want = "OTA is not configured ([ota] env_config is empty)"
+	if got := u.waitText(`[data-testid=ota-off]`, want, 15*time.Second); got != want {
+		t.Fatalf("without [ota]: %q, want %q", got, want)
+	}
+	if n, err := testkit.Eval[int](u.p, 5*time.Second, `document.querySelectorAll('[data-testid=ota] input, [data-testid=ota] button').length`); err != nil || n != 0 {
+		t.Fatalf("without [ota] the section has %d controls (%v)", n, err)
+	}
+	u.checkClean("system without OTA")
 }
