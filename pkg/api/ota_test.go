@@ -6,16 +6,17 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/ota"
+	"lightnvr/pkg/testkit"
 )
 
 // otaFixture is an A/B layout on files (slot partitions, a single U-Boot env
@@ -59,20 +60,7 @@ func newOTAFixture(t *testing.T) *otaFixture {
 
 // bundle signs a rootfs image of n random bytes.
 func (f *otaFixture) bundle(t *testing.T, version string, n int) ([]byte, []byte) {
-	t.Helper()
-	img := make([]byte, n)
-	if _, err := rand.Read(img); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "rootfs.img")
-	if err := os.WriteFile(p, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := ota.Pack(&b, ota.Manifest{Release: ota.Release{Version: version, Board: f.sys.Board}}, f.key, []ota.PackImage{{Name: "rootfs", Target: "rootfs", Path: p}}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes(), img
+	return testkit.OTABundle(t, f.key, f.sys.Board, version, n)
 }
 
 // TestOTAUploadInstallsIntoInactiveSlot uploads bundles larger than any JSON
@@ -200,7 +188,7 @@ func TestOTAURLPullInstallsAndExplainsFailures(t *testing.T) {
 		t.Fatal("slot b does not hold the pulled image")
 	}
 	res := e.do(st)
-	if !strings.Contains(string(res.body), `"state":"installed","version":"2.0.0"`) || !strings.Contains(string(res.body), fmt.Sprintf(`"written":%d`, len(img))) {
+	if !strings.Contains(string(res.body), `"state":"installed","version":"2.0.0"`) || !strings.Contains(string(res.body), `"written":`+strconv.Itoa(len(img))) {
 		t.Fatalf("status after the pull: %s", res.body)
 	}
 }

@@ -1,22 +1,20 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"lightnvr/pkg/ota"
 	"lightnvr/pkg/testkit"
 )
 
@@ -34,25 +32,13 @@ func newOTADevice(t *testing.T, d *testkit.Daemon) *otaDevice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{
+	testkit.OTAFiles(t, dir, map[string][]byte{
 		"env": make([]byte, 0x4000), "rootfs_a": make([]byte, 4<<20), "rootfs_b": make([]byte, 4<<20),
 		"cmdline":       []byte("lightnvr.slot=a\n"),
 		"keys":          []byte(base64.StdEncoding.EncodeToString(pub) + "\n"),
 		"fw_env.config": []byte(filepath.Join(dir, "env") + " 0x0 0x4000\n"),
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env, err := ota.ParseEnvConfig(filepath.Join(dir, "fw_env.config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Create("bootslot=a", "upgrade_available=0", "bootcount=0", "bootlimit=3",
-		"ota_target=b", "ota_version_a=1.0.0", "ota_version_b=1.9.0"); err != nil {
-		t.Fatal(err)
-	}
+	}, "bootslot=a", "upgrade_available=0", "bootcount=0", "bootlimit=3",
+		"ota_target=b", "ota_version_a=1.0.0", "ota_version_b=1.9.0")
 	for key, value := range map[string]string{
 		"env_config": filepath.Join(dir, "fw_env.config"), "board": "test-board", "keys_file": filepath.Join(dir, "keys"),
 		"slot_a": "rootfs=" + filepath.Join(dir, "rootfs_a"), "slot_b": "rootfs=" + filepath.Join(dir, "rootfs_b"),
@@ -65,28 +51,15 @@ func newOTADevice(t *testing.T, d *testkit.Daemon) *otaDevice {
 
 // bundle signs a 2 MiB random rootfs image as version.
 func (o *otaDevice) bundle(t *testing.T, version string) []byte {
-	t.Helper()
-	img := make([]byte, 2<<20)
-	if _, err := rand.Read(img); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "rootfs.img")
-	if err := os.WriteFile(p, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := ota.Pack(&b, ota.Manifest{Release: ota.Release{Version: version, Board: "test-board"}}, o.key,
-		[]ota.PackImage{{Name: "rootfs", Target: "rootfs", Path: p}}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	b, _ := testkit.OTABundle(t, o.key, "test-board", version, 2<<20)
+	return b
 }
 
 // stalledServer serves body in two halves, the second once release is
 // closed, so the install is seen running.
 func stalledServer(t *testing.T, body []byte, release chan struct{}) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		w.Write(body[:len(body)/2])
 		w.(http.Flusher).Flush()
 		select {
