@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/ota"
+	"lightnvr/pkg/ota/otatest"
 	"lightnvr/pkg/testkit"
 )
 
@@ -133,7 +134,7 @@ func otaTrialDaemon(t *testing.T) (*testkit.Daemon, *ota.EnvStore) {
 		t.Skip("daemon test")
 	}
 	dir := t.TempDir()
-	env := testkit.OTAFiles(t, dir, map[string][]byte{
+	env := otatest.Files(t, dir, map[string][]byte{
 		"env1": make([]byte, 0x4000), "env2": make([]byte, 0x4000),
 		"rootfs_a": make([]byte, 4096), "rootfs_b": make([]byte, 4096),
 		"cmdline":       []byte("console=ttyS1 lightnvr.slot=b\n"),

@@ -16,7 +16,7 @@ import (
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/ota"
-	"lightnvr/pkg/testkit"
+	"lightnvr/pkg/ota/otatest"
 )
 
 // otaFixture is an A/B layout on files (slot partitions, a single U-Boot env
@@ -60,7 +60,7 @@ func newOTAFixture(t *testing.T) *otaFixture {
 
 // bundle signs a rootfs image of n random bytes.
 func (f *otaFixture) bundle(t *testing.T, version string, n int) ([]byte, []byte) {
-	return testkit.OTABundle(t, f.key, f.sys.Board, version, n)
+	return otatest.Bundle(t, f.key, f.sys.Board, version, n)
 }
 
 // TestOTAUploadInstallsIntoInactiveSlot uploads bundles larger than any JSON

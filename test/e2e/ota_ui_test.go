@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"lightnvr/pkg/ota/otatest"
 	"lightnvr/pkg/testkit"
 )
 
@@ -32,7 +33,7 @@ func newOTADevice(t *testing.T, d *testkit.Daemon) *otaDevice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testkit.OTAFiles(t, dir, map[string][]byte{
+	otatest.Files(t, dir, map[string][]byte{
 		"env": make([]byte, 0x4000), "rootfs_a": make([]byte, 4<<20), "rootfs_b": make([]byte, 4<<20),
 		"cmdline":       []byte("lightnvr.slot=a\n"),
 		"keys":          []byte(base64.StdEncoding.EncodeToString(pub) + "\n"),
@@ -51,7 +52,7 @@ func newOTADevice(t *testing.T, d *testkit.Daemon) *otaDevice {
 
 // bundle signs a 2 MiB random rootfs image as version.
 func (o *otaDevice) bundle(t *testing.T, version string) []byte {
-	b, _ := testkit.OTABundle(t, o.key, "test-board", version, 2<<20)
+	b, _ := otatest.Bundle(t, o.key, "test-board", version, 2<<20)
 	return b
 }
 

@@ -1,4 +1,6 @@
-package testkit
+// Package otatest makes file-backed A/B layouts and signed bundles for
+// tests of the OTA install path.
+package otatest
 
 import (
 	"bytes"
@@ -11,10 +13,10 @@ import (
 	"lightnvr/pkg/ota"
 )
 
-// OTAFiles writes files (slot partitions, env images, a fw_env.config naming
+// Files writes files (slot partitions, env images, a fw_env.config naming
 // them ...) into dir and returns the U-Boot env that dir's fw_env.config
 // describes, created holding vars.
-func OTAFiles(t testing.TB, dir string, files map[string][]byte, vars ...string) *ota.EnvStore {
+func Files(t testing.TB, dir string, files map[string][]byte, vars ...string) *ota.EnvStore {
 	t.Helper()
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -31,9 +33,9 @@ func OTAFiles(t testing.TB, dir string, files map[string][]byte, vars ...string)
 	return env
 }
 
-// OTABundle signs, with key, a bundle of version for board holding one
+// Bundle signs, with key, a bundle of version for board holding one
 // rootfs image of n random bytes; it returns the bundle and the image.
-func OTABundle(t testing.TB, key ed25519.PrivateKey, board, version string, n int) (bundle, img []byte) {
+func Bundle(t testing.TB, key ed25519.PrivateKey, board, version string, n int) (bundle, img []byte) {
 	t.Helper()
 	img = make([]byte, n)
 	if _, err := rand.Read(img); err != nil {
