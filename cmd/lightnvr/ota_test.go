@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/ota"
+	"lightnvr/pkg/ota/otatest"
 	"lightnvr/pkg/testkit"
 )
 
@@ -133,24 +134,12 @@ func otaTrialDaemon(t *testing.T) (*testkit.Daemon, *ota.EnvStore) {
 		t.Skip("daemon test")
 	}
 	dir := t.TempDir()
-	files := map[string][]byte{
+	env := otatest.Files(t, dir, map[string][]byte{
 		"env1": make([]byte, 0x4000), "env2": make([]byte, 0x4000),
 		"rootfs_a": make([]byte, 4096), "rootfs_b": make([]byte, 4096),
 		"cmdline":       []byte("console=ttyS1 lightnvr.slot=b\n"),
 		"fw_env.config": []byte(filepath.Join(dir, "env1") + " 0x0 0x4000\n" + filepath.Join(dir, "env2") + " 0x0 0x4000\n"),
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env, err := ota.ParseEnvConfig(filepath.Join(dir, "fw_env.config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Create("bootslot=b", "upgrade_available=1", "bootcount=1", "bootlimit=3"); err != nil {
-		t.Fatal(err)
-	}
+	}, "bootslot=b", "upgrade_available=1", "bootcount=1", "bootlimit=3")
 	d := testkit.NewDaemon(t, daemonTestPassword)
 	for key, value := range map[string]string{
 		"env_config":   filepath.Join(dir, "fw_env.config"),

@@ -151,6 +151,7 @@ var accessMatrix = map[string]string{
 	"POST /api/system/logs/clear": "admin",
 	"POST /api/system/restart":    "admin",
 	"POST /api/system/ota":        "admin",
+	"POST /api/system/ota/url":    "admin",
 	"GET /api/system/ota/status":  "admin",
 	"POST /api/system/shutdown":   "admin",
 	"GET /api/debug/pprof/{name}": "admin",

@@ -1,29 +1,43 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"lightnvr/pkg/auth"
+	"lightnvr/pkg/httpclient"
+	"lightnvr/pkg/logx"
 	"lightnvr/pkg/ota"
 )
 
 func (s *Server) otaRoutes(deps *Deps) {
 	routes := []endpoint[*otaHandler]{
 		{"POST", "/api/system/ota", auth.AccessAdmin, (*otaHandler).handleUpload},
+		{"POST", "/api/system/ota/url", auth.AccessAdmin, (*otaHandler).handleURL},
 		{"GET", "/api/system/ota/status", auth.AccessAdmin, (*otaHandler).handleStatus},
 	}
 	mount(&s.router, routes, deps.OTA != nil, unavailable("OTA is not configured ([ota] env_config is empty)"),
-		func() *otaHandler { return &otaHandler{failer: s.failer, sys: deps.OTA} })
+		func() *otaHandler {
+			// A bundle is streamed to flash as it arrives, so the download has
+			// no overall deadline, only a bound on the server falling silent.
+			hc := httpclient.New(httpclient.Options{Silence: 30 * time.Second})
+			return &otaHandler{failer: s.failer, sys: deps.OTA, client: hc}
+		})
 }
 
-// otaHandler takes firmware uploads, one at a time, and reports progress.
+// otaHandler takes firmware uploads and downloads, one at a time, and
+// reports progress.
 type otaHandler struct {
 	failer
-	sys *ota.System
+	sys    *ota.System
+	client *httpclient.Client
 
 	mu   sync.Mutex
 	last otaUpload
@@ -67,14 +81,42 @@ func (h *otaHandler) update(f func(*otaUpload)) {
 // handleUpload installs the request body, a bundle, while it arrives: it is
 // never held in memory, and the admin follows the progress on the status route.
 func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
-	body := requestBody(ctx)
+	h.install(ctx, func() (io.ReadCloser, error) { return io.NopCloser(requestBody(ctx)), nil })
+}
+
+// handleURL downloads a bundle from the admin's URL and installs it as it
+// arrives, like an upload; it answers once the install ended.
+func (h *otaHandler) handleURL(ctx *fasthttp.RequestCtx) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if !readJSON(ctx, &in) {
+		return
+	}
+	u, err := url.Parse(in.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "url must be an http:// or https:// address")
+		return
+	}
+	h.install(ctx, func() (io.ReadCloser, error) { return h.download(u.String()) })
+}
+
+// install streams the bundle that open gives into the inactive slot, one at
+// a time, records the outcome for the status route and answers it.
+func (h *otaHandler) install(ctx *fasthttp.RequestCtx, open func() (io.ReadCloser, error)) {
 	if !h.begin() {
 		writeError(ctx, fasthttp.StatusConflict, "an update is already being installed")
 		return
 	}
-	sys := *h.sys
-	sys.Progress = func(w, total int64) { h.update(func(u *otaUpload) { u.Written, u.Total = w, total }) }
-	m, err := sys.Install(body)
+	var m *ota.Manifest
+	body, err := open()
+	if err == nil {
+		sys := *h.sys
+		sys.Progress = func(w, total int64) { h.update(func(u *otaUpload) { u.Written, u.Total = w, total }) }
+		m, err = sys.Install(body)
+		body.Close()
+	}
+	var se *statusError
 	h.update(func(u *otaUpload) {
 		u.Finished = time.Now()
 		switch {
@@ -82,14 +124,14 @@ func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
 			u.State, u.Version = "installed", m.Version
 		case isRefusal(err):
 			u.State, u.Error = "refused", err.Error()
+			err = &statusError{status: fasthttp.StatusUnprocessableEntity, msg: err.Error()}
+		case errors.As(err, &se):
+			u.State, u.Error = "failed", se.msg
 		default:
 			u.State, u.Error = "failed", "install failed; see the log"
 		}
 	})
 	if err != nil {
-		if isRefusal(err) {
-			err = &statusError{status: fasthttp.StatusUnprocessableEntity, msg: err.Error()}
-		}
 		h.fail(ctx, "install update", err)
 		return
 	}
@@ -98,6 +140,42 @@ func (h *otaHandler) handleUpload(ctx *fasthttp.RequestCtx) {
 		"message": "version " + m.Version + " installed; reboot to start it",
 	})
 }
+
+// download opens the bundle at target as a stream; failures to reach it are
+// answered with 502 and say why.
+func (h *otaHandler) download(target string) (io.ReadCloser, error) {
+	fail := func(format string, args ...any) error {
+		return &statusError{status: fasthttp.StatusBadGateway, msg: "download " + logx.RedactURL(target) + ": " + fmt.Sprintf(format, args...)}
+	}
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	req.SetRequestURI(target)
+	resp.StreamBody = true
+	if err := h.client.Do(context.Background(), req, resp); err != nil {
+		return nil, fail("%v", err)
+	}
+	if code := resp.StatusCode(); code != fasthttp.StatusOK {
+		resp.CloseBodyStream()
+		return nil, fail("the server answered %d %s", code, fasthttp.StatusMessage(code))
+	}
+	return &downloadBody{resp: resp, fail: fail}, nil
+}
+
+// downloadBody is a bundle on its way from the server; a connection that
+// breaks mid-way fails the install with that reason.
+type downloadBody struct {
+	resp *fasthttp.Response
+	fail func(string, ...any) error
+}
+
+func (b *downloadBody) Read(p []byte) (int, error) {
+	n, err := b.resp.BodyStream().Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = b.fail("interrupted: %v", err)
+	}
+	return n, err
+}
+
+func (b *downloadBody) Close() error { return b.resp.CloseBodyStream() }
 
 func isRefusal(err error) bool {
 	var r *ota.Refusal

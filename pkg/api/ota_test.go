@@ -6,13 +6,17 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"lightnvr/pkg/auth"
 	"lightnvr/pkg/ota"
+	"lightnvr/pkg/ota/otatest"
 )
 
 // otaFixture is an A/B layout on files (slot partitions, a single U-Boot env
@@ -56,20 +60,7 @@ func newOTAFixture(t *testing.T) *otaFixture {
 
 // bundle signs a rootfs image of n random bytes.
 func (f *otaFixture) bundle(t *testing.T, version string, n int) ([]byte, []byte) {
-	t.Helper()
-	img := make([]byte, n)
-	if _, err := rand.Read(img); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "rootfs.img")
-	if err := os.WriteFile(p, img, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := ota.Pack(&b, ota.Manifest{Release: ota.Release{Version: version, Board: f.sys.Board}}, f.key, []ota.PackImage{{Name: "rootfs", Target: "rootfs", Path: p}}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes(), img
+	return otatest.Bundle(t, f.key, f.sys.Board, version, n)
 }
 
 // TestOTAUploadInstallsIntoInactiveSlot uploads bundles larger than any JSON
@@ -138,4 +129,66 @@ func TestLargeBodiesStayBoundedOffTheUploadRoute(t *testing.T) {
 	e := newAuthEnv(t, envOpts{})
 	res := e.do(req{method: "POST", path: "/api/auth/login", body: `{"username":"` + strings.Repeat("x", maxJSONBody) + `"}`})
 	expectStatus(t, res, 413, "a login body past the limit")
+}
+
+// TestOTAURLPullInstallsAndExplainsFailures pulls bundles from an HTTP
+// server: each way a download can fail is answered with its reason, a
+// truncated bundle gets the install's own refusal, and a good one lands in
+// slot b as an upload would.
+func TestOTAURLPullInstallsAndExplainsFailures(t *testing.T) {
+	f := newOTAFixture(t)
+	e := newAuthEnv(t, envOpts{deps: func(d *Deps) { d.OTA = f.sys }})
+	admin := e.signIn(e.addUser("root", "correct horse battery", auth.RoleAdmin), "correct horse battery")
+	good, img := f.bundle(t, "2.0.0", 3<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/good.bundle":
+			w.Write(good)
+		case "/short.bundle":
+			w.Write(good[:len(good)-1000])
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+
+	pull := func(u string) *resp {
+		r := admin
+		r.method, r.path, r.body, r.contentType = "POST", "/api/system/ota/url", `{"url":"`+u+`"}`, "application/json"
+		return e.do(r)
+	}
+	for _, c := range []struct {
+		url    string
+		status int
+		says   string
+	}{
+		{"ftp://example.com/fw.bundle", 400, "http:// or https://"},
+		{"not a url", 400, "http:// or https://"},
+		{gone.URL + "/good.bundle", 502, "download " + gone.URL + "/good.bundle: "},
+		{srv.URL + "/missing.bundle", 502, "the server answered 404 Not Found"},
+		{srv.URL + "/short.bundle", 422, "bundle refused: truncated download"},
+	} {
+		res := pull(c.url)
+		expectStatus(t, res, c.status, "pull "+c.url)
+		if !strings.Contains(string(res.body), c.says) {
+			t.Fatalf("pull %s: %s, want it to say %q", c.url, res.body, c.says)
+		}
+	}
+	st := admin
+	st.method, st.path = "GET", "/api/system/ota/status"
+	if res := e.do(st); !strings.Contains(string(res.body), `"state":"refused"`) {
+		t.Fatalf("status after a truncated pull: %s", res.body)
+	}
+
+	expectStatus(t, pull(srv.URL+"/good.bundle"), 200, "pull a good bundle")
+	got, _ := os.ReadFile(f.sys.Slots["b"]["rootfs"])
+	if !bytes.Equal(got[:len(img)], img) {
+		t.Fatal("slot b does not hold the pulled image")
+	}
+	res := e.do(st)
+	if !strings.Contains(string(res.body), `"state":"installed","version":"2.0.0"`) || !strings.Contains(string(res.body), `"written":`+strconv.Itoa(len(img))) {
+		t.Fatalf("status after the pull: %s", res.body)
+	}
 }

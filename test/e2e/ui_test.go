@@ -23,9 +23,12 @@ type ui struct {
 // newUI opens a tab on our UI at base. A thumbnail still being made answers
 // 503 with Retry-After (LightNVR's contract) and the recordings page asks
 // again; the browser logs that answer, which is not an error of the page.
+// Nor is the 503 of the OTA status on a daemon without [ota]: the System
+// page shows its reason.
 func newUI(t *testing.T, base string, b *testkit.Browser) *ui {
 	u := &ui{t: t, base: base, p: b.NewPage(t)}
 	u.p.IgnoreErrors(`status of 503 .*/api/recordings/thumbnail/`)
+	u.p.IgnoreErrors(`status of 503 .*/api/system/ota/status`)
 	return u
 }
 

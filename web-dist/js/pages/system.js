@@ -1,6 +1,7 @@
-// System (admin): version, uptime, memory, storage chart, per-stream health, logs, restart.
+// System (admin): version, uptime, memory, storage chart, firmware update, per-stream health, logs, restart.
 import { html, useState, useEffect, useRef } from '../lib.js';
 import { get, post } from '../api.js';
+import { Firmware } from './firmware.js';
 import { Modal, Loading, ErrorBanner, Spinner, Sparkline, toast, confirmDialog, fmtBytes, fmtDuration, fmtBitrate } from '../ui.js';
 
 // fps and bitrate_bps are measured by the stream's ingest, which also sets
@@ -152,6 +153,7 @@ export function SystemPage() {
         <div class="stat">${health.streams ? health.streams.up : 0} / ${health.streams ? health.streams.total : 0} up</div>
         <div class="muted">${health.streams ? `${health.streams.degraded} degraded · ${health.streams.down} down` : ''}</div></section>`}
     </div>
+    <div style="margin-top:1rem"><${Firmware} /></div>
     <h2>Stream health</h2>
     <div class="table-wrap"><table data-testid="health-table">
       <thead><tr><th>Stream</th><th>Status</th><th>FPS</th><th class="opt">FPS history</th><th>Bitrate</th><th class="opt">Bitrate history</th><th class="opt">Uptime</th><th class="opt">Reconnects</th></tr></thead>
