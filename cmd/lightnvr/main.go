@@ -78,9 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lightnvr: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	var code exitCode
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &code):
+		return int(code)
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
@@ -90,6 +93,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 }
+
+// exitCode ends lightnvr with a status its supervisor acts on, without a
+// message: it is a request, not a failure.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 func parseGlobal(args []string, stderr io.Writer) (globalOpts, []string, error) {
 	var g globalOpts

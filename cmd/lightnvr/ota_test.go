@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,4 +181,38 @@ func publicHealthy(t *testing.T, d *testkit.Daemon) bool {
 		t.Fatalf("/api/health: %v", err)
 	}
 	return h.Healthy
+}
+
+// POST /api/system/reboot (after an update, say) stops the daemon cleanly
+// with [general] reboot_exit_code, the status on which the appliance's
+// supervisor, running as root, reboots the board; without a code nothing
+// would reboot it, and the route says so.
+func TestRebootEndsWithTheSupervisorsStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("daemon test")
+	}
+	d := testkit.NewDaemon(t, daemonTestPassword)
+	p := start(t, d)
+	if code, b := p.call("POST", "/api/system/reboot", nil); code != http.StatusServiceUnavailable {
+		t.Fatalf("reboot without reboot_exit_code: %d %s, want 503", code, b)
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(t, 30*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+
+	d.Set("general", "reboot_exit_code", "75")
+	p = start(t, d)
+	if code, b := p.call("POST", "/api/system/reboot", nil); code/100 != 2 {
+		t.Fatalf("reboot: %d %s", code, b)
+	}
+	var exit *exec.ExitError
+	if err := p.Wait(t, 30*time.Second); !errors.As(err, &exit) || exit.ExitCode() != 75 {
+		t.Fatalf("exit after POST /api/system/reboot: %v, want status 75", err)
+	}
+	if strings.Contains(p.Log.String(), "lightnvr serve:") {
+		t.Errorf("a requested reboot was reported as a failure:\n%s", p.Log.String())
+	}
 }

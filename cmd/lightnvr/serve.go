@@ -293,10 +293,23 @@ func (d *daemon) run(parent context.Context) error {
 			d.log.Warn("component did not stop in time", "component", r.Name)
 		}
 	}
-	if errors.Is(context.Cause(ctx), errRestart) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errRestart):
 		return d.reexec()
+	case errors.Is(cause, errReboot):
+		return exitCode(d.cfg.General.RebootExitCode)
 	}
 	return nil
+}
+
+// rebootFunc is POST /api/system/reboot's action: a clean stop ending in
+// [general] reboot_exit_code, on which the supervisor (root, where lightnvr
+// is not) reboots the board. nil when no code is set: nothing would.
+func (d *daemon) rebootFunc() func() {
+	if d.cfg.General.RebootExitCode == 0 {
+		return nil
+	}
+	return func() { d.stop(errReboot) }
 }
 
 // savePath is where settings saved over the API go when no file was loaded:
@@ -317,6 +330,7 @@ func (d *daemon) savePath() string {
 var (
 	errRestart  = errors.New("restart requested over the API")
 	errShutdown = errors.New("shutdown requested over the API")
+	errReboot   = errors.New("reboot requested over the API")
 )
 
 // reexec replaces this process with a fresh lightnvr after a clean shutdown, so a
@@ -496,6 +510,7 @@ func (d *daemon) newAPI() (*api.Server, error) {
 		// Both return at once: the reply goes out, then the run context ends.
 		Restart:           func() { d.stop(errRestart) },
 		Shutdown:          func() { d.stop(errShutdown) },
+		Reboot:            d.rebootFunc(),
 		ConfigPath:        d.savePath(),
 		Go2RTCStatus:      d.go2rtcStatus,
 		Go2RTCCredentials: d.go2rtcCreds,

@@ -154,6 +154,7 @@ var accessMatrix = map[string]string{
 	"POST /api/system/ota/url":    "admin",
 	"GET /api/system/ota/status":  "admin",
 	"POST /api/system/shutdown":   "admin",
+	"POST /api/system/reboot":     "admin",
 	"GET /api/debug/pprof/{name}": "admin",
 	"POST /api/system/backup":     "admin", // the archive holds the configuration's secrets
 	"POST /api/system/restore":    "admin",

@@ -65,6 +65,9 @@ type Deps struct {
 	// the daemon); the daemon's graceful stop lets the reply go out. nil → 503.
 	Restart  func()
 	Shutdown func()
+	// Reboot stops the daemon so that its supervisor reboots the board
+	// (POST /api/system/reboot); nil when nothing would.
+	Reboot func()
 	// ConfigPath is where POST /api/settings saves when the configuration
 	// was not loaded from a file ("" → lightnvr.ini beside the database).
 	ConfigPath string
@@ -229,6 +232,7 @@ func (s *Server) routes(deps *Deps) {
 	mount(r, clearLogsRoutes, ring != nil, clearLogsUnavailable, logs)
 	mountLifecycle(r, s.log, "/api/system/restart", deps.Restart, "restart", "Restarting LightNVR")
 	mountLifecycle(r, s.log, "/api/system/shutdown", deps.Shutdown, "shutdown", "Shutting down LightNVR")
+	mountLifecycle(r, s.log, "/api/system/reboot", deps.Reboot, "reboot", "Rebooting the device")
 	s.otaRoutes(deps)
 	mount(r, setupRoutes, deps.DB != nil, unavailable("database is not available"),
 		func() *setupHandler { return &setupHandler{failer: f, db: deps.DB} })

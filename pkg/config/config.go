@@ -69,6 +69,10 @@ type GeneralConfig struct {
 	SyslogFacility string `ini:"syslog_facility"`
 	LogFormat      string `ini:"log_format" enum:"text|json"`
 	LogRingBytes   int    `ini:"log_ring_bytes" min:"0" max:"67108864"`
+	// RebootExitCode is the exit status that asks the process supervising
+	// lightnvr to reboot the board (POST /api/system/reboot); 0: lightnvr
+	// cannot reboot it.
+	RebootExitCode int `ini:"reboot_exit_code" min:"0" max:"125"`
 }
 
 // Log levels of [general] log_level.

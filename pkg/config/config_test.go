@@ -43,7 +43,7 @@ func TestEveryKeyParses(t *testing.T) {
 	want := Config{
 		General: GeneralConfig{
 			PIDFile: "/run/nvr.pid", LogFile: "/data/log/nvr.log", LogLevel: 3, SyslogEnabled: true,
-			SyslogIdent: "nvr", SyslogFacility: "LOG_LOCAL3", LogFormat: "json", LogRingBytes: 65536,
+			SyslogIdent: "nvr", SyslogFacility: "LOG_LOCAL3", LogFormat: "json", LogRingBytes: 65536, RebootExitCode: 75,
 		},
 		Storage: StorageConfig{
 			Path: "/mnt/disk/rec", PathHLS: "/tmp/hls", MaxSize: 500000000000, RetentionDays: 14,

@@ -4,10 +4,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,7 +83,8 @@ func stalledServer(t *testing.T, body []byte, release chan struct{}) string {
 func TestOTAUI(t *testing.T) {
 	d := testkit.NewDaemon(t, adminPassword)
 	dev := newOTADevice(t, d)
-	d.Start()
+	d.Set("general", "reboot_exit_code", "75") // as the appliance's supervisor has it
+	proc := d.Start()
 	b := testkit.StartChromium(t, 1280, 900)
 	u := newUI(t, d.Base, b)
 	u.p.IgnoreErrors(`status of 422 .*/api/system/ota`)
@@ -155,6 +158,13 @@ func TestOTAUI(t *testing.T) {
 	result("pull "+url, "Installed: reboot to start version 2.1.0.")
 	u.p.Screenshot(t, "ota-installed")
 	u.checkClean("system")
+	// Reboot now: the daemon stops with the status its supervisor reboots on.
+	u.do("reboot", 10*time.Second, chromedp.Click(`[data-testid=ota-reboot]`))
+	result("reboot", "Rebooting")
+	var exit *exec.ExitError
+	if err := proc.Wait(t, 30*time.Second); !errors.As(err, &exit) || exit.ExitCode() != 75 {
+		t.Fatalf("lightnvr after Reboot now: %v, want exit status 75", err)
+	}
 
 	// Without [ota] the section gives the API's reason instead of the controls.
 	plain := testkit.NewDaemon(t, adminPassword)

@@ -136,8 +136,14 @@ func TestOTA(t *testing.T) {
 	// 4. A good bundle: slot B runs version Y and is marked good once healthy.
 	m.install(t, good)
 	rebootAt = time.Now()
-	m.Send("reboot\n")
-	m.waitBoot(ctx, t, "b")
+	// As the UI's Reboot now: lightnvr exits with the status on which its
+	// supervisor, running as root, reboots the board.
+	if code, body := m.post(t, "/api/system/reboot"); code != http.StatusOK {
+		t.Fatalf("POST /api/system/reboot: %d %s", code, body)
+	}
+	rebooting, cancelReboot := context.WithTimeout(ctx, 3*time.Minute)
+	m.waitBoot(rebooting, t, "b")
+	cancelReboot()
 	t.Logf("slot B: healthy %.1f s after reboot", time.Since(rebootAt).Seconds())
 	healthyAt := time.Now()
 	consoleLogin(ctx, t, m.Machine)
@@ -401,6 +407,20 @@ func (m *otaMachine) postBundle(bundle string) (int, string, error) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), nil
+}
+
+// post sends an empty POST to the API and returns the answer.
+func (m *otaMachine) post(t *testing.T, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", m.base+path, nil)
+	req.Header.Set("X-Requested-With", "XMLHttpRequest")
+	resp, err := m.client.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // install uploads a bundle that must be accepted.

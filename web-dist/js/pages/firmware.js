@@ -61,6 +61,9 @@ export function Firmware() {
     ${busy && sent != null && html`<label>Upload <progress data-testid="ota-upload" value=${sent} max="1"></progress></label>`}
     ${busy && up.state === 'installing' && html`<label>Install ${fmtBytes(up.written)} of ${fmtBytes(up.total)} <progress data-testid="ota-install" value=${up.written} max=${up.total || 1}></progress></label>`}
     ${done && (done.err ? html`<div class="banner error" role="alert" data-testid="ota-result">${done.err}</div>`
-      : html`<div class="banner ok" data-testid="ota-result">Installed: reboot to start version ${done.ok}.</div>`)}
+      : done.msg ? html`<div class="banner ok" data-testid="ota-result">${done.msg}</div>`
+      : html`<div class="banner ok" data-testid="ota-result">Installed: reboot to start version ${done.ok}.
+          <button data-testid="ota-reboot" onClick=${() => post('/api/system/reboot').then(
+            () => setDone({ msg: 'Rebooting: this page works again once the device is back.' }), e => setDone({ err: e.message }))}>Reboot now</button></div>`)}
   </section>`;
 }
