@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -256,12 +255,7 @@ func TestDaemonRecordsStream(t *testing.T) {
 	}
 
 	// A clean stop: exit 0, go2rtc gone with it.
-	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Wait(t, 30*time.Second); err != nil {
-		t.Fatalf("lightnvr exit after SIGTERM: %v", err)
-	}
+	stopDaemon(t, p.DaemonProc)
 	if err := testkit.WaitHTTP(fmt.Sprintf("http://127.0.0.1:%d/go2rtc/api", d.APIPort), time.Second); err == nil {
 		t.Fatal("go2rtc still answers after lightnvr stopped")
 	}

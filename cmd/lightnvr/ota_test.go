@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -196,12 +195,7 @@ func TestRebootEndsWithTheSupervisorsStatus(t *testing.T) {
 	if code, b := p.call("POST", "/api/system/reboot", nil); code != http.StatusServiceUnavailable {
 		t.Fatalf("reboot without reboot_exit_code: %d %s, want 503", code, b)
 	}
-	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Wait(t, 30*time.Second); err != nil {
-		t.Fatalf("exit after SIGTERM: %v", err)
-	}
+	stopDaemon(t, p.DaemonProc)
 
 	d.Set("general", "reboot_exit_code", "75")
 	p = start(t, d)
