@@ -39,6 +39,7 @@ bin/lightnvr: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/lightnvr
 
 mipsle: FORCE
+	scripts/webui-gz.sh
 	$(MIPSLE_ENV) $(GO) build -trimpath $(MIPSLE_GCFLAGS) -ldflags '$(LDFLAGS) $(MIPSLE_LDFLAGS)' -o bin/mipsle/lightnvr ./cmd/lightnvr
 	@size=$$(stat -c %s bin/mipsle/lightnvr); echo "bin/mipsle/lightnvr: $$size bytes (budget 20000000)"; \
 	if [ $$size -gt 20000000 ]; then echo "mipsle binary over the 20 MB budget"; exit 1; fi

@@ -1,9 +1,18 @@
+//go:build !uigz
+
 // Package webdist embeds the web UI, which is served as is: ES modules, no build step.
 package webdist
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// FS holds the UI files; embed.go itself is excluded by the patterns.
+// files holds the UI files; embed.go itself is excluded by the patterns.
 //
 //go:embed *.html css js img vendor
-var FS embed.FS
+var files embed.FS
+
+// FS is the UI. The appliance's build (tag uigz, embed_gz.go) holds the
+// same files gzipped instead.
+var FS fs.FS = files

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"path"
@@ -17,6 +19,12 @@ import (
 // staticFiles serves the web UI from an fs.FS (embedded or a directory). The UI is
 // small, so each file is read once and kept with its gzip form and ETag: a box on
 // a slow link then sends each asset once and answers 304 after that.
+//
+// A file may also be stored only gzipped, as NAME.gz: the appliance's binary
+// embeds the UI that way (web-dist/embed_gz.go), which keeps about 200 KB of
+// text out of its flash. Such a file is sent as stored to clients that take
+// gzip; it is unpacked when first read, for a page's policy and the rare
+// client that does not.
 type staticFiles struct {
 	fsys  fs.FS
 	mu    sync.Mutex
@@ -42,7 +50,7 @@ func (s *staticFiles) load(name string) (*staticFile, bool) {
 	if f, ok := s.cache[name]; ok {
 		return f, f != nil
 	}
-	body, err := fs.ReadFile(s.fsys, name)
+	f, err := readStatic(s.fsys, name)
 	if err != nil {
 		// Cache misses too, but bounded: a scanner must not grow the map forever.
 		if len(s.cache) < 4096 {
@@ -50,13 +58,12 @@ func (s *staticFiles) load(name string) (*staticFile, bool) {
 		}
 		return nil, false
 	}
-	sum := sha256.Sum256(body)
-	f := &staticFile{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	body := f.body
 	f.contentType = mime.TypeByExtension(path.Ext(name))
 	if f.contentType == "" {
 		f.contentType = "application/octet-stream"
 	}
-	if compressible(f.contentType) && len(body) > 512 {
+	if f.gz == nil && compressible(f.contentType) && len(body) > 512 {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 		_, _ = zw.Write(body)
@@ -71,6 +78,31 @@ func (s *staticFiles) load(name string) (*staticFile, bool) {
 	}
 	s.cache[name] = f
 	return f, true
+}
+
+// readStatic reads name, or else its gzipped NAME.gz: the file's ETag is
+// the hash of what is stored.
+func readStatic(fsys fs.FS, name string) (*staticFile, error) {
+	body, err := fs.ReadFile(fsys, name)
+	var gz []byte
+	if err != nil {
+		if gz, err = fs.ReadFile(fsys, name+".gz"); err != nil {
+			return nil, err
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			return nil, fmt.Errorf("%s.gz: %w", name, err)
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("%s.gz: %w", name, err)
+		}
+	}
+	stored := body
+	if gz != nil {
+		stored = gz
+	}
+	sum := sha256.Sum256(stored)
+	return &staticFile{body: body, gz: gz, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}, nil
 }
 
 // appPages are LightNVR's page addresses, kept working for bookmarks and its

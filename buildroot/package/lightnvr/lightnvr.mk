@@ -25,6 +25,13 @@ LIGHTNVR_LDFLAGS = \
 	-X lightnvr/pkg/version.Commit=$(shell git -C $(BR2_EXTERNAL_NVR_PATH)/.. rev-parse --short HEAD 2>/dev/null || echo unknown)
 LIGHTNVR_GO_ENV = $(NVR_GO_ENV)
 
+# The web UI is embedded gzipped (-tags=uigz from mipsle-buildflags.sh):
+# packed here from the source tree, as `make mipsle` packs it.
+define LIGHTNVR_PACK_WEBUI
+	$(Q)$(@D)/scripts/webui-gz.sh
+endef
+LIGHTNVR_PRE_BUILD_HOOKS += LIGHTNVR_PACK_WEBUI
+
 # The OTA keys (docs/ota.md), built in as `make firmware` does with
 # OTA_PUBKEYS: the file's keys joined by commas. A missing file or a word that
 # is not a key fails the build, so no image ships trusting something else
