@@ -101,7 +101,7 @@ func recordCmd(args []string) error {
 	srcs := make([]*media.Source, *n)
 	recs := make([]*record.Recorder, *n)
 	storage := filepath.Join(*dir, "storage")
-	syncer := record.NewSyncer(d, nil, log) // as the daemon shares one among its recorders
+	syncer := record.NewSyncer(d, log) // as the daemon shares one among its recorders
 	for i := range *n {
 		name := "cam" + strconv.Itoa(i)
 		hub := media.NewHub()

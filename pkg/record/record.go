@@ -60,10 +60,10 @@ type Config struct {
 	// Sync makes a written part durable; fdatasync when nil. Tests set it
 	// to hold a write inside the sync, as a slow disk does.
 	Sync func(*os.File) error
-	// Syncer, when set, makes the parts after a segment's first durable
-	// and saves their index, in rounds shared by every recorder using it,
-	// instead of Sync after every part (Sync still makes a segment's first
-	// part durable, and its close syncs the file).
+	// Syncer, when set, saves the part indexes after a segment's first in
+	// rounds shared by every recorder using it, instead of one transaction
+	// per index; parts are made durable by Sync right after they are
+	// written either way.
 	Syncer *Syncer
 	// NoAudio records video only.
 	NoAudio bool

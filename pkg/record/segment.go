@@ -279,19 +279,6 @@ func (s *segment) flushPart() error {
 		}
 		s.r.cfg.OnWrite(n)
 	}
-	if syncer := s.r.cfg.Syncer; syncer != nil && !first && !s.r.cfg.NoSync {
-		// The Syncer's next round makes the part durable, then saves the index.
-		var ix *db.RecordingIndex
-		if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
-			ix = s.index()
-			ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is reused before the round
-			s.lastIndex = time.Now()
-		}
-		if err := syncer.written(s.f, ix); err != nil {
-			return fmt.Errorf("sync %s: %w", s.path, err)
-		}
-		return nil
-	}
 	if !s.r.cfg.NoSync {
 		if err := s.r.cfg.Sync(s.f); err != nil {
 			return fmt.Errorf("sync %s: %w", s.path, err)
@@ -305,13 +292,20 @@ func (s *segment) flushPart() error {
 		s.r.repairAbandoned()
 	}
 	if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
+		s.lastIndex = time.Now()
+		if syncer := s.r.cfg.Syncer; syncer != nil && !first {
+			// Saved with the other streams' in the Syncer's next round.
+			ix := s.index()
+			ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is reused before the round
+			syncer.written(s.f, ix)
+			return nil
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 		defer cancel()
 		if err := db.PutRecordingIndex(ctx, s.r.cfg.DB, s.index()); err != nil {
 			// The index is rebuilt from the file if need be; the video matters more.
 			s.r.log.Warn("part index not saved", "err", err)
 		}
-		s.lastIndex = time.Now()
 	}
 	return nil
 }

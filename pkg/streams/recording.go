@@ -71,7 +71,7 @@ type Recording struct {
 	opts  RecordingOptions
 	log   *slog.Logger
 	rings *ringbuf.Budget // RingTotalBytes
-	sync  *record.Syncer  // every recorder's parts made durable in shared rounds
+	sync  *record.Syncer  // every recorder's part indexes saved in shared rounds
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
@@ -92,7 +92,7 @@ func NewRecording(opts RecordingOptions) *Recording {
 		opts.RingTotalBytes = 128 << 20
 	}
 	return &Recording{opts: opts, log: opts.Logger, rings: ringbuf.NewBudget(opts.RingTotalBytes),
-		sync: record.NewSyncer(opts.DB, nil, opts.Logger), running: map[string]*recordingPipeline{}}
+		sync: record.NewSyncer(opts.DB, opts.Logger), running: map[string]*recordingPipeline{}}
 }
 
 // Factory is the Manager's PipelineFactory.
