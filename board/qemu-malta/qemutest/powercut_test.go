@@ -154,7 +154,8 @@ func newCutRig(t *testing.T, img Images, rng *rand.Rand) *cutRig {
 	}
 	jar, _ := cookiejar.New(nil)
 	r := &cutRig{t: t, img: img, rng: rng, console: console, webPort: testkit.FreePort(t),
-		client: &http.Client{Timeout: 20 * time.Second, Jar: jar},
+		// Generous: the guest answers slowly while it recovers after a cut on a loaded host.
+		client: &http.Client{Timeout: time.Minute, Jar: jar},
 		played: map[int64]bool{}}
 	r.base = fmt.Sprintf("http://127.0.0.1:%d", r.webPort)
 	t.Cleanup(func() {
