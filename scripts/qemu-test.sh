@@ -4,7 +4,8 @@
 # (boot, web UI, login, stream, recordings, serial console diag, poweroff) and
 # the A/B update test (signed bundles, boot counter, watchdog rollback) and the
 # power-cut test (qemu killed while two streams record, five times).
-# QEMU_TEST_RUN=TestOTA runs one of them (go test -run); LIGHTNVR_QEMU_POWER_CUTS=N
+# QEMU_TEST_RUN picks which (go test -run; `make qemu-test` runs the first two,
+# `make qemu-powercut` the last); LIGHTNVR_QEMU_POWER_CUTS=N
 # cuts the power during N installs instead of one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
