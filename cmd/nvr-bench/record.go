@@ -101,13 +101,13 @@ func recordCmd(args []string) error {
 	srcs := make([]*media.Source, *n)
 	recs := make([]*record.Recorder, *n)
 	storage := filepath.Join(*dir, "storage")
-	syncer := record.NewSyncer(d, log) // as the daemon shares one among its recorders
+	syncer := record.NewIndexWriter(d, log) // as the daemon shares one among its recorders
 	for i := range *n {
 		name := "cam" + strconv.Itoa(i)
 		hub := media.NewHub()
 		srcs[i] = media.NewSource(media.SourceConfig{Name: name, URL: *url + strconv.Itoa(i), Hub: hub, NoAudio: true, Logger: log})
 		recs[i], err = record.New(record.Config{Stream: name, StorageDir: storage, DB: d, Logger: log,
-			SegmentDuration: *segment, NoSync: *noSync, NoAudio: true, Syncer: syncer})
+			SegmentDuration: *segment, NoSync: *noSync, NoAudio: true, IndexWriter: syncer})
 		if err != nil {
 			return err
 		}

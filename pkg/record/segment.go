@@ -293,11 +293,11 @@ func (s *segment) flushPart() error {
 	}
 	if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
 		s.lastIndex = time.Now()
-		if syncer := s.r.cfg.Syncer; syncer != nil && !first {
-			// Saved with the other streams' in the Syncer's next round.
+		if w := s.r.cfg.IndexWriter; w != nil && !first {
+			// Saved with the other streams' in the IndexWriter's next round.
 			ix := s.index()
 			ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is reused before the round
-			syncer.written(s.f, ix)
+			w.written(s.f, ix)
 			return nil
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
@@ -310,10 +310,10 @@ func (s *segment) flushPart() error {
 	return nil
 }
 
-// closeFile closes the segment's file, which the Syncer then leaves alone.
+// closeFile closes the segment's file, which the IndexWriter then leaves alone.
 func (s *segment) closeFile() error {
-	if s.r.cfg.Syncer != nil {
-		s.r.cfg.Syncer.forget(s.f)
+	if s.r.cfg.IndexWriter != nil {
+		s.r.cfg.IndexWriter.forget(s.f)
 	}
 	err := s.f.Close()
 	s.f = nil

@@ -68,10 +68,10 @@ type RecordingOptions struct {
 // Recording builds ingest+record pipelines and keeps the running ones so the
 // API can show each stream's ingest figures.
 type Recording struct {
-	opts  RecordingOptions
-	log   *slog.Logger
-	rings *ringbuf.Budget // RingTotalBytes
-	sync  *record.Syncer  // every recorder's part indexes saved in shared rounds
+	opts    RecordingOptions
+	log     *slog.Logger
+	rings   *ringbuf.Budget     // RingTotalBytes
+	indexes *record.IndexWriter // every recorder's part indexes saved in shared rounds
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
@@ -92,7 +92,7 @@ func NewRecording(opts RecordingOptions) *Recording {
 		opts.RingTotalBytes = 128 << 20
 	}
 	return &Recording{opts: opts, log: opts.Logger, rings: ringbuf.NewBudget(opts.RingTotalBytes),
-		sync: record.NewSyncer(opts.DB, opts.Logger), running: map[string]*recordingPipeline{}}
+		indexes: record.NewIndexWriter(opts.DB, opts.Logger), running: map[string]*recordingPipeline{}}
 }
 
 // Factory is the Manager's PipelineFactory.
@@ -346,7 +346,7 @@ func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, restri
 		NoAudio:            !cfg.Stream.RecordAudio,
 		OnWrite:            onWrite,
 		DirFormat:          o.DirFormat,
-		Syncer:             p.owner.sync,
+		IndexWriter:        p.owner.indexes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)

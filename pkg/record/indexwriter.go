@@ -10,7 +10,7 @@ import (
 	"lightnvr/pkg/db"
 )
 
-// Syncer saves the part indexes of many recorders together, as a group
+// IndexWriter saves the part indexes of many recorders together, as a group
 // commit: one goroutine writes every index queued since its last round in
 // one transaction, and whatever arrives during a round waits for the next,
 // which starts at once. With synchronous=FULL every commit is a disk sync,
@@ -20,7 +20,7 @@ import (
 // part right after writing it, so a power cut loses at most the part being
 // buffered. Grouping those syncs into rounds too was tried; under emulation
 // a cut then lost up to 1.8 s of a stream, and it saved no measurable CPU.
-type Syncer struct {
+type IndexWriter struct {
 	db  *db.DB
 	log *slog.Logger
 
@@ -29,44 +29,44 @@ type Syncer struct {
 	round sync.Mutex
 
 	mu      sync.Mutex
-	pending []syncEntry // indexes queued since the last round, one per file
-	running bool        // loop is on
+	pending []indexEntry // indexes queued since the last round, one per file
+	running bool         // loop is on
 
-	taken []syncEntry // one round's entries, reused
+	taken []indexEntry // one round's entries, reused
 	ixs   []*db.RecordingIndex
 }
 
-// syncEntry is the newest index of the recording written to f.
-// A Syncer holds one per recorder at most: slices beat maps here.
-type syncEntry struct {
+// indexEntry is the newest index of the recording written to f.
+// An IndexWriter holds one per recorder at most: slices beat maps here.
+type indexEntry struct {
 	f  *os.File
 	ix *db.RecordingIndex
 }
 
-// NewSyncer returns a Syncer writing indexes to d.
-func NewSyncer(d *db.DB, log *slog.Logger) *Syncer {
+// NewIndexWriter returns a IndexWriter writing indexes to d.
+func NewIndexWriter(d *db.DB, log *slog.Logger) *IndexWriter {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Syncer{db: d, log: log}
+	return &IndexWriter{db: d, log: log}
 }
 
 // loop runs rounds back to back while recorders write; it ends after a
 // round with nothing to do, and written starts it again.
-func (s *Syncer) loop() {
+func (s *IndexWriter) loop() {
 	for s.Flush() {
 	}
 }
 
 // written queues ix, the index of the recording written to f (its parts
 // already durable), for the next round, in place of one queued earlier.
-func (s *Syncer) written(f *os.File, ix *db.RecordingIndex) {
+func (s *IndexWriter) written(f *os.File, ix *db.RecordingIndex) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := slices.IndexFunc(s.pending, func(e syncEntry) bool { return e.f == f }); i >= 0 {
+	if i := slices.IndexFunc(s.pending, func(e indexEntry) bool { return e.f == f }); i >= 0 {
 		s.pending[i].ix = ix
 	} else {
-		s.pending = append(s.pending, syncEntry{f: f, ix: ix})
+		s.pending = append(s.pending, indexEntry{f: f, ix: ix})
 	}
 	if !s.running {
 		s.running = true
@@ -75,18 +75,18 @@ func (s *Syncer) written(f *os.File, ix *db.RecordingIndex) {
 }
 
 // forget drops f's queued index before its segment saves its final one.
-func (s *Syncer) forget(f *os.File) {
+func (s *IndexWriter) forget(f *os.File) {
 	s.round.Lock()
 	defer s.round.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = slices.DeleteFunc(s.pending, func(e syncEntry) bool { return e.f == f })
+	s.pending = slices.DeleteFunc(s.pending, func(e indexEntry) bool { return e.f == f })
 }
 
 // Flush runs one round: it saves the indexes queued since the last one in
 // one transaction. It reports false, and lets the loop end, when there was
 // nothing to save.
-func (s *Syncer) Flush() bool {
+func (s *IndexWriter) Flush() bool {
 	s.round.Lock()
 	defer s.round.Unlock()
 	s.mu.Lock()

@@ -35,21 +35,21 @@ func (f *feeder) write(r *Recorder, n int) {
 	}
 }
 
-// Recorders sharing a Syncer: each makes every part durable itself as it
+// Recorders sharing a IndexWriter: each makes every part durable itself as it
 // writes it, and one round saves each open segment's index with every part
 // written so far.
-func TestSyncerSavesEveryRecordersIndexes(t *testing.T) {
+func TestIndexWriterSavesEveryRecordersIndexes(t *testing.T) {
 	units, _ := benchUnits(t)
 	dir := t.TempDir()
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	var mu sync.Mutex
 	synced := map[string]int{}
-	syncer := NewSyncer(d, nil)
+	syncer := NewIndexWriter(d, nil)
 	names := []string{"a", "b", "c"}
 	recs := make([]*Recorder, len(names))
 	for i, name := range names {
 		r, err := New(Config{Stream: name, StorageDir: filepath.Join(dir, "s"), DB: d, SegmentDuration: time.Minute,
-			IndexInterval: time.Nanosecond, Syncer: syncer, Sync: func(f *os.File) error {
+			IndexInterval: time.Nanosecond, IndexWriter: syncer, Sync: func(f *os.File) error {
 				mu.Lock()
 				defer mu.Unlock()
 				synced[f.Name()]++
