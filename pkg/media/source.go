@@ -294,10 +294,10 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 	var h264f *format.H264
 	var h265f *format.H265
 	if m := desc.FindFormat(&h264f); m != nil {
-		dec, err := h264f.CreateDecoder()
-		if err != nil {
-			return nil, nil, fmt.Errorf("h264 decoder: %w", err)
+		if h264f.PacketizationMode > 1 {
+			return nil, nil, fmt.Errorf("h264: packetization mode %d not supported", h264f.PacketizationMode)
 		}
+		dec := &h264Depacketizer{}
 		sps, pps := h264f.SPS, h264f.PPS
 		d.Video = &Track{Codec: CodecH264, ClockRate: h264f.ClockRate()}
 		setVideoParams(d.Video, nil, sps, pps)
