@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
 )
 
@@ -13,28 +14,32 @@ import (
 // complete yet; it is not a loss.
 var errMorePackets = errors.New("access unit incomplete")
 
-// H.264 RTP payload types (RFC 6184 §5.2) that carry more or less than one
-// NAL unit.
+// RTP payload types that carry more or less than one NAL unit: H.264's
+// (RFC 6184 §5.2) aggregation and fragmentation units, and H.265's (RFC
+// 7798 §4.4).
 const (
 	h264STAPA = 24
 	h264FUA   = 28
+	h265AP    = 48
+	h265FU    = 49
 )
 
-// h264Depacketizer reassembles H.264 access units from RTP (RFC 6184,
-// packetization modes 0 and 1).
+// depacketizer reassembles H.264 (RFC 6184, packetization modes 0 and 1)
+// and H.265 (RFC 7798, without DONL) access units from RTP.
 //
-// It exists instead of the RTP library's decoder because that one scans
-// every reassembled NAL unit twice for start codes (for cameras that wrap
-// NAL units in Annex-B) and zeroes each unit's buffer before copying into
-// it. Our streams come from go2rtc, which packetizes NAL units itself, so
-// a unit is scanned only when it begins with a start code, and fragments
-// are joined into a buffer that is not zeroed first. Together that was a
-// quarter of ingest CPU (the ingest benchmark's profile).
-type h264Depacketizer struct {
-	hdr   [1]byte  // the reassembled NAL unit's header
-	frags [][]byte // hdr, then each fragment's payload; empty when no FU-A is open
+// It exists instead of the RTP library's decoders because those scan
+// every reassembled NAL unit for start codes (for cameras that wrap NAL
+// units in Annex-B; the H.264 one twice) and zero each unit's buffer before
+// copying into it. Our streams come from go2rtc, which packetizes NAL
+// units itself, so units are scanned only once a unit begins with a start
+// code, and fragments are joined into a buffer that is not zeroed first.
+// Together that was a quarter of ingest's user CPU (BenchmarkIngest).
+type depacketizer struct {
+	h265  bool
+	hdr   [2]byte  // the reassembled NAL unit's header
+	frags [][]byte // header, then each fragment's payload; empty when no FU is open
 	size  int      // bytes in frags
-	next  uint16   // sequence number the open FU-A expects next
+	next  uint16   // sequence number the open FU expects next
 
 	au     [][]byte // NAL units of the access unit being collected
 	auSize int
@@ -42,11 +47,20 @@ type h264Depacketizer struct {
 	annexB bool // the stream wraps NAL units in start codes
 }
 
+func newDepacketizer(c Codec) *depacketizer { return &depacketizer{h265: c == CodecH265} }
+
+func (d *depacketizer) maxNALUs() int {
+	if d.h265 {
+		return h265.MaxNALUsPerAccessUnit
+	}
+	return h264.MaxNALUsPerAccessUnit
+}
+
 // Decode takes one packet and returns an access unit when the packet ends
 // one (marker bit), or when it starts the next one (a new timestamp, for
 // cameras that never set the marker). errMorePackets means the unit is not
 // complete yet; any other error discarded the fragment it broke.
-func (d *h264Depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
+func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 	nalus, err := d.nalus(p)
 	if err != nil {
 		return nil, err
@@ -67,7 +81,7 @@ func (d *h264Depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 	return out, nil
 }
 
-func (d *h264Depacketizer) take() [][]byte {
+func (d *depacketizer) take() [][]byte {
 	au := d.au
 	// The unit goes to subscribers that keep it: the next one gets its
 	// own slice.
@@ -75,16 +89,16 @@ func (d *h264Depacketizer) take() [][]byte {
 	return au
 }
 
-func (d *h264Depacketizer) add(nalus [][]byte, ts uint32) error {
+func (d *depacketizer) add(nalus [][]byte, ts uint32) error {
 	size := d.auSize
 	for _, n := range nalus {
 		size += len(n)
 	}
 	switch {
-	case len(d.au)+len(nalus) > h264.MaxNALUsPerAccessUnit:
+	case len(d.au)+len(nalus) > d.maxNALUs():
 		d.au, d.auSize = nil, 0
-		return fmt.Errorf("access unit has more than %d NAL units", h264.MaxNALUsPerAccessUnit)
-	case size > h264.MaxAccessUnitSize:
+		return fmt.Errorf("access unit has more than %d NAL units", d.maxNALUs())
+	case size > h264.MaxAccessUnitSize: // the same for H.265
 		d.au, d.auSize = nil, 0
 		return fmt.Errorf("access unit of %d bytes is over the %d allowed", size, h264.MaxAccessUnitSize)
 	}
@@ -96,66 +110,79 @@ func (d *h264Depacketizer) add(nalus [][]byte, ts uint32) error {
 
 // nalus returns the complete NAL units p carries or completes: none while
 // a fragmented unit is still open.
-func (d *h264Depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
+func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 	pl := p.Payload
-	if len(pl) == 0 {
+	hl := 1 // NAL unit header length
+	typ := 0
+	switch {
+	case d.h265 && len(pl) >= 2:
+		hl, typ = 2, int(pl[0]>>1&0x3f)
+	case !d.h265 && len(pl) >= 1:
+		typ = int(pl[0] & 0x1f)
+	default:
 		d.dropFragments()
-		return nil, errors.New("empty RTP payload")
+		return nil, errors.New("RTP payload too short")
 	}
-	switch typ := pl[0] & 0x1f; typ {
-	case h264FUA:
-		n, err := d.fragment(p)
+	switch {
+	case !d.h265 && typ == h264FUA, d.h265 && typ == h265FU:
+		n, err := d.fragment(p, hl)
 		if n == nil || err != nil {
 			return nil, err
 		}
 		return d.unwrap([][]byte{n})
-	case h264STAPA:
+	case !d.h265 && typ == h264STAPA, d.h265 && typ == h265AP:
 		d.dropFragments()
-		nalus, err := splitSTAPA(pl[1:])
+		nalus, err := splitAggregate(pl[hl:])
 		if err != nil {
 			return nil, err
 		}
 		return d.unwrap(nalus)
-	case 25, 26, 27, 29, 30, 31:
+	case !d.h265 && typ >= 25, d.h265 && typ >= 50:
 		d.dropFragments()
-		return nil, fmt.Errorf("RTP H.264 payload type %d not supported", typ)
+		return nil, fmt.Errorf("RTP payload type %d not supported", typ)
 	default:
 		d.dropFragments()
 		return d.unwrap([][]byte{pl})
 	}
 }
 
-// fragment adds an FU-A packet and returns the NAL unit it completes.
-func (d *h264Depacketizer) fragment(p *rtp.Packet) ([]byte, error) {
+// fragment adds a fragmentation unit (after a NAL header of hl bytes comes
+// the FU header: start and end bits and the unit's type) and returns the
+// NAL unit it completes.
+func (d *depacketizer) fragment(p *rtp.Packet, hl int) ([]byte, error) {
 	pl := p.Payload
-	if len(pl) < 2 {
+	if len(pl) < hl+1 {
 		d.dropFragments()
-		return nil, errors.New("FU-A packet too short")
+		return nil, errors.New("fragmentation unit too short")
 	}
-	start, end := pl[1]&0x80 != 0, pl[1]&0x40 != 0
-	if start {
+	fu := pl[hl]
+	if fu&0x80 != 0 { // start
 		d.dropFragments()
-		d.hdr[0] = pl[0]&0xe0 | pl[1]&0x1f
-		d.frags = append(d.frags, d.hdr[:])
-		d.size = 1
+		if d.h265 {
+			d.hdr[0], d.hdr[1] = pl[0]&0x81|(fu&0x3f)<<1, pl[1]
+		} else {
+			d.hdr[0] = pl[0]&0xe0 | fu&0x1f
+		}
+		d.frags = append(d.frags, d.hdr[:hl])
+		d.size = hl
 	} else {
 		if len(d.frags) == 0 {
-			return nil, errors.New("FU-A fragment without its start")
+			return nil, errors.New("fragment without its start")
 		}
 		if p.SequenceNumber != d.next {
 			d.dropFragments()
-			return nil, errors.New("FU-A fragment lost: NAL unit discarded")
+			return nil, errors.New("fragment lost: NAL unit discarded")
 		}
 	}
-	d.frags = append(d.frags, pl[2:])
-	d.size += len(pl) - 2
+	d.frags = append(d.frags, pl[hl+1:])
+	d.size += len(pl) - hl - 1
 	d.next = p.SequenceNumber + 1
-	if d.size > h264.MaxAccessUnitSize {
+	if d.size > h264.MaxAccessUnitSize { // the same for H.265
 		size := d.size
 		d.dropFragments()
 		return nil, fmt.Errorf("NAL unit of %d bytes is over the %d allowed", size, h264.MaxAccessUnitSize)
 	}
-	if !end {
+	if fu&0x40 == 0 { // not the end
 		return nil, nil
 	}
 	// bytes.Join allocates without zeroing: every byte is copied over.
@@ -164,19 +191,20 @@ func (d *h264Depacketizer) fragment(p *rtp.Packet) ([]byte, error) {
 	return n, nil
 }
 
-func (d *h264Depacketizer) dropFragments() {
+func (d *depacketizer) dropFragments() {
 	clear(d.frags) // the packets' payloads may go
 	d.frags, d.size = d.frags[:0], 0
 }
 
 // unwrap splits NAL units that arrive wrapped in Annex-B start codes. A NAL
-// unit never begins with a zero byte (its header's type 0 is unused), so
-// looking at its first bytes is enough to notice such a stream; from then
-// on every unit is scanned.
-func (d *h264Depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
+// unit never begins with two zero bytes (an H.264 header of type 0 is
+// unused, an H.265 header's second byte is never 0), so looking at its
+// first bytes is enough to notice such a stream; from then on every unit
+// is scanned.
+func (d *depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
 	if !d.annexB {
 		for _, n := range nalus {
-			if len(n) > 0 && n[0] == 0 {
+			if len(n) >= 3 && n[0] == 0 && n[1] == 0 {
 				d.annexB = true
 				break
 			}
@@ -187,7 +215,7 @@ func (d *h264Depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
 	}
 	var out [][]byte
 	for _, n := range nalus {
-		if len(n) > 0 && n[0] != 0 {
+		if len(n) < 3 || n[0] != 0 || n[1] != 0 {
 			if !bytes.Contains(n, annexBStart[1:]) {
 				out = append(out, n)
 				continue
@@ -205,30 +233,30 @@ func (d *h264Depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
 
 var annexBStart = [4]byte{0, 0, 0, 1}
 
-// splitSTAPA returns the NAL units of a STAP-A payload (after its header
-// byte): each is a 16-bit size and the unit.
-func splitSTAPA(b []byte) ([][]byte, error) {
+// splitAggregate returns the NAL units of an aggregation packet's payload
+// (after its NAL header): each is a 16-bit size and the unit.
+func splitAggregate(b []byte) ([][]byte, error) {
 	var nalus [][]byte
 	for len(b) > 0 {
 		if len(b) < 2 {
-			return nil, errors.New("STAP-A packet truncated")
+			return nil, errors.New("aggregation packet truncated")
 		}
 		size := int(b[0])<<8 | int(b[1])
 		b = b[2:]
 		if size == 0 {
 			if !allZero(b) {
-				return nil, errors.New("STAP-A packet has a unit of size 0")
+				return nil, errors.New("aggregation packet has a unit of size 0")
 			}
 			break // padding
 		}
 		if size > len(b) {
-			return nil, errors.New("STAP-A packet truncated")
+			return nil, errors.New("aggregation packet truncated")
 		}
 		nalus = append(nalus, b[:size])
 		b = b[size:]
 	}
 	if len(nalus) == 0 {
-		return nil, errors.New("STAP-A packet carries no NAL unit")
+		return nil, errors.New("aggregation packet carries no NAL unit")
 	}
 	return nalus, nil
 }

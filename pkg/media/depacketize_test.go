@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -14,10 +15,10 @@ import (
 // nalu is a NAL unit of the given header byte and size with random bytes
 // in which, as emulation prevention ensures, two zeros are never followed
 // by a byte below 4, so it holds no start code.
-func nalu(r *rand.Rand, hdr byte, size int) []byte {
+func nalu(r *rand.Rand, hdr []byte, size int) []byte {
 	n := make([]byte, size)
-	n[0] = hdr
-	for i := 1; i < size; i++ {
+	copy(n, hdr)
+	for i := len(hdr); i < size; i++ {
 		n[i] = byte(r.IntN(256))
 		if i >= 2 && n[i-2] == 0 && n[i-1] == 0 && n[i] < 4 {
 			n[i] = 3
@@ -26,24 +27,61 @@ func nalu(r *rand.Rand, hdr byte, size int) []byte {
 	return n
 }
 
+// NAL unit headers of each codec.
+type naluKinds struct{ sps, pps, idr, p, sei []byte }
+
+var (
+	h264Kinds = naluKinds{sps: []byte{0x67}, pps: []byte{0x68}, idr: []byte{0x65}, p: []byte{0x41}, sei: []byte{0x06}}
+	h265Kinds = naluKinds{sps: []byte{0x42, 1}, pps: []byte{0x44, 1}, idr: []byte{0x26, 1}, p: []byte{0x02, 1}, sei: []byte{0x4e, 1}}
+)
+
 // testAUs is a keyframe with its parameter sets, then P-frames large and
-// small: the packetizer sends them as STAP-A, FU-A and single units.
-func testAUs() [][][]byte {
+// small: the packetizer sends them as aggregation packets, fragments and
+// single units.
+func testAUs(k naluKinds) [][][]byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	return [][][]byte{
-		{nalu(r, 0x67, 20), nalu(r, 0x68, 4), nalu(r, 0x65, 9000)},
-		{nalu(r, 0x41, 3000)},
-		{nalu(r, 0x41, 60)},
-		{nalu(r, 0x06, 30), nalu(r, 0x41, 1400), nalu(r, 0x41, 1500)},
-		{nalu(r, 0x41, 1)},
+		{nalu(r, k.sps, 20), nalu(r, k.pps, 4), nalu(r, k.idr, 9000)},
+		{nalu(r, k.p, 3000)},
+		{nalu(r, k.p, 60)},
+		{nalu(r, k.sei, 30), nalu(r, k.p, 1400), nalu(r, k.p, 1500)},
+		{nalu(r, k.p, 2)},
 	}
 }
 
-// packetize is the RTP library's own H.264 packetizer: the reference for
-// what a sender puts on the wire.
-func packetize(t testing.TB, aus [][][]byte) [][]*rtp.Packet {
+// codecCase is one codec under test: its NAL unit kinds and the RTP
+// library's own packetizer, the reference for what a sender puts on the
+// wire.
+type codecCase struct {
+	codec      Codec
+	kinds      naluKinds
+	agg, frag  int // payload types
+	newEncoder func() (rtpEncoder, error)
+}
+
+type rtpEncoder interface {
+	Encode([][]byte) ([]*rtp.Packet, error)
+}
+
+var codecCases = []codecCase{
+	{CodecH264, h264Kinds, h264STAPA, h264FUA, func() (rtpEncoder, error) {
+		return (&format.H264{PayloadTyp: 96, PacketizationMode: 1}).CreateEncoder()
+	}},
+	{CodecH265, h265Kinds, h265AP, h265FU, func() (rtpEncoder, error) {
+		return (&format.H265{PayloadTyp: 96}).CreateEncoder()
+	}},
+}
+
+func (c codecCase) payloadType(p *rtp.Packet) int {
+	if c.codec == CodecH265 {
+		return int(p.Payload[0] >> 1 & 0x3f)
+	}
+	return int(p.Payload[0] & 0x1f)
+}
+
+func (c codecCase) packetize(t testing.TB, aus [][][]byte) [][]*rtp.Packet {
 	t.Helper()
-	enc, err := (&format.H264{PayloadTyp: 96, PacketizationMode: 1}).CreateEncoder()
+	enc, err := c.newEncoder()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +99,7 @@ func packetize(t testing.TB, aus [][][]byte) [][]*rtp.Packet {
 	return out
 }
 
-func decodeAll(d *h264Depacketizer, pkts []*rtp.Packet) (aus [][][]byte, errs []error) {
+func decodeAll(d *depacketizer, pkts []*rtp.Packet) (aus [][][]byte, errs []error) {
 	for _, p := range pkts {
 		au, err := d.Decode(p)
 		switch {
@@ -83,75 +121,88 @@ func flat(pp [][]*rtp.Packet) []*rtp.Packet {
 	return out
 }
 
-func TestH264DepacketizerRoundTrip(t *testing.T) {
-	aus := testAUs()
-	pkts := packetize(t, aus)
-	kinds := map[byte]int{}
-	for _, p := range flat(pkts) {
-		kinds[p.Payload[0]&0x1f]++
-	}
-	if kinds[h264STAPA] == 0 || kinds[h264FUA] == 0 || kinds[0x41&0x1f] == 0 {
-		t.Fatalf("packet types %v: the test wants STAP-A, FU-A and single units", kinds)
-	}
-	got, errs := decodeAll(&h264Depacketizer{}, flat(pkts))
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if !reflect.DeepEqual(got, aus) {
-		t.Fatalf("got %d access units, want the %d sent, byte for byte", len(got), len(aus))
-	}
-}
-
-func TestH264DepacketizerWithoutMarker(t *testing.T) {
-	aus := testAUs()
-	pkts := flat(packetize(t, aus))
-	for _, p := range pkts {
-		p.Marker = false // cameras that never set it: the next timestamp ends a unit
-	}
-	got, errs := decodeAll(&h264Depacketizer{}, pkts)
-	if len(errs) > 0 {
-		t.Fatalf("errors: %v", errs)
-	}
-	if !reflect.DeepEqual(got, aus[:len(aus)-1]) {
-		t.Fatalf("got %d access units, want all but the last (not ended yet) of %d", len(got), len(aus))
-	}
-}
-
-func TestH264DepacketizerLostFragment(t *testing.T) {
-	aus := testAUs()
-	pkts := packetize(t, aus)
-	// Drop a middle fragment of the keyframe's IDR slice.
-	key := pkts[0]
-	var lost []*rtp.Packet
-	for i, p := range key {
-		if i == len(key)/2 {
-			if p.Payload[0]&0x1f != h264FUA || p.Payload[1]&0xc0 != 0 {
-				t.Fatalf("packet %d of the keyframe is not a middle FU-A fragment", i)
+func TestDepacketizerRoundTrip(t *testing.T) {
+	for _, c := range codecCases {
+		t.Run(string(c.codec), func(t *testing.T) {
+			aus := testAUs(c.kinds)
+			pkts := c.packetize(t, aus)
+			kinds := map[int]int{}
+			for _, p := range flat(pkts) {
+				kinds[c.payloadType(p)]++
 			}
-			continue
-		}
-		lost = append(lost, p)
-	}
-	pkts[0] = lost
-	got, errs := decodeAll(&h264Depacketizer{}, flat(pkts))
-	if len(errs) == 0 {
-		t.Fatal("a lost fragment gave no error")
-	}
-	for _, au := range got {
-		for _, n := range au {
-			if n[0]&0x1f == 5 {
-				t.Fatalf("an IDR slice of %d bytes came out of a unit with a fragment lost", len(n))
+			if kinds[c.agg] == 0 || kinds[c.frag] == 0 || len(kinds) < 3 {
+				t.Fatalf("packet types %v: the test wants aggregates, fragments and single units", kinds)
 			}
-		}
-	}
-	if !reflect.DeepEqual(got[len(got)-len(aus)+1:], aus[1:]) {
-		t.Fatal("the units after the loss are not intact")
+			got, errs := decodeAll(newDepacketizer(c.codec), flat(pkts))
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if !reflect.DeepEqual(got, aus) {
+				t.Fatalf("got %d access units, want the %d sent, byte for byte", len(got), len(aus))
+			}
+		})
 	}
 }
 
-func TestH264DepacketizerAnnexB(t *testing.T) {
+func TestDepacketizerWithoutMarker(t *testing.T) {
+	for _, c := range codecCases {
+		t.Run(string(c.codec), func(t *testing.T) {
+			aus := testAUs(c.kinds)
+			pkts := flat(c.packetize(t, aus))
+			for _, p := range pkts {
+				p.Marker = false // cameras that never set it: the next timestamp ends a unit
+			}
+			got, errs := decodeAll(newDepacketizer(c.codec), pkts)
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			if !reflect.DeepEqual(got, aus[:len(aus)-1]) {
+				t.Fatalf("got %d access units, want all but the last (not ended yet) of %d", len(got), len(aus))
+			}
+		})
+	}
+}
+
+func TestDepacketizerLostFragment(t *testing.T) {
+	for _, c := range codecCases {
+		t.Run(string(c.codec), func(t *testing.T) {
+			aus := testAUs(c.kinds)
+			pkts := c.packetize(t, aus)
+			// Drop a middle fragment of the keyframe's IDR slice.
+			key := pkts[0]
+			var lost []*rtp.Packet
+			for i, p := range key {
+				if i == len(key)/2 {
+					if c.payloadType(p) != c.frag {
+						t.Fatalf("packet %d of the keyframe is not a fragment", i)
+					}
+					continue
+				}
+				lost = append(lost, p)
+			}
+			pkts[0] = lost
+			got, errs := decodeAll(newDepacketizer(c.codec), flat(pkts))
+			if len(errs) == 0 {
+				t.Fatal("a lost fragment gave no error")
+			}
+			for _, au := range got {
+				for _, n := range au {
+					if bytes.HasPrefix(n, c.kinds.idr) {
+						t.Fatalf("an IDR slice of %d bytes came out of a unit with a fragment lost", len(n))
+					}
+				}
+			}
+			if !reflect.DeepEqual(got[len(got)-len(aus)+1:], aus[1:]) {
+				t.Fatal("the units after the loss are not intact")
+			}
+		})
+	}
+}
+
+func TestDepacketizerAnnexB(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	sps, pps, idr, p := nalu(r, 0x67, 20), nalu(r, 0x68, 4), nalu(r, 0x65, 500), nalu(r, 0x41, 200)
+	k := h264Kinds
+	sps, pps, idr, p := nalu(r, k.sps, 20), nalu(r, k.pps, 4), nalu(r, k.idr, 500), nalu(r, k.p, 200)
 	wrap := func(nn ...[]byte) []byte {
 		var b []byte
 		for _, n := range nn {
@@ -159,7 +210,7 @@ func TestH264DepacketizerAnnexB(t *testing.T) {
 		}
 		return b
 	}
-	d := &h264Depacketizer{}
+	d := newDepacketizer(CodecH264)
 	au, err := d.Decode(&rtp.Packet{Header: rtp.Header{Marker: true, Timestamp: 1}, Payload: wrap(sps, pps, idr)})
 	if err != nil || !reflect.DeepEqual(au, [][]byte{sps, pps, idr}) {
 		t.Fatalf("wrapped keyframe: %d units, %v; want its 3 NAL units", len(au), err)
@@ -172,15 +223,24 @@ func TestH264DepacketizerAnnexB(t *testing.T) {
 	}
 }
 
-func TestH264DepacketizerRejectsBrokenPackets(t *testing.T) {
+func TestDepacketizerRejectsBrokenPackets(t *testing.T) {
 	for name, pl := range map[string][]byte{
-		"empty":          {},
-		"STAP-B":         {25, 0, 1, 0x41},
-		"FU-A too short": {28},
-		"STAP-A cut":     {24, 0, 9, 0x41},
-		"FU-A no start":  {28, 0x05, 1, 2, 3},
+		"empty":                {},
+		"H.264 STAP-B":         {25, 0, 1, 0x41},
+		"H.264 FU-A too short": {28},
+		"H.264 STAP-A cut":     {24, 0, 9, 0x41},
+		"H.264 FU-A no start":  {28, 0x05, 1, 2, 3},
+		"H.265 one byte":       {0x02},
+		"H.265 PACI":           {50 << 1, 1, 0, 0},
+		"H.265 FU too short":   {49 << 1, 1},
+		"H.265 AP cut":         {48 << 1, 1, 0, 9, 0x02},
+		"H.265 FU no start":    {49 << 1, 1, 0x01, 1, 2},
 	} {
-		d := &h264Depacketizer{}
+		codec := CodecH264
+		if strings.HasPrefix(name, "H.265") {
+			codec = CodecH265
+		}
+		d := newDepacketizer(codec)
 		au, err := d.Decode(&rtp.Packet{Header: rtp.Header{Marker: true}, Payload: pl})
 		if err == nil || errors.Is(err, errMorePackets) || au != nil {
 			t.Errorf("%s: got %d units, %v; want an error", name, len(au), err)
@@ -190,7 +250,7 @@ func TestH264DepacketizerRejectsBrokenPackets(t *testing.T) {
 
 func BenchmarkH264Depacketizer(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
-	au := [][]byte{nalu(r, 0x41, 20000)}
+	au := [][]byte{nalu(r, h264Kinds.p, 20000)}
 	enc, err := (&format.H264{PayloadTyp: 96, PacketizationMode: 1}).CreateEncoder()
 	if err != nil {
 		b.Fatal(err)
@@ -204,7 +264,7 @@ func BenchmarkH264Depacketizer(b *testing.B) {
 		b.Fatal(err)
 	}
 	for name, decode := range map[string]func(*rtp.Packet) ([][]byte, error){
-		"ours":    (&h264Depacketizer{}).Decode,
+		"ours":    newDepacketizer(CodecH264).Decode,
 		"library": dec.Decode,
 	} {
 		b.Run(name, func(b *testing.B) {
@@ -222,12 +282,12 @@ func BenchmarkH264Depacketizer(b *testing.B) {
 	}
 }
 
-// FuzzH264Depacketizer feeds packets cut from arbitrary bytes: the first
+// FuzzDepacketizer feeds packets cut from arbitrary bytes: the first
 // byte of each is its flags (marker, new timestamp, a lost packet before
 // it), the second its payload length. Whatever arrives, the depacketizer
 // must not panic and every unit it returns holds only non-empty NAL units.
-func FuzzH264Depacketizer(f *testing.F) {
-	for _, pkts := range packetize(f, testAUs()[:2]) {
+func FuzzDepacketizer(f *testing.F) {
+	for _, pkts := range codecCases[0].packetize(f, testAUs(h264Kinds)[:2]) {
 		var seed []byte
 		for _, p := range pkts {
 			if len(p.Payload) > 255 {
@@ -235,11 +295,15 @@ func FuzzH264Depacketizer(f *testing.F) {
 			}
 			seed = append(append(seed, 1, byte(len(p.Payload))), p.Payload...)
 		}
-		f.Add(seed)
+		f.Add(false, seed)
 	}
-	f.Add([]byte{1, 9, 0, 0, 0, 1, 0x67, 0, 0, 1, 0x68})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		d := &h264Depacketizer{}
+	f.Add(false, []byte{1, 9, 0, 0, 0, 1, 0x67, 0, 0, 1, 0x68})
+	f.Add(true, []byte{1, 4, 49 << 1, 1, 0x81, 7, 1, 4, 49 << 1, 1, 0x41, 8})
+	f.Fuzz(func(t *testing.T, h265 bool, b []byte) {
+		d := newDepacketizer(CodecH264)
+		if h265 {
+			d = newDepacketizer(CodecH265)
+		}
 		var seq uint16
 		var ts uint32
 		for len(b) >= 2 {

@@ -297,17 +297,17 @@ func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.M
 		if h264f.PacketizationMode > 1 {
 			return nil, nil, fmt.Errorf("h264: packetization mode %d not supported", h264f.PacketizationMode)
 		}
-		dec := &h264Depacketizer{}
+		dec := newDepacketizer(CodecH264)
 		sps, pps := h264f.SPS, h264f.PPS
 		d.Video = &Track{Codec: CodecH264, ClockRate: h264f.ClockRate()}
 		setVideoParams(d.Video, nil, sps, pps)
 		ing.videoMedia, ing.videoFormat, ing.videoDec = m, h264f, dec.Decode
 		medias = append(medias, m)
 	} else if m := desc.FindFormat(&h265f); m != nil {
-		dec, err := h265f.CreateDecoder()
-		if err != nil {
-			return nil, nil, fmt.Errorf("h265 decoder: %w", err)
+		if h265f.MaxDONDiff != 0 {
+			return nil, nil, errors.New("h265: decoding order numbers (sprop-max-don-diff) not supported")
 		}
+		dec := newDepacketizer(CodecH265)
 		vps, sps, pps := h265f.VPS, h265f.SPS, h265f.PPS
 		d.Video = &Track{Codec: CodecH265, ClockRate: h265f.ClockRate()}
 		setVideoParams(d.Video, vps, sps, pps)
