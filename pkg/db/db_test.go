@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
@@ -335,5 +336,34 @@ func TestOpenAfterInterruptedCheckpoint(t *testing.T) {
 	}
 	if v, err := c.QuickCheck(ctx); err != nil || v != "ok" {
 		t.Errorf("QuickCheck = %q, %v", v, err)
+	}
+}
+
+// Connections a burst opened are closed once idle: each holds a SQLite
+// instance and its page cache.
+func TestIdleConnectionsClose(t *testing.T) {
+	saved := connMaxIdle
+	connMaxIdle = 50 * time.Millisecond
+	t.Cleanup(func() { connMaxIdle = saved })
+	ctx := context.Background()
+	d := openTemp(t, "idle.db")
+	conns := make([]*sql.Conn, maxOpenConns)
+	for i := range conns {
+		c, err := d.pool.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for _, c := range conns {
+		_ = c.Close() // back to the pool
+	}
+	// 200 times the idle limit: a bound for a stalled machine, not a timing.
+	giveUp := time.Now().Add(10 * time.Second)
+	for n := d.OpenConnections(); n > 0; n = d.OpenConnections() {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%d of %d connections still open after idling, want 0", n, maxOpenConns)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
