@@ -21,15 +21,7 @@ func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Hold every connection of the pool at once so each is a distinct one.
-	conns := make([]*sql.Conn, maxOpenConns)
-	for i := range conns {
-		c, err := d.pool.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
+	conns := holdEveryConn(t, d)
 	defer func() {
 		for _, c := range conns {
 			_ = c.Close()
@@ -345,17 +337,8 @@ func TestIdleConnectionsClose(t *testing.T) {
 	saved := connMaxIdle
 	connMaxIdle = 50 * time.Millisecond
 	t.Cleanup(func() { connMaxIdle = saved })
-	ctx := context.Background()
 	d := openTemp(t, "idle.db")
-	conns := make([]*sql.Conn, maxOpenConns)
-	for i := range conns {
-		c, err := d.pool.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
-	for _, c := range conns {
+	for _, c := range holdEveryConn(t, d) {
 		_ = c.Close() // back to the pool
 	}
 	// 200 times the idle limit: a bound for a stalled machine, not a timing.
@@ -366,4 +349,19 @@ func TestIdleConnectionsClose(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// holdEveryConn takes every connection of the pool at once, so each is a
+// distinct one.
+func holdEveryConn(t *testing.T, d *DB) []*sql.Conn {
+	t.Helper()
+	conns := make([]*sql.Conn, maxOpenConns)
+	for i := range conns {
+		c, err := d.pool.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	return conns
 }
