@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"lightnvr/pkg/config"
 	"lightnvr/pkg/db"
@@ -55,6 +56,9 @@ func Bootstrap(ctx context.Context, d *db.DB, cfg *config.Config, dataDir string
 	if err != nil {
 		return err
 	}
+	// argon2id's working memory (19 MiB) is garbage now, but the runtime
+	// would keep those pages resident for minutes: the whole idle budget.
+	debug.FreeOSMemory()
 	u := &db.User{Username: name, PasswordHash: h, Role: int(RoleAdmin), IsActive: true}
 	if _, err := d.InsertUser(ctx, u, nowUnix()); err != nil {
 		return fmt.Errorf("create initial admin: %w", err)

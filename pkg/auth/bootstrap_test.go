@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -51,4 +53,28 @@ func TestGeneratedPasswordRehashedAtFirstLogin(t *testing.T) {
 	if _, err := os.Stat(file); err != nil {
 		t.Fatalf("the re-hash at login removed %s: %v", file, err)
 	}
+}
+
+// Creating the admin from [web] password runs a full argon2id hash at start;
+// its working memory must go back to the OS, not stay resident while idle.
+func TestBootstrapReturnsHashMemory(t *testing.T) {
+	_, d, _ := newTestService(t, nil)
+	cfg := config.Default()
+	cfg.Web.Password = "configured-password"
+	debug.FreeOSMemory()
+	before := retainedHeap()
+	if err := Bootstrap(context.Background(), d, cfg, t.TempDir(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	grew := int64(retainedHeap()) - int64(before)
+	if limit := int64(DefaultHashParams.Memory) * 1024 / 2; grew > limit {
+		t.Fatalf("heap held from the OS grew %d KiB over Bootstrap, want under %d KiB (argon2id's memory kept)", grew>>10, limit>>10)
+	}
+}
+
+// retainedHeap is the heap memory the runtime holds from the OS.
+func retainedHeap() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapSys - m.HeapReleased
 }

@@ -34,6 +34,14 @@ const BusyTimeout = 5 * time.Second
 // with every connection taken, a query on the DB would wait for itself.
 const maxOpenConns = 4
 
+// connMaxIdle closes a connection nobody used for this long. Each one is a
+// SQLite instance of its own with its own page cache (up to 2 MB once the
+// tables are large); a burst of API requests opens up to maxOpenConns, and
+// without this every one of them stayed for the daemon's life. A recording
+// daemon keeps one open anyway: part indexes are saved every second. A
+// variable so a test need not wait a minute.
+var connMaxIdle = time.Minute
+
 // DB is an open database. Its connection pool is not exported: every read
 // and write is a named function or method of this package, so the SQL of
 // the whole program lives here.
@@ -66,6 +74,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(maxOpenConns)
 	sqldb.SetMaxIdleConns(maxOpenConns)
+	sqldb.SetConnMaxIdleTime(connMaxIdle)
 	d := &DB{pool: sqldb, path: path}
 	// database/sql opens lazily; read the schema now so a bad file or a
 	// missing directory fails here, not at the first query.

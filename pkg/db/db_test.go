@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
@@ -20,15 +21,7 @@ func TestOpenSetsPragmasOnEveryConnection(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// Hold every connection of the pool at once so each is a distinct one.
-	conns := make([]*sql.Conn, maxOpenConns)
-	for i := range conns {
-		c, err := d.pool.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c
-	}
+	conns := holdEveryConn(t, d)
 	defer func() {
 		for _, c := range conns {
 			_ = c.Close()
@@ -336,4 +329,39 @@ func TestOpenAfterInterruptedCheckpoint(t *testing.T) {
 	if v, err := c.QuickCheck(ctx); err != nil || v != "ok" {
 		t.Errorf("QuickCheck = %q, %v", v, err)
 	}
+}
+
+// Connections a burst opened are closed once idle: each holds a SQLite
+// instance and its page cache.
+func TestIdleConnectionsClose(t *testing.T) {
+	saved := connMaxIdle
+	connMaxIdle = 50 * time.Millisecond
+	t.Cleanup(func() { connMaxIdle = saved })
+	d := openTemp(t, "idle.db")
+	for _, c := range holdEveryConn(t, d) {
+		_ = c.Close() // back to the pool
+	}
+	// 200 times the idle limit: a bound for a stalled machine, not a timing.
+	giveUp := time.Now().Add(10 * time.Second)
+	for n := d.OpenConnections(); n > 0; n = d.OpenConnections() {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%d of %d connections still open after idling, want 0", n, maxOpenConns)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// holdEveryConn takes every connection of the pool at once, so each is a
+// distinct one.
+func holdEveryConn(t *testing.T, d *DB) []*sql.Conn {
+	t.Helper()
+	conns := make([]*sql.Conn, maxOpenConns)
+	for i := range conns {
+		c, err := d.pool.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	return conns
 }
