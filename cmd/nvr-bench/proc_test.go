@@ -1,13 +1,35 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 )
+
+// The go2rtc a daemon starts is found by its parent and command name, and
+// a command name may hold spaces and parentheses.
+func TestChildPIDsFindsChildByName(t *testing.T) {
+	// The command name is the base name of the file exec'd: a link will do.
+	name := "a) (b"
+	bin := t.TempDir() + "/" + name
+	sleep, lookErr := exec.LookPath("sleep")
+	if err := errors.Join(lookErr, os.Symlink(sleep, bin)); err != nil {
+		t.Skip("no sleep to run:", err)
+	}
+	cmd := exec.Command(bin, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if got := childPIDs(os.Getpid(), name); len(got) != 1 || got[0] != cmd.Process.Pid {
+		t.Errorf("children named %q: %v, want [%d]", name, got, cmd.Process.Pid)
+	}
+	if _, err := procCPU(cmd.Process.Pid); err != nil {
+		t.Errorf("cpu of the child: %v", err)
+	}
+}
 
 // A window's CPU comes from /proc/PID/stat: it must agree with what the
 // kernel reports for the same process through getrusage.
@@ -32,33 +54,5 @@ func TestProcCPUAgreesWithRusage(t *testing.T) {
 	tick := time.Second / time.Duration(clockTicks())
 	if d := got - want; d < -3*tick || d > 3*tick {
 		t.Errorf("/proc stat says %v of CPU, getrusage %v (tick %v)", got, want, tick)
-	}
-}
-
-// The go2rtc a daemon starts is found by its parent and command name, and
-// a command name may hold spaces and parentheses.
-func TestChildPIDsFindsChildByName(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep:", err)
-	}
-	b, err := os.ReadFile(sleep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "a) (b")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if got := childPIDs(os.Getpid(), "a) (b"); !slices.Equal(got, []int{cmd.Process.Pid}) {
-		t.Errorf("children named %q: %v, want [%d]", "a) (b", got, cmd.Process.Pid)
-	}
-	if _, err := procCPU(cmd.Process.Pid); err != nil {
-		t.Errorf("cpu of the child: %v", err)
 	}
 }
