@@ -1,17 +1,23 @@
 // Command nvr-bench measures what recording costs: CPU seconds per
-// stream-minute and RSS of LightNVR's recording path against `ffmpeg -c copy`
-// recording the same synthetic streams on the same machine in the same run,
-// and the idle RSS of `lightnvr serve`. It prints figures; it asserts nothing.
+// stream-minute and memory of LightNVR against ffmpeg and mediamtx recording
+// the same synthetic streams on the same machine in the same run, and the
+// idle RSS of `lightnvr serve`. It prints figures; it asserts nothing.
 //
-//	nvr-bench run    -streams 1,8,32 -duration 30s [-lightnvr bin/lightnvr] [-mipsle bin/mipsle/lightnvr]
+//	nvr-bench run    -streams 1,8,32 -duration 60s [-lightnvr bin/lightnvr -go2rtc bin/go2rtc] [-mediamtx PATH] [-mipsle bin/mipsle/lightnvr]
 //	nvr-bench record -url rtsp://127.0.0.1:8654/cam -n 8 -dir DIR -duration 30s
 //	nvr-bench idle   -bin bin/lightnvr [-qemu qemu-mipsel-static]
 //
-// `record` is the LightNVR side run as its own process (media.Source → Hub →
-// record.Recorder per stream, production settings), so its CPU time and RSS
-// are its own; `run` starts the synthetic cameras, runs `record` and the
-// ffmpeg processes one after the other on the same streams, and checks every
-// file with ffprobe.
+// `run` starts the synthetic cameras and records them with each recorder in
+// turn: `ffmpeg -c copy` to segment MP4 and to fMP4 (one process a stream),
+// mediamtx pulling every stream as a path source, `lightnvr serve` with the
+// go2rtc it manages and the streams added through its API, and `record`.
+// Each recorder is measured over the same window, which opens once every
+// stream has a file, from /proc/PID/stat and /proc/PID/status; every file
+// is then checked with ffprobe.
+//
+// `record` is the LightNVR pipeline alone as its own process (media.Source →
+// Hub → record.Recorder per stream, production settings, no daemon and no
+// go2rtc), so its CPU time and RSS are its own.
 package main
 
 import (

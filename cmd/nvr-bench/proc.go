@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -16,15 +20,37 @@ type memInfo struct {
 	HWM     int64 `json:"hwm_kb"`      // VmHWM: peak RSS
 	RSSAnon int64 `json:"rss_anon_kb"` // heap, stacks
 	RSSFile int64 `json:"rss_file_kb"` // mapped binary and libraries
+	// PSS shares each shared page among the processes mapping it, so N
+	// ffmpeg processes are not charged N times for their libraries.
+	PSS int64 `json:"pss_kb"`
 }
 
+// add sums the memory of several processes.
+func (m *memInfo) add(o memInfo) {
+	m.RSS += o.RSS
+	m.HWM += o.HWM
+	m.RSSAnon += o.RSSAnon
+	m.RSSFile += o.RSSFile
+	m.PSS += o.PSS
+}
+
+// readMem reads /proc/<pid>/status and, where the kernel has it,
+// smaps_rollup for the PSS.
 func readMem(pid string) (memInfo, error) {
-	f, err := os.Open("/proc/" + pid + "/status")
+	var m memInfo
+	if err := scanMem("/proc/"+pid+"/status", &m); err != nil {
+		return m, fmt.Errorf("read memory of %s: %w", pid, err)
+	}
+	_ = scanMem("/proc/"+pid+"/smaps_rollup", &m)
+	return m, nil
+}
+
+func scanMem(path string, m *memInfo) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return memInfo{}, fmt.Errorf("read memory of %s: %w", pid, err)
+		return err
 	}
 	defer func() { _ = f.Close() }()
-	var m memInfo
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
@@ -48,9 +74,70 @@ func readMem(pid string) (memInfo, error) {
 			m.RSSAnon = n
 		case "RssFile":
 			m.RSSFile = n
+		case "Pss":
+			m.PSS = n
 		}
 	}
-	return m, sc.Err()
+	return sc.Err()
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: from
+// getconf, else 100, which Linux uses on every architecture we run on.
+var clockTicks = sync.OnceValue(func() int64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if n, perr := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && perr == nil && n > 0 {
+		return n
+	}
+	return 100
+})
+
+// procStat is the fields of /proc/<pid>/stat after the command name, which
+// may itself hold spaces and parentheses: [0] is field 3 (state).
+func procStat(pid int) ([]string, string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, "", err
+	}
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return nil, "", fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	return strings.Fields(string(b[end+1:])), string(b[open+1 : end]), nil
+}
+
+// procCPU is the user+system CPU a live process has used so far, its
+// threads included and its children not.
+func procCPU(pid int) (time.Duration, error) {
+	f, _, err := procStat(pid)
+	if err != nil {
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	}
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu of %d: short /proc stat", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64) // field 14, utime
+	s, err2 := strconv.ParseInt(f[12], 10, 64) // field 15, stime
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	}
+	return time.Duration(u+s) * time.Second / time.Duration(clockTicks()), nil
+}
+
+// childPIDs lists the live children of ppid whose command name is comm.
+func childPIDs(ppid int, comm string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		f, name, err := procStat(pid)
+		if err == nil && len(f) > 1 && name == comm && f[1] == strconv.Itoa(ppid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // cpuTime is user+system CPU of an rusage.

@@ -23,50 +23,77 @@ import (
 	"lightnvr/pkg/testkit"
 )
 
-// phaseResult is one recorder (LightNVR or ffmpeg) recording N streams.
+// The recorders a run compares, one phase each, in this order.
+const (
+	phFFSegment = "ffmpeg -c copy → segment MP4"
+	phFFFrag    = "ffmpeg → fMP4"
+	phMediaMTX  = "mediamtx fMP4"
+	phServe     = "lightnvr serve"
+	phInProcess = "lightnvr pipeline in-process"
+)
+
+// phaseResult is one recorder recording N streams. CPU and memory are
+// taken over the same window for every recorder, once every stream has a
+// file: start-up, connection and the final flush are left out.
 type phaseResult struct {
-	CPU        time.Duration // user+sys of the recording processes, whole lifetime (wait4)
-	MaxRSS     int64         // KiB: peak RSS (wait4), summed over processes
-	LoadgenCPU time.Duration // the camera farm's CPU during the phase
+	Name       string
+	Window     time.Duration
+	CPU        time.Duration // user+sys of the recording processes over the window
+	End        memInfo       // summed over those processes at the window's end
+	Side       string        // what SideCPU and SideEnd measure, "" for nothing
+	SideCPU    time.Duration // processes the recorder needs but the issue does not count (go2rtc)
+	SideEnd    memInfo
+	LoadgenCPU time.Duration // the camera farm's CPU over the window
 	Pace       float64       // frames the farm sent / frames real time asks for
 	Files      int
 	Clean      int       // files ffprobe -v error read without a word
 	Media      []float64 // recorded media seconds per stream
 	Problems   []string
-	Rec        *recordReport // LightNVR only: its own report
-	// End is ffmpeg's memory summed over its processes just before they
-	// are stopped: most of an ffmpeg process's RSS is its shared
-	// libraries (RssFile), which an in-process libavformat pays once.
-	End memInfo
+	Rec        *recordReport // the in-process pipeline's own report
 }
 
 type runResult struct {
-	Streams  int
-	Duration time.Duration
-	NVR, FF  phaseResult
+	Streams int
+	Phases  []phaseResult
+}
+
+// phase is how one recorder is started on the run's streams.
+type phase struct {
+	name  string
+	dir   string // its recordings, each stream's under a path element camI
+	start func(ctx context.Context) ([]*child, error)
+	side  func(procs []*child) (string, []int) // processes measured apart
+	logs  []string                             // logs whose lines badLine flags are problems
+	bad   func(line string) bool
+	after func(pr *phaseResult) error // once the processes are gone
 }
 
 type runOpts struct {
-	dur     time.Duration
-	dir     string
-	self    string
-	segment time.Duration
-	noSync  bool
-	profDir string
-	fps     float64
+	dur      time.Duration
+	dir      string
+	self     string
+	segment  time.Duration
+	noSync   bool
+	profDir  string
+	fps      float64
+	nvrBin   string
+	go2rtc   string
+	mediamtx string
 }
 
 func runCmd(args []string) error {
 	fl := flag.NewFlagSet("run", flag.ExitOnError)
 	streams := fl.String("streams", "1,8,32", "comma-separated stream counts, one run each")
-	dur := fl.Duration("duration", 30*time.Second, "recording time per run and per recorder")
+	dur := fl.Duration("duration", 60*time.Second, "measured window per run and per recorder")
 	dir := fl.String("dir", "", "work directory (default a new temporary one, removed at the end)")
 	keep := fl.Bool("keep", false, "keep the recordings and logs")
 	sample := fl.String("sample", "", "MPEG-TS clip to serve (default: ffmpeg makes 10 s of 1080p, 4 Mbit/s, GOP 50, 25 fps H.264)")
-	segment := fl.Duration("segment", 900*time.Second, "segment duration for both recorders")
-	noSync := fl.Bool("nosync", false, "LightNVR without the per-part fdatasync (production syncs)")
-	prof := fl.String("profile-dir", "", "write CPU and heap profiles of the recording process here (lightnvr-<N>.cpu.pprof, lightnvr-<N>.heap.pprof)")
-	nvrBin := fl.String("lightnvr", "", "also measure the idle RSS of this lightnvr binary")
+	segment := fl.Duration("segment", 900*time.Second, "segment duration for every recorder")
+	noSync := fl.Bool("nosync", false, "the in-process pipeline without the per-part fdatasync (production syncs)")
+	prof := fl.String("profile-dir", "", "write CPU and heap profiles of the in-process pipeline here (lightnvr-<N>.cpu.pprof, lightnvr-<N>.heap.pprof)")
+	nvrBin := fl.String("lightnvr", "", "measure `lightnvr serve` recording through go2rtc with this binary, and its idle RSS")
+	g2rBin := fl.String("go2rtc", "bin/go2rtc", "go2rtc binary for the lightnvr serve phase")
+	mtxBin := fl.String("mediamtx", "", "also measure mediamtx's fMP4 recorder with this binary")
 	mipsBin := fl.String("mipsle", "", "also measure the idle RSS of this mipsle lightnvr binary under -qemu")
 	qemu := fl.String("qemu", "qemu-mipsel-static", "emulator command for -mipsle")
 	_ = fl.Parse(args)
@@ -88,6 +115,17 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	o := runOpts{dur: *dur, self: self, segment: *segment, noSync: *noSync}
+	for _, b := range []struct {
+		dst  *string
+		path string
+	}{{&o.nvrBin, *nvrBin}, {&o.go2rtc, *g2rBin}, {&o.mediamtx, *mtxBin}, {&o.profDir, *prof}} {
+		if b.path != "" {
+			if *b.dst, err = filepath.Abs(b.path); err != nil {
+				return err
+			}
+		}
+	}
 	work := *dir
 	if work == "" {
 		if work, err = os.MkdirTemp("", "nvr-bench-"); err != nil {
@@ -99,11 +137,8 @@ func runCmd(args []string) error {
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
-	if *prof != "" {
-		if *prof, err = filepath.Abs(*prof); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(*prof, 0o755); err != nil {
+	if o.profDir != "" {
+		if err := os.MkdirAll(o.profDir, 0o755); err != nil {
 			return err
 		}
 	}
@@ -130,9 +165,9 @@ func runCmd(args []string) error {
 	loopS := float64(smp.Duration) / 90000
 	fmt.Printf("sample: %d frames, %.1f s, %.2f Mbit/s, frame %d/90000 s\n", len(smp.Video), loopS,
 		float64(sampleBytes)*8/loopS/1e6, smp.FrameDuration)
+	fmt.Printf("CPU from /proc/PID/stat at %d ticks/s\n", clockTicks())
 
-	o := runOpts{dur: *dur, self: self, segment: *segment, noSync: *noSync, profDir: *prof,
-		fps: 90000 / float64(smp.FrameDuration)}
+	o.fps = 90000 / float64(smp.FrameDuration)
 	var results []runResult
 	for _, n := range counts {
 		o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
@@ -143,7 +178,7 @@ func runCmd(args []string) error {
 		results = append(results, r)
 		printResults(os.Stdout, []runResult{r})
 		if !*keep {
-			_ = os.RemoveAll(o.dir) // 32 streams leave about 1 GB
+			_ = os.RemoveAll(o.dir) // 32 streams leave about 1 GB a recorder
 		}
 	}
 
@@ -163,6 +198,8 @@ func runCmd(args []string) error {
 		idle = append(idle, r)
 	}
 	fmt.Println("\n== summary ==")
+	printCPUTable(os.Stdout, results)
+	fmt.Println()
 	printResults(os.Stdout, results)
 	if len(idle) > 0 {
 		fmt.Println()
@@ -174,23 +211,140 @@ func runCmd(args []string) error {
 	return nil
 }
 
-// runOne serves n streams and records them for o.dur with LightNVR, then
-// with n ffmpeg processes, then checks every file.
+// runOne serves n streams and records them with each recorder in turn,
+// then checks every file.
 func runOne(ctx context.Context, smp *loadgen.Sample, n int, o runOpts) (runResult, error) {
-	res := runResult{Streams: n, Duration: o.dur}
+	res := runResult{Streams: n}
 	lg, err := loadgen.Start(loadgen.Config{Addr: "127.0.0.1:0", Streams: n, Sample: smp})
 	if err != nil {
 		return res, err
 	}
 	defer lg.Close()
 	prefix := "rtsp://" + lg.Addr() + "/cam"
-
-	nvrDir := filepath.Join(o.dir, "lightnvr")
-	if err := os.MkdirAll(nvrDir, 0o755); err != nil {
-		return res, err
+	phases := []phase{
+		ffmpegPhase(phFFSegment, filepath.Join(o.dir, "ffmpeg-mp4"), prefix, n, o.segment, "movflags=+faststart"),
+		// Fragments of at most 1 s, as the other fMP4 recorders' parts.
+		ffmpegPhase(phFFFrag, filepath.Join(o.dir, "ffmpeg-fmp4"), prefix, n, o.segment,
+			"movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000"),
 	}
-	args := []string{"record", "-url", prefix, "-n", strconv.Itoa(n), "-dir", nvrDir,
-		"-duration", o.dur.String(), "-segment", o.segment.String()}
+	if o.mediamtx != "" {
+		phases = append(phases, mediamtxPhase(filepath.Join(o.dir, "mediamtx"), prefix, n, o))
+	}
+	if o.nvrBin != "" {
+		phases = append(phases, servePhase(filepath.Join(o.dir, "serve"), prefix, n, o))
+	}
+	phases = append(phases, inProcessPhase(filepath.Join(o.dir, "inprocess"), prefix, n, o))
+	for _, ph := range phases {
+		pr, err := measurePhase(ctx, lg, n, o, ph)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", ph.name, err)
+		}
+		res.Phases = append(res.Phases, pr)
+	}
+	return res, nil
+}
+
+// ffmpegArgs is what LightNVR (C) does for a recording: remux the RTSP
+// stream over TCP to MP4 segments, here with the given movflags.
+func ffmpegArgs(url, dir string, segment time.Duration, movflags string) []string {
+	return []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+		"-map", "0:v", "-c", "copy", "-f", "segment", "-segment_time", strconv.Itoa(int(segment.Seconds())),
+		"-segment_format", "mp4", "-segment_format_options", movflags, "-reset_timestamps", "1",
+		filepath.Join(dir, "out%03d.mp4")}
+}
+
+// ffmpegPhase is one ffmpeg process a stream, each with its own log.
+func ffmpegPhase(name, dir, prefix string, n int, segment time.Duration, movflags string) phase {
+	ph := phase{name: name, dir: dir, bad: func(string) bool { return true }}
+	for i := range n {
+		ph.logs = append(ph.logs, filepath.Join(dir, "cam"+strconv.Itoa(i), "ffmpeg.log"))
+	}
+	fmt.Printf("%s ×%d: ffmpeg %s\n", name, n, strings.Join(ffmpegArgs(prefix+"0", filepath.Join(dir, "cam0"), segment, movflags), " "))
+	ph.start = func(ctx context.Context) ([]*child, error) {
+		var procs []*child
+		for i := range n {
+			out := filepath.Join(dir, "cam"+strconv.Itoa(i))
+			cmd := exec.CommandContext(ctx, "ffmpeg", ffmpegArgs(prefix+strconv.Itoa(i), out, segment, movflags)...)
+			c, err := startLogged(cmd, ph.logs[i])
+			if err != nil {
+				return procs, err
+			}
+			procs = append(procs, c)
+		}
+		return procs, nil
+	}
+	return ph
+}
+
+// mediamtxPhase is mediamtx pulling each stream over RTSP/TCP as a path
+// source and recording it to fMP4 with 1 s parts, its servers all off.
+// The keys are those of mediamtx's documented mediamtx.yml (rtspTransport
+// is the name of releases that build with gortsplib v5).
+func mediamtxPhase(dir, prefix string, n int, o runOpts) phase {
+	conf := filepath.Join(dir, "mediamtx.yml")
+	logPath := filepath.Join(dir, "mediamtx.log")
+	fmt.Printf("%s: %s %s\n", phMediaMTX, o.mediamtx, conf)
+	return phase{name: phMediaMTX, dir: dir, logs: []string{logPath}, bad: func(string) bool { return true },
+		start: func(ctx context.Context) ([]*child, error) {
+			if err := os.WriteFile(conf, []byte(mediamtxConfig(dir, prefix, n, o.segment)), 0o600); err != nil {
+				return nil, err
+			}
+			cmd := exec.CommandContext(ctx, o.mediamtx, conf)
+			cmd.Dir = dir
+			c, err := startLogged(cmd, logPath)
+			return []*child{c}, err
+		},
+	}
+}
+
+func mediamtxConfig(dir, prefix string, n int, segment time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `logLevel: warn
+logDestinations: [stdout]
+api: false
+metrics: false
+pprof: false
+playback: false
+rtsp: false
+rtmp: false
+hls: false
+webrtc: false
+srt: false
+pathDefaults:
+  rtspTransport: tcp
+  record: true
+  recordPath: %s/%%path/%%Y-%%m-%%d_%%H-%%M-%%S-%%f
+  recordFormat: fmp4
+  recordPartDuration: 1s
+  recordSegmentDuration: %s
+  recordDeleteAfter: 0s
+paths:
+`, dir, segment)
+	for i := range n {
+		fmt.Fprintf(&b, "  cam%d:\n    source: %s%d\n", i, prefix, i)
+	}
+	return b.String()
+}
+
+// startLogged starts cmd with its output in logPath (whose directory it makes).
+func startLogged(cmd *exec.Cmd, logPath string) (*child, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = logf.Close() }() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = logf, logf
+	return startChild(cmd)
+}
+
+// inProcessPhase is `nvr-bench record`: our pipeline alone, no daemon, no
+// go2rtc. It records until the interrupt and then prints its report.
+func inProcessPhase(dir, prefix string, n int, o runOpts) phase {
+	args := []string{"record", "-url", prefix, "-n", strconv.Itoa(n), "-dir", dir,
+		"-duration", "1000h", "-segment", o.segment.String()}
 	if o.noSync {
 		args = append(args, "-nosync")
 	}
@@ -198,97 +352,50 @@ func runOne(ctx context.Context, smp *loadgen.Sample, n int, o runOpts) (runResu
 		base := filepath.Join(o.profDir, "lightnvr-"+strconv.Itoa(n))
 		args = append(args, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof")
 	}
-	fmt.Printf("\n[%d streams] lightnvr: %s %s\n", n, o.self, strings.Join(args, " "))
+	fmt.Printf("%s: %s %s\n", phInProcess, o.self, strings.Join(args, " "))
 	var stdout bytes.Buffer
-	err = measurePhase(lg, n, o.fps, &res.NVR, func() ([]*exec.Cmd, error) {
-		cmd := exec.CommandContext(ctx, o.self, args...)
-		cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
-		return []*exec.Cmd{cmd}, cmd.Start()
-	}, func([]*exec.Cmd) {}) // the child stops itself after -duration
-	if err != nil {
-		return res, fmt.Errorf("lightnvr: %w", err)
-	}
-	res.NVR.Rec = &recordReport{}
-	if err := json.Unmarshal(stdout.Bytes(), res.NVR.Rec); err != nil {
-		return res, fmt.Errorf("lightnvr report %q: %w", stdout.String(), err)
-	}
-
-	ffDir := filepath.Join(o.dir, "ffmpeg")
-	fmt.Printf("[%d streams] ffmpeg ×%d: %s\n", n, n, strings.Join(ffmpegArgs(prefix+"0", filepath.Join(ffDir, "cam0"), o.segment), " "))
-	var logs []*os.File
-	defer func() {
-		for _, f := range logs {
-			_ = f.Close()
-		}
-	}()
-	err = measurePhase(lg, n, o.fps, &res.FF, func() ([]*exec.Cmd, error) {
-		var cmds []*exec.Cmd
-		for i := range n {
-			out := filepath.Join(ffDir, "cam"+strconv.Itoa(i))
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return cmds, err
+	return phase{name: phInProcess, dir: dir, logs: []string{filepath.Join(dir, "lightnvr.log")}, bad: warnLine,
+		start: func(ctx context.Context) ([]*child, error) {
+			cmd := exec.CommandContext(ctx, o.self, args...)
+			cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+			c, err := startChild(cmd)
+			return []*child{c}, err
+		},
+		after: func(pr *phaseResult) error {
+			pr.Rec = &recordReport{}
+			if err := json.Unmarshal(stdout.Bytes(), pr.Rec); err != nil {
+				return fmt.Errorf("report %q: %w", stdout.String(), err)
 			}
-			logf, err := os.Create(filepath.Join(out, "ffmpeg.log"))
-			if err != nil {
-				return cmds, err
-			}
-			logs = append(logs, logf)
-			cmd := exec.CommandContext(ctx, "ffmpeg", ffmpegArgs(prefix+strconv.Itoa(i), out, o.segment)...)
-			cmd.Stdout, cmd.Stderr = logf, logf
-			if err := cmd.Start(); err != nil {
-				return cmds, fmt.Errorf("start ffmpeg: %w", err)
-			}
-			cmds = append(cmds, cmd)
-		}
-		return cmds, nil
-	}, func(cmds []*exec.Cmd) {
-		time.Sleep(o.dur)
-		for _, c := range cmds {
-			if m, err := readMem(strconv.Itoa(c.Process.Pid)); err == nil {
-				res.FF.End.RSS += m.RSS
-				res.FF.End.RSSAnon += m.RSSAnon
-				res.FF.End.RSSFile += m.RSSFile
-			}
-		}
-		for _, c := range cmds {
-			_ = c.Process.Signal(syscall.SIGINT) // ffmpeg writes the trailer and exits
-		}
-	})
-	if err != nil {
-		return res, fmt.Errorf("ffmpeg: %w", err)
-	}
-	for _, f := range logs {
-		if b, _ := os.ReadFile(f.Name()); len(bytes.TrimSpace(b)) > 0 {
-			res.FF.Problems = append(res.FF.Problems, f.Name()+": "+firstLine(b))
-		}
-	}
-	if b, _ := os.ReadFile(filepath.Join(nvrDir, "lightnvr.log")); bytes.Contains(b, []byte("level=WARN")) || bytes.Contains(b, []byte("level=ERROR")) {
-		res.NVR.Problems = append(res.NVR.Problems, "warnings in "+filepath.Join(nvrDir, "lightnvr.log"))
-	}
-
-	if err := probeAll(filepath.Join(nvrDir, "storage"), n, &res.NVR); err != nil {
-		return res, err
-	}
-	if err := probeAll(ffDir, n, &res.FF); err != nil {
-		return res, err
-	}
-	return res, nil
+			return nil
+		}}
 }
 
-// ffmpegArgs is what LightNVR (C) does for a recording: remux the RTSP
-// stream over TCP to regular MP4 segments with the moov moved to the front.
-func ffmpegArgs(url, dir string, segment time.Duration) []string {
-	return []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
-		"-map", "0:v", "-c", "copy", "-f", "segment", "-segment_time", strconv.Itoa(int(segment.Seconds())),
-		"-segment_format", "mp4", "-segment_format_options", "movflags=+faststart", "-reset_timestamps", "1",
-		filepath.Join(dir, "out%03d.mp4")}
+func warnLine(l string) bool {
+	return strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR")
 }
 
-// measurePhase starts the recording processes, lets stop end them, waits
-// for every one and sums their rusage, and measures the camera farm
-// (this process) over the same span.
-func measurePhase(lg *loadgen.Server, n int, fps float64, pr *phaseResult,
-	start func() ([]*exec.Cmd, error), stop func([]*exec.Cmd)) error {
+// measurePhase starts the recorder, waits until every stream has a file,
+// measures the window, stops the recorder and checks its files.
+func measurePhase(ctx context.Context, lg *loadgen.Server, n int, o runOpts, ph phase) (phaseResult, error) {
+	pr := phaseResult{Name: ph.name}
+	if err := os.MkdirAll(ph.dir, 0o755); err != nil {
+		return pr, err
+	}
+	procs, err := ph.start(ctx)
+	if err != nil {
+		stopAll(procs, &pr)
+		return pr, err
+	}
+	if err := waitFiles(ph.dir, n, 60*time.Second); err != nil {
+		pr.Problems = append(pr.Problems, err.Error())
+	}
+	var pids, side []int
+	for _, c := range procs {
+		pids = append(pids, c.cmd.Process.Pid)
+	}
+	if ph.side != nil {
+		pr.Side, side = ph.side(procs)
+	}
 	frames := func() uint64 {
 		var f uint64
 		for i := range n {
@@ -296,51 +403,104 @@ func measurePhase(lg *loadgen.Server, n int, fps float64, pr *phaseResult,
 		}
 		return f
 	}
+	cpu0, side0 := cpuSum(pids, &pr), cpuSum(side, &pr)
 	ru0, f0, t0 := selfRusage(), frames(), time.Now()
-	cmds, err := start()
-	if err != nil {
-		for _, c := range cmds {
-			_ = c.Process.Kill()
-			_ = c.Wait()
+	time.Sleep(o.dur)
+	cpu1, side1 := cpuSum(pids, &pr), cpuSum(side, &pr)
+	ru1, f1 := selfRusage(), frames()
+	pr.Window = time.Since(t0)
+	pr.CPU, pr.SideCPU = cpu1-cpu0, side1-side0
+	pr.LoadgenCPU = cpuTime(&ru1) - cpuTime(&ru0)
+	pr.Pace = float64(f1-f0) / (o.fps * pr.Window.Seconds() * float64(n))
+	pr.End, pr.SideEnd = memSum(pids, &pr), memSum(side, &pr)
+
+	stopAll(procs, &pr)
+	for _, l := range ph.logs {
+		b, _ := os.ReadFile(l)
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if line != "" && ph.bad(line) {
+				pr.Problems = append(pr.Problems, l+": "+line)
+				break
+			}
 		}
-		return err
 	}
-	stop(cmds)
-	var errs []error
+	if ph.after != nil {
+		if err := ph.after(&pr); err != nil {
+			return pr, err
+		}
+	}
+	return pr, probeAll(ph.dir, n, &pr)
+}
+
+// stopAll interrupts every process at once (ffmpeg then writes its
+// trailer, the others close their segments) and waits for them.
+func stopAll(procs []*child, pr *phaseResult) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for _, c := range cmds {
+	for _, c := range procs {
+		if c == nil {
+			continue
+		}
 		wg.Go(func() {
-			done := make(chan struct{})
-			defer close(done)
-			go func() {
-				select {
-				case <-done:
-				case <-time.After(60 * time.Second):
-					_ = c.Process.Kill()
-				}
-			}()
-			err := c.Wait()
-			mu.Lock()
-			defer mu.Unlock()
+			err := c.stop(syscall.SIGINT, 60*time.Second)
 			// ffmpeg ends with 255 after SIGINT: exiting "on signal" is what
 			// we asked for, the files are checked by ffprobe.
 			var ee *exec.ExitError
-			if err != nil && (!errors.As(err, &ee) || filepath.Base(c.Path) != "ffmpeg") {
-				errs = append(errs, fmt.Errorf("%s: %w", filepath.Base(c.Path), err))
-			}
-			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				pr.CPU += cpuTime(ru)
-				pr.MaxRSS += int64(ru.Maxrss) // int32 on 32-bit targets
+			if err != nil && (!errors.As(err, &ee) || filepath.Base(c.cmd.Path) != "ffmpeg") {
+				mu.Lock()
+				pr.Problems = append(pr.Problems, fmt.Sprintf("%s exit: %v", filepath.Base(c.cmd.Path), err))
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	el := time.Since(t0)
-	ru1 := selfRusage()
-	pr.LoadgenCPU = cpuTime(&ru1) - cpuTime(&ru0)
-	pr.Pace = float64(frames()-f0) / (fps * el.Seconds() * float64(n))
-	return errors.Join(errs...)
+}
+
+func cpuSum(pids []int, pr *phaseResult) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, err := procCPU(pid)
+		if err != nil {
+			pr.Problems = append(pr.Problems, err.Error())
+		}
+		sum += d
+	}
+	return sum
+}
+
+func memSum(pids []int, pr *phaseResult) memInfo {
+	var sum memInfo
+	for _, pid := range pids {
+		m, err := readMem(strconv.Itoa(pid))
+		if err != nil {
+			pr.Problems = append(pr.Problems, err.Error())
+		}
+		sum.add(m)
+	}
+	return sum
+}
+
+// waitFiles waits until each of the n streams has an .mp4 under dir.
+func waitFiles(dir string, n int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		have := make([]bool, n)
+		missing := n
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if i := streamIndex(p); err == nil && !d.IsDir() && strings.HasSuffix(p, ".mp4") && i >= 0 && i < n && !have[i] {
+				have[i] = true
+				missing--
+			}
+			return nil
+		})
+		if missing == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d streams had no file after %s; measured anyway", missing, n, within)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 type probeOut struct {
@@ -446,44 +606,114 @@ func minOf(v []float64) float64 {
 	return m
 }
 
+// perStreamMin is a phase's CPU in seconds per stream-minute of its window.
+func perStreamMin(pr *phaseResult, n int, cpu time.Duration) float64 {
+	if pr == nil || pr.Window <= 0 {
+		return 0
+	}
+	return cpu.Seconds() / (float64(n) * pr.Window.Minutes())
+}
+
+func findPhase(r runResult, name string) *phaseResult {
+	for i := range r.Phases {
+		if r.Phases[i].Name == name {
+			return &r.Phases[i]
+		}
+	}
+	return nil
+}
+
+// ratios is "(0.71× seg, 0.90× fMP4)": x against the two ffmpeg recorders.
+func ratios(r runResult, x float64, name string) string {
+	var parts []string
+	for _, ref := range []struct{ name, short string }{{phFFSegment, "seg"}, {phFFFrag, "fMP4"}} {
+		if ref.name == name {
+			break
+		}
+		if p := findPhase(r, ref.name); p != nil && p.CPU > 0 {
+			v := perStreamMin(p, r.Streams, p.CPU)
+			parts = append(parts, fmt.Sprintf("%.2f× %s", x/v, ref.short))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// printCPUTable prints the issue's table: CPU s per stream-minute of every
+// recorder, and its ratio to each ffmpeg recorder.
+func printCPUTable(w io.Writer, rs []runResult) {
+	names := []string{phFFSegment, phFFFrag, phMediaMTX, phServe, phInProcess}
+	var cols []string
+	for _, name := range names {
+		for _, r := range rs {
+			if findPhase(r, name) != nil {
+				cols = append(cols, name)
+				break
+			}
+		}
+	}
+	fmt.Fprintln(w, "CPU s per stream-minute over the window (user+sys from /proc/PID/stat; ratio to ffmpeg segment MP4 | fMP4); go2rtc under lightnvr serve is not counted, its own column")
+	fmt.Fprintf(w, "| N streams | %s | go2rtc (for lightnvr serve) |\n", strings.Join(cols, " | "))
+	fmt.Fprintf(w, "|---|%s---|\n", strings.Repeat("---|", len(cols)))
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %d |", r.Streams)
+		for _, name := range cols {
+			pr := findPhase(r, name)
+			if pr == nil {
+				fmt.Fprint(w, " – |")
+				continue
+			}
+			x := perStreamMin(pr, r.Streams, pr.CPU)
+			fmt.Fprintf(w, " %.2f%s |", x, ratios(r, x, name))
+		}
+		if pr := findPhase(r, phServe); pr != nil {
+			fmt.Fprintf(w, " %.2f |\n", perStreamMin(pr, r.Streams, pr.SideCPU))
+		} else {
+			fmt.Fprint(w, " – |\n")
+		}
+	}
+}
+
+// printResults prints every phase's figures: CPU, memory at the window's
+// end (whole recorder, and divided by the streams), the camera farm's
+// load and pace, and what ffprobe said of the files.
 func printResults(w io.Writer, rs []runResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "streams\tdur\tnvr CPU s/str-min\tffmpeg CPU s/str-min\tnvr/ffmpeg\tnvr peak RSS MB\tnvr RSS end MB\tnvr +MB/stream\tffmpeg RSS sum MB\tffmpeg MB/proc\tloadgen CPU s/str-min (nvr|ff)\tpace (nvr|ff)\tmedia/wall mean,min (nvr|ff)\tclean files (nvr|ff)\t")
+	fmt.Fprintln(tw, "streams\trecorder\tprocs\twindow s\tCPU s/str-min\tRSS MB\tanon MB\tPSS MB\tRSS MB/stream\tanon MB/stream\tloadgen CPU s/str-min\tpace\tmedia/window mean,min\tclean files\t")
+	row := func(n int, name string, procs int, pr *phaseResult, cpu time.Duration, m memInfo, files string) {
+		d := pr.Window.Seconds()
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%.1f\t%.3f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.3f\t%.3f\t%s\t%s\t\n",
+			n, name, procs, d, perStreamMin(pr, n, cpu), mb(m.RSS), mb(m.RSSAnon), mb(m.PSS),
+			mb(m.RSS)/float64(n), mb(m.RSSAnon)/float64(n), perStreamMin(pr, n, pr.LoadgenCPU), pr.Pace,
+			fmt.Sprintf("%.3f,%.3f", mean(pr.Media)/d, minOf(pr.Media)/d), files)
+	}
 	for _, r := range rs {
-		strMin := float64(r.Streams) * r.Duration.Minutes()
-		nvr, ff := r.NVR.CPU.Seconds()/strMin, r.FF.CPU.Seconds()/strMin
-		ratio := 0.0
-		if ff > 0 {
-			ratio = nvr / ff
+		for i := range r.Phases {
+			pr := &r.Phases[i]
+			procs := 1
+			if strings.HasPrefix(pr.Name, "ffmpeg") {
+				procs = r.Streams
+			}
+			row(r.Streams, pr.Name, procs, pr, pr.CPU, pr.End, fmt.Sprintf("%d/%d", pr.Clean, pr.Files))
+			if pr.Side != "" {
+				row(r.Streams, pr.Side+" (not counted)", 1, pr, pr.SideCPU, pr.SideEnd, "")
+			}
 		}
-		var end, inc float64
-		if rr := r.NVR.Rec; rr != nil {
-			end = mb(rr.End.RSS)
-			inc = mb(rr.End.RSS-rr.Base.RSS) / float64(r.Streams)
-		}
-		d := r.Duration.Seconds()
-		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%.3f\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.3f | %.3f\t%.3f | %.3f\t%.3f,%.3f | %.3f,%.3f\t%d/%d | %d/%d\t\n",
-			r.Streams, r.Duration, nvr, ff, ratio, mb(r.NVR.MaxRSS), end, inc, mb(r.FF.MaxRSS), mb(r.FF.MaxRSS)/float64(r.Streams),
-			r.NVR.LoadgenCPU.Seconds()/strMin, r.FF.LoadgenCPU.Seconds()/strMin, r.NVR.Pace, r.FF.Pace,
-			mean(r.NVR.Media)/d, minOf(r.NVR.Media)/d, mean(r.FF.Media)/d, minOf(r.FF.Media)/d,
-			r.NVR.Clean, r.NVR.Files, r.FF.Clean, r.FF.Files)
 	}
 	_ = tw.Flush()
 	for _, r := range rs {
-		if rr := r.NVR.Rec; rr != nil {
-			fmt.Fprintf(w, "  %d streams: lightnvr recording span %.1f s wall, %.2f s CPU = %.3f s/stream-min (process total by wait4 %.2f s, with DB open and migrations); RSS base %.1f MB (anon %.1f, file %.1f) → end %.1f MB (anon %.1f, file %.1f); frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
-				r.Streams, rr.WallS, rr.CPUS, rr.CPUS/(float64(r.Streams)*rr.WallS/60), r.NVR.CPU.Seconds(), mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.Base.RSSFile),
-				mb(rr.End.RSS), mb(rr.End.RSSAnon), mb(rr.End.RSSFile), rr.Frames, rr.Drops, rr.RecDrops, rr.Reconnect, rr.NotRec)
-			fmt.Fprintf(w, "  %d streams: lightnvr at the end: Go heap in use %.1f MB, Go runtime total from the OS %.1f MB, %d SQLite connections\n",
-				r.Streams, mb(rr.GoHeapInuse), mb(rr.GoSys), rr.DBConns)
-		}
-		if r.FF.End.RSS > 0 {
-			fmt.Fprintf(w, "  %d streams: ffmpeg before stop: RSS %.1f MB in all (anon %.1f, file %.1f) = %.1f MB/proc (anon %.1f MB/proc)\n",
-				r.Streams, mb(r.FF.End.RSS), mb(r.FF.End.RSSAnon), mb(r.FF.End.RSSFile),
-				mb(r.FF.End.RSS)/float64(r.Streams), mb(r.FF.End.RSSAnon)/float64(r.Streams))
-		}
-		for _, p := range append(r.NVR.Problems, r.FF.Problems...) {
-			fmt.Fprintf(w, "  %d streams: %s\n", r.Streams, p)
+		for _, pr := range r.Phases {
+			if rr := pr.Rec; rr != nil {
+				fmt.Fprintf(w, "  %d streams: in-process pipeline over its whole span %.1f s wall, %.2f s CPU; RSS base %.1f MB (anon %.1f) → end %.1f MB (anon %.1f), +%.2f MB/stream; Go heap in use %.1f MB, from the OS %.1f MB, %d SQLite connections; frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
+					r.Streams, rr.WallS, rr.CPUS, mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.End.RSS), mb(rr.End.RSSAnon),
+					mb(rr.End.RSS-rr.Base.RSS)/float64(r.Streams), mb(rr.GoHeapInuse), mb(rr.GoSys), rr.DBConns,
+					rr.Frames, rr.Drops, rr.RecDrops, rr.Reconnect, rr.NotRec)
+			}
+			for _, p := range pr.Problems {
+				fmt.Fprintf(w, "  %d streams, %s: %s\n", r.Streams, pr.Name, p)
+			}
 		}
 	}
 }
