@@ -62,7 +62,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	src := startRTSPSource(t)
 	webPort := testkit.FreePort(t)
 	// nohz=off: see cutRig.boot (a tickless guest's clock jumps back).
-	m := bootForTest(t, img, Options{MemoryMB: scaleMemoryMB, Forward: map[int]int{webPort: 8080}, Append: "nohz=off"}, "-scale")
+	m := bootForTest(t, img, Options{MemoryMB: scaleMemoryMB, Forward: map[int]int{webPort: 8080}, Append: "nohz=off", VirtioNet: true}, "-scale")
 	base := fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	// Generous: a guest busy with N streams answers slowly.
 	client := sessionClient(time.Minute)
@@ -87,15 +87,18 @@ func TestScaleOnBoardMemory(t *testing.T) {
 		select {
 		case <-time.After(scaleSampleEvery):
 		case <-m.Exited():
+			if strings.Contains(m.Console(), "softdog: Initiating system reboot") {
+				t.Fatal("the watchdog reset the board during the run: lightnvr stopped feeding it (see its last sample)")
+			}
 			t.Fatal("qemu exited during the run")
 		}
-		run.add(sampleGuest(ctx, t, m))
+		if alarm := run.add(sampleGuest(ctx, t, m)); alarm {
+			out, _, _ := m.Run(ctx, `dmesg | grep -iE 'out of [m]emory|[k]illed process' | tail -n 5; grep -e 'watchdog: [u]nhealthy' -e 'health: [u]nhealthy' /data/log/lightnvr.log | tail -n 3`)
+			t.Logf("the kernel's and the daemon's words on it:\n%s", out)
+		}
 	}
 	framesAfter, hostEnd := streamFrames(t, client, base), time.Now()
 
-	if out, _, err := m.Run(ctx, "dmesg | grep -iE 'out of memory|oom-kill|killed process'"); err == nil && strings.TrimSpace(out) != "" {
-		t.Logf("kernel log on memory:\n%s", out)
-	}
 	run.checkCovered(listRecordings(t, client, base, streams))
 	kept := run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart))
 	t.Logf("scale summary:\n%s%s%s", run.summary(), kept, lastSegmentFrames(t, client, base, streams))
@@ -153,6 +156,7 @@ type guestSample struct {
 	memAvailKB int64
 	procs      map[string]procSample
 	ooms       int              // kernel log lines about the OOM killer
+	starved    int              // times lightnvr stopped feeding the watchdog
 	streamKB   map[string]int64 // du -sk of each stream's recordings
 }
 
@@ -174,12 +178,12 @@ var (
 	sampleProcRE  = regexp.MustCompile(`proc=(\w+) pid=(\d+) (.*?) stat=(\d+) (\d+)`)
 	sampleRSSRE   = regexp.MustCompile(`VmRSS:\s+(\d+)`)
 	sampleAnonRE  = regexp.MustCompile(`RssAnon:\s+(\d+)`)
-	sampleOOMRE   = regexp.MustCompile(`oom=(\d+)`)
-	sampleDuRE    = regexp.MustCompile(`(?m)^(\d+)\s+/data/recordings/(\S+?)\r?$`)
+	sampleOOMRE   = regexp.MustCompile(`oom=(\d+) starved=(\d+)`)
+	sampleDuRE    = regexp.MustCompile(`(?m)^(\d+)\s+/data/recordings/mp4/(\S+?)\r?$`)
 	sampleCommand = `echo "at=$(date +%s)"; grep MemAvailable /proc/meminfo; ` +
 		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
 		`echo "proc=$p pid=$pid $(grep -E '^(VmRSS|RssAnon):' /proc/$pid/status | tr '\n\t' '  ') stat=$(cut -d' ' -f14,15 /proc/$pid/stat)"; done; ` +
-		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process')"; du -sk /data/recordings/* 2>/dev/null; true`
+		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; du -sk /data/recordings/mp4/* 2>/dev/null; true`
 )
 
 // sampleGuest reads memory, the two processes and the recordings' sizes
@@ -197,7 +201,7 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 	}
 	s.at = atoi64(at[1])
 	s.memAvailKB = atoi64(mem[1])
-	s.ooms = int(atoi64(oom[1]))
+	s.ooms, s.starved = int(atoi64(oom[1])), int(atoi64(oom[2]))
 	for _, p := range sampleProcRE.FindAllStringSubmatch(out, -1) {
 		ps := procSample{pid: int(atoi64(p[2])), cpuTicks: atoi64(p[4]) + atoi64(p[5]), found: true}
 		if r := sampleRSSRE.FindStringSubmatch(p[3]); r != nil {
@@ -235,16 +239,25 @@ type scaleRun struct {
 }
 
 // add checks a sample against the one before: no OOM, the same processes,
-// MemAvailable above its floor, every stream's recordings grown.
-func (r *scaleRun) add(s guestSample) {
+// MemAvailable above its floor, every stream's recordings grown. It
+// reports whether the kernel's OOM killer or the watchdog's feeder has
+// spoken since.
+func (r *scaleRun) add(s guestSample) (alarm bool) {
 	t := r.t
+	prev := r.idle
+	if len(r.samples) > 0 {
+		prev = r.samples[len(r.samples)-1]
+	}
 	t.Logf("sample %d at %d: %s; recordings kB %v", len(r.samples), s.at, s, s.streamKB)
 	if len(r.samples) == 0 {
 		r.peak = map[string]procSample{}
 		r.minMem = s
 	}
-	if s.ooms > r.idle.ooms {
-		t.Errorf("the kernel logged %d lines about the OOM killer (%d before the streams)", s.ooms, r.idle.ooms)
+	if s.ooms > prev.ooms {
+		t.Errorf("the kernel logged %d lines about the OOM killer by guest time %d (%d before the streams)", s.ooms, s.at, r.idle.ooms)
+	}
+	if s.starved > prev.starved {
+		t.Logf("WARNING: lightnvr stopped feeding the watchdog by guest time %d (its health check failed or hung): the board resets if that lasts 30 s", s.at)
 	}
 	if s.memAvailKB < minMemAvailableKB {
 		t.Errorf("MemAvailable %d kB at guest time %d, under the %d kB floor", s.memAvailKB, s.at, minMemAvailableKB)
@@ -261,7 +274,6 @@ func (r *scaleRun) add(s guestSample) {
 		}
 	}
 	if len(r.samples) > 0 {
-		prev := r.samples[len(r.samples)-1]
 		for _, st := range r.streams {
 			if s.streamKB[st] <= prev.streamKB[st] {
 				t.Errorf("%s's recordings did not grow from guest time %d to %d: %d kB, then %d kB", st, prev.at, s.at, prev.streamKB[st], s.streamKB[st])
@@ -269,6 +281,7 @@ func (r *scaleRun) add(s guestSample) {
 		}
 	}
 	r.samples = append(r.samples, s)
+	return s.ooms > prev.ooms || s.starved > prev.starved
 }
 
 // checkCovered asserts each stream's complete recordings cover the window
