@@ -80,7 +80,9 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	}
 	waitAllRecording(ctx, t, m, streams)
 
-	run := scaleRun{t: t, streams: streams, idle: idle}
+	run := &scaleRun{t: t, streams: streams, idle: idle}
+	// The figures are printed whatever ends the run, a reset board included.
+	defer run.printSummary()
 	framesBefore, hostStart := streamFrames(t, client, base)
 	run.add(sampleGuest(ctx, t, m))
 	for time.Since(hostStart) < window {
@@ -100,8 +102,8 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	framesAfter, hostEnd := streamFrames(t, client, base)
 
 	run.checkCovered(listRecordings(t, client, base, streams))
-	kept := run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart))
-	t.Logf("scale summary:\n%s%s%s", run.summary(), kept, lastSegmentFrames(t, client, base, streams))
+	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
+	run.notes = append(run.notes, lastSegmentFrames(t, client, base, streams))
 }
 
 // scaleStreams is LIGHTNVR_QEMU_SCALE_STREAMS, 8 by default.
@@ -130,7 +132,7 @@ func waitAllRecording(ctx context.Context, t *testing.T, m *Machine, streams []s
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		s := sampleGuest(ctx, t, m)
-		waiting := slices.DeleteFunc(slices.Clone(streams), func(st string) bool { return s.streamKB[st] > 0 })
+		waiting := slices.DeleteFunc(slices.Clone(streams), func(st string) bool { _, ok := s.newest[st]; return ok })
 		if len(waiting) == 0 {
 			return
 		}
@@ -154,9 +156,21 @@ type guestSample struct {
 	at         int64 // guest clock, Unix seconds
 	memAvailKB int64
 	procs      map[string]procSample
-	ooms       int              // kernel log lines about the OOM killer
-	starved    int              // times lightnvr stopped feeding the watchdog
-	streamKB   map[string]int64 // du -sk of each stream's recordings
+	ooms       int                // kernel log lines about the OOM killer
+	starved    int                // times lightnvr stopped feeding the watchdog
+	newest     map[string]recFile // each stream's newest recording written in the last minute
+}
+
+// recFile is a recording file on the guest: its path under the stream's
+// directory (dated, so later files sort later) and its size.
+type recFile struct {
+	name string
+	size int64
+}
+
+// after reports whether f is a later file than g, or the same one grown.
+func (f recFile) after(g recFile) bool {
+	return f.name > g.name || (f.name == g.name && f.size > g.size)
 }
 
 func (s guestSample) String() string {
@@ -178,22 +192,24 @@ var (
 	sampleRSSRE   = regexp.MustCompile(`VmRSS:\s+(\d+)`)
 	sampleAnonRE  = regexp.MustCompile(`RssAnon:\s+(\d+)`)
 	sampleOOMRE   = regexp.MustCompile(`oom=(\d+) starved=(\d+)`)
-	sampleDuRE    = regexp.MustCompile(`(?m)^(\d+)\s+/data/recordings/mp4/(\S+?)\r?$`)
+	sampleFileRE  = regexp.MustCompile(`(?m)^rec (\d+) /data/recordings/mp4/([^/\s]+)/(\S+?)\r?$`)
 	sampleCommand = `echo "at=$(date +%s)"; grep MemAvailable /proc/meminfo; ` +
 		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
 		`echo "proc=$p pid=$pid $(grep -E '^(VmRSS|RssAnon):' /proc/$pid/status | tr '\n\t' '  ') stat=$(cut -d' ' -f14,15 /proc/$pid/stat)"; done; ` +
-		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; du -sk /data/recordings/mp4/* 2>/dev/null; true`
+		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; find /data/recordings/mp4 -name '*.mp4' -mmin -1 -exec stat -c 'rec %s %n' {} +; true`
 )
 
 // sampleGuest reads memory, the two processes and the recordings' sizes
-// over the console.
+// over the console. A stream's recordings grow when its newest file does or
+// a newer one appears: the file's own size, not du's blocks, which ext4
+// allocates ahead.
 func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 	t.Helper()
 	out, _, err := m.Run(ctx, sampleCommand)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := guestSample{procs: map[string]procSample{}, streamKB: map[string]int64{}}
+	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}}
 	at, mem, oom := sampleAtRE.FindStringSubmatch(out), sampleMemRE.FindStringSubmatch(out), sampleOOMRE.FindStringSubmatch(out)
 	if at == nil || mem == nil || oom == nil {
 		t.Fatalf("guest sample: no time, MemAvailable or OOM count in\n%s", out)
@@ -216,8 +232,10 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 			t.Fatalf("guest sample: %s not running (no pid file or /proc entry):\n%s", p, out)
 		}
 	}
-	for _, d := range sampleDuRE.FindAllStringSubmatch(out, -1) {
-		s.streamKB[d[2]] = atoi64(d[1])
+	for _, f := range sampleFileRE.FindAllStringSubmatch(out, -1) {
+		if rf := (recFile{name: f[3], size: atoi64(f[1])}); rf.after(s.newest[f[2]]) {
+			s.newest[f[2]] = rf
+		}
 	}
 	return s
 }
@@ -235,6 +253,14 @@ type scaleRun struct {
 	samples []guestSample
 	peak    map[string]procSample
 	minMem  guestSample
+	notes   []string // summary lines found after the window
+}
+
+func (r *scaleRun) printSummary() {
+	if len(r.samples) < 2 {
+		return
+	}
+	r.t.Logf("scale summary:\n%s%s", r.summary(), strings.Join(r.notes, ""))
 }
 
 // add checks a sample against the one before: no OOM, the same processes,
@@ -247,7 +273,7 @@ func (r *scaleRun) add(s guestSample) (alarm bool) {
 	if len(r.samples) > 0 {
 		prev = r.samples[len(r.samples)-1]
 	}
-	t.Logf("sample %d at %d: %s; recordings kB %v", len(r.samples), s.at, s, s.streamKB)
+	t.Logf("sample %d at %d: %s", len(r.samples), s.at, s)
 	if len(r.samples) == 0 {
 		r.peak = map[string]procSample{}
 		r.minMem = s
@@ -274,8 +300,8 @@ func (r *scaleRun) add(s guestSample) (alarm bool) {
 	}
 	if len(r.samples) > 0 {
 		for _, st := range r.streams {
-			if s.streamKB[st] <= prev.streamKB[st] {
-				t.Errorf("%s's recordings did not grow from guest time %d to %d: %d kB, then %d kB", st, prev.at, s.at, prev.streamKB[st], s.streamKB[st])
+			if now, before := s.newest[st], prev.newest[st]; !now.after(before) {
+				t.Errorf("%s's recordings did not grow from guest time %d to %d: %v, then %v", st, prev.at, s.at, before, now)
 			}
 		}
 	}
