@@ -145,10 +145,10 @@ func waitAllRecording(ctx context.Context, t *testing.T, m *Machine, streams []s
 
 // procSample is one process's figures from /proc/PID/{status,stat}.
 type procSample struct {
-	pid            int
-	rssKB, anonKB  int64
-	cpuTicks       int64 // utime + stime
-	found, running bool
+	pid           int
+	rssKB, anonKB int64
+	cpuTicks      int64 // utime + stime
+	found         bool
 }
 
 // guestSample is one look at the guest.
