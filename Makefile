@@ -154,18 +154,18 @@ QEMU_TEST_RUN ?= ^(TestAppliance|TestOTA)$$
 qemu-test: mipsle-keyed
 	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='$(QEMU_TEST_RUN)' scripts/qemu-test.sh
 
-# Five power cuts while two streams record (about 5 minutes on a quiet
-# machine). Not part of `test`: with it the clean-machine CI run comes close to
-# its 30 minutes, and the emulated guest starves when the host is busy.
-qemu-powercut: mipsle-keyed
-	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='^TestPowerCutWhileRecording$$' scripts/qemu-test.sh
-
 # The board's memory under load: LIGHTNVR_QEMU_SCALE_STREAMS (8) streams of
 # 640x360 recorded through go2rtc with -m 160 for LIGHTNVR_QEMU_SCALE_FOR
 # (10m): no OOM, MemAvailable never under 20 MB; prints memory and CPU per
 # stream. Not part of `test`: it takes the whole window.
 qemu-scale: mipsle-keyed
 	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='^TestScaleOnBoardMemory$$' scripts/qemu-test.sh
+
+# Five power cuts while two streams record (about 5 minutes on a quiet
+# machine). Not part of `test`: with it the clean-machine CI run comes close to
+# its 30 minutes, and the emulated guest starves when the host is busy.
+qemu-powercut: mipsle-keyed
+	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='^TestPowerCutWhileRecording$$' scripts/qemu-test.sh
 
 # Recording cost against `ffmpeg -c copy` on the same synthetic streams, idle RSS
 # (native and mipsle under qemu-user) and allocations per access unit. Prints
