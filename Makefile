@@ -31,7 +31,7 @@ MIPSLE_ENV := CGO_ENABLED=0 GOARCH=mipsle GOMIPS=softfloat
 MIPSLE_GCFLAGS := $(shell scripts/mipsle-buildflags.sh)
 MIPSLE_LDFLAGS := $(shell scripts/mipsle-buildflags.sh ld)
 
-.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean mipsle-keyed rootfs firmware qemu-test qemu-powercut
+.PHONY: build mipsle go2rtc run test check fmt-check vet staticcheck mod-check deadcode clones unit fuzz mipsle-test mipsle-start bench bench-record clean mipsle-keyed rootfs firmware qemu-test qemu-powercut qemu-scale
 
 build: bin/lightnvr
 
@@ -153,6 +153,13 @@ build/ota-dev.key: | bin/lightnvr
 QEMU_TEST_RUN ?= ^(TestAppliance|TestOTA)$$
 qemu-test: mipsle-keyed
 	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='$(QEMU_TEST_RUN)' scripts/qemu-test.sh
+
+# The board's memory under load: LIGHTNVR_QEMU_SCALE_STREAMS (8) streams of
+# 640x360 recorded through go2rtc with -m 160 for LIGHTNVR_QEMU_SCALE_FOR
+# (10m): no OOM, MemAvailable never under 20 MB; prints memory and CPU per
+# stream. Not part of `test`: it takes the whole window.
+qemu-scale: mipsle-keyed
+	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='^TestScaleOnBoardMemory$$' scripts/qemu-test.sh
 
 # Five power cuts while two streams record (about 5 minutes on a quiet
 # machine). Not part of `test`: with it the clean-machine CI run comes close to

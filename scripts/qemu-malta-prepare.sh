@@ -31,8 +31,9 @@ else
   dpkg-deb -x "$bbdeb" "$tmp/bb"
   kver="${kpkg#linux-image-}"
   mods="$tmp/k/lib/modules/$kver/kernel"
-  # Needed: virtio disks (root squashfs + data ext4), pcnet network, softdog.
-  want="virtio_blk virtio_pci squashfs crc32c_generic ext4 pcnet32 softdog"
+  # Needed: virtio disks (root squashfs + data ext4), pcnet network (virtio
+  # for the memory test, whose streams stall the pcnet), softdog.
+  want="virtio_blk virtio_pci squashfs crc32c_generic ext4 pcnet32 virtio_net softdog"
   ir="$tmp/ir"
   mkdir -p "$ir/bin" "$ir/lib/modules" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/newroot"
   : > "$ir/lib/modules/load.order"

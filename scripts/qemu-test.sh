@@ -3,10 +3,12 @@
 # prepare the board (kernel, initramfs, fresh data disk) and run the appliance test
 # (boot, web UI, login, stream, recordings, serial console diag, poweroff) and
 # the A/B update test (signed bundles, boot counter, watchdog rollback) and the
-# power-cut test (qemu killed while two streams record, five times).
+# power-cut test (qemu killed while two streams record, five times) and the
+# memory test (N streams recorded with the board's memory for a while).
 # QEMU_TEST_RUN picks which (go test -run; `make qemu-test` runs the first two,
-# `make qemu-powercut` the last); LIGHTNVR_QEMU_POWER_CUTS=N
-# cuts the power during N installs instead of one.
+# `make qemu-powercut` the power cuts, `make qemu-scale` the memory test);
+# LIGHTNVR_QEMU_POWER_CUTS=N cuts the power during N installs instead of one;
+# QEMU_TEST_TIMEOUT (25m) is go test's -timeout, for longer memory runs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -36,5 +38,5 @@ rm "$ota/rootfs-broken/usr/bin/go2rtc" # not needed to fail; a smaller image pac
 scripts/firmware-bundle.sh qemu-malta "$ota/rootfs-broken" "$ota/broken" bin/lightnvr "${OTA_KEY:-build/ota-dev.key}" "$version.1"
 rm -rf "$ota"/rootfs-*
 LIGHTNVR_QEMU_IMAGES="$root/build" LIGHTNVR_QEMU_CONSOLE_LOG="$root/build/qemu-malta/console.log" \
-  go test -count=1 -v -timeout 25m ${QEMU_TEST_RUN:+-run "$QEMU_TEST_RUN"} ./board/qemu-malta/qemutest/
+  go test -count=1 -v -timeout "${QEMU_TEST_TIMEOUT:-25m}" ${QEMU_TEST_RUN:+-run "$QEMU_TEST_RUN"} ./board/qemu-malta/qemutest/
 

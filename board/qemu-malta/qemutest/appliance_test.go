@@ -77,15 +77,7 @@ func TestAppliance(t *testing.T) {
 
 	// 3. First boot made an admin with a random password, kept on the data disk
 	// for whoever has the console; log in with it, as an installer would.
-	pass, rc, err := m.Run(ctx, "cat /data/db/initial-admin-password")
-	if err != nil || rc != 0 {
-		t.Fatalf("initial admin password on the console: rc %d, %v: %s", rc, err, pass)
-	}
-	// The file holds "user:password".
-	user, password, ok := strings.Cut(firstLine(pass), ":")
-	if !ok {
-		t.Fatalf("initial-admin-password is not user:password: %q", pass)
-	}
+	user, password := initialAdmin(ctx, t, m)
 	login(t, client, base, user, password)
 	printBootTimes(ctx, t, m, bootToUI, bootToHealthy)
 	// A new admin password removes the file with the generated one.
@@ -273,15 +265,6 @@ func sendJSON(t *testing.T, client *http.Client, method, url string, body any) (
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, rb
-}
-
-// firstLine is the first line of console output, without the terminal's CR.
-func firstLine(s string) string {
-	s = strings.TrimLeft(strings.ReplaceAll(s, "\r", ""), "\n")
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
 }
 
 // What the host's RTSP source sends (startRTSPSource) and how the test has

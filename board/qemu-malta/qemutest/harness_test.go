@@ -2,11 +2,13 @@ package qemutest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -50,6 +52,45 @@ func consoleLogin(ctx context.Context, t *testing.T, m *Machine) string {
 		t.Fatal(err)
 	}
 	return banner[1]
+}
+
+// initialAdmin reads the first-boot admin's "user:password" off the data
+// disk over the console (the shell must be at a prompt). The prefix keeps the
+// typed command's echo from matching.
+func initialAdmin(ctx context.Context, t *testing.T, m *Machine) (user, password string) {
+	t.Helper()
+	out, rc, err := m.Run(ctx, `echo "cred=$(cat /data/db/initial-admin-password)"`)
+	cred := regexp.MustCompile(`cred=(\w+):(\S+)`).FindStringSubmatch(out)
+	if err != nil || rc != 0 || cred == nil {
+		t.Fatalf("initial admin password on the console: rc %d, %v: %s", rc, err, out)
+	}
+	return cred[1], cred[2]
+}
+
+// apiRecording is a recordings row as the API lists it.
+type apiRecording struct {
+	ID         int64  `json:"id"`
+	Stream     string `json:"stream"`
+	FilePath   string `json:"file_path"`
+	StartUnix  int64  `json:"start_time_unix"`
+	EndUnix    int64  `json:"end_time_unix"`
+	IsComplete bool   `json:"is_complete"`
+}
+
+// listRecordings lists the streams' recordings, oldest first.
+func listRecordings(t *testing.T, client *http.Client, base string, streams []string) []apiRecording {
+	t.Helper()
+	code, body := get(t, client, base+"/api/recordings?stream="+strings.Join(streams, ",")+"&sort=start_time&order=asc&limit=1000")
+	if code != http.StatusOK {
+		t.Fatalf("GET /api/recordings: %d %s", code, body)
+	}
+	var list struct {
+		Recordings []apiRecording `json:"recordings"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatalf("GET /api/recordings: %v: %s", err, body)
+	}
+	return list.Recordings
 }
 
 // download saves the answer to GET url, which must be 200, in a new file

@@ -39,6 +39,12 @@ type Options struct {
 	// Reboot lets a guest reset (reboot, watchdog) boot again instead of
 	// ending qemu.
 	Reboot bool
+	// VirtioNet gives the guest a virtio NIC instead of the Malta's own
+	// pcnet, whose emulation stalls for good (the guest logs "transmit
+	// timed out" and resets it) under a few Mbit/s of incoming streams.
+	// Only for a machine without the A/B disks: a virtio NIC needs one of
+	// the PCI slots Linux routes an interrupt to, which they take.
+	VirtioNet bool
 }
 
 // Machine is one running qemu. Its serial console is qemu's stdio.
@@ -85,11 +91,17 @@ func Boot(img Images, opt Options) (*Machine, error) {
 		args = append(args, disk("slotb", img.SlotB)...)
 		args = append(args, disk("env", img.EnvDisk)...)
 	}
-	args = append(args, "-netdev", netdev,
-		// romfile= : without it qemu wants efi-pcnet.rom from ipxe-qemu.
-		// Slot 11 is the Malta's own Ethernet: Linux routes an interrupt
-		// there, and to only four more slots, which the disks take.
-		"-device", "pcnet,netdev=n0,romfile=,addr=0x0b")
+	// romfile= : without it qemu wants an option ROM from ipxe-qemu.
+	// Slot 11 is the Malta's own Ethernet: Linux routes an interrupt
+	// there, and to only four more slots, which the disks take first.
+	nic := "pcnet,netdev=n0,romfile=,addr=0x0b"
+	if opt.VirtioNet {
+		if img.EnvDisk != "" {
+			return nil, fmt.Errorf("a virtio NIC needs a PCI slot the four A/B disks take")
+		}
+		nic = "virtio-net-pci,netdev=n0,romfile="
+	}
+	args = append(args, "-netdev", netdev, "-device", nic)
 	m := &Machine{changed: make(chan struct{}), done: make(chan struct{})}
 	m.cmd = exec.Command("qemu-system-mipsel", args...)
 	var err error

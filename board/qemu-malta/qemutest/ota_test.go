@@ -368,12 +368,8 @@ func (m *otaMachine) release(ctx context.Context, t *testing.T) string {
 // loginAdmin signs in with the first-boot admin password from the data disk.
 func (m *otaMachine) loginAdmin(ctx context.Context, t *testing.T) {
 	t.Helper()
-	out := m.run(ctx, t, "cat /data/db/initial-admin-password")
-	up := regexp.MustCompile(`(?m)^(\w+):(\S+)$`).FindStringSubmatch(out)
-	if up == nil {
-		t.Fatalf("initial-admin-password is not user:password:\n%s", out)
-	}
-	login(t, m.client, m.base, up[1], up[2])
+	user, password := initialAdmin(ctx, t, m.Machine)
+	login(t, m.client, m.base, user, password)
 }
 
 // upload posts a bundle to the API and returns the answer.

@@ -2,7 +2,6 @@ package qemutest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -91,7 +90,7 @@ func TestPowerCutWhileRecording(t *testing.T) {
 
 	// What the last boot recorded plays too.
 	offset, _ := guestClockOffset(ctx, t, r.m)
-	rest := map[int64]cutRecording{}
+	rest := map[int64]apiRecording{}
 	for _, rec := range r.recordings() {
 		rest[rec.ID] = rec
 	}
@@ -188,14 +187,7 @@ func (r *cutRig) boot(ctx context.Context, n int) {
 // adds the two streams, both pulling the host's source.
 func (r *cutRig) setUp(ctx context.Context, url string) {
 	t := r.t
-	// The file holds "user:password"; the prefix keeps the typed command's
-	// echo from matching.
-	out, rc, err := r.m.Run(ctx, `echo "cred=$(cat `+guestDataDir+`/db/initial-admin-password)"`)
-	cred := regexp.MustCompile(`cred=(\w+):(\S+)`).FindStringSubmatch(out)
-	if err != nil || rc != 0 || cred == nil {
-		t.Fatalf("initial admin password on the console: rc %d, %v: %s", rc, err, out)
-	}
-	r.user, r.password = cred[1], cred[2]
+	r.user, r.password = initialAdmin(ctx, t, r.m)
 	login(t, r.client, r.base, r.user, r.password)
 	for _, s := range cutStreams {
 		addStream(t, r.client, r.base, s, url)
@@ -245,29 +237,8 @@ func guestClockOffset(ctx context.Context, t *testing.T, m *Machine) (offset, fu
 	return offset, fuzz
 }
 
-// cutRecording is a recordings row as the API lists it.
-type cutRecording struct {
-	ID         int64  `json:"id"`
-	Stream     string `json:"stream"`
-	FilePath   string `json:"file_path"`
-	StartUnix  int64  `json:"start_time_unix"`
-	EndUnix    int64  `json:"end_time_unix"`
-	IsComplete bool   `json:"is_complete"`
-}
-
-func (r *cutRig) recordings() []cutRecording {
-	t := r.t
-	code, body := get(t, r.client, r.base+"/api/recordings?stream="+strings.Join(cutStreams, ",")+"&sort=start_time&order=asc&limit=1000")
-	if code != http.StatusOK {
-		t.Fatalf("GET /api/recordings: %d %s", code, body)
-	}
-	var list struct {
-		Recordings []cutRecording `json:"recordings"`
-	}
-	if err := json.Unmarshal([]byte(body), &list); err != nil {
-		t.Fatalf("GET /api/recordings: %v: %s", err, body)
-	}
-	return list.Recordings
+func (r *cutRig) recordings() []apiRecording {
+	return listRecordings(r.t, r.client, r.base, cutStreams)
 }
 
 // waitRecording waits until each stream has a recording of this boot open
@@ -403,7 +374,7 @@ func (r *cutRig) readDisk(ctx context.Context, cut *cutState) {
 // daemon's start-up recovery made of it.
 func (r *cutRig) checkAfterCut(ctx context.Context) {
 	t, cut := r.t, r.cut
-	now := map[int64]cutRecording{}
+	now := map[int64]apiRecording{}
 	for _, rec := range r.recordings() {
 		now[rec.ID] = rec
 	}
@@ -479,7 +450,7 @@ func (c *cutState) steady() bool { return c.jumped.Abs() <= steadyClock }
 // checkPlayable downloads every complete recording up to row maxID not
 // played yet and decodes it to its end; with a steady clock its length
 // must match its frames and its row. It returns how many it checked.
-func (r *cutRig) checkPlayable(recs map[int64]cutRecording, maxID int64, steady bool) int {
+func (r *cutRig) checkPlayable(recs map[int64]apiRecording, maxID int64, steady bool) int {
 	t := r.t
 	n := 0
 	for id, rec := range recs {

@@ -1,0 +1,445 @@
+package qemutest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"lightnvr/pkg/testkit"
+)
+
+const (
+	// The A1's 256 MB less what its video pipeline reserves: what Linux,
+	// go2rtc and lightnvr share on the board.
+	scaleMemoryMB = 160
+	// MemAvailable must never fall under this: below it the kernel starts
+	// dropping the page cache the recordings are written through, and an
+	// allocation burst (a reconnect, a download) risks the OOM killer.
+	minMemAvailableKB = 20480
+	scaleSampleEvery  = 10 * time.Second
+	// Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on MIPS Linux).
+	userHZ = 100
+	// A stream kept up when its ingest counted at least this share of the
+	// frames the source sent over the window.
+	keptUpShare = 0.95
+)
+
+// The processes whose memory and CPU are sampled, by their supervisor's
+// pid file /run/NAME.child.pid.
+var scaleProcs = []string{"lightnvr", "go2rtc"}
+
+// TestScaleOnBoardMemory boots the firmware with the board's Linux memory
+// (-m 160), records LIGHTNVR_QEMU_SCALE_STREAMS (default 8) streams of
+// 640x360 H.264 from the host through go2rtc for LIGHTNVR_QEMU_SCALE_FOR
+// (default 10m), samples the guest over the serial console every 10 s, and
+// asserts: no OOM kill, neither process restarted, MemAvailable never under
+// 20 MB, and every stream recorded throughout. It prints the memory and CPU
+// figures, per stream, and whether the emulator kept up with the sources.
+func TestScaleOnBoardMemory(t *testing.T) {
+	img := applianceImages(t)
+	n := scaleStreams(t)
+	window := scaleWindow(t)
+	budget := window + 10*time.Minute // boot, set-up and the checks after the window
+	if d, ok := t.Deadline(); ok && time.Until(d) < budget {
+		t.Fatalf("go test's -timeout leaves %s; a %s window needs %s", time.Until(d).Round(time.Second), window, budget)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	// A disk of its own, never booted (TestAppliance boots data.img).
+	img.DataDisk = filepath.Join(t.TempDir(), "data.img")
+	copySparse(t, filepath.Join(os.Getenv(imagesEnv), "qemu-malta", "blank-data.img"), img.DataDisk)
+
+	src := startRTSPSource(t)
+	webPort := testkit.FreePort(t)
+	// nohz=off: see cutRig.boot (a tickless guest's clock jumps back).
+	m := bootForTest(t, img, Options{MemoryMB: scaleMemoryMB, Forward: map[int]int{webPort: 8080}, Append: "nohz=off", VirtioNet: true}, "-scale")
+	base := fmt.Sprintf("http://127.0.0.1:%d", webPort)
+	// Generous: a guest busy with N streams answers slowly.
+	client := sessionClient(time.Minute)
+	waitOK(ctx, t, m, base+"/api/health")
+	consoleLogin(ctx, t, m)
+	user, password := initialAdmin(ctx, t, m)
+	login(t, client, base, user, password)
+
+	idle := sampleGuest(ctx, t, m)
+	t.Logf("idle: %s", idle)
+	streams := make([]string, n)
+	for i := range streams {
+		streams[i] = fmt.Sprintf("scale%d", i+1)
+		addStream(t, client, base, streams[i], fmt.Sprintf("rtsp://10.0.2.2:%d/cam", src.rtspPort))
+	}
+	waitAllRecording(ctx, t, m, streams)
+
+	run := &scaleRun{t: t, streams: streams, idle: idle}
+	// The figures are printed whatever ends the run, a reset board included.
+	defer run.printSummary()
+	framesBefore, hostStart := streamFrames(t, client, base)
+	run.add(sampleGuest(ctx, t, m))
+	for time.Since(hostStart) < window {
+		select {
+		case <-time.After(scaleSampleEvery):
+		case <-m.Exited():
+			if strings.Contains(m.Console(), "softdog: Initiating system reboot") {
+				t.Fatal("the watchdog reset the board during the run: lightnvr stopped feeding it (see its last sample)")
+			}
+			t.Fatal("qemu exited during the run")
+		}
+		if alarm := run.add(sampleGuest(ctx, t, m)); alarm {
+			out, _, _ := m.Run(ctx, `dmesg | grep -iE 'out of [m]emory|[k]illed process' | tail -n 5; grep -e 'watchdog: [u]nhealthy' -e 'health: [u]nhealthy' /data/log/lightnvr.log | tail -n 3`)
+			t.Logf("the kernel's and the daemon's words on it:\n%s", out)
+		}
+	}
+	framesAfter, hostEnd := streamFrames(t, client, base)
+
+	run.checkCovered(listRecordings(t, client, base, streams))
+	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
+	run.notes = append(run.notes, lastSegmentFrames(t, client, base, streams))
+}
+
+// scaleStreams is LIGHTNVR_QEMU_SCALE_STREAMS, 8 by default.
+func scaleStreams(t *testing.T) int {
+	n, err := strconv.Atoi(envOr("LIGHTNVR_QEMU_SCALE_STREAMS", "8"))
+	if err != nil || n < 1 {
+		t.Fatalf("LIGHTNVR_QEMU_SCALE_STREAMS: want a count of at least 1 (%v)", err)
+	}
+	return n
+}
+
+// scaleWindow is LIGHTNVR_QEMU_SCALE_FOR, 10 minutes by default.
+func scaleWindow(t *testing.T) time.Duration {
+	d, err := time.ParseDuration(envOr("LIGHTNVR_QEMU_SCALE_FOR", "10m"))
+	if err != nil || d < scaleSampleEvery {
+		t.Fatalf("LIGHTNVR_QEMU_SCALE_FOR: want a duration of at least %s (%v)", scaleSampleEvery, err)
+	}
+	return d
+}
+
+// waitAllRecording waits until every stream has written recordings. It
+// asks the console, not the API, which a guest starting N streams at once
+// may be too busy to answer in time.
+func waitAllRecording(ctx context.Context, t *testing.T, m *Machine, streams []string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		s := sampleGuest(ctx, t, m)
+		waiting := slices.DeleteFunc(slices.Clone(streams), func(st string) bool { _, ok := s.newest[st]; return ok })
+		if len(waiting) == 0 {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%d of %d streams not recording within 3 minutes: %v", len(waiting), len(streams), waiting)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// procSample is one process's figures from /proc/PID/{status,stat}.
+type procSample struct {
+	pid           int
+	rssKB, anonKB int64
+	cpuTicks      int64 // utime + stime
+	found         bool
+}
+
+// guestSample is one look at the guest.
+type guestSample struct {
+	at         int64 // guest clock, Unix seconds
+	memAvailKB int64
+	procs      map[string]procSample
+	ooms       int                // kernel log lines about the OOM killer
+	starved    int                // times lightnvr stopped feeding the watchdog
+	newest     map[string]recFile // each stream's newest recording written in the last minute
+}
+
+// recFile is a recording file on the guest: its path under the stream's
+// directory (dated, so later files sort later) and its size.
+type recFile struct {
+	name string
+	size int64
+}
+
+// after reports whether f is a later file than g, or the same one grown.
+func (f recFile) after(g recFile) bool {
+	return f.name > g.name || (f.name == g.name && f.size > g.size)
+}
+
+func (s guestSample) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MemAvailable %d kB", s.memAvailKB)
+	for _, p := range scaleProcs {
+		ps := s.procs[p]
+		fmt.Fprintf(&b, "; %s pid %d VmRSS %d kB RssAnon %d kB cpu %.2f s", p, ps.pid, ps.rssKB, ps.anonKB, float64(ps.cpuTicks)/userHZ)
+	}
+	return b.String()
+}
+
+// The sample's shell command prints these lines; every pattern needs a
+// digit where the typed command (echoed by the console) has a `$`.
+var (
+	sampleAtRE    = regexp.MustCompile(`at=(\d+)`)
+	sampleMemRE   = regexp.MustCompile(`MemAvailable:\s+(\d+) kB`)
+	sampleProcRE  = regexp.MustCompile(`proc=(\w+) pid=(\d+) (.*?) stat=(\d+) (\d+)`)
+	sampleRSSRE   = regexp.MustCompile(`VmRSS:\s+(\d+)`)
+	sampleAnonRE  = regexp.MustCompile(`RssAnon:\s+(\d+)`)
+	sampleOOMRE   = regexp.MustCompile(`oom=(\d+) starved=(\d+)`)
+	sampleFileRE  = regexp.MustCompile(`(?m)^rec (\d+) /data/recordings/mp4/([^/\s]+)/(\S+?)\r?$`)
+	sampleCommand = `echo "at=$(date +%s)"; grep MemAvailable /proc/meminfo; ` +
+		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
+		`echo "proc=$p pid=$pid $(grep -E '^(VmRSS|RssAnon):' /proc/$pid/status | tr '\n\t' '  ') stat=$(cut -d' ' -f14,15 /proc/$pid/stat)"; done; ` +
+		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; find /data/recordings/mp4 -name '*.mp4' -mmin -1 -exec stat -c 'rec %s %n' {} +; true`
+)
+
+// sampleGuest reads memory, the two processes and the recordings' sizes
+// over the console. A stream's recordings grow when its newest file does or
+// a newer one appears: the file's own size, not du's blocks, which ext4
+// allocates ahead.
+func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
+	t.Helper()
+	out, _, err := m.Run(ctx, sampleCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}}
+	at, mem, oom := sampleAtRE.FindStringSubmatch(out), sampleMemRE.FindStringSubmatch(out), sampleOOMRE.FindStringSubmatch(out)
+	if at == nil || mem == nil || oom == nil {
+		t.Fatalf("guest sample: no time, MemAvailable or OOM count in\n%s", out)
+	}
+	s.at = atoi64(at[1])
+	s.memAvailKB = atoi64(mem[1])
+	s.ooms, s.starved = int(atoi64(oom[1])), int(atoi64(oom[2]))
+	for _, p := range sampleProcRE.FindAllStringSubmatch(out, -1) {
+		ps := procSample{pid: int(atoi64(p[2])), cpuTicks: atoi64(p[4]) + atoi64(p[5]), found: true}
+		if r := sampleRSSRE.FindStringSubmatch(p[3]); r != nil {
+			ps.rssKB = atoi64(r[1])
+		}
+		if a := sampleAnonRE.FindStringSubmatch(p[3]); a != nil {
+			ps.anonKB = atoi64(a[1])
+		}
+		s.procs[p[1]] = ps
+	}
+	for _, p := range scaleProcs {
+		if !s.procs[p].found || s.procs[p].rssKB == 0 {
+			t.Fatalf("guest sample: %s not running (no pid file or /proc entry):\n%s", p, out)
+		}
+	}
+	for _, f := range sampleFileRE.FindAllStringSubmatch(out, -1) {
+		if rf := (recFile{name: f[3], size: atoi64(f[1])}); rf.after(s.newest[f[2]]) {
+			s.newest[f[2]] = rf
+		}
+	}
+	return s
+}
+
+func atoi64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// scaleRun is the samples of the recording window and what they showed.
+type scaleRun struct {
+	t       *testing.T
+	streams []string
+	idle    guestSample
+	samples []guestSample
+	peak    map[string]procSample
+	minMem  guestSample
+	notes   []string // summary lines found after the window
+}
+
+func (r *scaleRun) printSummary() {
+	if len(r.samples) < 2 {
+		return
+	}
+	r.t.Logf("scale summary:\n%s%s", r.summary(), strings.Join(r.notes, ""))
+}
+
+// add checks a sample against the one before: no OOM, the same processes,
+// MemAvailable above its floor, every stream's recordings grown. It
+// reports whether the kernel's OOM killer or the watchdog's feeder has
+// spoken since.
+func (r *scaleRun) add(s guestSample) (alarm bool) {
+	t := r.t
+	prev := r.idle
+	if len(r.samples) > 0 {
+		prev = r.samples[len(r.samples)-1]
+	}
+	t.Logf("sample %d at %d: %s", len(r.samples), s.at, s)
+	if len(r.samples) == 0 {
+		r.peak = map[string]procSample{}
+		r.minMem = s
+	}
+	if s.ooms > prev.ooms {
+		t.Errorf("the kernel logged %d lines about the OOM killer by guest time %d (%d before the streams)", s.ooms, s.at, r.idle.ooms)
+	}
+	if s.starved > prev.starved {
+		t.Logf("WARNING: lightnvr stopped feeding the watchdog by guest time %d (its health check failed or hung): the board resets if that lasts 30 s", s.at)
+	}
+	if s.memAvailKB < minMemAvailableKB {
+		t.Errorf("MemAvailable %d kB at guest time %d, under the %d kB floor", s.memAvailKB, s.at, minMemAvailableKB)
+	}
+	if s.memAvailKB < r.minMem.memAvailKB {
+		r.minMem = s
+	}
+	for _, p := range scaleProcs {
+		if now, idle := s.procs[p], r.idle.procs[p]; now.pid != idle.pid {
+			t.Errorf("%s restarted: pid %d before the streams, %d at guest time %d", p, idle.pid, now.pid, s.at)
+		}
+		if s.procs[p].rssKB > r.peak[p].rssKB {
+			r.peak[p] = s.procs[p]
+		}
+	}
+	if len(r.samples) > 0 {
+		for _, st := range r.streams {
+			if now, before := s.newest[st], prev.newest[st]; !now.after(before) {
+				t.Errorf("%s's recordings did not grow from guest time %d to %d: %v, then %v", st, prev.at, s.at, before, now)
+			}
+		}
+	}
+	r.samples = append(r.samples, s)
+	return s.ooms > prev.ooms || s.starved > prev.starved
+}
+
+// checkCovered asserts each stream's complete recordings cover the window
+// (first to last sample, guest time): the media time on the disk, as the
+// rows state it (the recorder's wall clock at the first part plus the
+// media duration), against the wall time. The bound allows for the
+// recording still open at the end (no end in its row yet, up to a segment),
+// the rows' whole seconds (up to a second at each end of the window), and
+// 2 % for the emulated clock's drift against the sources' and for frames
+// queued at a segment's cut; a stalled or restarted pipeline loses far more.
+func (r *scaleRun) checkCovered(recs []apiRecording) {
+	t := r.t
+	from, to := r.samples[0].at, r.samples[len(r.samples)-1].at
+	window := float64(to - from)
+	want := 0.98*window - maxSegmentSeconds - 2
+	for _, st := range r.streams {
+		var spans [][2]int64
+		for _, rec := range recs {
+			if rec.Stream == st && rec.IsComplete {
+				spans = append(spans, [2]int64{max(rec.StartUnix, from), min(rec.EndUnix, to)})
+			}
+		}
+		if got := float64(covered(spans)); got < want {
+			t.Errorf("%s: recordings cover %.0f s of the %.0f s window (guest %d to %d), want at least %.0f s", st, got, window, from, to, want)
+		}
+	}
+}
+
+// covered is the length of the union of the spans [start, end].
+func covered(spans [][2]int64) int64 {
+	slices.SortFunc(spans, func(a, b [2]int64) int { return int(a[0] - b[0]) })
+	var total, reach int64 = 0, math.MinInt64
+	for _, s := range spans {
+		start := max(s[0], reach)
+		if s[1] > start {
+			total += s[1] - start
+		}
+		reach = max(reach, s[1])
+	}
+	return total
+}
+
+// summary prints the figures the issue asks for: the lowest MemAvailable,
+// peak and end memory of each process, the cost per stream (end minus idle,
+// divided by N) and CPU over the window.
+func (r *scaleRun) summary() string {
+	first, last := r.samples[0], r.samples[len(r.samples)-1]
+	n := float64(len(r.streams))
+	secs := float64(last.at - first.at)
+	mb := func(kb int64) float64 { return float64(kb) / 1024 }
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %d streams of %dx%d H.264 at %d fps, %d kbit/s, -m %d, %.0f s window, %d samples\n",
+		len(r.streams), srcWidth, srcHeight, srcFPS, srcKbps, scaleMemoryMB, secs, len(r.samples))
+	fmt.Fprintf(&b, "  MemAvailable: idle %d kB, min %d kB (guest time %d), end %d kB (floor %d kB)\n",
+		r.idle.memAvailKB, r.minMem.memAvailKB, r.minMem.at, last.memAvailKB, minMemAvailableKB)
+	for _, p := range scaleProcs {
+		idle, peak, end := r.idle.procs[p], r.peak[p], last.procs[p]
+		cpu := float64(end.cpuTicks-first.procs[p].cpuTicks) / userHZ
+		fmt.Fprintf(&b, "  %-8s RSS idle %.1f MB, peak %.1f MB, end %.1f MB; anon idle %.1f MB, end %.1f MB; per stream RSS %.2f MB, anon %.2f MB; CPU %.1f s = %.0f %% of the guest's CPU, %.2f s per stream-minute\n",
+			p, mb(idle.rssKB), mb(peak.rssKB), mb(end.rssKB), mb(idle.anonKB), mb(end.anonKB),
+			mb(end.rssKB-idle.rssKB)/n, mb(end.anonKB-idle.anonKB)/n, cpu, 100*cpu/secs, cpu/n/(secs/60))
+	}
+	return b.String()
+}
+
+// streamFrames is each stream's ingest frame count from /api/health, and
+// when (host clock): the middle of the request, which a busy guest may be
+// slow to answer.
+func streamFrames(t *testing.T, client *http.Client, base string) (map[string]int64, time.Time) {
+	t.Helper()
+	start := time.Now()
+	code, body := get(t, client, base+"/api/health")
+	at := start.Add(time.Since(start) / 2)
+	var h struct {
+		Streams []struct {
+			Name   string `json:"name"`
+			Frames int64  `json:"frames_total"`
+		} `json:"streams_detail"`
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &h) != nil {
+		t.Fatalf("GET /api/health: %d %s", code, body)
+	}
+	frames := map[string]int64{}
+	for _, s := range h.Streams {
+		frames[s.Name] = s.Frames
+	}
+	return frames, at
+}
+
+// keptUp compares the frames each stream's ingest counted over the window
+// with those the source sent (srcFPS for as long, on the host's clock).
+func (r *scaleRun) keptUp(before, after map[string]int64, d time.Duration) string {
+	sent := float64(srcFPS) * d.Seconds()
+	low, lowStream := math.Inf(1), ""
+	var total int64
+	for _, st := range r.streams {
+		got := after[st] - before[st]
+		total += got
+		if share := float64(got) / sent; share < low {
+			low, lowStream = share, st
+		}
+	}
+	verdict := "kept up"
+	if low < keptUpShare {
+		verdict = fmt.Sprintf("did NOT keep up (under %.0f %%)", 100*keptUpShare)
+	}
+	return fmt.Sprintf("  frames ingested over %.0f s: %d of %.0f sent (%.1f %%), lowest stream %s %.1f %%: the emulator %s\n",
+		d.Seconds(), total, sent*float64(len(r.streams)), 100*float64(total)/(sent*float64(len(r.streams))), lowStream, 100*low, verdict)
+}
+
+// lastSegmentFrames downloads each stream's newest complete recording and
+// compares the frames in it with what its duration holds at srcFPS.
+func lastSegmentFrames(t *testing.T, client *http.Client, base string, streams []string) string {
+	t.Helper()
+	newest := map[string]apiRecording{}
+	for _, rec := range listRecordings(t, client, base, streams) {
+		if rec.IsComplete && rec.ID > newest[rec.Stream].ID {
+			newest[rec.Stream] = rec
+		}
+	}
+	var frames int
+	var secs float64
+	for _, st := range streams {
+		rec, ok := newest[st]
+		if !ok {
+			t.Errorf("%s has no complete recording", st)
+			continue
+		}
+		f, _ := download(t, client, fmt.Sprintf("%s/api/recordings/download/%d", base, rec.ID))
+		secs += testkit.FFprobe(t, f).Duration()
+		frames += testkit.VideoPackets(t, f)
+		os.Remove(f)
+	}
+	return fmt.Sprintf("  frames recorded in each stream's last segment: %d in %.1f s, %.1f %% of %d fps\n",
+		frames, secs, 100*float64(frames)/(secs*srcFPS), srcFPS)
+}
