@@ -346,8 +346,9 @@ func (h *systemHandler) addRecordingFigures(ctx context.Context, detail []health
 // A check that only timed out waiting for the write lock means the database
 // is busy, not broken: at start-up, or on a loaded board, one writer can
 // hold it for seconds. That counts against health only once the database
-// has been busy for longer than the grace; an error from SQLite itself (a
-// read-only or failing disk, a closed database) counts at once.
+// has been busy, with no transaction committed, for longer than the grace;
+// an error from SQLite itself (a read-only or failing disk, a closed
+// database) counts at once.
 type dbWritable struct {
 	// wait is how long one check waits for the write lock (2 s), grace how
 	// long the database may stay busy before it is unhealthy
@@ -391,7 +392,13 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 	case err == nil:
 		c.busySince = time.Time{}
 	case busy:
-		if c.busySince.IsZero() {
+		// A commit since the busy spell began means the database makes
+		// progress, only too slowly for this check (a board whose CPU is
+		// saturated): the spell starts again, so only a database that has
+		// committed nothing for the whole grace is unhealthy. Restarting
+		// the daemon, or the board through the watchdog, would not make
+		// an overloaded board faster.
+		if c.busySince.IsZero() || d.LastCommit().After(c.busySince) {
 			c.busySince = now
 		}
 		if d := now.Sub(c.busySince); d < grace {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lightnvr/pkg/backoff"
+	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
 )
 
@@ -108,6 +109,48 @@ func TestHealthDatabaseBusyHasGrace(t *testing.T) {
 	defer tx.Rollback()
 	if err := check.writable(ctx, e.db); err != nil {
 		t.Fatalf("busy again after a success: %v, want healthy within a new grace", err)
+	}
+}
+
+// A database whose checks keep timing out while transactions still commit
+// between them is slow, not stuck (a board whose CPU is saturated): it
+// stays healthy, so the watchdog does not reset a board that is merely
+// overloaded. With no commit for the whole grace it is unhealthy.
+func TestHealthDatabaseBusyButCommittingIsHealthy(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	ctx := context.Background()
+	check := &dbWritable{wait: 50 * time.Millisecond, grace: 400 * time.Millisecond}
+	hold := func() *db.Tx {
+		t.Helper()
+		tx, err := e.db.Begin(ctx) // holds the write lock
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	tx := hold()
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("database busy for a moment: %v, want healthy within the grace", err)
+	}
+	for range 3 {
+		time.Sleep(250 * time.Millisecond)
+		// Another writer's transaction commits between two checks.
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutOpenRecordingIndexes(ctx, e.db, nil); err != nil {
+			t.Fatal(err)
+		}
+		tx = hold()
+		if err := check.writable(ctx, e.db); err != nil {
+			t.Fatalf("busy past the grace but committing: %v, want healthy", err)
+		}
+	}
+	time.Sleep(450 * time.Millisecond)
+	err := check.writable(ctx, e.db)
+	_ = tx.Rollback()
+	if err == nil || !strings.Contains(err.Error(), "busy for") {
+		t.Fatalf("no commit for the whole grace: %v, want an error saying it is busy", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
@@ -48,6 +49,19 @@ var connMaxIdle = time.Minute
 type DB struct {
 	pool *sql.DB
 	path string
+	// committed is when a transaction last committed (Unix nanoseconds):
+	// proof the database makes progress even while a check of it cannot
+	// get the write lock.
+	committed atomic.Int64
+}
+
+// LastCommit is when a transaction run by this package last committed; the
+// zero time if none has.
+func (d *DB) LastCommit() time.Time {
+	if n := d.committed.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Open opens (creating if absent) the database at path, with WAL journaling,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // sqlConn runs statements: the pool or a transaction. It is what Querier
@@ -59,7 +60,11 @@ func (d *DB) inTx(ctx context.Context, fn func(q Querier) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.committed.Store(time.Now().UnixNano())
+	return nil
 }
 
 type rowScanner interface{ Scan(dest ...any) error }
