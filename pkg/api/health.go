@@ -401,10 +401,10 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 		if c.busySince.IsZero() || d.LastCommit().After(c.busySince) {
 			c.busySince = now
 		}
-		if d := now.Sub(c.busySince); d < grace {
+		if spell := now.Sub(c.busySince); spell < grace {
 			err = nil
 		} else {
-			err = fmt.Errorf("busy for %s: %w", d.Round(time.Second), err)
+			err = fmt.Errorf("busy for %s: %w", spell.Round(time.Second), err)
 		}
 	}
 	c.err, c.running = err, nil

@@ -55,8 +55,9 @@ type DB struct {
 	committed atomic.Int64
 }
 
-// LastCommit is when a transaction run by this package last committed; the
-// zero time if none has.
+// LastCommit is when a transaction of this package (inTx: every multi-row
+// write, the part indexes saved each second among them) last committed;
+// the zero time if none has. Single-statement writes do not count.
 func (d *DB) LastCommit() time.Time {
 	if n := d.committed.Load(); n != 0 {
 		return time.Unix(0, n)

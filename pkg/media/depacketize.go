@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
@@ -40,6 +41,8 @@ type depacketizer struct {
 	frags [][]byte // header, then each fragment's payload; empty when no FU is open
 	size  int      // bytes in frags
 	next  uint16   // sequence number the open FU expects next
+
+	one [1][]byte // the single NAL unit a packet carries or completes, without a slice per packet
 
 	au     [][]byte // NAL units of the access unit being collected
 	auSize int
@@ -109,7 +112,8 @@ func (d *depacketizer) add(nalus [][]byte, ts uint32) error {
 }
 
 // nalus returns the complete NAL units p carries or completes: none while
-// a fragmented unit is still open.
+// a fragmented unit is still open. The slice is only good until the next
+// call (add copies its elements).
 func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 	pl := p.Payload
 	hl := 1 // NAL unit header length
@@ -129,7 +133,8 @@ func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 		if n == nil || err != nil {
 			return nil, err
 		}
-		return d.unwrap([][]byte{n})
+		d.one[0] = n
+		return d.unwrap(d.one[:])
 	case !d.h265 && typ == h264STAPA, d.h265 && typ == h265AP:
 		d.dropFragments()
 		nalus, err := splitAggregate(pl[hl:])
@@ -142,7 +147,8 @@ func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 		return nil, fmt.Errorf("RTP payload type %d not supported", typ)
 	default:
 		d.dropFragments()
-		return d.unwrap([][]byte{pl})
+		d.one[0] = pl
+		return d.unwrap(d.one[:])
 	}
 }
 
@@ -203,19 +209,14 @@ func (d *depacketizer) dropFragments() {
 // is scanned.
 func (d *depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
 	if !d.annexB {
-		for _, n := range nalus {
-			if len(n) >= 3 && n[0] == 0 && n[1] == 0 {
-				d.annexB = true
-				break
-			}
-		}
+		d.annexB = slices.ContainsFunc(nalus, wrapped)
 		if !d.annexB {
 			return nalus, nil
 		}
 	}
 	var out [][]byte
 	for _, n := range nalus {
-		if len(n) < 3 || n[0] != 0 || n[1] != 0 {
+		if !wrapped(n) {
 			if !bytes.Contains(n, annexBStart[1:]) {
 				out = append(out, n)
 				continue
@@ -232,6 +233,9 @@ func (d *depacketizer) unwrap(nalus [][]byte) ([][]byte, error) {
 }
 
 var annexBStart = [4]byte{0, 0, 0, 1}
+
+// wrapped reports whether n begins as only a start code can.
+func wrapped(n []byte) bool { return len(n) >= 3 && n[0] == 0 && n[1] == 0 }
 
 // splitAggregate returns the NAL units of an aggregation packet's payload
 // (after its NAL header): each is a 16-bit size and the unit.
