@@ -33,24 +33,32 @@ const (
 // units in Annex-B; the H.264 one twice) and zero each unit's buffer before
 // copying into it. Our streams come from go2rtc, which packetizes NAL
 // units itself, so units are scanned only once a unit begins with a start
-// code, and fragments are joined into a buffer that is not zeroed first.
-// Together that was a quarter of ingest's user CPU (BenchmarkIngest).
+// code. Together that was a quarter of ingest's user CPU (BenchmarkIngest).
+//
+// It copies what it keeps out of each packet, so the packet's bytes may be
+// reused as soon as Decode returns: the session reads packets straight out
+// of its socket buffer. The bytes go into one of two buffers, in order, so
+// a fragmented unit is joined by arriving and an access unit's units lie
+// side by side; the other buffer holds the unit Decode returned last. Both
+// are reused from unit to unit, so a stream allocates nothing per packet.
 type depacketizer struct {
-	h265  bool
-	hdr   [2]byte  // the reassembled NAL unit's header
-	frags [][]byte // header, then each fragment's payload; empty when no FU is open
-	size  int      // bytes in frags
-	next  uint16   // sequence number the open FU expects next
+	h265 bool
+	hdr  [2]byte // the reassembled NAL unit's header
+	fu   int     // where the open fragmented unit starts in buf; -1 when none
+	next uint16  // sequence number the open FU expects next
 
-	one [1][]byte // the single NAL unit a packet carries or completes, without a slice per packet
+	one   [1][]byte // the single NAL unit a packet carries or completes, without a slice per packet
+	split [][]byte  // the units of an aggregation packet, reused
 
-	au     [][]byte // NAL units of the access unit being collected
+	bufs   [2][]byte   // the bytes of the unit being collected and of the one returned last
+	aus    [2][][]byte // their NAL units
+	cur    int         // which of the two is being collected
 	auSize int
 	auTS   uint32
 	annexB bool // the stream wraps NAL units in start codes
 }
 
-func newDepacketizer(c Codec) *depacketizer { return &depacketizer{h265: c == CodecH265} }
+func newDepacketizer(c Codec) *depacketizer { return &depacketizer{h265: c == CodecH265, fu: -1} }
 
 func (d *depacketizer) maxNALUs() int {
 	if d.h265 {
@@ -61,21 +69,29 @@ func (d *depacketizer) maxNALUs() int {
 
 // Decode takes one packet and returns an access unit when the packet ends
 // one (marker bit), or when it starts the next one (a new timestamp, for
-// cameras that never set the marker). errMorePackets means the unit is not
-// complete yet; any other error discarded the fragment it broke.
+// cameras that never set the marker). The unit is good until the next call.
+// errMorePackets means the unit is not complete yet; any other error
+// discarded the fragment it broke.
 func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
-	nalus, err := d.nalus(p)
-	if err != nil {
-		return nil, err
-	}
 	var out [][]byte
-	if len(d.au) > 0 && p.Timestamp != d.auTS {
-		out = d.take()
+	if p.Timestamp != d.auTS {
+		d.dropFragments() // a unit's fragments share its timestamp
+		if len(d.aus[d.cur]) > 0 {
+			out = d.take()
+		}
 	}
-	if err := d.add(nalus, p.Timestamp); err != nil && out == nil {
+	d.auTS = p.Timestamp
+	mark := len(d.bufs[d.cur])
+	nalus, err := d.nalus(p)
+	if err == nil {
+		err = d.add(nalus)
+	} else if len(d.bufs[d.cur]) > mark {
+		d.bufs[d.cur] = d.bufs[d.cur][:mark] // what the broken packet left
+	}
+	if err != nil && out == nil {
 		return nil, err
 	}
-	if out == nil && p.Marker {
+	if out == nil && p.Marker && len(d.aus[d.cur]) > 0 {
 		out = d.take()
 	}
 	if out == nil {
@@ -84,36 +100,57 @@ func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 	return out, nil
 }
 
+// take ends the unit being collected and starts the next in the other
+// buffer, whose unit (returned by the previous take) is no longer needed.
 func (d *depacketizer) take() [][]byte {
-	au := d.au
-	// The unit goes to subscribers that keep it: the next one gets its
-	// own slice.
-	d.au, d.auSize = nil, 0
+	d.dropFragments()
+	au := d.aus[d.cur]
+	d.cur ^= 1
+	d.reset()
 	return au
 }
 
-func (d *depacketizer) add(nalus [][]byte, ts uint32) error {
+// reset empties the unit being collected.
+func (d *depacketizer) reset() {
+	d.bufs[d.cur] = d.bufs[d.cur][:0]
+	d.aus[d.cur] = d.aus[d.cur][:0]
+	d.auSize = 0
+	d.fu = -1
+}
+
+// keep copies n into the buffer and returns the copy, capped so that
+// appending to it can never run into the next unit.
+func (d *depacketizer) keep(n []byte) []byte {
+	b := d.bufs[d.cur]
+	start := len(b)
+	b = append(b, n...)
+	d.bufs[d.cur] = b
+	return b[start:len(b):len(b)]
+}
+
+// add appends NAL units, already in the buffer, to the unit.
+func (d *depacketizer) add(nalus [][]byte) error {
 	size := d.auSize
 	for _, n := range nalus {
 		size += len(n)
 	}
+	au := d.aus[d.cur]
 	switch {
-	case len(d.au)+len(nalus) > d.maxNALUs():
-		d.au, d.auSize = nil, 0
+	case len(au)+len(nalus) > d.maxNALUs():
+		d.reset()
 		return fmt.Errorf("access unit has more than %d NAL units", d.maxNALUs())
 	case size > h264.MaxAccessUnitSize: // the same for H.265
-		d.au, d.auSize = nil, 0
+		d.reset()
 		return fmt.Errorf("access unit of %d bytes is over the %d allowed", size, h264.MaxAccessUnitSize)
 	}
-	d.au = append(d.au, nalus...)
+	d.aus[d.cur] = append(au, nalus...)
 	d.auSize = size
-	d.auTS = ts
 	return nil
 }
 
-// nalus returns the complete NAL units p carries or completes: none while
-// a fragmented unit is still open. The slice is only good until the next
-// call (add copies its elements).
+// nalus returns the complete NAL units p carries or completes, copied into
+// the buffer: none while a fragmented unit is still open. The slice is
+// only good until the next call (add copies its elements).
 func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 	pl := p.Payload
 	hl := 1 // NAL unit header length
@@ -137,7 +174,7 @@ func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 		return d.unwrap(d.one[:])
 	case !d.h265 && typ == h264STAPA, d.h265 && typ == h265AP:
 		d.dropFragments()
-		nalus, err := splitAggregate(pl[hl:])
+		nalus, err := d.splitAggregate(pl[hl:])
 		if err != nil {
 			return nil, err
 		}
@@ -147,14 +184,15 @@ func (d *depacketizer) nalus(p *rtp.Packet) ([][]byte, error) {
 		return nil, fmt.Errorf("RTP payload type %d not supported", typ)
 	default:
 		d.dropFragments()
-		d.one[0] = pl
+		d.one[0] = d.keep(pl)
 		return d.unwrap(d.one[:])
 	}
 }
 
 // fragment adds a fragmentation unit (after a NAL header of hl bytes comes
 // the FU header: start and end bits and the unit's type) and returns the
-// NAL unit it completes.
+// NAL unit it completes. The fragments are appended to the buffer as they
+// come, so the last one leaves the whole unit there in one piece.
 func (d *depacketizer) fragment(p *rtp.Packet, hl int) ([]byte, error) {
 	pl := p.Payload
 	if len(pl) < hl+1 {
@@ -169,10 +207,10 @@ func (d *depacketizer) fragment(p *rtp.Packet, hl int) ([]byte, error) {
 		} else {
 			d.hdr[0] = pl[0]&0xe0 | fu&0x1f
 		}
-		d.frags = append(d.frags, d.hdr[:hl])
-		d.size = hl
+		d.fu = len(d.bufs[d.cur])
+		d.keep(d.hdr[:hl])
 	} else {
-		if len(d.frags) == 0 {
+		if d.fu < 0 {
 			return nil, errors.New("fragment without its start")
 		}
 		if p.SequenceNumber != d.next {
@@ -180,26 +218,28 @@ func (d *depacketizer) fragment(p *rtp.Packet, hl int) ([]byte, error) {
 			return nil, errors.New("fragment lost: NAL unit discarded")
 		}
 	}
-	d.frags = append(d.frags, pl[hl+1:])
-	d.size += len(pl) - hl - 1
+	d.keep(pl[hl+1:])
 	d.next = p.SequenceNumber + 1
-	if d.size > h264.MaxAccessUnitSize { // the same for H.265
-		size := d.size
+	b := d.bufs[d.cur]
+	if size := len(b) - d.fu; size > h264.MaxAccessUnitSize { // the same for H.265
 		d.dropFragments()
 		return nil, fmt.Errorf("NAL unit of %d bytes is over the %d allowed", size, h264.MaxAccessUnitSize)
 	}
 	if fu&0x40 == 0 { // not the end
 		return nil, nil
 	}
-	// bytes.Join allocates without zeroing: every byte is copied over.
-	n := bytes.Join(d.frags, nil)
-	d.dropFragments()
+	n := b[d.fu:len(b):len(b)]
+	d.fu = -1
 	return n, nil
 }
 
+// dropFragments discards the open fragmented unit: its bytes are the
+// buffer's tail, since nothing else is kept while one is open.
 func (d *depacketizer) dropFragments() {
-	clear(d.frags) // the packets' payloads may go
-	d.frags, d.size = d.frags[:0], 0
+	if d.fu >= 0 {
+		d.bufs[d.cur] = d.bufs[d.cur][:d.fu]
+		d.fu = -1
+	}
 }
 
 // unwrap splits NAL units that arrive wrapped in Annex-B start codes. A NAL
@@ -238,9 +278,10 @@ var annexBStart = [4]byte{0, 0, 0, 1}
 func wrapped(n []byte) bool { return len(n) >= 3 && n[0] == 0 && n[1] == 0 }
 
 // splitAggregate returns the NAL units of an aggregation packet's payload
-// (after its NAL header): each is a 16-bit size and the unit.
-func splitAggregate(b []byte) ([][]byte, error) {
-	var nalus [][]byte
+// (after its NAL header), copied into the buffer: each is a 16-bit size and
+// the unit.
+func (d *depacketizer) splitAggregate(b []byte) ([][]byte, error) {
+	nalus := d.split[:0]
 	for len(b) > 0 {
 		if len(b) < 2 {
 			return nil, errors.New("aggregation packet truncated")
@@ -256,9 +297,10 @@ func splitAggregate(b []byte) ([][]byte, error) {
 		if size > len(b) {
 			return nil, errors.New("aggregation packet truncated")
 		}
-		nalus = append(nalus, b[:size])
+		nalus = append(nalus, d.keep(b[:size]))
 		b = b[size:]
 	}
+	d.split = nalus
 	if len(nalus) == 0 {
 		return nil, errors.New("aggregation packet carries no NAL unit")
 	}

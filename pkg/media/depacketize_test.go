@@ -99,15 +99,27 @@ func (c codecCase) packetize(t testing.TB, aus [][][]byte) [][]*rtp.Packet {
 	return out
 }
 
+// decodeAll decodes pkts as the session does: each packet's bytes are
+// overwritten once Decode returns (the socket buffer is reused), and each
+// unit is copied before the next call (it is only good until then).
 func decodeAll(d *depacketizer, pkts []*rtp.Packet) (aus [][][]byte, errs []error) {
 	for _, p := range pkts {
-		au, err := d.Decode(p)
+		scratch := *p
+		scratch.Payload = bytes.Clone(p.Payload)
+		au, err := d.Decode(&scratch)
+		for i := range scratch.Payload {
+			scratch.Payload[i] = 0xee
+		}
 		switch {
 		case errors.Is(err, errMorePackets):
 		case err != nil:
 			errs = append(errs, err)
 		default:
-			aus = append(aus, au)
+			kept := make([][]byte, len(au))
+			for i, n := range au {
+				kept[i] = bytes.Clone(n)
+			}
+			aus = append(aus, kept)
 		}
 	}
 	return aus, errs

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/rtptime"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/pion/rtp"
 
@@ -170,35 +171,33 @@ func (s *Source) setState(st SourceState, err error) {
 // session runs one RTSP session to its end. delivered reports whether at
 // least one unit came through (which resets the backoff).
 func (s *Source) session(ctx context.Context) (delivered bool, err error) {
-	conn, err := Dial(ctx, s.cfg.URL, "lightnvr", s.cfg.ReadTimeout)
+	sess, err := dialSession(ctx, s.cfg.URL, "lightnvr", s.cfg.ReadTimeout)
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close()
-	c := conn.Client
-	ing, medias, err := s.newIngest(conn.Desc)
+	defer sess.Close()
+	ing, medias, err := s.newIngest(sess.desc)
 	if err != nil {
 		return false, err
 	}
-	for _, m := range medias {
-		if _, err := c.Setup(conn.Desc.BaseURL, m, 0, 0); err != nil {
-			return false, fmt.Errorf("setup: %w", err)
+	for i, m := range medias {
+		ch, err := sess.setup(m, i)
+		if err != nil {
+			return false, err
 		}
+		ing.bind(ch, m)
 	}
-	ing.register(c)
-	c.OnPacketsLost = func(lost uint64) { s.lost(lost) }
-	c.OnDecodeError = func(error) { s.lost(1) }
 
 	s.mu.Lock()
 	s.ing = ing
 	s.cont.valid = s.cont.valid || s.started
 	s.mu.Unlock()
 
-	if _, err := c.Play(nil); err != nil {
-		return false, fmt.Errorf("play: %w", err)
+	if err := sess.play(); err != nil {
+		return false, err
 	}
-	stalled := s.watchStall(c)
-	err = c.Wait()
+	stalled := s.watchStall(sess.abort)
+	err = ing.read(sess)
 	if e := stalled(); e != nil {
 		err = e
 	}
@@ -207,9 +206,6 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 	delivered = ing.anchored
 	s.ing = nil
 	s.mu.Unlock()
-	if err == nil {
-		err = errors.New("session closed")
-	}
 	return delivered, err
 }
 
@@ -217,7 +213,7 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 // although packets arrive (so the wire timeout never fires): a stream that
 // only skips frames is as dead as a silent one. The returned func, called
 // once the session ended, stops the watch and says whether it ended it.
-func (s *Source) watchStall(c *gortsplib.Client) func() error {
+func (s *Source) watchStall(abort func()) func() error {
 	done := make(chan struct{})
 	why := make(chan error, 1)
 	since := time.Now()
@@ -238,7 +234,7 @@ func (s *Source) watchStall(c *gortsplib.Client) func() error {
 				last = since
 			}
 			if time.Since(last) > s.cfg.ReadTimeout {
-				c.Close()
+				abort()
 				<-done
 				why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
 				return
@@ -284,6 +280,8 @@ type ingest struct {
 	offset     time.Duration // session media time → stream time
 
 	videoSeq, audioSeq uint64
+
+	chans []*rtpChannel
 }
 
 func (s *Source) newIngest(desc *description.Session) (*ingest, []*description.Media, error) {
@@ -395,39 +393,98 @@ func (ing *ingest) pickAudio(desc *description.Session, d *Desc) error {
 	return nil
 }
 
-func (ing *ingest) register(c *gortsplib.Client) {
-	if ing.videoMedia != nil {
-		ing.onPackets(c, ing.videoMedia, ing.videoFormat, ing.videoDec, ing.video)
-	}
-	if ing.audioMedia != nil {
-		ing.onPackets(c, ing.audioMedia, ing.audioFormat, ing.audioDec, ing.audio)
-	}
+// rtpChannel is one interleaved channel's RTP: the formats set up on it
+// and where its sequence numbers are.
+type rtpChannel struct {
+	id      int
+	formats []*rtpFormat
+	pkt     rtp.Packet // reused: its payload lies in the session's read buffer
+	next    uint16
+	seen    bool
 }
 
-// onPackets feeds the access units decode reassembles from m's packets to
-// handle, under the source lock; the session's first published unit makes
-// the source playing.
-func (ing *ingest) onPackets(c *gortsplib.Client, m *description.Media, f format.Format,
-	decode func(*rtp.Packet) ([][]byte, error), handle func([][]byte, int64, time.Time)) {
+// rtpFormat is what one format's packets go through.
+type rtpFormat struct {
+	format format.Format
+	decode func(*rtp.Packet) ([][]byte, error)
+	handle func([][]byte, int64, time.Time)
+	// own: the decoder's units point into the packet and go to subscribers
+	// as they are (audio), so the packet gets a buffer of its own first.
+	own bool
+}
+
+// bind routes the packets arriving on channel ch to m's formats.
+func (ing *ingest) bind(ch int, m *description.Media) {
+	c := &rtpChannel{id: ch}
+	if m == ing.videoMedia {
+		c.formats = append(c.formats, &rtpFormat{format: ing.videoFormat, decode: ing.videoDec, handle: ing.video})
+	}
+	if m == ing.audioMedia {
+		c.formats = append(c.formats, &rtpFormat{format: ing.audioFormat, decode: ing.audioDec, handle: ing.audio, own: true})
+	}
+	ing.chans = append(ing.chans, c)
+}
+
+// read feeds the session's packets to the decoders until the session
+// fails, and the access units they reassemble to their handlers under the
+// source lock; the session's first published unit makes the source
+// playing.
+func (ing *ingest) read(sess *session) error {
 	s := ing.s
-	c.OnPacketRTP(m, f, func(p *rtp.Packet) {
-		pts, ok := c.PacketPTS(m, p)
-		if !ok {
-			return
+	var times rtptime.GlobalDecoder
+	times.Initialize()
+	for {
+		id, b, err := sess.readFrame()
+		if err != nil {
+			return err
 		}
-		aus, err := decode(p)
+		var c *rtpChannel
+		for _, x := range ing.chans {
+			if x.id == id {
+				c = x
+			}
+		}
+		if c == nil {
+			continue // RTCP, or a channel we did not ask for
+		}
+		p := &c.pkt
+		if err := p.Unmarshal(b); err != nil {
+			s.lost(1)
+			continue
+		}
+		if gap := p.SequenceNumber - c.next; c.seen && gap != 0 && gap < 0x8000 {
+			s.lost(uint64(gap))
+		}
+		c.seen, c.next = true, p.SequenceNumber+1
+		var f *rtpFormat
+		for _, x := range c.formats {
+			if x.format.PayloadType() == p.PayloadType {
+				f = x
+			}
+		}
+		if f == nil {
+			continue
+		}
+		pts, ok := times.Decode(f.format, p)
+		if !ok {
+			continue // before the track's first unit that can start it
+		}
+		if f.own {
+			p.Payload = bytes.Clone(p.Payload)
+		}
+		aus, err := f.decode(p)
 		if err != nil || len(aus) == 0 {
-			return // fragment in progress or broken: the decoder already discarded it
+			continue // fragment in progress or broken: the decoder already discarded it
 		}
 		s.mu.Lock()
 		was := ing.anchored
-		handle(aus, pts, time.Now())
+		f.handle(aus, pts, time.Now())
 		first := ing.anchored && !was
 		s.mu.Unlock()
 		if first {
 			s.setState(SourcePlaying, nil)
 		}
-	})
+	}
 }
 
 // anchor fixes the mapping from session media time to wall clock and to

@@ -155,7 +155,11 @@ func (ing *ingest) video(au [][]byte, pts int64, now time.Time) {
 		}
 		ing.dts.start()
 	}
-	dts, err := ing.dts.extract(au, pts)
+	// The unit's own copy goes to the extractor: it keeps the last SPS it
+	// saw, and au lives in the depacketizer's buffer, reused for the next
+	// unit.
+	payload, nalus := avcc(au)
+	dts, err := ing.dts.extract(nalus, pts)
 	if err != nil {
 		ing.s.stats.skipped++
 		ing.s.stats.dtsErrors++
@@ -170,7 +174,6 @@ func (ing *ingest) video(au [][]byte, pts int64, now time.Time) {
 	if !ing.anchored {
 		ing.anchor(t, now)
 	}
-	payload, nalus := avcc(au)
 	off := DurationToTicks(ing.offset, cur.ClockRate)
 	ing.videoSeq++
 	u := &Unit{Desc: ing.desc, Track: cur, Seq: ing.videoSeq, DTS: dts + off, PTS: pts + off,

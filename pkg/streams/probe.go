@@ -10,7 +10,6 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
-	"github.com/pion/rtp"
 
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
@@ -43,91 +42,21 @@ func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(time.Until(dl), 100*time.Millisecond)
 	}
-	conn, err := media.Dial(ctx, rtspURL, "lightnvr-probe", timeout)
+	desc, first, err := media.FirstKeyframe(ctx, rtspURL, "lightnvr-probe", timeout)
+	if desc != nil {
+		for _, m := range desc.Medias {
+			if m.Type == description.MediaTypeVideo {
+				res.Codec = media.FormatName(m.Formats[0])
+				res.Width, res.Height, res.FPS = spsInfo(m.Formats[0])
+				break
+			}
+		}
+	}
 	if err != nil {
 		return res, fmt.Errorf("probe: %w", err)
 	}
-	defer conn.Close()
-	c, desc := conn.Client, conn.Desc
-	if len(desc.Medias) == 0 {
-		return res, errors.New("source has no media tracks")
-	}
-	var video *description.Media
-	for _, m := range desc.Medias {
-		if m.Type == description.MediaTypeVideo {
-			video = m
-			break
-		}
-	}
-	medias := desc.Medias
-	if video != nil {
-		medias = []*description.Media{video}
-		res.Codec = media.FormatName(video.Formats[0])
-		res.Width, res.Height, res.FPS = spsInfo(video.Formats[0])
-	}
-	if err := c.SetupAll(desc.BaseURL, medias); err != nil {
-		return res, fmt.Errorf("probe: setup: %w", ctxErr(ctx, err))
-	}
-
-	got := make(chan time.Time, 1)
-	signal := func() {
-		select {
-		case got <- time.Now():
-		default:
-		}
-	}
-	for _, m := range medias {
-		for _, f := range m.Formats {
-			c.OnPacketRTP(m, f, keyframeDetector(f, signal))
-		}
-	}
-	if _, err := c.Play(nil); err != nil {
-		return res, fmt.Errorf("probe: play: %w", ctxErr(ctx, err))
-	}
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- c.Wait() }()
-	select {
-	case t := <-got:
-		res.FirstKeyframe = t
-		return res, nil
-	case err := <-waitErr:
-		if ctx.Err() != nil {
-			return res, fmt.Errorf("no keyframe from source: %w", ctx.Err())
-		}
-		return res, fmt.Errorf("source stopped before its first keyframe: %w", err)
-	}
-}
-
-// keyframeDetector returns an RTP callback that calls signal at the first
-// random access unit of f.
-func keyframeDetector(f format.Format, signal func()) func(*rtp.Packet) {
-	var decode func(*rtp.Packet) ([][]byte, error)
-	var key func([][]byte) bool
-	switch f := f.(type) {
-	case *format.H264:
-		if dec, err := f.CreateDecoder(); err == nil {
-			decode, key = dec.Decode, h264.IsRandomAccess
-		}
-	case *format.H265:
-		if dec, err := f.CreateDecoder(); err == nil {
-			decode, key = dec.Decode, h265.IsRandomAccess
-		}
-	}
-	if decode == nil {
-		return func(*rtp.Packet) { signal() }
-	}
-	return func(p *rtp.Packet) {
-		if au, err := decode(p); err == nil && key(au) {
-			signal()
-		}
-	}
-}
-
-func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
+	res.FirstKeyframe = first
+	return res, nil
 }
 
 func spsInfo(f format.Format) (w, h int, fps float64) {

@@ -20,6 +20,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtplpcm"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/pion/rtp"
 )
@@ -55,6 +56,13 @@ type Config struct {
 	Faults  map[int]Faults   // by stream index
 	Logger  *slog.Logger     // nil: discard
 	Paths   func(int) string // optional path per index, default "cam<i>"
+	// IdleTimeout is how long the server waits for a request from a
+	// playing client before dropping it (default 60 s); it states 5 s
+	// less as the session timeout.
+	IdleTimeout time.Duration
+	// User and Pass, when User is set, are the credentials every request
+	// must carry (Basic or Digest, as the client picks from the challenge).
+	User, Pass string
 }
 
 // Server serves the synthetic streams.
@@ -123,6 +131,7 @@ func Start(cfg Config) (*Server, error) {
 	s.srv = &gortsplib.Server{
 		Handler:     s,
 		RTSPAddress: cfg.Addr,
+		IdleTimeout: cfg.IdleTimeout,
 		Listen: func(network, address string) (net.Listener, error) {
 			ln, err := net.Listen(network, address)
 			if err == nil {
@@ -228,8 +237,21 @@ func (s *Server) newStream(i int) (*stream, error) {
 	return st, nil
 }
 
+// authorize returns the 401 to answer when credentials are required and
+// req lacks them or has wrong ones (the server then sends its challenge,
+// or closes the connection), nil when req may proceed.
+func (s *Server) authorize(c *gortsplib.ServerConn, req *base.Request) (*base.Response, error) {
+	if s.cfg.User == "" || c.VerifyCredentials(req, s.cfg.User, s.cfg.Pass) {
+		return nil, nil
+	}
+	return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+}
+
 // OnDescribe implements gortsplib.ServerHandlerOnDescribe.
 func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if res, err := s.authorize(ctx.Conn, ctx.Request); res != nil {
+		return res, nil, err
+	}
 	st := s.byPath[strings.Trim(ctx.Path, "/")]
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
@@ -239,6 +261,9 @@ func (s *Server) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Re
 
 // OnSetup implements gortsplib.ServerHandlerOnSetup.
 func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if res, err := s.authorize(ctx.Conn, ctx.Request); res != nil {
+		return res, nil, err
+	}
 	st := s.byPath[strings.Trim(ctx.Path, "/")]
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, nil
@@ -251,6 +276,9 @@ func (s *Server) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 
 // OnPlay implements gortsplib.ServerHandlerOnPlay.
 func (s *Server) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	if res, err := s.authorize(ctx.Conn, ctx.Request); res != nil {
+		return res, err
+	}
 	if st := s.byPath[strings.Trim(ctx.Path, "/")]; st != nil {
 		st.playPending.Store(true)
 	}
