@@ -95,7 +95,9 @@ func recordCmd(args []string) error {
 	}
 
 	ru0, t0 := selfRusage(), time.Now()
-	runCtx, cancel := context.WithCancel(ctx)
+	// The recorders outlive a stop by signal until their state is read
+	// below: otherwise some have closed by then and count as not recording.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
 	srcs := make([]*media.Source, *n)

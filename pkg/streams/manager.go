@@ -75,10 +75,14 @@ type Manager struct {
 	streams map[string]*entry
 	g2ch    chan struct{} // closed and replaced when go2rtc's status changes
 	kick    chan struct{} // wakes the starter
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	started bool
+	// reconciled is the go2rtc generation the last reconcile was tried
+	// for: streams start once it is the current one, so none asks go2rtc
+	// for a stream it is still being told about.
+	reconciled uint64
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	started    bool
 }
 
 type entry struct {
@@ -317,6 +321,13 @@ func (m *Manager) followGo2RTC(ctx context.Context) {
 			if err := m.reconcileRetry(ctx); err == nil {
 				lastGen = st.Generation
 			}
+			// Tried, even if it failed: go2rtc's own config already holds
+			// the streams stored before it started, and a failed reconcile
+			// is retried here while starts go on.
+			m.mu.Lock()
+			m.reconciled = st.Generation
+			m.mu.Unlock()
+			m.wake()
 			m.clearGo2RTCErrors()
 			m.wakePipelines()
 		case st.State == go2rtc.StateFailed:
@@ -466,8 +477,14 @@ func (m *Manager) waitGates(ctx context.Context, e *entry) bool {
 			return false // a higher priority stream arrived
 		}
 		ch := m.go2rtcChanged()
-		if st := m.g2.Status(); !st.Ready() {
-			if st.State != go2rtc.StateFailed {
+		m.mu.Lock()
+		reconciled := m.reconciled
+		m.mu.Unlock()
+		if st := m.g2.Status(); !st.Ready() || st.Generation != reconciled {
+			switch {
+			case st.Ready():
+				m.setReason(e, "waiting for go2rtc (registering streams)")
+			case st.State != go2rtc.StateFailed:
 				m.setReason(e, "waiting for go2rtc ("+string(st.State)+")")
 			}
 			select {

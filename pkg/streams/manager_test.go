@@ -568,3 +568,31 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(quietLogger())
 	os.Exit(m.Run())
 }
+
+// Streams added while go2rtc is still starting (after it wrote its config,
+// before the reconcile that registers them) start as soon as it is ready,
+// and cleanly: none asks go2rtc for a stream it has not been told about
+// yet, which it answers with 404, an error and a backoff.
+func TestStreamsAddedWhileGo2RTCStartsStartCleanly(t *testing.T) {
+	cam := testkit.StartCamera(t)
+	// go2rtc takes a second to come up, as on a loaded board.
+	slow := filepath.Join(t.TempDir(), "go2rtc")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 1\nexec '"+testkit.Go2RTCBinary(t)+"' \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, rigOpts{binary: slow})
+	testkit.WaitFor(t, 5*time.Second, "go2rtc launched", func() bool { return r.sup.Status().PID != 0 })
+	if r.sup.Status().Ready() {
+		t.Fatal("go2rtc was ready before the streams were added: the test needs them added while it starts")
+	}
+	names := []string{"s1", "s2", "s3"}
+	for _, n := range names {
+		r.create(t, stream(n, cam.URL(), 5))
+	}
+	for _, n := range names {
+		st := waitState(t, r.mgr, n, 20*time.Second, streams.StateActive)
+		if st.Reconnects != 0 || st.Errors != (streams.ErrorCounts{}) {
+			t.Errorf("%s: %d reconnects, errors %+v before its first frame; want none", n, st.Reconnects, st.Errors)
+		}
+	}
+}
