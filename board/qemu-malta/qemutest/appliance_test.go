@@ -97,6 +97,7 @@ func TestAppliance(t *testing.T) {
 	// a request through to go2rtc, that go2rtc runs unprivileged and wants a
 	// password that only lightnvr knows.
 	checkUnprivileged(ctx, t, m)
+	checkRuntimeLimits(ctx, t, m)
 
 	// 6. The full diag report on the console.
 	out, rc, err := m.Run(ctx, "lightnvr diag")
@@ -511,6 +512,22 @@ func tailString(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// checkRuntimeLimits asserts that lightnvr runs with the Go runtime limits
+// of /etc/default/lightnvr: its memory limit, and one scheduler thread (the
+// A1's other core is go2rtc's and the camera's).
+func checkRuntimeLimits(ctx context.Context, t *testing.T, m *Machine) {
+	t.Helper()
+	out, _, err := m.Run(ctx, `tr '\0' '\n' < /proc/$(cat /run/lightnvr.child.pid)/environ | grep -E '^GO(MAXPROCS|MEMLIMIT|GC)='`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GOMAXPROCS=1", "GOMEMLIMIT=64MiB", "GOGC=75"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lightnvr's environment lacks %s:\n%s", want, out)
+		}
+	}
 }
 
 // nvrUID is the unprivileged user of rootfs-overlay/etc/passwd.
