@@ -23,13 +23,13 @@ import (
 // session is the RTSP client that ingest plays a stream with: RTSP/TCP,
 // RTP interleaved in the connection (RFC 2326 §10.12), and nothing else.
 //
-// It exists beside the RTP library's client (which the probe still uses)
-// because ingest spends most of its CPU per packet, and that client
-// allocates a buffer and a packet for each one, stamps each with the
-// clock and hands it across goroutines. Here the reading goroutine is the
-// caller's: each frame is looked at where it lies in the socket buffer
-// and is only good until the next read, so a stream allocates nothing per
-// packet. The requests and their headers are still the library's.
+// It replaces the RTP library's client because ingest spends most of its
+// CPU per packet, and that client allocates a buffer and a packet for each
+// one, stamps each with the clock and hands it across goroutines. Here the
+// reading goroutine is the caller's: each frame is looked at where it lies
+// in the socket buffer and is only good until the next read, so a stream
+// allocates nothing per packet. The requests, headers, authentication and
+// track list are still the library's.
 type session struct {
 	nc       net.Conn
 	br       *bufio.Reader
@@ -109,6 +109,19 @@ func dialSession(ctx context.Context, rawURL, userAgent string, timeout time.Dur
 	return s, nil
 }
 
+// describeError names a failed DESCRIBE: the context's end, go2rtc's 404 for a
+// source it could not open, or the failure itself.
+func describeError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("source gave no track list in time: %w", ctx.Err())
+	}
+	var bad liberrors.ErrClientBadStatusCode
+	if errors.As(err, &bad) && bad.Code == base.StatusNotFound {
+		return ErrSourceUnavailable
+	}
+	return fmt.Errorf("describe: %w", err)
+}
+
 // Close ends the session. The connection's end is the teardown: both
 // go2rtc and the RTP library's server drop the session with it. Only the
 // session's owner calls it; others use abort.
@@ -155,7 +168,7 @@ func (s *session) describe() error {
 			ref = s.url.Scheme + "://" + s.url.Host + ref
 		}
 		if desc.BaseURL, err = base.ParseURL(ref); err != nil {
-			return fmt.Errorf("Content-Base %q: %w", cb[0], err)
+			return fmt.Errorf("track list: Content-Base %q: %w", cb[0], err)
 		}
 	}
 	s.desc = &desc
@@ -283,7 +296,6 @@ func (s *session) do(req *base.Request) (*base.Response, error) {
 			s.wmu.Lock()
 			s.sender = se
 			s.wmu.Unlock()
-			delete(req.Header, "Authorization")
 			continue
 		}
 		if res.StatusCode != base.StatusOK {
@@ -317,7 +329,8 @@ func (s *session) readResponse() (*base.Response, error) {
 
 // readFrame returns the next interleaved frame's channel and payload. The
 // payload lies in the read buffer: it is only good until the next read.
-// Answers to keepalives that come in between are skipped.
+// Answers to keepalives that come in between are skipped. There is no read
+// deadline: the source's stall watch aborts a session that goes quiet.
 func (s *session) readFrame() (int, []byte, error) {
 	s.release()
 	for {
@@ -345,17 +358,6 @@ func (s *session) readFrame() (int, []byte, error) {
 		s.consumed = n
 		return ch, p, nil
 	}
-}
-
-func describeError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("source gave no track list in time: %w", ctx.Err())
-	}
-	var bad liberrors.ErrClientBadStatusCode
-	if errors.As(err, &bad) && bad.Code == base.StatusNotFound {
-		return ErrSourceUnavailable
-	}
-	return fmt.Errorf("describe: %w", err)
 }
 
 // release drops the frame readFrame returned last from the buffer.
