@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 )
@@ -44,22 +45,40 @@ func setVideoParams(t *Track, vps, sps, pps []byte) {
 	t.VPS = clone(vps)
 	t.SPS = clone(sps)
 	t.PPS = clone(pps)
-	t.Width, t.Height, t.FPS = 0, 0, 0
+	t.Width, t.Height, t.FPS = picture(t.Codec, sps)
+}
+
+// picture is what an SPS says about the picture: size and frame rate, 0
+// when it is missing or does not parse.
+func picture(c Codec, sps []byte) (w, h int, fps float64) {
 	if len(sps) == 0 {
-		return
+		return 0, 0, 0
 	}
-	switch t.Codec {
+	switch c {
 	case CodecH264:
 		var p h264.SPS
 		if p.Unmarshal(sps) == nil {
-			t.Width, t.Height, t.FPS = p.Width(), p.Height(), p.FPS()
+			return p.Width(), p.Height(), p.FPS()
 		}
 	case CodecH265:
 		var p h265.SPS
 		if p.Unmarshal(sps) == nil {
-			t.Width, t.Height, t.FPS = p.Width(), p.Height(), p.FPS()
+			return p.Width(), p.Height(), p.FPS()
 		}
 	}
+	return 0, 0, 0
+}
+
+// FormatPicture is the picture size and frame rate a track list states
+// for a video format (from the SPS it carries), 0 when it states none.
+func FormatPicture(f format.Format) (w, h int, fps float64) {
+	switch f := f.(type) {
+	case *format.H264:
+		return picture(CodecH264, f.SPS)
+	case *format.H265:
+		return picture(CodecH265, f.SPS)
+	}
+	return 0, 0, 0
 }
 
 func clone(b []byte) []byte {

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
-	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/media"
@@ -47,7 +44,7 @@ func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 		for _, m := range desc.Medias {
 			if m.Type == description.MediaTypeVideo {
 				res.Codec = media.FormatName(m.Formats[0])
-				res.Width, res.Height, res.FPS = spsInfo(m.Formats[0])
+				res.Width, res.Height, res.FPS = media.FormatPicture(m.Formats[0])
 				break
 			}
 		}
@@ -57,22 +54,6 @@ func ProbeKeyframe(ctx context.Context, rtspURL string) (ProbeResult, error) {
 	}
 	res.FirstKeyframe = first
 	return res, nil
-}
-
-func spsInfo(f format.Format) (w, h int, fps float64) {
-	switch f := f.(type) {
-	case *format.H264:
-		var sps h264.SPS
-		if f.SPS != nil && sps.Unmarshal(f.SPS) == nil {
-			return sps.Width(), sps.Height(), sps.FPS()
-		}
-	case *format.H265:
-		var sps h265.SPS
-		if f.SPS != nil && sps.Unmarshal(f.SPS) == nil {
-			return sps.Width(), sps.Height(), sps.FPS()
-		}
-	}
-	return 0, 0, 0
 }
 
 // probePipeline is the pipeline of a manager without a recording factory: it
