@@ -91,9 +91,11 @@ func TestDaemonConfirmsUpdateOnceHealthy(t *testing.T) {
 	if e := readEnv(t, env); e.Get("bootslot") != "b" {
 		t.Errorf("bootslot = %q after mark-good, want b (the running slot)", e.Get("bootslot"))
 	}
-	if !strings.Contains(p.Log.String(), "running slot marked good") {
-		t.Errorf("the daemon did not log the mark-good:\n%s", p.Log.String())
-	}
+	// The daemon logs the mark-good after the write the test saw, so the
+	// line may come a moment later.
+	testkit.WaitFor(t, 10*time.Second, "the mark-good logged", func() bool {
+		return strings.Contains(p.Log.String(), "running slot marked good")
+	})
 }
 
 // TestDaemonKeepsUnhealthyUpdateOnTrial: the same update on trial, but the

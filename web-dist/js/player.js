@@ -102,6 +102,7 @@ export class LivePlayer {
           map = s.map;
         }
         await append(await (await get(s.uri)).arrayBuffer());
+        if (this.stopped || this.ms !== ms) return;
         keepLive(this.video, sb);
         next = s.msn + 1;
       }
@@ -157,7 +158,9 @@ export class LivePlayer {
       if (!sb || sb.updating || !queue.length || ms.readyState !== 'open') return;
       try { sb.appendBuffer(queue.shift()); } catch (e) { this.onState('error', 'MSE append: ' + e.message); }
     };
-    const trim = () => { if (sb) keepLive(this.video, sb); };
+    // A closed player's buffer may still report a last updateend after
+    // the MediaSource was detached; its buffered ranges are gone by then.
+    const trim = () => { if (sb && this.ms === ms && ms.readyState === 'open') keepLive(this.video, sb); };
     ms.addEventListener('sourceopen', () => {
       const ws = new WebSocket(wsURL('/go2rtc/api/ws?src=' + encodeURIComponent(this.src)));
       this.ws = ws;
