@@ -32,7 +32,7 @@ import (
 // track list are still the library's.
 type session struct {
 	nc       net.Conn
-	br       *bufio.Reader
+	br       *bufio.Reader // over sockReader: reads skip the runtime's syscall bookkeeping
 	timeout  time.Duration
 	stop     func() bool // undoes the context hook
 	url      *base.URL   // the DESCRIBE URL, without credentials
@@ -91,7 +91,7 @@ func dialSession(ctx context.Context, rawURL, userAgent string, timeout time.Dur
 	}
 	s := &session{
 		nc:      nc,
-		br:      bufio.NewReaderSize(nc, readBufferSize),
+		br:      bufio.NewReaderSize(newSockReader(nc), readBufferSize),
 		timeout: timeout,
 		stop:    context.AfterFunc(ctx, func() { _ = nc.Close() }),
 		url:     u.CloneWithoutCredentials(),

@@ -1,0 +1,81 @@
+package media
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockReader reads a TCP connection without the runtime's system-call
+// bookkeeping. An ordinary conn read enters the runtime as a system call
+// that may block, and each one after a quiet spell wakes the scheduler's
+// monitor thread, which then polls every 20 µs for a while: at one stream
+// and 25 frames a second that was about 100 futex and nanosleep calls a
+// second, each a context switch, for reads that never block (the socket is
+// non-blocking; an empty one answers EAGAIN at once and the goroutine waits
+// in the netpoller as before). Deadlines and Close from another goroutine
+// work as for conn.Read: both go through the same poll descriptor.
+type sockReader struct {
+	rc  syscall.RawConn
+	buf []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool // built once: a closure per Read would allocate
+}
+
+// newSockReader returns a reader of c, or c itself where it is not a TCP
+// connection (a test's pipe).
+func newSockReader(c net.Conn) io.Reader {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	r := &sockReader{rc: rc}
+	r.fn = r.read
+	return r
+}
+
+func (r *sockReader) read(fd uintptr) bool {
+	for {
+		n, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+		switch errno {
+		case 0:
+			r.n, r.err = int(n), nil
+			if n == 0 {
+				r.err = io.EOF
+			}
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false // nothing yet: wait in the netpoller
+		default:
+			r.n, r.err = 0, errno
+			return true
+		}
+	}
+}
+
+func (r *sockReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r.buf = p
+	err := r.rc.Read(r.fn)
+	r.buf = nil
+	if err != nil {
+		return 0, err // closed, or the deadline passed
+	}
+	if r.err != nil && !errors.Is(r.err, io.EOF) {
+		return r.n, &net.OpError{Op: "read", Net: "tcp", Err: r.err}
+	}
+	return r.n, r.err
+}

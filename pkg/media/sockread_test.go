@@ -1,0 +1,104 @@
+package media
+
+import (
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		acc <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-acc
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { _ = client.Close(); _ = server.Close() })
+	return client, server
+}
+
+// TestSockReader: the raw reader behaves as conn.Read does for what the
+// session relies on: data, a read deadline, Close from another goroutine,
+// and the peer's end.
+func TestSockReader(t *testing.T) {
+	t.Run("reads what was sent, waiting for it", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := newSockReader(c)
+		if _, ok := r.(*sockReader); !ok {
+			t.Fatalf("a TCP conn got %T, want the raw reader", r)
+		}
+		go func() {
+			time.Sleep(50 * time.Millisecond) // the first read waits in the netpoller
+			_, _ = s.Write([]byte("hello, "))
+			_, _ = s.Write([]byte("world"))
+		}()
+		got, err := io.ReadAll(io.LimitReader(r, 12))
+		if err != nil || string(got) != "hello, world" {
+			t.Fatalf("read %q, %v; want %q", got, err, "hello, world")
+		}
+	})
+	t.Run("a deadline ends the wait as a timeout", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		r := newSockReader(c)
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := r.Read(make([]byte, 10))
+		var ne net.Error
+		if n != 0 || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read with a passed deadline: %d, %v; want a timeout", n, err)
+		}
+	})
+	t.Run("close from another goroutine ends the wait", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		r := newSockReader(c)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			_ = c.Close()
+		}()
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Read(make([]byte, 10))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("read after close: %v; want net.ErrClosed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a read on a closed conn still waits")
+		}
+	})
+	t.Run("the peer's close is EOF", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := newSockReader(c)
+		_, _ = s.Write([]byte("x"))
+		_ = s.Close()
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != "x" {
+			t.Fatalf("read to the end: %q, %v; want \"x\" and EOF", got, err)
+		}
+	})
+	t.Run("a pipe is read as it is", func(t *testing.T) {
+		a, b := net.Pipe()
+		defer func() { _ = a.Close(); _ = b.Close() }()
+		if r := newSockReader(a); r != a {
+			t.Fatalf("a pipe got %T, want the conn itself", r)
+		}
+	})
+}
