@@ -155,9 +155,10 @@ qemu-test: mipsle-keyed
 	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='$(QEMU_TEST_RUN)' scripts/qemu-test.sh
 
 # The board's memory under load: LIGHTNVR_QEMU_SCALE_STREAMS (8) streams of
-# 640x360 recorded through go2rtc with -m 160 for LIGHTNVR_QEMU_SCALE_FOR
-# (10m): no OOM, MemAvailable never under 20 MB; prints memory and CPU per
-# stream. Not part of `test`: it takes the whole window.
+# 640x360 recorded through go2rtc in LIGHTNVR_QEMU_SCALE_SEGMENT (60) s
+# segments with -m 160 for LIGHTNVR_QEMU_SCALE_FOR (10m): no OOM,
+# MemAvailable never under 20 MB; prints memory and CPU per stream. Not part
+# of `test`: it takes the whole window.
 qemu-scale: mipsle-keyed
 	VERSION=$(VERSION) OTA_KEY=$(OTA_KEY) QEMU_TEST_RUN='^TestScaleOnBoardMemory$$' scripts/qemu-test.sh
 

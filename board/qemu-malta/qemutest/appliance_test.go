@@ -88,7 +88,7 @@ func TestAppliance(t *testing.T) {
 
 	// 4. A stream whose source is an RTSP server on the host (10.0.2.2 from the guest).
 	streamURL := fmt.Sprintf("rtsp://10.0.2.2:%d/cam", src.rtspPort)
-	addStream(t, client, base, "cam", streamURL)
+	addStream(t, client, base, "cam", streamURL, segmentSeconds)
 
 	// 5. The stream is recorded; the recording downloads and plays on the host.
 	checkRecording(ctx, t, m, client, base, "cam", 0)
@@ -288,10 +288,10 @@ const (
 	minRecordingBytes = 250_000
 )
 
-func addStream(t *testing.T, client *http.Client, base, name, url string) {
+func addStream(t *testing.T, client *http.Client, base, name, url string, segment int) {
 	t.Helper()
 	code, b := sendJSON(t, client, "POST", base+"/api/streams",
-		map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": segmentSeconds})
+		map[string]any{"name": name, "url": url, "enabled": true, "record": true, "segment_duration": segment})
 	if code != http.StatusCreated && code != http.StatusOK {
 		t.Fatalf("POST /api/streams: %d %s", code, b)
 	}

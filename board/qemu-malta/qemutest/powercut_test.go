@@ -190,7 +190,7 @@ func (r *cutRig) setUp(ctx context.Context, url string) {
 	r.user, r.password = initialAdmin(ctx, t, r.m)
 	login(t, r.client, r.base, r.user, r.password)
 	for _, s := range cutStreams {
-		addStream(t, r.client, r.base, s, url)
+		addStream(t, r.client, r.base, s, url, segmentSeconds)
 	}
 }
 
