@@ -118,10 +118,10 @@ func scaleStreams(t *testing.T) int {
 }
 
 // scaleSegment is LIGHTNVR_QEMU_SCALE_SEGMENT, the streams' segment_duration
-// in seconds: 60 by default, short enough that the window holds complete
-// recordings to check and a user's short setting, where the appliance
-// test's 10 s would have every stream open and close a recording every 10 s
-// (90 times as often as the product's default 900 s).
+// in seconds. The default, 60, is a short setting a user might pick, and
+// still leaves the window complete recordings to check. The appliance
+// test's 10 s would have every stream open and close a recording every
+// 10 s, 90 times as often as the product's default 900 s.
 func scaleSegment(t *testing.T) int {
 	n, err := strconv.Atoi(envOr("LIGHTNVR_QEMU_SCALE_SEGMENT", "60"))
 	if err != nil || n < 1 {
@@ -339,8 +339,8 @@ func (r *scaleRun) checkCovered(recs []apiRecording) {
 	from, to := r.samples[0].at, r.samples[len(r.samples)-1].at
 	window := float64(to - from)
 	// The open segment is not listed as complete: up to a segment and a
-	// GOP (2 s) at the end of the window, plus its last frame.
-	want := 0.98*window - float64(r.segment) - 2.5 - 2
+	// GOP at the end of the window, plus half a second for its last frame.
+	want := 0.98*window - float64(r.segment) - float64(srcGOP)/srcFPS - 0.5 - 2
 	for _, st := range r.streams {
 		var spans [][2]int64
 		for _, rec := range recs {
