@@ -120,11 +120,15 @@ type Recorder struct {
 	errSince  time.Time
 	retryAt   time.Time
 	retry     backoff.Backoff
-	segments  uint64
 	dropped   uint64
 	lastVideo *media.Unit // last video unit accepted, for continuity checks
 	lastVSeq  uint64
 	abandoned []int64 // rows left incomplete by a storage error, repaired once writing works again
+
+	// closing is the segment the closer is completing, nil when none; at
+	// most one is in flight, so a slow disk delays closes, never piles them up.
+	closing  *closing
+	segments atomic.Uint64 // segments completed; the closer counts them
 
 	scratch scratch // buffers reused across parts and segments
 }
@@ -164,12 +168,16 @@ func New(cfg Config) (*Recorder, error) {
 func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
 
 // Status returns the recorder's state as of its last change.
-func (r *Recorder) Status() Status { return *r.status.Load() }
+func (r *Recorder) Status() Status {
+	st := *r.status.Load()
+	st.Segments = r.segments.Load()
+	return st
+}
 
 // publish replaces the status snapshot when it changed; called with r.mu held.
 // It runs for every unit, so only a change allocates a snapshot.
 func (r *Recorder) publish() {
-	st := Status{State: r.state, Err: r.err, ErrSince: r.errSince, Segments: r.segments, Dropped: r.dropped}
+	st := Status{State: r.state, Err: r.err, ErrSince: r.errSince, Dropped: r.dropped}
 	if r.seg != nil {
 		st.RecordingID, st.Path = r.seg.id, r.seg.path
 	}
@@ -212,6 +220,9 @@ func (r *Recorder) Write(u *media.Unit) {
 	defer r.publish()
 	if r.state == StateClosed || u == nil || u.Track == nil || u.Desc == nil {
 		return
+	}
+	if r.closing != nil {
+		r.reap(false)
 	}
 	video := u.IsVideo()
 	if !video && (r.cfg.NoAudio || u.Desc.Audio != u.Track) {
@@ -324,23 +335,53 @@ func (r *Recorder) recovered() {
 	r.retry.Reset()
 }
 
-// closeSegment finishes the open segment. endDTS (video ticks) is where it
-// ends, or -1 if unknown (the last sample gets the previous duration).
+// closeSegment finishes the open segment: its media is durable when this
+// returns, and the closer completes it (see segment.finish) while the next
+// segment is written. endDTS (video ticks) is where it ends, or -1 if
+// unknown (the last sample gets the previous duration).
 func (r *Recorder) closeSegment(endDTS int64) {
 	s := r.seg
 	r.seg = nil
 	if s == nil {
 		return
 	}
-	if err := s.finish(endDTS); err != nil {
+	c, err := s.finish(endDTS)
+	if err != nil {
 		r.fail(err)
 		return
 	}
-	if s.id != 0 {
-		r.segments++
-	}
 	if r.state != StateFailing {
 		r.state = StateWaiting
+	}
+	if c == nil {
+		return
+	}
+	if r.closing != nil {
+		r.reap(true)
+	}
+	r.closing = c
+	go c.run()
+}
+
+// reap takes the closer's result once it is done, waiting for it if wait.
+// A close that failed leaves its row to be repaired from the file, like a
+// segment abandoned on a storage error; the segment being written is not
+// affected, its own writes show whether the disk still works.
+func (r *Recorder) reap(wait bool) {
+	c := r.closing
+	if wait {
+		<-c.done
+	} else {
+		select {
+		case <-c.done:
+		default:
+			return
+		}
+	}
+	r.closing = nil
+	if c.err != nil {
+		r.log.Error("recording not completed, will repair it from the file", "id", c.id, "err", c.err)
+		r.abandoned = append(r.abandoned, c.id)
 	}
 }
 
@@ -353,6 +394,9 @@ func (r *Recorder) Close() error {
 		return nil
 	}
 	r.closeSegment(-1)
+	if r.closing != nil {
+		r.reap(true)
+	}
 	err := r.err
 	r.state = StateClosed
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -467,9 +468,12 @@ func patchMvhd(f *os.File, off int64, d time.Duration) error {
 	return nil
 }
 
-// finish writes what is buffered, patches the duration, syncs file and
-// directory and only then marks the row complete.
-func (s *segment) finish(endDTS int64) error {
+// finish writes what is buffered and syncs it: from then on the segment's
+// media is durable. What is left (the duration in mvhd, the file's and its
+// directory's sync, the row marked complete) is returned as a closing for
+// the recorder's closer, nil when nothing was ever written. A disk that
+// takes seconds to flush then holds the closer, not the next segment.
+func (s *segment) finish(endDTS int64) (*closing, error) {
 	for _, tw := range []*trackW{s.video, s.audio} {
 		if tw == nil || tw.pending == nil {
 			continue
@@ -483,31 +487,13 @@ func (s *segment) finish(endDTS int64) error {
 	}
 	if err := s.flushPart(); err != nil {
 		s.abandon()
-		return err
+		return nil, err
 	}
 	if s.f == nil {
-		return nil // nothing was ever written
+		return nil, nil // nothing was ever written
 	}
-	err := patchMvhd(s.f, s.mvhdOff, s.duration())
-	if err == nil {
-		err = s.f.Sync()
-	}
-	if cerr := s.closeFile(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err == nil {
-		err = SyncDir(s.dir)
-	}
-	if err != nil {
-		s.r.abandoned = append(s.r.abandoned, s.id)
-		return fmt.Errorf("close %s: %w", s.path, err)
-	}
-	return s.complete()
-}
-
-func (s *segment) complete() error {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-	defer cancel()
+	ix := s.index()
+	ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is the next segment's
 	d := s.duration()
 	end := db.RecordingEnd{EndTime: s.startWall.Add(d).Unix(), SizeBytes: s.size, Codec: s.codecName()}
 	if s.video != nil {
@@ -516,7 +502,66 @@ func (s *segment) complete() error {
 			end.FPS = int(float64(s.video.count)/d.Seconds() + 0.5)
 		}
 	}
-	return db.FinishRecording(ctx, s.r.cfg.DB, s.index(), end)
+	c := &closing{f: s.f, id: s.id, path: s.path, dir: s.dir, mvhdOff: s.mvhdOff, dur: d,
+		ix: ix, end: end, cfg: &s.r.cfg, completed: &s.r.segments, done: make(chan struct{})}
+	s.f, s.id = nil, 0
+	return c, nil
+}
+
+// testHookClose, when set by a test, runs first in every close: it can hold
+// the close as a slow disk would, or break it.
+var testHookClose func(*closing)
+
+// closing is a segment whose media is durable, on its way to complete: the
+// work a recorder's closer does while the next segment is written. It
+// touches nothing of the recorder but its immutable config.
+type closing struct {
+	f         *os.File
+	id        int64
+	path, dir string
+	mvhdOff   int64
+	dur       time.Duration
+	ix        *db.RecordingIndex
+	end       db.RecordingEnd
+	cfg       *Config
+	completed *atomic.Uint64 // the recorder's count of segments completed
+
+	done chan struct{} // closed once err is set
+	err  error         // the row stays incomplete; recovery repairs it from the file
+}
+
+// run patches the duration, syncs file and directory and only then marks
+// the row complete, in that order, so a crash at any point leaves a file
+// recovery can read and a row it can repair.
+func (c *closing) run() {
+	defer close(c.done)
+	if testHookClose != nil {
+		testHookClose(c)
+	}
+	err := patchMvhd(c.f, c.mvhdOff, c.dur)
+	if err == nil {
+		err = c.f.Sync()
+	}
+	if c.cfg.IndexWriter != nil {
+		c.cfg.IndexWriter.forget(c.f) // before the final index, so no round overwrites it
+	}
+	if cerr := c.f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		err = SyncDir(c.dir)
+	}
+	if err != nil {
+		c.err = fmt.Errorf("close %s: %w", c.path, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	if err := db.FinishRecording(ctx, c.cfg.DB, c.ix, c.end); err != nil {
+		c.err = fmt.Errorf("complete %s: %w", c.path, err)
+		return
+	}
+	c.completed.Add(1)
 }
 
 // abandon closes the file after a storage error. Its row stays incomplete
