@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 )
 
@@ -337,4 +338,44 @@ func FuzzDepacketizer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAVCC: the packed unit is what mediacommon marshals, its NAL units
+// are views into it, and reusing the scratch leaves earlier units intact.
+func TestAVCC(t *testing.T) {
+	var sc avccScratch
+	aus := [][][]byte{
+		{{0x67, 1, 2, 3}, {0x68, 4}, bytes.Repeat([]byte{0x65, 9}, 40000)},
+		{{0x41, 7, 7}},
+		{{0x06, 5}, {}, {0x41, 1}},
+	}
+	var got [][]byte
+	for _, au := range aus {
+		buf, nalus := sc.avcc(au)
+		want, err := h264.AVCC(au).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, want) {
+			t.Fatalf("avcc(%d NAL units) = % x..., want % x...", len(au), buf[:min(len(buf), 16)], want[:min(len(want), 16)])
+		}
+		if len(nalus) != len(au) {
+			t.Fatalf("%d NAL units returned, want %d", len(nalus), len(au))
+		}
+		for i := range au {
+			if !bytes.Equal(nalus[i], au[i]) || cap(nalus[i]) != len(au[i]) {
+				t.Errorf("NAL unit %d: % x (cap %d), want % x", i, nalus[i], cap(nalus[i]), au[i])
+			}
+		}
+		got = append(got, buf)
+	}
+	for i, au := range aus {
+		want, _ := h264.AVCC(au).Marshal()
+		if !bytes.Equal(got[i], want) {
+			t.Errorf("unit %d changed after the scratch was reused", i)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { sc.avcc(aus[0]) }); n > 2 {
+		t.Errorf("%v allocations per unit, want the buffer and the NAL unit list", n)
+	}
 }

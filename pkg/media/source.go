@@ -11,7 +11,6 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/gortsplib/v5/pkg/rtptime"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/pion/rtp"
 
@@ -268,6 +267,7 @@ type ingest struct {
 	videoDec    func(*rtp.Packet) ([][]byte, error)
 	dts         dtsExtractor
 	resync      bool
+	avcc        avccScratch
 
 	audioMedia  *description.Media
 	audioFormat format.Format
@@ -408,6 +408,7 @@ type rtpFormat struct {
 	format format.Format
 	decode func(*rtp.Packet) ([][]byte, error)
 	handle func([][]byte, int64, time.Time)
+	time   trackTime
 	// own: the decoder's units point into the packet and go to subscribers
 	// as they are (audio), so the packet gets a buffer of its own first.
 	own bool
@@ -431,8 +432,7 @@ func (ing *ingest) bind(ch int, m *description.Media) {
 // playing.
 func (ing *ingest) read(sess *session) error {
 	s := ing.s
-	var times rtptime.GlobalDecoder
-	times.Initialize()
+	var times timeline
 	for {
 		id, b, err := sess.readFrame()
 		if err != nil {
@@ -465,7 +465,7 @@ func (ing *ingest) read(sess *session) error {
 		if f == nil {
 			continue
 		}
-		pts, ok := times.Decode(f.format, p)
+		pts, ok := times.decode(&f.time, f.format, p)
 		if !ok {
 			continue // before the track's first unit that can start it
 		}
