@@ -52,6 +52,7 @@ func recordCmd(args []string) error {
 	dur := fs.Duration("duration", 30*time.Second, "how long to record")
 	segment := fs.Duration("segment", 900*time.Second, "segment duration (LightNVR's default 900 s)")
 	noSync := fs.Bool("nosync", false, "skip the per-part fdatasync (production syncs)")
+	pace := fs.Duration("pace", 0, "read each session once per beat of this length (0: as packets arrive)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the recording span here")
 	memProfile := fs.String("memprofile", "", "write a heap profile here while every stream still records")
 	_ = fs.Parse(args)
@@ -107,7 +108,7 @@ func recordCmd(args []string) error {
 	for i := range *n {
 		name := "cam" + strconv.Itoa(i)
 		hub := media.NewHub()
-		srcs[i] = media.NewSource(media.SourceConfig{Name: name, URL: *url + strconv.Itoa(i), Hub: hub, NoAudio: true, Logger: log})
+		srcs[i] = media.NewSource(media.SourceConfig{Name: name, URL: *url + strconv.Itoa(i), Hub: hub, NoAudio: true, Logger: log, ReadPace: *pace})
 		recs[i], err = record.New(record.Config{Stream: name, StorageDir: storage, DB: d, Logger: log,
 			SegmentDuration: *segment, NoSync: *noSync, NoAudio: true, IndexWriter: syncer})
 		if err != nil {

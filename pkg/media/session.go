@@ -32,7 +32,8 @@ import (
 // track list are still the library's.
 type session struct {
 	nc       net.Conn
-	br       *bufio.Reader // over sockReader: reads skip the runtime's syscall bookkeeping
+	br       *bufio.Reader // over sr: reads skip the runtime's syscall bookkeeping
+	sr       *sockReader   // nil when the conn is not TCP (a test's pipe)
 	timeout  time.Duration
 	stop     func() bool // undoes the context hook
 	url      *base.URL   // the DESCRIBE URL, without credentials
@@ -89,9 +90,12 @@ func dialSession(ctx context.Context, rawURL, userAgent string, timeout time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", u.Host, err)
 	}
+	rd := newSockReader(nc)
+	sr, _ := rd.(*sockReader)
 	s := &session{
 		nc:      nc,
-		br:      bufio.NewReaderSize(newSockReader(nc), readBufferSize),
+		br:      bufio.NewReaderSize(rd, readBufferSize),
+		sr:      sr,
 		timeout: timeout,
 		stop:    context.AfterFunc(ctx, func() { _ = nc.Close() }),
 		url:     u.CloneWithoutCredentials(),
@@ -223,6 +227,15 @@ func (s *session) play() error {
 	s.kaStop, s.kaDone = make(chan struct{}), make(chan struct{})
 	go s.keepalive()
 	return nil
+}
+
+// pace makes the playing session's reads wait for a beat of d when the
+// socket is empty (see sockReader); 0 reads as soon as data arrives. Only
+// the reading goroutine calls it.
+func (s *session) pace(d time.Duration) {
+	if s.sr != nil {
+		s.sr.pace = d
+	}
 }
 
 // keepalive sends OPTIONS every period until Close. The answers

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,12 +20,21 @@ import (
 // non-blocking; an empty one answers EAGAIN at once and the goroutine waits
 // in the netpoller as before). Deadlines and Close from another goroutine
 // work as for conn.Read: both go through the same poll descriptor.
+//
+// Paced (pace > 0), a read that finds the socket empty sleeps until the
+// next multiple of pace on the clock and tries again, so a stream wakes its
+// reader once a beat instead of once a frame, and every paced stream of the
+// process wakes on the same beat.
 type sockReader struct {
-	rc  syscall.RawConn
-	buf []byte
-	n   int
-	err error
-	fn  func(fd uintptr) bool // built once: a closure per Read would allocate
+	rc   syscall.RawConn
+	pace time.Duration
+
+	buf    []byte
+	n      int
+	err    error
+	pacing bool                  // this Read still sleeps on an empty socket
+	empty  bool                  // the callback found the socket empty and left the wait to Read
+	fn     func(fd uintptr) bool // built once: a closure per Read would allocate
 }
 
 // newSockReader returns a reader of c, or c itself where it is not a TCP
@@ -56,6 +66,10 @@ func (r *sockReader) read(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if r.pacing {
+				r.empty = true
+				return true
+			}
 			return false // nothing yet: wait in the netpoller
 		default:
 			r.n, r.err = 0, errno
@@ -69,7 +83,18 @@ func (r *sockReader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	r.buf = p
-	err := r.rc.Read(r.fn)
+	r.pacing = r.pace > 0
+	var err error
+	for {
+		r.empty = false
+		if err = r.rc.Read(r.fn); err != nil || !r.empty {
+			break
+		}
+		// An empty socket after a beat waits for the next one, not in the
+		// netpoller: a wake for the frame that arrives in between would
+		// double the wakes it saves. A Close is seen at the next beat.
+		time.Sleep(r.pace - time.Duration(time.Now().UnixNano()%int64(r.pace)))
+	}
 	r.buf = nil
 	if err != nil {
 		return 0, err // closed, or the deadline passed

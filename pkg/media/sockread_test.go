@@ -101,4 +101,61 @@ func TestSockReader(t *testing.T) {
 			t.Fatalf("a pipe got %T, want the conn itself", r)
 		}
 	})
+	t.Run("paced, a stream of small writes is read once a beat", func(t *testing.T) {
+		c, s := tcpPair(t)
+		const pace, chunks, every = 100 * time.Millisecond, 100, 5 * time.Millisecond // 0.5 s of writes
+		r := newSockReader(c).(*sockReader)
+		r.pace = pace
+		go func() {
+			for i := range chunks {
+				_, _ = s.Write([]byte{byte(i)})
+				time.Sleep(every)
+			}
+		}()
+		got := make([]byte, 0, chunks)
+		reads := 0
+		buf := make([]byte, 1024)
+		for len(got) < chunks {
+			n, err := r.Read(buf)
+			if err != nil {
+				t.Fatalf("read %d of %d bytes: %v", len(got), chunks, err)
+			}
+			got = append(got, buf[:n]...)
+			reads++
+		}
+		for i, b := range got {
+			if b != byte(i) {
+				t.Fatalf("byte %d is %d: out of order", i, b)
+			}
+		}
+		// A beat gives one read of what came since the last (two if
+		// a write lands between the two halves of a beat's reads).
+		// Unpaced, every write is a read of its own.
+		beats := int((chunks*every)/pace) + 2
+		if reads > 2*beats {
+			t.Errorf("%d reads for %d writes over %d beats, want at most %d", reads, chunks, beats, 2*beats)
+		}
+	})
+	t.Run("paced, close from another goroutine ends the wait", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		r := newSockReader(c).(*sockReader)
+		r.pace = 100 * time.Millisecond
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			_ = c.Close()
+		}()
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Read(make([]byte, 10))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("paced read after close: %v; want net.ErrClosed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a paced read on a closed conn still waits")
+		}
+	})
 }

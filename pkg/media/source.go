@@ -63,6 +63,11 @@ type SourceConfig struct {
 	// caused it, in order, from the source's goroutines and without its
 	// lock held. It must not block.
 	OnState func(SourceState, error)
+	// ReadPace, when above 0, reads the playing session once per beat of
+	// ReadPace (the beats of every source in the process line up) instead
+	// of as each packet arrives: units reach subscribers up to ReadPace
+	// late, and the process wakes once a beat, not once a frame per stream.
+	ReadPace time.Duration
 }
 
 // Source keeps one RTSP session (TCP) open to a stream, reconnecting with
@@ -195,6 +200,7 @@ func (s *Source) session(ctx context.Context) (delivered bool, err error) {
 	if err := sess.play(); err != nil {
 		return false, err
 	}
+	sess.pace(s.cfg.ReadPace)
 	stalled := s.watchStall(sess.abort)
 	err = ing.read(sess)
 	if e := stalled(); e != nil {

@@ -106,6 +106,12 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	run.checkCovered(listRecordings(t, client, base, streams))
 	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
 	run.notes = append(run.notes, lastSegmentFrames(t, client, base, streams))
+	if t.Failed() {
+		// What the daemon said of its streams and recordings, to tell a
+		// slow disk from a reconnect or a storage error.
+		out, _, _ := m.Run(ctx, `grep -e 'level=WARN' -e 'level=ERROR' -e 'new segment' -e 'recording again' /data/log/lightnvr.log | tail -n 80`)
+		t.Logf("the daemon's warnings, errors and segment cuts (last 80):\n%s", out)
+	}
 }
 
 // scaleStreams is LIGHTNVR_QEMU_SCALE_STREAMS, 8 by default.
