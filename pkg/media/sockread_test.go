@@ -65,24 +65,7 @@ func TestSockReader(t *testing.T) {
 	})
 	t.Run("close from another goroutine ends the wait", func(t *testing.T) {
 		c, _ := tcpPair(t)
-		r := newSockReader(c)
-		go func() {
-			time.Sleep(50 * time.Millisecond)
-			_ = c.Close()
-		}()
-		done := make(chan error, 1)
-		go func() {
-			_, err := r.Read(make([]byte, 10))
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, net.ErrClosed) {
-				t.Fatalf("read after close: %v; want net.ErrClosed", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a read on a closed conn still waits")
-		}
+		readEndsOnClose(t, newSockReader(c), c, 50*time.Millisecond)
 	})
 	t.Run("the peer's close is EOF", func(t *testing.T) {
 		c, s := tcpPair(t)
@@ -140,22 +123,29 @@ func TestSockReader(t *testing.T) {
 		c, _ := tcpPair(t)
 		r := newSockReader(c).(*sockReader)
 		r.pace = 100 * time.Millisecond
-		go func() {
-			time.Sleep(150 * time.Millisecond)
-			_ = c.Close()
-		}()
-		done := make(chan error, 1)
-		go func() {
-			_, err := r.Read(make([]byte, 10))
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if !errors.Is(err, net.ErrClosed) {
-				t.Fatalf("paced read after close: %v; want net.ErrClosed", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a paced read on a closed conn still waits")
-		}
+		readEndsOnClose(t, r, c, 150*time.Millisecond) // mid-beat
 	})
+}
+
+// readEndsOnClose closes c after a while and wants r's waiting read to end
+// with net.ErrClosed.
+func readEndsOnClose(t *testing.T, r io.Reader, c net.Conn, after time.Duration) {
+	t.Helper()
+	go func() {
+		time.Sleep(after)
+		_ = c.Close()
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Read(make([]byte, 10))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read after close: %v; want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read on a closed conn still waits")
+	}
 }
