@@ -27,14 +27,13 @@ import (
 // process wakes on the same beat.
 type sockReader struct {
 	rc   syscall.RawConn
-	pace time.Duration
+	pace time.Duration // 0: wait for data in the netpoller
 
-	buf    []byte
-	n      int
-	err    error
-	pacing bool                  // this Read still sleeps on an empty socket
-	empty  bool                  // the callback found the socket empty and left the wait to Read
-	fn     func(fd uintptr) bool // built once: a closure per Read would allocate
+	buf   []byte
+	n     int
+	err   error
+	empty bool                  // the callback found the socket empty and left the wait to Read
+	fn    func(fd uintptr) bool // built once: a closure per Read would allocate
 }
 
 // newSockReader returns a reader of c, or c itself where it is not a TCP
@@ -66,7 +65,7 @@ func (r *sockReader) read(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if r.pacing {
+			if r.pace > 0 {
 				r.empty = true
 				return true
 			}
@@ -83,7 +82,6 @@ func (r *sockReader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	r.buf = p
-	r.pacing = r.pace > 0
 	var err error
 	for {
 		r.empty = false

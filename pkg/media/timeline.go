@@ -25,7 +25,6 @@ type timeline struct {
 // trackTime is one track's place on a timeline.
 type trackTime struct {
 	started bool
-	rate    int64
 	pts     int64
 	prev    uint32
 }
@@ -49,7 +48,7 @@ func (tl *timeline) decode(tt *trackTime, f ptsTrack, p *rtp.Packet) (int64, boo
 		if tl.lead == nil {
 			tl.lead, tl.leadPTS, tl.leadRate, tl.leadAt = tt, 0, rate, now
 		}
-		tt.started, tt.rate, tt.prev = true, rate, p.Timestamp
+		tt.started, tt.prev = true, p.Timestamp
 		tt.pts = mulDiv(tl.leadPTS, rate, tl.leadRate) + mulDiv(int64(now.Sub(tl.leadAt)), rate, int64(time.Second))
 		return tt.pts, true
 	}
