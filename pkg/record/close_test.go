@@ -30,6 +30,7 @@ func closeFeed(t *testing.T) ([]media.Unit, *Recorder, *db.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = rec.Close() }) // a test that stops early still ends the closer
 	return units, rec, d, storage
 }
 

@@ -311,14 +311,13 @@ func (s *segment) flushPart() error {
 	return nil
 }
 
-// closeFile closes the segment's file, which the IndexWriter then leaves alone.
-func (s *segment) closeFile() error {
-	if s.r.cfg.IndexWriter != nil {
-		s.r.cfg.IndexWriter.forget(s.f)
+// closeFile closes a segment's file, which cfg's IndexWriter then leaves
+// alone: no round overwrites the index saved after it.
+func closeFile(cfg *Config, f *os.File) error {
+	if cfg.IndexWriter != nil {
+		cfg.IndexWriter.forget(f)
 	}
-	err := s.f.Close()
-	s.f = nil
-	return err
+	return f.Close()
 }
 
 func (s *segment) duration() time.Duration {
@@ -542,10 +541,7 @@ func (c *closing) run() {
 	if err == nil {
 		err = c.f.Sync()
 	}
-	if c.cfg.IndexWriter != nil {
-		c.cfg.IndexWriter.forget(c.f) // before the final index, so no round overwrites it
-	}
-	if cerr := c.f.Close(); err == nil && cerr != nil {
+	if cerr := closeFile(c.cfg, c.f); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err == nil {
@@ -569,7 +565,8 @@ func (c *closing) run() {
 // as writing works again, or at the next start.
 func (s *segment) abandon() {
 	if s.f != nil {
-		_ = s.closeFile()
+		_ = closeFile(&s.r.cfg, s.f)
+		s.f = nil
 	}
 	if s.id != 0 {
 		s.r.abandoned = append(s.r.abandoned, s.id)
