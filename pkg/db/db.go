@@ -43,6 +43,13 @@ const maxOpenConns = 4
 // variable so a test need not wait a minute.
 var connMaxIdle = time.Minute
 
+// IsBusy reports whether err is SQLite's "database is locked": another
+// connection or process held the lock longer than BusyTimeout. Trying
+// again later may work; nothing was written.
+func IsBusy(err error) bool {
+	return errors.Is(err, sqlite3.BUSY) || errors.Is(err, sqlite3.LOCKED)
+}
+
 // DB is an open database. Its connection pool is not exported: every read
 // and write is a named function or method of this package, so the SQL of
 // the whole program lives here.

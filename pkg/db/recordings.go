@@ -89,14 +89,107 @@ func CompleteRecording(ctx context.Context, q Querier, id int64, e RecordingEnd)
 // FinishRecording stores a recording's part index and marks it complete
 // with e, in one transaction: a complete row always has its index.
 func FinishRecording(ctx context.Context, d *DB, ix *RecordingIndex, e RecordingEnd) error {
+	return d.inTx(ctx, func(q Querier) error { return finishRecording(ctx, q, ix, e) })
+}
+
+// finishRecording marks the row complete first: a row deleted meanwhile
+// then fails as ErrRecordingNotFound, not as the index's foreign key.
+func finishRecording(ctx context.Context, q Querier, ix *RecordingIndex, e RecordingEnd) error {
+	if err := CompleteRecording(ctx, q, ix.RecordingID, e); err != nil {
+		return fmt.Errorf("finish recording %d: %w", ix.RecordingID, err)
+	}
+	if err := PutRecordingIndex(ctx, q, ix); err != nil {
+		return fmt.Errorf("finish recording %d: %w", ix.RecordingID, err)
+	}
+	return nil
+}
+
+// RecordingWrites is one group commit of the recorders' writes: rows of
+// new segments, segments completed and the indexes of open ones. See
+// WriteRecordings.
+type RecordingWrites struct {
+	Insert []RecordingInsert
+	Finish []RecordingFinish
+	Open   []*RecordingIndex // as PutOpenRecordingIndexes
+}
+
+// RecordingInsert is a new incomplete row (InsertRecording). Rec.ID is set
+// once it is written; Err is why it was not.
+type RecordingInsert struct {
+	Rec *Recording
+	Err error
+}
+
+// RecordingFinish is a recording's final index and end (FinishRecording);
+// Err is why it was not written.
+type RecordingFinish struct {
+	Index *RecordingIndex
+	End   RecordingEnd
+	Err   error
+}
+
+// WriteRecordings writes w in one transaction, so one commit (one disk
+// sync with synchronous=FULL) serves every recorder whose writes are in it.
+// Each insert and finish is undone alone when it fails (a row deleted
+// meanwhile, say) and its Err says why; the others still commit. When
+// WriteRecordings returns an error, nothing of w was written and every
+// item's outcome is that error.
+func WriteRecordings(ctx context.Context, d *DB, w *RecordingWrites) error {
 	err := d.inTx(ctx, func(q Querier) error {
-		if err := PutRecordingIndex(ctx, q, ix); err != nil {
-			return err
+		for i := range w.Insert {
+			it := &w.Insert[i]
+			err := savepoint(ctx, q, &it.Err, func() error {
+				id, err := InsertRecording(ctx, q, it.Rec)
+				it.Rec.ID = id
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if it.Err != nil {
+				it.Rec.ID = 0
+			}
 		}
-		return CompleteRecording(ctx, q, ix.RecordingID, e)
+		for i := range w.Finish {
+			it := &w.Finish[i]
+			err := savepoint(ctx, q, &it.Err, func() error { return finishRecording(ctx, q, it.Index, it.End) })
+			if err != nil {
+				return err
+			}
+		}
+		for _, ix := range w.Open {
+			if err := putOpenIndex(ctx, q, ix); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("finish recording %d: %w", ix.RecordingID, err)
+		for i := range w.Insert {
+			w.Insert[i].Rec.ID = 0
+		}
+		return fmt.Errorf("write recordings: %w", err)
+	}
+	return nil
+}
+
+// savepoint runs fn so that its failure undoes its own writes only, and
+// stores fn's error in itemErr. It returns an error of the transaction
+// itself (the savepoint could not be set, rolled back to or released),
+// after which the transaction must not go on: SQLite may have rolled all
+// of it back already.
+func savepoint(ctx context.Context, q Querier, itemErr *error, fn func() error) error {
+	if _, err := q.conn().ExecContext(ctx, `SAVEPOINT item`); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	*itemErr = fn()
+	if *itemErr != nil {
+		if _, err := q.conn().ExecContext(ctx, `ROLLBACK TO item`); err != nil {
+			return fmt.Errorf("roll back to savepoint after %v: %w", *itemErr, err)
+		}
+	}
+	if _, err := q.conn().ExecContext(ctx, `RELEASE item`); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
 }
@@ -163,20 +256,23 @@ func PutRecordingIndex(ctx context.Context, q Querier, ix *RecordingIndex) error
 func PutOpenRecordingIndexes(ctx context.Context, d *DB, ixs []*RecordingIndex) error {
 	return d.inTx(ctx, func(q Querier) error {
 		for _, ix := range ixs {
-			err := putIndex(ctx, q, `INSERT INTO recording_index
-				(recording_id, start_us, duration_us, init_size, part_count, parts)
-				SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS
-					(SELECT 1 FROM recordings WHERE id = ?1 AND COALESCE(is_complete, 0) = 0)
-				ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us,
-					duration_us = excluded.duration_us, init_size = excluded.init_size,
-					part_count = excluded.part_count, parts = excluded.parts
-				WHERE excluded.part_count > recording_index.part_count`, ix)
-			if err != nil {
+			if err := putOpenIndex(ctx, q, ix); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+func putOpenIndex(ctx context.Context, q Querier, ix *RecordingIndex) error {
+	return putIndex(ctx, q, `INSERT INTO recording_index
+		(recording_id, start_us, duration_us, init_size, part_count, parts)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS
+			(SELECT 1 FROM recordings WHERE id = ?1 AND COALESCE(is_complete, 0) = 0)
+		ON CONFLICT (recording_id) DO UPDATE SET start_us = excluded.start_us,
+			duration_us = excluded.duration_us, init_size = excluded.init_size,
+			part_count = excluded.part_count, parts = excluded.parts
+		WHERE excluded.part_count > recording_index.part_count`, ix)
 }
 
 // putIndex runs query, an upsert of recording_index taking the index's
