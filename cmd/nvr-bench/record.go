@@ -104,13 +104,13 @@ func recordCmd(args []string) error {
 	srcs := make([]*media.Source, *n)
 	recs := make([]*record.Recorder, *n)
 	storage := filepath.Join(*dir, "storage")
-	syncer := record.NewIndexWriter(d, log) // as the daemon shares one among its recorders
+	rows := record.NewRowWriter(d, log) // as the daemon shares one among its recorders
 	for i := range *n {
 		name := "cam" + strconv.Itoa(i)
 		hub := media.NewHub()
 		srcs[i] = media.NewSource(media.SourceConfig{Name: name, URL: *url + strconv.Itoa(i), Hub: hub, NoAudio: true, Logger: log, ReadPace: *pace})
 		recs[i], err = record.New(record.Config{Stream: name, StorageDir: storage, DB: d, Logger: log,
-			SegmentDuration: *segment, NoSync: *noSync, NoAudio: true, IndexWriter: syncer})
+			SegmentDuration: *segment, NoSync: *noSync, NoAudio: true, RowWriter: rows})
 		if err != nil {
 			return err
 		}

@@ -60,11 +60,11 @@ type Config struct {
 	// Sync makes a written part durable; fdatasync when nil. Tests set it
 	// to hold a write inside the sync, as a slow disk does.
 	Sync func(*os.File) error
-	// IndexWriter, when set, saves the part indexes after a segment's first in
-	// rounds shared by every recorder using it, instead of one transaction
-	// per index; parts are made durable by Sync right after they are
-	// written either way.
-	IndexWriter *IndexWriter
+	// RowWriter, when set, writes the recorder's rows (a new segment's,
+	// a closed one's completion, the part indexes) in rounds shared by
+	// every recorder using it, instead of transactions of its own; parts
+	// are made durable by Sync right after they are written either way.
+	RowWriter *RowWriter
 	// NoAudio records video only.
 	NoAudio bool
 	// DirFormat is [storage] mp4_directory_format (DirFlat, DirYearMonth,

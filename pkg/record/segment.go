@@ -25,6 +25,13 @@ import (
 // database cannot stall ingest forever.
 const dbTimeout = 10 * time.Second
 
+// rowTimeout bounds the wait for a segment's row, new or completed. Longer
+// than dbTimeout because a RowWriter round can take seconds on a slow disk
+// and a caller may wait for two. Waiting costs at most what the
+// subscription buffer cannot hold; failing costs a new segment's video
+// until a back-off and the next keyframe, or a completed one's repair.
+const rowTimeout = 30 * time.Second
+
 // scratch holds buffers reused by every part of every segment.
 type scratch struct {
 	buf  seekablebuffer.Buffer // init segments
@@ -294,8 +301,8 @@ func (s *segment) flushPart() error {
 	}
 	if time.Since(s.lastIndex) >= s.r.cfg.IndexInterval {
 		s.lastIndex = time.Now()
-		if w := s.r.cfg.IndexWriter; w != nil && !first {
-			// Saved with the other streams' in the IndexWriter's next round.
+		if w := s.r.cfg.RowWriter; w != nil {
+			// Saved with the other streams' in the RowWriter's next round.
 			ix := s.index()
 			ix.Parts = bytes.Clone(ix.Parts) // the scratch buffer is reused before the round
 			w.written(s.f, ix)
@@ -311,13 +318,30 @@ func (s *segment) flushPart() error {
 	return nil
 }
 
-// closeFile closes a segment's file, which cfg's IndexWriter then leaves
+// closeFile closes a segment's file, which cfg's RowWriter then leaves
 // alone: no round overwrites the index saved after it.
 func closeFile(cfg *Config, f *os.File) error {
-	if cfg.IndexWriter != nil {
-		cfg.IndexWriter.forget(f)
+	if cfg.RowWriter != nil {
+		cfg.RowWriter.forget(f)
 	}
 	return f.Close()
+}
+
+// insertRow writes rec as a new incomplete row and returns its id.
+func (cfg *Config) insertRow(ctx context.Context, rec *db.Recording) (int64, error) {
+	if cfg.RowWriter != nil {
+		return cfg.RowWriter.insert(ctx, rec)
+	}
+	return db.InsertRecording(ctx, cfg.DB, rec)
+}
+
+// finishRow saves a closed segment's final index and marks its row
+// complete.
+func (cfg *Config) finishRow(ctx context.Context, ix *db.RecordingIndex, end db.RecordingEnd) error {
+	if cfg.RowWriter != nil {
+		return cfg.RowWriter.finish(ctx, ix, end)
+	}
+	return db.FinishRecording(ctx, cfg.DB, ix, end)
 }
 
 func (s *segment) duration() time.Duration {
@@ -358,14 +382,14 @@ func (s *segment) create() error {
 			return fmt.Errorf("no free file name in %s", s.dir)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), rowTimeout)
 	defer cancel()
 	rec := &db.Recording{StreamName: cfg.Stream, FilePath: s.path, StartTime: s.startWall.Unix(),
 		Codec: s.codecName(), TriggerType: cfg.TriggerType, ScheduleRestricted: &cfg.ScheduleRestricted}
 	if s.video != nil {
 		rec.Width, rec.Height, rec.FPS = s.video.t.Width, s.video.t.Height, int(s.video.t.FPS+0.5)
 	}
-	id, err := db.InsertRecording(ctx, cfg.DB, rec)
+	id, err := cfg.insertRow(ctx, rec)
 	if err != nil {
 		return err
 	}
@@ -551,9 +575,9 @@ func (c *closing) run() {
 		c.err = fmt.Errorf("close %s: %w", c.path, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), rowTimeout)
 	defer cancel()
-	if err := db.FinishRecording(ctx, c.cfg.DB, c.ix, c.end); err != nil {
+	if err := c.cfg.finishRow(ctx, c.ix, c.end); err != nil {
 		c.err = fmt.Errorf("complete %s: %w", c.path, err)
 		return
 	}

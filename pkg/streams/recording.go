@@ -68,10 +68,10 @@ type RecordingOptions struct {
 // Recording builds ingest+record pipelines and keeps the running ones so the
 // API can show each stream's ingest figures.
 type Recording struct {
-	opts    RecordingOptions
-	log     *slog.Logger
-	rings   *ringbuf.Budget     // RingTotalBytes
-	indexes *record.IndexWriter // every recorder's part indexes saved in shared rounds
+	opts  RecordingOptions
+	log   *slog.Logger
+	rings *ringbuf.Budget   // RingTotalBytes
+	rows  *record.RowWriter // every recorder's rows written in shared rounds
 
 	mu      sync.Mutex
 	running map[string]*recordingPipeline
@@ -92,7 +92,7 @@ func NewRecording(opts RecordingOptions) *Recording {
 		opts.RingTotalBytes = 128 << 20
 	}
 	return &Recording{opts: opts, log: opts.Logger, rings: ringbuf.NewBudget(opts.RingTotalBytes),
-		indexes: record.NewIndexWriter(opts.DB, opts.Logger), running: map[string]*recordingPipeline{}}
+		rows: record.NewRowWriter(opts.DB, opts.Logger), running: map[string]*recordingPipeline{}}
 }
 
 // Factory is the Manager's PipelineFactory.
@@ -357,7 +357,7 @@ func (p *recordingPipeline) newRecorder(cfg StreamConfig, trigger string, restri
 		NoAudio:            !cfg.Stream.RecordAudio,
 		OnWrite:            onWrite,
 		DirFormat:          o.DirFormat,
-		IndexWriter:        p.owner.indexes,
+		RowWriter:          p.owner.rows,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
