@@ -154,6 +154,24 @@ func TestHealthDatabaseBusyButCommittingIsHealthy(t *testing.T) {
 	}
 }
 
+// A check whose caller runs out of time before the check's own wait (the
+// watchdog's tick on a saturated board) is as inconclusive as one that ran
+// out of its own: busy, judged by the grace, not broken at once.
+func TestHealthDatabaseCallerOutOfTimeIsBusy(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	check := &dbWritable{wait: time.Second, grace: time.Hour}
+	tx, err := e.db.Begin(context.Background()) // holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("caller out of time while the database is busy: %v, want healthy within the grace", err)
+	}
+}
+
 // A database that cannot be written for a reason other than a busy writer
 // is unhealthy at once, grace or not.
 func TestHealthDatabaseErrorHasNoGrace(t *testing.T) {
