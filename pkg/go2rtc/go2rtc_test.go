@@ -437,3 +437,47 @@ func startReady(t *testing.T, opts go2rtc.SupervisorOptions, within time.Duratio
 	}
 	return sup
 }
+
+// TestExternalGo2RTCSlowIsNotDown: an external go2rtc that misses one
+// health check, as on a box busy recording, stays running in the same
+// generation (a new one would register every stream again); one that
+// stays silent for HealthFailures checks is down.
+func TestExternalGo2RTCSlowIsNotDown(t *testing.T) {
+	g := testkit.StartGo2RTC(t, "")
+	set := go2rtc.Settings{Mode: go2rtc.ModeExternal, APIPort: g.APIPort, RTSPPort: g.RTSPPort}
+	log, buf := testLogger(t)
+	sup := startReady(t, go2rtc.SupervisorOptions{Settings: set, Logger: log, HealthInterval: 100 * time.Millisecond,
+		HealthFailures: 3}, 10*time.Second)
+	gen := sup.Status().Generation
+	pid := g.Cmd.Process.Pid
+	stop := func() {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cont := func() { _ = syscall.Kill(pid, syscall.SIGCONT) }
+	t.Cleanup(cont)
+
+	// One check times out (2 s), the next answers.
+	stop()
+	testkit.WaitFor(t, 10*time.Second, "a health check failing", func() bool {
+		return strings.Contains(buf.String(), "go2rtc health check failed")
+	})
+	cont()
+	time.Sleep(time.Second) // a few more checks, all answered
+	if st := sup.Status(); st.State != go2rtc.StateRunning || st.Generation != gen {
+		t.Fatalf("after one slow check: %s generation %d, want running generation %d", st.State, st.Generation, gen)
+	}
+
+	// Silent for good: down after three checks.
+	stop()
+	testkit.WaitFor(t, 15*time.Second, "a silent go2rtc seen down", func() bool { return sup.Status().State == go2rtc.StateDown })
+	if n := strings.Count(buf.String(), "go2rtc health check failed"); n < 3 {
+		t.Errorf("%d failed checks logged, want 3: the slow one, then two before down", n)
+	}
+	cont()
+	testkit.WaitFor(t, 10*time.Second, "go2rtc running again", func() bool { return sup.Status().State == go2rtc.StateRunning })
+	if st := sup.Status(); st.Generation != gen+1 {
+		t.Errorf("back after being down: generation %d, want %d", st.Generation, gen+1)
+	}
+}

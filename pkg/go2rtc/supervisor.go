@@ -56,7 +56,9 @@ type SupervisorOptions struct {
 	Logger  *slog.Logger
 	// HealthInterval between API checks (5 s).
 	HealthInterval time.Duration
-	// HealthFailures in a row that make us restart a managed go2rtc (3).
+	// HealthFailures in a row that make us restart a managed go2rtc, or
+	// call an external one down when its API is silent rather than
+	// refusing connections (3).
 	HealthFailures int
 	// ReadyTimeout for a fresh process to answer its API (15 s).
 	ReadyTimeout time.Duration
@@ -310,6 +312,7 @@ func (s *Supervisor) healthy(ctx context.Context) (Info, error) {
 
 func (s *Supervisor) watchExternal(ctx context.Context) {
 	s.update(func(st *Status) { st.State = StateStarting })
+	slow := 0 // checks in a row that ran out of time
 	for {
 		info, err := s.healthy(ctx)
 		if IsUnauthorized(err) && s.opts.Settings.ConfigDir != "" {
@@ -321,6 +324,11 @@ func (s *Supervisor) watchExternal(ctx context.Context) {
 			return
 		}
 		cur := s.Status()
+		if err == nil {
+			slow = 0
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			slow++
+		}
 		switch {
 		case err == nil && cur.State != StateRunning:
 			s.client.CloseIdle()
@@ -328,6 +336,12 @@ func (s *Supervisor) watchExternal(ctx context.Context) {
 				st.State, st.Version, st.LastError = StateRunning, info.Version, ""
 				st.Generation++
 			})
+		case err != nil && cur.State == StateRunning && slow > 0 && slow < s.opts.HealthFailures:
+			// An answer late on a busy box is not go2rtc gone: going down
+			// and up again would bump the generation, and every stream
+			// would be registered again. A refused connection is down at
+			// once; a silent API after HealthFailures checks in a row.
+			s.log.Warn("go2rtc health check failed", "failures", slow, "err", err)
 		case err != nil && cur.State != StateDown:
 			s.update(func(st *Status) { st.State, st.LastError = StateDown, err.Error() })
 		}
