@@ -97,7 +97,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 			t.Fatal("qemu exited during the run")
 		}
 		if alarm := run.add(sampleGuest(ctx, t, m)); alarm {
-			out, _, _ := m.Run(ctx, `dmesg | grep -iE 'out of [m]emory|[k]illed process' | tail -n 5; grep -e 'watchdog: [u]nhealthy' -e 'health: [u]nhealthy' /data/log/lightnvr.log | tail -n 3`)
+			out, _, _ := m.Run(ctx, `dmesg | grep -iE 'out of [m]emory|[k]illed process' | tail -n 5; grep -e 'level=[W]ARN' -e 'level=[E]RROR' /data/log/lightnvr.log | tail -n 40`)
 			t.Logf("the kernel's and the daemon's words on it:\n%s", out)
 		}
 	}
