@@ -12,14 +12,7 @@ import (
 func TestPutOpenRecordingIndexesKeepsFinalIndexes(t *testing.T) {
 	ctx := context.Background()
 	d := openMigrated(t)
-	ids := make([]int64, 3)
-	for i := range ids {
-		id, err := InsertRecording(ctx, d, &Recording{StreamName: "cam", FilePath: "/rec/cam/" + string(rune('a'+i)) + ".mp4", StartTime: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
+	ids := insertThree(t, d)
 	closed, open, gone := ids[0], ids[1], ids[2]
 	if err := FinishRecording(ctx, d, &RecordingIndex{RecordingID: closed, StartUS: 1, PartCount: 9, Parts: []byte{1}}, RecordingEnd{EndTime: 1009}); err != nil {
 		t.Fatal(err)
@@ -48,6 +41,22 @@ func TestPutOpenRecordingIndexesKeepsFinalIndexes(t *testing.T) {
 	}
 }
 
+// insertThree inserts three incomplete recordings of stream cam and
+// returns their ids.
+func insertThree(t *testing.T, d *DB) []int64 {
+	t.Helper()
+	ids := make([]int64, 3)
+	for i := range ids {
+		id, err := InsertRecording(context.Background(), d, &Recording{StreamName: "cam",
+			FilePath: "/rec/cam/" + string(rune('a'+i)) + ".mp4", StartTime: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
 func wantParts(t *testing.T, d *DB, want map[int64]int) {
 	t.Helper()
 	for id, n := range want {
@@ -69,14 +78,7 @@ func wantParts(t *testing.T, d *DB, want map[int64]int) {
 func TestWriteRecordings(t *testing.T) {
 	ctx := context.Background()
 	d := openMigrated(t)
-	ids := make([]int64, 3)
-	for i := range ids {
-		id, err := InsertRecording(ctx, d, &Recording{StreamName: "cam", FilePath: "/rec/cam/" + string(rune('a'+i)) + ".mp4", StartTime: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = id
-	}
+	ids := insertThree(t, d)
 	open, closed, gone := ids[0], ids[1], ids[2]
 	if err := DeleteRecording(ctx, d, gone); err != nil {
 		t.Fatal(err)

@@ -17,12 +17,7 @@ import (
 func closeFeed(t *testing.T) ([]media.Unit, *Recorder, *db.DB, string) {
 	t.Helper()
 	testkit.Need(t, "ffprobe")
-	units, _ := benchUnits(t)
-	start := time.Now().Add(-time.Minute)
-	for i := range units {
-		units[i].Seq = uint64(i + 1)
-		units[i].Wall = start.Add(units[i].Time(units[i].DTS))
-	}
+	units := stampedUnits(t)
 	dir := t.TempDir()
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	storage := filepath.Join(dir, "storage")
@@ -32,6 +27,18 @@ func closeFeed(t *testing.T) ([]media.Unit, *Recorder, *db.DB, string) {
 	}
 	t.Cleanup(func() { _ = rec.Close() }) // a test that stops early still ends the closer
 	return units, rec, d, storage
+}
+
+// stampedUnits is 10 s of 1080p25 (a keyframe every 2 s) as units
+// numbered and stamped as ingest would, the first a minute ago.
+func stampedUnits(t *testing.T) []media.Unit {
+	units, _ := benchUnits(t)
+	start := time.Now().Add(-time.Minute)
+	for i := range units {
+		units[i].Seq = uint64(i + 1)
+		units[i].Wall = start.Add(units[i].Time(units[i].DTS))
+	}
+	return units
 }
 
 func setCloseHook(t *testing.T, hook func(*closing)) {

@@ -93,12 +93,7 @@ func TestRowWriterSavesEveryRecordersIndexes(t *testing.T) {
 // Nothing is lost: every stream's recordings hold all the media written.
 func TestRowWriterSharesACut(t *testing.T) {
 	testkit.Need(t, "ffprobe")
-	units, _ := benchUnits(t)
-	start := time.Now().Add(-time.Minute)
-	for i := range units {
-		units[i].Seq = uint64(i + 1)
-		units[i].Wall = start.Add(units[i].Time(units[i].DTS))
-	}
+	units := stampedUnits(t)
 	dir := t.TempDir()
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	rows := NewRowWriter(d, nil)
