@@ -138,7 +138,7 @@ func TestHealthDatabaseBusyButCommittingIsHealthy(t *testing.T) {
 		if err := tx.Rollback(); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.PutOpenRecordingIndexes(ctx, e.db, nil); err != nil {
+		if err := db.WriteRecordings(ctx, e.db, &db.RecordingWrites{}); err != nil {
 			t.Fatal(err)
 		}
 		tx = hold()

@@ -9,7 +9,7 @@ import (
 // A batch of open segments' indexes, taken before one segment closed,
 // must not replace the final index of the closed one, must not shrink an
 // index, and must skip a row deleted meanwhile, while the others land.
-func TestPutOpenRecordingIndexesKeepsFinalIndexes(t *testing.T) {
+func TestOpenIndexesKeepFinalIndexes(t *testing.T) {
 	ctx := context.Background()
 	d := openMigrated(t)
 	ids := insertThree(t, d)
@@ -28,11 +28,11 @@ func TestPutOpenRecordingIndexesKeepsFinalIndexes(t *testing.T) {
 		{RecordingID: open, StartUS: 1, PartCount: 4, Parts: []byte{4}},    // older than the saved one
 		{RecordingID: gone, StartUS: 1, PartCount: 3},
 	}
-	if err := PutOpenRecordingIndexes(ctx, d, stale); err != nil {
+	if err := WriteRecordings(ctx, d, &RecordingWrites{Open: stale}); err != nil {
 		t.Fatal(err)
 	}
 	wantParts(t, d, map[int64]int{closed: 9, open: 5})
-	if err := PutOpenRecordingIndexes(ctx, d, []*RecordingIndex{{RecordingID: open, StartUS: 1, PartCount: 6, Parts: []byte{6}}}); err != nil {
+	if err := WriteRecordings(ctx, d, &RecordingWrites{Open: []*RecordingIndex{{RecordingID: open, StartUS: 1, PartCount: 6, Parts: []byte{6}}}}); err != nil {
 		t.Fatal(err)
 	}
 	wantParts(t, d, map[int64]int{closed: 9, open: 6})

@@ -110,7 +110,10 @@ func finishRecording(ctx context.Context, q Querier, ix *RecordingIndex, e Recor
 type RecordingWrites struct {
 	Insert []RecordingInsert
 	Finish []RecordingFinish
-	Open   []*RecordingIndex // as PutOpenRecordingIndexes
+	// Open are indexes of recordings still being written: one whose
+	// recording was completed or deleted meanwhile, or that has fewer
+	// parts than the saved one, is skipped.
+	Open []*RecordingIndex
 }
 
 // RecordingInsert is a new incomplete row (InsertRecording). Rec.ID is set
@@ -140,14 +143,13 @@ func WriteRecordings(ctx context.Context, d *DB, w *RecordingWrites) error {
 			it := &w.Insert[i]
 			err := savepoint(ctx, q, &it.Err, func() error {
 				id, err := InsertRecording(ctx, q, it.Rec)
-				it.Rec.ID = id
+				if err == nil {
+					it.Rec.ID = id
+				}
 				return err
 			})
 			if err != nil {
 				return err
-			}
-			if it.Err != nil {
-				it.Rec.ID = 0
 			}
 		}
 		for i := range w.Finish {
@@ -249,21 +251,10 @@ func PutRecordingIndex(ctx context.Context, q Querier, ix *RecordingIndex) error
 		init_size = excluded.init_size, part_count = excluded.part_count, parts = excluded.parts`, ix)
 }
 
-// PutOpenRecordingIndexes writes the indexes of recordings still being
-// written, all in one transaction. A recording completed or deleted
-// meanwhile is skipped, and an index never replaces one with more parts:
-// what FinishRecording or recovery wrote stays.
-func PutOpenRecordingIndexes(ctx context.Context, d *DB, ixs []*RecordingIndex) error {
-	return d.inTx(ctx, func(q Querier) error {
-		for _, ix := range ixs {
-			if err := putOpenIndex(ctx, q, ix); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
+// putOpenIndex writes the index of a recording still being written. A
+// recording completed or deleted meanwhile is skipped, and an index never
+// replaces one with more parts: what FinishRecording or recovery wrote
+// stays.
 func putOpenIndex(ctx context.Context, q Querier, ix *RecordingIndex) error {
 	return putIndex(ctx, q, `INSERT INTO recording_index
 		(recording_id, start_us, duration_us, init_size, part_count, parts)

@@ -48,12 +48,6 @@ type RowWriter struct {
 	// onRound, set by tests before the first write, sees every round's
 	// writes and outcome.
 	onRound func(*db.RecordingWrites, error)
-
-	// One round's work, reused.
-	taken        []indexEntry
-	takenInserts []*rowJob
-	takenFinish  []*rowJob
-	writes       db.RecordingWrites
 }
 
 // indexRoundGap is the least time between the start of a round and that
@@ -213,15 +207,13 @@ func (w *RowWriter) Flush() bool {
 	// New segments' rows go alone when there are any: their recorders
 	// wait for them, and a small round commits soonest. Completions and
 	// indexes, which nobody's video waits for, take the next round.
-	taken, inserts, finishes := w.taken[:0], append(w.takenInserts[:0], w.inserts...), w.takenFinish[:0]
-	clear(w.inserts)
-	w.inserts = w.inserts[:0]
+	var taken []indexEntry
+	var finishes []*rowJob
+	inserts := w.inserts
+	w.inserts = nil
 	if len(inserts) == 0 {
-		taken = append(taken, w.pending...)
-		finishes = append(finishes, w.finishes...)
-		clear(w.pending)
-		clear(w.finishes)
-		w.pending, w.finishes = w.pending[:0], w.finishes[:0]
+		taken, finishes = w.pending, w.finishes
+		w.pending, w.finishes = nil, nil
 	}
 	if len(taken)+len(inserts)+len(finishes) == 0 {
 		w.running = false
@@ -231,7 +223,7 @@ func (w *RowWriter) Flush() bool {
 	w.lastRound = time.Now()
 	w.mu.Unlock()
 
-	wr := &w.writes
+	wr := &db.RecordingWrites{}
 	for _, j := range inserts {
 		wr.Insert = append(wr.Insert, db.RecordingInsert{Rec: j.rec})
 	}
@@ -285,14 +277,6 @@ func (w *RowWriter) Flush() bool {
 		// The index is rebuilt from the file if need be; the video matters more.
 		w.log.Warn("part indexes not saved", "err", err)
 	}
-	clear(taken)
-	clear(inserts)
-	clear(finishes)
-	clear(wr.Insert)
-	clear(wr.Finish)
-	clear(wr.Open)
-	w.taken, w.takenInserts, w.takenFinish = taken[:0], inserts[:0], finishes[:0]
-	wr.Insert, wr.Finish, wr.Open = wr.Insert[:0], wr.Finish[:0], wr.Open[:0]
 	return true
 }
 
