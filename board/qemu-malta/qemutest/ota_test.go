@@ -333,7 +333,24 @@ func flipByte(t *testing.T, bundle string) string {
 func (m *otaMachine) waitBoot(ctx context.Context, t *testing.T, slot string) {
 	t.Helper()
 	m.expect(ctx, t, `initramfs: booting slot `+slot)
+	m.mu.Lock()
+	from := m.cursor
+	m.mu.Unlock()
 	waitOK(ctx, t, m.Machine, m.base+"/api/health")
+	// A slot reset before its daemon answered boots the other slot, whose
+	// daemon answers instead: say so here, with what the reset slot did,
+	// rather than let the checks after this fail on the wrong slot.
+	m.mu.Lock()
+	since := string(m.console.Bytes()[from:])
+	m.mu.Unlock()
+	if !strings.Contains(since, "initramfs: booting slot ") {
+		return
+	}
+	t.Errorf("slot %s was reset before its daemon answered; the console from its boot on:\n%s", slot, tailString(since, 6000))
+	consoleLogin(ctx, t, m.Machine)
+	// The data disk keeps the reset slot's daemon log: its start-up is there.
+	out, _, err := m.Run(ctx, `grep -e 'msg=starting' -e 'msg=ready' -e 'phase' -e 'watchdog' -e 'level=WARN' -e 'level=ERROR' /data/log/lightnvr.log | tail -n 40`)
+	t.Fatalf("the daemon log's start-ups, watchdog lines, warnings and errors (%v):\n%s", err, out)
 }
 
 func (m *otaMachine) expect(ctx context.Context, t *testing.T, re string) {
