@@ -301,7 +301,8 @@ func TestSelfRoutesRefuseOtherUsers(t *testing.T) {
 }
 
 // The profiles are there for administrators only while web.pprof_enabled
-// is on, and come out in pprof's format (gzip-compressed protobuf).
+// is on, and come out in pprof's format (gzip-compressed protobuf), the
+// execution trace in the runtime's.
 func TestPprofAdminOnlyAndOffByDefault(t *testing.T) {
 	off := newAuthEnv(t, envOpts{})
 	boss := off.addUser("boss", "a long enough password", auth.RoleAdmin)
@@ -319,6 +320,13 @@ func TestPprofAdminOnlyAndOffByDefault(t *testing.T) {
 			t.Errorf("%s: not a gzip-compressed profile: %q", path, r.body[:min(len(r.body), 32)])
 		}
 	}
+	// The execution trace is in the runtime's own format, for `go tool trace`.
+	r = on.do(withPath(admin, "GET", "/api/debug/pprof/trace?seconds=1"))
+	expectStatus(t, r, 200, "execution trace")
+	if !bytes.HasPrefix(r.body, []byte("go 1.")) || !bytes.Contains(r.body[:16], []byte(" trace\x00")) || len(r.body) < 1024 {
+		t.Errorf("execution trace: %d bytes, want the runtime's trace format: %q", len(r.body), r.body[:min(len(r.body), 32)])
+	}
+	expectStatus(t, on.do(withPath(admin, "GET", "/api/debug/pprof/trace?seconds=600")), 400, "too long a trace")
 	expectStatus(t, on.do(withPath(admin, "GET", "/api/debug/pprof/nosuch")), 404, "unknown profile")
 	expectStatus(t, on.do(withPath(admin, "GET", "/api/debug/pprof/profile?seconds=600")), 400, "too long a CPU profile")
 	expectStatus(t, on.do(withPath(on.signIn(viewer, "a long enough password"), "GET", "/api/debug/pprof/heap")), 403, "viewer")

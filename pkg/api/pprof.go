@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"io"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,11 +30,16 @@ func pprofOff(ctx *fasthttp.RequestCtx) {
 }
 
 // serve writes the profile the path names: "profile" is CPU for ?seconds=
-// (default 10), anything else a runtime profile (heap, allocs, goroutine ...).
+// (default 10), "trace" the runtime's execution trace for as long, anything
+// else a runtime profile (heap, allocs, goroutine ...).
 func (pprofHandler) serve(ctx *fasthttp.RequestCtx) {
 	name := Param(ctx, "name")
-	if name == "profile" {
-		serveCPUProfile(ctx)
+	switch name {
+	case "profile":
+		serveTimed(ctx, "a CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+		return
+	case "trace":
+		serveTimed(ctx, "an execution trace", trace.Start, trace.Stop)
 		return
 	}
 	p := pprof.Lookup(name)
@@ -46,7 +53,10 @@ func (pprofHandler) serve(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func serveCPUProfile(ctx *fasthttp.RequestCtx) {
+// serveTimed records with start/stop for ?seconds= into the answer. A CPU
+// profile alone says little of a daemon that is mostly asleep (a few ms of
+// CPU a second at one stream); the trace shows each wake and what caused it.
+func serveTimed(ctx *fasthttp.RequestCtx, what string, start func(io.Writer) error, stop func()) {
 	secs := queryInt(ctx.QueryArgs(), "seconds")
 	if secs < 1 {
 		secs = 10
@@ -56,13 +66,13 @@ func serveCPUProfile(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetContentType("application/octet-stream")
-	if err := pprof.StartCPUProfile(ctx); err != nil {
+	if err := start(ctx); err != nil {
 		ctx.ResetBody()
-		writeError(ctx, fasthttp.StatusConflict, "a CPU profile is already running")
+		writeError(ctx, fasthttp.StatusConflict, what+" is already running")
 		return
 	}
 	wait, cancel := context.WithTimeout(requestContext(ctx), time.Duration(secs)*time.Second)
 	defer cancel()
 	<-wait.Done()
-	pprof.StopCPUProfile()
+	stop()
 }
