@@ -97,8 +97,10 @@ func (s *Store) Run(ctx context.Context) {
 		go func() { defer close(done); s.snaps.Run(ctx) }()
 		defer func() { <-done }()
 	}
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
+	// Armed only while events wait: an idle daemon's store does not wake.
+	flush := time.NewTimer(flushEvery)
+	flush.Stop()
+	armed := false
 	for {
 		select {
 		case e := <-s.sub.C():
@@ -106,7 +108,15 @@ func (s *Store) Run(ctx context.Context) {
 			if s.rows >= batchRows {
 				s.flush(ctx)
 			}
-		case <-tick.C:
+			if waiting := len(s.pending) > 0; waiting != armed {
+				if armed = waiting; armed {
+					flush.Reset(flushEvery)
+				} else {
+					flush.Stop()
+				}
+			}
+		case <-flush.C:
+			armed = false
 			s.flush(ctx)
 		case <-ctx.Done():
 			s.drain()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,5 +311,82 @@ func TestFormatNameAndAACChannels(t *testing.T) {
 		if got := media.AACChannels(&mpeg4audio.AudioSpecificConfig{ChannelConfig: cfg}); got != want {
 			t.Errorf("AACChannels(config %d) = %d, want %d", cfg, got, want)
 		}
+	}
+}
+
+// A session whose packets arrive but never make a frame (no parameter sets
+// for a minute) is ended once ReadTimeout has passed without one, and the
+// source connects again; a stream whose frames flow is left playing across
+// many timeouts.
+func TestSourceEndsASessionWithoutMedia(t *testing.T) {
+	const readTimeout = time.Second
+	lg := testkit.Loadgen(t, testkit.SampleSpec{Size: "320x240", FPS: 25, GOP: 25, Seconds: 4},
+		loadgen.Config{Streams: 2, Faults: map[int]loadgen.Faults{0: {StripParamsFor: time.Minute}}})
+	type change struct {
+		st  media.SourceState
+		err error
+		at  time.Time
+	}
+	run := func(url string, until func([]change) bool) ([]change, media.Stats) {
+		var mu sync.Mutex
+		var seen []change
+		src := media.NewSource(media.SourceConfig{Name: "t", URL: url, Hub: media.NewHub(), ReadTimeout: readTimeout,
+			Backoff: backoff.Backoff{Min: 100 * time.Millisecond},
+			OnState: func(st media.SourceState, err error) {
+				mu.Lock()
+				seen = append(seen, change{st, err, time.Now()})
+				mu.Unlock()
+			}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = src.Run(ctx) }()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			mu.Lock()
+			enough := until(seen)
+			mu.Unlock()
+			if enough {
+				break
+			}
+		}
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen), src.Stats()
+	}
+
+	// Stream 0: connecting, then reconnecting for want of media, twice over.
+	// It never plays: no frame is ever made.
+	stalls := func(cs []change) (n int) {
+		for _, c := range cs {
+			if c.st == media.SourceReconnecting && c.err != nil && strings.Contains(c.err.Error(), "no media for 1s") {
+				n++
+			}
+		}
+		return n
+	}
+	seen, st := run(lg.URL(0), func(cs []change) bool { return stalls(cs) >= 2 })
+	if stalls(seen) < 2 || st.Frames != 0 {
+		t.Fatalf("a session without media was not ended twice within 30 s (%d frames): changes %v", st.Frames, seen)
+	}
+	for i, c := range seen {
+		if c.st != media.SourceReconnecting || i == 0 || seen[i-1].st != media.SourceConnecting {
+			continue
+		}
+		if d := c.at.Sub(seen[i-1].at); d < readTimeout {
+			t.Errorf("session ended %v after it started connecting, before the %v timeout", d, readTimeout)
+		}
+	}
+
+	// Stream 1: frames flow; 4 timeouts pass without the session ending.
+	start := time.Now()
+	seen, st = run(lg.URL(1), func([]change) bool { return time.Since(start) > 4*readTimeout+2*time.Second })
+	for _, c := range seen {
+		if c.st == media.SourceReconnecting {
+			t.Fatalf("a flowing stream's session ended: %v; changes %v", c.err, seen)
+		}
+	}
+	if st.Frames == 0 {
+		t.Fatalf("a flowing stream made no frame; changes %v", seen)
 	}
 }

@@ -25,6 +25,14 @@ import (
 // next multiple of pace on the clock and tries again, so a stream wakes its
 // reader once a beat instead of once a frame, and every paced stream of the
 // process wakes on the same beat.
+//
+// Paced, the socket's receive low-water mark is raised too (setPace): the
+// socket stays in the runtime's poller, which then woke its thread for
+// every frame that arrived (edge-triggered, whether a goroutine waited or
+// not), a wake that found nothing to do: at one stream about as many wakes
+// as the beats themselves. Above the mark, the kernel does not call the
+// socket readable; the paced reads do not ask it. An error, or the peer's
+// end of the connection, still is.
 type sockReader struct {
 	rc   syscall.RawConn
 	pace time.Duration // 0: wait for data in the netpoller
@@ -50,6 +58,26 @@ func newSockReader(c net.Conn) io.Reader {
 	r := &sockReader{rc: rc}
 	r.fn = r.read
 	return r
+}
+
+// pacedLowWater is the receive low-water mark of a paced socket: more than
+// a beat of any camera's stream (100 ms at 16 Mbit/s is 200 KB), so the
+// poller is not woken between beats. Linux caps it at half the receive
+// buffer's limit, and reads that find less than it still return what there is.
+const pacedLowWater = 256 << 10
+
+// setPace sets the beat (0: wait for data in the poller) and the socket's
+// low-water mark with it. The mark is an optimisation: a socket that does
+// not take it is read the same way, only with the extra wakes.
+func (r *sockReader) setPace(d time.Duration) {
+	r.pace = d
+	lowat := 1 // the default: readable with any data
+	if d > 0 {
+		lowat = pacedLowWater
+	}
+	_ = r.rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, lowat)
+	})
 }
 
 func (r *sockReader) read(fd uintptr) bool {
