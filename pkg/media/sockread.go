@@ -60,11 +60,14 @@ func newSockReader(c net.Conn) io.Reader {
 	return r
 }
 
-// pacedLowWater is the receive low-water mark of a paced socket: more than
+// pacedLowWater is the receive low-water mark of a paced socket: well over
 // a beat of any camera's stream (100 ms at 16 Mbit/s is 200 KB), so the
-// poller is not woken between beats. Linux caps it at half the receive
-// buffer's limit, and reads that find less than it still return what there is.
-const pacedLowWater = 256 << 10
+// poller is not woken between beats; reads that find less than it still
+// return what there is. Linux (4.18 on) also clamps the receive window to
+// the mark, and a paced reader drains the socket once a beat, so the mark
+// bounds a stream to 8 MB a second (64 Mbit/s): far above any camera.
+// Linux caps the mark at half of net.ipv4.tcp_rmem's maximum.
+const pacedLowWater = 800 << 10
 
 // setPace sets the beat (0: wait for data in the poller) and the socket's
 // low-water mark with it. The mark is an optimisation: a socket that does
