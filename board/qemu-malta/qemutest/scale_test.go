@@ -181,6 +181,10 @@ type guestSample struct {
 	ooms       int                // kernel log lines about the OOM killer
 	starved    int                // times lightnvr stopped feeding the watchdog
 	newest     map[string]recFile // each stream's newest recording written in the last minute
+	// hostLoad is the host's 1-minute load average at the sample: a stall
+	// of every stream at once with nothing in the daemon's log may be the
+	// emulator starved by its host, which this tells apart.
+	hostLoad string
 }
 
 // recFile is a recording file on the guest: its path under the stream's
@@ -197,7 +201,7 @@ func (f recFile) after(g recFile) bool {
 
 func (s guestSample) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "MemAvailable %d kB", s.memAvailKB)
+	fmt.Fprintf(&b, "MemAvailable %d kB; host load %s", s.memAvailKB, s.hostLoad)
 	for _, p := range scaleProcs {
 		ps := s.procs[p]
 		fmt.Fprintf(&b, "; %s pid %d VmRSS %d kB RssAnon %d kB cpu %.2f s", p, ps.pid, ps.rssKB, ps.anonKB, float64(ps.cpuTicks)/userHZ)
@@ -231,7 +235,10 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}}
+	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}, hostLoad: "?"}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil && len(strings.Fields(string(b))) > 0 {
+		s.hostLoad = strings.Fields(string(b))[0]
+	}
 	at, mem, oom := sampleAtRE.FindStringSubmatch(out), sampleMemRE.FindStringSubmatch(out), sampleOOMRE.FindStringSubmatch(out)
 	if at == nil || mem == nil || oom == nil {
 		t.Fatalf("guest sample: no time, MemAvailable or OOM count in\n%s", out)
