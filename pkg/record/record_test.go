@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -379,14 +380,17 @@ func TestStorageUnavailable(t *testing.T) {
 }
 
 // A slow disk holds a write inside fdatasync; the recorder's status (what
-// /api/health shows) still answers at once, from its last snapshot.
+// /api/health shows) still answers at once, from its last snapshot, and the
+// slow sync is logged once it ends.
 func TestStatusDoesNotWaitForTheDisk(t *testing.T) {
 	cam := testkit.StartCamera(t)
 	dir := t.TempDir()
 	d := testkit.OpenDB(t, filepath.Join(dir, "nvr.db"))
 	var hold atomic.Bool
 	inSync, release := make(chan struct{}), make(chan struct{})
+	logs := &testkit.SyncBuffer{}
 	p := startPipeline(t, cam.URL(), Config{Stream: "cam", StorageDir: filepath.Join(dir, "storage"), DB: d,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Sync: func(f *os.File) error {
 			if hold.CompareAndSwap(true, false) {
 				close(inSync)
@@ -397,9 +401,9 @@ func TestStatusDoesNotWaitForTheDisk(t *testing.T) {
 	testkit.WaitFor(t, 20*time.Second, "a segment on disk", func() bool { return p.rec.Status().RecordingID != 0 })
 	hold.Store(true)
 	<-inSync
+	held := time.Now()
 	got := make(chan Status, 1)
 	go func() { got <- p.rec.Status() }()
-	defer close(release)
 	select {
 	case st := <-got:
 		if st.State != StateRecording || st.Path == "" {
@@ -408,6 +412,11 @@ func TestStatusDoesNotWaitForTheDisk(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("Status blocked while a write waited for the disk")
 	}
+	time.Sleep(slowSync - time.Since(held) + 100*time.Millisecond)
+	close(release)
+	testkit.WaitFor(t, 10*time.Second, "the slow sync logged", func() bool {
+		return strings.Contains(logs.String(), `level=WARN msg="the disk was slow to make a part durable"`)
+	})
 }
 
 func TestPartIndexRoundTrip(t *testing.T) {

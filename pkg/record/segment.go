@@ -32,6 +32,11 @@ const dbTimeout = 10 * time.Second
 // until a back-off and the next keyframe, or a completed one's repair.
 const rowTimeout = 30 * time.Second
 
+// slowSync is how long a part's fdatasync may take before it is logged: a
+// healthy disk takes milliseconds; an SD card collecting its garbage, or a
+// flush every writer on the disk waits for, takes seconds.
+const slowSync = 2 * time.Second
+
 // scratch holds buffers reused by every part of every segment.
 type scratch struct {
 	buf  seekablebuffer.Buffer // init segments
@@ -288,8 +293,14 @@ func (s *segment) flushPart() error {
 		s.r.cfg.OnWrite(n)
 	}
 	if !s.r.cfg.NoSync {
+		began := time.Now()
 		if err := s.r.cfg.Sync(s.f); err != nil {
 			return fmt.Errorf("sync %s: %w", s.path, err)
+		}
+		if took := time.Since(began); took > slowSync {
+			// Units queue in the subscription meanwhile; a disk that does
+			// this often fills the queue and the recording gets gaps.
+			s.r.log.Warn("the disk was slow to make a part durable", "took", took.Round(time.Millisecond), "path", s.path)
 		}
 	}
 	if first {
