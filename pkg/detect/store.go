@@ -108,12 +108,13 @@ func (s *Store) Run(ctx context.Context) {
 			if s.rows >= batchRows {
 				s.flush(ctx)
 			}
-			if waiting := len(s.pending) > 0; waiting != armed {
-				if armed = waiting; armed {
-					flush.Reset(flushEvery)
-				} else {
-					flush.Stop()
-				}
+			switch waiting := len(s.pending) > 0; {
+			case waiting && !armed:
+				flush.Reset(flushEvery)
+				armed = true
+			case !waiting && armed:
+				flush.Stop()
+				armed = false
 			}
 		case <-flush.C:
 			armed = false

@@ -218,6 +218,21 @@ func (m *Machine) Run(ctx context.Context, command string) (string, int, error) 
 	return subs[1], rc, nil
 }
 
+// Mark is where the next Expect starts searching: ConsoleSince(Mark()) is
+// what the console printed after it.
+func (m *Machine) Mark() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cursor
+}
+
+// ConsoleSince returns what was printed from mark on.
+func (m *Machine) ConsoleSince(mark int) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return string(m.console.Bytes()[mark:])
+}
+
 // Console returns everything printed so far.
 func (m *Machine) Console() string {
 	m.mu.Lock()

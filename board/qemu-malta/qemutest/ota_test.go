@@ -333,16 +333,12 @@ func flipByte(t *testing.T, bundle string) string {
 func (m *otaMachine) waitBoot(ctx context.Context, t *testing.T, slot string) {
 	t.Helper()
 	m.expect(ctx, t, `initramfs: booting slot `+slot)
-	m.mu.Lock()
-	from := m.cursor
-	m.mu.Unlock()
+	booted := m.Mark()
 	waitOK(ctx, t, m.Machine, m.base+"/api/health")
 	// A slot reset before its daemon answered boots the other slot, whose
 	// daemon answers instead: say so here, with what the reset slot did,
 	// rather than let the checks after this fail on the wrong slot.
-	m.mu.Lock()
-	since := string(m.console.Bytes()[from:])
-	m.mu.Unlock()
+	since := m.ConsoleSince(booted)
 	if !strings.Contains(since, "initramfs: booting slot ") {
 		return
 	}
