@@ -29,10 +29,10 @@ import (
 // Paced, the socket's receive low-water mark is raised too (setPace): the
 // socket stays in the runtime's poller, which then woke its thread for
 // every frame that arrived (edge-triggered, whether a goroutine waited or
-// not), a wake that found nothing to do: at one stream about as many wakes
-// as the beats themselves. Above the mark, the kernel does not call the
-// socket readable; the paced reads do not ask it. An error, or the peer's
-// end of the connection, still is.
+// not), a wake that found nothing to do: at one stream more wakes than the
+// beats themselves. Until the mark has queued, the kernel does not call
+// the socket readable; the paced reads do not ask it. An error, or the
+// peer's end of the connection, still is.
 type sockReader struct {
 	rc   syscall.RawConn
 	pace time.Duration // 0: wait for data in the netpoller
@@ -60,14 +60,14 @@ func newSockReader(c net.Conn) io.Reader {
 	return r
 }
 
-// pacedLowWater is the receive low-water mark of a paced socket: well over
-// a beat of any camera's stream (100 ms at 16 Mbit/s is 200 KB), so the
-// poller is not woken between beats; reads that find less than it still
-// return what there is. Linux (4.18 on) also clamps the receive window to
-// the mark, and a paced reader drains the socket once a beat, so the mark
-// bounds a stream to 8 MB a second (64 Mbit/s): far above any camera.
-// Linux caps the mark at half of net.ipv4.tcp_rmem's maximum.
-const pacedLowWater = 800 << 10
+// pacedLowWater is the receive low-water mark of a paced socket: the
+// poller is woken once this much has queued, not per frame; reads that
+// find less still return what there is. At 1080p and 4 Mbit/s that is one
+// wake a beat, and none at sub-stream rates. It is kept small on purpose:
+// Linux (4.18 on) grows the receive buffer to fit a larger mark and clamps
+// the window to it, changing how much the kernel holds per stream; under
+// the default buffer (tcp_rmem's 128 KiB) it changes neither.
+const pacedLowWater = 32 << 10
 
 // setPace sets the beat (0: wait for data in the poller) and the socket's
 // low-water mark with it. The mark is an optimisation: a socket that does

@@ -140,8 +140,8 @@ func TestSockReader(t *testing.T) {
 			return v
 		}
 		r.setPace(100 * time.Millisecond)
-		if v := lowat(); v < 64<<10 {
-			t.Fatalf("paced: SO_RCVLOWAT %d, want the poller kept quiet for a beat's data (>= 64 KiB)", v)
+		if v := lowat(); v != pacedLowWater {
+			t.Fatalf("paced: SO_RCVLOWAT %d, want %d", v, pacedLowWater)
 		}
 		r.setPace(0)
 		if v := lowat(); v != 1 {
