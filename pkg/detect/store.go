@@ -97,10 +97,8 @@ func (s *Store) Run(ctx context.Context) {
 		go func() { defer close(done); s.snaps.Run(ctx) }()
 		defer func() { <-done }()
 	}
-	// Armed only while events wait: an idle daemon's store does not wake.
-	flush := time.NewTimer(flushEvery)
-	flush.Stop()
-	armed := false
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case e := <-s.sub.C():
@@ -108,16 +106,7 @@ func (s *Store) Run(ctx context.Context) {
 			if s.rows >= batchRows {
 				s.flush(ctx)
 			}
-			switch waiting := len(s.pending) > 0; {
-			case waiting && !armed:
-				flush.Reset(flushEvery)
-				armed = true
-			case !waiting && armed:
-				flush.Stop()
-				armed = false
-			}
-		case <-flush.C:
-			armed = false
+		case <-tick.C:
 			s.flush(ctx)
 		case <-ctx.Done():
 			s.drain()

@@ -223,9 +223,7 @@ func (s *Source) watchStall(abort func()) func() error {
 	why := make(chan error, 1)
 	since := time.Now()
 	go func() {
-		// One wake per ReadTimeout while frames come, not a tick a second:
-		// the timer is set for when the newest frame would be too old.
-		t := time.NewTimer(s.cfg.ReadTimeout)
+		t := time.NewTicker(s.cfg.ReadTimeout / 10)
 		defer t.Stop()
 		for {
 			select {
@@ -240,14 +238,12 @@ func (s *Source) watchStall(abort func()) func() error {
 			if last.Before(since) {
 				last = since
 			}
-			if left := s.cfg.ReadTimeout - time.Since(last); left > 0 {
-				t.Reset(left + time.Millisecond)
-				continue
+			if time.Since(last) > s.cfg.ReadTimeout {
+				abort()
+				<-done
+				why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
+				return
 			}
-			abort()
-			<-done
-			why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
-			return
 		}
 	}()
 	return func() error {
