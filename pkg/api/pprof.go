@@ -18,9 +18,9 @@ var pprofRoutes = []endpoint[pprofHandler]{
 	{"GET", "/api/debug/pprof/{name}", auth.AccessAdmin, pprofHandler.serve},
 }
 
-// cpuProfileMax bounds ?seconds= of a CPU profile: within the request's
-// deadline, so the profile always ends by its own clock.
-const cpuProfileMax = int64(requestTimeout/time.Second) - 5
+// timedMax bounds ?seconds= of a CPU profile or a trace: within the
+// request's deadline, so the recording always ends by its own clock.
+const timedMax = int64(requestTimeout/time.Second) - 5
 
 type pprofHandler struct{}
 
@@ -61,8 +61,8 @@ func serveTimed(ctx *fasthttp.RequestCtx, what string, start func(io.Writer) err
 	if secs < 1 {
 		secs = 10
 	}
-	if secs > cpuProfileMax {
-		writeErrorf(ctx, fasthttp.StatusBadRequest, "seconds must be 1-%d", cpuProfileMax)
+	if secs > timedMax {
+		writeErrorf(ctx, fasthttp.StatusBadRequest, "seconds must be 1-%d", timedMax)
 		return
 	}
 	ctx.SetContentType("application/octet-stream")

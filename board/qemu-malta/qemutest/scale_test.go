@@ -236,8 +236,10 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 		t.Fatal(err)
 	}
 	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}, hostLoad: "?"}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil && len(strings.Fields(string(b))) > 0 {
-		s.hostLoad = strings.Fields(string(b))[0]
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			s.hostLoad = f[0]
+		}
 	}
 	at, mem, oom := sampleAtRE.FindStringSubmatch(out), sampleMemRE.FindStringSubmatch(out), sampleOOMRE.FindStringSubmatch(out)
 	if at == nil || mem == nil || oom == nil {
