@@ -356,6 +356,7 @@ type dbWritable struct {
 
 	mu        sync.Mutex
 	running   chan struct{} // closed when the check in flight ends
+	began     time.Time     // when the check in flight began
 	err       error
 	busySince time.Time // first of the checks that have timed out since the last success
 }
@@ -369,17 +370,28 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 	if d == nil {
 		return nil
 	}
+	wait, grace := cmp.Or(c.wait, 2*time.Second), cmp.Or(c.grace, dbBusyGrace)
 	c.mu.Lock()
 	if ch := c.running; ch != nil {
+		began := c.began
 		c.mu.Unlock()
-		<-ch
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			// The check in flight outlasts this caller (the watchdog's
+			// tick): busy, as a check of its own would be, until it has
+			// been stuck for the grace, far past its own wait.
+			if stuck := time.Since(began); stuck >= grace {
+				return fmt.Errorf("a write check has not returned for %s", stuck.Round(time.Second))
+			}
+			return nil
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return c.err
 	}
 	ch := make(chan struct{})
-	c.running = ch
-	wait, grace := cmp.Or(c.wait, 2*time.Second), cmp.Or(c.grace, dbBusyGrace)
+	c.running, c.began = ch, time.Now()
 	c.mu.Unlock()
 	checkCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

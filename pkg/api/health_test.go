@@ -10,6 +10,7 @@ import (
 	"lightnvr/pkg/backoff"
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/go2rtc"
+	"lightnvr/pkg/testkit"
 )
 
 // publicHealthOf is what a monitor without credentials reads.
@@ -182,5 +183,49 @@ func TestHealthDatabaseErrorHasNoGrace(t *testing.T) {
 	}
 	if err := check.writable(context.Background(), e.db); err == nil {
 		t.Fatal("closed database: healthy, want an error at once")
+	}
+}
+
+// A caller that arrives while another's check is in flight shares its
+// verdict, but only for as long as its own context lasts: the watchdog's
+// feeder must not wait on a check stuck where its context does not reach.
+// Past the grace, such a stuck check is unhealthy.
+func TestHealthDatabaseSharedCheckIsBoundByTheCaller(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	for _, tc := range []struct {
+		grace time.Duration
+		want  string // "" for healthy
+	}{{time.Hour, ""}, {100 * time.Millisecond, "has not returned"}} {
+		check := &dbWritable{wait: 3 * time.Second, grace: tc.grace}
+		tx, err := e.db.Begin(context.Background()) // holds the write lock
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := make(chan struct{})
+		go func() {
+			defer close(first)
+			_ = check.writable(context.Background(), e.db)
+		}()
+		testkit.WaitFor(t, 10*time.Second, "the first check in flight", func() bool {
+			check.mu.Lock()
+			defer check.mu.Unlock()
+			return check.running != nil
+		})
+		time.Sleep(150 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		err = check.writable(ctx, e.db)
+		cancel()
+		select {
+		case <-first:
+			t.Fatal("the second caller returned only after the first check ended")
+		default:
+		}
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Fatalf("grace %s: second caller got %v, want %q", tc.grace, err, tc.want)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		<-first
 	}
 }

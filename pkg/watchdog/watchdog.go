@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
+	"strings"
 	"time"
 )
 
@@ -83,7 +85,57 @@ func (d *Dog) run() {
 func (d *Dog) check() string {
 	ctx, cancel := context.WithTimeout(context.Background(), d.every)
 	defer cancel()
-	return d.healthy(ctx)
+	verdict := make(chan string, 1)
+	go func() { verdict <- d.healthy(ctx) }()
+	// A check that outlives its own deadline starves the device as surely
+	// as a failed one, but says nothing: on the board that is a reset with
+	// an empty log. So it is logged, with where the check stands, while
+	// there is still time to read it.
+	late := time.NewTimer(d.every + checkSlack)
+	defer late.Stop()
+	began := time.Now()
+	for {
+		select {
+		case why := <-verdict:
+			if waited := time.Since(began); waited > d.every+checkSlack {
+				d.log.Warn("watchdog: the health check answered late", "after", waited.Round(time.Millisecond))
+			}
+			return why
+		case <-late.C:
+			d.log.Warn("watchdog: the health check has not answered past its deadline; not feeding until it does",
+				"after", time.Since(began).Round(time.Millisecond), "stack", checkStack())
+		case <-d.stop:
+			// The check's goroutine ends when it answers; its verdict is
+			// no longer wanted.
+			return ""
+		}
+	}
+}
+
+// checkSlack is how long past its context's deadline a check may take to
+// answer before the feeder says it has not.
+const checkSlack = time.Second
+
+// checkStack is the call stack of the goroutine running the health check,
+// one frame after the other, innermost first: what it waits on.
+func checkStack() string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if !strings.Contains(g, "watchdog.(*Dog).check.func") {
+			continue
+		}
+		var frames []string
+		lines := strings.Split(g, "\n")
+		frames = append(frames, lines[0])
+		for _, l := range lines[1:] {
+			if l != "" && !strings.HasPrefix(l, "\t") {
+				frames = append(frames, l)
+			}
+		}
+		return strings.Join(frames, " < ")
+	}
+	return "not found"
 }
 
 // Stop ends feeding and closes the device with the magic 'V', which

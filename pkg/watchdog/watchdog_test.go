@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,5 +95,46 @@ func TestStopWritesMagicClose(t *testing.T) {
 		if len(b) == 0 || b[len(b)-1] != 'V' {
 			t.Fatalf("health %q: device got %q, want it to end with the magic V", why, b)
 		}
+	}
+}
+
+// blockedCheck is a health check that waits, past its own deadline, for
+// release: a check stuck where its context does not reach.
+func blockedCheck(ctx context.Context, release <-chan struct{}) string {
+	<-release
+	return ""
+}
+
+func TestHungCheckIsLoggedWithItsStack(t *testing.T) {
+	p := device(t)
+	logs := &testkit.SyncBuffer{}
+	release := make(chan struct{})
+	var calls atomic.Int32
+	d, err := Start(p, 3*time.Second, 0, func(ctx context.Context) string {
+		if calls.Add(1) == 2 {
+			return blockedCheck(ctx, release)
+		}
+		return ""
+	}, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop(context.Background())
+	testkit.WaitFor(t, 20*time.Second, "the overrun logged", func() bool {
+		return strings.Contains(logs.String(), "has not answered past its deadline")
+	})
+	line := logs.String()
+	if !strings.Contains(line, "watchdog.blockedCheck") {
+		t.Fatalf("the overrun's log does not say where the check waits:\n%s", line)
+	}
+	held := size(t, p)
+	time.Sleep(1500 * time.Millisecond) // more than a tick: a feeder that went on would ping
+	if got := size(t, p); got != held || held != 1 {
+		t.Fatalf("pings: %d when the check hung, %d a tick later; want 1 and no more", held, got)
+	}
+	close(release)
+	testkit.WaitFor(t, 20*time.Second, "feeding again", func() bool { return size(t, p) > held })
+	if !strings.Contains(logs.String(), "the health check answered late") {
+		t.Fatalf("the late answer is not logged:\n%s", logs.String())
 	}
 }

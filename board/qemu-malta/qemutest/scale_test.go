@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -51,6 +52,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	n := scaleStreams(t)
 	window := scaleWindow(t)
 	segment := scaleSegment(t)
+	need(t, "debugfs", "e2fsprogs")   // to read the log of a board that was reset
 	budget := window + 10*time.Minute // boot, set-up and the checks after the window
 	if d, ok := t.Deadline(); ok && time.Until(d) < budget {
 		t.Fatalf("go test's -timeout leaves %s; a %s window needs %s", time.Until(d).Round(time.Second), window, budget)
@@ -92,6 +94,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 		case <-time.After(scaleSampleEvery):
 		case <-m.Exited():
 			if strings.Contains(m.Console(), "softdog: Initiating system reboot") {
+				t.Logf("the daemon's log up to the reset, from the data disk:\n%s", dataDiskLog(img.DataDisk))
 				t.Fatal("the watchdog reset the board during the run: lightnvr stopped feeding it (see its last sample)")
 			}
 			t.Fatal("qemu exited during the run")
@@ -512,4 +515,24 @@ func TestScaleCoverage(t *testing.T) {
 	if got := holes([][2]int64{{80, 400}}, 90, 300); got != "nothing" {
 		t.Errorf("holes of a covered window = %q, want nothing", got)
 	}
+}
+
+// dataDiskLog is what the daemon logged of warnings, errors, the watchdog
+// and its start-ups, read from the data disk of a guest that is gone: after a
+// reset, the only account of why its feeder stopped.
+// The disk is checked first: that replays its journal, which may hold the
+// log's last size.
+func dataDiskLog(disk string) string {
+	_ = exec.Command("e2fsck", "-fy", disk).Run() // its verdict is not this report's
+	out, err := exec.Command("debugfs", "-R", "cat /log/lightnvr.log", disk).Output()
+	if err != nil {
+		return fmt.Sprintf("debugfs: %v", err)
+	}
+	var keep []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "watchdog") || strings.Contains(l, "msg=starting") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-60):], "\n")
 }
