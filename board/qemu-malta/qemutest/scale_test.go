@@ -72,6 +72,22 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	client := sessionClient(time.Minute)
 	waitOK(ctx, t, m, base+"/api/health")
 	consoleLogin(ctx, t, m)
+	// Whatever failed the test, a Fatal included: what the daemon said of
+	// its streams and recordings, to tell a slow disk from a reconnect, a
+	// storage error or a failed query. A guest that is gone (a reset) has
+	// left its log on the data disk.
+	defer func() {
+		if !t.Failed() {
+			return
+		}
+		select {
+		case <-m.Exited():
+			t.Logf("the daemon's log up to the reset, from the data disk:\n%s", dataDiskLog(img.DataDisk))
+		default:
+			out, _, _ := m.Run(ctx, `grep -e 'level=WARN' -e 'level=ERROR' -e 'new segment' -e 'recording again' -e 'watchdog' /data/log/lightnvr.log | tail -n 80`)
+			t.Logf("the daemon's warnings, errors and segment cuts (last 80):\n%s", out)
+		}
+	}()
 	user, password := initialAdmin(ctx, t, m)
 	login(t, client, base, user, password)
 
@@ -94,7 +110,6 @@ func TestScaleOnBoardMemory(t *testing.T) {
 		case <-time.After(scaleSampleEvery):
 		case <-m.Exited():
 			if strings.Contains(m.Console(), "softdog: Initiating system reboot") {
-				t.Logf("the daemon's log up to the reset, from the data disk:\n%s", dataDiskLog(img.DataDisk))
 				t.Fatal("the watchdog reset the board during the run: lightnvr stopped feeding it (see its last sample)")
 			}
 			t.Fatal("qemu exited during the run")
@@ -109,12 +124,6 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	run.checkCovered(listRecordings(t, client, base, streams))
 	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
 	run.notes = append(run.notes, lastSegmentFrames(t, client, base, streams))
-	if t.Failed() {
-		// What the daemon said of its streams and recordings, to tell a
-		// slow disk from a reconnect or a storage error.
-		out, _, _ := m.Run(ctx, `grep -e 'level=WARN' -e 'level=ERROR' -e 'new segment' -e 'recording again' /data/log/lightnvr.log | tail -n 80`)
-		t.Logf("the daemon's warnings, errors and segment cuts (last 80):\n%s", out)
-	}
 }
 
 // scaleStreams is LIGHTNVR_QEMU_SCALE_STREAMS, 8 by default.
