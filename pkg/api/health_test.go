@@ -147,11 +147,52 @@ func TestHealthDatabaseBusyButCommittingIsHealthy(t *testing.T) {
 			t.Fatalf("busy past the grace but committing: %v, want healthy", err)
 		}
 	}
+	// No commit since the last check: it probes again, and the spell
+	// begins; with no commit for the whole grace it is unhealthy.
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("busy, no commit since the last check: %v, want healthy within the grace", err)
+	}
 	time.Sleep(450 * time.Millisecond)
 	err := check.writable(ctx, e.db)
 	_ = tx.Rollback()
 	if err == nil || !strings.Contains(err.Error(), "busy for") {
 		t.Fatalf("no commit for the whole grace: %v, want an error saying it is busy", err)
+	}
+}
+
+// A transaction committed since the previous check proves the database
+// writable: the check then takes no write lock and opens no connection. It
+// would only compete with the recorder, whose commits every second are the
+// proof. Without a new commit, it probes again.
+func TestHealthDatabaseCommitSinceTheLastCheckIsProof(t *testing.T) {
+	e := newAuthEnv(t, envOpts{})
+	ctx := context.Background()
+	check := &dbWritable{wait: time.Hour, grace: time.Hour}
+	if err := check.writable(ctx, e.db); err != nil {
+		t.Fatalf("idle database: %v", err)
+	}
+	if err := db.WriteRecordings(ctx, e.db, &db.RecordingWrites{}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.db.Begin(ctx) // holds the write lock: a probe cannot succeed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	probe := func() (bool, error) {
+		t.Helper()
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		err := check.writable(short, e.db)
+		check.mu.Lock()
+		defer check.mu.Unlock()
+		return !check.busySince.IsZero(), err
+	}
+	if probed, err := probe(); err != nil || probed {
+		t.Fatalf("a commit since the last check: %v, probed %v; want healthy without a probe", err, probed)
+	}
+	if probed, err := probe(); err != nil || !probed {
+		t.Fatalf("no commit since the last check: %v, probed %v; want a probe that finds it busy, healthy within the grace", err, probed)
 	}
 }
 
