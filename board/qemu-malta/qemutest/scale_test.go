@@ -120,6 +120,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 		}
 	}
 	framesAfter, hostEnd := streamFrames(t, client, base)
+	run.notes = append(run.notes, daemonWarnings(ctx, m))
 
 	run.checkCovered(listRecordings(t, client, base, streams))
 	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
@@ -544,4 +545,18 @@ func dataDiskLog(disk string) string {
 		}
 	}
 	return strings.Join(keep[max(0, len(keep)-60):], "\n")
+}
+
+// daemonWarnings counts what the daemon warned of during the run, a passed
+// run included: recording rows slow to commit and health checks that
+// answered late are the first signs of a board near its limit.
+func daemonWarnings(ctx context.Context, m *Machine) string {
+	out, _, err := m.Run(ctx, `l=/data/log/lightnvr.log; echo "counted $(grep -c 'level=WARN' $l) $(grep -c 'level=ERROR' $l) $(grep -c 'rows were slow to write' $l) $(grep -c 'health check has not answered' $l) $(grep -c 'health check answered late' $l)"`)
+	// The typed command is echoed too: only the answer has digits there.
+	n := regexp.MustCompile(`counted (\d+) (\d+) (\d+) (\d+) (\d+)`).FindStringSubmatch(out)
+	if err != nil || n == nil {
+		return fmt.Sprintf("  daemon log: not read (%v): %q\n", err, out)
+	}
+	return fmt.Sprintf("  daemon log: %s warnings, %s errors; recording rows slow to write %s times; the watchdog's health check past its deadline %s times, answered late %s times\n",
+		n[1], n[2], n[3], n[4], n[5])
 }
