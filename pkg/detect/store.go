@@ -97,8 +97,10 @@ func (s *Store) Run(ctx context.Context) {
 		go func() { defer close(done); s.snaps.Run(ctx) }()
 		defer func() { <-done }()
 	}
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
+	// Armed only while events wait: an idle daemon's store does not wake.
+	flush := time.NewTimer(flushEvery)
+	flush.Stop()
+	armed := false
 	for {
 		select {
 		case e := <-s.sub.C():
@@ -106,7 +108,16 @@ func (s *Store) Run(ctx context.Context) {
 			if s.rows >= batchRows {
 				s.flush(ctx)
 			}
-		case <-tick.C:
+			switch waiting := len(s.pending) > 0; {
+			case waiting && !armed:
+				flush.Reset(flushEvery)
+				armed = true
+			case !waiting && armed:
+				flush.Stop()
+				armed = false
+			}
+		case <-flush.C:
+			armed = false
 			s.flush(ctx)
 		case <-ctx.Done():
 			s.drain()

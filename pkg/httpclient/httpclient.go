@@ -66,9 +66,12 @@ func New(o Options) *Client {
 		timeout: o.Timeout,
 		maxBody: maxBody,
 		fc: &fasthttp.Client{
-			Name:                UserAgent,
-			Dial:                dialer(o),
-			WriteTimeout:        writeTimeout,
+			Name:         UserAgent,
+			Dial:         dialer(o),
+			WriteTimeout: writeTimeout,
+			// fasthttp's own default for idle connections, stated: unset, its
+			// sweep of idle hosts runs every second instead of every 10 s.
+			MaxIdleConnDuration: fasthttp.DefaultMaxIdleConnDuration,
 			MaxResponseBodySize: maxBody,
 			// Sent as given: a go2rtc query or a camera's service path must
 			// reach the peer byte for byte.
@@ -148,7 +151,11 @@ func retryStale(_ *fasthttp.Request, attempts int, err error) (resetTimeout, ret
 
 func dialer(o Options) fasthttp.DialFunc {
 	timeout := cmp.Or(o.DialTimeout, defaultDialTimeout)
-	dial := func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, timeout) }
+	// The standard dialer rather than fasthttp's: that one caches DNS answers
+	// with a goroutine that wakes every second for the process's lifetime.
+	// IPv4, as fasthttp's default dial.
+	d := &net.Dialer{Timeout: timeout}
+	dial := func(addr string) (net.Conn, error) { return d.Dial("tcp4", addr) }
 	if o.Silence <= 0 {
 		return dial
 	}

@@ -234,7 +234,7 @@ func (s *session) play() error {
 // the reading goroutine calls it.
 func (s *session) pace(d time.Duration) {
 	if s.sr != nil {
-		s.sr.pace = d
+		s.sr.setPace(d)
 	}
 }
 

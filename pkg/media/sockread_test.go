@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -88,7 +90,7 @@ func TestSockReader(t *testing.T) {
 		c, s := tcpPair(t)
 		const pace, chunks, every = 100 * time.Millisecond, 100, 5 * time.Millisecond // 0.5 s of writes
 		r := newSockReader(c).(*sockReader)
-		r.pace = pace
+		r.setPace(pace) // with the low-water mark far above a write
 		go func() {
 			for i := range chunks {
 				_, _ = s.Write([]byte{byte(i)})
@@ -122,8 +124,37 @@ func TestSockReader(t *testing.T) {
 	t.Run("paced, close from another goroutine ends the wait", func(t *testing.T) {
 		c, _ := tcpPair(t)
 		r := newSockReader(c).(*sockReader)
-		r.pace = 100 * time.Millisecond
+		r.setPace(100 * time.Millisecond)
 		readEndsOnClose(t, r, c, 150*time.Millisecond) // mid-beat
+	})
+	t.Run("paced, the low-water mark is raised; unpaced it is back to 1", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := newSockReader(c).(*sockReader)
+		lowat := func() int {
+			t.Helper()
+			var v int
+			var err error
+			if cerr := r.rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT) }); cerr != nil || err != nil {
+				t.Fatalf("SO_RCVLOWAT: %v %v", cerr, err)
+			}
+			return v
+		}
+		r.setPace(100 * time.Millisecond)
+		if v := lowat(); v != pacedLowWater {
+			t.Fatalf("paced: SO_RCVLOWAT %d, want %d", v, pacedLowWater)
+		}
+		r.setPace(0)
+		if v := lowat(); v != 1 {
+			t.Fatalf("unpaced: SO_RCVLOWAT %d, want 1", v)
+		}
+		// Paced again, the peer's end under the mark is still seen.
+		r.setPace(100 * time.Millisecond)
+		_, _ = s.Write([]byte("x"))
+		_ = s.Close()
+		got, err := io.ReadAll(r)
+		if err != nil || string(got) != "x" {
+			t.Fatalf("paced read to the end: %q, %v; want \"x\" and EOF", got, err)
+		}
 	})
 }
 

@@ -223,7 +223,9 @@ func (s *Source) watchStall(abort func()) func() error {
 	why := make(chan error, 1)
 	since := time.Now()
 	go func() {
-		t := time.NewTicker(s.cfg.ReadTimeout / 10)
+		// One wake per ReadTimeout while frames come, not a tick a second:
+		// the timer is set for when the newest frame would be too old.
+		t := time.NewTimer(s.cfg.ReadTimeout)
 		defer t.Stop()
 		for {
 			select {
@@ -238,12 +240,14 @@ func (s *Source) watchStall(abort func()) func() error {
 			if last.Before(since) {
 				last = since
 			}
-			if time.Since(last) > s.cfg.ReadTimeout {
-				abort()
-				<-done
-				why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
-				return
+			if left := s.cfg.ReadTimeout - time.Since(last); left > 0 {
+				t.Reset(left + time.Millisecond)
+				continue
 			}
+			abort()
+			<-done
+			why <- fmt.Errorf("no media for %s", s.cfg.ReadTimeout)
+			return
 		}
 	}()
 	return func() error {

@@ -87,6 +87,12 @@ func (q *quietTracker) seen(key string, at time.Time) {
 	q.mu.Unlock()
 }
 
+func (q *quietTracker) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.last) == 0
+}
+
 // expired removes and returns the keys quiet for at least d at now.
 func (q *quietTracker) expired(now time.Time, d time.Duration) []string {
 	q.mu.Lock()

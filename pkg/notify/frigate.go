@@ -133,6 +133,12 @@ func (f *frigate) expire(now time.Time, d time.Duration, out frigateSink) {
 	}
 }
 
+func (f *frigate) empty() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.last) == 0
+}
+
 func (f *frigate) cameraActive(cam string) bool {
 	for key := range f.objs {
 		if key[0] == cam {

@@ -99,6 +99,12 @@ func (m *MQTT) handleEvent(e event.Event) {
 	if cfg.FrigateCompat {
 		m.frig.detected(e, time.Now(), func(topic string, v any) { m.pushFrigate(cfg, topic, v) })
 	}
+	if cfg.HADiscovery || cfg.FrigateCompat {
+		select {
+		case m.opened <- struct{}{}:
+		default: // the sweep has been told already
+		}
+	}
 }
 
 func (m *MQTT) publishDetection(cfg config.MQTTConfig, e event.Event) {
@@ -157,15 +163,29 @@ func labelCounts(ds []event.Detection) []labelCount {
 }
 
 // sweep ends what has been quiet for opts.Quiet: HA motion OFF, Frigate's
-// end events.
+// end events. It sleeps while nothing is open, so an NVR without
+// detections does not wake for it; handleEvent tells it when something opens.
 func (m *MQTT) sweep(ctx context.Context) {
-	tick := time.NewTicker(min(max(m.opts.Quiet/10, 50*time.Millisecond), time.Second))
+	every := min(max(m.opts.Quiet/10, 50*time.Millisecond), time.Second)
+	tick := time.NewTimer(every)
 	defer tick.Stop()
 	for {
+		if m.quiet.empty() && m.frig.empty() {
+			tick.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.opened:
+			}
+			tick.Reset(every)
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-m.opened:
+			continue // already sweeping
 		case now := <-tick.C:
+			tick.Reset(every)
 			cfg := m.config()
 			for _, s := range m.quiet.expired(now, m.opts.Quiet) {
 				if cfg.Enabled && cfg.HADiscovery {

@@ -83,6 +83,7 @@ type MQTT struct {
 	known  []string // streams seen by the last poll
 
 	reconf chan struct{}
+	opened chan struct{} // a motion or object was opened: the sweep has work
 	quiet  *quietTracker
 	frig   *frigate
 	cancel context.CancelFunc
@@ -106,7 +107,7 @@ func NewMQTT(opts MQTTOptions) *MQTT {
 		size = config.Default().MQTT.OutboxSize
 	}
 	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newQueue(size, outboxBytes, messageSize),
-		cfg: opts.Config, reconf: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
+		cfg: opts.Config, reconf: make(chan struct{}, 1), opened: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
 	m.status = MQTTStatus{State: BrokerDisabled, Since: time.Now()}
 	return m
 }
