@@ -339,7 +339,7 @@ func (h *systemHandler) addRecordingFigures(ctx context.Context, detail []health
 }
 
 // dbWritable runs the database write check for one caller at a time:
-// health is public and polled, and each check takes the write lock, so
+// health is public and polled, and each probe takes the write lock, so
 // callers that arrive during a check share its verdict.
 //
 // A transaction committed since the previous check began proves the database
@@ -363,8 +363,7 @@ type dbWritable struct {
 
 	mu        sync.Mutex
 	running   chan struct{} // closed when the check in flight ends
-	began     time.Time     // when the check in flight began
-	checked   time.Time     // when the latest check began: a commit after it is proof enough
+	checked   time.Time     // when the latest check began (the one in flight, if any): a commit after it is proof enough
 	err       error
 	busySince time.Time // first of the checks that have timed out since the last success
 }
@@ -381,7 +380,7 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 	wait, grace := cmp.Or(c.wait, 2*time.Second), cmp.Or(c.grace, dbBusyGrace)
 	c.mu.Lock()
 	if ch := c.running; ch != nil {
-		began := c.began
+		began := c.checked
 		c.mu.Unlock()
 		select {
 		case <-ch:
@@ -405,7 +404,7 @@ func (c *dbWritable) writable(ctx context.Context, d *db.DB) error {
 		return nil
 	}
 	ch := make(chan struct{})
-	c.running, c.began, c.checked = ch, now, now
+	c.running, c.checked = ch, now
 	c.mu.Unlock()
 	checkCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()

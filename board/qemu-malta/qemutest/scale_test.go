@@ -52,7 +52,8 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	n := scaleStreams(t)
 	window := scaleWindow(t)
 	segment := scaleSegment(t)
-	need(t, "debugfs", "e2fsprogs")   // to read the log of a board that was reset
+	need(t, "debugfs", "e2fsprogs") // to read the log of a board that was reset
+	need(t, "e2fsck", "e2fsprogs")
 	budget := window + 10*time.Minute // boot, set-up and the checks after the window
 	if d, ok := t.Deadline(); ok && time.Until(d) < budget {
 		t.Fatalf("go test's -timeout leaves %s; a %s window needs %s", time.Until(d).Round(time.Second), window, budget)
@@ -82,10 +83,10 @@ func TestScaleOnBoardMemory(t *testing.T) {
 		}
 		select {
 		case <-m.Exited():
-			t.Logf("the daemon's log up to the reset, from the data disk:\n%s", dataDiskLog(img.DataDisk))
+			t.Logf("the daemon's warnings, errors, segment cuts and watchdog lines up to the reset, from the data disk:\n%s", dataDiskLog(img.DataDisk))
 		default:
-			out, _, _ := m.Run(ctx, `grep -e 'level=WARN' -e 'level=ERROR' -e 'new segment' -e 'recording again' -e 'watchdog' /data/log/lightnvr.log | tail -n 80`)
-			t.Logf("the daemon's warnings, errors and segment cuts (last 80):\n%s", out)
+			out, _, _ := m.Run(ctx, "grep -e '"+strings.Join(scaleLogLines, "' -e '")+"' /data/log/lightnvr.log | tail -n 80")
+			t.Logf("the daemon's warnings, errors, segment cuts and watchdog lines (last 80):\n%s", out)
 		}
 	}()
 	user, password := initialAdmin(ctx, t, m)
@@ -527,24 +528,29 @@ func TestScaleCoverage(t *testing.T) {
 	}
 }
 
-// dataDiskLog is what the daemon logged of warnings, errors, the watchdog
-// and its start-ups, read from the data disk of a guest that is gone: after a
-// reset, the only account of why its feeder stopped.
-// The disk is checked first: that replays its journal, which may hold the
-// log's last size.
+// scaleLogLines are what a failed scale run prints of the daemon's log: the
+// lines holding any of them.
+var scaleLogLines = []string{"level=WARN", "level=ERROR", "new segment", "recording again", "watchdog"}
+
+// dataDiskLog is the last 80 of the daemon's scaleLogLines, read from the
+// data disk of a guest that is gone: after a reset, the only account of why
+// its feeder stopped. The journal is replayed first: it may hold the log's
+// last size.
 func dataDiskLog(disk string) string {
-	_ = exec.Command("e2fsck", "-fy", disk).Run() // its verdict is not this report's
+	if out, err := replayJournal(disk); err != nil {
+		return fmt.Sprintf("journal replay: %v\n%s", err, out)
+	}
 	out, err := exec.Command("debugfs", "-R", "cat /log/lightnvr.log", disk).Output()
 	if err != nil {
 		return fmt.Sprintf("debugfs: %v", err)
 	}
 	var keep []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "watchdog") || strings.Contains(l, "msg=starting") {
+		if slices.ContainsFunc(scaleLogLines, func(s string) bool { return strings.Contains(l, s) }) {
 			keep = append(keep, l)
 		}
 	}
-	return strings.Join(keep[max(0, len(keep)-60):], "\n")
+	return strings.Join(keep[max(0, len(keep)-80):], "\n")
 }
 
 // daemonWarnings counts what the daemon warned of during the run, a passed
