@@ -98,17 +98,7 @@ func TestSockReader(t *testing.T) {
 				time.Sleep(every)
 			}
 		}()
-		got := make([]byte, 0, chunks)
-		reads := 0
-		buf := make([]byte, 1024)
-		for len(got) < chunks {
-			n, err := r.Read(buf)
-			if err != nil {
-				t.Fatalf("read %d of %d bytes: %v", len(got), chunks, err)
-			}
-			got = append(got, buf[:n]...)
-			reads++
-		}
+		got, reads := readAllOf(t, r, chunks)
 		for i, b := range got {
 			if b != byte(i) {
 				t.Fatalf("byte %d is %d: out of order", i, b)
