@@ -53,13 +53,13 @@ type sockReader struct {
 	conn net.Conn
 	pace time.Duration // 0: wait for data in the netpoller
 
-	counted  bool      // in pacedReaders
-	polling  bool      // this read waits in the poller (see above)
-	mark     int       // the socket's low-water mark as set
-	deadline time.Time // the read deadline set for the poller's wait; zero: none
-	bound    time.Duration
-	since    time.Time // start of the span the stream's rate is measured over
-	got      int       // bytes read in it
+	counted  bool          // in pacedReaders
+	polling  bool          // this read waits in the poller (see above)
+	mark     int           // the socket's low-water mark as set
+	deadline time.Time     // the read deadline set for the poller's wait; zero: none
+	bound    time.Duration // pollBound; a test shortens it
+	since    time.Time     // start of the span the stream's rate is measured over
+	got      int           // bytes read in it
 
 	buf   []byte
 	n     int
