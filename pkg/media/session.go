@@ -137,9 +137,6 @@ func (s *session) Close() {
 			close(s.kaStop)
 			<-s.kaDone
 		}
-		if s.sr != nil {
-			s.sr.release()
-		}
 	})
 }
 
