@@ -522,7 +522,6 @@ func copySparse(t *testing.T, from, to string) {
 	}
 }
 
-// exitCode is a command's exit status: 0 for success, -1 if it did not run.
 // replayJournal replays the journal of the ext4 image img, as the kernel
 // does at mount, and repairs nothing else; the output is e2fsck's.
 func replayJournal(img string) ([]byte, error) {
@@ -533,6 +532,7 @@ func replayJournal(img string) ([]byte, error) {
 	return out, err
 }
 
+// exitCode is a command's exit status: 0 for success, -1 if it did not run.
 func exitCode(err error) int {
 	if err == nil {
 		return 0
