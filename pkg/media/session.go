@@ -137,6 +137,9 @@ func (s *session) Close() {
 			close(s.kaStop)
 			<-s.kaDone
 		}
+		if s.sr != nil {
+			s.sr.release()
+		}
 	})
 }
 

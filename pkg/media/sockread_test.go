@@ -86,28 +86,19 @@ func TestSockReader(t *testing.T) {
 			t.Fatalf("a pipe got %T, want the conn itself", r)
 		}
 	})
-	t.Run("paced, a stream of small writes is read once a beat", func(t *testing.T) {
+	t.Run("paced among many, a stream of small writes is read once a beat", func(t *testing.T) {
+		crowd(t, pollUpTo)
 		c, s := tcpPair(t)
 		const pace, chunks, every = 100 * time.Millisecond, 100, 5 * time.Millisecond // 0.5 s of writes
-		r := newSockReader(c).(*sockReader)
-		r.setPace(pace) // with the low-water mark far above a write
+		// The low-water mark is far above a write.
+		r := pacedReader(t, c, pace)
 		go func() {
 			for i := range chunks {
 				_, _ = s.Write([]byte{byte(i)})
 				time.Sleep(every)
 			}
 		}()
-		got := make([]byte, 0, chunks)
-		reads := 0
-		buf := make([]byte, 1024)
-		for len(got) < chunks {
-			n, err := r.Read(buf)
-			if err != nil {
-				t.Fatalf("read %d of %d bytes: %v", len(got), chunks, err)
-			}
-			got = append(got, buf[:n]...)
-			reads++
-		}
+		got, reads := readAllOf(t, r, chunks)
 		for i, b := range got {
 			if b != byte(i) {
 				t.Fatalf("byte %d is %d: out of order", i, b)
@@ -121,31 +112,162 @@ func TestSockReader(t *testing.T) {
 			t.Errorf("%d reads for %d writes over %d beats, want at most %d", reads, chunks, beats, 2*beats)
 		}
 	})
-	t.Run("paced, close from another goroutine ends the wait", func(t *testing.T) {
+	t.Run("paced among many, close from another goroutine ends the wait", func(t *testing.T) {
+		crowd(t, pollUpTo)
 		c, _ := tcpPair(t)
-		r := newSockReader(c).(*sockReader)
-		r.setPace(100 * time.Millisecond)
-		readEndsOnClose(t, r, c, 150*time.Millisecond) // mid-beat
+		readEndsOnClose(t, pacedReader(t, c, 100*time.Millisecond), c, 150*time.Millisecond) // mid-beat
+	})
+	t.Run("paced alone, close from another goroutine ends the wait in the poller", func(t *testing.T) {
+		c, _ := tcpPair(t)
+		readEndsOnClose(t, pacedReader(t, c, 100*time.Millisecond), c, 150*time.Millisecond)
+	})
+	t.Run("paced alone, the kernel wakes the reader once the mark has queued", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = time.Minute // only the mark can end this wait
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadFull(r, make([]byte, pacedLowWater))
+			done <- err
+		}()
+		time.Sleep(50 * time.Millisecond) // the read waits in the poller
+		if _, err := s.Write(make([]byte, pacedLowWater)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("read the mark's worth: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a polling read still waits with its mark queued")
+		}
+	})
+	t.Run("paced alone, a new stream's first data is read at once, not held under a mark", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = time.Minute // the mark alone decides when this read ends
+		start := time.Now()
+		go func() {
+			time.Sleep(50 * time.Millisecond) // the read waits in the poller
+			_, _ = s.Write([]byte("first keyframe"))
+		}()
+		readAllOf(t, r, len("first keyframe"))
+		// Held under a 32 KiB mark it would be read at the bound, a minute.
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("a new stream's first 14 bytes were read after %s", d)
+		}
+		if v := lowat(t, r); v != 1 {
+			t.Fatalf("before its rate is measured, SO_RCVLOWAT %d; want 1", v)
+		}
+	})
+	t.Run("paced alone, a bound that passed does not fail the read when the reader moves to the beat", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = 300 * time.Millisecond
+		_, _ = s.Write([]byte{0})
+		readAllOf(t, r, 1) // in the poller now, with a deadline
+		r.setMark(pacedLowWater)
+		var more []*sockReader
+		for range pollUpTo {
+			c, _ := tcpPair(t)
+			m := newSockReader(c).(*sockReader)
+			t.Cleanup(m.release)
+			more = append(more, m)
+		}
+		started := make(chan struct{})
+		go func() {
+			defer close(started)
+			// While the read waits for the mark, more streams start; then
+			// the bound passes, and later a byte comes.
+			time.Sleep(100 * time.Millisecond)
+			for _, m := range more {
+				m.setPace(100 * time.Millisecond)
+			}
+			time.Sleep(400 * time.Millisecond)
+			_, _ = s.Write([]byte{1})
+		}()
+		got, _ := readAllOf(t, r, 1)
+		<-started
+		if got[0] != 1 {
+			t.Fatalf("read %v, want the byte written after the bound", got)
+		}
+		if r.polling {
+			t.Fatal("among many paced readers, the reader still polls")
+		}
+	})
+	t.Run("paced alone, data under the mark is read at the bound, not per write or beat", func(t *testing.T) {
+		c, s := tcpPair(t)
+		const chunks, every = 100, 5 * time.Millisecond // 0.5 s of writes
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = time.Second
+		// The first read puts the reader in the poller; then the mark is
+		// set as if a faster stream had been measured.
+		_, _ = s.Write([]byte{0})
+		readAllOf(t, r, 1)
+		r.setMark(pacedLowWater)
+		r.since = time.Now()
+		wrote := make(chan time.Duration, 1)
+		go func() {
+			start := time.Now()
+			for i := range chunks {
+				_, _ = s.Write([]byte{byte(i)})
+				time.Sleep(every)
+			}
+			wrote <- time.Since(start)
+		}()
+		got, reads := readAllOf(t, r, chunks)
+		for i, b := range got {
+			if b != byte(i) {
+				t.Fatalf("byte %d is %d: out of order", i, b)
+			}
+		}
+		// A deadline passes each bound, and with it comes a read. Woken per
+		// write it would be 100 reads, per beat one every 100 ms.
+		if most := int(<-wrote/r.bound) + 2; reads > most {
+			t.Errorf("%d reads for %d writes under the mark, want at most %d", reads, chunks, most)
+		}
+	})
+	t.Run("paced alone, the mark follows the stream's rate; among many it is back", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = 200 * time.Millisecond
+		// 1000 bytes every 10 ms: 10 kB a beat.
+		const chunk, every, chunks = 1000, 10 * time.Millisecond, 150
+		go func() {
+			for range chunks {
+				_, _ = s.Write(make([]byte, chunk))
+				time.Sleep(every)
+			}
+		}()
+		readAllOf(t, r, chunk*chunks)
+		// The writer's sleeps run long on a loaded machine, so the rate
+		// measured is at most the one written.
+		if v := lowat(t, r); v < 2000 || v > 12000 {
+			t.Fatalf("after 1.5 s at 10 kB a beat, SO_RCVLOWAT %d; want about 10000", v)
+		}
+		crowd(t, pollUpTo)
+		_, _ = s.Write([]byte("x"))
+		if _, err := r.Read(make([]byte, 10)); err != nil {
+			t.Fatal(err)
+		}
+		if v := lowat(t, r); v != pacedLowWater {
+			t.Fatalf("among many, SO_RCVLOWAT %d; want %d", v, pacedLowWater)
+		}
 	})
 	t.Run("paced, the low-water mark is raised; unpaced it is back to 1", func(t *testing.T) {
 		c, s := tcpPair(t)
-		r := newSockReader(c).(*sockReader)
-		lowat := func() int {
-			t.Helper()
-			var v int
-			var err error
-			if cerr := r.rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT) }); cerr != nil || err != nil {
-				t.Fatalf("SO_RCVLOWAT: %v %v", cerr, err)
-			}
-			return v
-		}
-		r.setPace(100 * time.Millisecond)
-		if v := lowat(); v != pacedLowWater {
+		r := pacedReader(t, c, 100*time.Millisecond)
+		if v := lowat(t, r); v != pacedLowWater {
 			t.Fatalf("paced: SO_RCVLOWAT %d, want %d", v, pacedLowWater)
 		}
+		before := pacedReaders.Load()
 		r.setPace(0)
-		if v := lowat(); v != 1 {
+		if v := lowat(t, r); v != 1 {
 			t.Fatalf("unpaced: SO_RCVLOWAT %d, want 1", v)
+		}
+		if n := pacedReaders.Load(); n != before-1 {
+			t.Fatalf("unpaced, %d paced readers counted; want %d", n, before-1)
 		}
 		// Paced again, the peer's end under the mark is still seen.
 		r.setPace(100 * time.Millisecond)
@@ -156,6 +278,53 @@ func TestSockReader(t *testing.T) {
 			t.Fatalf("paced read to the end: %q, %v; want \"x\" and EOF", got, err)
 		}
 	})
+}
+
+// pacedReader returns c's raw reader, paced at d and counted among the
+// process's paced readers until the test ends.
+func pacedReader(t *testing.T, c net.Conn, d time.Duration) *sockReader {
+	t.Helper()
+	r := newSockReader(c).(*sockReader)
+	r.setPace(d)
+	t.Cleanup(r.release)
+	return r
+}
+
+// crowd adds n paced readers to the process until the test ends, so the
+// reader under test shares the beat instead of polling.
+func crowd(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		c, _ := tcpPair(t)
+		pacedReader(t, c, 100*time.Millisecond)
+	}
+}
+
+func lowat(t *testing.T, r *sockReader) int {
+	t.Helper()
+	var v int
+	var err error
+	if cerr := r.rc.Control(func(fd uintptr) { v, err = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT) }); cerr != nil || err != nil {
+		t.Fatalf("SO_RCVLOWAT: %v %v", cerr, err)
+	}
+	return v
+}
+
+// readAllOf reads n bytes from r and says in how many reads.
+func readAllOf(t *testing.T, r io.Reader, n int) ([]byte, int) {
+	t.Helper()
+	got := make([]byte, 0, n)
+	buf := make([]byte, 64<<10)
+	reads := 0
+	for len(got) < n {
+		k, err := r.Read(buf)
+		if err != nil {
+			t.Fatalf("read %d of %d bytes: %v", len(got), n, err)
+		}
+		got = append(got, buf[:k]...)
+		reads++
+	}
+	return got, reads
 }
 
 // readEndsOnClose closes c after a while and wants r's waiting read to end

@@ -63,10 +63,13 @@ type SourceConfig struct {
 	// caused it, in order, from the source's goroutines and without its
 	// lock held. It must not block.
 	OnState func(SourceState, error)
-	// ReadPace, when above 0, reads the playing session once per beat of
-	// ReadPace (the beats of every source in the process line up) instead
-	// of as each packet arrives: units reach subscribers up to ReadPace
-	// late, and the process wakes once a beat, not once a frame per stream.
+	// ReadPace, when above 0, reads the playing session about once per
+	// beat of ReadPace instead of as each packet arrives, so the process
+	// wakes once a beat, not once a frame per stream: with many paced
+	// sources their beats line up; with a few, each is woken by the kernel
+	// once a beat's worth of its data has queued (see sockReader). Units
+	// reach subscribers about ReadPace late; after a stream's rate falls,
+	// up to 2 s late until its reader has measured the new rate.
 	ReadPace time.Duration
 }
 
