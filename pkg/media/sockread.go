@@ -26,20 +26,20 @@ import (
 // Paced (pace > 0), a read that finds the socket empty waits for a beat's
 // worth of data, in one of two ways, whichever wakes the process less:
 //
-//   - With many paced streams in the process (more than pollUpTo), it
+//   - With other paced streams in the process (more than pollUpTo), it
 //     sleeps until the next multiple of pace on the clock and tries again,
 //     so every paced stream of the process wakes on the same beat: one
 //     wake a beat for all of them.
-//   - With few, it waits in the runtime's poller for the socket's receive
+//   - Alone, it waits in the runtime's poller for the socket's receive
 //     low-water mark, sized to what the stream sends in a beat (adaptMark;
 //     1 until the first span is measured), so the kernel wakes it once that
 //     much has queued. A beat of a runtime timer costs more wakes than the
 //     stream at one stream: the poller sleeps in whole milliseconds and so
 //     wakes up to 1 ms early and then again, the scheduler's monitor thread
 //     wakes with it, and a 1080p stream passes a 32 KiB mark mid-beat, a
-//     wake that reads nothing.
-//     Data under the mark waits at most pollBound (a read deadline that
-//     passes once each pollBound), for a stream whose rate fell.
+//     wake that reads nothing. Data under the mark waits at most pollBound
+//     (a read deadline that passes once each pollBound), for a stream whose
+//     rate fell.
 //
 // Beat-paced, the low-water mark is what keeps the poller quiet: the socket
 // stays in the poller, which would wake a thread for every frame that
@@ -98,10 +98,10 @@ const pacedLowWater = 32 << 10
 
 // pollUpTo is how many paced streams the process may have for a paced
 // read to wait in the poller rather than for the shared beat. Measured
-// with 1080p25 streams at 4 Mbit/s: in the poller one stream took a
-// quarter less CPU, three a twentieth less, eight a twentieth more, as
-// the streams' wakes no longer fall together.
-const pollUpTo = 3
+// with 1080p25 streams at 4 Mbit/s, the daemon recording them: in the
+// poller one stream took 15 % less CPU than on the beat, but two and
+// three took 3–5 % more, as the streams' wakes no longer fall together.
+const pollUpTo = 1
 
 // pollBound is how long data under the mark may wait in the socket: a
 // few beats, well inside the stall watch's ReadTimeout. Each pass of the

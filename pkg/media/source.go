@@ -65,11 +65,11 @@ type SourceConfig struct {
 	OnState func(SourceState, error)
 	// ReadPace, when above 0, reads the playing session about once per
 	// beat of ReadPace instead of as each packet arrives, so the process
-	// wakes once a beat, not once a frame per stream: with many paced
-	// sources their beats line up; with a few, each is woken by the kernel
-	// once a beat's worth of its data has queued (see sockReader). Units
-	// reach subscribers about ReadPace late; after a stream's rate falls,
-	// up to 2 s late until its reader has measured the new rate.
+	// wakes once a beat, not once a frame per stream: with several paced
+	// sources their beats line up; a source paced alone is woken by the
+	// kernel once a beat's worth of its data has queued (see sockReader).
+	// Units reach subscribers about ReadPace late; after a stream's rate
+	// falls, up to 2 s late until its reader has measured the new rate.
 	ReadPace time.Duration
 }
 
