@@ -100,7 +100,7 @@ const pacedLowWater = 32 << 10
 // read to wait in the poller rather than for the shared beat. Measured
 // with 1080p25 streams at 4 Mbit/s, the daemon recording them: in the
 // poller one stream took 15 % less CPU than on the beat, but two and
-// three took 3–5 % more, as the streams' wakes no longer fall together.
+// three took 4–6 % more, as the streams' wakes no longer fall together.
 const pollUpTo = 1
 
 // pollBound is how long data under the mark may wait in the socket: a
