@@ -53,6 +53,7 @@ func TestAppliance(t *testing.T) {
 		t.Fatalf("/api/health is not JSON: %s", body)
 	}
 	bootToHealthy := time.Since(start)
+	lap := &laps{t: t, last: time.Now()}
 	if code, body := get(t, client, base+"/"); code != http.StatusOK || !strings.Contains(strings.ToLower(body), "<html") {
 		t.Fatalf("GET / = %d, want the web UI page", code)
 	}
@@ -74,6 +75,7 @@ func TestAppliance(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^go2rtc\s*:\s*up`).MatchString(banner) {
 		t.Errorf("login banner: go2rtc not up for diag:\n%s", banner)
 	}
+	lap.done("2, console login")
 
 	// 3. First boot made an admin with a random password, kept on the data disk
 	// for whoever has the console; log in with it, as an installer would.
@@ -82,6 +84,7 @@ func TestAppliance(t *testing.T) {
 	printBootTimes(ctx, t, m, bootToUI, bootToHealthy)
 	// A new admin password removes the file with the generated one.
 	changeOwnPassword(t, client, base, password, "installer-chose-this")
+	lap.done("3, first admin")
 	if out, _, err := m.Run(ctx, "test -e /data/db/initial-admin-password; echo present=$?"); err != nil || !strings.Contains(out, "present=1") {
 		t.Errorf("initial-admin-password still on the data disk after the password was changed (%v):\n%s", err, out)
 	}
@@ -92,12 +95,14 @@ func TestAppliance(t *testing.T) {
 
 	// 5. The stream is recorded; the recording downloads and plays on the host.
 	checkRecording(ctx, t, m, client, base, "cam", 0)
+	lap.done("4-5, stream added and recorded")
 
 	// 5b. No account below admin may run code on the box; should one ever get
 	// a request through to go2rtc, that go2rtc runs unprivileged and wants a
 	// password that only lightnvr knows.
 	checkUnprivileged(ctx, t, m)
 	checkRuntimeLimits(ctx, t, m)
+	lap.done("5b, privileges")
 
 	// 6. The full diag report on the console.
 	out, rc, err := m.Run(ctx, "lightnvr diag")
@@ -130,23 +135,40 @@ func TestAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("guest memory, lightnvr + go2rtc, one stream recording (-m 160):\n%s", strings.TrimSpace(strings.ReplaceAll(mem, "\r", "")))
+	lap.done("6-7, diag and memory")
 
 	// 8. Supervision: a killed go2rtc comes back as a new process, and
 	// lightnvr records through it again.
 	killedAt := killGo2RTC(ctx, t, m)
 	checkRecording(ctx, t, m, client, base, "cam", killedAt)
+	lap.done("8, go2rtc killed and recorded through again")
 
 	// 9. Clean power-off: scripts stop in reverse order and the data disk is unmounted.
 	m.Send("poweroff\n")
 	if err := m.WaitExit(ctx); err != nil {
 		t.Fatalf("poweroff: %v", err)
 	}
+	lap.done("9, poweroff")
 	if out, err := exec.Command("e2fsck", "-n", "-f", img.DataDisk).CombinedOutput(); err != nil {
 		t.Errorf("data disk not clean after poweroff: %v\n%s", err, out)
 	}
 	if out, err := exec.Command("debugfs", "-R", "stat /db/lightnvr.db", img.DataDisk).CombinedOutput(); err != nil || !strings.Contains(string(out), "Size:") {
 		t.Errorf("database not on the data disk: %v\n%s", err, out)
 	}
+}
+
+// laps logs how long each step of a test took, so a slow run says where
+// its time went.
+type laps struct {
+	t    *testing.T
+	last time.Time
+}
+
+func (l *laps) done(step string) {
+	l.t.Helper()
+	now := time.Now()
+	l.t.Logf("step %s: %.1f s", step, now.Sub(l.last).Seconds())
+	l.last = now
 }
 
 // bootForTest boots a machine for t: its console goes to a file (kept as
