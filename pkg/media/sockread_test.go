@@ -125,6 +125,12 @@ func TestSockReader(t *testing.T) {
 		c, s := tcpPair(t)
 		r := pacedReader(t, c, 100*time.Millisecond)
 		r.bound = time.Minute // only the mark can end this wait
+		// A new reader's mark is 1; set it to the highest, as for a
+		// measured 1080p stream, so the wait below is for the mark.
+		_, _ = s.Write([]byte{0})
+		readAllOf(t, r, 1)
+		r.setMark(pacedLowWater)
+		r.since = time.Now()
 		done := make(chan error, 1)
 		go func() {
 			_, err := io.ReadFull(r, make([]byte, pacedLowWater))
@@ -170,8 +176,8 @@ func TestSockReader(t *testing.T) {
 		r.setMark(pacedLowWater)
 		var more []*sockReader
 		for range pollUpTo {
-			c, _ := tcpPair(t)
-			m := newSockReader(c).(*sockReader)
+			mc, _ := tcpPair(t)
+			m := newSockReader(mc).(*sockReader)
 			t.Cleanup(m.release)
 			more = append(more, m)
 		}
