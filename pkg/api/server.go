@@ -180,10 +180,15 @@ func newHTTPServer(h fasthttp.RequestHandler, log *slog.Logger) *fasthttp.Server
 		// authorized); boundBody keeps every other route's body whole and bounded.
 		StreamRequestBody:     true,
 		NoDefaultServerHeader: false,
-		NoDefaultDate:         false,
-		Logger:                fasthttpLogger{log},
-		ReduceMemoryUsage:     true,
-		ErrorHandler:          unreadableRequest,
+		// No Date header: fasthttp keeps it with a goroutine that wakes
+		// the process every second, busy or idle, and it will not take
+		// one set by the handler. Without it, one recording stream took
+		// 3.5 % less CPU and 13 % fewer context switches. Clients here
+		// (the UI, HLS players, scripts) date responses by arrival.
+		NoDefaultDate:     true,
+		Logger:            fasthttpLogger{log},
+		ReduceMemoryUsage: true,
+		ErrorHandler:      unreadableRequest,
 	}
 }
 
