@@ -31,7 +31,7 @@ import (
 //     so every paced stream of the process wakes on the same beat: one
 //     wake a beat for all of them.
 //   - Alone, it waits in the runtime's poller for the socket's receive
-//     low-water mark, sized to what the stream sends in a beat (adaptMark;
+//     low-water mark, sized to what the stream sends in pollSpan (adaptMark;
 //     1 until the first span is measured), so the kernel wakes it once that
 //     much has queued. A beat of a runtime timer costs more wakes than the
 //     stream at one stream: the poller sleeps in whole milliseconds and so
@@ -86,15 +86,31 @@ func newSockReader(c net.Conn) io.Reader {
 	return r
 }
 
-// pacedLowWater is the receive low-water mark of a beat-paced socket, and
-// the highest of a polling one: the poller is woken once this much has
-// queued, not per frame; reads that find less still return what there is.
-// It is kept small on purpose: Linux (4.18 on) grows the receive buffer to
-// fit a larger mark and clamps the window to it, changing how much the
-// kernel holds per stream (with a 256 KiB mark, an emulated board
-// recording 8 streams had 10 MB less memory available); under the default
-// buffer (tcp_rmem's 128 KiB) it changes neither.
+// pacedLowWater is the receive low-water mark of a beat-paced socket: the
+// poller is woken once this much has queued, not per frame; reads that
+// find less still return what there is. It is kept small on purpose: Linux
+// (4.18 on) grows the receive buffer to fit a larger mark and clamps the
+// window to it, changing how much the kernel holds per stream (with a
+// 256 KiB mark, an emulated board recording 8 streams had 10 MB less
+// memory available); under the default buffer (tcp_rmem's 128 KiB) it
+// changes neither.
 const pacedLowWater = 32 << 10
+
+// pollSpan is how much of its stream a polling socket's mark holds, and
+// pollLowWater the highest mark: a wake per 300 ms of a 1080p stream
+// rather than per 32 KiB (about 65 ms at 4 Mbit/s) took a fifth of one
+// stream's CPU off. Units reach the recorder and the motion analyser that
+// much later; their timestamps do not change. Only one socket of the
+// process polls (pollUpTo), so the kernel memory a larger mark may take
+// (up to twice the mark, see pacedLowWater) is taken once. A mark the
+// window cannot reach does not hold the sender back: the kernel calls the
+// socket readable once its window is nearly closed (Linux 5.10 on), and
+// older kernels size a loopback connection's buffer from its 64 KiB
+// segments, to about 1 MB.
+const (
+	pollSpan     = 300 * time.Millisecond
+	pollLowWater = 128 << 10
+)
 
 // pollUpTo is how many paced streams the process may have for a paced
 // read to wait in the poller rather than for the shared beat. Measured
@@ -190,17 +206,17 @@ func (r *sockReader) mode(now time.Time) {
 }
 
 // adaptMark sizes a polling socket's mark to what the stream sent over
-// the last span, per beat, so the kernel wakes the reader about once a
-// beat at any rate: at 400 kbit/s a 32 KiB mark would hold data for over
-// half a second.
+// the last span, per pollSpan, so the kernel wakes the reader about once a
+// pollSpan at any rate: at 400 kbit/s a 128 KiB mark would hold data for
+// over two seconds.
 func (r *sockReader) adaptMark(now time.Time, n int) {
 	r.got += n
 	span := now.Sub(r.since)
 	if span < markSpan {
 		return
 	}
-	want := int(int64(r.got) * int64(r.pace) / int64(span))
-	want = max(1, min(want, pacedLowWater))
+	want := int(int64(r.got) * int64(pollSpan) / int64(span))
+	want = max(1, min(want, pollLowWater))
 	r.since, r.got = now, 0
 	// A change of under a quarter is not worth a system call.
 	if d := want - r.mark; d*4 > r.mark || -d*4 > r.mark {

@@ -238,7 +238,7 @@ func TestSockReader(t *testing.T) {
 		c, s := tcpPair(t)
 		r := pacedReader(t, c, 100*time.Millisecond)
 		r.bound = 200 * time.Millisecond
-		// 1000 bytes every 10 ms: 10 kB a beat.
+		// 1000 bytes every 10 ms: 30 kB a pollSpan.
 		const chunk, every, chunks = 1000, 10 * time.Millisecond, 150
 		go func() {
 			for range chunks {
@@ -249,8 +249,8 @@ func TestSockReader(t *testing.T) {
 		readAllOf(t, r, chunk*chunks)
 		// The writer's sleeps run long on a loaded machine, so the rate
 		// measured is at most the one written.
-		if v := lowat(t, r); v < 2000 || v > 12000 {
-			t.Fatalf("after 1.5 s at 10 kB a beat, SO_RCVLOWAT %d; want about 10000", v)
+		if v := lowat(t, r); v < 6000 || v > 36000 {
+			t.Fatalf("after 1.5 s at 100 kB/s, SO_RCVLOWAT %d; want about 30000", v)
 		}
 		crowd(t, pollUpTo)
 		_, _ = s.Write([]byte("x"))
@@ -259,6 +259,24 @@ func TestSockReader(t *testing.T) {
 		}
 		if v := lowat(t, r); v != pacedLowWater {
 			t.Fatalf("among many, SO_RCVLOWAT %d; want %d", v, pacedLowWater)
+		}
+	})
+	t.Run("paced alone, a fast stream's mark is pollLowWater", func(t *testing.T) {
+		c, s := tcpPair(t)
+		r := pacedReader(t, c, 100*time.Millisecond)
+		r.bound = 200 * time.Millisecond
+		// 20 kB every 10 ms, 2 MB/s: a pollSpan of it is far above the cap,
+		// however long the writer's sleeps run.
+		const chunk, every, chunks = 20000, 10 * time.Millisecond, 150
+		go func() {
+			for range chunks {
+				_, _ = s.Write(make([]byte, chunk))
+				time.Sleep(every)
+			}
+		}()
+		readAllOf(t, r, chunk*chunks)
+		if v := lowat(t, r); v != pollLowWater {
+			t.Fatalf("after 1.5 s at 2 MB/s, SO_RCVLOWAT %d; want %d", v, pollLowWater)
 		}
 	})
 	t.Run("paced, the low-water mark is raised; unpaced it is back to 1", func(t *testing.T) {

@@ -67,9 +67,10 @@ type SourceConfig struct {
 	// beat of ReadPace instead of as each packet arrives, so the process
 	// wakes once a beat, not once a frame per stream: with several paced
 	// sources their beats line up; a source paced alone is woken by the
-	// kernel once a beat's worth of its data has queued (see sockReader).
-	// Units reach subscribers about ReadPace late; after a stream's rate
-	// falls, up to 2 s late until its reader has measured the new rate.
+	// kernel once 300 ms of its data has queued (see sockReader).
+	// Units reach subscribers about ReadPace late (300 ms alone); after a
+	// stream's rate falls, up to 2 s late until its reader has measured
+	// the new rate.
 	ReadPace time.Duration
 }
 

@@ -146,10 +146,11 @@ func (r *Recording) Hub(name string) *media.Hub {
 // media.SourceConfig.ReadPace). Every consumer of the pull works in units
 // of a second or more (1 s parts for the recorder and live HLS, a pre-event
 // buffer of seconds, motion events that start and end over seconds), so
-// 100 ms late costs nothing a user sees; WebRTC and frame.jpeg come from
-// go2rtc itself, not from this pull. The streams then wake the process
-// together ten times a second instead of each once a frame: ingest took
-// a quarter less CPU at 8 streams of 1080p25, a sixth less at 32.
+// 100 ms late (300 ms for a stream read alone) costs nothing a user sees;
+// WebRTC and frame.jpeg come from go2rtc itself, not from this pull. The
+// streams then wake the process together ten times a second instead of
+// each once a frame: ingest took a quarter less CPU at 8 streams of
+// 1080p25, a sixth less at 32.
 const readPace = 100 * time.Millisecond
 
 // openWait is how often OpenRecording looks for the file a trigger opened.
