@@ -239,14 +239,7 @@ func TestSockReader(t *testing.T) {
 		r := pacedReader(t, c, 100*time.Millisecond)
 		r.bound = 200 * time.Millisecond
 		// 1000 bytes every 10 ms: 30 kB a pollSpan.
-		const chunk, every, chunks = 1000, 10 * time.Millisecond, 150
-		go func() {
-			for range chunks {
-				_, _ = s.Write(make([]byte, chunk))
-				time.Sleep(every)
-			}
-		}()
-		readAllOf(t, r, chunk*chunks)
+		readAllOf(t, r, feed(s, 1000, 10*time.Millisecond, 150))
 		// The writer's sleeps run long on a loaded machine, so the rate
 		// measured is at most the one written.
 		if v := lowat(t, r); v < 6000 || v > 36000 {
@@ -265,18 +258,11 @@ func TestSockReader(t *testing.T) {
 		c, s := tcpPair(t)
 		r := pacedReader(t, c, 100*time.Millisecond)
 		r.bound = 200 * time.Millisecond
-		// 20 kB every 10 ms, 2 MB/s: a pollSpan of it is far above the cap,
-		// however long the writer's sleeps run.
-		const chunk, every, chunks = 20000, 10 * time.Millisecond, 150
-		go func() {
-			for range chunks {
-				_, _ = s.Write(make([]byte, chunk))
-				time.Sleep(every)
-			}
-		}()
-		readAllOf(t, r, chunk*chunks)
+		// 50 kB every 10 ms, 5 MB/s: a pollSpan of it is over the cap
+		// unless the writer's sleeps run ten times long.
+		readAllOf(t, r, feed(s, 50000, 10*time.Millisecond, 150))
 		if v := lowat(t, r); v != pollLowWater {
-			t.Fatalf("after 1.5 s at 2 MB/s, SO_RCVLOWAT %d; want %d", v, pollLowWater)
+			t.Fatalf("after 1.5 s at 5 MB/s, SO_RCVLOWAT %d; want %d", v, pollLowWater)
 		}
 	})
 	t.Run("paced, the low-water mark is raised; unpaced it is back to 1", func(t *testing.T) {
@@ -312,6 +298,18 @@ func pacedReader(t *testing.T, c net.Conn, d time.Duration) *sockReader {
 	r.setPace(d)
 	t.Cleanup(r.release)
 	return r
+}
+
+// feed writes chunks of chunk bytes to c, one every every, and returns how
+// many bytes that is.
+func feed(c net.Conn, chunk int, every time.Duration, chunks int) int {
+	go func() {
+		for range chunks {
+			_, _ = c.Write(make([]byte, chunk))
+			time.Sleep(every)
+		}
+	}()
+	return chunk * chunks
 }
 
 // crowd adds n paced readers to the process until the test ends, so the
