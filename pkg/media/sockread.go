@@ -104,9 +104,10 @@ const pacedLowWater = 32 << 10
 // process polls (pollUpTo), so the kernel memory a larger mark may take
 // (up to twice the mark, see pacedLowWater) is taken once. A mark the
 // window cannot reach does not hold the sender back: the kernel calls the
-// socket readable once its window is nearly closed (Linux 5.10 on), and
-// older kernels size a loopback connection's buffer from its 64 KiB
-// segments, to about 1 MB.
+// socket readable once its window is nearly closed (Linux 5.10 on, and
+// the stable kernels that took the fix), and the board's 4.4 sizes a
+// loopback connection's buffer from its 64 KiB segments, to about 1 MB,
+// far above the mark.
 const (
 	pollSpan     = 300 * time.Millisecond
 	pollLowWater = 128 << 10
