@@ -23,8 +23,9 @@ import (
 // in the netpoller as before). Deadlines and Close from another goroutine
 // work as for conn.Read: both go through the same poll descriptor.
 //
-// Paced (pace > 0), a read that finds the socket empty waits for a beat's
-// worth of data, in one of two ways, whichever wakes the process less:
+// Paced (pace > 0), a read that finds the socket empty waits for more than
+// a packet's worth of data, in one of two ways, whichever wakes the process
+// less:
 //
 //   - With other paced streams in the process (more than pollUpTo), it
 //     sleeps until the next multiple of pace on the clock and tries again,
