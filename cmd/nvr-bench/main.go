@@ -12,7 +12,7 @@
 // mediamtx pulling every stream as a path source, `lightnvr serve` with the
 // go2rtc it manages and the streams added through its API, and `record`.
 // Each recorder is measured over the same window, which opens once every
-// stream has a file, from /proc/PID/stat and /proc/PID/status; every file
+// stream has a file, from each process's CPU clock and /proc/PID/status; every file
 // is then checked with ffprobe.
 //
 // `record` is the LightNVR pipeline alone as its own process (media.Source →

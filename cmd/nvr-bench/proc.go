@@ -3,15 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // memInfo is the memory lines of /proc/<pid>/status, in KiB.
@@ -81,16 +80,6 @@ func scanMem(path string, m *memInfo) error {
 	return sc.Err()
 }
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: from
-// getconf, else 100, which Linux uses on every architecture we run on.
-var clockTicks = sync.OnceValue(func() int64 {
-	out, err := exec.Command("getconf", "CLK_TCK").Output()
-	if n, perr := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && perr == nil && n > 0 {
-		return n
-	}
-	return 100
-})
-
 // procStat is the fields of /proc/<pid>/stat after the command name, which
 // may itself hold spaces and parentheses: [0] is field 3 (state).
 func procStat(pid int) ([]string, string, error) {
@@ -105,22 +94,25 @@ func procStat(pid int) ([]string, string, error) {
 	return strings.Fields(string(b[end+1:])), string(b[open+1 : end]), nil
 }
 
-// procCPU is the user+system CPU a live process has used so far, its
-// threads included and its children not.
+// procCPU is the CPU a live process has used so far, its threads (the
+// exited ones too) included and its children not, in nanoseconds: read
+// from the process's CPU clock, which any process may read. /proc/PID/stat
+// has the same total only in USER_HZ ticks (10 ms), too coarse for a
+// recorder that uses a tenth of a second a minute.
 func procCPU(pid int) (time.Duration, error) {
-	f, _, err := procStat(pid)
-	if err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(processClock(pid), &ts); err != nil {
 		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
 	}
-	if len(f) < 13 {
-		return 0, fmt.Errorf("cpu of %d: short /proc stat", pid)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64) // field 14, utime
-	s, err2 := strconv.ParseInt(f[12], 10, 64) // field 15, stime
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
-	}
-	return time.Duration(u+s) * time.Second / time.Duration(clockTicks()), nil
+	return time.Duration(ts.Nano()), nil
+}
+
+// processClock is the clock id of pid's process CPU clock, as glibc's
+// clock_getcpuclockid makes it: the pid's complement shifted past the
+// three low bits, which say "whole process, scheduler time" (CPUCLOCK_SCHED).
+func processClock(pid int) int32 {
+	const cpuclockSched = 2
+	return int32(^pid)<<3 | cpuclockSched
 }
 
 // childPIDs lists the live children of ppid whose command name is comm.

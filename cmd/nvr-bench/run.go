@@ -165,7 +165,6 @@ func runCmd(args []string) error {
 	loopS := float64(smp.Duration) / 90000
 	fmt.Printf("sample: %d frames, %.1f s, %.2f Mbit/s, frame %d/90000 s\n", len(smp.Video), loopS,
 		float64(sampleBytes)*8/loopS/1e6, smp.FrameDuration)
-	fmt.Printf("CPU from /proc/PID/stat at %d ticks/s\n", clockTicks())
 
 	o.fps = 90000 / float64(smp.FrameDuration)
 	var results []runResult
@@ -654,7 +653,7 @@ func printCPUTable(w io.Writer, rs []runResult) {
 			}
 		}
 	}
-	fmt.Fprintln(w, "CPU s per stream-minute over the window (user+sys from /proc/PID/stat; ratio to ffmpeg segment MP4 | fMP4); go2rtc under lightnvr serve is not counted, its own column")
+	fmt.Fprintln(w, "CPU s per stream-minute over the window (each process's CPU clock, in ns; ratio to ffmpeg segment MP4 | fMP4); go2rtc under lightnvr serve is not counted, its own column")
 	fmt.Fprintf(w, "| N streams | %s | go2rtc (for lightnvr serve) |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|---|%s---|\n", strings.Repeat("---|", len(cols)))
 	for _, r := range rs {
