@@ -20,6 +20,7 @@ import (
 	"lightnvr/pkg/db"
 	"lightnvr/pkg/media"
 	"lightnvr/pkg/record"
+	"lightnvr/pkg/streams"
 )
 
 // recordReport is what `nvr-bench record` prints on stdout as one JSON line.
@@ -52,7 +53,7 @@ func recordCmd(args []string) error {
 	dur := fs.Duration("duration", 30*time.Second, "how long to record")
 	segment := fs.Duration("segment", 900*time.Second, "segment duration (LightNVR's default 900 s)")
 	noSync := fs.Bool("nosync", false, "skip the per-part fdatasync (production syncs)")
-	pace := fs.Duration("pace", 0, "read each session once per beat of this length (0: as packets arrive)")
+	pace := fs.Duration("pace", streams.ReadPace, "read each session once per beat of this length, as the daemon does (0: as packets arrive)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the recording span here")
 	memProfile := fs.String("memprofile", "", "write a heap profile here while every stream still records")
 	_ = fs.Parse(args)

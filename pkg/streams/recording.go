@@ -142,7 +142,7 @@ func (r *Recording) Hub(name string) *media.Hub {
 	return p.hub
 }
 
-// readPace is how often a pipeline reads its go2rtc session (see
+// ReadPace is how often a pipeline reads its go2rtc session (see
 // media.SourceConfig.ReadPace). Every consumer of the pull works in units
 // of a second or more (1 s parts for the recorder and live HLS, a pre-event
 // buffer of seconds, motion events that start and end over seconds), so
@@ -151,7 +151,7 @@ func (r *Recording) Hub(name string) *media.Hub {
 // streams then wake the process together ten times a second instead of
 // each once a frame: ingest took a quarter less CPU at 8 streams of
 // 1080p25, a sixth less at 32.
-const readPace = 100 * time.Millisecond
+const ReadPace = 100 * time.Millisecond
 
 // openWait is how often OpenRecording looks for the file a trigger opened.
 const openWait = 50 * time.Millisecond
@@ -222,7 +222,7 @@ func (p *recordingPipeline) Start(ctx context.Context, cfg StreamConfig) error {
 		Hub:      hub,
 		NoAudio:  !cfg.Stream.RecordAudio,
 		Logger:   log,
-		ReadPace: readPace,
+		ReadPace: ReadPace,
 		OnState: func(st media.SourceState, err error) {
 			if cfg.Report != nil {
 				cfg.Report(Ingest{State: st, Err: err, Codec: videoCodec(hub.Desc())})
