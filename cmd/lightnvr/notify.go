@@ -42,7 +42,7 @@ func (d *daemon) startMQTT() {
 	d.mqtt.Start(context.Background())
 	d.shutdown.Register("mqtt", lifecycle.PriorityAPI, 5*time.Second, d.mqtt.Stop)
 	d.runUntilStop("stream state", lifecycle.PriorityAPI, time.Second, func(ctx context.Context) {
-		notify.WatchStreams(ctx, statePoll, d.streamStates, d.mqtt.StreamsChanged, d.webhooks.StreamsChanged)
+		notify.WatchStreams(ctx, statePoll, d.mqtt.StreamsWanted(), d.streamStates, d.mqtt, d.webhooks)
 	})
 }
 

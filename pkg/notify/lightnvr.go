@@ -217,8 +217,9 @@ func (m *MQTT) Pressure(p Pressure) {
 }
 
 // StreamsChanged publishes each stream's online and recording state when it
-// changes (retained), and announces new streams to Home Assistant. It is a
-// StreamSink.
+// changes (retained), and announces new streams to Home Assistant. Once
+// publishing is enabled, every stream comes as new, so the broker learns
+// the state as it is. It is a StreamSink.
 func (m *MQTT) StreamsChanged(names []string, changes []StreamChange) {
 	if cfg := m.config(); cfg.Enabled {
 		for _, c := range changes {

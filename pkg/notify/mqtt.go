@@ -45,8 +45,9 @@ type MQTTOptions struct {
 	Logger *slog.Logger
 	// Frame returns a stream's current JPEG, for ha_snapshot_interval; nil: none.
 	Frame func(ctx context.Context, stream string) ([]byte, error)
-	// Streams reports every stream's state; it is polled. nil: none, or
-	// the caller runs WatchStreams with StreamsChanged.
+	// Streams reports every stream's state; it is polled while publishing
+	// is enabled. nil: none, or the caller runs WatchStreams with this
+	// publisher as a sink and StreamsWanted as its wake.
 	Streams func() []StreamState
 	// Quiet is how long without detections turns motion OFF and ends a
 	// Frigate event (30 s, LightNVR's and Frigate's delay).
@@ -83,6 +84,7 @@ type MQTT struct {
 	known  []string // streams seen by the last poll
 
 	reconf chan struct{}
+	wants  chan struct{} // the settings changed: WantsStreams may have too
 	opened chan struct{} // a motion or object was opened: the sweep has work
 	quiet  *quietTracker
 	frig   *frigate
@@ -107,7 +109,7 @@ func NewMQTT(opts MQTTOptions) *MQTT {
 		size = config.Default().MQTT.OutboxSize
 	}
 	m := &MQTT{opts: opts, log: opts.Logger.With("component", "mqtt"), out: newQueue(size, outboxBytes, messageSize),
-		cfg: opts.Config, reconf: make(chan struct{}, 1), opened: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
+		cfg: opts.Config, reconf: make(chan struct{}, 1), wants: make(chan struct{}, 1), opened: make(chan struct{}, 1), quiet: newQuietTracker(), frig: newFrigate()}
 	m.status = MQTTStatus{State: BrokerDisabled, Since: time.Now()}
 	return m
 }
@@ -124,7 +126,7 @@ func (m *MQTT) Start(ctx context.Context) {
 	run(func(context.Context) { events() })
 	run(m.session)
 	if m.opts.Streams != nil {
-		run(func(ctx context.Context) { WatchStreams(ctx, m.opts.Poll, m.opts.Streams, m.StreamsChanged) })
+		run(func(ctx context.Context) { WatchStreams(ctx, m.opts.Poll, m.wants, m.opts.Streams, m) })
 	}
 	run(m.sweep)
 	run(m.snapshots)
@@ -155,11 +157,20 @@ func (m *MQTT) Reconfigure(cfg config.MQTTConfig) {
 	if cfg.OutboxSize > 0 {
 		m.out.resize(cfg.OutboxSize)
 	}
-	select {
-	case m.reconf <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{m.reconf, m.wants} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// StreamsWanted is told when the settings change, so a WatchStreams that
+// feeds this publisher looks at WantsStreams again.
+func (m *MQTT) StreamsWanted() <-chan struct{} { return m.wants }
+
+// WantsStreams is true while publishing is enabled. It is a StreamSink.
+func (m *MQTT) WantsStreams() bool { return m.config().Enabled }
 
 // Status is the broker connection and the outbox now.
 func (m *MQTT) Status() MQTTStatus {

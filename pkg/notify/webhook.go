@@ -358,6 +358,10 @@ type streamChange struct {
 	Recording bool   `json:"recording"`
 }
 
+// WantsStreams is true when the stream webhook is on; it does not change
+// while the daemon runs. It is a StreamSink.
+func (w *Webhooks) WantsStreams() bool { return w.opt.Enabled && w.opt.URLs[KindStream] != "" }
+
 // StreamsChanged sends each change, online/offline first, then recording.
 // A stream seen the first time comes from offline and not recording, so
 // the receiver learns of the streams that are up at start. It is a StreamSink.
