@@ -171,16 +171,18 @@ qemu-powercut: mipsle-keyed
 # Recording cost, side by side on the same synthetic streams in one run: ffmpeg
 # -c copy to segment MP4 and to fMP4, mediamtx's fMP4 recorder (with MEDIAMTX=path
 # to its binary), `lightnvr serve` recording through go2rtc (go2rtc's CPU apart)
-# and our pipeline alone; CPU per stream-minute over a BENCH_DURATION window with
+# and our pipeline alone, both with GOMAXPROCS=1 as the appliance runs lightnvr
+# (BENCH_GOMAXPROCS=0: Go's default); CPU per stream-minute over a BENCH_DURATION window with
 # ratios, memory, ffprobe on every file. Then idle RSS (native and mipsle under
 # qemu-user) and allocations per access unit. Prints figures, asserts nothing;
 # not part of `test` (it takes several minutes).
 BENCH_STREAMS  ?= 1,8,32
 BENCH_DURATION ?= 60s
 MEDIAMTX       ?=
+BENCH_GOMAXPROCS ?= 1
 bench-record: build mipsle bin/go2rtc
 	$(GO) build -o bin/nvr-bench ./cmd/nvr-bench
-	bin/nvr-bench run -streams $(BENCH_STREAMS) -duration $(BENCH_DURATION) \
+	bin/nvr-bench run -streams $(BENCH_STREAMS) -duration $(BENCH_DURATION) -gomaxprocs $(BENCH_GOMAXPROCS) \
 		-lightnvr bin/lightnvr -go2rtc bin/go2rtc $(if $(MEDIAMTX),-mediamtx $(MEDIAMTX)) \
 		-mipsle bin/mipsle/lightnvr -qemu $(QEMU_USER)
 	$(GO) test -run=NONE -bench=HubToRecorder -benchmem ./pkg/record

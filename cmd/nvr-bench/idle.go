@@ -32,7 +32,7 @@ func idleCmd(args []string) error {
 	emu := fs.String("qemu", "", `run the binary under this emulator command (e.g. "qemu-mipsel-static")`)
 	settle := fs.Duration("settle", 5*time.Second, "wait this long after the first healthy answer before reading RSS")
 	_ = fs.Parse(args)
-	r, err := measureIdle(context.Background(), *bin, *emu, *settle)
+	r, err := measureIdle(context.Background(), *bin, *emu, nil, *settle)
 	if err != nil {
 		return err
 	}
@@ -43,14 +43,14 @@ func idleCmd(args []string) error {
 // measureIdle starts `lightnvr serve` with a minimal configuration (no
 // stream, go2rtc disabled: go2rtc is its own process), waits for
 // /api/health, lets it settle and reads its memory.
-func measureIdle(ctx context.Context, bin, emu string, settle time.Duration) (idleResult, error) {
+func measureIdle(ctx context.Context, bin, emu string, env []string, settle time.Duration) (idleResult, error) {
 	res := idleResult{Bin: bin, Emu: emu}
 	work, err := os.MkdirTemp("", "nvr-bench-idle-")
 	if err != nil {
 		return res, err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	s, err := startServe(ctx, bin, emu, work, "enabled = false\n")
+	s, err := startServe(ctx, bin, emu, work, "enabled = false\n", env)
 	if err != nil {
 		return res, err
 	}
@@ -74,7 +74,8 @@ type served struct {
 // startServe starts `lightnvr serve` (under emu when set) with its data,
 // configuration and log in work and the given [go2rtc] section, and
 // returns once /api/health answers 200.
-func startServe(ctx context.Context, bin, emu, work, go2rtcINI string) (*served, error) {
+// startServe starts bin serve; env nil inherits this process's environment.
+func startServe(ctx context.Context, bin, emu, work, go2rtcINI string, env []string) (*served, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ password = %[3]s
 	}
 	defer func() { _ = logf.Close() }() // the child has its own descriptor
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, env
 	start := time.Now()
 	c, err := startChild(cmd)
 	if err != nil {
@@ -199,7 +200,7 @@ func servePhase(dir, prefix string, n int, o runOpts) phase {
 			g2r := fmt.Sprintf("binary_path = %s\nconfig_dir = %s/go2rtc\napi_port = %d\nrtsp_port = %d\nwebrtc_listen_port = %d\nstun_enabled = false\nexternal_ip = 127.0.0.1\n",
 				o.go2rtc, dir, ports[0], ports[1], ports[2])
 			var err error
-			if s, err = startServe(ctx, o.nvrBin, "", dir, g2r); err != nil {
+			if s, err = startServe(ctx, o.nvrBin, "", dir, g2r, o.env); err != nil {
 				return nil, err
 			}
 			procs := []*child{s.child}

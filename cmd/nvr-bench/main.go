@@ -3,7 +3,7 @@
 // the same synthetic streams on the same machine in the same run, and the
 // idle RSS of `lightnvr serve`. It prints figures; it asserts nothing.
 //
-//	nvr-bench run    -streams 1,8,32 -duration 60s [-lightnvr bin/lightnvr -go2rtc bin/go2rtc] [-mediamtx PATH] [-mipsle bin/mipsle/lightnvr]
+//	nvr-bench run    -streams 1,8,32 -duration 60s [-lightnvr bin/lightnvr -go2rtc bin/go2rtc] [-mediamtx PATH] [-mipsle bin/mipsle/lightnvr] [-gomaxprocs 1]
 //	nvr-bench record -url rtsp://127.0.0.1:8654/cam -n 8 -dir DIR -duration 30s
 //	nvr-bench idle   -bin bin/lightnvr [-qemu qemu-mipsel-static]
 //

@@ -79,6 +79,9 @@ type runOpts struct {
 	nvrBin   string
 	go2rtc   string
 	mediamtx string
+	// env is the environment of lightnvr serve and the in-process
+	// pipeline: GOMAXPROCS as the appliance sets it.
+	env []string
 }
 
 func runCmd(args []string) error {
@@ -94,6 +97,7 @@ func runCmd(args []string) error {
 	nvrBin := fl.String("lightnvr", "", "measure `lightnvr serve` recording through go2rtc with this binary, and its idle RSS")
 	g2rBin := fl.String("go2rtc", "bin/go2rtc", "go2rtc binary for the lightnvr serve phase")
 	mtxBin := fl.String("mediamtx", "", "also measure mediamtx's fMP4 recorder with this binary")
+	procs := fl.Int("gomaxprocs", 1, "GOMAXPROCS of lightnvr serve and the in-process pipeline; 1 as the appliance runs lightnvr (rootfs-overlay/etc/default/lightnvr), 0 leaves Go's default (the machine's CPUs)")
 	mipsBin := fl.String("mipsle", "", "also measure the idle RSS of this mipsle lightnvr binary under -qemu")
 	qemu := fl.String("qemu", "qemu-mipsel-static", "emulator command for -mipsle")
 	_ = fl.Parse(args)
@@ -116,6 +120,10 @@ func runCmd(args []string) error {
 		return err
 	}
 	o := runOpts{dur: *dur, self: self, segment: *segment, noSync: *noSync}
+	if *procs > 0 {
+		o.env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(*procs))
+		fmt.Printf("lightnvr serve and the in-process pipeline run with GOMAXPROCS=%d\n", *procs)
+	}
 	for _, b := range []struct {
 		dst  *string
 		path string
@@ -183,14 +191,14 @@ func runCmd(args []string) error {
 
 	var idle []idleResult
 	if *nvrBin != "" {
-		r, err := measureIdle(context.Background(), *nvrBin, "", 5*time.Second)
+		r, err := measureIdle(context.Background(), *nvrBin, "", o.env, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("idle %s: %w", *nvrBin, err)
 		}
 		idle = append(idle, r)
 	}
 	if *mipsBin != "" {
-		r, err := measureIdle(context.Background(), *mipsBin, *qemu, 5*time.Second)
+		r, err := measureIdle(context.Background(), *mipsBin, *qemu, o.env, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("idle %s: %w", *mipsBin, err)
 		}
@@ -356,7 +364,7 @@ func inProcessPhase(dir, prefix string, n int, o runOpts) phase {
 	return phase{name: phInProcess, dir: dir, logs: []string{filepath.Join(dir, "lightnvr.log")}, bad: warnLine,
 		start: func(ctx context.Context) ([]*child, error) {
 			cmd := exec.CommandContext(ctx, o.self, args...)
-			cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+			cmd.Stdout, cmd.Stderr, cmd.Env = &stdout, os.Stderr, o.env
 			c, err := startChild(cmd)
 			return []*child{c}, err
 		},
