@@ -333,11 +333,19 @@ func (m *Manager) followGo2RTC(ctx context.Context) {
 		case st.State == go2rtc.StateFailed:
 			m.markGo2RTCFailed("go2rtc unavailable: " + st.LastError)
 		}
+		// Up and reconciled, only go2rtc's next change is news; until then
+		// a failed reconcile is retried and a failed go2rtc marked again
+		// (streams added since) every few seconds. An NVR at rest is not
+		// woken for nothing.
+		var again <-chan time.Time
+		if !st.Ready() || st.Generation != lastGen {
+			again = time.After(5 * time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-ch:
-		case <-time.After(5 * time.Second):
+		case <-again:
 		}
 	}
 }
