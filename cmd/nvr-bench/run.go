@@ -82,6 +82,8 @@ type runOpts struct {
 	// env is the environment of lightnvr serve and the in-process
 	// pipeline: GOMAXPROCS as the appliance sets it.
 	env []string
+	// keyGap is the sample's longest keyframe interval.
+	keyGap time.Duration
 }
 
 func runCmd(args []string) error {
@@ -175,6 +177,7 @@ func runCmd(args []string) error {
 		float64(sampleBytes)*8/loopS/1e6, smp.FrameDuration)
 
 	o.fps = 90000 / float64(smp.FrameDuration)
+	o.keyGap = keyframeGap(smp)
 	var results []runResult
 	for _, n := range counts {
 		o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
@@ -393,7 +396,10 @@ func measurePhase(ctx context.Context, lg *loadgen.Server, n int, o runOpts, ph 
 		stopAll(procs, &pr)
 		return pr, err
 	}
-	if err := waitFiles(ph.dir, n, 60*time.Second); err != nil {
+	// lightnvr serve starts its streams one after another, each once the
+	// one before has its first keyframe: 32 streams of a 2 s GOP take a
+	// minute to start.
+	if err := waitFiles(ph.dir, n, 60*time.Second+time.Duration(n)*o.keyGap); err != nil {
 		pr.Problems = append(pr.Problems, err.Error())
 	}
 	var pids, side []int
@@ -485,6 +491,25 @@ func memSum(pids []int, pr *phaseResult) memInfo {
 		sum.add(m)
 	}
 	return sum
+}
+
+// keyframeGap is the longest time from one keyframe of the sample to the
+// next, across the loop's end too.
+func keyframeGap(smp *loadgen.Sample) time.Duration {
+	var keys []int64
+	for _, v := range smp.Video {
+		if v.Key {
+			keys = append(keys, v.DTS)
+		}
+	}
+	if len(keys) == 0 {
+		return 0
+	}
+	gap := keys[0] + smp.Duration - keys[len(keys)-1]
+	for i := 1; i < len(keys); i++ {
+		gap = max(gap, keys[i]-keys[i-1])
+	}
+	return time.Duration(gap) * time.Second / 90000
 }
 
 // waitFiles waits until each of the n streams has an .mp4 under dir.
