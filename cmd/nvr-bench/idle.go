@@ -73,8 +73,8 @@ type served struct {
 
 // startServe starts `lightnvr serve` (under emu when set) with its data,
 // configuration and log in work and the given [go2rtc] section, and
-// returns once /api/health answers 200.
-// startServe starts bin serve; env nil inherits this process's environment.
+// returns once /api/health answers 200. env nil inherits this process's
+// environment.
 func startServe(ctx context.Context, bin, emu, work, go2rtcINI string, env []string) (*served, error) {
 	port, err := freePort()
 	if err != nil {
