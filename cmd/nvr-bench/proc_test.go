@@ -36,7 +36,7 @@ func TestChildPIDsFindsChildByName(t *testing.T) {
 }
 
 // A window's CPU comes from the process's CPU clock: for this process it
-// must agree with getrusage to well under a tick, and a thread that burned
+// must agree with getrusage to under a tick, and a thread that burned
 // CPU and exited must still be counted.
 func TestProcCPUAgreesWithRusage(t *testing.T) {
 	pid := os.Getpid()
@@ -48,11 +48,17 @@ func TestProcCPUAgreesWithRusage(t *testing.T) {
 	burned := make(chan time.Duration)
 	go func() {
 		// Locked and never unlocked: the thread exits with the goroutine.
+		// The thread may be an old one: only what it burns from here on
+		// falls between the two reads of the process's clock.
 		runtime.LockOSThread()
-		var ts unix.Timespec
-		for {
+		thread := func() time.Duration {
+			var ts unix.Timespec
 			_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
-			if d := time.Duration(ts.Nano()); d > 300*time.Millisecond {
+			return time.Duration(ts.Nano())
+		}
+		start := thread()
+		for {
+			if d := thread() - start; d > 300*time.Millisecond {
 				burned <- d
 				return
 			}
@@ -65,7 +71,10 @@ func TestProcCPUAgreesWithRusage(t *testing.T) {
 	}
 	ru1 := selfRusage()
 	got, want := c1-c0, cpuTime(&ru1)-cpuTime(&ru0)
-	if d := got - want; d < -2*time.Millisecond || d > 2*time.Millisecond {
+	// Both read the same per-thread sums; a thread running on the other
+	// CPU has its sum brought up to date at the scheduler's tick, which
+	// may, rarely, fall between the two reads.
+	if d := got - want; d < -5*time.Millisecond || d > 5*time.Millisecond {
 		t.Errorf("the CPU clock says %v, getrusage %v", got, want)
 	}
 	if got < b {
