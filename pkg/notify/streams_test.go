@@ -53,8 +53,6 @@ func (st *streamTable) set(s ...StreamState) {
 	st.mu.Unlock()
 }
 
-func hasChange(cs []StreamChange, want StreamChange) bool { return slices.Contains(cs, want) }
-
 // Nobody wants the streams: they are not read at all. A sink that starts
 // wanting gets every stream as new; one already wanting gets only what
 // changed; when nobody wants again the reads stop.
@@ -88,7 +86,7 @@ func TestWatchStreamsReadsOnlyForWhoWants(t *testing.T) {
 	poke()
 	testkit.WaitFor(t, 10*time.Second, "a hears both streams", func() bool { return len(a.changes()) == 2 })
 	for _, st := range []StreamState{gate, door} {
-		if !hasChange(a.changes(), StreamChange{Current: st, First: true}) {
+		if !slices.Contains(a.changes(), StreamChange{Current: st, First: true}) {
 			t.Errorf("a did not get %s as new: %+v", st.Name, a.changes())
 		}
 	}
@@ -104,7 +102,7 @@ func TestWatchStreamsReadsOnlyForWhoWants(t *testing.T) {
 	}
 	testkit.WaitFor(t, 10*time.Second, "b hears both streams", func() bool { return len(b.changes()) >= 2 })
 	for _, st := range []StreamState{offline, door} {
-		if !hasChange(b.changes(), StreamChange{Current: st, First: true}) {
+		if !slices.Contains(b.changes(), StreamChange{Current: st, First: true}) {
 			t.Errorf("b did not get %s as it is now: %+v", st.Name, b.changes())
 		}
 	}
