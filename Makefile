@@ -173,17 +173,19 @@ qemu-powercut: mipsle-keyed
 # to its binary), `lightnvr serve` recording through go2rtc (go2rtc's CPU apart)
 # and our pipeline alone, both with GOMAXPROCS=1 as the appliance runs lightnvr
 # (BENCH_GOMAXPROCS=0: Go's default); CPU per stream-minute over a BENCH_DURATION window with
-# ratios, memory, ffprobe on every file. Then idle RSS (native and mipsle under
+# ratios, memory, ffprobe on every file; BENCH_RUNS measures each count that many times and
+# adds every recorder's spread (min, median, max) over the runs. Then idle RSS (native and mipsle under
 # qemu-user) and allocations per access unit. Prints figures, asserts nothing;
 # not part of `test` (it takes several minutes).
 BENCH_STREAMS  ?= 1,8,32
 BENCH_DURATION ?= 60s
 MEDIAMTX       ?=
 BENCH_GOMAXPROCS ?= 1
+BENCH_RUNS     ?= 1
 bench-record: build mipsle bin/go2rtc
 	$(GO) build -o bin/nvr-bench ./cmd/nvr-bench
 	bin/nvr-bench run -streams $(BENCH_STREAMS) -duration $(BENCH_DURATION) -gomaxprocs $(BENCH_GOMAXPROCS) \
-		-lightnvr bin/lightnvr -go2rtc bin/go2rtc $(if $(MEDIAMTX),-mediamtx $(MEDIAMTX)) \
+		-runs $(BENCH_RUNS) -lightnvr bin/lightnvr -go2rtc bin/go2rtc $(if $(MEDIAMTX),-mediamtx $(MEDIAMTX)) \
 		-mipsle bin/mipsle/lightnvr -qemu $(QEMU_USER)
 	$(GO) test -run=NONE -bench=HubToRecorder -benchmem ./pkg/record
 

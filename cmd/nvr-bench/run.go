@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type phaseResult struct {
 
 type runResult struct {
 	Streams int
+	Run     int // 1, 2, … when a count is measured more than once (-runs); 0 otherwise
 	Phases  []phaseResult
 }
 
@@ -102,7 +104,11 @@ func runCmd(args []string) error {
 	procs := fl.Int("gomaxprocs", 1, "GOMAXPROCS of lightnvr serve and the in-process pipeline; 1 as the appliance runs lightnvr (rootfs-overlay/etc/default/lightnvr), 0 leaves Go's default (the machine's CPUs)")
 	mipsBin := fl.String("mipsle", "", "also measure the idle RSS of this mipsle lightnvr binary under -qemu")
 	qemu := fl.String("qemu", "qemu-mipsel-static", "emulator command for -mipsle")
+	runs := fl.Int("runs", 1, "measure each stream count this many times; with more than one, the summary gives every recorder's spread over the runs")
 	_ = fl.Parse(args)
+	if *runs < 1 {
+		return fmt.Errorf("-runs: %d, want 1 or more", *runs)
+	}
 
 	var counts []int
 	for _, s := range strings.Split(*streams, ",") {
@@ -180,15 +186,23 @@ func runCmd(args []string) error {
 	o.keyGap = keyframeGap(smp)
 	var results []runResult
 	for _, n := range counts {
-		o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
-		r, err := runOne(context.Background(), smp, n, o)
-		if err != nil {
-			return fmt.Errorf("%d streams: %w", n, err)
-		}
-		results = append(results, r)
-		printResults(os.Stdout, []runResult{r})
-		if !*keep {
-			_ = os.RemoveAll(o.dir) // 32 streams leave about 1 GB a recorder
+		for k := 1; k <= *runs; k++ {
+			o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
+			if *runs > 1 {
+				o.dir += "-run" + strconv.Itoa(k)
+			}
+			r, err := runOne(context.Background(), smp, n, o)
+			if err != nil {
+				return fmt.Errorf("%d streams: %w", n, err)
+			}
+			if *runs > 1 {
+				r.Run = k
+			}
+			results = append(results, r)
+			printResults(os.Stdout, []runResult{r})
+			if !*keep {
+				_ = os.RemoveAll(o.dir) // 32 streams leave about 1 GB a recorder
+			}
 		}
 	}
 
@@ -210,6 +224,10 @@ func runCmd(args []string) error {
 	fmt.Println("\n== summary ==")
 	printCPUTable(os.Stdout, results)
 	fmt.Println()
+	if *runs > 1 {
+		printSpread(os.Stdout, spreads(results))
+		fmt.Println()
+	}
 	printResults(os.Stdout, results)
 	if len(idle) > 0 {
 		fmt.Println()
@@ -655,6 +673,13 @@ func findPhase(r runResult, name string) *phaseResult {
 	return nil
 }
 
+func (r runResult) label() string {
+	if r.Run > 0 {
+		return fmt.Sprintf("%d (run %d)", r.Streams, r.Run)
+	}
+	return strconv.Itoa(r.Streams)
+}
+
 // ratios is "(0.71× seg, 0.90× fMP4)": x against the two ffmpeg recorders.
 func ratios(r runResult, x float64, name string) string {
 	var parts []string
@@ -690,7 +715,7 @@ func printCPUTable(w io.Writer, rs []runResult) {
 	fmt.Fprintf(w, "| N streams | %s | go2rtc (for lightnvr serve) |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|---|%s---|\n", strings.Repeat("---|", len(cols)))
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %d |", r.Streams)
+		fmt.Fprintf(w, "| %s |", r.label())
 		for _, name := range cols {
 			pr := findPhase(r, name)
 			if pr == nil {
@@ -708,16 +733,76 @@ func printCPUTable(w io.Writer, rs []runResult) {
 	}
 }
 
+// spreadRow is one recorder at one stream count over every run: the runs
+// differ by the host's noise, and a ratio is taken within its own run, where
+// ffmpeg met the same noise.
+type spreadRow struct {
+	Streams int
+	Name    string
+	CPU     []float64 // s per stream-minute, one per run
+	Seg     []float64 // CPU / ffmpeg segment MP4's CPU in the same run; nil for that recorder itself
+}
+
+// spreads gathers the runs of each stream count, counts and recorders in
+// the order they were measured.
+func spreads(rs []runResult) []spreadRow {
+	var rows []spreadRow
+	at := map[[2]string]int{}
+	for _, r := range rs {
+		seg := findPhase(r, phFFSegment)
+		for i := range r.Phases {
+			pr := &r.Phases[i]
+			key := [2]string{strconv.Itoa(r.Streams), pr.Name}
+			j, ok := at[key]
+			if !ok {
+				j = len(rows)
+				at[key] = j
+				rows = append(rows, spreadRow{Streams: r.Streams, Name: pr.Name})
+			}
+			x := perStreamMin(pr, r.Streams, pr.CPU)
+			rows[j].CPU = append(rows[j].CPU, x)
+			if pr.Name != phFFSegment && seg != nil && seg.CPU > 0 {
+				rows[j].Seg = append(rows[j].Seg, x/perStreamMin(seg, r.Streams, seg.CPU))
+			}
+		}
+	}
+	return rows
+}
+
+// minMedMax is "min · median · max" of v.
+func minMedMax(v []float64, format string) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return fmt.Sprintf(format+" · "+format+" · "+format, s[0], med, s[len(s)-1])
+}
+
+func printSpread(w io.Writer, rows []spreadRow) {
+	fmt.Fprintln(w, "spread over the runs: CPU s per stream-minute and its ratio to ffmpeg segment MP4 in the same run, min · median · max")
+	fmt.Fprintln(w, "| N streams | recorder | runs | CPU s/str-min | × ffmpeg segment MP4 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %s | %d | %s | %s |\n", r.Streams, r.Name, len(r.CPU),
+			minMedMax(r.CPU, "%.3f"), minMedMax(r.Seg, "%.2f×"))
+	}
+}
+
 // printResults prints every phase's figures: CPU, memory at the window's
 // end (whole recorder, and divided by the streams), the camera farm's
 // load and pace, and what ffprobe said of the files.
 func printResults(w io.Writer, rs []runResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "streams\trecorder\tprocs\twindow s\tCPU s/str-min\tRSS MB\tanon MB\tPSS MB\tRSS MB/stream\tanon MB/stream\tloadgen CPU s/str-min\tpace\tmedia/window mean,min\tclean files\t")
-	row := func(n int, name string, procs int, pr *phaseResult, cpu time.Duration, m memInfo, files string) {
-		d := pr.Window.Seconds()
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%.1f\t%.3f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.3f\t%.3f\t%s\t%s\t\n",
-			n, name, procs, d, perStreamMin(pr, n, cpu), mb(m.RSS), mb(m.RSSAnon), mb(m.PSS),
+	row := func(r runResult, name string, procs int, pr *phaseResult, cpu time.Duration, m memInfo, files string) {
+		d, n := pr.Window.Seconds(), r.Streams
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.3f\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%.3f\t%.3f\t%s\t%s\t\n",
+			r.label(), name, procs, d, perStreamMin(pr, n, cpu), mb(m.RSS), mb(m.RSSAnon), mb(m.PSS),
 			mb(m.RSS)/float64(n), mb(m.RSSAnon)/float64(n), perStreamMin(pr, n, pr.LoadgenCPU), pr.Pace,
 			fmt.Sprintf("%.3f,%.3f", mean(pr.Media)/d, minOf(pr.Media)/d), files)
 	}
@@ -728,9 +813,9 @@ func printResults(w io.Writer, rs []runResult) {
 			if strings.HasPrefix(pr.Name, "ffmpeg") {
 				procs = r.Streams
 			}
-			row(r.Streams, pr.Name, procs, pr, pr.CPU, pr.End, fmt.Sprintf("%d/%d", pr.Clean, pr.Files))
+			row(r, pr.Name, procs, pr, pr.CPU, pr.End, fmt.Sprintf("%d/%d", pr.Clean, pr.Files))
 			if pr.Side != "" {
-				row(r.Streams, pr.Side+" (not counted)", 1, pr, pr.SideCPU, pr.SideEnd, "")
+				row(r, pr.Side+" (not counted)", 1, pr, pr.SideCPU, pr.SideEnd, "")
 			}
 		}
 	}
@@ -738,13 +823,13 @@ func printResults(w io.Writer, rs []runResult) {
 	for _, r := range rs {
 		for _, pr := range r.Phases {
 			if rr := pr.Rec; rr != nil {
-				fmt.Fprintf(w, "  %d streams: in-process pipeline over its whole span %.1f s wall, %.2f s CPU; RSS base %.1f MB (anon %.1f) → end %.1f MB (anon %.1f), +%.2f MB/stream; Go heap in use %.1f MB, from the OS %.1f MB, %d SQLite connections; frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
-					r.Streams, rr.WallS, rr.CPUS, mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.End.RSS), mb(rr.End.RSSAnon),
+				fmt.Fprintf(w, "  %s streams: in-process pipeline over its whole span %.1f s wall, %.2f s CPU; RSS base %.1f MB (anon %.1f) → end %.1f MB (anon %.1f), +%.2f MB/stream; Go heap in use %.1f MB, from the OS %.1f MB, %d SQLite connections; frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
+					r.label(), rr.WallS, rr.CPUS, mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.End.RSS), mb(rr.End.RSSAnon),
 					mb(rr.End.RSS-rr.Base.RSS)/float64(r.Streams), mb(rr.GoHeapInuse), mb(rr.GoSys), rr.DBConns,
 					rr.Frames, rr.Drops, rr.RecDrops, rr.Reconnect, rr.NotRec)
 			}
 			for _, p := range pr.Problems {
-				fmt.Fprintf(w, "  %d streams, %s: %s\n", r.Streams, pr.Name, p)
+				fmt.Fprintf(w, "  %s streams, %s: %s\n", r.label(), pr.Name, p)
 			}
 		}
 	}

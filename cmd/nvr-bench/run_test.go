@@ -28,3 +28,46 @@ func TestKeyframeGap(t *testing.T) {
 		t.Errorf("no keyframes: gap %v, want 0", got)
 	}
 }
+
+// Each run's ratio is taken against the ffmpeg of that same run, which met
+// the same host: a slow run of both must not read as a slow lightnvr.
+func TestSpreads(t *testing.T) {
+	run := func(n, k int, seg, serve time.Duration) runResult {
+		return runResult{Streams: n, Run: k, Phases: []phaseResult{
+			{Name: phFFSegment, Window: time.Minute, CPU: seg},
+			{Name: phServe, Window: time.Minute, CPU: serve},
+		}}
+	}
+	rows := spreads([]runResult{
+		run(8, 1, 2400*time.Millisecond, 600*time.Millisecond),  // 0.300, 0.075: 0.25×
+		run(8, 2, 3200*time.Millisecond, 1440*time.Millisecond), // 0.400, 0.180: 0.45×
+		run(8, 3, 2400*time.Millisecond, 720*time.Millisecond),  // 0.300, 0.090: 0.30×
+		run(1, 1, 400*time.Millisecond, 100*time.Millisecond),
+	})
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4 (two recorders at two counts): %+v", len(rows), rows)
+	}
+	if r := rows[0]; r.Streams != 8 || r.Name != phFFSegment || r.Seg != nil || len(r.CPU) != 3 {
+		t.Errorf("first row %+v, want ffmpeg segment MP4 at 8 streams, three runs, no ratio to itself", r)
+	}
+	r := rows[1]
+	if r.Streams != 8 || r.Name != phServe {
+		t.Fatalf("second row %+v, want lightnvr serve at 8 streams", r)
+	}
+	if got, want := minMedMax(r.CPU, "%.3f"), "0.075 · 0.090 · 0.180"; got != want {
+		t.Errorf("CPU %q, want %q", got, want)
+	}
+	// Against the fastest ffmpeg the slowest run would read 0.60×.
+	if got, want := minMedMax(r.Seg, "%.2f"), "0.25 · 0.30 · 0.45"; got != want {
+		t.Errorf("ratio %q, want %q", got, want)
+	}
+	if r := rows[3]; r.Streams != 1 || r.Name != phServe || len(r.Seg) != 1 || r.Seg[0] != 0.25 {
+		t.Errorf("last row %+v, want lightnvr serve at 1 stream, one run, 0.25×", r)
+	}
+	if got, want := minMedMax([]float64{4, 1, 2, 3}, "%.1f"), "1.0 · 2.5 · 4.0"; got != want {
+		t.Errorf("even count: %q, want %q (median between the middle two)", got, want)
+	}
+	if got := minMedMax(nil, "%.1f"); got != "–" {
+		t.Errorf("no runs: %q", got)
+	}
+}
