@@ -673,11 +673,20 @@ func findPhase(r runResult, name string) *phaseResult {
 	return nil
 }
 
+// label is the stream count, and the run when there are several.
 func (r runResult) label() string {
 	if r.Run > 0 {
 		return fmt.Sprintf("%d (run %d)", r.Streams, r.Run)
 	}
 	return strconv.Itoa(r.Streams)
+}
+
+// streams is "8 streams", and the run when there are several.
+func (r runResult) streams() string {
+	if r.Run > 0 {
+		return fmt.Sprintf("%d streams (run %d)", r.Streams, r.Run)
+	}
+	return fmt.Sprintf("%d streams", r.Streams)
 }
 
 // ratios is "(0.71× seg, 0.90× fMP4)": x against the two ffmpeg recorders.
@@ -823,13 +832,13 @@ func printResults(w io.Writer, rs []runResult) {
 	for _, r := range rs {
 		for _, pr := range r.Phases {
 			if rr := pr.Rec; rr != nil {
-				fmt.Fprintf(w, "  %s streams: in-process pipeline over its whole span %.1f s wall, %.2f s CPU; RSS base %.1f MB (anon %.1f) → end %.1f MB (anon %.1f), +%.2f MB/stream; Go heap in use %.1f MB, from the OS %.1f MB, %d SQLite connections; frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
-					r.label(), rr.WallS, rr.CPUS, mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.End.RSS), mb(rr.End.RSSAnon),
+				fmt.Fprintf(w, "  %s: in-process pipeline over its whole span %.1f s wall, %.2f s CPU; RSS base %.1f MB (anon %.1f) → end %.1f MB (anon %.1f), +%.2f MB/stream; Go heap in use %.1f MB, from the OS %.1f MB, %d SQLite connections; frames %d, ingest drops %d, recorder drops %d, reconnects %d, not recording %d\n",
+					r.streams(), rr.WallS, rr.CPUS, mb(rr.Base.RSS), mb(rr.Base.RSSAnon), mb(rr.End.RSS), mb(rr.End.RSSAnon),
 					mb(rr.End.RSS-rr.Base.RSS)/float64(r.Streams), mb(rr.GoHeapInuse), mb(rr.GoSys), rr.DBConns,
 					rr.Frames, rr.Drops, rr.RecDrops, rr.Reconnect, rr.NotRec)
 			}
 			for _, p := range pr.Problems {
-				fmt.Fprintf(w, "  %s streams, %s: %s\n", r.label(), pr.Name, p)
+				fmt.Fprintf(w, "  %s, %s: %s\n", r.streams(), pr.Name, p)
 			}
 		}
 	}
