@@ -187,17 +187,19 @@ func runCmd(args []string) error {
 	var results []runResult
 	for _, n := range counts {
 		for k := 1; k <= *runs; k++ {
-			o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
+			run := 0 // a single run is not numbered
 			if *runs > 1 {
-				o.dir += "-run" + strconv.Itoa(k)
+				run = k
+			}
+			o.dir = filepath.Join(work, "n"+strconv.Itoa(n))
+			if run > 0 {
+				o.dir += "-run" + strconv.Itoa(run)
 			}
 			r, err := runOne(context.Background(), smp, n, o)
 			if err != nil {
 				return fmt.Errorf("%d streams: %w", n, err)
 			}
-			if *runs > 1 {
-				r.Run = k
-			}
+			r.Run = run
 			results = append(results, r)
 			printResults(os.Stdout, []runResult{r})
 			if !*keep {
@@ -755,17 +757,21 @@ type spreadRow struct {
 // spreads gathers the runs of each stream count, counts and recorders in
 // the order they were measured.
 func spreads(rs []runResult) []spreadRow {
+	type key struct {
+		streams int
+		name    string
+	}
 	var rows []spreadRow
-	at := map[[2]string]int{}
+	at := map[key]int{}
 	for _, r := range rs {
 		seg := findPhase(r, phFFSegment)
 		for i := range r.Phases {
 			pr := &r.Phases[i]
-			key := [2]string{strconv.Itoa(r.Streams), pr.Name}
-			j, ok := at[key]
+			id := key{r.Streams, pr.Name}
+			j, ok := at[id]
 			if !ok {
 				j = len(rows)
-				at[key] = j
+				at[id] = j
 				rows = append(rows, spreadRow{Streams: r.Streams, Name: pr.Name})
 			}
 			x := perStreamMin(pr, r.Streams, pr.CPU)
