@@ -169,7 +169,9 @@ func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 // and a clip open at the end of its allowed hours ends at the boundary.
 func TestScheduleBoundaryOnRealStreams(t *testing.T) {
 	testkit.Need(t, "ffprobe")
-	loc, boundary := boundaryZone(time.Now().Add(15 * time.Second))
+	// Four streams start one per keyframe (2 s here), then each needs 3 s of
+	// frames: 25 s leaves a loaded host room to be ready 4 s before the boundary.
+	loc, boundary := boundaryZone(time.Now().Add(25 * time.Second))
 	before, after := slotAt(boundary.Add(-time.Second), loc), slotAt(boundary, loc)
 	cam := testkit.StartCamera(t) // 10 fps, a keyframe every 2 s
 	ends := stream("ends", cam.URL(), 5)
