@@ -182,6 +182,20 @@ func TestSupervisorRestartsKilledGo2RTC(t *testing.T) {
 	if strings.Contains(buf.String(), "hunter2") {
 		t.Fatalf("a camera password reached our log:\n%s", buf.String())
 	}
+	// go2rtc says in plain text that it got our SIGTERM; a stop we asked
+	// for is no warning.
+	var said bool
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(line, "exit with signal") {
+			said = true
+			if !strings.Contains(line, "level=INFO") {
+				t.Errorf("go2rtc's exit on our stop logged as: %s", line)
+			}
+		}
+	}
+	if !said {
+		t.Errorf("go2rtc's exit on our stop is not in the log:\n%s", buf.String())
+	}
 }
 
 func TestSupervisorBudgetExhausted(t *testing.T) {

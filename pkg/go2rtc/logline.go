@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"lightnvr/pkg/logx"
 )
@@ -28,6 +29,9 @@ type lineLogger struct {
 	last string
 	// configErr is the first YAML error go2rtc logged for its config files.
 	configErr string
+	// stopping: we asked go2rtc to exit, and it says so in plain text
+	// ("exit with signal: terminated"), which is no warning then.
+	stopping atomic.Bool
 }
 
 func newLineLogger(log *slog.Logger) *lineLogger { return &lineLogger{log: log} }
@@ -89,7 +93,11 @@ func (l *lineLogger) emit(line []byte) {
 	if line[0] != '{' || json.Unmarshal(line, &rec) != nil {
 		text := logx.RedactURL(string(line))
 		l.last = text
-		l.log.Warn("go2rtc: " + text)
+		level := slog.LevelWarn
+		if l.stopping.Load() {
+			level = slog.LevelInfo
+		}
+		l.log.Log(context.Background(), level, "go2rtc: "+text)
 		return
 	}
 	level := slog.LevelInfo

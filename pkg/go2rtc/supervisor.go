@@ -497,12 +497,12 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 	until := func(c <-chan time.Time) error {
 		select {
 		case <-ctx.Done():
-			s.terminate(pid, exited)
+			s.terminate(pid, exited, out)
 			return ctx.Err()
 		case err := <-exited:
 			return s.refused(exitErr(err), up)
 		case <-s.restart:
-			s.terminate(pid, exited)
+			s.terminate(pid, exited, out)
 			return errRestart
 		case <-c:
 			return nil
@@ -521,12 +521,12 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 			return err
 		}
 		if time.Now().After(readyBy) {
-			s.terminate(pid, exited)
+			s.terminate(pid, exited, out)
 			return s.refused(fmt.Errorf("go2rtc API did not answer within %s: %v", s.opts.ReadyTimeout, err), false)
 		}
 	}
 	if e := out.ConfigError(); e != "" && s.quarantine(e) {
-		s.terminate(pid, exited)
+		s.terminate(pid, exited, out)
 		return errRestart
 	}
 	up = true
@@ -547,7 +547,7 @@ func (s *Supervisor) runOnce(ctx context.Context) error {
 			fails++
 			s.log.Warn("go2rtc health check failed", "failures", fails, "err", err)
 			if fails >= s.opts.HealthFailures {
-				s.terminate(pid, exited)
+				s.terminate(pid, exited, out)
 				return fmt.Errorf("go2rtc API failed %d health checks in a row: %v", fails, err)
 			}
 			continue
@@ -567,7 +567,8 @@ func (s *Supervisor) refused(err error, up bool) error {
 }
 
 // terminate stops go2rtc's process group: SIGTERM, then SIGKILL after StopTimeout.
-func (s *Supervisor) terminate(pid int, exited <-chan error) {
+func (s *Supervisor) terminate(pid int, exited <-chan error, out *lineLogger) {
+	out.stopping.Store(true)
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 	select {
 	case <-exited:
