@@ -411,6 +411,10 @@ func measurePhase(ctx context.Context, lg *loadgen.Server, n int, o runOpts, ph 
 	if err := os.MkdirAll(ph.dir, 0o755); err != nil {
 		return pr, err
 	}
+	// The phase before left up to gigabytes of recordings in the page
+	// cache; written back during this phase's window they would slow its
+	// disk, and only its. Every phase starts with the cache clean.
+	syscall.Sync()
 	procs, err := ph.start(ctx)
 	if err != nil {
 		stopAll(procs, &pr)
