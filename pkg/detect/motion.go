@@ -95,7 +95,9 @@ func (m *Motion) Run(ctx context.Context, sub *media.Subscription, bus *event.Bu
 			if !ok {
 				return nil
 			}
-			if conf, hot := m.observe(u); hot {
+			conf, hot := m.observe(u)
+			u.Release() // only the sizes were needed
+			if hot {
 				m.publish(ctx, bus, m.event(u, conf))
 			}
 		}

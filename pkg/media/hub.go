@@ -20,7 +20,12 @@ type Hub struct {
 // NewHub returns an empty hub with no description yet.
 func NewHub() *Hub { return &Hub{} }
 
-// Subscription receives units from a Hub on a bounded channel.
+// Subscription receives units from a Hub on a bounded channel. Every unit
+// received holds a reference to its payload for the subscriber: calling
+// Release once done with the payload lets the buffer serve a later unit.
+// A subscriber that never releases (one that keeps units for a while) only
+// costs an allocation per unit, and units left in the channel when it
+// closes are simply collected.
 type Subscription struct {
 	name    string
 	hub     *Hub
@@ -75,13 +80,16 @@ func (s *Subscription) Unsubscribe() {
 	s.once.Do(func() { close(s.ch) })
 }
 
-// Publish hands u to every subscriber without blocking.
+// Publish hands u to every subscriber without blocking. Each subscriber
+// that gets u gets a reference to its payload with it (see Unit.Release).
 func (h *Hub) Publish(u *Unit) {
 	h.mu.RLock()
 	for _, s := range h.subs {
+		u.retain()
 		select {
 		case s.ch <- u:
 		default:
+			u.Release()
 			s.dropped.Add(1)
 		}
 	}

@@ -281,7 +281,6 @@ type ingest struct {
 	videoDec    func(*rtp.Packet) ([][]byte, error)
 	dts         dtsExtractor
 	resync      bool
-	avcc        avccScratch
 
 	audioMedia  *description.Media
 	audioFormat format.Format

@@ -80,7 +80,8 @@ type Desc struct {
 }
 
 // Unit is one access unit. Units are shared by every subscriber and must
-// be treated as read-only.
+// be treated as read-only. A subscriber that is done with the payload
+// calls Release; see frame for why.
 type Unit struct {
 	Desc  *Desc
 	Track *Track // Desc.Video or Desc.Audio
@@ -96,6 +97,8 @@ type Unit struct {
 	// NALUs are the video NAL units without length prefix, sub-slices of
 	// Payload (no copy).
 	NALUs [][]byte
+
+	frame *frame // Payload's pooled buffer; nil when it is not pooled
 }
 
 // IsVideo reports whether the unit belongs to the video track.

@@ -214,11 +214,17 @@ func (r *Recorder) Run(ctx context.Context, sub *media.Subscription) error {
 // Write adds one unit. Units may be from the past (a pre-event buffer
 // replayed from its keyframe): only their own timestamps matter. Write
 // never fails: problems end the segment, show in Status and are retried.
+// It takes over the caller's reference to u's payload (media.Unit.Release):
+// the caller must not read the payload after it.
 func (r *Recorder) Write(u *media.Unit) {
+	if u == nil {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.publish()
-	if r.state == StateClosed || u == nil || u.Track == nil || u.Desc == nil {
+	if r.state == StateClosed || u.Track == nil || u.Desc == nil {
+		u.Release()
 		return
 	}
 	if r.closing != nil {
@@ -226,6 +232,7 @@ func (r *Recorder) Write(u *media.Unit) {
 	}
 	video := u.IsVideo()
 	if !video && (r.cfg.NoAudio || u.Desc.Audio != u.Track) {
+		u.Release()
 		return
 	}
 
@@ -246,6 +253,7 @@ func (r *Recorder) Write(u *media.Unit) {
 	if r.seg == nil {
 		if !r.canStart(u, video) {
 			r.dropped++
+			u.Release()
 			return
 		}
 		r.seg = newSegment(r, u)

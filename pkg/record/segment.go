@@ -57,6 +57,7 @@ type trackW struct {
 	pendingRel int64
 
 	samples  []fmp4.Sample // current part
+	units    []*media.Unit // the samples' units, released once the part is written
 	partBase int64         // relative decode time of the part's first sample
 	end      int64         // relative decode time after the last sample written or buffered
 	lastDur  uint32
@@ -141,14 +142,17 @@ func (s *segment) track(u *media.Unit) *trackW {
 }
 
 // write buffers u; a part is written once the primary track holds
-// PartDuration of media.
+// PartDuration of media. It takes over the caller's reference to u's
+// payload and releases it once the payload is on disk or dropped.
 func (s *segment) write(u *media.Unit) error {
 	tw := s.track(u)
 	if tw == nil {
+		u.Release()
 		return nil
 	}
 	rel := u.DTS - tw.start
 	if rel < 0 {
+		u.Release()
 		return nil // audio from before the segment's first keyframe
 	}
 	if tw != s.video && s.video != nil && s.video.pending != nil {
@@ -158,6 +162,7 @@ func (s *segment) write(u *media.Unit) error {
 		skew := media.TicksToDuration(rel, int(tw.clock)) - media.TicksToDuration(s.video.pendingRel, int(s.video.clock))
 		if skew.Abs() > s.r.cfg.MaxGap {
 			s.r.dropped++
+			u.Release()
 			return nil
 		}
 	}
@@ -168,6 +173,7 @@ func (s *segment) write(u *media.Unit) error {
 			// unit, a hole is played as one frame.
 			if dur <= 0 {
 				s.r.dropped++
+				u.Release()
 				return nil
 			}
 			if dur > tw.clock {
@@ -221,16 +227,24 @@ func (tw *trackW) add(u *media.Unit, rel int64, dur uint32) {
 		IsNonSyncSample: !u.Key,
 		Payload:         u.Payload,
 	})
+	tw.units = append(tw.units, u)
 	tw.end += int64(dur)
 	tw.lastDur = dur
 	tw.count++
 }
 
+// reset empties the part once it is written (or failed to be): the units'
+// payloads go back to their pool.
 func (tw *trackW) reset() {
 	for i := range tw.samples {
-		tw.samples[i].Payload = nil // let the unit's buffer go
+		tw.samples[i].Payload = nil
 	}
 	tw.samples = tw.samples[:0]
+	for i, u := range tw.units {
+		u.Release()
+		tw.units[i] = nil
+	}
+	tw.units = tw.units[:0]
 }
 
 func (s *segment) flushPart() error {

@@ -29,8 +29,7 @@ func (r *Ring) Write(u *media.Unit) {
 	}
 	r.evict(r.w, r.w+n)
 	copy(r.data[r.w:], u.Payload)
-	e := entry{u: *u, off: r.w, n: n}
-	e.u.Payload, e.u.NALUs = nil, nil
+	e := entry{u: u.Meta(), off: r.w, n: n}
 	num := r.first + uint64(r.entries.len())
 	r.entries.push(e)
 	r.w += n

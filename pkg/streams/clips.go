@@ -128,9 +128,12 @@ func each[T any](ctx context.Context, ch <-chan T, f func(T)) {
 	}
 }
 
-// fill writes every unit of sub into the ring until ctx ends or sub closes.
+// fill copies every unit of sub into the ring until ctx ends or sub closes.
 func (ec *eventClips) fill(ctx context.Context, sub *media.Subscription) {
-	each(ctx, sub.C(), ec.ring.Write)
+	each(ctx, sub.C(), func(u *media.Unit) {
+		ec.ring.Write(u)
+		u.Release()
+	})
 }
 
 // run handles the stream's events until ctx ends, then waits for the open

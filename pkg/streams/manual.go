@@ -165,7 +165,11 @@ func (p *recordingPipeline) writeManual(ctx context.Context, m *manualClip, sub 
 	for {
 		select {
 		case u, ok := <-sub.C():
-			if !ok || !m.admit(u.Wall) {
+			if !ok {
+				return
+			}
+			if !m.admit(u.Wall) {
+				u.Release()
 				return
 			}
 			m.rec.Write(u)

@@ -126,6 +126,8 @@ func (g *scheduleGate) record(ctx context.Context, rec *record.Recorder, sub *me
 		}
 		if allowed {
 			rec.Write(u)
+		} else {
+			u.Release()
 		}
 	})
 	return rec.Close()
