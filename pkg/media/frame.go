@@ -28,9 +28,9 @@ type frame struct {
 	class int
 }
 
-// Frame sizes come in classes of a quarter of a power of two, so a buffer
-// is at most a quarter larger than the frame it holds; below minFrame all
-// share one class, above maxFrame they are not pooled.
+// Frame sizes come in classes a quarter of a power of two apart, so a
+// buffer is at most a quarter larger than the frame it holds. Frames up to
+// 4 KiB share one class; those over 8 MiB are not pooled.
 const (
 	minFrameShift = 12 // 4 KiB
 	maxFrameShift = 23 // 8 MiB, the largest access unit the depacketizer accepts

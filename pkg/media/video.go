@@ -219,9 +219,8 @@ func (ing *ingest) video(au [][]byte, pts int64, now time.Time) {
 		}
 		ing.dts.start()
 	}
-	// The unit's own copy goes to the extractor: it keeps the last SPS it
-	// saw, and au lives in the depacketizer's buffer, reused for the next
-	// unit.
+	// The extractor reads the frame's NAL units; what it keeps of them (the
+	// parameter sets) it gets as copies from stable.
 	f := packAVCC(au)
 	dts, err := ing.dts.extract(f.nalus, pts)
 	if err != nil {
