@@ -3,7 +3,6 @@ package media_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -59,7 +58,10 @@ func TestPooledFramesReachTheDiskIntact(t *testing.T) {
 			select {
 			case <-ctx.Done():
 				return
-			case u := <-quickSub.C():
+			case u, ok := <-quickSub.C():
+				if !ok {
+					return
+				}
 				u.Release()
 			}
 		}
@@ -96,7 +98,11 @@ func TestPooledFramesReachTheDiskIntact(t *testing.T) {
 		if pr := testkit.FFprobe(t, r.FilePath); pr.Errors != "" {
 			t.Errorf("ffprobe %s: %s", r.FilePath, pr.Errors)
 		}
-		frames += compareFrames(t, r.FilePath, smp)
+		ix, err := db.GetRecordingIndex(context.Background(), d, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames += compareFrames(t, r.FilePath, ix.InitSize, smp)
 	}
 	if frames < units-2*spec.FPS {
 		t.Errorf("%d frames on disk, %d were ingested", frames, units)
@@ -136,7 +142,10 @@ func (h *holder) run(ctx context.Context, sub *media.Subscription, n int) {
 		select {
 		case <-ctx.Done():
 			return
-		case u := <-sub.C():
+		case u, ok := <-sub.C():
+			if !ok {
+				return
+			}
 			if !u.IsVideo() {
 				u.Release()
 				continue
@@ -153,24 +162,24 @@ func (h *holder) run(ctx context.Context, sub *media.Subscription, n int) {
 	}
 }
 
-// compareFrames checks every video sample of the fMP4 file at path against
-// the sample's frames: the file's first frame is found in the sample, and
-// from there each frame must be the sample's next one (the loadgen loops
-// it). Parameter sets and delimiters are left out of the comparison, since
+// compareFrames checks every video sample of the fMP4 file at path, whose
+// parts start at initSize (as its index says), against the sample's
+// frames: the file's first frame is found in the sample, and from there
+// each frame must be the sample's next one (the loadgen loops it).
+// Parameter sets and delimiters are left out of the comparison, since
 // ingest adds them to keyframes that lack them. It returns the number of
 // frames compared.
-func compareFrames(t *testing.T, path string, smp *loadgen.Sample) int {
+func compareFrames(t *testing.T, path string, initSize int64, smp *loadgen.Sample) int {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := 0
-	for off+8 <= len(b) && string(b[off+4:off+8]) != "moof" {
-		off += int(binary.BigEndian.Uint32(b[off:]))
+	if initSize <= 0 || initSize >= int64(len(b)) {
+		t.Fatalf("%s: index puts the first part at %d of %d bytes", path, initSize, len(b))
 	}
 	var parts fmp4.Parts
-	if err := parts.Unmarshal(b[off:]); err != nil {
+	if err := parts.Unmarshal(b[initSize:]); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	next, n := -1, 0
