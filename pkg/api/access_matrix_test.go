@@ -320,6 +320,15 @@ func TestPprofAdminOnlyAndOffByDefault(t *testing.T) {
 			t.Errorf("%s: not a gzip-compressed profile: %q", path, r.body[:min(len(r.body), 32)])
 		}
 	}
+	// The text form of a heap profile taken after a collection carries the
+	// runtime's memory statistics.
+	r = on.do(withPath(admin, "GET", "/api/debug/pprof/heap?gc=1&debug=1"))
+	expectStatus(t, r, 200, "heap profile as text")
+	for _, want := range []string{"heap profile:", "# HeapInuse = ", "# NumGC = "} {
+		if !bytes.Contains(r.body, []byte(want)) {
+			t.Errorf("text heap profile lacks %q: %.200q", want, r.body)
+		}
+	}
 	// The execution trace is in the runtime's own format, for `go tool trace`.
 	r = on.do(withPath(admin, "GET", "/api/debug/pprof/trace?seconds=1"))
 	expectStatus(t, r, 200, "execution trace")

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"time"
@@ -47,8 +48,22 @@ func (pprofHandler) serve(ctx *fasthttp.RequestCtx) {
 		writeErrorf(ctx, fasthttp.StatusNotFound, "no profile %q", name)
 		return
 	}
-	ctx.SetContentType("application/octet-stream")
-	if err := p.WriteTo(ctx, 0); err != nil {
+	// As net/http/pprof: ?gc=1 collects first, so a heap profile shows
+	// what is live now rather than at a collection that may be a minute
+	// old (a daemon that recycles its buffers collects rarely); ?debug=1
+	// is the text form, whose heap profile ends with the runtime's
+	// MemStats (heap in use, released, stacks) that RSS is made of.
+	args := ctx.QueryArgs()
+	if queryInt(args, "gc") > 0 {
+		runtime.GC()
+	}
+	debug := int(max(queryInt(args, "debug"), 0))
+	if debug > 0 {
+		ctx.SetContentType("text/plain; charset=utf-8")
+	} else {
+		ctx.SetContentType("application/octet-stream")
+	}
+	if err := p.WriteTo(ctx, debug); err != nil {
 		writeErrorf(ctx, fasthttp.StatusInternalServerError, "profile %s: %v", name, err)
 	}
 }
