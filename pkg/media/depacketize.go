@@ -37,10 +37,14 @@ const (
 //
 // It copies what it keeps out of each packet, so the packet's bytes may be
 // reused as soon as Decode returns: the session reads packets straight out
-// of its socket buffer. The bytes go into one of two buffers, in order, so
-// a fragmented unit is joined by arriving and an access unit's units lie
-// side by side; the other buffer holds the unit Decode returned last. Both
-// are reused from unit to unit, so a stream allocates nothing per packet.
+// of its socket buffer. The bytes go into a buffer, in order, so a
+// fragmented unit is joined by arriving and an access unit's units lie
+// side by side. A unit ended by its marker bit (go2rtc sets it on every
+// unit) is returned from that buffer, which the next call empties; only a
+// unit ended by the next one's first packet needs the second buffer, as
+// that packet is kept while the unit is out. Buffers are reused from unit
+// to unit, so a stream allocates nothing per packet, and one that always
+// marks its units keeps one buffer of its largest unit, not two.
 type depacketizer struct {
 	h265 bool
 	hdr  [2]byte // the reassembled NAL unit's header
@@ -53,6 +57,7 @@ type depacketizer struct {
 	bufs   [2][]byte   // the bytes of the unit being collected and of the one returned last
 	aus    [2][][]byte // their NAL units
 	cur    int         // which of the two is being collected
+	taken  bool        // bufs[cur] holds the unit returned last, emptied by the next call
 	auSize int
 	auTS   uint32
 	annexB bool // the stream wraps NAL units in start codes
@@ -74,6 +79,10 @@ func (d *depacketizer) maxNALUs() int {
 // discarded the fragment it broke.
 func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 	var out [][]byte
+	if d.taken {
+		d.taken = false
+		d.reset() // the unit returned last is good only until this call
+	}
 	if p.Timestamp != d.auTS {
 		d.dropFragments() // a unit's fragments share its timestamp
 		if len(d.aus[d.cur]) > 0 {
@@ -92,7 +101,8 @@ func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 		return nil, err
 	}
 	if out == nil && p.Marker && len(d.aus[d.cur]) > 0 {
-		out = d.take()
+		d.dropFragments()
+		out, d.taken = d.aus[d.cur], true
 	}
 	if out == nil {
 		return nil, errMorePackets
@@ -101,7 +111,7 @@ func (d *depacketizer) Decode(p *rtp.Packet) ([][]byte, error) {
 }
 
 // take ends the unit being collected and starts the next in the other
-// buffer, whose unit (returned by the previous take) is no longer needed.
+// buffer, whose unit (returned by an earlier call) is no longer needed.
 func (d *depacketizer) take() [][]byte {
 	d.dropFragments()
 	au := d.aus[d.cur]

@@ -146,12 +146,43 @@ func TestDepacketizerRoundTrip(t *testing.T) {
 			if kinds[c.agg] == 0 || kinds[c.frag] == 0 || len(kinds) < 3 {
 				t.Fatalf("packet types %v: the test wants aggregates, fragments and single units", kinds)
 			}
-			got, errs := decodeAll(newDepacketizer(c.codec), flat(pkts))
+			d := newDepacketizer(c.codec)
+			got, errs := decodeAll(d, flat(pkts))
 			if len(errs) > 0 {
 				t.Fatalf("errors: %v", errs)
 			}
 			if !reflect.DeepEqual(got, aus) {
 				t.Fatalf("got %d access units, want the %d sent, byte for byte", len(got), len(aus))
+			}
+			// Every unit ended by its marker: the second buffer was never needed.
+			if n := cap(d.bufs[d.cur^1]); n != 0 {
+				t.Errorf("the spare buffer grew to %d bytes for a stream that marks every unit", n)
+			}
+		})
+	}
+}
+
+// Units ended by their marker and units ended by the next one's first
+// packet, alternating: each kind of end hands over the unit whole while
+// the next one is being collected.
+func TestDepacketizerSomeMarkers(t *testing.T) {
+	for _, c := range codecCases {
+		t.Run(string(c.codec), func(t *testing.T) {
+			aus := testAUs(c.kinds)
+			pkts := c.packetize(t, aus)
+			for i, pp := range pkts {
+				pp[len(pp)-1].Marker = i%3 == 0
+			}
+			got, errs := decodeAll(newDepacketizer(c.codec), flat(pkts))
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v", errs)
+			}
+			want := aus
+			if len(pkts)%3 != 1 {
+				want = aus[:len(aus)-1] // the last unit, unmarked, has not ended
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %d access units, want %d, byte for byte", len(got), len(want))
 			}
 		})
 	}
