@@ -23,7 +23,8 @@ import (
 // TestPooledFramesReachTheDiskIntact: ingest packs every video frame into a
 // pooled buffer that goes back to the pool once each subscriber has
 // released it. With subscribers that keep frames for different lengths of
-// time (the recorder a part, a checker forty frames, another none at all),
+// time (the recorder until it copies them into its part, a checker forty
+// frames, another none at all),
 // every frame on disk must be the frame the camera sent, byte for byte; no
 // frame may change while somebody holds it; and the pool must really have
 // served buffers again, or the test would prove nothing.

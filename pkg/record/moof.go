@@ -41,8 +41,8 @@ func appendPart(buf []byte, seq uint32, tracks []*trackW) []byte {
 }
 
 // appendMoof appends the part's moof and its mdat header: the samples'
-// payloads follow in track order. The recorder writes them from the units'
-// own buffers (writev), so a part is never copied whole.
+// payloads follow in track order. The recorder writes them from its part
+// buffer (writev), so a part is never copied into one piece with its moof.
 func appendMoof(buf []byte, seq uint32, tracks []*trackW) []byte {
 	be := binary.BigEndian
 	start := len(buf)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,9 @@ type Recorder struct {
 	segments atomic.Uint64 // segments completed; the closer counts them
 
 	scratch scratch // buffers reused across parts and segments
+	// parts are the open part's video and audio payloads; allocated apart
+	// from the recorder so a cleanup can unmap them if it is never closed.
+	parts *[2]partBuf
 }
 
 // New returns a recorder; nothing is written until a keyframe arrives.
@@ -160,9 +164,17 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Sync == nil {
 		cfg.Sync = fdatasync
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger.With("stream", cfg.Stream), state: StateWaiting, retry: cfg.Backoff}
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("stream", cfg.Stream), state: StateWaiting, retry: cfg.Backoff,
+		parts: &[2]partBuf{{size: videoPartSize}, {size: audioPartSize}}}
+	runtime.AddCleanup(r, freeParts, r.parts)
 	r.publish()
 	return r, nil
+}
+
+func freeParts(p *[2]partBuf) {
+	for i := range p {
+		p[i].free()
+	}
 }
 
 func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
@@ -405,6 +417,7 @@ func (r *Recorder) Close() error {
 	if r.closing != nil {
 		r.reap(true)
 	}
+	freeParts(r.parts)
 	err := r.err
 	r.state = StateClosed
 	if err != nil {

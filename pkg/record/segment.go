@@ -56,8 +56,8 @@ type trackW struct {
 	pending    *media.Unit // its duration is known only when the next unit arrives
 	pendingRel int64
 
-	samples  []fmp4.Sample // current part
-	units    []*media.Unit // the samples' units, released once the part is written
+	samples  []fmp4.Sample // current part; the payloads are in buf
+	buf      *partBuf      // this track kind's, the recorder's
 	partBase int64         // relative decode time of the part's first sample
 	end      int64         // relative decode time after the last sample written or buffered
 	lastDur  uint32
@@ -93,13 +93,21 @@ func newSegment(r *Recorder, u *media.Unit) *segment {
 	s := &segment{r: r, desc: u.Desc, startDTS: u.DTS, startWall: u.Wall}
 	startT := u.Time(u.DTS)
 	id := 1
+	// A part left by a segment abandoned on a storage error is not this
+	// segment's; and between segments is when pages a burst touched can go.
+	for i := range r.parts {
+		r.parts[i].reset()
+		if err := r.parts[i].trim(); err != nil {
+			r.log.Warn("part buffer kept its pages", "err", err)
+		}
+	}
 	if v := u.Desc.Video; v != nil {
-		s.video = &trackW{id: id, t: v, clock: int64(v.ClockRate), start: media.DurationToTicks(startT, v.ClockRate)}
+		s.video = &trackW{id: id, t: v, clock: int64(v.ClockRate), start: media.DurationToTicks(startT, v.ClockRate), buf: &r.parts[0]}
 		s.primary = s.video
 		id++
 	}
 	if a := u.Desc.Audio; a != nil && !r.cfg.NoAudio && a.Ready() {
-		s.audio = &trackW{id: id, t: a, clock: int64(a.ClockRate), start: media.DurationToTicks(startT, a.ClockRate)}
+		s.audio = &trackW{id: id, t: a, clock: int64(a.ClockRate), start: media.DurationToTicks(startT, a.ClockRate), buf: &r.parts[1]}
 		if s.primary == nil {
 			s.primary = s.audio
 		}
@@ -143,7 +151,8 @@ func (s *segment) track(u *media.Unit) *trackW {
 
 // write buffers u; a part is written once the primary track holds
 // PartDuration of media. It takes over the caller's reference to u's
-// payload and releases it once the payload is on disk or dropped.
+// payload and releases it once the payload is copied into the part or
+// dropped.
 func (s *segment) write(u *media.Unit) error {
 	tw := s.track(u)
 	if tw == nil {
@@ -216,35 +225,46 @@ func (tw *trackW) nominal(u *media.Unit) uint32 {
 	return 1
 }
 
+// add appends u to the part: its payload is copied into the part buffer
+// and its frame released.
 func (tw *trackW) add(u *media.Unit, rel int64, dur uint32) {
 	if len(tw.samples) == 0 {
 		tw.partBase = max(rel, tw.end)
 		tw.end = tw.partBase
 	}
+	payload, moved := tw.buf.add(u.Payload)
+	if moved {
+		tw.repoint()
+	}
 	tw.samples = append(tw.samples, fmp4.Sample{
 		Duration:        dur,
 		PTSOffset:       int32(u.PTS - u.DTS),
 		IsNonSyncSample: !u.Key,
-		Payload:         u.Payload,
+		Payload:         payload,
 	})
-	tw.units = append(tw.units, u)
+	u.Release()
 	tw.end += int64(dur)
 	tw.lastDur = dur
 	tw.count++
 }
 
-// reset empties the part once it is written (or failed to be): the units'
-// payloads go back to their pool.
+// repoint takes the part's payloads from the buffer again after it moved.
+func (tw *trackW) repoint() {
+	b, off := tw.buf.bytes(), 0
+	for i := range tw.samples {
+		n := len(tw.samples[i].Payload)
+		tw.samples[i].Payload = b[off : off+n]
+		off += n
+	}
+}
+
+// reset empties the part once it is written (or failed to be).
 func (tw *trackW) reset() {
 	for i := range tw.samples {
 		tw.samples[i].Payload = nil
 	}
 	tw.samples = tw.samples[:0]
-	for i, u := range tw.units {
-		u.Release()
-		tw.units[i] = nil
-	}
-	tw.units = tw.units[:0]
+	tw.buf.reset()
 }
 
 func (s *segment) flushPart() error {
@@ -613,6 +633,12 @@ func (c *closing) run() {
 // and is repaired from the file (truncated to its last whole part) as soon
 // as writing works again, or at the next start.
 func (s *segment) abandon() {
+	for _, tw := range []*trackW{s.video, s.audio} {
+		if tw != nil && tw.pending != nil {
+			tw.pending.Release()
+			tw.pending = nil
+		}
+	}
 	if s.f != nil {
 		_ = closeFile(&s.r.cfg, s.f)
 		s.f = nil

@@ -11,7 +11,7 @@ import (
 const iovMax = 1024
 
 // writeAll writes bufs to fd in order with writev, so a part's payloads go
-// to the kernel from the units' own memory instead of through a copy. bufs
+// to the kernel from where they are instead of through a copy. bufs
 // is consumed (its entries advance past what was written); iov is scratch
 // space, returned for reuse and cleared so it holds no payload.
 func writeAll(fd int, bufs [][]byte, iov []unix.Iovec) (_ []unix.Iovec, err error) {
