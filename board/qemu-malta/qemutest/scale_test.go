@@ -199,6 +199,11 @@ type guestSample struct {
 	// of every stream at once with nothing in the daemon's log may be the
 	// emulator starved by its host, which this tells apart.
 	hostLoad string
+	// waits is how the guest's writeback and the processes' threads stood
+	// at the sample: dirty and writeback pages, and each process's threads
+	// by state with where those in D wait. A stall of every stream at once
+	// shows here whether the processes wait for the disk.
+	waits string
 }
 
 // recFile is a recording file on the guest: its path under the stream's
@@ -236,6 +241,9 @@ var (
 	sampleCommand = `echo "at=$(date +%s)"; grep MemAvailable /proc/meminfo; ` +
 		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
 		`echo "proc=$p pid=$pid $(grep -E '^(VmRSS|RssAnon):' /proc/$pid/status | tr '\n\t' '  ') stat=$(cut -d' ' -f14,15 /proc/$pid/stat)"; done; ` +
+		`echo "waits dirty=$(awk '/^nr_dirty /{print $2}' /proc/vmstat) writeback=$(awk '/^nr_writeback /{print $2}' /proc/vmstat)"; ` +
+		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
+		`echo "waits $p $(cat /proc/$pid/task/*/stat | awk '{print $3}' | sort | uniq -c | tr '\n' ' ')D-in: $(for k in /proc/$pid/task/*; do [ "$(awk '{print $3}' $k/stat)" = D ] && cat $k/wchan && echo; done | sort | uniq -c | tr '\n' ' ')"; done; ` +
 		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; find /data/recordings/mp4 -name '*.mp4' -mmin -1 -exec stat -c 'rec %s %n' {} +; true`
 )
 
@@ -262,6 +270,13 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 	s.at = atoi64(at[1])
 	s.memAvailKB = atoi64(mem[1])
 	s.ooms, s.starved = int(atoi64(oom[1])), int(atoi64(oom[2]))
+	var waits []string
+	for _, l := range strings.Split(out, "\n") {
+		if w, ok := strings.CutPrefix(strings.TrimSpace(l), "waits "); ok {
+			waits = append(waits, w)
+		}
+	}
+	s.waits = strings.Join(waits, "; ")
 	for _, p := range sampleProcRE.FindAllStringSubmatch(out, -1) {
 		ps := procSample{pid: int(atoi64(p[2])), cpuTicks: atoi64(p[4]) + atoi64(p[5]), sysTicks: atoi64(p[5]), found: true}
 		if r := sampleRSSRE.FindStringSubmatch(p[3]); r != nil {
@@ -319,7 +334,7 @@ func (r *scaleRun) add(s guestSample) (alarm bool) {
 	if len(r.samples) > 0 {
 		prev = r.samples[len(r.samples)-1]
 	}
-	t.Logf("sample %d at %d: %s", len(r.samples), s.at, s)
+	t.Logf("sample %d at %d: %s; waits: %s", len(r.samples), s.at, s, s.waits)
 	if len(r.samples) == 0 {
 		r.peak = map[string]procSample{}
 		r.minMem = s
