@@ -443,7 +443,23 @@ func probeDownload(t *testing.T, client *http.Client, url string) {
 	}
 }
 
-type rtspSource struct{ rtspPort int }
+type rtspSource struct{ rtspPort, apiPort int }
+
+// streams is the host go2rtc's account of its source and consumers (GET
+// /api/streams): the bytes each has moved so far.
+func (s rtspSource) streams() string {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/api/streams", s.apiPort))
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
 
 // startRTSPSource runs go2rtc on the host with an ffmpeg test pattern (H.264,
 // srcWidth×srcHeight at srcFPS, srcKbps), reachable from the guest as
@@ -500,7 +516,7 @@ streams:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return rtspSource{rtspPort: rtspPort}
+	return rtspSource{rtspPort: rtspPort, apiPort: apiPort}
 }
 
 func get(t *testing.T, client *http.Client, url string) (int, string) {

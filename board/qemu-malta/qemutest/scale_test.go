@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,6 +93,7 @@ func TestScaleOnBoardMemory(t *testing.T) {
 	user, password := initialAdmin(ctx, t, m)
 	login(t, client, base, user, password)
 
+	startClockWatch(ctx, t, m)
 	idle := sampleGuest(ctx, t, m)
 	t.Logf("idle: %s", idle)
 	streams := make([]string, n)
@@ -119,9 +121,13 @@ func TestScaleOnBoardMemory(t *testing.T) {
 			out, _, _ := m.Run(ctx, `dmesg | grep -iE 'out of [m]emory|[k]illed process' | tail -n 5; grep -e 'level=[W]ARN' -e 'level=[E]RROR' /data/log/lightnvr.log | tail -n 40`)
 			t.Logf("the kernel's and the daemon's words on it:\n%s", out)
 		}
+		if run.allStalled() {
+			stallDump(ctx, t, m, src)
+			t.Fatalf("every stream stood still from guest time %d to %d: the sockets' queues and both processes' goroutines at that moment are above", run.samples[len(run.samples)-2].at, run.samples[len(run.samples)-1].at)
+		}
 	}
 	framesAfter, hostEnd := streamFrames(t, client, base)
-	run.notes = append(run.notes, daemonWarnings(ctx, m))
+	run.notes = append(run.notes, daemonWarnings(ctx, m), clockWatchLog(ctx, m))
 
 	run.checkCovered(listRecordings(t, client, base, streams))
 	run.notes = append(run.notes, run.keptUp(framesBefore, framesAfter, hostEnd.Sub(hostStart)))
@@ -199,10 +205,12 @@ type guestSample struct {
 	// of every stream at once with nothing in the daemon's log may be the
 	// emulator starved by its host, which this tells apart.
 	hostLoad string
-	// waits is how the guest's writeback and the processes' threads stood
-	// at the sample: dirty and writeback pages, and each process's threads
-	// by state with where those in D wait. A stall of every stream at once
-	// shows here whether the processes wait for the disk.
+	// waits is how the guest's writeback, clock and the processes' threads
+	// stood at the sample: dirty and writeback pages, the timer interrupts
+	// and CPU ticks counted since boot, and each process's threads by state
+	// with where those in D wait. A stall of every stream at once shows
+	// here whether the processes wait for the disk or the guest's timers
+	// stopped.
 	waits string
 }
 
@@ -241,10 +249,12 @@ var (
 	sampleCommand = `echo "at=$(date +%s)"; grep MemAvailable /proc/meminfo; ` +
 		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
 		`echo "proc=$p pid=$pid $(grep -E '^(VmRSS|RssAnon):' /proc/$pid/status | tr '\n\t' '  ') stat=$(cut -d' ' -f14,15 /proc/$pid/stat)"; done; ` +
-		`echo "waits dirty=$(awk '/^nr_dirty /{print $2}' /proc/vmstat) writeback=$(awk '/^nr_writeback /{print $2}' /proc/vmstat)"; ` +
+		`echo "waits dirty=$(awk '/^nr_dirty /{print $2}' /proc/vmstat) writeback=$(awk '/^nr_writeback /{print $2}' /proc/vmstat) timer-irqs=$(awk '/timer/{n+=$2} END{print n+0}' /proc/interrupts) ticks=$(awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8}' /proc/stat) uptime=$(cut -d' ' -f1 /proc/uptime)"; ` +
 		`for p in ` + strings.Join(scaleProcs, " ") + `; do pid=$(cat /run/$p.child.pid); ` +
-		`echo "waits $p $(cat /proc/$pid/task/*/stat | awk '{print $3}' | sort | uniq -c | tr '\n' ' ')D-in: $(for k in /proc/$pid/task/*; do [ "$(awk '{print $3}' $k/stat)" = D ] && cat $k/wchan && echo; done | sort | uniq -c | tr '\n' ' ')"; done; ` +
-		`echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; find /data/recordings/mp4 -name '*.mp4' -mmin -1 -exec stat -c 'rec %s %n' {} +; true`
+		`echo "waits $p $(cat /proc/$pid/task/*/stat | awk '{print $3}' | sort | uniq -c | tr '\n' ' ')D-in: $(for k in /proc/$pid/task/*; do [ "$(awk '{print $3}' $k/stat)" = D ] && cat $k/wchan && echo; done | sort | uniq -c | tr '\n' ' ')"; done`
+	// The second line of the sample: busybox's shell reads at most 1024
+	// characters a line on the console, which one line of both overran.
+	sampleCommand2 = `echo "oom=$(dmesg | grep -ciE 'out of memory|oom-kill|killed process') starved=$(grep -c 'watchdog: unhealthy' /data/log/lightnvr.log)"; find /data/recordings/mp4 -name '*.mp4' -mmin -1 -exec stat -c 'rec %s %n' {} +; true`
 )
 
 // sampleGuest reads memory, the two processes and the recordings' sizes
@@ -257,6 +267,11 @@ func sampleGuest(ctx context.Context, t *testing.T, m *Machine) guestSample {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out2, _, err := m.Run(ctx, sampleCommand2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out += "\n" + out2
 	s := guestSample{procs: map[string]procSample{}, newest: map[string]recFile{}, hostLoad: "?"}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		if f := strings.Fields(string(b)); len(f) > 0 {
@@ -368,6 +383,180 @@ func (r *scaleRun) add(s guestSample) (alarm bool) {
 	}
 	r.samples = append(r.samples, s)
 	return s.ooms > prev.ooms || s.starved > prev.starved
+}
+
+// clockWatchPath is where the guest keeps the clock watcher and its log.
+const (
+	clockWatchPath    = "/data/clockwatch"
+	clockWatchLogPath = "/data/log/clockwatch.log"
+)
+
+// startClockWatch builds the clock watcher (./clockwatch) for the board,
+// has the guest fetch it from the host over the emulated network and
+// starts it, and logs the guest's clock source. A stall of every stream
+// is then measured against the board's own clocks and Go timers.
+func startClockWatch(ctx context.Context, t *testing.T, m *Machine) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "clockwatch")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./board/qemu-malta/qemutest/clockwatch")
+	build.Dir = testkit.RepoRoot(t)
+	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=mipsle", "GOMIPS=softfloat", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the clock watcher: %v\n%s", err, out)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, bin)
+	}))
+	defer srv.Close()
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	// The guest reaches the host's loopback at 10.0.2.2.
+	out, rc, err := m.Run(ctx, fmt.Sprintf("wget -q -O %[1]s http://10.0.2.2:%[2]s/clockwatch && chmod +x %[1]s && (setsid %[1]s > %[3]s 2>&1 < /dev/null &) && sleep 1 && cat %[3]s", clockWatchPath, port, clockWatchLogPath))
+	if err != nil || rc != 0 {
+		t.Fatalf("start the clock watcher on the guest (rc %d): %v\n%s", rc, err, out)
+	}
+	if !strings.Contains(out, "clockwatch: watching") {
+		t.Fatalf("the clock watcher did not start on the guest:\n%s", out)
+	}
+	out, _, _ = m.Run(ctx, "cat /sys/devices/system/clocksource/clocksource0/current_clocksource; dmesg | grep -iE 'clocksource|sched_clock|rdhwr|clockevent'")
+	t.Logf("the guest's clock source:\n%s", out)
+}
+
+// clockWatchLog is what the clock watcher reported: each clock step and
+// late timer, and its minutes.
+func clockWatchLog(ctx context.Context, m *Machine) string {
+	out, _, err := m.Run(ctx, "tail -n 40 "+clockWatchLogPath)
+	if err != nil {
+		return fmt.Sprintf("  clock watcher: log not read: %v\n", err)
+	}
+	return "  clock watcher (last 40 lines):\n" + out + "\n"
+}
+
+// allStalled reports whether no stream's recordings grew between the last
+// two samples.
+func (r *scaleRun) allStalled() bool {
+	if len(r.samples) < 2 {
+		return false
+	}
+	prev, now := r.samples[len(r.samples)-2], r.samples[len(r.samples)-1]
+	for _, st := range r.streams {
+		if now.newest[st].after(prev.newest[st]) {
+			return false
+		}
+	}
+	return true
+}
+
+// stallDump logs what the guest's two processes were doing while every
+// stream stood still: each TCP socket that has bytes queued, which names
+// the side that stopped reading or sending, the host source's byte counts,
+// and every goroutine of both.
+// SIGQUIT makes the Go runtime print all goroutines' stacks to stderr,
+// which the supervisor hands to syslog, and exit; the supervisors restart
+// both, so the run cannot go on after it.
+func stallDump(ctx context.Context, t *testing.T, m *Machine, src rtspSource) {
+	t.Helper()
+	// Whether the source still sends: the host go2rtc's byte counts of its
+	// producer (ffmpeg) and its consumers (the guest's go2rtc), 3 s apart.
+	before := src.streams()
+	time.Sleep(3 * time.Second)
+	t.Logf("stall: the host source's streams, 3 s apart:\n%s\n%s", before, src.streams())
+	out, _, err := m.Run(ctx, `awk 'NR > 1 && $5 != "00000000:00000000" {print "tcp", $2, $3, $4, $5}' /proc/net/tcp`)
+	if err != nil {
+		t.Logf("stall: /proc/net/tcp not read: %v", err)
+	}
+	t.Logf("stall: TCP sockets with bytes queued (local, remote, state, send queue, receive queue; 8554 is go2rtc's RTSP server, 1984 its API):\n%s", tcpQueues(out))
+	t.Logf("stall: %s", clockWatchLog(ctx, m))
+	// Where each thread waits in the kernel, and for how long it asked to:
+	// a process whose timers stopped has no thread in a timed wait.
+	out, _, err = m.Run(ctx, `for p in `+strings.Join(scaleProcs, " ")+`; do pid=$(cat /run/$p.child.pid); for k in /proc/$pid/task/*; do echo "thread $p ${k##*/} $(cat $k/wchan) $(cat $k/syscall)"; done; done`)
+	if err != nil {
+		t.Logf("stall: threads not read: %v", err)
+	}
+	t.Logf("stall: each thread's wait (process, thread, kernel function, system call and its arguments):\n%s", threadWaits(out))
+	if _, _, err := m.Run(ctx, "kill -QUIT $(cat /run/go2rtc.child.pid) $(cat /run/lightnvr.child.pid); sleep 5"); err != nil {
+		t.Logf("stall: SIGQUIT not sent: %v", err)
+		return
+	}
+	for _, p := range scaleProcs {
+		out, _, err := m.Run(ctx, "logread | grep ' "+p+": ' | sed -n '/SIGQUIT/,$p' | cut -d: -f4- | head -n 3000")
+		if err != nil {
+			t.Logf("stall: %s's goroutines not read: %v", p, err)
+			continue
+		}
+		t.Logf("stall: %s's goroutines (SIGQUIT):\n%s", p, out)
+	}
+}
+
+// mipsSyscalls names the o32 system calls a Go process waits in.
+var mipsSyscalls = map[uint64]string{
+	4003: "read", 4166: "nanosleep", 4238: "futex", 4313: "epoll_pwait",
+	4407: "clock_nanosleep_time64", 4422: "futex_time64", 4441: "epoll_pwait2",
+}
+
+// threadWaits decodes the stall dump's "thread PROC TID WCHAN NR ARGS..."
+// lines (/proc/PID/task/TID/syscall: the call's number and arguments in
+// hex) into a line per thread with the call named; for epoll_pwait, its
+// timeout in milliseconds (-1: none).
+func threadWaits(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || f[0] != "thread" {
+			continue
+		}
+		line := strings.Join(f[1:], " ")
+		if nr, err := strconv.ParseUint(f[4], 10, 64); err == nil && len(f) >= 9 {
+			name := mipsSyscalls[nr]
+			if name == "" {
+				name = "syscall " + f[4]
+			}
+			line = fmt.Sprintf("%s %s %s in %s", f[1], f[2], f[3], name)
+			if name == "epoll_pwait" {
+				ms, _ := strconv.ParseUint(strings.TrimPrefix(f[8], "0x"), 16, 32)
+				line += fmt.Sprintf(" timeout %d ms", int32(ms))
+			}
+		}
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	if b.Len() == 0 {
+		return "  none\n"
+	}
+	return b.String()
+}
+
+// tcpQueues decodes the rows of /proc/net/tcp the stall dump prints
+// ("tcp LOCAL REMOTE STATE TX:RX", addresses as little-endian hex IPv4 and
+// hex port) into a line per socket.
+func tcpQueues(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 5 || f[0] != "tcp" {
+			continue
+		}
+		q := strings.SplitN(f[4], ":", 2)
+		if len(q) != 2 {
+			continue
+		}
+		tx, _ := strconv.ParseUint(q[0], 16, 64)
+		rx, _ := strconv.ParseUint(q[1], 16, 64)
+		fmt.Fprintf(&b, "  %s -> %s state %s send %d receive %d\n", hexAddr(f[1]), hexAddr(f[2]), f[3], tx, rx)
+	}
+	if b.Len() == 0 {
+		return "  none\n"
+	}
+	return b.String()
+}
+
+// hexAddr turns /proc/net/tcp's "0100007F:216A" into "127.0.0.1:8554".
+func hexAddr(s string) string {
+	ip, port, ok := strings.Cut(s, ":")
+	a, err1 := strconv.ParseUint(ip, 16, 32)
+	p, err2 := strconv.ParseUint(port, 16, 16)
+	if !ok || err1 != nil || err2 != nil {
+		return s
+	}
+	return fmt.Sprintf("%d.%d.%d.%d:%d", a&0xff, a>>8&0xff, a>>16&0xff, a>>24, p)
 }
 
 // checkCovered asserts each stream's complete recordings cover the window
@@ -540,6 +729,34 @@ func TestScaleCoverage(t *testing.T) {
 	}
 	if got := holes([][2]int64{{80, 400}}, 90, 300); got != "nothing" {
 		t.Errorf("holes of a covered window = %q, want nothing", got)
+	}
+}
+
+// TestTCPQueues checks the decoding of /proc/net/tcp's rows the stall dump
+// prints: a little-endian address, a hex port, hex queue lengths.
+func TestTCPQueues(t *testing.T) {
+	out := "awk typed line\ntcp 0100007F:D5C2 0100007F:216A 01 00000000:0001F400\ntcp 0F02000A:A1B2 0202000A:1F90 01 00000A00:00000000\n"
+	want := "  127.0.0.1:54722 -> 127.0.0.1:8554 state 01 send 0 receive 128000\n  10.0.2.15:41394 -> 10.0.2.2:8080 state 01 send 2560 receive 0\n"
+	if got := tcpQueues(out); got != want {
+		t.Errorf("tcpQueues =\n%s\nwant\n%s", got, want)
+	}
+	if got := tcpQueues("nothing here\n"); got != "  none\n" {
+		t.Errorf("tcpQueues of no rows = %q, want none", got)
+	}
+}
+
+// TestThreadWaits checks the decoding of a thread's system call the stall
+// dump prints: the number named, epoll_pwait's timeout signed.
+func TestThreadWaits(t *testing.T) {
+	out := "for p in typed line\n" +
+		"thread lightnvr 214 do_epoll_wait 4313 0x4 0x7f8bce10 0x80 0xffffffff 0x0 0x8 0x7f8bcdf0 0xe6a3c\n" +
+		"thread lightnvr 215 futex_wait_queue 4422 0x12729d8 0x80 0x0 0x0 0x0 0x0 0x7f8bcf98 0xe5fb8\n" +
+		"thread go2rtc 208 0 running\n"
+	want := "  lightnvr 214 do_epoll_wait in epoll_pwait timeout -1 ms\n" +
+		"  lightnvr 215 futex_wait_queue in futex_time64\n" +
+		"  go2rtc 208 0 running\n"
+	if got := threadWaits(out); got != want {
+		t.Errorf("threadWaits =\n%s\nwant\n%s", got, want)
 	}
 }
 
