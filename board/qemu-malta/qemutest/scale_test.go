@@ -391,7 +391,8 @@ func (r *scaleRun) add(s guestSample) (alarm bool) {
 	return s.ooms > prev.ooms || s.starved > prev.starved
 }
 
-// clockWatchPath is where the guest keeps the clock watcher and its log.
+// Where the guest keeps the clock watcher and its log (the data disk, so
+// that the watcher's binary takes none of the guest's RAM).
 const (
 	clockWatchPath    = "/data/clockwatch"
 	clockWatchLogPath = "/data/log/clockwatch.log"
@@ -473,7 +474,8 @@ func stallDump(ctx context.Context, t *testing.T, m *Machine, src rtspSource) {
 	t.Logf("stall: TCP sockets with bytes queued (local, remote, state, send queue, receive queue; 8554 is go2rtc's RTSP server, 1984 its API):\n%s", tcpQueues(out))
 	t.Logf("stall: %s", clockWatchLog(ctx, m))
 	// Where each thread waits in the kernel, and for how long it asked to:
-	// a process whose timers stopped has no thread in a timed wait.
+	// a process whose timers stopped shows here whether its network poller
+	// waits at all, and until when (the runtime's earliest timer).
 	out, _, err = m.Run(ctx, `for p in `+strings.Join(scaleProcs, " ")+`; do pid=$(cat /run/$p.child.pid); for k in /proc/$pid/task/*; do echo "thread $p ${k##*/} $(cat $k/wchan) $(cat $k/syscall)"; done; done`)
 	if err != nil {
 		t.Logf("stall: threads not read: %v", err)
